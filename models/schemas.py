@@ -1,0 +1,90 @@
+"""Polars schemas of the frames that travel between tasks: the contracts between modules.
+
+Money inside Polars is integer cents (Int64): exact, and fast to sum and join. It becomes
+DECIMAL(18,2) again at the warehouse boundary (see o2c.warehouse and the loaders).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# One invoice or credit note after reading and normalising an ERP export (before validation).
+INVOICE = {
+    "invoice_id": pl.String,
+    "document_type": pl.String,  # invoice | credit_note
+    "customer_id": pl.String,
+    "customer_name": pl.String,
+    "legal_entity": pl.String,
+    "issue_date": pl.Date,
+    "due_date": pl.Date,
+    "currency": pl.String,
+    "amount_total_cents": pl.Int64,  # signed: credit notes < 0
+    "amount_paid_cents": pl.Int64,
+    "status": pl.String,
+    "reference": pl.String,  # ISO 11649 RF
+    "po_number": pl.String,
+}
+
+# One bank transaction row as parsers produce it and bank_transactions stores it.
+BANK_TRANSACTION = {
+    "transaction_id": pl.String,
+    "account_iban": pl.String,
+    "currency": pl.String,
+    "booking_date": pl.Date,
+    "value_date": pl.Date,
+    "amount_cents": pl.Int64,  # signed: credit > 0
+    "counterparty_name": pl.String,
+    "counterparty_iban": pl.String,
+    "remittance_unstructured": pl.String,
+    "remittance_structured": pl.String,
+    "end_to_end_id": pl.String,
+    "bank_reference": pl.String,
+    "bank_tx_code": pl.String,
+    "is_reversal": pl.Boolean,
+}
+
+# What reconciliation and aging read: an invoice with what is still open on it.
+OPEN_ITEM = {
+    "invoice_id": pl.String,
+    "document_type": pl.String,
+    "customer_id": pl.String,
+    "legal_entity": pl.String,
+    "issue_date": pl.Date,
+    "due_date": pl.Date,
+    "currency": pl.String,
+    "amount_total_cents": pl.Int64,
+    "amount_open_cents": pl.Int64,
+    "reference": pl.String,
+}
+
+CUSTOMER = {
+    "customer_id": pl.String,
+    "name": pl.String,
+    "iban": pl.String,
+}
+
+# A payer known to pay for a customer (its own IBAN, or learned from finance's decisions).
+PAYER_ALIAS = {
+    "customer_id": pl.String,
+    "payer_iban": pl.String,
+    "payer_name": pl.String,
+}
+
+ALLOCATION = {
+    "allocation_id": pl.String,
+    "transaction_id": pl.String,
+    "invoice_id": pl.String,  # null for an unapplied customer credit
+    "customer_id": pl.String,
+    "amount_cents": pl.Int64,
+    "currency": pl.String,
+    "kind": pl.String,  # payment | write_off | unapplied_credit | reversal
+    "rule": pl.String,
+    "confidence": pl.Float64,
+    "reverses_allocation_id": pl.String,
+}
+
+RECONCILIATION_EXCEPTION = {
+    "transaction_id": pl.String,
+    "reason": pl.String,
+    "candidates": pl.String,  # JSON list of {"invoice_ids": [...], "amount_cents": n, "rule": r, "score": s}
+}
