@@ -1,0 +1,39 @@
+"""Settings of the Bridge (Open Banking aggregation) client, read from O2C_BRIDGE_* variables.
+
+The client secret is a SecretStr so that it never shows in a repr, a log line or an artifact.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BridgeSettings(BaseSettings):
+    """How to reach Bridge API v3 and how politely to talk to it."""
+
+    model_config = SettingsConfigDict(env_prefix="O2C_BRIDGE_", extra="ignore")
+
+    base_url: str = "https://api.bridgeapi.io"
+    client_id: str
+    client_secret: SecretStr
+    # The Bridge user whose bank connections are read: its uuid, or the id we gave it at creation.
+    user_uuid: str | None = None
+    external_user_id: str | None = None
+    bridge_version: str = "2025-01-15"
+    timeout_s: float = Field(default=15.0, gt=0)
+    max_retries: int = Field(default=4, ge=0)  # retries after the first attempt
+    requests_per_second: float = Field(default=5.0, ge=0)  # 0 disables the client-side limit
+    backoff_base_s: float = Field(default=0.5, ge=0)  # first retry delay, doubled each time
+    backoff_max_s: float = Field(default=30.0, ge=0)  # cap on any single wait, Retry-After included
+    page_limit: int = Field(default=500, ge=1, le=500)  # Bridge serves at most 500 per page
+    # History fetched for an account seen for the first time (no cursor yet).
+    initial_history_days: int = Field(default=90, ge=1)
+
+    @model_validator(mode="after")
+    def _one_user(self) -> BridgeSettings:
+        if bool(self.user_uuid) == bool(self.external_user_id):
+            raise ValueError(
+                "set exactly one of O2C_BRIDGE_USER_UUID or O2C_BRIDGE_EXTERNAL_USER_ID"
+            )
+        return self
