@@ -1,0 +1,316 @@
+"""Load parsed bank statements (files or Open Banking) into the warehouse, exactly once.
+
+Natural key of a transaction (bank_transactions.transaction_id): the first 32 hex digits of
+sha256 over
+
+    account_iban | booking_date (YYYY-MM-DD) | currency | amount in cents | occurrence
+
+e.g. `FR7630003012340123456789057|2024-01-13|EUR|104017|1`, where occurrence is the 1-based rank
+of the line among the lines of the same statement with the same account, booking date, currency
+and amount, in file order. It uses only what every source gives (a camt file, an MT940 file and
+the Open Banking feed of the same account describe one payment with these same four facts), so a
+transaction seen in two overlapping statements, or in a file and in the feed, is stored once;
+later copies are counted as duplicates (anti-join on the key, never an update).
+
+Known limit: the occurrence is counted within one statement. An intraday statement cut in the
+middle of a day that holds two identical payments (same day, same amount) may carry only the
+first; the end-of-day statement then gives the second occurrence 2 and it loads, as it should,
+but a cut that carries only the *second* of them makes it occurrence 1 and the end-of-day
+statement's second payment then looks new while its first looks like a duplicate: the counts stay
+right, the stored references of those two may be swapped. Two genuinely identical payments on one
+day from different sources are kept apart only by this rank.
+
+A file is loaded in one DuckDB transaction (batch row, statements, transactions: all or none), a
+file whose sha256 was already loaded is a no-op that says so, and a statement whose balances do
+not add up is refused whole unless the caller accepts it explicitly (the difference is stored).
+Rows go in as one Arrow table: no row-by-row INSERT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+from o2c.models.bank import Statement
+from o2c.tasks.statements.balance import BalanceCheck, check_balance
+
+from o2c.warehouse import new_batch_id
+
+SOURCES = ("bank_statement", "open_banking")
+
+
+class UnbalancedStatementError(ValueError):
+    """A statement whose opening balance plus movements is not its closing balance."""
+
+    def __init__(self, file_name: str | None, check: BalanceCheck) -> None:
+        self.file_name = file_name
+        self.check = check
+        super().__init__(
+            f"{file_name or '<statements>'}: statement {check.statement_ref} "
+            f"(account {check.account_iban}, {check.currency}) does not balance: "
+            f"opening {check.opening}, movements {check.movements}, closing {check.closing}, "
+            f"difference {check.difference}" + (f" ({check.reason})" if check.reason else "")
+        )
+
+
+class BankLoadError(ValueError):
+    """A statement the warehouse cannot take as it is (amount below the cent, no account)."""
+
+
+@dataclass
+class BankLoadResult:
+    batch_id: int | None
+    status: str  # loaded | duplicate_file
+    statements: int
+    accounts: int
+    transactions_in: int
+    loaded: int
+    duplicates: int
+    balances: list[BalanceCheck] = field(default_factory=list)
+    file_name: str | None = None
+    sha256: str | None = None
+
+    @property
+    def balances_checked(self) -> int:
+        return sum(1 for b in self.balances if b.status != "unchecked")
+
+    def summary(self) -> dict[str, object]:
+        """Figures for a run artifact."""
+        return {
+            "file": self.file_name,
+            "status": self.status,
+            "statements": self.statements,
+            "accounts": self.accounts,
+            "transactions in": self.transactions_in,
+            "loaded": self.loaded,
+            "duplicates": self.duplicates,
+            "balances checked": self.balances_checked,
+            "balances unchecked": len(self.balances) - self.balances_checked,
+        }
+
+
+def statement_id(st: Statement) -> str:
+    """sha256 of account, statement reference and dates (first 32 hex)."""
+    raw = f"{st.account_iban}|{st.statement_ref}|{st.from_date}|{st.to_date}|{st.format}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _staged(statements: list[Statement], file_name: str | None) -> pa.Table:
+    """One Arrow table of every line, with its statement index and file order."""
+    label = file_name or "<statements>"
+    st_index: list[int] = []
+    st_ids: list[str] = []
+    accounts: list[str] = []
+    lines = []
+    for i, st in enumerate(statements):
+        if not st.account_iban:
+            raise BankLoadError(f"{label}: statement {st.statement_ref} names no account")
+        sid = statement_id(st)
+        n = len(st.lines)
+        st_index.extend([i] * n)
+        st_ids.extend([sid] * n)
+        accounts.extend([st.account_iban] * n)
+        lines.extend(st.lines)
+    cents = []
+    for line, account in zip(lines, accounts, strict=True):
+        amount = line.amount
+        scaled = amount.scaleb(2)
+        value = int(scaled)
+        if value != scaled:
+            raise BankLoadError(
+                f"{label}: account {account} {line.booking_date} amount {amount} has a fraction "
+                "of a cent; file refused"
+            )
+        cents.append(value)
+    return pa.table(
+        {
+            "seq": pa.array(range(len(lines)), pa.int64()),
+            "st_index": pa.array(st_index, pa.int32()),
+            "statement_id": pa.array(st_ids, pa.string()),
+            "account_iban": pa.array(accounts, pa.string()),
+            "currency": pa.array([x.currency for x in lines], pa.string()),
+            "booking_date": pa.array([x.booking_date for x in lines], pa.date32()),
+            "value_date": pa.array([x.value_date for x in lines], pa.date32()),
+            "amount_cents": pa.array(cents, pa.int64()),
+            "counterparty_name": pa.array([x.counterparty_name for x in lines], pa.string()),
+            "counterparty_iban": pa.array([x.counterparty_iban for x in lines], pa.string()),
+            "remittance_unstructured": pa.array(
+                [x.remittance_unstructured for x in lines], pa.string()
+            ),
+            "remittance_structured": pa.array(
+                [x.remittance_structured for x in lines], pa.string()
+            ),
+            "end_to_end_id": pa.array([x.end_to_end_id for x in lines], pa.string()),
+            "bank_reference": pa.array([x.bank_reference for x in lines], pa.string()),
+            "bank_tx_code": pa.array([x.bank_tx_code for x in lines], pa.string()),
+            "is_reversal": pa.array([x.is_reversal for x in lines], pa.bool_()),
+            "entry_ref": pa.array([x.entry_ref for x in lines], pa.string()),
+            "detail_index": pa.array([x.detail_index for x in lines], pa.int32()),
+            "external_id": pa.array([x.external_id for x in lines], pa.string()),
+        }
+    )
+
+
+# The key, computed by DuckDB over the whole staged table at once.
+_KEYED = """
+CREATE OR REPLACE TEMP TABLE _bank_keyed AS
+SELECT s.*,
+       substr(sha256(concat_ws('|', account_iban, strftime(booking_date, '%Y-%m-%d'), currency,
+                               CAST(amount_cents AS VARCHAR),
+                               CAST(row_number() OVER (
+                                   PARTITION BY st_index, account_iban, booking_date, currency,
+                                                amount_cents
+                                   ORDER BY seq) AS VARCHAR))), 1, 32) AS transaction_id
+FROM _bank_staged s
+"""
+
+_INSERT = """
+INSERT INTO bank_transactions (
+    transaction_id, account_iban, currency, booking_date, value_date, amount,
+    counterparty_name, counterparty_iban, remittance_unstructured, remittance_structured,
+    end_to_end_id, bank_reference, bank_tx_code, is_reversal, statement_id, entry_ref,
+    detail_index, source, external_id, batch_id, loaded_at)
+SELECT transaction_id, account_iban, currency, booking_date, value_date,
+       CAST(amount_cents * CAST(0.01 AS DECIMAL(3, 2)) AS DECIMAL(18, 2)),
+       counterparty_name, counterparty_iban, remittance_unstructured, remittance_structured,
+       end_to_end_id, bank_reference, bank_tx_code, is_reversal, statement_id, entry_ref,
+       detail_index, ?, external_id, ?, ?
+FROM _bank_keyed k
+WHERE NOT EXISTS (SELECT 1 FROM bank_transactions t WHERE t.transaction_id = k.transaction_id)
+QUALIFY row_number() OVER (PARTITION BY transaction_id ORDER BY seq) = 1
+"""
+
+
+def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
+    """The batch that loaded this file, if any."""
+    row = con.execute(
+        "SELECT batch_id FROM load_batches WHERE sha256 = ? AND status = 'loaded' "
+        "ORDER BY batch_id LIMIT 1",
+        [sha256],
+    ).fetchall()
+    return int(row[0][0]) if row else None
+
+
+def load_statements(
+    con: duckdb.DuckDBPyConnection,
+    parsed: list[Statement],
+    *,
+    file_name: str | None,
+    sha256: str | None,
+    source: str,
+    flow_run_id: str | None = None,
+    accept_unbalanced: bool = False,
+) -> BankLoadResult:
+    """Load statements in one transaction; see the module docstring for the rules."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    started = datetime.now()
+    accounts = len({st.account_iban for st in parsed})
+    lines_in = sum(len(st.lines) for st in parsed)
+    checks = [check_balance(st) for st in parsed]
+    if sha256 and (previous := already_loaded(con, sha256)) is not None:
+        batch_id = new_batch_id(con)
+        con.execute(
+            "INSERT INTO load_batches (batch_id, source, file_name, sha256, rows_in,"
+            " rows_unchanged, status, message, flow_run_id, started_at, finished_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'duplicate_file', ?, ?, ?, ?)",
+            [
+                batch_id,
+                source,
+                file_name,
+                sha256,
+                lines_in,
+                lines_in,
+                f"same file as batch {previous}: nothing loaded",
+                flow_run_id,
+                started,
+                datetime.now(),
+            ],
+        )
+        return BankLoadResult(
+            batch_id, "duplicate_file", len(parsed), accounts, lines_in, 0, lines_in, checks,
+            file_name, sha256,
+        )  # fmt: skip
+    for check in checks:
+        if check.status == "unbalanced" and not accept_unbalanced:
+            raise UnbalancedStatementError(file_name, check)
+    staged = _staged(parsed, file_name)
+    store_source = "open_banking" if source == "open_banking" else None
+    con.execute("BEGIN TRANSACTION")
+    try:
+        batch_id = new_batch_id(con)
+        con.execute(
+            "INSERT INTO load_batches (batch_id, source, file_name, sha256, rows_in, status,"
+            " flow_run_id, started_at) VALUES (?, ?, ?, ?, ?, 'loaded', ?, ?)",
+            [batch_id, source, file_name, sha256, lines_in, flow_run_id, started],
+        )
+        now = datetime.now()
+        for st, check in zip(parsed, checks, strict=True):
+            difference = check.difference if check.status == "unbalanced" else None
+            con.execute(
+                "INSERT INTO bank_statements (statement_id, batch_id, file_name, format,"
+                " account_iban, currency, statement_ref, from_date, to_date, opening_balance,"
+                " closing_balance, entries, balance_difference, loaded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [
+                    statement_id(st), batch_id, file_name, st.format, st.account_iban,
+                    st.currency, st.statement_ref, st.from_date, st.to_date,
+                    st.opening_balance, st.closing_balance, st.entry_count, difference, now,
+                ],
+            )  # fmt: skip
+        con.register("_bank_staged", staged)
+        try:
+            con.execute(_KEYED)
+        finally:
+            con.unregister("_bank_staged")
+        before = con.execute("SELECT count(*) FROM bank_transactions").fetchall()[0][0]
+        if store_source:
+            con.execute(_INSERT, [store_source, batch_id, now])
+        else:
+            _insert_with_formats(con, parsed, batch_id, now)
+        after = con.execute("SELECT count(*) FROM bank_transactions").fetchall()[0][0]
+        loaded = int(after - before)
+        con.execute("DROP TABLE IF EXISTS _bank_keyed")
+        con.execute(
+            "UPDATE load_batches SET rows_loaded = ?, rows_unchanged = ?, finished_at = ?,"
+            " message = ? WHERE batch_id = ?",
+            [
+                loaded,
+                lines_in - loaded,
+                datetime.now(),
+                f"{len(parsed)} statements, {lines_in - loaded} duplicate transactions",
+                batch_id,
+            ],
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return BankLoadResult(
+        batch_id, "loaded", len(parsed), accounts, lines_in, loaded, lines_in - loaded, checks,
+        file_name, sha256,
+    )  # fmt: skip
+
+
+def _insert_with_formats(
+    con: duckdb.DuckDBPyConnection, parsed: list[Statement], batch_id: int, now: datetime
+) -> None:
+    """Insert with each row's source = its statement's file format."""
+    formats = pa.table(
+        {
+            "st_index": pa.array(range(len(parsed)), pa.int32()),
+            "format": pa.array([st.format for st in parsed], pa.string()),
+        }
+    )
+    con.register("_bank_formats", formats)
+    try:
+        sql = _INSERT.replace("detail_index, ?, external_id", "detail_index, f.format, external_id")
+        sql = sql.replace(
+            "FROM _bank_keyed k", "FROM _bank_keyed k JOIN _bank_formats f USING (st_index)"
+        )
+        con.execute(sql, [batch_id, now])
+    finally:
+        con.unregister("_bank_formats")
