@@ -1,0 +1,246 @@
+"""Rules 4 and 6: amounts. Which open items a known payer's amount settles, and how an amount is
+spread over the invoices a transfer names (partial, overpayment, short payment within tolerance)."""
+
+from __future__ import annotations
+
+import polars as pl
+from o2c.models.schemas import ALLOCATION
+from o2c.tasks.reconciliation.config import ReconciliationConfig
+from o2c.tasks.reconciliation.exceptions import (
+    REASON_AMBIGUOUS_AMOUNT,
+    REASON_REFERENCE_AMOUNT_MISMATCH,
+    exception_rows,
+)
+
+RULE_WRITE_OFF = "short_payment_write_off"
+RULE_OVERPAYMENT = "overpayment_credit"
+
+_ALLOC_COLS = [c for c in ALLOCATION if c != "allocation_id"]
+
+
+def settle_claims(
+    claims: pl.DataFrame,
+    transactions: pl.DataFrame,
+    open_items: pl.DataFrame,
+    config: ReconciliationConfig,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Spread each transfer's amount over the invoices it claims: credit notes
+    first, then oldest due.
+
+    Equal to the open total: each invoice paid in full. Short by at most the tolerance:
+    paid in full, the gap written off on the last invoice. Short by more: a partial
+    payment, the rest stays open. More than the total: the surplus is an unapplied
+    credit for the customer.
+    Returns (allocations without allocation_id, exceptions).
+    """
+    tol = config.short_payment_tolerance_cents
+    rows = (
+        claims.join(
+            transactions.select("transaction_id", "amount_cents", "currency"), on="transaction_id"
+        )
+        .join(
+            open_items.select(
+                "invoice_id",
+                "customer_id",
+                "due_date",
+                pl.col("currency").alias("item_currency"),
+                "amount_open_cents",
+            ),
+            on="invoice_id",
+        )
+        .filter(pl.col("currency") == pl.col("item_currency"))
+        .with_columns(s=pl.col("amount_cents").sign())
+        .with_columns(
+            a=pl.col("amount_cents") * pl.col("s"), o=pl.col("amount_open_cents") * pl.col("s")
+        )
+        # credit notes (o < 0) first, then invoices by oldest due date
+        .with_columns(neg=pl.col("o") < 0, pos=pl.col("o") > 0)
+        .sort(
+            ["transaction_id", "neg", "due_date", "invoice_id"],
+            descending=[False, True, False, False],
+            nulls_last=True,
+        )
+        .with_columns(
+            total=pl.col("o").sum().over("transaction_id"),
+            cum_before=pl.col("o").cum_sum().over("transaction_id") - pl.col("o"),
+            is_last_pos=pl.col("pos")
+            & (
+                pl.col("pos").cast(pl.Int32).cum_sum().over("transaction_id")
+                == pl.col("pos").cast(pl.Int32).sum().over("transaction_id")
+            ),
+        )
+    )
+    bad = rows.filter((pl.col("total") <= 0) | (pl.col("a") <= 0))
+    rows = rows.filter((pl.col("total") > 0) & (pl.col("a") > 0))
+    short = pl.col("total") - pl.col("a")
+    last_open = pl.col("o").filter(pl.col("is_last_pos")).first().over("transaction_id")
+    rows = rows.with_columns(
+        write_off=(short > 0) & (short <= tol) & (last_open >= short),
+        gap=short,
+    ).with_columns(target=pl.when(pl.col("write_off")).then(pl.col("total")).otherwise(pl.col("a")))
+    rows = rows.with_columns(
+        pay=pl.when(pl.col("o") < 0)
+        .then(pl.col("o"))
+        .otherwise((pl.col("target") - pl.col("cum_before")).clip(0, pl.col("o")))
+    ).with_columns(
+        pay=pl.when(pl.col("write_off") & pl.col("is_last_pos"))
+        .then(pl.col("pay") - pl.col("gap"))
+        .otherwise(pl.col("pay"))
+    )
+    base = dict(reverses_allocation_id=pl.lit(None, pl.String))
+    payments = rows.filter(pl.col("pay") != 0).select(
+        "transaction_id",
+        "invoice_id",
+        "customer_id",
+        amount_cents=pl.col("pay") * pl.col("s"),
+        currency=pl.col("currency"),
+        kind=pl.lit("payment"),
+        rule=pl.col("rule"),
+        confidence=pl.col("confidence"),
+        **base,
+    )
+    write_offs = rows.filter(pl.col("write_off") & pl.col("is_last_pos")).select(
+        "transaction_id",
+        "invoice_id",
+        "customer_id",
+        amount_cents=pl.col("gap") * pl.col("s"),
+        currency=pl.col("currency"),
+        kind=pl.lit("write_off"),
+        rule=pl.lit(RULE_WRITE_OFF),
+        confidence=pl.col("confidence"),
+        **base,
+    )
+    credits = (
+        rows.group_by("transaction_id")
+        .agg(
+            pl.col("customer_id").min(),
+            pl.col("currency").first(),
+            pl.col("s").first(),
+            pl.col("confidence").min(),
+            surplus=pl.col("a").first() - pl.col("pay").sum(),
+            write_off=pl.col("write_off").any(),
+        )
+        .filter((pl.col("surplus") > 0) & ~pl.col("write_off"))
+        .select(
+            "transaction_id",
+            invoice_id=pl.lit(None, pl.String),
+            customer_id=pl.col("customer_id"),
+            amount_cents=pl.col("surplus") * pl.col("s"),
+            currency=pl.col("currency"),
+            kind=pl.lit("unapplied_credit"),
+            rule=pl.lit(RULE_OVERPAYMENT),
+            confidence=pl.col("confidence"),
+            **base,
+        )
+    )
+    allocations = pl.concat([payments, write_offs, credits], how="vertical_relaxed").cast(
+        {k: v for k, v in ALLOCATION.items() if k != "allocation_id"}
+    )
+    exceptions = exception_rows(
+        bad.group_by("transaction_id").agg(
+            invoice_ids=pl.col("invoice_id").sort(),
+            amount_cents=pl.col("amount_open_cents").sum(),
+            rule=pl.col("rule").first(),
+            score=pl.col("confidence").min(),
+        ),
+        REASON_REFERENCE_AMOUNT_MISMATCH,
+    )
+    return allocations.select(_ALLOC_COLS), exceptions
+
+
+def amount_matches(
+    payers: pl.DataFrame,
+    open_items: pl.DataFrame,
+    config: ReconciliationConfig,
+    *,
+    rule_single: str,
+    rule_set: str,
+    confidence: float,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rule 4 (and 5 once the payer is known by name): the customer is known, the amount
+    says which items.
+
+    ``payers``: transaction_id, customer_id (one row per customer the payer may stand for),
+    amount_cents, currency. Exactly one open item of that amount, else exactly one set of at most
+    ``max_set_size`` among the oldest ``max_set_items``, else exactly one item short by no more than
+    the tolerance. Several equal answers are an exception. Returns (claims, exceptions).
+    """
+    items = (
+        payers.join(
+            open_items.select(
+                "invoice_id", "customer_id", "currency", "due_date", "amount_open_cents"
+            ),
+            on=["customer_id", "currency"],
+        )
+        .sort("transaction_id", "due_date", "invoice_id", nulls_last=True)
+        .with_columns(idx=pl.int_range(pl.len()).over("transaction_id"))
+    )
+    singles = items.filter(pl.col("amount_open_cents") == pl.col("amount_cents"))
+    single_solutions = singles.select(
+        "transaction_id", invoice_ids=pl.concat_list("invoice_id"), size=pl.lit(1)
+    )
+    n_single = single_solutions.group_by("transaction_id").len()
+    # Sets only where no single item fits.
+    pool = items.join(n_single, on="transaction_id", how="anti").filter(
+        pl.col("idx") < config.max_set_items
+    )
+    level = pool.select(
+        "transaction_id",
+        "amount_cents",
+        last=pl.col("idx"),
+        total=pl.col("amount_open_cents"),
+        invoice_ids=pl.concat_list("invoice_id"),
+    )
+    right = pool.select("transaction_id", "idx", "invoice_id", "amount_open_cents")
+    set_solutions = []
+    for size in range(2, config.max_set_size + 1):
+        level = (
+            level.join(right, on="transaction_id")
+            .filter(pl.col("idx") > pl.col("last"))
+            .select(
+                "transaction_id",
+                "amount_cents",
+                last=pl.col("idx"),
+                total=pl.col("total") + pl.col("amount_open_cents"),
+                invoice_ids=pl.col("invoice_ids").list.concat(pl.concat_list("invoice_id")),
+            )
+        )
+        set_solutions.append(
+            level.filter(pl.col("total") == pl.col("amount_cents")).select(
+                "transaction_id", "invoice_ids", size=pl.lit(size)
+            )
+        )
+    sets = pl.concat(set_solutions) if set_solutions else single_solutions.clear()
+    solved = pl.concat([single_solutions, sets.cast(single_solutions.schema)])
+    # Short payment within tolerance, only where nothing exact exists.
+    tol = config.short_payment_tolerance_cents
+    gap = pl.col("amount_open_cents") - pl.col("amount_cents")
+    near = (
+        items.join(solved.select("transaction_id").unique(), on="transaction_id", how="anti")
+        .filter((pl.col("amount_cents") > 0) & (gap > 0) & (gap <= tol))
+        .select("transaction_id", invoice_ids=pl.concat_list("invoice_id"), size=pl.lit(1))
+    )
+    solutions = pl.concat([solved, near.cast(solved.schema)]).with_columns(
+        n=pl.len().over("transaction_id"), is_set=pl.col("size") > 1
+    )
+    unique = solutions.filter(pl.col("n") == 1)
+    claims = unique.explode("invoice_ids").select(
+        "transaction_id",
+        invoice_id=pl.col("invoice_ids"),
+        rule=pl.when(pl.col("is_set")).then(pl.lit(rule_set)).otherwise(pl.lit(rule_single)),
+        confidence=pl.lit(confidence),
+    )
+    ambiguous = solutions.filter(pl.col("n") > 1).join(
+        payers.select("transaction_id", "amount_cents").unique(), on="transaction_id"
+    )
+    exceptions = exception_rows(
+        ambiguous.select(
+            "transaction_id",
+            invoice_ids=pl.col("invoice_ids").list.sort(),
+            amount_cents="amount_cents",
+            rule=pl.when(pl.col("is_set")).then(pl.lit(rule_set)).otherwise(pl.lit(rule_single)),
+            score=pl.lit(confidence),
+        ),
+        REASON_AMBIGUOUS_AMOUNT,
+    )
+    return claims, exceptions

@@ -1,0 +1,454 @@
+"""The reconciliation cascade: each transfer is settled by the first rule that claims it
+without doubt.
+
+Order: finance's decisions, structured reference, invoice numbers in the text (one or several),
+the same with one typo or truncated, payer IBAN + amount, payer name + amount, then reversals.
+Open amounts are consumed as rules settle, so two transfers never settle the same cents; when two
+transfers claim the same invoice in one rule, the earlier booked (then lower id) goes first and the
+other is looked at again against what is left. Everything is keyed and sorted, never
+row-order bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+from o2c.models.schemas import (
+    ALLOCATION,
+    BANK_TRANSACTION,
+    CUSTOMER,
+    OPEN_ITEM,
+    PAYER_ALIAS,
+    RECONCILIATION_EXCEPTION,
+)
+from o2c.tasks.reconciliation.amounts import amount_matches, settle_claims
+from o2c.tasks.reconciliation.config import ReconciliationConfig
+from o2c.tasks.reconciliation.exceptions import (
+    REASON_AMBIGUOUS_REFERENCE,
+    REASON_NO_MATCH,
+    exception_rows,
+    no_match_rows,
+)
+from o2c.tasks.reconciliation.payers import (
+    RULE_IBAN_AMOUNT,
+    RULE_IBAN_SET,
+    RULE_NAME_AMOUNT,
+    RULE_NAME_SET,
+    payers_by_iban,
+    payers_by_name,
+)
+from o2c.tasks.reconciliation.references import (
+    RULE_FUZZY,
+    RULE_INVOICE_NUMBER,
+    fuzzy_invoice_numbers,
+    invoice_numbers,
+    structured_reference,
+)
+from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS, reversal_allocations
+
+__all__ = ["DECISION", "ReconciliationConfig", "ReconciliationResult", "reconcile"]
+
+RULE_MANUAL = "manual"
+
+# Finance's decisions as the engine reads them: invoice_id null = "not a customer payment".
+DECISION = {
+    "transaction_id": pl.String,
+    "invoice_id": pl.String,
+    "amount_cents": pl.Int64,
+    "note": pl.String,
+}
+
+_ALLOC_NO_ID = {k: v for k, v in ALLOCATION.items() if k != "allocation_id"}
+
+
+@dataclass
+class ReconciliationResult:
+    allocations: pl.DataFrame  # ALLOCATION
+    exceptions: pl.DataFrame  # RECONCILIATION_EXCEPTION
+    stats: dict[str, object] = field(default_factory=dict)
+
+
+def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], name: str) -> pl.DataFrame:
+    missing = [c for c in schema if c not in frame.columns]
+    if missing:
+        raise ValueError(f"reconcile: {name} lacks column(s) {', '.join(missing)}")
+    return frame.with_columns(pl.col(c).cast(t) for c, t in schema.items())
+
+
+def allocation_ids(allocations: pl.DataFrame) -> pl.DataFrame:
+    """Deterministic ids: the transaction, what it settles and how (a reversal: what it undoes)."""
+    return allocations.with_columns(
+        allocation_id=pl.when(pl.col("kind") == "reversal")
+        .then(
+            pl.concat_str(
+                pl.col("transaction_id"), pl.lit("|reverses|"), pl.col("reverses_allocation_id")
+            )
+        )
+        .otherwise(
+            pl.concat_str(
+                pl.col("transaction_id"),
+                pl.lit("|"),
+                pl.col("invoice_id").fill_null(""),
+                pl.lit("|"),
+                pl.col("kind"),
+            )
+        )
+    ).select(list(ALLOCATION))
+
+
+def decision_allocations(
+    decisions: pl.DataFrame, transactions: pl.DataFrame, open_items: pl.DataFrame
+) -> pl.DataFrame:
+    """Rule 'manual': what finance decided, as allocations (invoice_id null decisions give none)."""
+    d = (
+        decisions.filter(pl.col("invoice_id").is_not_null())
+        .group_by("transaction_id", "invoice_id")
+        .agg(pl.col("amount_cents").sum())
+    )
+    return (
+        d.join(transactions.select("transaction_id", "currency"), on="transaction_id")
+        .join(open_items.select("invoice_id", "customer_id"), on="invoice_id", how="left")
+        .select(
+            "transaction_id",
+            "invoice_id",
+            "customer_id",
+            "amount_cents",
+            "currency",
+            kind=pl.lit("payment"),
+            rule=pl.lit(RULE_MANUAL),
+            confidence=pl.lit(1.0),
+            reverses_allocation_id=pl.lit(None, pl.String),
+        )
+        .cast(_ALLOC_NO_ID)
+    )
+
+
+class _Run:
+    """Mutable state of one cascade: what is still pending and what is still open."""
+
+    def __init__(
+        self, pending: pl.DataFrame, open_items: pl.DataFrame, config: ReconciliationConfig
+    ):
+        self.pending = pending
+        self.open = open_items
+        self.config = config
+        self.allocations: list[pl.DataFrame] = []
+        self.exceptions: list[pl.DataFrame] = []
+
+    def open_positive(self) -> pl.DataFrame:
+        return self.open.filter(pl.col("amount_open_cents") != 0)
+
+    def drop_pending(self, ids: pl.Series | pl.DataFrame) -> None:
+        frame = ids if isinstance(ids, pl.DataFrame) else ids.to_frame("transaction_id")
+        self.pending = self.pending.join(
+            frame.select("transaction_id").unique(), on="transaction_id", how="anti"
+        )
+
+    def record(self, allocations: pl.DataFrame) -> None:
+        if allocations.height == 0:
+            return
+        self.allocations.append(allocations)
+        consumed = (
+            allocations.filter(pl.col("invoice_id").is_not_null())
+            .group_by("invoice_id")
+            .agg(used=pl.col("amount_cents").sum())
+        )
+        self.open = (
+            self.open.join(consumed, on="invoice_id", how="left")
+            .with_columns(
+                amount_open_cents=pl.col("amount_open_cents") - pl.col("used").fill_null(0)
+            )
+            .drop("used")
+        )
+        self.drop_pending(allocations)
+
+    def fail(self, exceptions: pl.DataFrame) -> None:
+        if exceptions.height == 0:
+            return
+        self.exceptions.append(exceptions)
+        self.drop_pending(exceptions)
+
+    def apply(
+        self,
+        rule: Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]],
+    ) -> None:
+        """Run a rule in rounds: each round settles the earliest claimant of every invoice."""
+        todo = self.pending
+        for _ in range(self.config.max_rounds):
+            if todo.height == 0:
+                return
+            claims, exceptions = rule(todo, self.open_positive())
+            self.fail(exceptions)
+            claims = claims.join(
+                exceptions.select("transaction_id"), on="transaction_id", how="anti"
+            )
+            if claims.height == 0:
+                return
+            order = claims.join(
+                todo.select("transaction_id", "booking_date"), on="transaction_id"
+            ).with_columns(
+                first=pl.col("transaction_id")
+                .sort_by("booking_date", "transaction_id")
+                .first()
+                .over("invoice_id")
+            )
+            losers = (
+                order.filter(pl.col("first") != pl.col("transaction_id"))
+                .select("transaction_id")
+                .unique()
+            )
+            winners = claims.join(losers, on="transaction_id", how="anti")
+            allocations, bad = settle_claims(winners, todo, self.open_positive(), self.config)
+            self.fail(bad)
+            self.record(allocations)
+            if losers.height == 0:
+                return
+            todo = todo.join(losers, on="transaction_id", how="semi")
+
+
+def _reference_rule(
+    todo: pl.DataFrame, open_items: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return structured_reference(todo, open_items), pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+
+
+def _sign_total(claims: pl.DataFrame, todo: pl.DataFrame, open_items: pl.DataFrame) -> pl.DataFrame:
+    """transaction_id, amount_cents, total: the open total of what a transfer's claims name."""
+    return (
+        claims.join(open_items.select("invoice_id", "amount_open_cents"), on="invoice_id")
+        .group_by("transaction_id")
+        .agg(total=pl.col("amount_open_cents").sum())
+        .join(todo.select("transaction_id", "amount_cents"), on="transaction_id")
+    )
+
+
+def _text_rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    found = invoice_numbers(todo, open_items)
+    ambiguous = found.filter(pl.col("ambiguous")).join(
+        todo.select("transaction_id", "amount_cents"), on="transaction_id"
+    )
+    # Alike candidates, but exactly one of them is open for the exact amount paid: that one.
+    tie_break = (
+        ambiguous.join(open_items.select("invoice_id", "amount_open_cents"), on="invoice_id")
+        .filter(pl.col("amount_open_cents") == pl.col("amount_cents"))
+        .filter(pl.len().over("transaction_id") == 1)
+        .select("transaction_id", "invoice_id", "rule", confidence=pl.lit(0.9))
+    )
+    ambiguous = ambiguous.join(tie_break, on="transaction_id", how="anti")
+    exceptions = exception_rows(
+        ambiguous.join(
+            open_items.select("invoice_id", "amount_open_cents"), on="invoice_id"
+        ).select(
+            "transaction_id",
+            invoice_ids=pl.concat_list("invoice_id"),
+            amount_cents="amount_open_cents",
+            rule="rule",
+            score="confidence",
+        ),
+        REASON_AMBIGUOUS_REFERENCE,
+    )
+    clear = found.filter(~pl.col("ambiguous"))
+    # Weak keys (a short number) only count when the amount is exactly what they name.
+    weak = clear.filter(~pl.col("strong").any().over("transaction_id"))
+    confirmed = (
+        _sign_total(weak, todo, open_items)
+        .filter(pl.col("total") == pl.col("amount_cents"))
+        .select("transaction_id")
+    )
+    claims = pl.concat(
+        [
+            clear.filter(pl.col("strong").any().over("transaction_id")),
+            weak.join(confirmed, on="transaction_id", how="semi"),
+        ]
+    ).select("transaction_id", "invoice_id", "rule", "confidence")
+    claims = pl.concat([claims, tie_break.with_columns(rule=pl.lit(RULE_INVOICE_NUMBER))])
+    return claims, exceptions
+
+
+def _fuzzy_rule_for(
+    customers: pl.DataFrame, aliases: pl.DataFrame, config: ReconciliationConfig
+) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
+    def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        found = fuzzy_invoice_numbers(todo, open_items)
+        if found.height == 0:
+            return found, pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+        payer = payers_by_iban(todo, customers, aliases).with_columns(payer_ok=pl.lit(True))
+        scored = (
+            found.join(
+                open_items.select("invoice_id", "customer_id", "currency", "amount_open_cents"),
+                on="invoice_id",
+            )
+            .join(
+                todo.select("transaction_id", "amount_cents", pl.col("currency").alias("tx_cur")),
+                on="transaction_id",
+            )
+            .filter(pl.col("currency") == pl.col("tx_cur"))
+            .join(payer, on=["transaction_id", "customer_id"], how="left")
+            .with_columns(
+                amount_ok=(pl.col("amount_open_cents") - pl.col("amount_cents")).is_between(
+                    0, config.short_payment_tolerance_cents
+                ),
+                payer_ok=pl.col("payer_ok").fill_null(False),
+            )
+            .with_columns(n=pl.len().over("transaction_id"))
+        )
+        # One candidate confirmed by amount or payer; else exactly one whose amount fits.
+        ok = scored.filter(
+            ((pl.col("n") == 1) & (pl.col("amount_ok") | pl.col("payer_ok")))
+            | (
+                (pl.col("n") > 1)
+                & pl.col("amount_ok")
+                & (pl.col("amount_ok").sum().over("transaction_id") == 1)
+            )
+        )
+        doubt = scored.join(ok, on="transaction_id", how="anti")
+        exceptions = exception_rows(
+            doubt.select(
+                "transaction_id",
+                invoice_ids=pl.concat_list("invoice_id"),
+                amount_cents="amount_open_cents",
+                rule=pl.lit(RULE_FUZZY),
+                score="confidence",
+            ),
+            REASON_AMBIGUOUS_REFERENCE,
+        )
+        return ok.select("transaction_id", "invoice_id", "rule", "confidence"), exceptions
+
+    return rule
+
+
+def _payer_rule_for(
+    customers: pl.DataFrame,
+    aliases: pl.DataFrame,
+    config: ReconciliationConfig,
+    *,
+    by_name: bool,
+) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
+    def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        by_iban = payers_by_iban(todo, customers, aliases)
+        if by_name:
+            unknown = todo.join(by_iban, on="transaction_id", how="anti")
+            found, name_exc = payers_by_name(unknown, customers, aliases, config)
+            payers = found.select("transaction_id", "customer_id")
+            rules = dict(rule_single=RULE_NAME_AMOUNT, rule_set=RULE_NAME_SET, confidence=0.9)
+        else:
+            payers, name_exc = by_iban, pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+            rules = dict(rule_single=RULE_IBAN_AMOUNT, rule_set=RULE_IBAN_SET, confidence=0.95)
+        payers = payers.join(
+            todo.select("transaction_id", "amount_cents", "currency"), on="transaction_id"
+        )
+        claims, exc = amount_matches(payers, open_items, config, **rules)
+        return claims, pl.concat([name_exc, exc])
+
+    return rule
+
+
+def reconcile(
+    transactions: pl.DataFrame,
+    open_items: pl.DataFrame,
+    customers: pl.DataFrame,
+    aliases: pl.DataFrame,
+    past_allocations: pl.DataFrame,
+    decisions: pl.DataFrame,
+    *,
+    config: ReconciliationConfig | None = None,
+) -> ReconciliationResult:
+    """Match unreconciled transactions (BANK_TRANSACTION) to open items (OPEN_ITEM, open amounts).
+
+    ``past_allocations``: ALLOCATION rows plus the ORIGIN_COLUMNS of their transaction, for
+    reversals (only those that may be reversed are needed). ``decisions``: DECISION rows.
+    Returns allocations (ALLOCATION, sorted) and exceptions (one per unsettled transaction).
+    """
+    config = config or ReconciliationConfig()
+    tx = _conform(transactions, BANK_TRANSACTION, "transactions").sort(
+        "booking_date", "transaction_id"
+    )
+    if tx["transaction_id"].is_duplicated().any():
+        dup = tx.filter(pl.col("transaction_id").is_duplicated())["transaction_id"][0]
+        raise ValueError(f"reconcile: transaction_id {dup!r} appears twice in transactions")
+    items = _conform(open_items, OPEN_ITEM, "open_items")
+    customers = _conform(customers, CUSTOMER, "customers")
+    aliases = _conform(aliases, PAYER_ALIAS, "aliases")
+    decisions = _conform(decisions, DECISION, "decisions")
+    past = _conform(past_allocations, {**ALLOCATION, **ORIGIN_COLUMNS}, "past_allocations")
+
+    run = _Run(tx, items, config)
+    decided = decisions.join(tx.select("transaction_id"), on="transaction_id", how="semi")
+    run.record(decision_allocations(decided, tx, items))
+    left_alone = decided.filter(pl.col("invoice_id").is_null()).select("transaction_id")
+    run.drop_pending(left_alone)
+    reversal_tx = run.pending.filter(pl.col("is_reversal"))
+    run.drop_pending(reversal_tx)
+    zero = run.pending.filter(pl.col("amount_cents") == 0)
+    run.fail(no_match_rows(zero["transaction_id"]))
+
+    run.apply(_reference_rule)
+    run.apply(_text_rule)
+    run.apply(_fuzzy_rule_for(customers, aliases, config))
+    run.apply(_payer_rule_for(customers, aliases, config, by_name=False))
+    run.apply(_payer_rule_for(customers, aliases, config, by_name=True))
+    run.fail(no_match_rows(run.pending["transaction_id"], REASON_NO_MATCH))
+
+    # Reversals last, so they also see what this run settled.
+    so_far = (
+        allocation_ids(pl.concat(run.allocations).cast(_ALLOC_NO_ID))
+        if run.allocations
+        else pl.DataFrame(schema=ALLOCATION)
+    )
+    current = so_far.join(
+        tx.select(
+            "transaction_id",
+            tx_amount_cents="amount_cents",
+            tx_booking_date="booking_date",
+            tx_counterparty_iban="counterparty_iban",
+            tx_end_to_end_id="end_to_end_id",
+            tx_remittance_unstructured="remittance_unstructured",
+        ),
+        on="transaction_id",
+    )
+    rev_alloc, rev_exc = reversal_allocations(reversal_tx, pl.concat([past, current]))
+    run.allocations.append(rev_alloc.cast(_ALLOC_NO_ID))
+    run.exceptions.append(rev_exc)
+
+    allocations = allocation_ids(pl.concat(run.allocations).cast(_ALLOC_NO_ID)).sort(
+        "transaction_id", "allocation_id"
+    )
+    exceptions = (
+        pl.concat([e.cast(RECONCILIATION_EXCEPTION) for e in run.exceptions])
+        if run.exceptions
+        else pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+    ).sort("transaction_id")
+    return ReconciliationResult(
+        allocations, exceptions, _stats(tx, allocations, exceptions, left_alone)
+    )
+
+
+def _stats(
+    tx: pl.DataFrame, allocations: pl.DataFrame, exceptions: pl.DataFrame, left_alone: pl.DataFrame
+) -> dict[str, object]:
+    settled = allocations.select(pl.col("transaction_id").n_unique()).item()
+    by_rule = (
+        allocations.group_by("rule")
+        .agg(
+            transactions=pl.col("transaction_id").n_unique(),
+            amount_cents=pl.col("amount_cents").sum(),
+        )
+        .sort("rule")
+    )
+    by_reason = exceptions.group_by("reason").len().sort("reason")
+    return {
+        "transactions": tx.height,
+        "settled": settled,
+        "exceptions": exceptions.height,
+        "left_by_decision": left_alone.height,
+        "amount_matched_cents": int(
+            allocations.filter(pl.col("kind") == "payment")["amount_cents"].sum() or 0
+        ),
+        "by_rule": {
+            r["rule"]: {"transactions": r["transactions"], "amount_cents": r["amount_cents"]}
+            for r in by_rule.iter_rows(named=True)
+        },
+        "exceptions_by_reason": dict(by_reason.iter_rows()),
+    }

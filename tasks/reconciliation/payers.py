@@ -1,0 +1,151 @@
+"""Rules 4 and 5: who paid. The payer's IBAN (a customer's own or one learned from finance's
+decisions), else the payer's name compared with customer names.
+
+Name comparison is blocked (only customers sharing a distinctive word with the payer are scored)
+so it stays linear in the number of leftover transfers, and it runs only on what the
+exact rules left.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from o2c.tasks.reconciliation.config import ReconciliationConfig
+from o2c.tasks.reconciliation.exceptions import REASON_AMBIGUOUS_PAYER, exception_rows
+from rapidfuzz import fuzz, process
+
+RULE_IBAN_AMOUNT = "payer_iban_amount"
+RULE_IBAN_SET = "payer_iban_amount_set"
+RULE_NAME_AMOUNT = "payer_name_amount"
+RULE_NAME_SET = "payer_name_amount_set"
+
+# Words that say nothing about who a company is.
+_NOISE = (
+    "SAS|SASU|SARL|SA|EURL|SCI|SNC|SCOP|SELARL|STE|SOCIETE|ETS|ETABLISSEMENTS|CIE|GMBH|AG|LTD|"
+    "LIMITED|PLC|INC|LLC|SPA|SRL|SL|BV|NV|THE|LA|LE|LES|L|DE|DU|DES|D|ET|AND|EN|GROUPE|GROUP|"
+    "FRANCE|VIR|VIREMENT|SEPA|M|MME|MR|MLLE"
+)
+_MAX_BLOCK = 200  # a word shared by more customers than this is too common to block on
+
+
+def normalize_iban(expr: pl.Expr) -> pl.Expr:
+    return expr.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
+
+
+def normalize_name(expr: pl.Expr) -> pl.Expr:
+    """Upper case ASCII words without legal forms: "Sté Dupont & Fils SARL" -> "DUPONT FILS"."""
+    return (
+        expr.str.normalize("NFKD")
+        .str.replace_all(r"[^\x00-\x7F]", "")
+        .str.to_uppercase()
+        .str.replace_all(r"[^A-Z0-9]+", " ")
+        .str.replace_all(rf"\b(?:{_NOISE})\b", " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+
+
+def known_ibans(customers: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
+    """iban, customer_id: every account known to pay for a customer."""
+    return (
+        pl.concat(
+            [
+                customers.select(iban=normalize_iban(pl.col("iban")), customer_id="customer_id"),
+                aliases.select(
+                    iban=normalize_iban(pl.col("payer_iban")), customer_id="customer_id"
+                ),
+            ]
+        )
+        .filter(pl.col("iban").str.len_chars() > 0)
+        .unique()
+    )
+
+
+def payers_by_iban(
+    transactions: pl.DataFrame, customers: pl.DataFrame, aliases: pl.DataFrame
+) -> pl.DataFrame:
+    """transaction_id, customer_id: the customers whose known IBAN paid (several if shared)."""
+    return (
+        transactions.select("transaction_id", iban=normalize_iban(pl.col("counterparty_iban")))
+        .join(known_ibans(customers, aliases), on="iban")
+        .select("transaction_id", "customer_id")
+        .unique()
+    )
+
+
+def payers_by_name(
+    transactions: pl.DataFrame,
+    customers: pl.DataFrame,
+    aliases: pl.DataFrame,
+    config: ReconciliationConfig,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rule 5: (transaction_id, customer_id, score) when one customer's name clearly fits, and
+    exceptions when two customers fit alike."""
+    names = (
+        pl.concat(
+            [
+                customers.select("customer_id", n=normalize_name(pl.col("name"))),
+                aliases.select("customer_id", n=normalize_name(pl.col("payer_name"))),
+            ]
+        )
+        .filter(pl.col("n").str.len_chars() > 0)
+        .unique()
+    )
+    payers = transactions.select(
+        "transaction_id", n=normalize_name(pl.col("counterparty_name"))
+    ).filter(pl.col("n").str.len_chars() > 0)
+    distinct = payers.select("n").unique()
+    # Block: pairs sharing a distinctive word of at least 3 characters.
+    words = pl.col("n").str.split(" ")
+    cust_words = (
+        names.with_columns(w=words).explode("w").filter(pl.col("w").str.len_chars() >= 3).unique()
+    )
+    cust_words = cust_words.filter(pl.col("w").count().over("w") <= _MAX_BLOCK)
+    pairs = (
+        distinct.with_columns(w=words)
+        .explode("w")
+        .join(cust_words.select("w", "customer_id", cn="n"), on="w")
+        .select("n", "customer_id", "cn")
+        .unique()
+    )
+    if pairs.height:
+        scores = process.cpdist(
+            pairs["n"].to_list(), pairs["cn"].to_list(), scorer=fuzz.token_sort_ratio, workers=1
+        )
+        pairs = pairs.with_columns(score=pl.Series(scores, dtype=pl.Float64))
+    else:
+        pairs = pairs.with_columns(score=pl.lit(None, pl.Float64))
+    per_customer = pairs.group_by("n", "customer_id").agg(pl.col("score").max())
+    ranked = per_customer.sort(
+        ["n", "score", "customer_id"], descending=[False, True, False]
+    ).with_columns(
+        rank=pl.int_range(pl.len()).over("n"),
+        best=pl.col("score").max().over("n"),
+    )
+    second = ranked.filter(pl.col("rank") == 1).select("n", second="score")
+    top = (
+        ranked.filter(pl.col("rank") == 0)
+        .join(second, on="n", how="left")
+        .with_columns(pl.col("second").fill_null(0.0))
+        .filter(pl.col("score") >= config.name_similarity_threshold)
+    )
+    clear = top.filter(pl.col("score") - pl.col("second") >= config.name_similarity_margin)
+    matches = payers.join(clear.select("n", "customer_id", "score"), on="n").select(
+        "transaction_id", "customer_id", "score"
+    )
+    close = top.filter(pl.col("score") - pl.col("second") < config.name_similarity_margin).select(
+        "n"
+    )
+    contenders = ranked.join(close, on="n").filter(
+        pl.col("score") > pl.col("best") - config.name_similarity_margin
+    )
+    exceptions = exception_rows(
+        payers.join(contenders, on="n").select(
+            "transaction_id",
+            invoice_ids=pl.concat_list(pl.lit("customer:") + pl.col("customer_id")),
+            amount_cents=pl.lit(None, pl.Int64),
+            rule=pl.lit(RULE_NAME_AMOUNT),
+            score=pl.col("score") / 100,
+        ),
+        REASON_AMBIGUOUS_PAYER,
+    )
+    return matches, exceptions

@@ -1,0 +1,111 @@
+"""Rule 7: a reversal (returned transfer, recalled SEPA payment) undoes what its original settled.
+
+The original is found by its end-to-end id, or else by the same payer account, opposite amount and
+same remittance text, booked no later than the reversal. Its allocations are mirrored with negative
+amounts that point at them (reverses_allocation_id), so the invoices open again; nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from o2c.tasks.reconciliation.exceptions import (
+    REASON_REVERSAL_WITHOUT_ORIGINAL,
+    exception_rows,
+)
+
+RULE_REVERSAL = "reversal"
+
+# Columns past allocations carry about the transaction they came from (see engine.reconcile).
+ORIGIN_COLUMNS = {
+    "tx_amount_cents": pl.Int64,
+    "tx_booking_date": pl.Date,
+    "tx_counterparty_iban": pl.String,
+    "tx_end_to_end_id": pl.String,
+    "tx_remittance_unstructured": pl.String,
+}
+
+_NO_E2E = ("", "NOTPROVIDED", "NONREF")
+
+
+def _e2e(expr: pl.Expr) -> pl.Expr:
+    norm = expr.str.to_uppercase().str.replace_all(r"\s", "")
+    return pl.when(norm.is_in(_NO_E2E)).then(None).otherwise(norm)
+
+
+def reversal_allocations(
+    reversals: pl.DataFrame, allocations: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Mirror the allocations of each reversal's original; (allocations, exceptions).
+
+    ``allocations`` are earlier allocations (past and this run) with ORIGIN_COLUMNS; those already
+    reversed are skipped. An original claimed by two reversals goes to the earliest.
+    """
+    reversed_ids = allocations.select(pl.col("reverses_allocation_id").drop_nulls()).to_series()
+    live = allocations.filter(
+        (pl.col("kind") != "reversal") & ~pl.col("allocation_id").is_in(reversed_ids.implode())
+    )
+    originals = (
+        live.group_by("transaction_id")
+        .agg(pl.col(list(ORIGIN_COLUMNS)).first())
+        .rename({"transaction_id": "original_id"})
+    )
+    rev = reversals.select(
+        "transaction_id",
+        "booking_date",
+        "amount_cents",
+        iban=pl.col("counterparty_iban").fill_null(""),
+        e2e=_e2e(pl.col("end_to_end_id")),
+        text=pl.col("remittance_unstructured").fill_null(""),
+    )
+    pairs = (
+        rev.join(
+            originals.with_columns(
+                o_iban=pl.col("tx_counterparty_iban").fill_null(""),
+                o_e2e=_e2e(pl.col("tx_end_to_end_id")),
+                o_text=pl.col("tx_remittance_unstructured").fill_null(""),
+                neg=-pl.col("tx_amount_cents"),
+            ),
+            left_on="amount_cents",
+            right_on="neg",
+        )
+        .filter(
+            (pl.col("tx_booking_date") <= pl.col("booking_date"))
+            & (
+                (pl.col("e2e").is_not_null() & (pl.col("e2e") == pl.col("o_e2e")))
+                | (
+                    pl.col("e2e").is_null()
+                    & (pl.col("iban") == pl.col("o_iban"))
+                    & (pl.col("text") == pl.col("o_text"))
+                )
+            )
+        )
+        .select("transaction_id", "booking_date", "original_id")
+    )
+    # One original per reversal (several alike is ambiguous), one reversal per original.
+    pairs = pairs.filter(pl.len().over("transaction_id") == 1)
+    pairs = pairs.sort("booking_date", "transaction_id").filter(
+        pl.int_range(pl.len()).over("original_id") == 0
+    )
+    out = pairs.join(live, left_on="original_id", right_on="transaction_id").select(
+        "transaction_id",
+        "invoice_id",
+        "customer_id",
+        amount_cents=-pl.col("amount_cents"),
+        currency="currency",
+        kind=pl.lit("reversal"),
+        rule=pl.lit(RULE_REVERSAL),
+        confidence=pl.lit(1.0),
+        reverses_allocation_id=pl.col("allocation_id"),
+    )
+    missing = reversals.join(pairs, on="transaction_id", how="anti")
+    exceptions = exception_rows(
+        missing.select(
+            "transaction_id",
+            invoice_ids=pl.lit([], pl.List(pl.String)),
+            amount_cents="amount_cents",
+            rule=pl.lit(RULE_REVERSAL),
+            score=pl.lit(0.0),
+        ),
+        REASON_REVERSAL_WITHOUT_ORIGINAL,
+    )
+    return out, exceptions
