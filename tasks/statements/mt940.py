@@ -227,8 +227,6 @@ def _apply_tags(line: StatementLine, text: str) -> None:
                 line.remittance_structured = parts[-1] if parts else None
         else:
             line.remittance_unstructured = _none(remi)
-    elif line.remittance_unstructured is None:
-        line.remittance_unstructured = " ".join(flat.split()) or None
 
 
 def apply_information(line: StatementLine, text: str) -> None:
