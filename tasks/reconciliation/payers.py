@@ -37,6 +37,7 @@ def normalize_name(expr: pl.Expr) -> pl.Expr:
         expr.str.normalize("NFKD")
         .str.replace_all(r"[^\x00-\x7F]", "")
         .str.to_uppercase()
+        .str.replace_all(r"\.", "")
         .str.replace_all(r"[^A-Z0-9]+", " ")
         .str.replace_all(rf"\b(?:{_NOISE})\b", " ")
         .str.replace_all(r"\s+", " ")

@@ -1,0 +1,123 @@
+"""Rules 4 and 6: the payer's IBAN plus the amount, and amounts that differ from what is open."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from conftest import item, pairs, tx
+from o2c.tasks.reconciliation.config import ReconciliationConfig
+
+DUPONT = "FR1420041010050500013M02606"  # C1's own IBAN
+
+
+def test_partial_payment_leaves_the_rest_open(run):
+    items = [item("FA-1001", "C1", 100_000)]
+    r = run([tx("t1", 40_000, remittance_unstructured="FA-1001 acompte")], items)
+    assert pairs(r) == [("t1", "FA-1001", 40_000, "payment", "invoice_number")]
+
+
+def test_partial_grouped_payment_pays_oldest_first(run):
+    items = [
+        item("FA-1002", "C1", 50_000, due_date=date(2026, 2, 28)),
+        item("FA-1001", "C1", 30_000, due_date=date(2026, 1, 31)),
+    ]
+    r = run([tx("t1", 45_000, remittance_unstructured="FA-1001 FA-1002")], items)
+    assert pairs(r) == [
+        ("t1", "FA-1001", 30_000, "payment", "grouped_invoice_numbers"),
+        ("t1", "FA-1002", 15_000, "payment", "grouped_invoice_numbers"),
+    ]
+
+
+def test_overpayment_surplus_becomes_unapplied_credit(run):
+    items = [item("FA-1001", "C1", 100_000)]
+    r = run([tx("t1", 100_250, remittance_unstructured="FA-1001")], items)
+    assert pairs(r) == [
+        ("t1", None, 250, "unapplied_credit", "overpayment_credit"),
+        ("t1", "FA-1001", 100_000, "payment", "invoice_number"),
+    ]
+    credit = r.allocations.filter(kind="unapplied_credit").row(0, named=True)
+    assert credit["customer_id"] == "C1"
+
+
+def test_bank_charges_within_tolerance_are_written_off(run):
+    items = [item("FA-1001", "C1", 100_000)]
+    r = run([tx("t1", 99_650, remittance_unstructured="FA-1001")], items)  # 3,50 kept by the bank
+    assert pairs(r) == [
+        ("t1", "FA-1001", 99_650, "payment", "invoice_number"),
+        ("t1", "FA-1001", 350, "write_off", "short_payment_write_off"),
+    ]
+
+
+def test_short_payment_beyond_tolerance_is_partial(run):
+    items = [item("FA-1001", "C1", 100_000)]
+    cfg = ReconciliationConfig(short_payment_tolerance_cents=100)
+    r = run([tx("t1", 99_650, remittance_unstructured="FA-1001")], items, config=cfg)
+    assert pairs(r) == [("t1", "FA-1001", 99_650, "payment", "invoice_number")]
+
+
+def test_iban_and_exact_amount_of_one_item(run):
+    items = [item("FA-1", "C1", 10_000), item("FA-2", "C1", 25_000), item("FA-3", "C2", 25_000)]
+    r = run([tx("t1", 25_000, counterparty_iban=DUPONT, remittance_unstructured="merci")], items)
+    assert pairs(r) == [("t1", "FA-2", 25_000, "payment", "payer_iban_amount")]
+
+
+def test_iban_and_exact_sum_of_a_set(run):
+    items = [item("FA-1", "C1", 10_000), item("FA-2", "C1", 25_000), item("FA-3", "C1", 7_000)]
+    r = run([tx("t1", 17_000, counterparty_iban=DUPONT)], items)  # FA-1 + FA-3, and no other sum
+    assert pairs(r) == [
+        ("t1", "FA-1", 10_000, "payment", "payer_iban_amount_set"),
+        ("t1", "FA-3", 7_000, "payment", "payer_iban_amount_set"),
+    ]
+
+
+def test_sum_with_two_solutions_is_an_exception(run):
+    items = [
+        item("FA-1", "C1", 10_000),
+        item("FA-2", "C1", 7_000),
+        item("FA-3", "C1", 8_000),
+        item("FA-4", "C1", 9_000),
+    ]
+    r = run([tx("t1", 17_000, counterparty_iban=DUPONT)], items)  # 10+7 and 8+9
+    assert r.allocations.height == 0
+    exc = r.exceptions.row(0, named=True)
+    assert exc["reason"] == "ambiguous_amount"
+    assert '["FA-1","FA-2"]' in exc["candidates"] and '["FA-3","FA-4"]' in exc["candidates"]
+
+
+def test_two_items_of_the_same_amount_is_an_exception(run):
+    items = [item("FA-1", "C1", 10_000), item("FA-2", "C1", 10_000)]
+    r = run([tx("t1", 10_000, counterparty_iban=DUPONT)], items)
+    assert r.allocations.height == 0
+    assert r.exceptions["reason"].to_list() == ["ambiguous_amount"]
+
+
+def test_unknown_iban_and_no_reference_is_no_match(run):
+    items = [item("FA-1", "C1", 10_000)]
+    r = run([tx("t1", 10_000, counterparty_iban="FR7610107001011234567890129")], items)
+    assert r.allocations.height == 0
+    assert r.exceptions["reason"].to_list() == ["no_match"]
+
+
+def test_learned_alias_iban_identifies_the_customer(run):
+    items = [item("FA-1", "C3", 12_345)]
+    alias = {
+        "customer_id": "C3",
+        "payer_iban": "FR76 1010 7001 0112 3456 7890 129",
+        "payer_name": None,
+    }
+    r = run(
+        [tx("t1", 12_345, counterparty_iban="FR7610107001011234567890129")], items, aliases=[alias]
+    )
+    assert pairs(r) == [("t1", "FA-1", 12_345, "payment", "payer_iban_amount")]
+
+
+def test_refund_settles_a_credit_note(run):
+    items = [item("AV-9", "C1", -4_200)]
+    r = run([tx("t1", -4_200, remittance_unstructured="Remboursement AV-9")], items)
+    assert pairs(r) == [("t1", "AV-9", -4_200, "payment", "invoice_number")]
+
+
+def test_currency_must_agree(run):
+    items = [item("FA-1001", "C1", 100_000, currency="USD")]
+    r = run([tx("t1", 100_000, remittance_unstructured="FA-1001")], items)
+    assert r.allocations.height == 0

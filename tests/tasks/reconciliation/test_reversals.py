@@ -1,0 +1,80 @@
+"""Rule 7: a reversal undoes what its original settled."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from conftest import item, pairs, tx
+
+
+def test_reversal_in_the_same_batch_undoes_the_payment(run):
+    items = [item("FA-1001", "C1", 100_000)]
+    pay = tx("t1", 100_000, remittance_unstructured="FA-1001", end_to_end_id="E2E-42")
+    back = tx(
+        "t2", -100_000, booking_date=date(2026, 3, 5), end_to_end_id="E2E-42", is_reversal=True
+    )
+    r = run([back, pay], items)
+    assert pairs(r) == [
+        ("t1", "FA-1001", 100_000, "payment", "invoice_number"),
+        ("t2", "FA-1001", -100_000, "reversal", "reversal"),
+    ]
+    rev = r.allocations.filter(transaction_id="t2").row(0, named=True)
+    assert rev["reverses_allocation_id"] == "t1|FA-1001|payment"
+
+
+def test_reversal_of_a_past_allocation_with_write_off(run):
+    past = [
+        {
+            "allocation_id": "t0|FA-7|payment",
+            "transaction_id": "t0",
+            "invoice_id": "FA-7",
+            "customer_id": "C1",
+            "amount_cents": 9_800,
+            "currency": "EUR",
+            "kind": "payment",
+            "rule": "invoice_number",
+            "confidence": 1.0,
+            "reverses_allocation_id": None,
+            "tx_amount_cents": 9_800,
+            "tx_booking_date": date(2026, 2, 1),
+            "tx_counterparty_iban": "FR1420041010050500013M02606",
+            "tx_end_to_end_id": None,
+            "tx_remittance_unstructured": "FA-7",
+        },
+    ]
+    past.append(
+        {**past[0], "allocation_id": "t0|FA-7|write_off", "amount_cents": 200, "kind": "write_off"}
+    )
+    back = tx(
+        "t9",
+        -9_800,
+        counterparty_iban="FR1420041010050500013M02606",
+        remittance_unstructured="FA-7",
+        is_reversal=True,
+    )
+    r = run([back], [], past=past)
+    assert pairs(r) == [
+        ("t9", "FA-7", -9_800, "reversal", "reversal"),
+        ("t9", "FA-7", -200, "reversal", "reversal"),
+    ]
+
+
+def test_reversal_without_original_is_an_exception(run):
+    back = tx("t9", -5_000, end_to_end_id="E2E-UNKNOWN", is_reversal=True)
+    r = run([back], [item("FA-1", "C1", 5_000)])
+    assert r.allocations.height == 0
+    assert r.exceptions["reason"].to_list() == ["reversal_without_original"]
+
+
+def test_an_original_is_reversed_once(run):
+    items = [item("FA-1001", "C1", 100_000)]
+    pay = tx("t1", 100_000, remittance_unstructured="FA-1001", end_to_end_id="E2E-42")
+    back1 = tx(
+        "t2", -100_000, booking_date=date(2026, 3, 5), end_to_end_id="E2E-42", is_reversal=True
+    )
+    back2 = tx(
+        "t3", -100_000, booking_date=date(2026, 3, 6), end_to_end_id="E2E-42", is_reversal=True
+    )
+    r = run([pay, back2, back1], items)
+    assert [p[0] for p in pairs(r)] == ["t1", "t2"]
+    assert r.exceptions["transaction_id"].to_list() == ["t3"]
