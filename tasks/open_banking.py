@@ -31,6 +31,7 @@ import duckdb
 import httpx
 from o2c.models.bank import Statement, StatementLine
 from o2c.models.settings_bridge import BridgeSettings
+from o2c.tasks.bank_loading import BankLoadResult, load_statements
 from pydantic import SecretStr
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ TOKEN_PATH = "/v3/aggregation/authorization/token"
 ACCOUNTS_PATH = "/v3/aggregation/accounts"
 TRANSACTIONS_PATH = "/v3/aggregation/transactions"
 _TOKEN_MARGIN = timedelta(seconds=60)  # renew a token this long before it expires
+_DAY_MARGIN = 3  # days around a booking date when listing whole days by `date`
 
 
 class BridgeError(RuntimeError):
@@ -124,14 +126,22 @@ class BridgeClient:
         return list(self._paginate(ACCOUNTS_PATH, {"limit": self.settings.page_limit}))
 
     def iter_transactions(
-        self, *, account_id: str, since: str | None, min_date: date | None
+        self,
+        *,
+        account_id: str,
+        since: str | None,
+        min_date: date | None,
+        max_date: date | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every transaction of one account updated after `since` (else booked from min_date)."""
+        """One account's transactions updated after `since`, else dated min_date..max_date."""
         params: dict[str, Any] = {"account_id": account_id, "limit": self.settings.page_limit}
         if since:
             params["since"] = since
-        elif min_date:
-            params["min_date"] = min_date.isoformat()
+        else:
+            if min_date:
+                params["min_date"] = min_date.isoformat()
+            if max_date:
+                params["max_date"] = max_date.isoformat()
         return self._paginate(TRANSACTIONS_PATH, params)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -333,7 +343,9 @@ class AccountFeed:
     account_id: str
     iban: str  # the IBAN, or 'bridge:<account id>' when the provider gives none
     currency: str | None
+    # Booked lines of every day this fetch touched, in (booking date, provider id) order.
     lines: list[StatementLine] = field(default_factory=list)
+    changed: int = 0  # of which new or changed since the cursor
     deleted_ids: list[str] = field(default_factory=list)  # provider ids withdrawn
     future_skipped: int = 0  # announced (`future: true`) and not yet booked: fetched again later
     cursor_before: str | None = None
@@ -361,7 +373,8 @@ class FetchResult:
 
     @property
     def transaction_count(self) -> int:
-        return sum(len(feed.lines) for feed in self.accounts)
+        """New or changed booked transactions (not counting same-day neighbours re-listed)."""
+        return sum(feed.changed for feed in self.accounts)
 
 
 def fetch_transactions(
@@ -370,12 +383,18 @@ def fetch_transactions(
     since: datetime | None,
     cursor_state: Mapping[str, str | None],
 ) -> FetchResult:
-    """Every account's new or changed transactions since its cursor.
+    """Every account's new or changed transactions since its cursor, as whole booked days.
 
     `cursor_state` maps a Bridge account id to its saved cursor (the `updated_at` it reached).
     An account without one is read from `since` (its booking date, sent as `min_date`), or
     its whole history when `since` is None. Nothing is kept if any page fails: the caller
     saves no cursor and the next run asks again from the same place.
+
+    The loader's natural key ranks identical payments (same account, day, currency, amount)
+    within a statement, as a bank file does within its day. An incremental cut could hold the
+    second of two such payments alone and make it look like the first, stored already: so for
+    every booking day the cut touches, the day is listed again in full and all of it is handed
+    over (already stored rows then count as duplicates, nothing is doubled or lost).
     """
     feeds = []
     for account in client.list_accounts():
@@ -391,28 +410,73 @@ def fetch_transactions(
         )
         latest: dict[str, dict[str, Any]] = {}  # a row moved across pages keeps its last state
         cursor = feed.cursor_before
-        for tx in client.iter_transactions(
-            account_id=account_id,
-            since=feed.cursor_before,
-            min_date=since.date() if since and not feed.cursor_before else None,
+        for tx_id, tx in _identified(
+            client.iter_transactions(
+                account_id=account_id,
+                since=feed.cursor_before,
+                min_date=since.date() if since and not feed.cursor_before else None,
+            ),
+            account_id,
         ):
-            tx_id = _text(tx, "id", where=f"account {account_id} transaction")
-            if tx_id is None:
-                raise BridgeDataError(f"Bridge account {account_id}: a transaction has no id")
             latest[tx_id] = tx
             updated = _text(tx, "updated_at", where=f"transaction {tx_id}")
             if updated and (cursor is None or _later(updated, cursor)):
                 cursor = updated
+        booked: dict[str, StatementLine] = {}
         for tx_id, tx in latest.items():
             if tx.get("deleted") is True:
                 feed.deleted_ids.append(tx_id)
             elif tx.get("future") is True:
                 feed.future_skipped += 1
             else:
-                feed.lines.append(_line(tx, tx_id, feed.currency))
+                booked[tx_id] = _line(tx, tx_id, feed.currency)
+        feed.changed = len(booked)
+        if feed.cursor_before and booked:
+            booked = {**booked, **_whole_days(client, feed, booked)}
+        feed.lines = sorted(booked.values(), key=_line_order)
         feed.cursor_after = cursor
         feeds.append(feed)
     return FetchResult(feeds)
+
+
+def _identified(
+    rows: Iterator[dict[str, Any]], account_id: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    for tx in rows:
+        tx_id = _text(tx, "id", where=f"account {account_id} transaction")
+        if tx_id is None:
+            raise BridgeDataError(f"Bridge account {account_id}: a transaction has no id")
+        yield tx_id, tx
+
+
+def _whole_days(
+    client: BridgeClient, feed: AccountFeed, booked: Mapping[str, StatementLine]
+) -> dict[str, StatementLine]:
+    """Every booked transaction of the days in `booked`, listed by date (no cursor)."""
+    days = {line.booking_date for line in booked.values()}
+    # Bridge filters on `date`, which may differ from booking_date by a day or two.
+    margin = timedelta(days=_DAY_MARGIN)
+    found = {}
+    for tx_id, tx in _identified(
+        client.iter_transactions(
+            account_id=feed.account_id,
+            since=None,
+            min_date=min(days) - margin,
+            max_date=max(days) + margin,
+        ),
+        feed.account_id,
+    ):
+        if tx.get("deleted") is True or tx.get("future") is True:
+            continue
+        line = _line(tx, tx_id, feed.currency)
+        if line.booking_date in days:
+            found[tx_id] = line
+    return found
+
+
+def _line_order(line: StatementLine) -> tuple[date, int, str]:
+    tx_id = line.external_id or ""
+    return line.booking_date, len(tx_id), tx_id  # numeric ids in numeric order
 
 
 def _later(a: str, b: str) -> bool:
@@ -578,13 +642,28 @@ class WithdrawnTransaction:
 @dataclass(slots=True)
 class SyncResult:
     accounts: int
-    transactions_in: int
+    transactions_in: int  # new or changed since the cursors
     deleted_ids: list[str]
     withdrawn_stored: list[WithdrawnTransaction]  # to surface: stored rows the bank took back
     future_skipped: int
     statements: int
-    load: Any  # BankLoadResult from o2c.tasks.bank_loading, None when nothing was to load
+    # The loader's figures count the same-day neighbours re-listed with the new rows too
+    # (as duplicates); None when nothing was to load.
+    load: BankLoadResult | None
     cursors: dict[str, str | None]
+
+    def summary(self) -> dict[str, object]:
+        """Figures for a run artifact."""
+        return {
+            "accounts": self.accounts,
+            "transactions in (new or changed)": self.transactions_in,
+            "statements": self.statements,
+            "loaded": self.load.loaded if self.load else 0,
+            "duplicates": self.load.duplicates if self.load else 0,
+            "withdrawn by the provider": len(self.deleted_ids),
+            "withdrawn but already stored": len(self.withdrawn_stored),
+            "announced, not yet booked": self.future_skipped,
+        }
 
 
 def withdrawn_already_stored(
@@ -595,19 +674,21 @@ def withdrawn_already_stored(
         return []
     rows = con.execute(
         "SELECT external_id, transaction_id, account_iban, booking_date, amount, currency"
-        " FROM bank_transactions WHERE source = ? AND list_contains(?, external_id)"
+        " FROM bank_transactions WHERE list_contains(?, external_id)"
         " ORDER BY booking_date, external_id",
-        [SOURCE, external_ids],
+        [external_ids],
     ).fetchall()
     return [WithdrawnTransaction(*row) for row in rows]
 
 
-def fingerprint(fetched: FetchResult) -> str:
+def fingerprint(fetched: FetchResult, statements: list[Statement]) -> str:
     """SHA-256 of what a fetch brought, standing in for a file hash in load_batches."""
     digest = hashlib.sha256()
     for feed in sorted(fetched.accounts, key=lambda f: f.account_id):
         digest.update(f"{feed.account_id}|{feed.cursor_before}|{feed.cursor_after}\n".encode())
-        for line in sorted(feed.lines, key=lambda ln: ln.external_id or ""):
+    for st in statements:
+        digest.update(f"{st.account_iban}|{st.currency}|{st.statement_ref}\n".encode())
+        for line in st.lines:
             digest.update(f"{line.external_id}|{line.booking_date}|{line.amount}\n".encode())
     return digest.hexdigest()
 
@@ -622,13 +703,11 @@ def sync(
 ) -> SyncResult:
     """Fetch every account's news, load them with source 'open_banking', then move the cursors.
 
-    The rows and the cursors are written in one DuckDB transaction when the loader leaves
-    transaction control to its caller; otherwise the cursors follow right after the load.
-    Either way a crash can only leave the cursors behind the rows, never ahead: the next run
-    fetches the same rows again and the loader's natural key stores them once.
+    The loader commits the rows in its own transaction; the cursors follow in a second one
+    right after. A crash in between leaves the cursors behind the rows, never ahead of them:
+    the next run fetches the same rows again and the loader's natural key stores them once.
+    A failed fetch loads nothing and moves no cursor.
     """
-    from o2c.tasks.bank_loading import load_statements  # lands with the statement loader
-
     own_client = client is None
     client = client or BridgeClient(settings)
     try:
@@ -649,7 +728,7 @@ def sync(
             con,
             statements,
             file_name=f"bridge:{settings.user_uuid or settings.external_user_id}",
-            sha256=fingerprint(fetched),
+            sha256=fingerprint(fetched, statements),
             source=SOURCE,
             flow_run_id=flow_run_id,
         )

@@ -17,6 +17,7 @@ from o2c.tasks.open_banking import (
     fetch_transactions,
     read_cursor,
     save_cursor,
+    sync,
     to_statements,
 )
 
@@ -186,7 +187,9 @@ def test_cursor_is_the_latest_updated_at_and_resumes(bridge_server: BridgeFake) 
     assert [line.amount for line in second.lines_by_iban[IBAN_A]] == [Decimal("75.00")]
     assert second.lines_by_iban[IBAN_B] == []
     assert second.cursors == {"1001": "2026-11-07T08:00:00Z", "1002": "2026-11-05T10:00:00Z"}
-    resumed = [c.query.get("since") for c in bridge_server.calls(TRANSACTIONS_PATH)[-2:]]
+    resumed = [
+        c.query["since"] for c in bridge_server.calls(TRANSACTIONS_PATH) if "since" in c.query
+    ]
     assert resumed == ["2026-11-05T08:00:00Z", "2026-11-05T10:00:00Z"]
 
 
@@ -401,3 +404,185 @@ def test_external_user_id_authenticates(bridge_server: BridgeFake) -> None:
     seed(bridge_server)
     result = fetch(bridge_server, user_uuid=None, external_user_id=bridge_server.external_user_id)
     assert result.transaction_count == 6
+
+
+# ---------------------------------------------------------------------------------------------
+# Sync into the warehouse (fetch -> load_statements -> cursor)
+# ---------------------------------------------------------------------------------------------
+
+
+def _stored(con) -> list[tuple]:
+    return con.execute(
+        "SELECT account_iban, booking_date, amount, external_id FROM bank_transactions"
+        " WHERE source = 'open_banking' ORDER BY account_iban, booking_date, amount"
+    ).fetchall()
+
+
+def test_sync_loads_rows_and_the_next_sync_fetches_only_new_ones(
+    bridge_server: BridgeFake, tmp_path
+) -> None:
+    seed(bridge_server)
+    settings = settings_for(bridge_server)
+    with connect(tmp_path / "w.duckdb") as con:
+        first = sync(con, settings, now=NOW)
+        assert first.transactions_in == 6 and first.accounts == 2
+        assert len(_stored(con)) == 6
+        assert read_cursor(con, "bridge", "1001") == "2026-11-05T08:00:00Z"
+        assert read_cursor(con, "bridge", "1002") == "2026-11-05T10:00:00Z"
+        total = con.execute("SELECT sum(amount) FROM bank_transactions").fetchone()[0]
+        assert total == Decimal("1001144.61")  # 1001154.62 on A, -10.01 on B
+
+        bridge_server.add_transaction(
+            1002, "320.00", "2026-11-08", updated_at="2026-11-08T08:00:00Z"
+        )
+        second = sync(con, settings, now=NOW)
+        assert second.transactions_in == 1
+        assert len(_stored(con)) == 7
+        assert read_cursor(con, "bridge", "1002") == "2026-11-08T08:00:00Z"
+    since_sent = [
+        c.query["since"] for c in bridge_server.calls(TRANSACTIONS_PATH) if "since" in c.query
+    ]
+    assert since_sent == ["2026-11-05T08:00:00Z", "2026-11-05T10:00:00Z"]
+
+
+def test_rerun_after_a_crash_before_the_cursor_adds_no_duplicate(
+    bridge_server: BridgeFake, tmp_path
+) -> None:
+    seed(bridge_server)
+    settings = settings_for(bridge_server)
+    with connect(tmp_path / "w.duckdb") as con:
+        sync(con, settings, now=NOW)
+        # The crash: rows committed, cursors lost. The next run asks from the start again.
+        con.execute("DELETE FROM open_banking_cursors")
+        again = sync(con, settings, now=NOW)
+        assert again.transactions_in == 6
+        assert len(_stored(con)) == 6
+        assert read_cursor(con, "bridge", "1001") == "2026-11-05T08:00:00Z"
+
+
+def test_withdrawn_transactions_are_reported_not_stored_nor_silently_deleted(
+    bridge_server: BridgeFake, tmp_path
+) -> None:
+    seed(bridge_server)
+    settings = settings_for(bridge_server)
+    with connect(tmp_path / "w.duckdb") as con:
+        sync(con, settings, now=NOW)
+        stored = bridge_server.transactions[3]  # the -45.67 direct debit, now in the warehouse
+        bridge_server.withdraw(stored["id"], updated_at="2026-11-09T08:00:00Z")
+        # A new one the provider withdraws before we ever saw it.
+        fleeting = bridge_server.add_transaction(
+            1001, "12.34", "2026-11-09", updated_at="2026-11-09T09:00:00Z"
+        )
+        bridge_server.withdraw(fleeting["id"], updated_at="2026-11-09T10:00:00Z")
+
+        result = sync(con, settings, now=NOW)
+
+        assert sorted(result.deleted_ids) == sorted([str(stored["id"]), str(fleeting["id"])])
+        assert [(w.external_id, w.amount, w.account_iban) for w in result.withdrawn_stored] == [
+            (str(stored["id"]), Decimal("-45.67"), IBAN_A)
+        ]
+        rows = _stored(con)
+        assert len(rows) == 6  # the stored one kept for a person to decide; 12.34 never stored
+        assert all(row[2] != Decimal("12.34") for row in rows)
+        assert read_cursor(con, "bridge", "1001") == "2026-11-09T10:00:00Z"
+
+
+def test_a_failed_fetch_stores_nothing_and_keeps_the_cursor(
+    bridge_server: BridgeFake, tmp_path
+) -> None:
+    seed(bridge_server)
+    settings = settings_for(bridge_server, max_retries=0)
+    with connect(tmp_path / "w.duckdb") as con:
+        sync(con, settings, now=NOW)
+        bridge_server.add_transaction(1001, "5.00", "2026-11-10", updated_at="2026-11-10T08:00:00Z")
+        bridge_server.inject(Fault(path=TRANSACTIONS_PATH, status=503))
+        with pytest.raises(BridgeError):
+            sync(con, settings, now=NOW)
+        assert len(_stored(con)) == 6
+        assert read_cursor(con, "bridge", "1001") == "2026-11-05T08:00:00Z"
+        sync(con, settings, now=NOW)
+        assert len(_stored(con)) == 7
+
+
+def test_two_identical_payments_on_one_day_across_two_syncs_are_both_stored(
+    bridge_server: BridgeFake, tmp_path
+) -> None:
+    # Two 50.00 card payments the same day; the second reaches Bridge after the first sync.
+    bridge_server.add_account(1001, IBAN_A)
+    bridge_server.add_transaction(1001, "-50.00", "2026-11-12", updated_at="2026-11-12T09:00:00Z")
+    settings = settings_for(bridge_server)
+    with connect(tmp_path / "w.duckdb") as con:
+        sync(con, settings, now=NOW)
+        bridge_server.add_transaction(
+            1001, "-50.00", "2026-11-12", updated_at="2026-11-12T18:00:00Z"
+        )
+        second = sync(con, settings, now=NOW)
+        assert second.transactions_in == 1
+        assert second.load is not None and second.load.loaded == 1
+        assert [row[2] for row in _stored(con)] == [Decimal("-50.00"), Decimal("-50.00")]
+
+
+CAMT_053 = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
+ <BkToCstmrStmt>
+  <GrpHdr><MsgId>MSG-1</MsgId><CreDtTm>2026-11-03T06:00:00</CreDtTm></GrpHdr>
+  <Stmt>
+   <Id>STMT-2026-11-02</Id>
+   <CreDtTm>2026-11-03T06:00:00</CreDtTm>
+   <Acct><Id><IBAN>{iban}</IBAN></Id><Ccy>EUR</Ccy></Acct>
+   <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">100.00</Amt>
+    <CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-11-02</Dt></Dt></Bal>
+   <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">1300.00</Amt>
+    <CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-11-02</Dt></Dt></Bal>
+   <Ntry>
+    <Amt Ccy="EUR">1200.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+    <BookgDt><Dt>2026-11-02</Dt></BookgDt><ValDt><Dt>2026-11-02</Dt></ValDt>
+    <AcctSvcrRef>BANKREF-0042</AcctSvcrRef>
+    <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>
+    <NtryDtls><TxDtls>
+     <Refs><EndToEndId>E2E-FA-2026-0042</EndToEndId></Refs>
+     <RltdPties><Dbtr><Nm>ACME SARL</Nm></Dbtr></RltdPties>
+     <RmtInf><Ustrd>FA-2026-0042</Ustrd></RmtInf>
+    </TxDtls></NtryDtls>
+   </Ntry>
+  </Stmt>
+ </BkToCstmrStmt>
+</Document>
+"""
+
+
+@pytest.mark.parametrize("file_first", [True, False], ids=["file-then-feed", "feed-then-file"])
+def test_a_payment_in_a_camt_file_and_in_the_feed_is_stored_once(
+    bridge_server: BridgeFake, tmp_path, file_first: bool
+) -> None:
+    from o2c.tasks.bank_loading import load_statements
+    from o2c.tasks.statements.detect import parse_file
+
+    seed(bridge_server)  # holds the same 1200.00 credit on A, booked 2026-11-02
+    camt = tmp_path / "stmt.xml"
+    camt.write_text(CAMT_053.format(iban=IBAN_A), encoding="utf-8")
+    parsed = parse_file(camt)
+    settings = settings_for(bridge_server)
+
+    def load_file():
+        return load_statements(
+            con, parsed.statements, file_name=camt.name, sha256=parsed.sha256,
+            source="bank_statement",
+        )  # fmt: skip
+
+    with connect(tmp_path / "w.duckdb") as con:
+        if file_first:
+            assert load_file().loaded == 1
+            feed = sync(con, settings, now=NOW)
+            assert (feed.load.loaded, feed.load.duplicates) == (5, 1)
+        else:
+            sync(con, settings, now=NOW)
+            again = load_file()
+            assert (again.loaded, again.duplicates) == (0, 1)
+        rows = con.execute(
+            "SELECT count(*), sum(amount) FROM bank_transactions"
+            " WHERE account_iban = ? AND booking_date = DATE '2026-11-02'",
+            [IBAN_A],
+        ).fetchone()
+        assert rows == (1, Decimal("1200.00"))
+        assert con.execute("SELECT count(*) FROM bank_transactions").fetchone()[0] == 6
