@@ -149,6 +149,7 @@ class BridgeClient:
     def _paginate(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         url: str = path
         query: dict[str, Any] | None = params
+        seen: set[str] = set()
         while True:
             body = self._get(url, query)
             resources = body.get("resources")
@@ -158,6 +159,9 @@ class BridgeClient:
             next_uri = (body.get("pagination") or {}).get("next_uri")
             if not next_uri:
                 return
+            if next_uri in seen:
+                raise BridgeDataError(f"GET {path}: pagination.next_uri loops ({next_uri})")
+            seen.add(next_uri)
             url, query = self._checked_next(path, next_uri), None
 
     def _checked_next(self, path: str, next_uri: str) -> str:
