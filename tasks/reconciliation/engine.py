@@ -345,6 +345,23 @@ def _payer_rule_for(
     return rule
 
 
+def _current(run: _Run, tx: pl.DataFrame) -> pl.DataFrame:
+    """This run's allocations so far, with what reversals need of their transaction."""
+    if not run.allocations:
+        return pl.DataFrame(schema={**ALLOCATION, **ORIGIN_COLUMNS})
+    return allocation_ids(pl.concat(run.allocations).cast(_ALLOC_NO_ID)).join(
+        tx.select(
+            "transaction_id",
+            tx_amount_cents="amount_cents",
+            tx_booking_date="booking_date",
+            tx_counterparty_iban="counterparty_iban",
+            tx_end_to_end_id="end_to_end_id",
+            tx_remittance_unstructured="remittance_unstructured",
+        ),
+        on="transaction_id",
+    )
+
+
 def reconcile(
     transactions: pl.DataFrame,
     open_items: pl.DataFrame,
@@ -382,39 +399,39 @@ def reconcile(
     reversal_tx = run.pending.filter(pl.col("is_reversal"))
     run.drop_pending(reversal_tx)
     zero = run.pending.filter(pl.col("amount_cents") == 0)
-    run.fail(no_match_rows(zero["transaction_id"]))
+    run.drop_pending(zero)
 
-    run.apply(_reference_rule)
-    run.apply(_text_rule)
-    run.apply(_fuzzy_rule_for(customers, aliases, config))
-    run.apply(_payer_rule_for(customers, aliases, config, by_name=False))
-    run.apply(_payer_rule_for(customers, aliases, config, by_name=True))
-    run.fail(no_match_rows(run.pending["transaction_id"], REASON_NO_MATCH))
+    # Passes until nothing new settles: a settlement (or a reversal reopening an invoice) may
+    # clear an earlier doubt, and a re-run must find nothing more to do.
+    rev_exc = pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+    for _ in range(config.max_rounds):
+        run.exceptions = []
+        count = sum(a.height for a in run.allocations)
+        run.apply(_reference_rule)
+        run.apply(_text_rule)
+        run.apply(_fuzzy_rule_for(customers, aliases, config))
+        run.apply(_payer_rule_for(customers, aliases, config, by_name=False))
+        run.apply(_payer_rule_for(customers, aliases, config, by_name=True))
+        run.fail(no_match_rows(run.pending["transaction_id"], REASON_NO_MATCH))
+        # Reversals after the rules, so they also see what this run settled.
+        rev_alloc, rev_exc = reversal_allocations(reversal_tx, pl.concat([past, _current(run, tx)]))
+        run.record(rev_alloc.cast(_ALLOC_NO_ID))
+        reversal_tx = reversal_tx.join(rev_alloc, on="transaction_id", how="anti")
+        if sum(a.height for a in run.allocations) == count:
+            break
+        if not run.exceptions and reversal_tx.height == 0:
+            break
+        retry = pl.concat(
+            [e.select("transaction_id") for e in run.exceptions]
+            + [pl.DataFrame(schema={"transaction_id": pl.String})]
+        )
+        run.pending = tx.join(retry, on="transaction_id", how="semi").filter(~pl.col("is_reversal"))
+    run.exceptions.append(rev_exc.join(reversal_tx, on="transaction_id", how="semi"))
+    run.fail(no_match_rows(zero["transaction_id"], REASON_NO_MATCH))
 
-    # Reversals last, so they also see what this run settled.
-    so_far = (
-        allocation_ids(pl.concat(run.allocations).cast(_ALLOC_NO_ID))
-        if run.allocations
-        else pl.DataFrame(schema=ALLOCATION)
-    )
-    current = so_far.join(
-        tx.select(
-            "transaction_id",
-            tx_amount_cents="amount_cents",
-            tx_booking_date="booking_date",
-            tx_counterparty_iban="counterparty_iban",
-            tx_end_to_end_id="end_to_end_id",
-            tx_remittance_unstructured="remittance_unstructured",
-        ),
-        on="transaction_id",
-    )
-    rev_alloc, rev_exc = reversal_allocations(reversal_tx, pl.concat([past, current]))
-    run.allocations.append(rev_alloc.cast(_ALLOC_NO_ID))
-    run.exceptions.append(rev_exc)
-
-    allocations = allocation_ids(pl.concat(run.allocations).cast(_ALLOC_NO_ID)).sort(
-        "transaction_id", "allocation_id"
-    )
+    allocations = allocation_ids(
+        pl.concat([pl.DataFrame(schema=_ALLOC_NO_ID), *run.allocations]).cast(_ALLOC_NO_ID)
+    ).sort("transaction_id", "allocation_id")
     exceptions = (
         pl.concat([e.cast(RECONCILIATION_EXCEPTION) for e in run.exceptions])
         if run.exceptions
