@@ -25,7 +25,9 @@ class BridgeSettings(BaseSettings):
     max_retries: int = Field(default=4, ge=0)  # retries after the first attempt
     requests_per_second: float = Field(default=5.0, ge=0)  # 0 disables the client-side limit
     backoff_base_s: float = Field(default=0.5, ge=0)  # first retry delay, doubled each time
-    backoff_max_s: float = Field(default=30.0, ge=0)  # cap on any single wait, Retry-After included
+    backoff_max_s: float = Field(default=30.0, ge=0)  # cap on one backoff wait
+    # A Retry-After is honoured up to this; a longer one ends the run with a clear error.
+    retry_after_max_s: float = Field(default=120.0, ge=0)
     page_limit: int = Field(default=500, ge=1, le=500)  # Bridge serves at most 500 per page
     # History fetched for an account seen for the first time (no cursor yet).
     initial_history_days: int = Field(default=90, ge=1)

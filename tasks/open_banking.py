@@ -261,10 +261,17 @@ class BridgeClient:
                     status=status,
                     attempts=attempts,
                 )
-            delay = s.backoff_base_s * 2 ** (attempts - 1)
+            delay = min(s.backoff_base_s * 2 ** (attempts - 1), s.backoff_max_s)
             if retry_after is not None:
+                if retry_after > s.retry_after_max_s:
+                    raise BridgeError(
+                        f"Bridge {endpoint} {reason} and asks to wait {retry_after:.0f} s,"
+                        f" more than the {s.retry_after_max_s:.0f} s allowed; try later",
+                        endpoint=endpoint,
+                        status=status,
+                        attempts=attempts,
+                    )
                 delay = max(delay, retry_after)
-            delay = min(delay, s.backoff_max_s)
             log.warning(
                 "Bridge %s %s; retry %d of %d in %.2f s",
                 endpoint,

@@ -230,12 +230,29 @@ def test_429_is_retried_after_the_retry_after_delay(bridge_server: BridgeFake) -
     bridge_server.add_transaction(1001, "1.00", "2026-11-02", updated_at="2026-11-02T08:00:00Z")
     bridge_server.inject(Fault(path=TRANSACTIONS_PATH, status=429, retry_after="3"))
     sleeps = Sleeps()
-    with BridgeClient(settings_for(bridge_server, backoff_max_s=10), sleep=sleeps) as client:
+    with BridgeClient(settings_for(bridge_server), sleep=sleeps) as client:
         result = fetch_transactions(client, since=None, cursor_state={})
 
     assert result.transaction_count == 1
     assert [c.status for c in bridge_server.calls(TRANSACTIONS_PATH)] == [429, 200]
     assert sleeps.waits == [3.0]  # Retry-After wins over the 0.001 s backoff
+
+
+def test_a_retry_after_beyond_the_limit_ends_with_a_clear_error(
+    bridge_server: BridgeFake,
+) -> None:
+    bridge_server.add_account(1001, IBAN_A)
+    bridge_server.inject(Fault(path=TRANSACTIONS_PATH, status=429, retry_after="3600"))
+    sleeps = Sleeps()
+    settings = settings_for(bridge_server, retry_after_max_s=60)
+    with (
+        pytest.raises(BridgeError, match="asks to wait 3600 s") as caught,
+        BridgeClient(settings, sleep=sleeps) as client,
+    ):
+        fetch_transactions(client, since=None, cursor_state={})
+    assert caught.value.status == 429
+    assert sleeps.waits == []
+    assert len(bridge_server.calls(TRANSACTIONS_PATH)) == 1
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
