@@ -289,3 +289,21 @@ def _error(kind: str, message: str) -> dict[str, str]:
 def _ts(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+if __name__ == "__main__":  # `python tests/fakes/bridge_server.py`: a fake Bridge for the demo
+    demo = BridgeFake()
+    demo.add_account(1001, "FR7630006000011234567890189")
+    demo.add_transaction(
+        1001, "1200.00", "2026-11-02", updated_at="2026-11-02T08:00:00Z",
+        label="VIR SEPA ACME SARL FA-2026-0042",
+    )  # fmt: skip
+    demo.start()
+    print(f"O2C_BRIDGE_BASE_URL={demo.url}")
+    print(f"O2C_BRIDGE_CLIENT_ID={demo.client_id}")
+    print(f"O2C_BRIDGE_CLIENT_SECRET={demo.client_secret}")
+    print(f"O2C_BRIDGE_USER_UUID={demo.user_uuid}")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        demo.stop()
