@@ -10,10 +10,12 @@ stay within seconds.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -240,7 +242,7 @@ _SYLLABLES = [
     "TRA",
 ]
 _FR_FORMS = ("SARL", "SAS", "SA", "SASU", "EURL")
-_FR_FORM_P = (0.35, 0.35, 0.12, 0.1, 0.08)
+_FR_FORM_CUM = np.cumsum((0.35, 0.35, 0.12, 0.1, 0.08))[:-1]
 _FR_CITIES = (
     ("Paris", "75008"),
     ("Paris", "75011"),
@@ -327,7 +329,7 @@ _FOREIGN = {
         ("Maschinenbau", "Logistik", "Elektrotechnik", "Handel", "Metallbau", "Verpackung"),
         ("GmbH", "AG", "GmbH & Co. KG"),
         (("Köln", "50667", "Hauptstraße"), ("München", "80331", "Bahnhofstraße")),
-        ("37040044",),
+        ("12030000", "30050110", "37050198"),
     ),
     "LU": (
         ["Schmit", "Weber", "Hoffmann", "Wagner", "Thill", "Kieffer", "Schroeder"],
@@ -472,9 +474,12 @@ _MISC_CREDITS = (
 # --------------------------------------------------------------------------------------------
 
 
+_ALNUM_DIGITS = str.maketrans({chr(65 + i): str(10 + i) for i in range(26)})
+
+
 def _mod97(text: str) -> int:
     """ISO 7064 mod 97-10 of an alphanumeric string (letters as 10..35)."""
-    return int("".join(str(int(ch, 36)) for ch in text)) % 97
+    return int(text.translate(_ALNUM_DIGITS)) % 97
 
 
 def _iban(country: str, bban: str) -> str:
@@ -486,14 +491,25 @@ def _fr_bban(bank: str, branch: str, account: str) -> str:
     return f"{bank}{branch}{account}{rib_key:02d}"
 
 
+def _luhn(body: str) -> str:
+    total = 0
+    for pos, ch in enumerate(reversed(body)):
+        d = int(ch) * (2 if pos % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return str((10 - total % 10) % 10)
+
+
 def _bban(country: str, bank: str, digits: str) -> str:
-    """A BBAN with the national check digits schwifty verifies (FR RIB key, BE mod 97)."""
+    """A BBAN with the national check digits schwifty verifies (FR RIB key, BE mod 97, DE)."""
     if country == "FR":
         return _fr_bban(bank, digits[:5], digits[5:16])
     if country == "BE":
         body = bank + digits[:7]
         return body + f"{int(body) % 97 or 97:02d}"
-    size = {"DE": 10, "LU": 13, "NL": 10, "GB": 8, "CH": 12}[country]
+    if country == "DE":
+        # The German banks used here check with Bundesbank method 00: Luhn over 9 digits.
+        return bank + digits[:9] + _luhn(digits[:9])
+    size = {"LU": 13, "NL": 10, "GB": 8, "CH": 12}[country]
     return bank + digits[:size]
 
 
@@ -512,25 +528,59 @@ def _luhn_digit(body: np.ndarray) -> np.ndarray:
 # Customers
 # --------------------------------------------------------------------------------------------
 
+_NOT_IN_SLUG = frozenset(
+    [
+        "sarl",
+        "sas",
+        "sa",
+        "sasu",
+        "eurl",
+        "gmbh",
+        "ag",
+        "kg",
+        "co",
+        "bv",
+        "nv",
+        "b",
+        "v",
+        "n",
+        "ltd",
+        "limited",
+        "plc",
+        "llp",
+        "srl",
+        "r",
+        "l",
+        "s",
+        "a",
+        "et",
+        "fils",
+        "cie",
+    ]
+)
 
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=65_536)
 def _slug(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    words = [w for w in "".join(c if c.isalnum() else " " for c in ascii_name).split()]
-    forms = {"sarl", "sas", "sa", "sasu", "eurl", "gmbh", "ag", "kg", "co", "bv", "nv", "b", "v"}
-    forms |= {"n", "ltd", "limited", "plc", "llp", "srl", "r", "l", "s", "a", "et", "fils", "cie"}
-    kept = [w for w in words if w not in forms] or words
+    words = _NON_ALNUM.sub(" ", ascii_name).split()
+    kept = [w for w in words if w not in _NOT_IN_SLUG] or words
     return "-".join(kept[:3])
 
 
-def _fr_name(rng: np.random.Generator) -> str:
-    sur = _FR_SURNAMES[rng.integers(len(_FR_SURNAMES))]
-    sur2 = _FR_SURNAMES[rng.integers(len(_FR_SURNAMES))]
-    trade = _FR_TRADES[rng.integers(len(_FR_TRADES))]
-    pattern = rng.integers(7)
+def _fr_name(r: np.ndarray) -> str:
+    """A French company name from a row of pre-drawn integers."""
+    sur = _FR_SURNAMES[r[0] % len(_FR_SURNAMES)]
+    sur2 = _FR_SURNAMES[r[1] % len(_FR_SURNAMES)]
+    trade = _FR_TRADES[r[2] % len(_FR_TRADES)]
+    pattern = r[3] % 7
     if pattern == 0:
         core = f"{trade} {sur}"
     elif pattern == 1:
-        core = f"{trade} {_FR_PLACES[rng.integers(len(_FR_PLACES))]}"
+        core = f"{trade} {_FR_PLACES[r[4] % len(_FR_PLACES)]}"
     elif pattern == 2:
         core = f"{sur} et Fils"
     elif pattern == 3:
@@ -538,11 +588,11 @@ def _fr_name(rng: np.random.Generator) -> str:
     elif pattern == 4:
         core = f"Groupe {sur}"
     elif pattern == 5:
-        core = "".join(_SYLLABLES[i] for i in rng.integers(len(_SYLLABLES), size=3))
+        core = "".join(_SYLLABLES[i % len(_SYLLABLES)] for i in r[5:8])
     else:
         core = f"{trade} {sur} & Cie"
-    form = _FR_FORMS[rng.choice(len(_FR_FORMS), p=_FR_FORM_P)]
-    return f"{form} {core}" if rng.random() < 0.4 else f"{core} {form}"
+    form = _FR_FORMS[int(np.searchsorted(_FR_FORM_CUM, (r[8] % 1000) / 1000, side="right"))]
+    return f"{form} {core}" if r[9] % 10 < 4 else f"{core} {form}"
 
 
 def _customers(rng: np.random.Generator, n: int) -> pl.DataFrame:
@@ -552,7 +602,7 @@ def _customers(rng: np.random.Generator, n: int) -> pl.DataFrame:
     body[:, 0] = rng.integers(3, 10, size=n)
     siren_digits = np.concatenate([body, _luhn_digit(body)[:, None]], axis=1)
     siren_int = (siren_digits * 10 ** np.arange(8, -1, -1)).sum(axis=1)
-    account_digits = rng.integers(0, 10, size=(n, 16))
+    account_no = rng.integers(0, 10**16, size=n)
     n_parents = max(3, n // 8)
     parent_of = rng.integers(n_parents, size=n)
     profile_draw = rng.choice(len(_PROFILE_NAMES), size=n, p=_DOMESTIC_PROFILE_P)
@@ -565,32 +615,36 @@ def _customers(rng: np.random.Generator, n: int) -> pl.DataFrame:
     line2 = rng.integers(0, len(_FR_LINE2) * 3, size=n)
     mailbox = rng.integers(0, 4, size=n)
     scale = rng.lognormal(0.0, 0.6, size=n)
+    picks = rng.integers(0, 1 << 30, size=(n, 14))  # names, places and banks, taken modulo
 
     rows = []
     seen: set[str] = set()
     for i in range(n):
         country = _COUNTRIES[countries[i]]
-        digits = "".join(map(str, account_digits[i]))
+        digits = f"{account_no[i]:016d}"
+        r = picks[i]
         if country == "FR":
-            name = _fr_name(rng)
-            city, postcode = _FR_CITIES[rng.integers(len(_FR_CITIES))]
-            street = f"{street_no[i]} {_FR_STREETS[rng.integers(len(_FR_STREETS))]}"
-            bank = _FR_BANKS[rng.integers(len(_FR_BANKS))]
+            name = _fr_name(r)
+            city, postcode = _FR_CITIES[r[10] % len(_FR_CITIES)]
+            street = f"{street_no[i]} {_FR_STREETS[r[11] % len(_FR_STREETS)]}"
+            bank = _FR_BANKS[r[12] % len(_FR_BANKS)]
             siren = f"{siren_int[i]:09d}"
             vat = f"FR{(12 + 3 * (siren_int[i] % 97)) % 97:02d}{siren}"
         else:
             surnames, trades, forms, places, banks = _FOREIGN[country]
-            sur = surnames[rng.integers(len(surnames))]
-            name = f"{sur[0].upper()}{sur[1:]} {trades[rng.integers(len(trades))]}"
-            name += f" {forms[rng.integers(len(forms))]}"
-            city, postcode, street_name = places[rng.integers(len(places))]
+            sur = surnames[r[0] % len(surnames)]
+            name = f"{sur[0].upper()}{sur[1:]} {trades[r[2] % len(trades)]}"
+            name += f" {forms[r[8] % len(forms)]}"
+            city, postcode, street_name = places[r[10] % len(places)]
             street = f"{street_name} {street_no[i]}"
             if country == "GB":
                 street = f"{street_no[i]} {street_name}"
-            bank = banks[rng.integers(len(banks))]
+            bank = banks[r[12] % len(banks)]
             siren = vat = None
         if name in seen:  # homonyms exist, but the demo keeps names distinct for readability
             name = f"{name} ({city})"
+            if name in seen:
+                name = f"{name[:-1]} {r[13] % 90 + 10})"
         seen.add(name)
         currency = "EUR"
         if country == "GB":
@@ -640,21 +694,29 @@ def _customers(rng: np.random.Generator, n: int) -> pl.DataFrame:
         orient="row",
     )
     parents = _parents(rng, n_parents)
-    return customers.join(parents, on="parent", how="left").drop("parent")
+    return customers.join(parents, on="parent", how="left", maintain_order="left").drop("parent")
 
 
 def _parents(rng: np.random.Generator, n: int) -> pl.DataFrame:
     """Holding companies that sometimes pay for their subsidiaries (third-party payers)."""
     rows = []
-    digits = rng.integers(0, 10, size=(n, 16))
+    account_no = rng.integers(0, 10**16, size=n)
+    picks = rng.integers(0, 1 << 30, size=(n, 5))
+    seen: set[str] = set()
     for i in range(n):
-        sur = _FR_SURNAMES[rng.integers(len(_FR_SURNAMES))]
-        name = (f"Groupe {sur} Holding SAS", f"Financière {sur} SA", f"{sur} Participations")[
-            rng.integers(3)
-        ]
-        bank = _FR_BANKS[rng.integers(len(_FR_BANKS))]
-        iban = _iban("FR", _bban("FR", bank, "".join(map(str, digits[i]))))
-        rows.append((i, f"{name} {i + 1}" if i >= len(_FR_SURNAMES) else name, iban))
+        sur = _FR_SURNAMES[picks[i, 0] % len(_FR_SURNAMES)]
+        sur2 = _FR_SURNAMES[picks[i, 1] % len(_FR_SURNAMES)]
+        name = (
+            f"Groupe {sur} Holding SAS",
+            f"Financière {sur}-{sur2} SA",
+            f"{sur} Participations",
+            f"Holding {sur} {sur2} SAS",
+        )[picks[i, 2] % 4]
+        if name in seen:
+            name = f"{name} ({_FR_CITIES[picks[i, 3] % len(_FR_CITIES)][0]} {i + 1})"
+        seen.add(name)
+        bank = _FR_BANKS[picks[i, 4] % len(_FR_BANKS)]
+        rows.append((i, name, _iban("FR", _bban("FR", bank, f"{account_no[i]:016d}"))))
     return pl.DataFrame(rows, schema=["parent", "parent_name", "parent_iban"], orient="row")
 
 
@@ -736,33 +798,35 @@ def _invoices(
             "cust_idx": cust_idx,
             "issue_date": issue,
             "amount_total_cents": cents,
-            "document_type": np.where(is_credit, "credit_note", "invoice"),
+            "is_credit": is_credit,
             "po_number": np.where(has_po, po_no, -1),
             "has_rf": has_rf,
             "tiebreak": tiebreak,
-            "kind": np.array(_PAY_KINDS)[kind_idx],
+            "kind_idx": kind_idx,
         }
     )
     cust = customers.with_row_index("cust_idx").with_columns(pl.col.cust_idx.cast(pl.Int64))
+    wd = pl.col.issue_date.dt.weekday()
     frame = (
         frame.with_columns(
-            issue_date=pl.col.issue_date.dt.weekday().pipe(
-                lambda wd: (
-                    pl.when(wd >= 6)
-                    .then(pl.col.issue_date - pl.duration(days=wd.cast(pl.Int64) - 5))
-                    .otherwise(pl.col.issue_date)
-                )
-            )
+            # Invoices go out on weekdays: a weekend draw moves back to the Friday.
+            issue_date=pl.when(wd >= 6)
+            .then(pl.col.issue_date - pl.duration(days=wd.cast(pl.Int64) - 5))
+            .otherwise(pl.col.issue_date),
+            document_type=pl.when("is_credit")
+            .then(pl.lit("credit_note"))
+            .otherwise(pl.lit("invoice")),
+            kind=pl.col.kind_idx.replace_strict(
+                dict(enumerate(_PAY_KINDS)), return_dtype=pl.String
+            ),
         )
-        .join(cust, on="cust_idx", how="left")
         .sort("issue_date", "tiebreak")
         .with_columns(
             year=pl.col.issue_date.dt.year(),
-            prefix=pl.when(pl.col.document_type == "invoice")
-            .then(pl.lit("FA"))
-            .otherwise(pl.lit("AV")),
+            prefix=pl.when("is_credit").then(pl.lit("AV")).otherwise(pl.lit("FA")),
         )
         .with_columns(seq=pl.int_range(1, pl.len() + 1).over("prefix", "year"))
+        .join(cust, on="cust_idx", how="left", maintain_order="left")
     )
     width = max(6, len(str(frame["seq"].max() or 0)))
     rf_body = pl.col.legal_entity.str.slice(3, 1).cast(pl.Int64) * 10**11 + (
@@ -792,7 +856,7 @@ def _invoices(
             )
         ),
     )
-    return frame.drop("cust_idx", "tiebreak", "has_rf", "size")
+    return frame.drop("cust_idx", "tiebreak", "has_rf", "size", "is_credit", "kind_idx")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1026,9 +1090,9 @@ def _grouped_payments(
         .otherwise(pl.lit("PMNT-RCDT-XBCT")),
         is_reversal=pl.lit(False),
     )
-    allocations = members.join(groups.select(*keys, "group_no"), on=keys, how="left").select(
-        "group_no", "invoice_id", amount_cents="amount_total_cents"
-    )
+    allocations = members.join(
+        groups.select(*keys, "group_no"), on=keys, how="left", maintain_order="left"
+    ).select("group_no", "invoice_id", amount_cents="amount_total_cents")
     return txns, allocations
 
 
@@ -1194,11 +1258,12 @@ def _noise(
             "amount_cents": np.rint(rng.lognormal(np.log(30_000), 1.0, size=n_misc)).astype(
                 np.int64
             ),
-            "counterparty_name": np.array([c[0] for c in _MISC_CREDITS], dtype=object)[what],
+            "counterparty_name": pl.Series([c[0] for c in _MISC_CREDITS], dtype=pl.String).gather(
+                what
+            ),
             "text": np.array([c[1] for c in _MISC_CREDITS])[what],
             "ref": rng.integers(10**6, 10**7, size=n_misc),
         },
-        schema_overrides={"counterparty_name": pl.String},
     ).select(
         "account_iban",
         "currency",
@@ -1237,6 +1302,7 @@ def generate_company(*, invoices: int = 2_000, seed: int = 42, as_of: date) -> D
         accounts.select("account_iban", "legal_entity", "currency"),
         on=["legal_entity", "currency"],
         how="left",
+        maintain_order="left",
     )
     inv = _invoices(rng, customers, invoices, as_of)
     period_start = (inv["issue_date"].min() or as_of).replace(day=1)
@@ -1311,7 +1377,7 @@ def generate_company(*, invoices: int = 2_000, seed: int = 42, as_of: date) -> D
         .otherwise(pl.max_horizontal(pl.min_horizontal(paid, 0), total))
     )
     invoices_frame = (
-        inv.join(known, on="invoice_id", how="left")
+        inv.join(known, on="invoice_id", how="left", maintain_order="left")
         .with_columns(amount_paid_cents=amount_paid)
         .select(
             "invoice_id",
