@@ -1,0 +1,155 @@
+"""Benchmark: aging of 10 000 000 open items (Polars) against one DuckDB GROUP BY, same frame.
+
+The frame is generated in memory first (not timed): 50 000 customers, 3 legal entities, EUR/USD/GBP,
+5 % credit notes, a third of the invoices partly paid, due dates from 200 days ahead to 400 days
+ago. Timed: `age_open_items` + `aging_by_customer` + `bucket_totals` (what the flow runs), then the
+baseline: the same per-customer bucket sums in one SQL statement over the registered frame. Both
+results are compared; memory is the peak resident size sampled every 5 ms during each step.
+
+    .venv/bin/python benchmarks/aging.py [--rows 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import threading
+import time
+from datetime import date
+
+import duckdb
+import numpy as np
+import polars as pl
+from o2c.models.schemas import OPEN_ITEM
+from o2c.tasks.aging import DEFAULT_BUCKETS, age_open_items, aging_by_customer, bucket_totals
+
+TARGET_SECONDS = 5.0
+AS_OF = date(2026, 6, 30)
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+class PeakRss:
+    """Peak resident size while the block runs, sampled by a thread."""
+
+    def __enter__(self) -> PeakRss:
+        self.start = self.peak = rss_mib()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, rss_mib())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mib())
+
+
+def generate(rows: int, seed: int = 5) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    customers = pl.Series([f"C{n:06d}" for n in range(50_000)])
+    entities = pl.Series(["FR01", "BE01", "DE01"])
+    currencies = pl.Series(["EUR", "USD", "GBP"])
+    credit = rng.random(rows) < 0.05
+    total = rng.integers(1_000, 5_000_000, rows, dtype=np.int64)
+    total = np.where(credit, -total // 10, total)
+    paid_share = np.where(rng.random(rows) < 0.33, rng.integers(1, 100, rows), 0)
+    open_ = total - total * paid_share // 100
+    due_offset = rng.integers(-400, 200, rows)
+    issue = np.datetime64(AS_OF) + due_offset.astype("timedelta64[D]") - np.timedelta64(30, "D")
+    frame = pl.DataFrame(
+        {
+            "invoice_id": pl.int_range(rows, eager=True).cast(pl.String),
+            "document_type": np.where(credit, "credit_note", "invoice"),
+            "customer_id": customers.gather(rng.integers(0, len(customers), rows)),
+            "legal_entity": entities.gather(rng.integers(0, 3, rows)),
+            "issue_date": issue,
+            "due_date": issue + np.timedelta64(30, "D"),
+            "currency": currencies.gather(rng.choice(3, rows, p=[0.9, 0.07, 0.03])),
+            "amount_total_cents": total,
+            "amount_open_cents": open_,
+            "reference": pl.Series([None] * rows, dtype=pl.String),
+        }
+    )
+    return frame.cast(OPEN_ITEM)
+
+
+BASELINE_SQL = """
+    SELECT customer_id, currency, legal_entity,
+           SUM(CASE WHEN dpd <= 0 THEN a ELSE 0 END) AS not_due_cents,
+           SUM(CASE WHEN dpd BETWEEN 1 AND 30 THEN a ELSE 0 END) AS "1_30_cents",
+           SUM(CASE WHEN dpd BETWEEN 31 AND 60 THEN a ELSE 0 END) AS "31_60_cents",
+           SUM(CASE WHEN dpd BETWEEN 61 AND 90 THEN a ELSE 0 END) AS "61_90_cents",
+           SUM(CASE WHEN dpd BETWEEN 91 AND 120 THEN a ELSE 0 END) AS "91_120_cents",
+           SUM(CASE WHEN dpd > 120 THEN a ELSE 0 END) AS over_120_cents,
+           SUM(a) AS total_cents, COUNT(*) AS items
+    FROM (SELECT customer_id, currency, legal_entity, amount_open_cents AS a,
+                 DATE '2026-06-30' - due_date AS dpd
+          FROM items WHERE amount_open_cents <> 0)
+    GROUP BY ALL
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    frame = generate(args.rows)
+    print(
+        f"generated {frame.height:,} rows in {time.perf_counter() - t0:.1f} s (not timed), "
+        f"{frame.estimated_size() / 2**20:,.0f} MiB, RSS {rss_mib():,.0f} MiB"
+    )
+
+    with PeakRss() as mem:
+        t0 = time.perf_counter()
+        aged = age_open_items(frame, as_of=AS_OF)
+        by_customer = aging_by_customer(aged)
+        totals = bucket_totals(aged)
+        polars_s = time.perf_counter() - t0
+    print(
+        f"polars  aging: {polars_s:6.2f} s  {args.rows / polars_s / 1e6:6.1f} M rows/s  "
+        f"peak RSS {mem.peak:,.0f} MiB (+{mem.peak - mem.start:,.0f} over the frame)  "
+        f"-> {by_customer.height:,} customer rows, {totals.height} currency x bucket totals"
+    )
+    del aged
+
+    with PeakRss() as mem:
+        t0 = time.perf_counter()
+        con = duckdb.connect()
+        con.register("items", frame)
+        baseline = con.sql(BASELINE_SQL).pl()
+        duck_s = time.perf_counter() - t0
+    print(
+        f"duckdb  GROUP BY (baseline): {duck_s:6.2f} s  {args.rows / duck_s / 1e6:6.1f} M rows/s  "
+        f"peak RSS {mem.peak:,.0f} MiB (+{mem.peak - mem.start:,.0f} over the frame)"
+    )
+    con.close()
+
+    keys = ["customer_id", "currency", "legal_entity"]
+    columns = [*keys, *(DEFAULT_BUCKETS.column(k) for k in DEFAULT_BUCKETS.keys), "total_cents"]
+    ours = by_customer.select(columns).sort(keys)
+    theirs = baseline.select(columns).cast(dict.fromkeys(columns[3:], pl.Int64)).sort(keys)
+    same = ours.equals(theirs)
+    print(f"results identical to the baseline: {same}")
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"process peak RSS (getrusage): {peak_kib / 1024:,.0f} MiB")
+    verdict = "PASS" if polars_s < TARGET_SECONDS and same else "FAIL"
+    print(
+        f"verdict: {verdict}: {args.rows:,} rows aged in {polars_s:.2f} s "
+        f"(target < {TARGET_SECONDS:.0f} s; DuckDB baseline {duck_s:.2f} s)"
+    )
+    if not same:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
