@@ -1,0 +1,395 @@
+"""Reconciliation and the warehouse: what a run reads, what it writes, and finance's decisions.
+
+A run reads the transactions that have no allocation, no decision and no resolved exception (so
+the open exceptions are looked at again: a new invoice or a learned payer may settle them), and
+writes allocations (append, deterministic ids) and exceptions (upsert, untouched when unchanged)
+in one transaction. The engine runs to a fixpoint, so a second run in a row writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from o2c.models.schemas import ALLOCATION, BANK_TRANSACTION, CUSTOMER, OPEN_ITEM, PAYER_ALIAS
+from o2c.tasks.reconciliation.config import ReconciliationConfig
+from o2c.tasks.reconciliation.engine import (
+    DECISION,
+    ReconciliationResult,
+    allocation_ids,
+    decision_allocations,
+    reconcile,
+)
+from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS
+
+_CENTS = "CAST({} * 100 AS BIGINT)"
+_DEC = "CAST({} * 0.01::DECIMAL(18,2) AS DECIMAL(18,2))"
+
+_PENDING = """
+    SELECT t.* FROM bank_transactions t
+    WHERE NOT EXISTS (SELECT 1 FROM allocations a WHERE a.transaction_id = t.transaction_id)
+      AND NOT EXISTS (SELECT 1 FROM reconciliation_decisions d
+                      WHERE d.transaction_id = t.transaction_id)
+      AND NOT EXISTS (SELECT 1 FROM reconciliation_exceptions e
+                      WHERE e.transaction_id = t.transaction_id AND e.status = 'resolved')
+"""
+
+
+def _do(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> None:
+    """Run a statement to completion (DuckDB 2 refuses new work while a result is unread)."""
+    con.execute(sql, params or []).fetchall()
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, schema: dict, params=None) -> pl.DataFrame:
+    rel = con.sql(sql, params=params) if params else con.sql(sql)
+    got = pl.from_arrow(rel.to_arrow_table())
+    if got.height == 0:
+        return pl.DataFrame(schema=schema)
+    return got.cast(schema)
+
+
+def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    """The engine's inputs, money in cents."""
+    tx_cols = ", ".join(
+        _CENTS.format("t.amount") + " AS amount_cents" if c == "amount_cents" else f"t.{c}"
+        for c in BANK_TRANSACTION
+    )
+    _do(con, f"CREATE OR REPLACE TEMP TABLE _pending AS {_PENDING}")
+    transactions = _frame(con, f"SELECT {tx_cols} FROM _pending t", BANK_TRANSACTION)
+    open_items = _frame(
+        con,
+        f"""SELECT invoice_id, document_type, customer_id, legal_entity, issue_date, due_date,
+                   currency, {_CENTS.format("amount_total")} AS amount_total_cents,
+                   {_CENTS.format("amount_open")} AS amount_open_cents, reference
+            FROM open_items""",
+        OPEN_ITEM,
+    )
+    customers = _frame(con, "SELECT customer_id, name, iban FROM customers", CUSTOMER)
+    aliases = _frame(
+        con, "SELECT customer_id, payer_iban, payer_name FROM customer_payer_aliases", PAYER_ALIAS
+    )
+    # Only the allocations a pending reversal could undo (opposite amount), and what undid them.
+    past = _frame(
+        con,
+        f"""
+        WITH origin AS (
+            SELECT a.* FROM allocations a JOIN bank_transactions o USING (transaction_id)
+            WHERE o.amount IN (SELECT -amount FROM _pending WHERE is_reversal)
+        )
+        SELECT a.allocation_id, a.transaction_id, a.invoice_id, a.customer_id,
+               {_CENTS.format("a.amount")} AS amount_cents, a.currency, a.kind, a.rule,
+               a.confidence, a.reverses_allocation_id,
+               {_CENTS.format("o.amount")} AS tx_amount_cents, o.booking_date AS tx_booking_date,
+               o.counterparty_iban AS tx_counterparty_iban, o.end_to_end_id AS tx_end_to_end_id,
+               o.remittance_unstructured AS tx_remittance_unstructured
+        FROM allocations a JOIN bank_transactions o USING (transaction_id)
+        WHERE a.allocation_id IN (SELECT allocation_id FROM origin)
+           OR a.reverses_allocation_id IN (SELECT allocation_id FROM origin)
+        """,
+        {**ALLOCATION, **ORIGIN_COLUMNS},
+    )
+    decisions = _frame(
+        con,
+        f"""SELECT d.transaction_id, d.invoice_id, {_CENTS.format("d.amount")} AS amount_cents,
+                   d.note
+            FROM reconciliation_decisions d JOIN _pending USING (transaction_id)""",
+        DECISION,
+    )
+    _do(con, "DROP TABLE IF EXISTS _pending")
+    return dict(
+        transactions=transactions,
+        open_items=open_items,
+        customers=customers,
+        aliases=aliases,
+        past_allocations=past,
+        decisions=decisions,
+    )
+
+
+def _insert_allocations(
+    con: duckdb.DuckDBPyConnection, allocations: pl.DataFrame, flow_run_id: str | None
+) -> int:
+    if allocations.height == 0:
+        return 0
+    con.register("_alloc", allocations.to_arrow())
+    try:
+        before = con.execute("SELECT count(*) FROM allocations").fetchall()[0][0]
+        _do(
+            con,
+            f"""INSERT OR IGNORE INTO allocations
+                SELECT allocation_id, transaction_id, invoice_id, customer_id,
+                       {_DEC.format("amount_cents")}, currency, kind, rule, confidence,
+                       reverses_allocation_id, ?, ?
+                FROM _alloc""",
+            [flow_run_id, datetime.now()],
+        )
+        return con.execute("SELECT count(*) FROM allocations").fetchall()[0][0] - before
+    finally:
+        con.unregister("_alloc")
+
+
+def write_result(
+    con: duckdb.DuckDBPyConnection, result: ReconciliationResult, *, flow_run_id: str | None
+) -> dict[str, int]:
+    """Append allocations, upsert exceptions, resolve those now settled: one transaction."""
+    now = datetime.now()
+    _do(con, "BEGIN TRANSACTION")
+    try:
+        inserted = _insert_allocations(con, result.allocations, flow_run_id)
+        settled = result.allocations.select("transaction_id").unique()
+        con.register("_settled", settled.to_arrow())
+        resolved = con.execute(
+            """UPDATE reconciliation_exceptions SET status = 'resolved', resolved_at = ?
+               WHERE status = 'open' AND transaction_id IN (SELECT transaction_id FROM _settled)""",
+            [now],
+        ).fetchall()[0][0]
+        con.unregister("_settled")
+        changed = 0
+        if result.exceptions.height:
+            con.register("_exc", result.exceptions.to_arrow())
+            changed = con.execute(
+                """SELECT count(*) FROM _exc x LEFT JOIN reconciliation_exceptions e
+                   USING (transaction_id)
+                   WHERE e.transaction_id IS NULL OR e.status <> 'open'
+                      OR e.reason <> x.reason OR e.candidates IS DISTINCT FROM x.candidates"""
+            ).fetchall()[0][0]
+            _do(
+                con,
+                """INSERT INTO reconciliation_exceptions
+                   SELECT transaction_id, reason, candidates, 'open', ?, ?, NULL FROM _exc
+                   ON CONFLICT (transaction_id) DO UPDATE SET
+                       reason = excluded.reason, candidates = excluded.candidates,
+                       status = 'open', flow_run_id = excluded.flow_run_id,
+                       resolved_at = NULL
+                   WHERE reconciliation_exceptions.reason <> excluded.reason
+                      OR reconciliation_exceptions.candidates IS DISTINCT FROM excluded.candidates
+                      OR reconciliation_exceptions.status <> 'open'""",
+                [flow_run_id, now],
+            )
+            con.unregister("_exc")
+        _do(con, "COMMIT")
+    except Exception:
+        _do(con, "ROLLBACK")
+        raise
+    return {
+        "allocations_written": inserted,
+        "exceptions_resolved": resolved,
+        "exceptions_changed": changed,
+    }
+
+
+def reconcile_warehouse(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    flow_run_id: str | None = None,
+    config: ReconciliationConfig | None = None,
+) -> ReconciliationResult:
+    """Read, reconcile, write. ``stats`` also says what was actually written."""
+    inputs = read_inputs(con)
+    result = reconcile(**inputs, config=config)
+    result.stats.update(write_result(con, result, flow_run_id=flow_run_id))
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Finance's decisions
+# --------------------------------------------------------------------------------------------
+
+DECISION_CSV_COLUMNS = ("transaction_id", "invoice_id", "amount", "note")
+_AMOUNT = re.compile(r"^-?\d+(?:[.,]\d{1,2})?$")
+
+
+def read_decisions_csv(path: str | Path) -> pl.DataFrame:
+    """finance's CSV (transaction_id, invoice_id, amount, note; ',' or ';'), all as text."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8-sig")
+    dialect = ";" if text.splitlines()[0].count(";") > text.splitlines()[0].count(",") else ","
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=dialect))
+    header = [h.strip() for h in (rows[0].keys() if rows else text.splitlines()[0].split(dialect))]
+    missing = [c for c in DECISION_CSV_COLUMNS[:3] if c not in header]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+    return pl.DataFrame(
+        [{c: (r.get(c) or "").strip() or None for c in DECISION_CSV_COLUMNS} for r in rows],
+        schema={c: pl.String for c in DECISION_CSV_COLUMNS},
+    ).with_columns(line=pl.int_range(2, pl.len() + 2))
+
+
+def _to_cents(value: object, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int):
+        return value * 100
+    else:
+        text = str(value).strip().replace(" ", "").replace("\u00a0", "")
+        if not _AMOUNT.match(text):
+            raise ValueError(f"{where}: amount {value!r} is not a decimal with 2 places at most")
+        try:
+            amount = Decimal(text.replace(",", "."))
+        except InvalidOperation as exc:  # pragma: no cover - the regex already guards
+            raise ValueError(f"{where}: amount {value!r} is not a number") from exc
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        raise ValueError(f"{where}: amount {value!r} has more than 2 decimals")
+    return int(cents)
+
+
+def apply_decisions(
+    con: duckdb.DuckDBPyConnection,
+    decisions: pl.DataFrame,
+    source: str,
+    *,
+    decided_by: str | None = None,
+    flow_run_id: str | None = None,
+) -> dict[str, int]:
+    """Record finance's decisions, allocate with rule 'manual', resolve the exceptions, and learn
+    the payer's IBAN and name for the customer of the invoice chosen.
+
+    ``decisions``: transaction_id, invoice_id (empty: not a customer payment), amount (Decimal or
+    text; empty with an invoice: what is open on it), note. Refused as a whole, naming the line,
+    when a transaction or invoice is unknown or the transaction is already allocated.
+    """
+    if "line" not in decisions.columns:
+        decisions = decisions.with_columns(line=pl.int_range(1, pl.len() + 1))
+    for col in ("transaction_id", "invoice_id", "amount"):
+        if col not in decisions.columns:
+            raise ValueError(f"decisions ({source}): missing column {col!r}")
+    if "note" not in decisions.columns:
+        decisions = decisions.with_columns(note=pl.lit(None, pl.String))
+    rows = []
+    for r in decisions.iter_rows(named=True):
+        where = f"decisions ({source}) line {r['line']}"
+        if not r["transaction_id"]:
+            raise ValueError(f"{where}: transaction_id is empty")
+        rows.append(
+            {
+                "transaction_id": str(r["transaction_id"]).strip(),
+                "invoice_id": (str(r["invoice_id"]).strip() or None) if r["invoice_id"] else None,
+                "amount_cents": _to_cents(r["amount"], where),
+                "note": r["note"],
+                "line": r["line"],
+            }
+        )
+    frame = (
+        pl.DataFrame(rows, schema={**DECISION, "line": pl.Int64}, orient="row")
+        if rows
+        else pl.DataFrame(schema={**DECISION, "line": pl.Int64})
+    )
+    con.register("_dec", frame.to_arrow())
+    try:
+        problems = con.execute(
+            """SELECT d.line, d.transaction_id, d.invoice_id,
+                      t.transaction_id IS NULL AS no_tx,
+                      d.invoice_id IS NOT NULL AND i.invoice_id IS NULL AS no_invoice,
+                      EXISTS (SELECT 1 FROM allocations a
+                              WHERE a.transaction_id = d.transaction_id) AS allocated
+               FROM _dec d
+               LEFT JOIN bank_transactions t USING (transaction_id)
+               LEFT JOIN invoices i ON i.invoice_id = d.invoice_id
+               ORDER BY d.line"""
+        ).fetchall()
+        for line, tx_id, inv_id, no_tx, no_invoice, allocated in problems:
+            where = f"decisions ({source}) line {line}"
+            if no_tx:
+                raise ValueError(f"{where}: unknown transaction_id {tx_id!r}")
+            if no_invoice:
+                raise ValueError(f"{where}: unknown invoice_id {inv_id!r}")
+            if allocated:
+                raise ValueError(f"{where}: transaction {tx_id!r} is already allocated")
+        # An empty amount means "what is open on the invoice".
+        frame = _frame(
+            con,
+            f"""SELECT d.transaction_id, d.invoice_id,
+                   COALESCE(d.amount_cents, {_CENTS.format("o.amount_open")}) AS amount_cents,
+                   d.note
+            FROM _dec d LEFT JOIN open_items o ON o.invoice_id = d.invoice_id""",
+            DECISION,
+        )
+    finally:
+        con.unregister("_dec")
+    missing_amount = frame.filter(
+        pl.col("invoice_id").is_not_null() & pl.col("amount_cents").is_null()
+    )
+    if missing_amount.height:
+        raise ValueError(
+            f"decisions ({source}): no amount given and nothing open on invoice "
+            f"{missing_amount['invoice_id'][0]!r}"
+        )
+    inputs = read_inputs_for(con, frame["transaction_id"].unique().to_list())
+    allocations = decision_allocations(frame, inputs["transactions"], inputs["open_items"])
+    allocations = allocation_ids(allocations)
+    now = datetime.now()
+    _do(con, "BEGIN TRANSACTION")
+    try:
+        con.register("_dec", frame.to_arrow())
+        _do(
+            con,
+            f"""INSERT INTO reconciliation_decisions
+                SELECT transaction_id, invoice_id, {_DEC.format("amount_cents")}, ?, ?, note, ?
+                FROM _dec""",
+            [decided_by, source, now],
+        )
+        written = _insert_allocations(con, allocations, flow_run_id)
+        resolved = con.execute(
+            """UPDATE reconciliation_exceptions SET status = 'resolved', resolved_at = ?
+               WHERE status = 'open' AND transaction_id IN (SELECT transaction_id FROM _dec)""",
+            [now],
+        ).fetchall()[0][0]
+        learned = con.execute(
+            """INSERT INTO customer_payer_aliases
+               SELECT DISTINCT i.customer_id, t.counterparty_iban, t.counterparty_name,
+                      t.transaction_id, ?
+               FROM _dec d JOIN bank_transactions t USING (transaction_id)
+               JOIN invoices i ON i.invoice_id = d.invoice_id
+               WHERE (t.counterparty_iban IS NOT NULL OR t.counterparty_name IS NOT NULL)
+                 AND NOT EXISTS (
+                   SELECT 1 FROM customer_payer_aliases k
+                   WHERE k.customer_id = i.customer_id
+                     AND k.payer_iban IS NOT DISTINCT FROM t.counterparty_iban
+                     AND k.payer_name IS NOT DISTINCT FROM t.counterparty_name)""",
+            [now],
+        ).fetchall()[0][0]
+        con.unregister("_dec")
+        _do(con, "COMMIT")
+    except Exception:
+        _do(con, "ROLLBACK")
+        raise
+    return {
+        "decisions": frame.height,
+        "allocations_written": written,
+        "exceptions_resolved": resolved,
+        "aliases_learned": learned,
+    }
+
+
+def read_inputs_for(
+    con: duckdb.DuckDBPyConnection, transaction_ids: list[str]
+) -> dict[str, pl.DataFrame]:
+    """The transactions named and the invoices (whose customer a decision's allocation carries)."""
+    tx_cols = ", ".join(
+        _CENTS.format("amount") + " AS amount_cents" if c == "amount_cents" else c
+        for c in BANK_TRANSACTION
+    )
+    transactions = _frame(
+        con,
+        f"SELECT {tx_cols} FROM bank_transactions WHERE list_contains(?, transaction_id)",
+        BANK_TRANSACTION,
+        [transaction_ids],
+    )
+    invoices = _frame(
+        con,
+        f"""SELECT invoice_id, document_type, customer_id, legal_entity, issue_date, due_date,
+                   currency, {_CENTS.format("amount_total")} AS amount_total_cents,
+                   {_CENTS.format("amount_total")} AS amount_open_cents, reference
+            FROM invoices""",
+        OPEN_ITEM,
+    )
+    return {"transactions": transactions, "open_items": invoices}
