@@ -450,16 +450,16 @@ _DELAY = {
 _SINGLE_KINDS = tuple(_DELAY)
 
 _SUPPLIERS = (
-    ("EDF ENTREPRISES", "PRLV SEPA EDF ENTREPRISES CONTRAT", "PMNT-IDDT-ESDD"),
-    ("ORANGE BUSINESS SERVICES", "PRLV SEPA ORANGE FACTURE", "PMNT-IDDT-ESDD"),
-    ("OVH SAS", "PRLV SEPA OVHCLOUD", "PMNT-IDDT-ESDD"),
-    ("AXA FRANCE IARD", "PRLV SEPA AXA ASSURANCE MULTIRISQUE", "PMNT-IDDT-ESDD"),
-    ("SCI DES TANNEURS", "VIR LOYER BUREAUX", "PMNT-ICDT-ESCT"),
-    ("ACIERS DU RHONE SAS", "VIR FACTURE FOURNISSEUR", "PMNT-ICDT-ESCT"),
-    ("TRANSPORTS GEFCO", "VIR FACTURE FOURNISSEUR", "PMNT-ICDT-ESCT"),
-    ("BUREAU VALLEE PRO", "VIR FACTURE FOURNISSEUR", "PMNT-ICDT-ESCT"),
-    ("COMPOSANTS ELECTRO SA", "VIR FACTURE FOURNISSEUR", "PMNT-ICDT-ESCT"),
-    ("CABINET FIDUCIAL EXPERTISE", "VIR HONORAIRES", "PMNT-ICDT-ESCT"),
+    ("EDF ENTREPRISES", "PRLV SEPA EDF ENTREPRISES CONTRAT", "PMNT/IDDT/ESDD"),
+    ("ORANGE BUSINESS SERVICES", "PRLV SEPA ORANGE FACTURE", "PMNT/IDDT/ESDD"),
+    ("OVH SAS", "PRLV SEPA OVHCLOUD", "PMNT/IDDT/ESDD"),
+    ("AXA FRANCE IARD", "PRLV SEPA AXA ASSURANCE MULTIRISQUE", "PMNT/IDDT/ESDD"),
+    ("SCI DES TANNEURS", "VIR LOYER BUREAUX", "PMNT/ICDT/ESCT"),
+    ("ACIERS DU RHONE SAS", "VIR FACTURE FOURNISSEUR", "PMNT/ICDT/ESCT"),
+    ("TRANSPORTS GEFCO", "VIR FACTURE FOURNISSEUR", "PMNT/ICDT/ESCT"),
+    ("BUREAU VALLEE PRO", "VIR FACTURE FOURNISSEUR", "PMNT/ICDT/ESCT"),
+    ("COMPOSANTS ELECTRO SA", "VIR FACTURE FOURNISSEUR", "PMNT/ICDT/ESCT"),
+    ("CABINET FIDUCIAL EXPERTISE", "VIR HONORAIRES", "PMNT/ICDT/ESCT"),
 )
 _MISC_CREDITS = (
     ("EDF ENTREPRISES", "REMBOURSEMENT TROP PERCU"),
@@ -597,6 +597,10 @@ def _fr_name(r: np.ndarray) -> str:
 
 def _customers(rng: np.random.Generator, n: int) -> pl.DataFrame:
     countries = rng.choice(len(_COUNTRIES), size=n, p=_COUNTRY_P)
+    u_currency = rng.random(n)
+    # Every currency shows up even in a small demo: a GBP, a CHF and a USD customer up front.
+    countries[1:4] = [_COUNTRIES.index(c) for c in ("GB", "CH", "NL")]
+    u_currency[1:4] = 0.0
     # SIREN: 8 digits (first in 3..9, as issued) and a Luhn digit.
     body = rng.integers(0, 10, size=(n, 8))
     body[:, 0] = rng.integers(3, 10, size=n)
@@ -607,7 +611,6 @@ def _customers(rng: np.random.Generator, n: int) -> pl.DataFrame:
     parent_of = rng.integers(n_parents, size=n)
     profile_draw = rng.choice(len(_PROFILE_NAMES), size=n, p=_DOMESTIC_PROFILE_P)
     foreign_profile = rng.random(n) < 0.7
-    u_currency = rng.random(n)
     u_entity = rng.random(n)
     u_lang = rng.random(n)
     terms = rng.choice(len(_TERMS), size=n, p=(0.5, 0.3, 0.2))
@@ -894,6 +897,8 @@ def _lit(x: pl.Expr | str) -> pl.Expr:
 def _single_payments(rng: np.random.Generator, inv: pl.DataFrame) -> pl.DataFrame:
     """One transfer per invoice (two for a partial payment), before the as_of cut."""
     base = inv.filter(pl.col.kind.is_in(_SINGLE_KINDS))
+    # Both halves of a partial payment must see the same split.
+    base = base.with_columns(pct=pl.Series(rng.integers(20, 71, size=base.height)))
     s = pl.concat(
         [
             base.with_columns(part=pl.lit(1)),
@@ -903,7 +908,6 @@ def _single_payments(rng: np.random.Generator, inv: pl.DataFrame) -> pl.DataFram
     m = s.height
     s = s.with_columns(
         u_delay=pl.Series(rng.random(m)),
-        pct=pl.Series(rng.integers(20, 71, size=m)),
         style=pl.Series(rng.integers(0, 6, size=m)),
         upper=pl.Series(rng.random(m) < 0.5),
         e2e=pl.Series(rng.integers(0, 10**12, size=m)),
@@ -1013,8 +1017,8 @@ def _single_payments(rng: np.random.Generator, inv: pl.DataFrame) -> pl.DataFram
         remittance_structured=pl.when(pl.col.kind == "rf_reference").then("reference"),
         end_to_end_id=pl.format("E2E{}", pl.col.e2e.cast(pl.String).str.zfill(12)),
         bank_tx_code=pl.when(pl.col.currency == "EUR")
-        .then(pl.lit("PMNT-RCDT-ESCT"))
-        .otherwise(pl.lit("PMNT-RCDT-XBCT")),
+        .then(pl.lit("PMNT/RCDT/ESCT"))
+        .otherwise(pl.lit("PMNT/RCDT/XBCT")),
         is_reversal=pl.lit(False),
     )
 
@@ -1086,8 +1090,8 @@ def _grouped_payments(
         remittance_structured=pl.lit(None, pl.String),
         end_to_end_id=pl.format("E2E{}", pl.col.e2e.cast(pl.String).str.zfill(12)),
         bank_tx_code=pl.when(pl.col.currency == "EUR")
-        .then(pl.lit("PMNT-RCDT-ESCT"))
-        .otherwise(pl.lit("PMNT-RCDT-XBCT")),
+        .then(pl.lit("PMNT/RCDT/ESCT"))
+        .otherwise(pl.lit("PMNT/RCDT/XBCT")),
         is_reversal=pl.lit(False),
     )
     allocations = members.join(
@@ -1122,7 +1126,7 @@ def _reversals(rng: np.random.Generator, single: pl.DataFrame, as_of: date) -> p
         ).str.slice(0, 140),
         remittance_structured=pl.lit(None, pl.String),
         end_to_end_id="end_to_end_id",
-        bank_tx_code=pl.lit("PMNT-RCDT-RRTN"),
+        bank_tx_code=pl.lit("PMNT/RCDT/RRTN"),
         is_reversal=pl.lit(True),
     )
 
@@ -1174,7 +1178,7 @@ def _noise(
                     f"{label} {tag}",
                     None,
                     "NOTPROVIDED",
-                    "ACMT-MDOP-CHRG",
+                    "ACMT/MDOP/CHRG",
                 )
             )
             if currency != "EUR" or monthly == 0:
@@ -1182,11 +1186,11 @@ def _noise(
             wobble = int(rng.integers(97, 104))
             payroll = (
                 (28, -monthly * 30 * wobble // 10_000, f"VIR SALAIRES {tag}",
-                 "PMNT-ICDT-SALA", None),
+                 "PMNT/ICDT/SALA", None),
                 (15, -monthly * 10 * wobble // 10_000, f"PRLV SEPA URSSAF COTISATIONS {tag}",
-                 "PMNT-IDDT-ESDD", "URSSAF ILE DE FRANCE"),
+                 "PMNT/IDDT/ESDD", "URSSAF ILE DE FRANCE"),
                 (20, -monthly * 6 * wobble // 10_000, f"PRLV SEPA DGFIP TVA {tag}",
-                 "PMNT-IDDT-ESDD", "DGFIP"),
+                 "PMNT/IDDT/ESDD", "DGFIP"),
             )  # fmt: skip
             for day, amount, text, code, who in payroll:
                 rows.append((iban, currency, _weekday_before(m.replace(day=day)), amount, who,
@@ -1274,7 +1278,7 @@ def _noise(
         remittance_unstructured=pl.format("{} {}", "text", "ref"),
         remittance_structured=pl.lit(None, pl.String),
         end_to_end_id=pl.lit("NOTPROVIDED"),
-        bank_tx_code=pl.lit("PMNT-RCDT-ESCT"),
+        bank_tx_code=pl.lit("PMNT/RCDT/ESCT"),
     )
     return pl.concat(
         [
