@@ -943,30 +943,12 @@ def _single_payments(rng: np.random.Generator, inv: pl.DataFrame) -> pl.DataFram
     width = pl.col.invoice_id.str.len_chars() - 7
     fr = pl.col.language == "fr"
     name_up = pl.col.name.str.to_uppercase().str.slice(0, 30)
-    clean = pl.when(fr).then(
-        _pick(
-            pl.col.style % 5,
-            [
-                iid,
-                pl.format("Facture {}", iid),
-                pl.format("VIR SEPA FACTURE {}", iid),
-                pl.format("Reglement facture {}", iid),
-                pl.format("Paiement {} {}", iid, name_up),
-            ],
-        )
+    lead = pl.when(fr).then(
+        _pick(pl.col.style % 5, ["", "Facture ", "VIR SEPA FACTURE ", "Reglement facture ", ""])
     )
-    clean = clean.otherwise(
-        _pick(
-            pl.col.style % 5,
-            [
-                iid,
-                pl.format("Invoice {}", iid),
-                pl.format("Payment {}", iid),
-                pl.format("Invoice no {}", iid),
-                pl.format("{} {}", name_up, iid),
-            ],
-        )
-    )
+    lead = lead.otherwise(_pick(pl.col.style % 5, ["", "Invoice ", "Payment ", "Invoice no ", ""]))
+    tail = pl.when(pl.col.style % 5 == 4).then(pl.format(" {}", name_up)).otherwise(pl.lit(""))
+    clean = pl.format("{}{}{}", lead, iid, tail)
     messy = _pick(
         pl.col.style,
         [
@@ -986,23 +968,26 @@ def _single_payments(rng: np.random.Generator, inv: pl.DataFrame) -> pl.DataFram
     partial = partial.when(fr).then(pl.format("Solde {}", iid))
     partial = partial.when(pl.col.part == 1).then(pl.format("Partial payment {}", iid))
     partial = partial.otherwise(pl.format("Balance {}", iid))
-    unstructured = (
-        pl.when(pl.col.kind == "messy_reference")
-        .then(messy)
-        .when(pl.col.kind == "partial")
-        .then(partial)
-        .when(third)
-        .then(
-            pl.when(fr)
-            .then(pl.format("{} pour {}", iid, "name"))
-            .otherwise(pl.format("{} on behalf of {}", iid, "name"))
-        )
-        .when(pl.col.kind == "rf_reference")
-        .then(pl.lit(None, pl.String))
-        .when(pl.col.kind == "iban_amount_only")
-        .then(_pick(pl.col.style % 3, [pl.lit(None, pl.String), "VIREMENT", "PAIEMENT"]))
-        .otherwise(clean)
-    )
+    # Each kind's text is built on its own rows only: a when/then chain would format every
+    # template for every row.
+    texts = {
+        "messy_reference": messy,
+        "partial": partial,
+        "third_party": pl.when(fr)
+        .then(pl.format("{} pour {}", iid, "name"))
+        .otherwise(pl.format("{} on behalf of {}", iid, "name")),
+        "rf_reference": pl.lit(None, pl.String),
+        "iban_amount_only": _pick(
+            pl.col.style % 3, [pl.lit(None, pl.String), "VIREMENT", "PAIEMENT"]
+        ),
+    }
+    s = s.with_row_index("row")
+    s = pl.concat(
+        [
+            frame.with_columns(remittance_unstructured=texts.get(kind, clean).str.slice(0, 140))
+            for (kind,), frame in s.partition_by("kind", as_dict=True, maintain_order=True).items()
+        ]
+    ).sort("row")
     return s.select(
         "invoice_id",
         "kind",
@@ -1013,7 +998,7 @@ def _single_payments(rng: np.random.Generator, inv: pl.DataFrame) -> pl.DataFram
         amount_cents=amount,
         counterparty_name=payer.str.slice(0, 70),
         counterparty_iban=pl.when(third).then("parent_iban").otherwise("iban"),
-        remittance_unstructured=unstructured.str.slice(0, 140),
+        remittance_unstructured="remittance_unstructured",
         remittance_structured=pl.when(pl.col.kind == "rf_reference").then("reference"),
         end_to_end_id=pl.format("E2E{}", pl.col.e2e.cast(pl.String).str.zfill(12)),
         bank_tx_code=pl.when(pl.col.currency == "EUR")
