@@ -10,7 +10,8 @@ of the line among the lines of the same statement with the same account, booking
 and amount, in file order. It uses only what every source gives (a camt file, an MT940 file and
 the Open Banking feed of the same account describe one payment with these same four facts), so a
 transaction seen in two overlapping statements, or in a file and in the feed, is stored once;
-later copies are counted as duplicates (anti-join on the key, never an update).
+later copies are counted as duplicates (INSERT ... ON CONFLICT DO NOTHING on the key, never
+an update).
 
 Known limit: the occurrence is counted within one statement. An intraday statement cut in the
 middle of a day that holds two identical payments (same day, same amount) may carry only the
@@ -179,8 +180,7 @@ SELECT transaction_id, account_iban, currency, booking_date, value_date,
        end_to_end_id, bank_reference, bank_tx_code, is_reversal, statement_id, entry_ref,
        detail_index, ?, external_id, ?, ?
 FROM _bank_keyed k
-WHERE NOT EXISTS (SELECT 1 FROM bank_transactions t WHERE t.transaction_id = k.transaction_id)
-QUALIFY row_number() OVER (PARTITION BY transaction_id ORDER BY seq) = 1
+ON CONFLICT DO NOTHING
 """
 
 

@@ -15,6 +15,7 @@ of intraday reports do not move the booked balance; they are counted in the pars
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -367,11 +368,217 @@ def _iso_date(raw: str | None) -> date | None:
         return None
 
 
+_NAMESPACE = re.compile(
+    rb'xmlns(?::\w+)?="(urn:iso:std:iso:20022:tech:xsd:camt\.05[234]\.001\.\d\d)"'
+)
+
+
+class _FastReader:
+    """The hot path: a plain entry (one or no TxDtls) read by comparing full tag names.
+
+    Anything less usual (a batch, a missing field, a bad value) goes to the generic reader,
+    which also produces the precise error.
+    """
+
+    def __init__(self, ns: str) -> None:
+        p = f"{{{ns}}}" if ns else ""
+        self.amt, self.ind, self.rvsl, self.sts = (
+            p + "Amt",
+            p + "CdtDbtInd",
+            p + "RvslInd",
+            p + "Sts",
+        )
+        self.book, self.val, self.ref, self.svcr = (
+            p + "BookgDt",
+            p + "ValDt",
+            p + "NtryRef",
+            p + "AcctSvcrRef",
+        )
+        self.code, self.dtls, self.info, self.tx = (
+            p + "BkTxCd",
+            p + "NtryDtls",
+            p + "AddtlNtryInf",
+            p + "TxDtls",
+        )
+        self.refs, self.e2e, self.pties, self.rmt = (
+            p + "Refs",
+            p + "EndToEndId",
+            p + "RltdPties",
+            p + "RmtInf",
+        )
+        self.ustrd, self.strd, self.cri, self.cref = (
+            p + "Ustrd",
+            p + "Strd",
+            p + "CdtrRefInf",
+            p + "Ref",
+        )
+        self.dbtr, self.cdtr, self.dacct, self.cacct = (
+            p + "Dbtr",
+            p + "Cdtr",
+            p + "DbtrAcct",
+            p + "CdtrAcct",
+        )
+        self.nm, self.pty, self.id, self.iban = p + "Nm", p + "Pty", p + "Id", p + "IBAN"
+        self.cd, self.domn, self.fmly, self.sub = p + "Cd", p + "Domn", p + "Fmly", p + "SubFmlyCd"
+        self.prtry, self.addtl_rmt = p + "Prtry", p + "AddtlRmtInf"
+        self.addtl_tx = p + "AddtlTxInf"
+
+    def tx_code(self, el: etree._Element) -> str | None:
+        for d in el:
+            if d.tag == self.domn:
+                parts = []
+                for f in d:
+                    if f.tag == self.cd:
+                        parts.append(f.text)
+                    elif f.tag == self.fmly:
+                        parts.extend(x.text for x in f if x.tag in (self.cd, self.sub))
+                code = "/".join(x.strip() for x in parts if x and x.strip())
+                if code:
+                    return code
+        return _text(el, "Prtry", "Cd")
+
+    def remittance(self, el: etree._Element) -> tuple[str | None, str | None]:
+        unstructured: list[str] = []
+        refs: list[str] = []
+        for c in el:
+            if c.tag == self.ustrd:
+                if c.text and c.text.strip():
+                    unstructured.append(c.text.strip())
+            elif c.tag == self.strd:
+                for x in c:
+                    if x.tag == self.cri:
+                        for r in x:
+                            if r.tag == self.cref and r.text and r.text.strip():
+                                refs.append(r.text.strip())
+                    elif x.tag == self.addtl_rmt and x.text and x.text.strip():
+                        unstructured.append(x.text.strip())
+        return (" ".join(unstructured) or None), (" ".join(refs) or None)
+
+    def read(self, ntry: etree._Element, ccy_default: str | None, position: str):
+        """(signed amount, currency, line) or None when the generic reader must take it."""
+        amt = ind = book = val = ref = svcr = code_el = info = None
+        reversal = False
+        tx = None
+        for c in ntry:
+            t = c.tag
+            if t == self.amt:
+                amt = c
+            elif t == self.ind:
+                ind = c.text
+            elif t == self.book:
+                book = c[0].text if len(c) else None
+            elif t == self.val:
+                val = c[0].text if len(c) else None
+            elif t == self.sts:
+                status = c.text if len(c) == 0 else c[0].text
+                if (status or "").strip() != "BOOK":
+                    return None
+            elif t == self.rvsl:
+                reversal = (c.text or "").strip() == "true"
+            elif t == self.svcr:
+                svcr = c.text
+            elif t == self.ref:
+                ref = c.text
+            elif t == self.code:
+                code_el = c
+            elif t == self.dtls:
+                for d in c:
+                    if d.tag == self.tx:
+                        if tx is not None:
+                            return None  # a batch: generic reader
+                        tx = d
+            elif t == self.info:
+                info = c.text
+        if amt is None or book is None or ind not in ("CRDT", "DBIT"):
+            return None
+        try:
+            value = Decimal(amt.text)
+            booking = date.fromisoformat(book[:10])
+            value_date = date.fromisoformat(val[:10]) if val else None
+        except (InvalidOperation, ValueError, TypeError):
+            return None
+        if value < 0 or not value.is_finite():
+            return None
+        signed = value if ind == "CRDT" else -value
+        ccy = amt.get("Ccy") or ccy_default
+        if ccy is None:
+            return None
+        code = self.tx_code(code_el) if code_el is not None else None
+        name = iban = e2e = structured = None
+        unstructured = None
+        if tx is not None:
+            credit = signed >= 0
+            party_tag = self.dbtr if credit else self.cdtr
+            acct_tag = self.dacct if credit else self.cacct
+            for c in tx:
+                t = c.tag
+                if t == self.refs:
+                    for r in c:
+                        if r.tag == self.e2e:
+                            e2e = r.text
+                elif t == self.pties:
+                    for r in c:
+                        if r.tag == party_tag:
+                            for q in r:
+                                if q.tag == self.nm:
+                                    name = q.text
+                                elif q.tag == self.pty:
+                                    for w in q:
+                                        if w.tag == self.nm:
+                                            name = w.text
+                        elif r.tag == acct_tag:
+                            for q in r:
+                                if q.tag == self.id:
+                                    iban = q[0].text if len(q) and q[0].tag == self.iban else None
+                                    if iban is None:
+                                        iban = _text(q, "Othr", "Id")
+                elif t == self.rmt:
+                    unstructured, structured = self.remittance(c)
+                elif t == self.code:
+                    code = self.tx_code(c) or code
+                elif t == self.addtl_tx and unstructured is None:
+                    unstructured = c.text
+            if e2e and e2e.strip().upper() == "NOTPROVIDED":
+                e2e = None
+        line = StatementLine(
+            booking_date=booking,
+            amount=signed,
+            currency=ccy,
+            value_date=value_date,
+            counterparty_name=name.strip() if name else None,
+            counterparty_iban=iban.strip() if iban else None,
+            remittance_unstructured=unstructured or (info.strip() if info else None),
+            remittance_structured=structured,
+            end_to_end_id=e2e.strip() if e2e else None,
+            bank_reference=svcr.strip() if svcr else None,
+            bank_tx_code=code,
+            is_reversal=reversal,
+            entry_ref=(ref or svcr or position).strip(),
+            detail_index=0,
+        )
+        return signed, ccy, line
+
+
 def parse_camt(path: Path, head: bytes) -> CamtResult:
     """Stream a camt.052/053/054 file into statements (one per Stmt/Rpt/Ntfctn)."""
     reject_dtd(head, path)
-    kind: str | None = None
-    stmt_tag: str | None = None
+    found = _NAMESPACE.search(head)
+    if not found:
+        raise StatementError(path, "/Document", "no camt.052/053/054 namespace")
+    ns = found[1].decode()
+    text_head = head.decode("latin-1")
+    kind = stmt_tag = None
+    for message, (k, tag) in _MESSAGES.items():
+        if re.search(rf"<(?:\w+:)?{message}[\s>]", text_head):
+            kind, stmt_tag = k, tag
+    if kind is None or stmt_tag is None:
+        raise StatementError(path, "/Document", "not a camt.052/053/054 message")
+    reader = _FastReader(ns)
+    full_stmt = f"{{{ns}}}{stmt_tag}"
+    full_ntry = f"{{{ns}}}Ntry"
+    full_ccy = f"{{{ns}}}Ccy"
+    full_acct = f"{{{ns}}}Acct"
+    full_id = f"{{{ns}}}Id"
     statements: list[Statement] = []
     notes: list[str] = []
     pending = 0
@@ -379,9 +586,12 @@ def parse_camt(path: Path, head: bytes) -> CamtResult:
     total = Decimal(0)
     entry_count = 0
     ccys: set[str] = set()
+    stmt_ccy: str | None = None
+    stmt_id: str | None = None
     context = etree.iterparse(
         str(path),
-        events=("start", "end"),
+        events=("end",),
+        tag=(full_ntry, full_stmt),
         resolve_entities=False,
         load_dtd=False,
         no_network=True,
@@ -389,38 +599,44 @@ def parse_camt(path: Path, head: bytes) -> CamtResult:
         remove_comments=True,
         remove_pis=True,
     )
-    depth = 0
     try:
-        for event, elem in context:
-            if event == "start":
-                depth += 1
-                if depth == 2:
-                    name = _local(elem.tag)
-                    if name not in _MESSAGES:
-                        raise StatementError(path, f"/Document/{name}", "not a camt.052/053/054")
-                    kind, stmt_tag = _MESSAGES[name]
-                elif depth == 1 and _local(elem.tag) != "Document":
-                    raise StatementError(path, f"/{_local(elem.tag)}", "root is not Document")
-                continue
-            depth -= 1
-            name = _local(elem.tag)
-            if name == "Ntry" and depth == 3:
+        for _event, elem in context:
+            if elem.tag == full_ntry:
                 parent = elem.getparent()
-                ccy = _text(parent, "Acct", "Ccy") if parent is not None else None
-                signed, e_ccy, status, new = _read_entry(elem, path, ccy)
-                if status != "BOOK":
-                    pending += 1
-                else:
+                if entry_count == 0 and not lines and parent is not None:
+                    stmt_ccy = stmt_id = None
+                    for c in parent:
+                        if c.tag == full_acct:
+                            for a in c:
+                                if a.tag == full_ccy:
+                                    stmt_ccy = (a.text or "").strip() or None
+                        elif c.tag == full_id:
+                            stmt_id = (c.text or "").strip() or None
+                position = f"{stmt_id or len(statements) + 1}/{entry_count + pending + 1}"
+                fast = reader.read(elem, stmt_ccy, position)
+                if fast is not None:
+                    signed, e_ccy, line = fast
                     total += signed
                     entry_count += 1
-                    lines.extend(new)
-                    if e_ccy:
-                        ccys.add(e_ccy)
+                    lines.append(line)
+                    ccys.add(e_ccy)
+                else:
+                    signed, e_ccy, status, new = _read_entry(elem, path, stmt_ccy)
+                    if status != "BOOK":
+                        pending += 1
+                    else:
+                        for x in new:
+                            x.entry_ref = x.entry_ref or position
+                        total += signed
+                        entry_count += 1
+                        lines.extend(new)
+                        if e_ccy:
+                            ccys.add(e_ccy)
                 elem.clear()
                 if parent is not None:
                     parent.remove(elem)
-            elif name == stmt_tag and depth == 2:
-                st, note = _header(elem, kind or "camt.053", path)
+            else:
+                st, note = _header(elem, kind, path)
                 if note:
                     notes.append(note)
                 st.lines = lines
@@ -430,18 +646,18 @@ def parse_camt(path: Path, head: bytes) -> CamtResult:
                     st.currency = next(iter(ccys))
                 statements.append(st)
                 lines, total, entry_count, ccys = [], Decimal(0), 0, set()
+                stmt_ccy = stmt_id = None
                 elem.clear()
     except etree.XMLSyntaxError as exc:
-        line = exc.position[0] if exc.position else None
-        place = f"line {line}" if line else None
+        line_no = exc.position[0] if exc.position else None
+        place = f"line {line_no}" if line_no else None
         reason = exc.msg or str(exc)
-        if "entity" in reason.lower() or "doctype" in reason.lower():
+        low = reason.lower()
+        if "entity" in low or "doctype" in low:
             reason = f"unsafe or malformed XML: {reason}"
-        elif "end of data" in reason.lower() or "premature end" in reason.lower():
+        elif "end of data" in low or "premature end" in low or "not closed" in low:
             reason = f"truncated XML: {reason}"
         raise StatementError(path, place, reason) from exc
-    if kind is None:
-        raise StatementError(path, None, "empty XML document")
     if pending:
         notes.append(f"{pending} entries not booked (pending/information) were not loaded")
     return CamtResult(kind, statements, notes)

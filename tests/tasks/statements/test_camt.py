@@ -1,0 +1,182 @@
+"""camt.053 / camt.054 samples: entry counts, credit and debit totals, balance check, safety."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from o2c.tasks.statements.balance import check_balance
+from o2c.tasks.statements.detect import parse_file
+from o2c.tasks.statements.errors import StatementError
+
+# file: (format, booked entries per statement, stored lines, balance status per statement)
+# Counts read from the files by hand; statuses from samples/README.md.
+CASES = {
+    "camt053/genkgo-camt__camt053.v2.five.decimals.xml": ("camt.053", [1], 1, ["unbalanced"]),
+    "camt053/genkgo-camt__camt053.v2.multi.statement.xml": (
+        "camt.053", [1, 1], 2, ["balanced", "balanced"],
+    ),
+    "camt053/genkgo-camt__camt053.v3.xml": ("camt.053", [1], 1, ["unbalanced"]),
+    "camt053/genkgo-camt__camt053.v4.xml": ("camt.053", [1], 1, ["unbalanced"]),
+    "camt053/genkgo-camt__camt053.v8.xml": ("camt.053", [1], 1, ["unbalanced"]),
+    "camt053/oca-bsi__test-camt053-bookgdt-dttm_v02.xml": ("camt.053", [1], 1, ["unbalanced"]),
+    "camt053/oca-bsi__test-camt053-no-ntry_v04.xml": ("camt.053", [0], 0, ["balanced"]),
+    "camt053/oca-bsi__test-camt053-txdtls_v04_ch.xml": ("camt.053", [1], 2, ["balanced"]),
+    "camt053/oca-bsi__test-camt053_v02_abnamro.xml": ("camt.053", [3], 4, ["unbalanced"]),
+    "camt054/genkgo-camt__camt054.v4.xml": ("camt.054", [1], 3, ["unchecked"]),
+    "camt054/genkgo-camt__camt054.v8.xml": ("camt.054", [1], 3, ["unchecked"]),
+    "camt054/oca-bsi__test-camt054_v04.xml": ("camt.054", [1], 1, ["unchecked"]),
+}  # fmt: skip
+
+_NTRY = re.compile(r"<Ntry>(.*?)</Ntry>", re.S)
+_TX = re.compile(r"<TxDtls>(.*?)</TxDtls>", re.S)
+_AMT = re.compile(r'<Amt Ccy="\w+">([\d.]+)</Amt>')
+_IND = re.compile(r"<CdtDbtInd>(\w+)</CdtDbtInd>")
+
+
+def independent_totals(text: str) -> tuple[Decimal, Decimal]:
+    """Credits and debits by regex: an entry's amount, or its details' when it has several."""
+    credits = debits = Decimal(0)
+    for entry in _NTRY.findall(text):
+        details = _TX.findall(entry)
+        if len(details) > 1:
+            parts = [
+                (_AMT.search(d)[1], (_IND.search(d) or _IND.search(entry))[1]) for d in details
+            ]
+        else:
+            parts = [(_AMT.search(entry)[1], _IND.search(entry)[1])]
+        for amount, indicator in parts:
+            if indicator == "CRDT":
+                credits += Decimal(amount)
+            else:
+                debits -= Decimal(amount)
+    return credits, debits
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_sample(samples: Path, totals, name: str) -> None:
+    fmt, entries, lines, statuses = CASES[name]
+    path = samples / name
+    parsed = parse_file(path)
+    assert parsed.format == fmt
+    assert [st.entry_count for st in parsed.statements] == entries
+    count, credits, debits = totals(parsed.statements)
+    assert count == lines
+    assert (credits, debits) == independent_totals(path.read_text(encoding="utf-8"))
+    assert [check_balance(st).status for st in parsed.statements] == statuses
+
+
+@pytest.mark.samples
+def test_batch_entry_splits_into_linked_details(samples: Path) -> None:
+    parsed = parse_file(samples / "camt053/oca-bsi__test-camt053-txdtls_v04_ch.xml")
+    a, b = parsed.statements[0].lines
+    assert (a.amount, b.amount) == (Decimal("2187.00"), Decimal("1296.00"))
+    assert (a.detail_index, b.detail_index) == (1, 2)
+    assert a.entry_ref == b.entry_ref == "012345678"
+    assert a.counterparty_name == "Banque Cantonale Vaudoise"
+    assert a.counterparty_iban == "CH2222000000123456789"
+    assert a.remittance_structured == "302388292000011111111111111"
+    assert a.bank_reference == "123456CHCAFEBABE"
+    assert a.bank_tx_code == "PMNT/RCDT/AUTT"
+    # 75960.15 + 3483.00 = 79443.15
+    check = check_balance(parsed.statements[0])
+    assert (check.opening, check.movements, check.closing) == (
+        Decimal("75960.15"), Decimal("3483.00"), Decimal("79443.15"),
+    )  # fmt: skip
+
+
+@pytest.mark.samples
+def test_reversal_and_debit_counterparty(samples: Path) -> None:
+    lines = (
+        parse_file(samples / "camt053/oca-bsi__test-camt053_v02_abnamro.xml").statements[0].lines
+    )
+    first, rev1, rev2, last = lines
+    assert first.counterparty_name == "INSURANCE COMPANY TESTX"  # creditor of a debit
+    assert first.end_to_end_id == "435005714488-ABNO33052620"
+    assert rev1.is_reversal and rev2.is_reversal and not first.is_reversal
+    assert rev1.entry_ref == rev2.entry_ref and (rev1.detail_index, rev2.detail_index) == (1, 2)
+    assert last.amount == Decimal("1405.31")
+
+
+@pytest.mark.samples
+def test_booking_date_as_datetime(samples: Path) -> None:
+    line = parse_file(samples / "camt053/oca-bsi__test-camt053-bookgdt-dttm_v02.xml")
+    first = line.statements[0].lines[0]
+    assert first.booking_date == date(2014, 1, 4)  # <DtTm>2014-01-04T23:00:00.000Z
+    assert first.value_date == date(2014, 1, 5)
+
+
+@pytest.mark.samples
+def test_version_8_party_and_five_decimals(samples: Path) -> None:
+    v8 = parse_file(samples / "camt053/genkgo-camt__camt053.v8.xml").statements[0].lines[0]
+    assert v8.counterparty_name == "NAME NAME"  # Dbtr/Pty/Nm in 001.08
+    assert v8.end_to_end_id == "MUELL/FINP/RA12345"
+    five = parse_file(samples / "camt053/genkgo-camt__camt053.v2.five.decimals.xml")
+    assert five.statements[0].opening_balance == Decimal("18.150")
+    # 18.150 + 8.850 = 27.000, the file says 27.050
+    assert check_balance(five.statements[0]).difference == Decimal("-0.050")
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MINIMAL = """<?xml version="1.0" encoding="UTF-8"?>
+{doctype}<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
+<BkToCstmrStmt><GrpHdr><MsgId>M</MsgId><CreDtTm>2024-01-01T00:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>S</Id><Acct><Id><IBAN>FR7630003012340123456789057</IBAN></Id></Acct>
+<Ntry><Amt Ccy="EUR">1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+<BookgDt><Dt>2024-01-02</Dt></BookgDt><BkTxCd/>
+<NtryDtls><TxDtls><RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+</Stmt></BkToCstmrStmt></Document>
+"""
+
+
+def test_xxe_is_rejected_not_followed(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET")
+    doctype = f'<!DOCTYPE Document [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
+    path = _write(tmp_path, "xxe.xml", MINIMAL.format(doctype=doctype, text="&xxe;"))
+    with pytest.raises(StatementError, match="DTD") as caught:
+        parse_file(path)
+    assert "TOP SECRET" not in str(caught.value)
+
+
+def test_billion_laughs_is_rejected(tmp_path: Path) -> None:
+    entities = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+        for i in range(1, 10)
+    )
+    doctype = f"<!DOCTYPE Document [{entities}]>\n"
+    path = _write(tmp_path, "lol.xml", MINIMAL.format(doctype=doctype, text="&lol9;"))
+    with pytest.raises(StatementError, match="DTD"):
+        parse_file(path)
+
+
+def test_truncated_file_names_the_place(tmp_path: Path) -> None:
+    full = MINIMAL.format(doctype="", text="hello")
+    path = _write(tmp_path, "cut.xml", full[: full.index("</Ntry>")])
+    with pytest.raises(StatementError) as caught:
+        parse_file(path)
+    message = str(caught.value)
+    assert "cut.xml" in message and "line " in message and "truncated" in message
+
+
+def test_minimal_file_parses(tmp_path: Path) -> None:
+    path = _write(tmp_path, "ok.xml", MINIMAL.format(doctype="", text="Facture F-1"))
+    st = parse_file(path).statements[0]
+    assert st.account_iban == "FR7630003012340123456789057"
+    assert st.lines[0].remittance_unstructured == "Facture F-1"
+    assert st.lines[0].amount == Decimal("1.00")
+
+
+def test_bad_amount_names_the_entry(tmp_path: Path) -> None:
+    text = MINIMAL.format(doctype="", text="x").replace(">1.00<", ">1,00<")
+    with pytest.raises(StatementError, match=r"Ntry.*bad amount '1,00'"):
+        parse_file(_write(tmp_path, "bad.xml", text))
