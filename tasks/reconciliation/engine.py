@@ -224,7 +224,39 @@ def _sign_total(claims: pl.DataFrame, todo: pl.DataFrame, open_items: pl.DataFra
     )
 
 
-def _text_rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _text_rule_for(
+    customers: pl.DataFrame, aliases: pl.DataFrame, config: ReconciliationConfig
+) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
+    """Rules 2-3, cross-checked: an invoice number retyped with a slip can name another real
+    invoice ("000021" typed "000012"), so a match stands only if the amount fits (equal, or short
+    within tolerance) or the payer's IBAN belongs to the invoice's customer; otherwise the transfer
+    is left to the later rules (one typo, IBAN + amount), which check both."""
+
+    def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        claims, exceptions = _text_claims(todo, open_items)
+        payer = payers_by_iban(todo, customers, aliases)
+        payer_ok = (
+            claims.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
+            .join(payer, on=["transaction_id", "customer_id"], how="semi")
+            .select("transaction_id")
+        )
+        gap = pl.col("total") - pl.col("amount_cents")
+        amount_ok = (
+            _sign_total(claims, todo, open_items)
+            .filter(
+                (pl.col("total").sign() == pl.col("amount_cents").sign())
+                & (gap.abs() <= config.short_payment_tolerance_cents)
+                & (gap * pl.col("amount_cents").sign() >= 0)
+            )
+            .select("transaction_id")
+        )
+        ok = pl.concat([payer_ok, amount_ok]).unique()
+        return claims.join(ok, on="transaction_id", how="semi"), exceptions
+
+    return rule
+
+
+def _text_claims(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     found = invoice_numbers(todo, open_items)
     ambiguous = found.filter(pl.col("ambiguous")).join(
         todo.select("transaction_id", "amount_cents"), on="transaction_id"
@@ -408,7 +440,7 @@ def reconcile(
         run.exceptions = []
         count = sum(a.height for a in run.allocations)
         run.apply(_reference_rule)
-        run.apply(_text_rule)
+        run.apply(_text_rule_for(customers, aliases, config))
         run.apply(_fuzzy_rule_for(customers, aliases, config))
         run.apply(_payer_rule_for(customers, aliases, config, by_name=False))
         run.apply(_payer_rule_for(customers, aliases, config, by_name=True))

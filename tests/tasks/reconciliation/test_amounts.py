@@ -12,7 +12,8 @@ DUPONT = "FR1420041010050500013M02606"  # C1's own IBAN
 
 def test_partial_payment_leaves_the_rest_open(run):
     items = [item("FA-1001", "C1", 100_000)]
-    r = run([tx("t1", 40_000, remittance_unstructured="FA-1001 acompte")], items)
+    t = tx("t1", 40_000, counterparty_iban=DUPONT, remittance_unstructured="FA-1001 acompte")
+    r = run([t], items)
     assert pairs(r) == [("t1", "FA-1001", 40_000, "payment", "invoice_number")]
 
 
@@ -21,7 +22,8 @@ def test_partial_grouped_payment_pays_oldest_first(run):
         item("FA-1002", "C1", 50_000, due_date=date(2026, 2, 28)),
         item("FA-1001", "C1", 30_000, due_date=date(2026, 1, 31)),
     ]
-    r = run([tx("t1", 45_000, remittance_unstructured="FA-1001 FA-1002")], items)
+    t = tx("t1", 45_000, counterparty_iban=DUPONT, remittance_unstructured="FA-1001 FA-1002")
+    r = run([t], items)
     assert pairs(r) == [
         ("t1", "FA-1001", 30_000, "payment", "grouped_invoice_numbers"),
         ("t1", "FA-1002", 15_000, "payment", "grouped_invoice_numbers"),
@@ -30,13 +32,22 @@ def test_partial_grouped_payment_pays_oldest_first(run):
 
 def test_overpayment_surplus_becomes_unapplied_credit(run):
     items = [item("FA-1001", "C1", 100_000)]
-    r = run([tx("t1", 100_250, remittance_unstructured="FA-1001")], items)
+    r = run([tx("t1", 100_250, counterparty_iban=DUPONT, remittance_unstructured="FA-1001")], items)
     assert pairs(r) == [
         ("t1", None, 250, "unapplied_credit", "overpayment_credit"),
         ("t1", "FA-1001", 100_000, "payment", "invoice_number"),
     ]
     credit = r.allocations.filter(kind="unapplied_credit").row(0, named=True)
     assert credit["customer_id"] == "C1"
+
+
+def test_number_whose_amount_and_payer_disagree_is_not_taken(run):
+    # "FA-1002" may be FA-1001 retyped with a slip: the amount is FA-1001's and the payer is not
+    # FA-1002's customer, so the number alone does not settle FA-1002.
+    items = [item("FA-1001", "C2", 100_000), item("FA-1002", "C2", 70_000)]
+    r = run([tx("t1", 100_000, remittance_unstructured="FA-1002")], items)
+    assert r.allocations.height == 0
+    assert r.exceptions["reason"].to_list() == ["no_match"]
 
 
 def test_bank_charges_within_tolerance_are_written_off(run):
@@ -51,7 +62,8 @@ def test_bank_charges_within_tolerance_are_written_off(run):
 def test_short_payment_beyond_tolerance_is_partial(run):
     items = [item("FA-1001", "C1", 100_000)]
     cfg = ReconciliationConfig(short_payment_tolerance_cents=100)
-    r = run([tx("t1", 99_650, remittance_unstructured="FA-1001")], items, config=cfg)
+    t = tx("t1", 99_650, counterparty_iban=DUPONT, remittance_unstructured="FA-1001")
+    r = run([t], items, config=cfg)
     assert pairs(r) == [("t1", "FA-1001", 99_650, "payment", "invoice_number")]
 
 

@@ -9,6 +9,7 @@ import pytest
 from conftest import item, pairs, tx
 
 DUPONT = "FR1420041010050500013M02606"
+MARTIN = "DE89370400440532013000"
 
 
 def test_two_transfers_cannot_settle_the_same_cents(run):
@@ -25,6 +26,7 @@ def test_two_partial_payments_of_one_invoice_are_both_applied(run):
     items = [item("FA-1", "C1", 10_000)]
     a = tx("ta", 6_000, booking_date=date(2026, 3, 2), remittance_unstructured="FA-1")
     b = tx("tb", 4_000, booking_date=date(2026, 3, 3), remittance_unstructured="FA-1")
+    a["counterparty_iban"] = b["counterparty_iban"] = DUPONT
     r = run([b, a], items)
     assert pairs(r) == [
         ("ta", "FA-1", 6_000, "payment", "invoice_number"),
@@ -53,8 +55,14 @@ def _mixed_case():
         tx("t2", 50_000, counterparty_iban=DUPONT),
         tx("t3", 40_000, counterparty_iban="DE89370400440532013000"),
         tx("t4", 5_000, counterparty_name="GARAGE LEFEBVRE"),
-        tx("t5", 4_000, remittance_unstructured="FA-2024-00004"),
-        tx("t6", 4_000, remittance_unstructured="FA-2024-00004", booking_date=date(2026, 3, 1)),
+        tx("t5", 4_000, remittance_unstructured="FA-2024-00004", counterparty_iban=MARTIN),
+        tx(
+            "t6",
+            4_000,
+            remittance_unstructured="FA-2024-00004",
+            counterparty_iban=MARTIN,
+            booking_date=date(2026, 3, 1),
+        ),
         tx("t7", 999, remittance_unstructured="hello"),
     ]
     return txs, items
