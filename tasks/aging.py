@@ -124,15 +124,16 @@ def age_open_items(
         "invoice_id",
     )
     dpd = (pl.lit(as_of) - pl.col("due_date")).dt.total_days()
-    bucket = pl.when(dpd <= 0).then(pl.lit(b.keys[0]))
+    enum = pl.Enum(b.keys)
+    bucket = pl.when(dpd <= 0).then(pl.lit(b.keys[0], dtype=enum))
     for key, edge in zip(b.keys[1:], b.edges, strict=False):
-        bucket = bucket.when(dpd <= edge).then(pl.lit(key))
+        bucket = bucket.when(dpd <= edge).then(pl.lit(key, dtype=enum))
     settled = pl.col("amount_open_cents") == 0
     # Filtering copies every column: only do it when there is something to leave out.
     items = open_items.filter(~settled) if open_items.select(settled.any()).item() else open_items
     return items.with_columns(
         days_past_due=dpd,
-        bucket=bucket.otherwise(pl.lit(b.keys[-1])).cast(pl.Enum(b.keys)),
+        bucket=bucket.otherwise(pl.lit(b.keys[-1], dtype=enum)),
     )
 
 

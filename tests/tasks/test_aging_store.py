@@ -2,7 +2,13 @@ from datetime import date
 
 import polars as pl
 import pytest
-from o2c.tasks.aging import DSO_ROW
+from o2c.tasks.aging import (
+    DSO_ROW,
+    age_open_items,
+    aging_by_customer,
+    dso_table,
+    payment_behaviour,
+)
 from o2c.tasks.aging_store import (
     read_aging_history,
     read_customer_names,
@@ -170,3 +176,29 @@ def test_rows_of_another_day_are_refused(db):
             dso_rows(date(2026, 3, 3), 1.0),
             as_of=date(2026, 3, 3),
         )
+
+
+def test_from_the_warehouse_to_the_customer_view(db):
+    as_of = date(2026, 3, 31)
+    with connect(db) as con:
+        items = read_open_items(con, as_of=as_of)
+        invoices = read_invoices(con, as_of=as_of)
+        payments = read_payments(con, as_of=as_of)
+        names = read_customer_names(con)
+    aged = age_open_items(items, as_of=as_of)
+    behaviour = payment_behaviour(invoices, payments)
+    row = aging_by_customer(aged, behaviour=behaviour, names=names).row(0, named=True)
+    # I2: 200,00 - 50,00 set off = 150,00 open, due 2026-03-03: 28 days, 1-30
+    # CN1: -50,00 due 2026-02-05: 54 days, 31-60; I1 is settled
+    assert (row["1_30_cents"], row["31_60_cents"], row["total_cents"]) == (15_000, -5_000, 10_000)
+    assert row["oldest_days_past_due"] == 28
+    # I1 due 2026-01-31, closed by the payment booked 2026-03-05: 33 days late, grade D
+    assert (row["avg_days_late"], row["grade"]) == (33.0, "D")
+    assert row["customer_name"] == "Boulangerie Martin"
+    dso = dso_table(invoices, aged, as_of=as_of).row(0, named=True)
+    # revenue 2026-01-01..03-31: 1 000,50 + 200,00 - 50,00 = 1 150,50;
+    # standard 100,00 / 1 150,50 x 90 = 7.82 -> 7.8
+    assert (dso["revenue_cents"], dso["dso_standard"]) == (115_050, 7.8)
+    # countback: March has no sales, 31 days; February 150,00 net covers the 100,00 left:
+    # 28 x 100 / 150 = 18.67 -> 49.7
+    assert dso["dso_countback"] == 49.7
