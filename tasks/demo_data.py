@@ -767,6 +767,23 @@ def _business_day(e: pl.Expr) -> pl.Expr:
     )
 
 
+_INVOICE_CUSTOMER_COLUMNS = (
+    "customer_id",
+    "name",
+    "email",
+    "iban",
+    "siren",
+    "vat_number",
+    "language",
+    "legal_entity",
+    "payment_terms",
+    "currency",
+    "parent_name",
+    "parent_iban",
+    "account_iban",
+)
+
+
 def _invoices(
     rng: np.random.Generator, customers: pl.DataFrame, n: int, as_of: date
 ) -> pl.DataFrame:
@@ -808,7 +825,11 @@ def _invoices(
             "kind_idx": kind_idx,
         }
     )
-    cust = customers.with_row_index("cust_idx").with_columns(pl.col.cust_idx.cast(pl.Int64))
+    # Only what invoices and payments need: a million rows carry every joined column.
+    cust = customers.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("cust_idx"),
+        *_INVOICE_CUSTOMER_COLUMNS,
+    )
     wd = pl.col.issue_date.dt.weekday()
     frame = (
         frame.with_columns(
@@ -859,7 +880,7 @@ def _invoices(
             )
         ),
     )
-    return frame.drop("cust_idx", "tiebreak", "has_rf", "size", "is_credit", "kind_idx")
+    return frame.drop("cust_idx", "tiebreak", "has_rf", "is_credit", "kind_idx")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1505,6 +1526,6 @@ def write_bank_statements(company: DemoCompany, folder: str | Path) -> list[Path
     for statement in build_statements(company):
         entity = entity_of[statement.account_iban]
         path = folder / f"camt053_{entity}_{statement.currency}_{statement.from_date:%Y-%m}.xml"
-        write_camt053(path, [statement])
+        write_camt053(path, [statement], message_id=f"DEMO-{statement.statement_ref}")
         paths.append(path)
     return paths
