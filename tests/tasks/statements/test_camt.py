@@ -91,10 +91,8 @@ def test_batch_entry_splits_into_linked_details(samples: Path) -> None:
 
 @pytest.mark.samples
 def test_reversal_and_debit_counterparty(samples: Path) -> None:
-    lines = (
-        parse_file(samples / "camt053/oca-bsi__test-camt053_v02_abnamro.xml").statements[0].lines
-    )
-    first, rev1, rev2, last = lines
+    parsed = parse_file(samples / "camt053/oca-bsi__test-camt053_v02_abnamro.xml")
+    first, rev1, rev2, last = parsed.statements[0].lines
     assert first.counterparty_name == "INSURANCE COMPANY TESTX"  # creditor of a debit
     assert first.end_to_end_id == "435005714488-ABNO33052620"
     assert rev1.is_reversal and rev2.is_reversal and not first.is_reversal
