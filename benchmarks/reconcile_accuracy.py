@@ -16,7 +16,6 @@ import time
 from datetime import date
 
 import polars as pl
-
 from o2c.models.schemas import ALLOCATION, PAYER_ALIAS
 from o2c.tasks.demo_data import generate_company
 from o2c.tasks.reconciliation.engine import DECISION, reconcile
@@ -116,9 +115,7 @@ def main() -> None:
         f"automatic match rate {m_rate:.2f} %"
     )
     ok = p_count >= 99.9 and p_amount >= 99.9 and m_rate >= 95.0
-    print(
-        f"verdict: {'PASS' if ok else 'FAIL'} (targets: precision >= 99.9 %, match rate >= 95 %)"
-    )
+    print(f"verdict: {'PASS' if ok else 'FAIL'} (targets: precision >= 99.9 %, match rate >= 95 %)")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from o2c.tasks.reconciliation.references import (
     RULE_FUZZY,
     RULE_INVOICE_NUMBER,
     fuzzy_invoice_numbers,
+    invoice_keys,
     invoice_numbers,
     structured_reference,
 )
@@ -232,8 +233,12 @@ def _text_rule_for(
     within tolerance) or the payer's IBAN belongs to the invoice's customer; otherwise the transfer
     is left to the later rules (one typo, IBAN + amount), which check both."""
 
+    cache: dict[str, pl.DataFrame] = {}
+
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        claims, exceptions = _text_claims(todo, open_items)
+        if "keys" not in cache:  # open items only shrink within a pass
+            cache["keys"] = invoice_keys(open_items)
+        claims, exceptions = _text_claims(todo, open_items, cache["keys"])
         payer = payers_by_iban(todo, customers, aliases)
         payer_ok = (
             claims.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
@@ -256,8 +261,10 @@ def _text_rule_for(
     return rule
 
 
-def _text_claims(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    found = invoice_numbers(todo, open_items)
+def _text_claims(
+    todo: pl.DataFrame, open_items: pl.DataFrame, keys: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    found = invoice_numbers(todo, open_items, keys)
     ambiguous = found.filter(pl.col("ambiguous")).join(
         todo.select("transaction_id", "amount_cents"), on="transaction_id"
     )
@@ -436,19 +443,26 @@ def reconcile(
     # Passes until nothing new settles: a settlement (or a reversal reopening an invoice) may
     # clear an earlier doubt, and a re-run must find nothing more to do.
     rev_exc = pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+    rules = [
+        _reference_rule,
+        _text_rule_for(customers, aliases, config),
+        _fuzzy_rule_for(customers, aliases, config),
+        _payer_rule_for(customers, aliases, config, by_name=False),
+        _payer_rule_for(customers, aliases, config, by_name=True),
+    ]
     for _ in range(config.max_rounds):
         run.exceptions = []
         count = sum(a.height for a in run.allocations)
-        run.apply(_reference_rule)
-        run.apply(_text_rule_for(customers, aliases, config))
-        run.apply(_fuzzy_rule_for(customers, aliases, config))
-        run.apply(_payer_rule_for(customers, aliases, config, by_name=False))
-        run.apply(_payer_rule_for(customers, aliases, config, by_name=True))
+        for rule in rules:
+            run.apply(rule)
         run.fail(no_match_rows(run.pending["transaction_id"], REASON_NO_MATCH))
         # Reversals after the rules, so they also see what this run settled.
-        rev_alloc, rev_exc = reversal_allocations(reversal_tx, pl.concat([past, _current(run, tx)]))
-        run.record(rev_alloc.cast(_ALLOC_NO_ID))
-        reversal_tx = reversal_tx.join(rev_alloc, on="transaction_id", how="anti")
+        if reversal_tx.height:
+            rev_alloc, rev_exc = reversal_allocations(
+                reversal_tx, pl.concat([past, _current(run, tx)])
+            )
+            run.record(rev_alloc.cast(_ALLOC_NO_ID))
+            reversal_tx = reversal_tx.join(rev_alloc, on="transaction_id", how="anti")
         if sum(a.height for a in run.allocations) == count:
             break
         if not run.exceptions and reversal_tx.height == 0:

@@ -176,15 +176,19 @@ def structured_reference(transactions: pl.DataFrame, open_items: pl.DataFrame) -
     )
 
 
-def invoice_numbers(transactions: pl.DataFrame, open_items: pl.DataFrame) -> pl.DataFrame:
+def invoice_numbers(
+    transactions: pl.DataFrame, open_items: pl.DataFrame, keys: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Rules 2 and 3: invoice numbers written in the remittance text, one or several.
 
     Returns candidates with a ``strong`` flag and ``ambiguous``: a strong key names an invoice on
     its own; a weak one (few digits) only when the amount confirms it, which amounts.py checks.
     A run of text whose best key fits several invoices alike makes the transfer ambiguous.
+    ``keys``: invoice_keys() computed once for a superset of open_items (a run reuses them).
     """
-    keys = text_keys(text_chains(transactions))
-    hits = keys.join(invoice_keys(open_items), on="key")
+    inv_keys = invoice_keys(open_items) if keys is None else keys
+    inv_keys = inv_keys.join(open_items.select("invoice_id"), on="invoice_id", how="semi")
+    hits = text_keys(text_chains(transactions)).join(inv_keys, on="key")
     # Per run of text, keep the invoices reached by its best key; a longer run beats a shorter one
     # it contains ("2024 00123" beats "00123").
     hits = hits.with_columns(
