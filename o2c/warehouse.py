@@ -27,8 +27,10 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 @contextmanager
-def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse (creating its folder), migrated to the latest schema, and close it after."""
+def connect(
+    path: str | os.PathLike[str] | None = None, *, read_only: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse (creating its folder), migrated to the latest schema; close it after."""
     target = db_path(path)
     if read_only and not target.exists():
         raise FileNotFoundError(f"no warehouse at {target}: run `o2c init` first")
@@ -84,10 +86,24 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
+def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
+    """The first row of a query, reading the result to its end.
+
+    DuckDB 2 refuses the next statement on a connection whose last result was not read
+    to the end, so `fetchone()` is a trap; this is the one place that works around it.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    row = first_row(con, sql, params)
+    return row[0] if row else None
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-    return int(row[0] or 0) if row else 0
+    return int(scalar(con, "SELECT max(version) FROM schema_version") or 0)
 
 
 def new_batch_id(con: duckdb.DuckDBPyConnection) -> int:
-    return int(con.execute("SELECT nextval('load_batch_seq')").fetchone()[0])
+    return int(scalar(con, "SELECT nextval('load_batch_seq')"))

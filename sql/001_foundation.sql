@@ -87,3 +87,8 @@ CREATE TABLE IF NOT EXISTS quarantine_customers (
     raw_row         VARCHAR NOT NULL,
     quarantined_at  TIMESTAMP NOT NULL
 );
+
+-- Integer cents <-> DECIMAL(18,2), exactly (DuckDB divides decimals through DOUBLE).
+CREATE OR REPLACE MACRO cents_to_amount(c) AS
+    CAST(CAST(c AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2)) AS DECIMAL(18, 2));
+CREATE OR REPLACE MACRO amount_to_cents(a) AS CAST(CAST(a AS DECIMAL(18, 2)) * 100 AS BIGINT);

@@ -29,10 +29,12 @@ from urllib.parse import urlsplit
 
 import duckdb
 import httpx
+from pydantic import SecretStr
+
 from o2c.models.bank import Statement, StatementLine
 from o2c.models.settings_bridge import BridgeSettings
 from o2c.tasks.bank_loading import BankLoadResult, load_statements
-from pydantic import SecretStr
+from o2c.warehouse import scalar
 
 log = logging.getLogger(__name__)
 
@@ -593,11 +595,11 @@ def to_statements(fetched: FetchResult) -> list[Statement]:
 
 
 def read_cursor(con: duckdb.DuckDBPyConnection, provider: str, account_id: str) -> str | None:
-    row = con.execute(
+    return scalar(
+        con,
         "SELECT cursor FROM open_banking_cursors WHERE provider = ? AND account_id = ?",
         [provider, account_id],
-    ).fetchone()
-    return row[0] if row else None
+    )
 
 
 def read_cursors(con: duckdb.DuckDBPyConnection, provider: str) -> dict[str, str | None]:

@@ -1,0 +1,177 @@
+"""Row-level validation with Great Expectations, driven by the editable suites in expectations/.
+
+GX validates a pandas frame (its SQL path over DuckDB does not work, see STACK-NOTES); we keep
+its per-row verdicts so failed rows go to quarantine with the reasons written in the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+ROW = "_row"  # position of the row in the validated frame
+FAILED_CHECKS = "failed_checks"
+_DATE_KWARGS = ("min_value", "max_value")
+_POSITION = "o2c_position"  # where each expectation stands in its suite file
+
+
+class SuiteError(RuntimeError):
+    """A suite that cannot run (unknown expectation, missing column): fix the suite, not data."""
+
+
+@dataclass
+class ValidationOutcome:
+    good: pl.DataFrame
+    bad: pl.DataFrame  # the failed rows, with a FAILED_CHECKS column
+    failures_by_reason: dict[str, int] = field(default_factory=dict)
+
+
+def suite_path(name: str, folder: Path | None = None) -> Path:
+    """A suite file: $O2C_EXPECTATIONS_DIR/<name>.json when set, else the shipped one."""
+    base = folder or os.environ.get("O2C_EXPECTATIONS_DIR")
+    if base:
+        return Path(base) / f"{name}.json"
+    return Path(str(resources.files("o2c.expectations").joinpath(f"{name}.json")))
+
+
+def load_suite(name: str, folder: Path | None = None) -> dict[str, Any]:
+    path = suite_path(name, folder)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SuiteError(f"expectation suite {path}: {exc}") from exc
+
+
+@cache
+def _gx_batch_definition() -> Any:
+    """One ephemeral GX context per process: it costs seconds to import and build."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    asset = context.data_sources.add_pandas("o2c").add_dataframe_asset("frame")
+    return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _raised(info: dict[str, Any] | None) -> str | None:
+    """GX reports an expectation that crashed either flat or keyed by metric; find the message."""
+    if not info:
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
+
+
+def _label(expectation: dict[str, Any]) -> str:
+    kwargs = expectation.get("kwargs", {})
+    target = kwargs.get("column") or f"{kwargs.get('column_A')},{kwargs.get('column_B')}"
+    reason = expectation.get("meta", {}).get("reason")
+    return reason or f"{expectation['type']}({target})"
+
+
+def _gx_kwargs(kwargs: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
+    """Date bounds in the suite are ISO strings; GX compares them with the column's own type."""
+    out = dict(kwargs)
+    column = kwargs.get("column")
+    if column in frame.columns and frame.schema[column] == pl.Date:
+        for key in _DATE_KWARGS:
+            if isinstance(out.get(key), str):
+                out[key] = datetime.fromisoformat(out[key])
+    return out
+
+
+def validate(
+    frame: pl.DataFrame, suite_name: str, *, folder: Path | None = None
+) -> ValidationOutcome:
+    """Split a frame into the rows every expectation accepts and the rows some reject, with why."""
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    suite_def = load_suite(suite_name, folder)
+    expectations = suite_def.get("expectations", [])
+    for exp in expectations:
+        for key in ("column", "column_A", "column_B"):
+            column = exp.get("kwargs", {}).get(key)
+            if column is not None and column not in frame.columns:
+                raise SuiteError(
+                    f"suite '{suite_name}': expectation {exp['type']} names column '{column}',"
+                    f" which the input does not have"
+                )
+    try:
+        suite = ExpectationSuite(
+            name=suite_def.get("name", suite_name),
+            expectations=[
+                {
+                    **e,
+                    "kwargs": _gx_kwargs(e.get("kwargs", {}), frame),
+                    "meta": {**e.get("meta", {}), _POSITION: i},
+                }
+                for i, e in enumerate(expectations)
+            ],
+        )
+    except Exception as exc:
+        raise SuiteError(f"suite '{suite_name}' is not a valid GX suite: {exc}") from exc
+
+    columns = sorted(
+        {
+            e["kwargs"][k]
+            for e in expectations
+            for k in ("column", "column_A", "column_B")
+            if k in e.get("kwargs", {})
+        }
+        | {"document_type"} & set(frame.columns)
+    )
+    pdf = frame.select(columns).to_pandas(use_pyarrow_extension_array=False)
+    batch = _gx_batch_definition().get_batch(batch_parameters={"dataframe": pdf})
+    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+
+    failed_rows: list[int] = []
+    failed_labels: list[str] = []
+    for res in result.results:
+        exp_def = expectations[res.expectation_config.meta[_POSITION]]
+        error = _raised(res.exception_info)
+        if error:
+            raise SuiteError(f"suite '{suite_name}': {exp_def['type']} could not run: {error}")
+        if res.success:
+            continue
+        rows = res.result.get("unexpected_index_list")
+        if rows is None:
+            raise SuiteError(
+                f"suite '{suite_name}': {exp_def['type']} failed for the whole table; "
+                "only row-level expectations belong in an input suite"
+            )
+        failed_rows.extend(int(r) for r in rows)
+        failed_labels.extend([_label(exp_def)] * len(rows))
+
+    indexed = frame.with_row_index(ROW)
+    if not failed_rows:
+        return ValidationOutcome(
+            good=frame, bad=indexed.head(0).with_columns(pl.lit("").alias(FAILED_CHECKS)).drop(ROW)
+        )
+    failures = pl.DataFrame(
+        {ROW: failed_rows, "label": failed_labels}, schema={ROW: pl.UInt32, "label": pl.String}
+    )
+    reasons = failures.group_by(ROW).agg(
+        pl.col("label").unique(maintain_order=True).str.join("; ").alias(FAILED_CHECKS)
+    )
+    bad = indexed.join(reasons, on=ROW, how="inner").sort(ROW).drop(ROW)
+    good = indexed.join(reasons, on=ROW, how="anti").drop(ROW)
+    counts = failures.group_by("label").len().sort("len", descending=True)
+    return ValidationOutcome(
+        good=good,
+        bad=bad,
+        failures_by_reason=dict(zip(counts["label"], counts["len"], strict=True)),
+    )
