@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 
 import polars as pl
+
 from o2c.models.schemas import OPEN_ITEM
 
 
@@ -137,6 +138,14 @@ def age_open_items(
     )
 
 
+def _check_aged(aged: pl.DataFrame, b: Buckets) -> None:
+    if "bucket" not in aged.columns or aged.schema["bucket"] != pl.Enum(b.keys):
+        raise ValueError(
+            f"aged items: expected the output of age_open_items with buckets {b.keys}, "
+            f"got a bucket column of type {aged.schema.get('bucket')}"
+        )
+
+
 def aging_by_customer(
     aged: pl.DataFrame,
     *,
@@ -152,6 +161,7 @@ def aging_by_customer(
     name) the customer's name.
     """
     b = as_buckets(buckets)
+    _check_aged(aged, b)
     amount = pl.col("amount_open_cents")
     in_bucket = [
         pl.when(pl.col("bucket") == key).then(amount).otherwise(0).alias(b.column(key))
@@ -201,6 +211,7 @@ def bucket_totals(
 ) -> pl.DataFrame:
     """Open cents and item count per currency and bucket, every bucket present (0 when empty)."""
     b = as_buckets(buckets)
+    _check_aged(aged, b)
     currencies = aged.select(pl.col("currency").unique().sort())
     grid = currencies.join(
         pl.DataFrame({"bucket": list(b.keys)}, schema={"bucket": pl.Enum(b.keys)}), how="cross"

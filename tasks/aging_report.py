@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import polars as pl
+
 from o2c.tasks.aging import DEFAULT_BUCKETS, Buckets, as_buckets, bucket_label, bucket_order
 
 
@@ -79,7 +80,7 @@ def _col(frame: pl.DataFrame, row: dict, name: str) -> object:
     return row.get(name) if name in frame.columns else None
 
 
-def _dso_trend(dso: pl.DataFrame, history: pl.DataFrame | None, as_of: date) -> dict:
+def _dso_trend(history: pl.DataFrame | None, as_of: date) -> dict:
     """(currency, entity) -> standard DSO of the latest snapshot before `as_of`."""
     if history is None or history.is_empty():
         return {}
@@ -145,7 +146,7 @@ def summary_markdown(
     if dso.is_empty():
         out += ["No receivables and no revenue: DSO is not defined.", ""]
     else:
-        previous = _dso_trend(dso, dso_history, as_of)
+        previous = _dso_trend(dso_history, as_of)
         period = int(dso["period_days"][0])
         header = [
             "Currency",

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 import duckdb
 import polars as pl
+
 from o2c.models.schemas import OPEN_ITEM
 from o2c.tasks.aging import DSO_ROW
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 import xlsxwriter
+
 from o2c.tasks.aging import DEFAULT_BUCKETS, Buckets, as_buckets
 from o2c.tasks.aging_report import currency_totals
 

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+
 from o2c.models.schemas import OPEN_ITEM
 from o2c.tasks.aging import (
     Buckets,
@@ -157,6 +158,8 @@ def test_configurable_edges():
     )
     assert [bucket_of(aged, i) for i in "ABC"] == ["1_15", "16_45", "over_45"]
     assert "16_45_cents" in aging_by_customer(aged, buckets=b).columns
+    with pytest.raises(ValueError, match="expected the output of age_open_items"):
+        aging_by_customer(aged)  # aged with (15, 45), summed with the default edges
 
 
 @pytest.mark.parametrize("edges", [(), (30, 30), (60, 30), (0, 30)])

@@ -5,6 +5,7 @@ import polars as pl
 import pytest
 from lxml import etree
 from lxml import html as lxml_html
+
 from o2c.models.schemas import OPEN_ITEM
 from o2c.tasks.aging import DSO_ROW, age_open_items, aging_by_customer
 from o2c.tasks.aging_report import (

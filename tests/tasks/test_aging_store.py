@@ -2,6 +2,7 @@ from datetime import date
 
 import polars as pl
 import pytest
+
 from o2c.tasks.aging import (
     DSO_ROW,
     age_open_items,
@@ -18,7 +19,6 @@ from o2c.tasks.aging_store import (
     read_payments,
     write_snapshot,
 )
-
 from o2c.warehouse import connect
 
 

@@ -3,6 +3,7 @@ from datetime import date, datetime
 import openpyxl
 import polars as pl
 import pytest
+
 from o2c.models.schemas import OPEN_ITEM
 from o2c.tasks.aging import DSO_ROW, age_open_items, aging_by_customer
 from o2c.tasks.excel_export import aging_workbook_views, write_aging_workbook
