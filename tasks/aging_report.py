@@ -283,12 +283,15 @@ tr:hover td{background:#f0f4f8}figure{margin:1rem 0}figcaption{color:#52606d;fon
 """
 
 
+_PALETTE = ("#43a047", "#c0ca33", "#fdd835", "#fb8c00", "#e53935", "#8e1b1b")
+
+
 def bucket_colour(index: int, count: int) -> str:
-    """Green for not yet due through amber to dark red for the oldest bucket."""
-    share = index / max(count - 1, 1)
-    hue = round(130 * (1 - share))
-    light = round(45 - 15 * share)
-    return f"hsl({hue},65%,{light}%)"
+    """Green for not yet due through yellow and orange to dark red for the oldest bucket."""
+    if count <= len(_PALETTE):
+        return _PALETTE[round(index * (len(_PALETTE) - 1) / max(count - 1, 1))]
+    share = index / (count - 1)
+    return f"hsl({round(120 * (1 - share))},70%,{round(48 - 18 * share)}%)"
 
 
 def _nice_step(span: int) -> int:
