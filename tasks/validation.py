@@ -55,9 +55,9 @@ def load_suite(name: str, folder: Path | None = None) -> dict[str, Any]:
 def _gx_batch_definition() -> Any:
     """One ephemeral GX context per process: it costs seconds to import and build."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
 
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
     asset = context.data_sources.add_pandas("o2c").add_dataframe_asset("frame")

@@ -1,0 +1,70 @@
+"""ingest-customers: a customer master export into the warehouse, validated like invoices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from o2c.flows.ingest_invoices import AllRowsRejected
+from o2c.orchestration import (
+    current_flow_run_id,
+    markdown_artifact,
+    table_artifact,
+    warehouse_writer,
+)
+from o2c.tasks import invoice_loading, invoices, tabular_files, validation
+from o2c.tasks.ingestion_report import summary_markdown
+from o2c.tasks.invoice_loading import LoadResult
+from o2c.warehouse import connect
+
+
+@task(name="read-customer-file", cache_policy=NO_CACHE)
+def read_customer_file(path: Path) -> tuple:
+    raw = tabular_files.read_table(path)
+    tabular_files.require_columns(raw, invoices.CUSTOMER_REQUIRED, path)
+    return raw, tabular_files.sha256_of(path)
+
+
+@task(name="validate-customers", cache_policy=NO_CACHE)
+def validate_customers(raw) -> validation.ValidationOutcome:
+    return validation.validate(invoices.normalise_customers(raw), "customers")
+
+
+@task(name="load-customers", cache_policy=NO_CACHE)
+def load_customers(db: str | None, raw, outcome, path: Path, sha256: str) -> LoadResult:
+    with warehouse_writer(db), connect(db) as con:
+        return invoice_loading.load_customer_batch(
+            con,
+            customers=outcome.good.select(invoices.CUSTOMER_COLUMNS),
+            bad=outcome.bad,
+            raw=raw,
+            file_name=path.name,
+            sha256=sha256,
+            failures_by_reason=outcome.failures_by_reason,
+            flow_run_id=current_flow_run_id(),
+        )
+
+
+@flow(name="ingest-customers", log_prints=True)
+def ingest_customers(path: str, db: str | None = None) -> LoadResult:
+    """Read, validate (expectations/customers.json) and load one customer master export."""
+    file = Path(path)
+    raw, sha256 = read_customer_file(file)
+    outcome = validate_customers(raw)
+    result = load_customers(db, raw, outcome, file, sha256)
+    markdown_artifact("customer-ingestion", summary_markdown(result), "Last customer load")
+    if result.failures_by_reason:
+        table_artifact(
+            "customer-quarantine",
+            invoice_loading.quarantine_summary(result),
+            "Rows quarantined by the last customer load, by reason",
+        )
+    print(result.message)
+    if result.status == "loaded" and result.rows_in and result.quarantined == result.rows_in:
+        reasons = "; ".join(f"{r} ({n})" for r, n in result.failures_by_reason.items())
+        raise AllRowsRejected(
+            f"{file.name}: all {result.rows_in} rows failed validation: {reasons}"
+        )
+    return result

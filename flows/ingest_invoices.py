@@ -1,0 +1,93 @@
+"""ingest-invoices: an ERP invoice export into the warehouse, validated, bad rows quarantined."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from o2c.orchestration import (
+    current_flow_run_id,
+    markdown_artifact,
+    table_artifact,
+    warehouse_writer,
+)
+from o2c.tasks import invoice_loading, invoices, tabular_files, validation
+from o2c.tasks.ingestion_report import summary_markdown
+from o2c.tasks.invoice_loading import LoadResult
+from o2c.warehouse import connect
+
+
+class AllRowsRejected(RuntimeError):
+    """Every row of the file failed validation: nothing to load, someone must look at the export."""
+
+
+@task(name="read-invoice-file", cache_policy=NO_CACHE)
+def read_invoice_file(path: Path) -> tuple:
+    raw = tabular_files.read_table(path)
+    tabular_files.require_columns(raw, invoices.INVOICE_REQUIRED, path)
+    return raw, tabular_files.sha256_of(path)
+
+
+@task(name="validate-invoices", cache_policy=NO_CACHE)
+def validate_invoices(raw) -> validation.ValidationOutcome:
+    return validation.validate(invoices.normalise_invoices(raw), "invoices")
+
+
+@task(name="load-invoices", cache_policy=NO_CACHE)
+def load_invoices(db: str | None, raw, outcome, path: Path, sha256: str) -> LoadResult:
+    with warehouse_writer(db), connect(db) as con:
+        return invoice_loading.load_invoice_batch(
+            con,
+            invoices=invoices.stored_invoices(outcome.good),
+            customers=invoices.customers_from_invoices(outcome.good),
+            bad=outcome.bad,
+            raw=raw,
+            file_name=path.name,
+            sha256=sha256,
+            failures_by_reason=outcome.failures_by_reason,
+            flow_run_id=current_flow_run_id(),
+        )
+
+
+@task(name="check-previous-load", cache_policy=NO_CACHE)
+def previous_load(db: str | None, sha256: str, path: Path, rows: int) -> LoadResult | None:
+    with warehouse_writer(db), connect(db) as con:
+        before = invoice_loading.previous_load(con, sha256, "invoices")
+    if not before:
+        return None
+    return LoadResult(
+        "invoices",
+        path.name,
+        sha256,
+        "duplicate_file",
+        rows_in=rows,
+        previous_batch_id=before[0],
+        previous_loaded_at=before[1],
+    )
+
+
+@flow(name="ingest-invoices", log_prints=True)
+def ingest_invoices(path: str, db: str | None = None) -> LoadResult:
+    """Read, validate (expectations/invoices.json) and load one ERP export; publish the outcome."""
+    file = Path(path)
+    raw, sha256 = read_invoice_file(file)
+    result = previous_load(db, sha256, file, raw.height)
+    if result is None:
+        outcome = validate_invoices(raw)
+        result = load_invoices(db, raw, outcome, file, sha256)
+    markdown_artifact("invoice-ingestion", summary_markdown(result), "Last invoice load")
+    if result.failures_by_reason:
+        table_artifact(
+            "invoice-quarantine",
+            invoice_loading.quarantine_summary(result),
+            "Rows quarantined by the last invoice load, by reason",
+        )
+    print(result.message)
+    if result.status == "loaded" and result.rows_in and result.quarantined == result.rows_in:
+        reasons = "; ".join(f"{r} ({n})" for r, n in result.failures_by_reason.items())
+        raise AllRowsRejected(
+            f"{file.name}: all {result.rows_in} rows failed validation: {reasons}"
+        )
+    return result
