@@ -26,7 +26,6 @@ from o2c.tasks.bank_loading import load_statements
 from o2c.tasks.statements.camt_writer import write_camt053
 from o2c.tasks.statements.detect import parse_file
 from o2c.tasks.statements.mt940_writer import write_mt940
-
 from o2c.warehouse import connect
 
 TARGET = 100_000

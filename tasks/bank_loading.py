@@ -35,9 +35,9 @@ from datetime import datetime
 
 import duckdb
 import pyarrow as pa
+
 from o2c.models.bank import Statement
 from o2c.tasks.statements.balance import BalanceCheck, check_balance
-
 from o2c.warehouse import new_batch_id
 
 SOURCES = ("bank_statement", "open_banking")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from o2c.models.bank import Statement
-from o2c.tasks.statements.camt import parse_camt
+from o2c.tasks.statements.camt import parse_camt, parse_camt_fast, plain_namespace
 from o2c.tasks.statements.cfonb import parse_cfonb
 from o2c.tasks.statements.csv_bank import (
     CsvMapping,
@@ -105,7 +105,8 @@ def parse_file(
     sha = sha256_of(path)
     notes: list[str] = []
     if kind == "camt":
-        result = parse_camt(path, head)
+        ns = plain_namespace(head)
+        result = parse_camt_fast(path, head, ns) if ns else parse_camt(path, head)
         fmt, statements, notes = result.format, result.statements, result.notes
     else:
         raw = path.read_bytes()

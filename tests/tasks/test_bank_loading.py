@@ -8,11 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from o2c.models.bank import Statement, StatementLine
 from o2c.tasks.bank_loading import BankLoadError, UnbalancedStatementError, load_statements
 from o2c.tasks.statements.camt_writer import write_camt053
 from o2c.tasks.statements.detect import parse_file
-
 from o2c.warehouse import connect
 
 IBAN = "FR7630003012340123456789057"

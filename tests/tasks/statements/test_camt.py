@@ -8,7 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from o2c.tasks.statements.balance import check_balance
+from o2c.tasks.statements.camt import parse_camt, parse_camt_fast, plain_namespace
 from o2c.tasks.statements.detect import parse_file
 from o2c.tasks.statements.errors import StatementError
 
@@ -178,3 +180,28 @@ def test_bad_amount_names_the_entry(tmp_path: Path) -> None:
     text = MINIMAL.format(doctype="", text="x").replace(">1.00<", ">1,00<")
     with pytest.raises(StatementError, match=r"Ntry.*bad amount '1,00'"):
         parse_file(_write(tmp_path, "bad.xml", text))
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_fast_path_reads_like_the_element_reader(samples: Path, name: str) -> None:
+    """Big plain files take a text fast path; it must give exactly what the lxml reader gives."""
+    path = samples / name
+    head = path.read_bytes()[:65536]
+    ns = plain_namespace(head)
+    assert ns is not None
+    fast, slow = parse_camt_fast(path, head, ns), parse_camt(path, head)
+    assert fast.format == slow.format and fast.notes == slow.notes
+    assert fast.statements == slow.statements
+
+
+def test_prefixed_namespace_takes_the_element_reader(tmp_path: Path) -> None:
+    text = MINIMAL.format(doctype="", text="Facture F-9")
+    prefixed = re.sub(r"<(/?)(\w+)", r"<\1c:\2", text.split("\n", 1)[1]).replace(
+        'xmlns="', 'xmlns:c="'
+    )
+    path = _write(tmp_path, "prefixed.xml", prefixed)
+    assert plain_namespace(path.read_bytes()) is None
+    st = parse_file(path).statements[0]
+    assert st.lines[0].remittance_unstructured == "Facture F-9"
+    assert st.lines[0].amount == Decimal("1.00")

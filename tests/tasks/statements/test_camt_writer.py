@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+
 from o2c.models.bank import Statement, StatementLine
 from o2c.tasks.statements.balance import check_balance
 from o2c.tasks.statements.camt_writer import write_camt053

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from o2c.tasks.statements.detect import parse_file
 from o2c.tasks.statements.errors import StatementError
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from o2c.tasks.statements.balance import check_balance
 from o2c.tasks.statements.detect import parse_file
 
