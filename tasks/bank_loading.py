@@ -99,10 +99,11 @@ def statement_id(st: Statement) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def _staged(statements: list[Statement], file_name: str | None) -> pa.Table:
+def _staged(statements: list[Statement], file_name: str | None, source: str) -> pa.Table:
     """One Arrow table of every line, with its statement index and file order."""
     label = file_name or "<statements>"
     st_index: list[int] = []
+    sources: list[str] = []
     st_ids: list[str] = []
     accounts: list[str] = []
     lines = []
@@ -113,6 +114,7 @@ def _staged(statements: list[Statement], file_name: str | None) -> pa.Table:
         n = len(st.lines)
         st_index.extend([i] * n)
         st_ids.extend([sid] * n)
+        sources.extend([source if source == "open_banking" else st.format] * n)
         accounts.extend([st.account_iban] * n)
         lines.extend(st.lines)
     cents = []
@@ -151,35 +153,30 @@ def _staged(statements: list[Statement], file_name: str | None) -> pa.Table:
             "entry_ref": pa.array([x.entry_ref for x in lines], pa.string()),
             "detail_index": pa.array([x.detail_index for x in lines], pa.int32()),
             "external_id": pa.array([x.external_id for x in lines], pa.string()),
+            "source": pa.array(sources, pa.string()),
         }
     )
 
 
-# The key, computed by DuckDB over the whole staged table at once.
-_KEYED = """
-CREATE OR REPLACE TEMP TABLE _bank_keyed AS
-SELECT s.*,
-       substr(sha256(concat_ws('|', account_iban, strftime(booking_date, '%Y-%m-%d'), currency,
-                               CAST(amount_cents AS VARCHAR),
-                               CAST(row_number() OVER (
-                                   PARTITION BY st_index, account_iban, booking_date, currency,
-                                                amount_cents
-                                   ORDER BY seq) AS VARCHAR))), 1, 32) AS transaction_id
-FROM _bank_staged s
-"""
-
+# One statement: the key computed by DuckDB over the whole staged table, then inserted.
 _INSERT = """
 INSERT INTO bank_transactions (
     transaction_id, account_iban, currency, booking_date, value_date, amount,
     counterparty_name, counterparty_iban, remittance_unstructured, remittance_structured,
     end_to_end_id, bank_reference, bank_tx_code, is_reversal, statement_id, entry_ref,
     detail_index, source, external_id, batch_id, loaded_at)
-SELECT transaction_id, account_iban, currency, booking_date, value_date,
+SELECT substr(sha256(concat_ws('|', account_iban, strftime(booking_date, '%Y-%m-%d'), currency,
+                               CAST(amount_cents AS VARCHAR),
+                               CAST(row_number() OVER (
+                                   PARTITION BY st_index, account_iban, booking_date, currency,
+                                                amount_cents
+                                   ORDER BY seq) AS VARCHAR))), 1, 32),
+       account_iban, currency, booking_date, value_date,
        CAST(amount_cents * CAST(0.01 AS DECIMAL(3, 2)) AS DECIMAL(18, 2)),
        counterparty_name, counterparty_iban, remittance_unstructured, remittance_structured,
        end_to_end_id, bank_reference, bank_tx_code, is_reversal, statement_id, entry_ref,
-       detail_index, ?, external_id, ?, ?
-FROM _bank_keyed k
+       detail_index, source, external_id, ?, ?
+FROM _bank_staged
 ON CONFLICT DO NOTHING
 """
 
@@ -237,8 +234,7 @@ def load_statements(
     for check in checks:
         if check.status == "unbalanced" and not accept_unbalanced:
             raise UnbalancedStatementError(file_name, check)
-    staged = _staged(parsed, file_name)
-    store_source = "open_banking" if source == "open_banking" else None
+    staged = _staged(parsed, file_name, source)
     con.execute("BEGIN TRANSACTION")
     try:
         batch_id = new_batch_id(con)
@@ -261,19 +257,14 @@ def load_statements(
                     st.opening_balance, st.closing_balance, st.entry_count, difference, now,
                 ],
             )  # fmt: skip
+        before = con.execute("SELECT count(*) FROM bank_transactions").fetchall()[0][0]
         con.register("_bank_staged", staged)
         try:
-            con.execute(_KEYED)
+            con.execute(_INSERT, [batch_id, now])
         finally:
             con.unregister("_bank_staged")
-        before = con.execute("SELECT count(*) FROM bank_transactions").fetchall()[0][0]
-        if store_source:
-            con.execute(_INSERT, [store_source, batch_id, now])
-        else:
-            _insert_with_formats(con, parsed, batch_id, now)
         after = con.execute("SELECT count(*) FROM bank_transactions").fetchall()[0][0]
         loaded = int(after - before)
-        con.execute("DROP TABLE IF EXISTS _bank_keyed")
         con.execute(
             "UPDATE load_batches SET rows_loaded = ?, rows_unchanged = ?, finished_at = ?,"
             " message = ? WHERE batch_id = ?",
@@ -293,24 +284,3 @@ def load_statements(
         batch_id, "loaded", len(parsed), accounts, lines_in, loaded, lines_in - loaded, checks,
         file_name, sha256,
     )  # fmt: skip
-
-
-def _insert_with_formats(
-    con: duckdb.DuckDBPyConnection, parsed: list[Statement], batch_id: int, now: datetime
-) -> None:
-    """Insert with each row's source = its statement's file format."""
-    formats = pa.table(
-        {
-            "st_index": pa.array(range(len(parsed)), pa.int32()),
-            "format": pa.array([st.format for st in parsed], pa.string()),
-        }
-    )
-    con.register("_bank_formats", formats)
-    try:
-        sql = _INSERT.replace("detail_index, ?, external_id", "detail_index, f.format, external_id")
-        sql = sql.replace(
-            "FROM _bank_keyed k", "FROM _bank_keyed k JOIN _bank_formats f USING (st_index)"
-        )
-        con.execute(sql, [batch_id, now])
-    finally:
-        con.unregister("_bank_formats")
