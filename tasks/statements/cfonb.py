@@ -98,6 +98,14 @@ def _complement(line: StatementLine, qualifier: str, text: str, texts: list[str]
         texts.append(text)
 
 
+def _records(text: str) -> list[str]:
+    """Lines, or 120-character slices when a bank sends the records without line breaks."""
+    body = text.strip("\r\n")
+    if "\n" not in body and "\r" not in body and len(body) > 120 and len(body) % 120 == 0:
+        return [body[i : i + 120] for i in range(0, len(body), 120)]
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def parse_cfonb(path: Path, raw: bytes) -> list[Statement]:
     """Statements of a CFONB 120 file (one per 01...07 group)."""
     text = raw.decode("latin-1")
@@ -112,7 +120,7 @@ def parse_cfonb(path: Path, raw: bytes) -> list[Statement]:
             joined = " ".join(last_texts) or label
             last.remittance_unstructured = " ".join(joined.split()) or None
 
-    for number, record in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
+    for number, record in enumerate(_records(text), 1):
         if not record.strip():
             continue
         place = f"line {number}"

@@ -100,3 +100,13 @@ def test_bad_sign_character_names_the_line(samples: Path, tmp_path: Path) -> Non
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(StatementError, match=r"bad\.cfo, line 2: bad amount sign"):
         parse_file(bad)
+
+
+@pytest.mark.samples
+def test_records_without_line_breaks(samples: Path, tmp_path: Path) -> None:
+    lines = (samples / "cfonb120/oca-l10n-france__cfonb_classic.cfo").read_text().splitlines()
+    flat = tmp_path / "flat.cfo"
+    flat.write_text("".join(x.ljust(120) for x in lines))
+    (st,) = parse_file(flat).statements
+    assert st.entry_count == 13
+    assert check_balance(st).status == "balanced"
