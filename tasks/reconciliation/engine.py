@@ -45,6 +45,7 @@ from o2c.tasks.reconciliation.references import (
     fuzzy_invoice_numbers,
     invoice_keys,
     invoice_numbers,
+    reference_keys,
     structured_reference,
 )
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS, reversal_allocations
@@ -209,10 +210,16 @@ class _Run:
             todo = todo.join(losers, on="transaction_id", how="semi")
 
 
-def _reference_rule(
-    todo: pl.DataFrame, open_items: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return structured_reference(todo, open_items), pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+def _reference_rule_for(
+    items: pl.DataFrame,
+) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
+    refs = reference_keys(items)  # every item of the run: a reversal may reopen any of them
+
+    def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        found = structured_reference(todo, open_items, refs)
+        return found, pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+
+    return rule
 
 
 def _sign_total(claims: pl.DataFrame, todo: pl.DataFrame, open_items: pl.DataFrame) -> pl.DataFrame:
@@ -226,19 +233,20 @@ def _sign_total(claims: pl.DataFrame, todo: pl.DataFrame, open_items: pl.DataFra
 
 
 def _text_rule_for(
-    customers: pl.DataFrame, aliases: pl.DataFrame, config: ReconciliationConfig
+    items: pl.DataFrame,
+    customers: pl.DataFrame,
+    aliases: pl.DataFrame,
+    config: ReconciliationConfig,
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
     """Rules 2-3, cross-checked: an invoice number retyped with a slip can name another real
     invoice ("000021" typed "000012"), so a match stands only if the amount fits (equal, or short
     within tolerance) or the payer's IBAN belongs to the invoice's customer; otherwise the transfer
     is left to the later rules (one typo, IBAN + amount), which check both."""
 
-    cache: dict[str, pl.DataFrame] = {}
+    keys = invoice_keys(items)  # every item of the run: a reversal may reopen any of them
 
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        if "keys" not in cache:  # open items only shrink within a pass
-            cache["keys"] = invoice_keys(open_items)
-        claims, exceptions = _text_claims(todo, open_items, cache["keys"])
+        claims, exceptions = _text_claims(todo, open_items, keys)
         payer = payers_by_iban(todo, customers, aliases)
         payer_ok = (
             claims.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
@@ -307,8 +315,11 @@ def _text_claims(
 
 
 def _fuzzy_rule_for(
-    customers: pl.DataFrame, aliases: pl.DataFrame, config: ReconciliationConfig
+    customers: pl.DataFrame,
+    aliases: pl.DataFrame,
+    config: ReconciliationConfig,
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
+    # Indexed per call, on what is still open: by then the exact rules have settled most items.
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         found = fuzzy_invoice_numbers(todo, open_items)
         if found.height == 0:
@@ -444,8 +455,8 @@ def reconcile(
     # clear an earlier doubt, and a re-run must find nothing more to do.
     rev_exc = pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
     rules = [
-        _reference_rule,
-        _text_rule_for(customers, aliases, config),
+        _reference_rule_for(items),
+        _text_rule_for(items, customers, aliases, config),
         _fuzzy_rule_for(customers, aliases, config),
         _payer_rule_for(customers, aliases, config, by_name=False),
         _payer_rule_for(customers, aliases, config, by_name=True),

@@ -35,50 +35,80 @@ _STRONG_DIGITS = 6  # a key with fewer digits only counts when the amount confir
 _FUZZY_MIN_DIGITS = 6
 
 
+def _strip_zeros(groups: pl.Expr) -> pl.Expr:
+    return groups.list.eval(pl.element().str.strip_chars_start("0").replace("", "0"))
+
+
 def normalize_reference(expr: pl.Expr) -> pl.Expr:
     """Upper case, letters and digits only: how references compare."""
     return expr.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
 
 
-def _strip_zeros(groups: pl.Expr) -> pl.Expr:
-    return groups.list.eval(pl.element().str.strip_chars_start("0").replace("", "0"))
+# Leading zeros of every digit run dropped ("FA-0012/000" -> "FA-12/0"), in one regex pass
+# instead of a per-element list evaluation.
+_RUN_ZEROS = r"(^|[^0-9])0+([0-9])"
+
+
+def _stripped_groups(text: pl.Expr) -> pl.Expr:
+    return text.str.replace_all(_RUN_ZEROS, "${1}${2}").str.extract_all(r"[0-9]+")
+
+
+def _strength(key: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(key.str.contains(r"[A-Z]"))
+        .then(pl.lit(1.0))
+        .when(key.str.len_chars() >= _STRONG_DIGITS)
+        .then(pl.lit(0.97))
+        .otherwise(pl.lit(0.7))
+    )
 
 
 def invoice_keys(open_items: pl.DataFrame) -> pl.DataFrame:
-    """invoice_id, key, strength: each form under which an invoice number may be written."""
-    base = open_items.select(
-        "invoice_id",
-        up=pl.col("invoice_id").str.to_uppercase(),
-    ).with_columns(
-        groups=pl.col("up").str.extract_all(r"[0-9]+"),
-        letters=pl.col("up").str.extract(r"^([A-Z]*)", 1),
-    )
-    keys = base.select(
-        "invoice_id",
-        full=normalize_reference(pl.col("up")),
-        full_stripped=pl.col("letters") + _strip_zeros(pl.col("groups")).list.join(""),
-        digits=pl.col("groups").list.join(""),
-        stripped=_strip_zeros(pl.col("groups")).list.join(""),
-    ).unpivot(index="invoice_id", variable_name="kind", value_name="key")
-    return (
-        keys.filter(pl.col("key").str.contains(r"[0-9]"))
-        .with_columns(
-            strength=pl.when(pl.col("key").str.contains(r"[A-Z]"))
-            .then(pl.lit(1.0))
-            .when(pl.col("key").str.len_chars() >= _STRONG_DIGITS)
-            .then(pl.lit(0.97))
-            .otherwise(pl.lit(0.7))
+    """invoice_id, key, strength: each form under which an invoice number may be written.
+
+    A key's strength depends on the key alone, so the forms of one invoice are deduplicated in
+    the row (no group-by over the million keys of a large run)."""
+    up = pl.col("invoice_id").str.to_uppercase()
+    forms = (
+        open_items.lazy()
+        .select(
+            "invoice_id",
+            letters=up.str.extract(r"^([A-Z]*)", 1),
+            digits=up.str.extract_all(r"[0-9]+").list.join(""),
+            stripped=_stripped_groups(up).list.join(""),
+            full=normalize_reference(up),
         )
-        .group_by("invoice_id", "key")
-        .agg(pl.col("strength").max())
+        .select(
+            "invoice_id",
+            "full",
+            full_stripped=pl.when(pl.col("letters") + pl.col("stripped") != pl.col("full")).then(
+                pl.col("letters") + pl.col("stripped")
+            ),
+            digits=pl.when(
+                (pl.col("digits") != pl.col("full"))
+                & (pl.col("digits") != pl.col("letters") + pl.col("stripped"))
+            ).then("digits"),
+            stripped=pl.when(
+                (pl.col("stripped") != pl.col("full"))
+                & (pl.col("stripped") != pl.col("letters") + pl.col("stripped"))
+                & (pl.col("stripped") != pl.col("digits"))
+            ).then("stripped"),
+        )
+        .unpivot(index="invoice_id", value_name="key")
+    )
+    return (
+        forms.filter(pl.col("key").str.contains(r"[0-9]"))
+        .select("invoice_id", "key", strength=_strength(pl.col("key")))
+        .collect()
     )
 
 
-def text_chains(transactions: pl.DataFrame) -> pl.DataFrame:
-    """transaction_id, chain_no, letters, groups, is_last: number-like runs of the remittance."""
+def _chains(transactions: pl.LazyFrame, id_col: str) -> pl.LazyFrame:
+    """id, chain_no, is_last, letters, groups, sgroups (leading zeros dropped): the number-like
+    runs of each remittance text."""
     return (
         transactions.select(
-            "transaction_id",
+            id_col,
             chain=pl.col("remittance_unstructured")
             .fill_null("")
             .str.to_uppercase()
@@ -89,66 +119,63 @@ def text_chains(transactions: pl.DataFrame) -> pl.DataFrame:
         .with_columns(chain_no=pl.int_ranges(pl.col("n")))
         .explode("chain", "chain_no")
         .select(
-            "transaction_id",
+            id_col,
             "chain_no",
             is_last=pl.col("chain_no") == pl.col("n") - 1,
             letters=pl.col("chain").str.extract(r"^([A-Z]*)", 1),
             groups=pl.col("chain").str.extract_all(r"[0-9]+").list.head(_MAX_CHAIN_GROUPS),
+            sgroups=_stripped_groups(pl.col("chain")).list.head(_MAX_CHAIN_GROUPS),
         )
     )
 
 
-def text_keys(chains: pl.DataFrame) -> pl.DataFrame:
-    """transaction_id, chain_no, start, key: each run of up to 4 digit groups, as keys."""
-    parts = []
-    for start in range(_MAX_CHAIN_GROUPS):
-        for length in range(1, _MAX_GROUPS + 1):
-            sub = chains.filter(pl.col("groups").list.len() >= start + length).select(
-                "transaction_id",
-                "chain_no",
-                pl.lit(start, pl.Int32).alias("start"),
-                pl.lit(length, pl.Int32).alias("length"),
-                "letters",
-                g=pl.col("groups").list.slice(start, length),
-            )
-            if sub.height == 0:
-                continue
-            forms = [
-                pl.col("g").list.join("").alias("digits"),
-                _strip_zeros(pl.col("g")).list.join("").alias("stripped"),
-            ]
-            if start == 0:
-                forms.append((pl.col("letters") + pl.col("g").list.join("")).alias("full"))
-                forms.append(
-                    (pl.col("letters") + _strip_zeros(pl.col("g")).list.join("")).alias(
-                        "full_stripped"
-                    )
-                )
-            parts.append(
-                sub.select("transaction_id", "chain_no", "start", "length", *forms).unpivot(
-                    index=["transaction_id", "chain_no", "start", "length"],
-                    variable_name="kind",
-                    value_name="key",
-                )
-            )
-    if not parts:
-        return pl.DataFrame(
-            schema={
-                "transaction_id": pl.String,
-                "chain_no": pl.Int64,
-                "start": pl.Int32,
-                "length": pl.Int32,
-                "kind": pl.String,
-                "key": pl.String,
-            }
+def text_chains(transactions: pl.DataFrame) -> pl.DataFrame:
+    """transaction_id, chain_no, letters, groups, is_last: number-like runs of the remittance."""
+    return (
+        _chains(transactions.lazy(), "transaction_id")
+        .select("transaction_id", "chain_no", "is_last", "letters", "groups")
+        .collect()
+    )
+
+
+def _text_keys(chains: pl.LazyFrame, id_col: str) -> pl.LazyFrame:
+    """id, chain_no, start, length, key: each run of up to 4 digit groups of a chain, as keys
+    (the same key may appear twice; every use of it is a max, any or unique)."""
+    n = pl.col("groups").list.len()
+    spans = (
+        chains.with_columns(start=pl.int_ranges(n))
+        .explode("start")
+        .with_columns(length=pl.int_ranges(1, pl.min_horizontal(n - pl.col("start"), 4) + 1))
+        .explode("length")
+        .select(
+            id_col,
+            "chain_no",
+            pl.col("start").cast(pl.Int32),
+            pl.col("length").cast(pl.Int32),
+            digits=pl.col("groups").list.slice("start", "length").list.join(""),
+            stripped=pl.col("sgroups").list.slice("start", "length").list.join(""),
+            head=pl.when(pl.col("start") == 0).then("letters"),
         )
-    return pl.concat(parts, how="vertical_relaxed").unique()
+        .with_columns(
+            full=pl.col("head") + pl.col("digits"),
+            full_stripped=pl.col("head") + pl.col("stripped"),
+        )
+        .drop("head")
+    )
+    return spans.unpivot(index=[id_col, "chain_no", "start", "length"], value_name="key").filter(
+        pl.col("key").is_not_null()
+    )
 
 
-def structured_reference(transactions: pl.DataFrame, open_items: pl.DataFrame) -> pl.DataFrame:
-    """Rule 1: the RF creditor reference or end-to-end id equals an invoice's reference
-    (or its id)."""
-    refs = (
+def text_keys(chains: pl.DataFrame) -> pl.DataFrame:
+    """transaction_id, chain_no, start, length, key: each run of up to 4 digit groups, as keys."""
+    lazy = chains.lazy().with_columns(sgroups=_strip_zeros(pl.col("groups")))
+    return _text_keys(lazy, "transaction_id").drop("variable").unique().collect()
+
+
+def reference_keys(open_items: pl.DataFrame) -> pl.DataFrame:
+    """invoice_id, key: an invoice's reference and id as rule 1 compares them (built once a run)."""
+    return (
         pl.concat(
             [
                 open_items.select("invoice_id", key=normalize_reference(pl.col("reference"))),
@@ -158,6 +185,14 @@ def structured_reference(transactions: pl.DataFrame, open_items: pl.DataFrame) -
         .filter(pl.col("key").str.len_chars() >= 4)
         .unique()
     )
+
+
+def structured_reference(
+    transactions: pl.DataFrame, open_items: pl.DataFrame, refs: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Rule 1: the RF creditor reference or end-to-end id equals an invoice's reference
+    (or its id). ``refs``: reference_keys() of a superset of open_items (a run reuses them)."""
+    refs = reference_keys(open_items) if refs is None else refs
     tx = (
         pl.concat(
             [
@@ -172,6 +207,7 @@ def structured_reference(transactions: pl.DataFrame, open_items: pl.DataFrame) -
         tx.join(refs, on="key")
         .select("transaction_id", "invoice_id")
         .unique()
+        .join(open_items.select("invoice_id"), on="invoice_id", how="semi")
         .with_columns(rule=pl.lit(RULE_STRUCTURED), confidence=pl.lit(1.0))
     )
 
@@ -185,19 +221,19 @@ def invoice_numbers(
     its own; a weak one (few digits) only when the amount confirms it, which amounts.py checks.
     A run of text whose best key fits several invoices alike makes the transfer ambiguous.
     ``keys``: invoice_keys() computed once for a superset of open_items (a run reuses them).
+    One lazy query; transfers are numbered so that the windows and group-bys work on integers.
     """
-    inv_keys = invoice_keys(open_items) if keys is None else keys
-    inv_keys = inv_keys.join(open_items.select("invoice_id"), on="invoice_id", how="semi")
-    hits = text_keys(text_chains(transactions)).join(inv_keys, on="key")
+    inv_keys = (invoice_keys(open_items) if keys is None else keys).lazy()
+    inv_keys = inv_keys.join(open_items.lazy().select("invoice_id"), on="invoice_id", how="semi")
+    ids = transactions.lazy().select(
+        "transaction_id", "remittance_unstructured", t=pl.int_range(pl.len(), dtype=pl.UInt32)
+    )
+    hits = _text_keys(_chains(ids, "t"), "t").join(inv_keys, on="key")
     # Per run of text, keep the invoices reached by its best key; a longer run beats a shorter one
     # it contains ("2024 00123" beats "00123").
-    hits = hits.with_columns(
-        best=pl.col("strength").max().over("transaction_id", "chain_no"),
-    ).filter(pl.col("strength") == pl.col("best"))
-    hits = hits.with_columns(
-        longest=pl.col("length").max().over("transaction_id", "chain_no", "start"),
-    )
-    per_run = hits.group_by("transaction_id", "chain_no", "start").agg(
+    hits = hits.filter(pl.col("strength") == pl.col("strength").max().over("t", "chain_no"))
+    hits = hits.with_columns(longest=pl.col("length").max().over("t", "chain_no", "start"))
+    per_run = hits.group_by("t", "chain_no", "start").agg(
         pl.col("invoice_id").filter(pl.col("length") == pl.col("longest")).unique().sort(),
         pl.col("strength").max(),
         pl.col("length").max(),
@@ -205,38 +241,43 @@ def invoice_numbers(
     # Drop runs covered by a longer matching run of the same chain.
     per_run = per_run.with_columns(end=pl.col("start") + pl.col("length"))
     covered = (
-        per_run.join(per_run, on=["transaction_id", "chain_no"], suffix="_o")
+        per_run.join(per_run, on=["t", "chain_no"], suffix="_o")
         .filter(
             (pl.col("start_o") <= pl.col("start"))
             & (pl.col("end_o") >= pl.col("end"))
             & (pl.col("length_o") > pl.col("length"))
         )
-        .select("transaction_id", "chain_no", "start")
+        .select("t", "chain_no", "start")
         .unique()
     )
-    runs = per_run.join(covered, on=["transaction_id", "chain_no", "start"], how="anti")
+    runs = per_run.join(covered, on=["t", "chain_no", "start"], how="anti")
     runs = runs.with_columns(
         strong=pl.col("strength") >= 0.95,
         ambiguous=pl.col("invoice_id").list.len() > 1,
     )
     # Strong evidence silences weak runs of the same transfer.
-    runs = runs.with_columns(any_strong=pl.col("strong").any().over("transaction_id")).filter(
-        pl.col("strong") | ~pl.col("any_strong")
-    )
+    runs = runs.filter(pl.col("strong") | ~pl.col("strong").any().over("t"))
     out = (
         runs.explode("invoice_id")
-        .group_by("transaction_id", "invoice_id")
+        .group_by("t", "invoice_id")
         .agg(
             pl.col("strength").max().alias("confidence"),
             pl.col("strong").any(),
             pl.col("ambiguous").any(),
         )
     )
-    n_inv = pl.col("invoice_id").n_unique().over("transaction_id")
-    return out.with_columns(
-        rule=pl.when(n_inv > 1).then(pl.lit(RULE_GROUPED)).otherwise(pl.lit(RULE_INVOICE_NUMBER)),
-        ambiguous=pl.col("ambiguous").any().over("transaction_id"),
-    ).select("transaction_id", "invoice_id", "rule", "confidence", "strong", "ambiguous")
+    n_inv = pl.col("invoice_id").n_unique().over("t")
+    return (
+        out.with_columns(
+            rule=pl.when(n_inv > 1)
+            .then(pl.lit(RULE_GROUPED))
+            .otherwise(pl.lit(RULE_INVOICE_NUMBER)),
+            ambiguous=pl.col("ambiguous").any().over("t"),
+        )
+        .join(ids.select("t", "transaction_id"), on="t")
+        .select("transaction_id", "invoice_id", "rule", "confidence", "strong", "ambiguous")
+        .collect()
+    )
 
 
 def _deletions(frame: pl.DataFrame, col: str) -> pl.DataFrame:
