@@ -1,4 +1,4 @@
-"""Typed rows of a bank statement, as every parser (file or Open Banking) hands them to the loader."""
+"""Typed rows of a bank statement, as every parser (file or Open Banking) gives the loader."""
 
 from __future__ import annotations
 

@@ -86,5 +86,6 @@ ALLOCATION = {
 RECONCILIATION_EXCEPTION = {
     "transaction_id": pl.String,
     "reason": pl.String,
-    "candidates": pl.String,  # JSON list of {"invoice_ids": [...], "amount_cents": n, "rule": r, "score": s}
+    # JSON list of {"invoice_ids": [...], "amount_cents": n, "rule": r, "score": s}
+    "candidates": pl.String,
 }

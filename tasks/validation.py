@@ -55,9 +55,10 @@ def load_suite(name: str, folder: Path | None = None) -> dict[str, Any]:
 def _gx_batch_definition() -> Any:
     """One ephemeral GX context per process: it costs seconds to import and build."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
 
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # not its temp-dir chatter
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
     asset = context.data_sources.add_pandas("o2c").add_dataframe_asset("frame")

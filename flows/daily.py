@@ -1,0 +1,54 @@
+"""o2c-daily: the day's run as one tree in the UI: ERP exports, bank inbox, reconcile, aging.
+
+Dunning joins this tree when its issue lands.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from prefect import flow
+
+from o2c.flows.aging import aging_flow
+from o2c.flows.ingest_bank_statement import ingest_bank_statement
+from o2c.flows.ingest_customers import ingest_customers
+from o2c.flows.ingest_invoices import ingest_invoices
+from o2c.flows.reconcile import reconcile
+from o2c.orchestration import markdown_artifact
+from o2c.tasks import inbox
+
+
+@flow(name="o2c-daily", log_prints=True)
+def o2c_daily(
+    db: str | None = None,
+    customers: str | None = None,
+    invoices: str | None = None,
+    bank_inbox: str | None = None,
+    as_of: date | None = None,
+) -> dict:
+    """Each step is a subflow with its own artifacts; a rejected bank file does not stop the day."""
+    steps: list[tuple[str, str]] = []
+    if customers:
+        ingest_customers(customers, db=db)
+        steps.append(("customers", Path(customers).name))
+    if invoices:
+        ingest_invoices(invoices, db=db)
+        steps.append(("invoices", Path(invoices).name))
+    rejected = []
+    if bank_inbox:
+        for path in inbox.candidates(Path(bank_inbox)):
+            state = ingest_bank_statement(str(path), db=db, archive=True, return_state=True)
+            if state.is_failed():
+                rejected.append(path.name)
+            steps.append(("bank statement", f"{path.name}: {state.name}"))
+    stats = reconcile(db=db)
+    steps.append(("reconcile", f"{stats['settled']} settled, {stats['exceptions']} exceptions"))
+    aged = aging_flow(db=db, as_of=as_of)
+    steps.append(("aging", f"{aged['open_items']} open items as of {aged['as_of']}"))
+    lines = ["# o2c daily run", "", "| step | outcome |", "|---|---|"]
+    lines += [f"| {step} | {outcome} |" for step, outcome in steps]
+    if rejected:
+        lines += ["", f"**{len(rejected)} bank file(s) rejected**: see `rejected/` in the inbox."]
+    markdown_artifact("o2c-daily", "\n".join(lines) + "\n", "Last daily run")
+    return {"steps": steps, "rejected": rejected, "reconcile": stats, "aging": aged}

@@ -1,0 +1,88 @@
+"""reconcile: match unreconciled bank transactions to open invoices; exceptions go to finance.
+
+Finance decides exceptions with a CSV (`o2c reconcile --decisions FILE`) or, when the run is
+started with `ask_finance`, in the form the paused run shows in the Prefect UI.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from prefect import flow, pause_flow_run, task
+from prefect.cache_policies import NO_CACHE
+
+from o2c.models.decisions import ExceptionDecisions
+from o2c.orchestration import (
+    current_flow_run_id,
+    markdown_artifact,
+    table_artifact,
+    warehouse_writer,
+)
+from o2c.tasks.reconciliation import store
+from o2c.tasks.reconciliation_report import open_exceptions, summary_markdown
+from o2c.warehouse import connect
+
+
+@task(name="apply-decisions", cache_policy=NO_CACHE)
+def apply_decisions(
+    db: str | None, decisions: pl.DataFrame, source: str, decided_by: str | None
+) -> dict[str, int]:
+    with warehouse_writer(db), connect(db) as con:
+        return store.apply_decisions(
+            con, decisions, source, decided_by=decided_by, flow_run_id=current_flow_run_id()
+        )
+
+
+@task(name="reconcile-warehouse", cache_policy=NO_CACHE)
+def reconcile_warehouse(db: str | None) -> tuple[dict, list[dict]]:
+    with warehouse_writer(db), connect(db) as con:
+        result = store.reconcile_warehouse(con, flow_run_id=current_flow_run_id())
+        return result.stats, open_exceptions(con)
+
+
+def _publish(stats: dict, exceptions: list[dict], decisions: dict | None) -> None:
+    markdown_artifact("reconciliation", summary_markdown(stats, decisions), "Last reconciliation")
+    table_artifact(
+        "reconciliation-exceptions",
+        exceptions,
+        "Open reconciliation exceptions: bank lines o2c would not match on its own",
+    )
+
+
+@flow(name="reconcile", log_prints=True)
+def reconcile(
+    db: str | None = None,
+    decisions_csv: str | None = None,
+    ask_finance: bool = False,
+    wait_minutes: int = 60,
+) -> dict:
+    """Apply any decisions, run the rule cascade, publish; optionally pause for finance's form."""
+    applied = None
+    if decisions_csv:
+        applied = apply_decisions(db, store.read_decisions_csv(decisions_csv), "csv", None)
+    stats, exceptions = reconcile_warehouse(db)
+    _publish(stats, exceptions, applied)
+    print(f"{stats['settled']} settled, {stats['exceptions']} exceptions")
+    if ask_finance and exceptions:
+        answer: ExceptionDecisions = pause_flow_run(
+            wait_for_input=ExceptionDecisions.with_initial_data(
+                description=f"{len(exceptions)} exceptions: see artifact reconciliation-exceptions",
+                decided_by="",
+            ),
+            timeout=wait_minutes * 60,
+        )
+        frame = pl.DataFrame(
+            [
+                {
+                    "transaction_id": d.transaction_id,
+                    "invoice_id": d.invoice_id,
+                    "amount": None if d.amount is None else str(d.amount),
+                    "note": d.note,
+                }
+                for d in answer.decisions
+            ],
+            schema={c: pl.String for c in store.DECISION_CSV_COLUMNS},
+        )
+        applied = apply_decisions(db, frame, "ui", answer.decided_by)
+        stats, exceptions = reconcile_warehouse(db)
+        _publish(stats, exceptions, applied)
+    return stats

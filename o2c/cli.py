@@ -1,0 +1,337 @@
+"""The `o2c` command: each subcommand runs its Prefect flow in-process and says what happened.
+
+Prefect runs on its ephemeral API unless PREFECT_API_URL points at a server; flows and Great
+Expectations are imported only by the commands that need them, so `o2c status` stays instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="o2c: invoices and bank data in, validated, reconciled and aged, as Prefect flows.",
+)
+ingest_app = typer.Typer(no_args_is_help=True, help="Load a file into the warehouse.")
+app.add_typer(ingest_app, name="ingest")
+out = Console()
+err = Console(stderr=True)
+
+_QUIET_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+}
+
+
+def _configure(verbose: bool) -> None:
+    """Before Prefect is imported: no analytics, and flow logs on the terminal only when asked.
+
+    Only the console handlers are quietened: a server (PREFECT_API_URL) still gets every log
+    line, so finance sees them in the flow-run page.
+    """
+    for key, value in _QUIET_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    if not verbose:
+        for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS"):
+            os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL", "CRITICAL")
+
+
+class _State:
+    db: str | None = None
+    verbose: bool = False
+
+
+state = _State()
+
+
+@app.callback()
+def _options(
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", envvar="O2C_DB", help="Warehouse file [default: ./data/o2c.duckdb]"),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show flow logs")] = False,
+) -> None:
+    state.db = str(db) if db else None
+    state.verbose = verbose
+    _configure(verbose)
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    if state.verbose:
+        err.print_exception()
+    return typer.Exit(1)
+
+
+def _run(label: str, flow: Any, **params: Any) -> Any:
+    """Run a flow in-process with a spinner; any failure becomes one line and exit code 1."""
+    try:
+        with err.status(label, spinner="dots"):
+            return flow(**params)
+    except (KeyboardInterrupt, typer.Exit):
+        raise
+    except Exception as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def init() -> None:
+    """Create the warehouse (or migrate it to the latest schema)."""
+    from o2c.warehouse import connect, db_path, schema_version
+
+    try:
+        with connect(state.db) as con:
+            version = schema_version(con)
+    except Exception as exc:
+        raise _fail(exc) from None
+    out.print(f"warehouse {db_path(state.db)} at schema version {version}")
+
+
+@ingest_app.command("invoices")
+def ingest_invoices(path: Path) -> None:
+    """An ERP invoice export (CSV, Parquet or JSON lines), validated; bad rows quarantined."""
+    from o2c.flows.ingest_invoices import ingest_invoices as flow
+
+    result = _run(f"loading {path.name}", flow, path=str(path), db=state.db)
+    out.print(result.message, highlight=False)
+
+
+@ingest_app.command("customers")
+def ingest_customers(path: Path) -> None:
+    """A customer master export, validated; bad rows quarantined."""
+    from o2c.flows.ingest_customers import ingest_customers as flow
+
+    result = _run(f"loading {path.name}", flow, path=str(path), db=state.db)
+    out.print(result.message, highlight=False)
+
+
+@ingest_app.command("statement")
+def ingest_statement(
+    path: Path,
+    accept_unbalanced: Annotated[
+        bool,
+        typer.Option(help="Load a statement that does not add up, recording the difference"),
+    ] = False,
+) -> None:
+    """A bank statement file; its format (CAMT, MT940, CFONB 120, OFX, CSV) is read from content."""
+    from o2c.flows.ingest_bank_statement import ingest_bank_statement as flow
+
+    result = _run(
+        f"loading {path.name}",
+        flow,
+        path=str(path),
+        db=state.db,
+        accept_unbalanced=accept_unbalanced,
+    )
+    note = (
+        " (same file as an earlier load: nothing changed)"
+        if result.status == "duplicate_file"
+        else ""
+    )
+    out.print(
+        f"{path.name}: {result.statements} statement(s), {result.transactions_in} transactions,"
+        f" {result.loaded} loaded, {result.duplicates} already known{note}",
+        highlight=False,
+    )
+
+
+@ingest_app.command("open-banking")
+def ingest_open_banking() -> None:
+    """New transactions from the Bridge API (settings in O2C_BRIDGE_* variables)."""
+    from o2c.flows.open_banking_sync import open_banking_sync as flow
+
+    summary = _run("syncing Open Banking", flow, db=state.db)
+    out.print(", ".join(f"{k}: {v}" for k, v in summary.items()), highlight=False)
+
+
+@app.command()
+def reconcile(
+    decisions: Annotated[
+        Path | None,
+        typer.Option(help="CSV of finance's decisions: transaction_id, invoice_id, amount, note"),
+    ] = None,
+) -> None:
+    """Match bank transactions to open invoices; what is ambiguous becomes an exception."""
+    from o2c.flows.reconcile import reconcile as flow
+
+    stats = _run(
+        "reconciling", flow, db=state.db, decisions_csv=str(decisions) if decisions else None
+    )
+    out.print(
+        f"{stats['transactions']} transactions: {stats['settled']} settled,"
+        f" {stats['exceptions']} exceptions for finance",
+        highlight=False,
+    )
+
+
+def _parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+@app.command()
+def aging(
+    as_of: Annotated[str | None, typer.Option(help="Date YYYY-MM-DD [default: today]")] = None,
+) -> None:
+    """Age open items, keep the day's snapshot, publish the summary for finance."""
+    from o2c.flows.aging import aging_flow
+
+    result = _run("aging", aging_flow, db=state.db, as_of=_parse_day(as_of))
+    out.print(
+        f"aging as of {result['as_of']}: {result['open_items']} open items;"
+        f" report {result['report']}",
+        highlight=False,
+    )
+
+
+@app.command()
+def export(
+    table: str,
+    out_file: Annotated[Path, typer.Option("--out", help="FILE.csv, FILE.parquet or FILE.xlsx")],
+    as_of: Annotated[str | None, typer.Option(help="For `aging`: date [default: today]")] = None,
+) -> None:
+    """A table or view to CSV, Parquet or Excel; `aging` gives finance's workbook."""
+    from o2c.tasks import export as exporting
+    from o2c.warehouse import connect
+
+    try:
+        exporting.export_format(out_file)
+        with connect(state.db, read_only=True) as con:
+            if table == "aging":
+                written = _export_aging(con, out_file, _parse_day(as_of) or date.today())
+            else:
+                frame = exporting.read_relation(con, table)
+                exporting.write_frame(frame, out_file, sheet=table)
+                written = frame.height
+    except typer.BadParameter:
+        raise
+    except Exception as exc:
+        raise _fail(exc) from None
+    out.print(f"{table}: {written} rows written to {out_file}", highlight=False)
+
+
+def _export_aging(con: Any, out_file: Path, as_of: date) -> int:
+    from o2c.tasks import aging_store, excel_export
+    from o2c.tasks.aging_pipeline import compute_aging
+
+    if out_file.suffix.lower() != ".xlsx":
+        raise ValueError("the aging export is a workbook: use --out FILE.xlsx")
+    views = compute_aging(con, as_of=as_of)
+    sheets = excel_export.aging_workbook_views(
+        views.by_customer,
+        views.aged,
+        aging_store.read_dso_history(con, last=24, until=as_of),
+        buckets=views.buckets,
+    )
+    excel_export.write_aging_workbook(out_file, sheets)
+    return views.by_customer.height
+
+
+@app.command()
+def status() -> None:
+    """Tables and row counts, the last loads, the schema version."""
+    from rich.table import Table
+
+    from o2c.warehouse import connect, db_path, schema_version
+
+    try:
+        with connect(state.db, read_only=True) as con:
+            version = schema_version(con)
+            tables = con.execute(
+                "SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY table_name"
+            ).fetchall()
+            counts = [
+                (name, con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
+                for name, _ in tables
+            ]
+            loads = con.execute(
+                "SELECT batch_id, source, file_name, status, rows_in, rows_loaded, rows_updated,"
+                " rows_quarantined, finished_at FROM load_batches ORDER BY batch_id DESC LIMIT 10"
+            ).fetchall()
+    except Exception as exc:
+        raise _fail(exc) from None
+    out.print(f"warehouse {db_path(state.db)} · schema version {version}")
+    table = Table("table", "rows", title="Tables")
+    for name, count in counts:
+        table.add_row(name, f"{count:,}")
+    out.print(table)
+    last = Table(
+        "batch",
+        "source",
+        "file",
+        "status",
+        "in",
+        "new",
+        "updated",
+        "quarantined",
+        "at",
+        title="Last loads",
+    )
+    for row in loads:
+        last.add_row(*[f"{v:%Y-%m-%d %H:%M}" if isinstance(v, datetime) else str(v) for v in row])
+    out.print(last)
+
+
+@app.command()
+def demo(
+    invoices: Annotated[int, typer.Option(help="How many invoices to generate")] = 2_000,
+    seed: Annotated[int, typer.Option(help="Same seed, same company")] = 42,
+    folder: Annotated[Path, typer.Option(help="Where the demo files go")] = Path("data/demo"),
+) -> None:
+    """Generate a French company's receivables and bank files, then run the daily flow on them."""
+    from o2c.flows.demo import o2c_demo
+
+    result = _run(
+        f"demo: {invoices} invoices through o2c-daily",
+        o2c_demo,
+        db=state.db,
+        invoices=invoices,
+        seed=seed,
+        folder=str(folder),
+    )
+    for step, outcome in result["steps"]:
+        out.print(f"  {step:<15} {outcome}", highlight=False)
+    out.print("artifacts: aging-summary, aging-by-customer, reconciliation, ... (Prefect UI)")
+
+
+@app.command()
+def watch(
+    inbox_dir: Annotated[Path, typer.Argument(metavar="INBOX")],
+    settle: Annotated[float, typer.Option(help="Seconds a file must stay unchanged")] = 2.0,
+    once: Annotated[bool, typer.Option(help="Handle what is there now, then stop")] = False,
+) -> None:
+    """Watch a folder: each complete new statement file emits an event that starts ingestion."""
+    from o2c.watcher import watch_inbox
+
+    try:
+        watch_inbox(inbox_dir, db=state.db, settle_seconds=settle, once=once, echo=out.print)
+    except KeyboardInterrupt:
+        out.print("stopped")
+    except Exception as exc:
+        raise _fail(exc) from None
+
+
+def main() -> None:
+    try:
+        app()
+    finally:
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

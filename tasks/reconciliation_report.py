@@ -1,0 +1,123 @@
+"""What finance reads after reconciliation: matched by rule, amounts, exceptions to decide."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+
+# What each rule means, in the words of a credit controller.
+RULE_LABELS = {
+    "structured_reference": "RF reference or end-to-end id",
+    "invoice_number": "invoice number in the remittance text",
+    "grouped_invoice_numbers": "several invoice numbers in one transfer",
+    "invoice_number_fuzzy": "invoice number with one typo or truncated",
+    "payer_iban_amount": "payer IBAN + exact amount",
+    "payer_iban_amount_set": "payer IBAN + sum of several invoices",
+    "payer_name_amount": "payer name + exact amount",
+    "payer_name_amount_set": "payer name + sum of several invoices",
+    "short_payment_write_off": "short payment within tolerance (bank charges)",
+    "overpayment_credit": "overpayment kept as customer credit",
+    "reversal": "reversal of an earlier payment",
+    "manual": "finance's decision",
+}
+
+
+def _n(count: int) -> str:
+    return f"{count:,}".replace(",", "\u202f")
+
+
+def _money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}{_n(units)},{rest:02d}"
+
+
+def summary_markdown(stats: dict[str, Any], decisions: dict[str, int] | None = None) -> str:
+    """Counts and amounts by rule; amounts are summed across currencies only as an indication."""
+    lines = [
+        "# Reconciliation",
+        "",
+        "| | count |",
+        "|---|---:|",
+        f"| bank transactions considered | {_n(stats.get('transactions', 0))} |",
+        f"| settled automatically | {_n(stats.get('settled', 0))} |",
+        f"| exceptions for finance | {_n(stats.get('exceptions', 0))} |",
+        f"| left alone by decision | {_n(stats.get('left_by_decision', 0))} |",
+        "",
+        f"Amount allocated to invoices: {_money(stats.get('amount_matched_cents', 0))}"
+        " (all currencies, each allocation in its invoice's currency)",
+    ]
+    by_rule = stats.get("by_rule") or {}
+    if by_rule:
+        lines += ["", "## Matched by rule", "", "| rule | meaning | transactions | amount |"]
+        lines += ["|---|---|---:|---:|"]
+        lines += [
+            f"| {rule} | {RULE_LABELS.get(rule, '')} | {_n(v['transactions'])}"
+            f" | {_money(v['amount_cents'])} |"
+            for rule, v in sorted(by_rule.items())
+        ]
+    reasons = stats.get("exceptions_by_reason") or {}
+    if reasons:
+        lines += ["", "## Exceptions by reason", "", "| reason | transactions |", "|---|---:|"]
+        lines += [f"| {r} | {_n(n)} |" for r, n in sorted(reasons.items())]
+        lines += [
+            "",
+            "Decide them in the table artifact `reconciliation-exceptions`, then feed the"
+            " decisions back with `o2c reconcile --decisions FILE.csv` or the paused run's form.",
+        ]
+    if decisions:
+        lines += ["", "## Decisions applied", ""]
+        lines += [f"- {k}: {v}" for k, v in decisions.items()]
+    return "\n".join(lines) + "\n"
+
+
+def open_exceptions(con: duckdb.DuckDBPyConnection, limit: int = 1000) -> list[dict[str, Any]]:
+    """Open exceptions with what a person needs to decide them, oldest booking first."""
+    rows = con.execute(
+        """
+        SELECT e.transaction_id, t.bank_reference, t.booking_date, t.amount, t.currency,
+               t.counterparty_name, t.counterparty_iban,
+               coalesce(t.remittance_structured, t.remittance_unstructured) AS remittance,
+               e.reason, e.candidates
+        FROM reconciliation_exceptions e
+        JOIN bank_transactions t USING (transaction_id)
+        WHERE e.status = 'open'
+        ORDER BY t.booking_date, e.transaction_id
+        LIMIT ?
+        """,
+        [limit],
+    ).fetchall()
+    columns = [
+        "transaction_id",
+        "bank_reference",
+        "booking_date",
+        "amount",
+        "currency",
+        "counterparty_name",
+        "counterparty_iban",
+        "remittance",
+        "reason",
+        "candidates",
+    ]
+    out = []
+    for row in rows:
+        record = dict(zip(columns, row, strict=True))
+        record["candidates"] = _candidates_text(record["candidates"])
+        out.append(record)
+    return out
+
+
+def _candidates_text(raw: str | None) -> str:
+    """'FA2026-000123 (invoice_number, 0.9); …' rather than JSON for a person to read."""
+    if not raw:
+        return ""
+    try:
+        candidates = json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+    return "; ".join(
+        f"{', '.join(c.get('invoice_ids') or [])} ({c.get('rule')}, {c.get('score')})"
+        for c in candidates
+    )
