@@ -326,6 +326,31 @@ def watch(
         raise _fail(exc) from None
 
 
+@app.command()
+def serve(
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Serve just this deployment (repeatable)")
+    ] = None,
+    project_file: Annotated[Path, typer.Option("--file", help="The deployments file")] = Path(
+        "prefect.yaml"
+    ),
+) -> None:
+    """Serve the deployments of prefect.yaml (schedules and triggers) from this process."""
+    from o2c.serving import serve as serve_deployments
+
+    if not os.environ.get("PREFECT_API_URL"):
+        err.print(
+            "note: PREFECT_API_URL is not set; the deployments live on a private ephemeral"
+            " server that no watcher or UI can reach (start `prefect server start` first)"
+        )
+    try:
+        serve_deployments(project_file, only)
+    except KeyboardInterrupt:
+        out.print("stopped")
+    except Exception as exc:
+        raise _fail(exc) from None
+
+
 def main() -> None:
     try:
         app()
