@@ -224,11 +224,15 @@ def invoice_numbers(
     One lazy query; transfers are numbered so that the windows and group-bys work on integers.
     """
     inv_keys = (invoice_keys(open_items) if keys is None else keys).lazy()
-    inv_keys = inv_keys.join(open_items.lazy().select("invoice_id"), on="invoice_id", how="semi")
     ids = transactions.lazy().select(
         "transaction_id", "remittance_unstructured", t=pl.int_range(pl.len(), dtype=pl.UInt32)
     )
-    hits = _text_keys(_chains(ids, "t"), "t").join(inv_keys, on="key")
+    # Keys of the whole run first, then only the hits on what is still open (far fewer rows).
+    hits = (
+        _text_keys(_chains(ids, "t"), "t")
+        .join(inv_keys, on="key")
+        .join(open_items.lazy().select("invoice_id"), on="invoice_id", how="semi")
+    )
     # Per run of text, keep the invoices reached by its best key; a longer run beats a shorter one
     # it contains ("2024 00123" beats "00123").
     hits = hits.filter(pl.col("strength") == pl.col("strength").max().over("t", "chain_no"))
