@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-_TESTS = Path(__file__).resolve().parents[1]
-if str(_TESTS) not in sys.path:
-    sys.path.insert(0, str(_TESTS))
-
-from fakes.bridge_server import BridgeFake, Fault  # noqa: E402
+from tests.fakes.bridge_server import BridgeFake, Fault
 
 __all__ = ["BridgeFake", "Fault", "bridge_server"]
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from conftest_bridge import BridgeFake, Fault, bridge_server
+from tests.tasks.conftest_bridge import BridgeFake, Fault, bridge_server
 from o2c.models.settings_bridge import BridgeSettings
 from o2c.tasks.open_banking import (
     TRANSACTIONS_PATH,

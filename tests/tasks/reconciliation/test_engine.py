@@ -6,7 +6,7 @@ import random
 from datetime import date
 
 import pytest
-from conftest import item, pairs, tx
+from tests.tasks.reconciliation.conftest import item, pairs, tx
 
 DUPONT = "FR1420041010050500013M02606"
 MARTIN = "DE89370400440532013000"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import item, pairs, tx
+from tests.tasks.reconciliation.conftest import item, pairs, tx
 
 CUSTOMERS = [
     {"customer_id": "C1", "name": "Boulangerie Dupont SARL", "iban": None},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import item, pairs, tx
+from tests.tasks.reconciliation.conftest import item, pairs, tx
 
 ITEMS = [
     item("FA-2024-00123", "C1", 120_000, reference="RF18539007547034"),

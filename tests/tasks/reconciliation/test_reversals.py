@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from conftest import item, pairs, tx
+from tests.tasks.reconciliation.conftest import item, pairs, tx
 
 
 def test_reversal_in_the_same_batch_undoes_the_payment(run):
