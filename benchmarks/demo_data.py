@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
 from o2c.tasks.demo_data import generate_company, write_invoices_csv
 
 TARGET_SECONDS = 30.0  # "well under a minute" on the shared 2-core machine

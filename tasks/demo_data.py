@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
 from o2c.models.bank import Statement, StatementLine
 from o2c.models.schemas import BANK_TRANSACTION
 

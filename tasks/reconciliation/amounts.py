@@ -4,6 +4,7 @@ spread over the invoices a transfer names (partial, overpayment, short payment w
 from __future__ import annotations
 
 import polars as pl
+
 from o2c.models.schemas import ALLOCATION
 from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.exceptions import (

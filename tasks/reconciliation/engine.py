@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
+
 from o2c.models.schemas import (
     ALLOCATION,
     BANK_TRANSACTION,

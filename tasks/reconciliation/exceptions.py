@@ -4,6 +4,7 @@ rules saw and its score."""
 from __future__ import annotations
 
 import polars as pl
+
 from o2c.models.schemas import RECONCILIATION_EXCEPTION
 
 REASON_AMBIGUOUS_REFERENCE = "ambiguous_reference"

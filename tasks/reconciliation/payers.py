@@ -9,9 +9,10 @@ exact rules left.
 from __future__ import annotations
 
 import polars as pl
+from rapidfuzz import fuzz, process
+
 from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.exceptions import REASON_AMBIGUOUS_PAYER, exception_rows
-from rapidfuzz import fuzz, process
 
 RULE_IBAN_AMOUNT = "payer_iban_amount"
 RULE_IBAN_SET = "payer_iban_amount_set"

@@ -8,6 +8,7 @@ amounts that point at them (reverses_allocation_id), so the invoices open again;
 from __future__ import annotations
 
 import polars as pl
+
 from o2c.tasks.reconciliation.exceptions import (
     REASON_REVERSAL_WITHOUT_ORIGINAL,
     exception_rows,

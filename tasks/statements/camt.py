@@ -28,6 +28,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import polars as pl
 from lxml import etree
 
 from o2c.models.bank import Statement, StatementLine
@@ -904,6 +905,132 @@ def _pieces(path: Path, stmt_tag: str):
                 return
 
 
+_BATCH = 20_000
+_V_HEAD = (
+    r"^\s*(?:<NtryRef>(?P<ref>[^<]*)</NtryRef>\s*)?"
+    r'<Amt Ccy="(?P<ccy>[A-Z]{3})">(?P<amt>[^<]*)</Amt>\s*'
+    r"<CdtDbtInd>(?P<ind>[A-Z]{4})</CdtDbtInd>\s*"
+    r"(?:<RvslInd>(?P<rvsl>[^<]*)</RvslInd>\s*)?"
+    r"<Sts>\s*(?:<Cd>)?(?P<sts>[^<]*)(?:</Cd>\s*)?</Sts>\s*"
+    r"(?:<BookgDt>\s*<Dt(?:Tm)?>(?P<book>[^<]*)</Dt(?:Tm)?>\s*</BookgDt>\s*)?"
+    r"(?:<ValDt>\s*<Dt(?:Tm)?>(?P<val>[^<]*)</Dt(?:Tm)?>\s*</ValDt>\s*)?"
+    r"(?:<AcctSvcrRef>(?P<svcr>[^<]*)</AcctSvcrRef>)?"
+)
+_V_DOMAIN = (
+    r"<BkTxCd>\s*<Domn>\s*<Cd>(?P<d>[^<]*)</Cd>\s*<Fmly>\s*<Cd>(?P<f>[^<]*)</Cd>\s*"
+    r"<SubFmlyCd>(?P<s>[^<]*)</SubFmlyCd>"
+)
+_V_PRTRY = r"<BkTxCd>\s*(?:<Domn>(?s:.)*?</Domn>\s*)?<Prtry>\s*<Cd>([^<]*)</Cd>"
+_V_ACCOUNT = (
+    r"<{role}Acct>\s*<Id>\s*(?:<IBAN>(?P<iban>[^<]*)</IBAN>|<Othr>\s*<Id>(?P<othr>[^<]*)</Id>)"
+)
+
+
+def _vector_fields(texts: list[str]) -> dict[str, list]:
+    """Every field of a batch of plain entries at once (Polars' regex engine, in Rust).
+
+    `route` marks the entries the element reader must take instead: batches, CDATA, comments,
+    attributes other than Ccy, prefixed tags, a creditor reference without its Ref, or a head
+    that does not have the usual shape.
+    """
+    t = pl.col("t")
+    head = pl.col("head")
+    dtl = pl.col("dtl")
+
+    def leaf(col: pl.Expr, tag: str) -> pl.Expr:
+        return col.str.extract(rf"<{tag}>([^<]*)</{tag}>", 1).str.strip_chars()
+
+    def code(col: pl.Expr, which: str) -> pl.Expr:
+        groups = pl.col(which)
+        domain = pl.concat_str(
+            [groups.struct.field(x).str.strip_chars() for x in ("d", "f", "s")], separator="/"
+        )
+        return pl.coalesce(domain, col.str.extract(_V_PRTRY, 1).str.strip_chars())
+
+    def party(role: str) -> list[pl.Expr]:
+        account = pl.col(f"{role}_acct")
+        return [
+            dtl.str.extract(rf"<{role}>\s*(?:<Pty>\s*)?<Nm>([^<]*)</Nm>", 1)
+            .str.strip_chars()
+            .alias(f"{role}_nm"),
+            pl.coalesce(account.struct.field("iban"), account.struct.field("othr"))
+            .str.strip_chars()
+            .alias(f"{role}_iban"),
+        ]
+
+    def texts_of(pattern: str, strip: str) -> pl.Expr:
+        return (
+            dtl.str.extract_all(pattern)
+            .list.eval(pl.element().str.replace(strip, "").str.strip_chars())
+            .list.eval(pl.element().filter(pl.element() != ""))
+            .list.join(" ")
+        )
+
+    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
+    split = t.str.splitn("<NtryDtls>", 2)
+    frame = frame.with_columns(
+        head=split.struct.field("field_0"), dtl=split.struct.field("field_1")
+    )
+    # Materialise each multi-group match once: a struct field read re-runs its regex otherwise.
+    frame = frame.with_columns(
+        hg=head.str.extract_groups(_V_HEAD),
+        dtl_domain=dtl.str.extract_groups(_V_DOMAIN),
+        head_domain=head.str.extract_groups(_V_DOMAIN),
+        Dbtr_acct=dtl.str.extract_groups(_V_ACCOUNT.format(role="Dbtr")),
+        Cdtr_acct=dtl.str.extract_groups(_V_ACCOUNT.format(role="Cdtr")),
+    )
+    groups = pl.col("hg")
+    unusual = (
+        t.str.contains("<![CDATA[", literal=True)
+        | t.str.contains("<!--", literal=True)
+        | t.str.contains("<?", literal=True)
+        | t.str.contains(r"<[A-Za-z0-9_]+:")
+        | (t.str.count_matches("<TxDtls>", literal=True) > 1)
+        | (t.str.count_matches('="', literal=True) != t.str.count_matches(' Ccy="', literal=True))
+        | (
+            t.str.count_matches("<CdtrRefInf>", literal=True)
+            != t.str.count_matches(r"</Ref>\s*</CdtrRefInf>")
+        )
+    )
+    out = frame.select(
+        *(groups.struct.field(x).str.strip_chars().alias(x) for x in ("ref", "ccy", "amt", "ind")),
+        groups.struct.field("rvsl").str.strip_chars().alias("rvsl"),
+        groups.struct.field("sts").str.strip_chars().alias("sts"),
+        groups.struct.field("book")
+        .str.strip_chars()
+        .str.slice(0, 10)
+        .str.to_date(strict=False)
+        .alias("book"),
+        groups.struct.field("val")
+        .str.strip_chars()
+        .str.slice(0, 10)
+        .str.to_date(strict=False)
+        .alias("val"),
+        groups.struct.field("val").alias("val_raw"),
+        groups.struct.field("svcr").str.strip_chars().alias("svcr"),
+        pl.coalesce(code(dtl, "dtl_domain"), code(head, "head_domain")).alias("code"),
+        leaf(dtl, "EndToEndId").alias("e2e"),
+        *party("Dbtr"),
+        *party("Cdtr"),
+        texts_of(r"<(?:Ustrd|AddtlRmtInf)>[^<]*", r"^<[^>]*>").alias("rmt"),
+        texts_of(r"<CdtrRefInf>(?s:.)*?<Ref>[^<]*", r"^(?s:.)*<Ref>").alias("refs"),
+        leaf(dtl, "AddtlTxInf").alias("addtl"),
+        leaf(t, "AddtlNtryInf").alias("info"),
+        (
+            unusual | groups.struct.field("amt").is_null() | groups.struct.field("book").is_null()
+        ).alias("route"),
+    )
+    columns = {}
+    for name in out.columns:
+        series = out[name]
+        values = series.to_list()
+        if series.dtype == pl.String:
+            for i in series.str.contains("&", literal=True).arg_true().to_list():
+                values[i] = html.unescape(values[i])
+        columns[name] = values
+    return columns
+
+
 def parse_camt_fast(path: Path, head: bytes, ns: str) -> CamtResult:
     """The fast path (see above): same statements and lines as `parse_camt`."""
     reject_dtd(head, path)
@@ -917,56 +1044,108 @@ def parse_camt_fast(path: Path, head: bytes, ns: str) -> CamtResult:
         raise StatementError(path, "/Document", "not a camt.052/053/054 message")
     statements: list[Statement] = []
     notes: list[str] = []
-    pending = 0
+    state = {"pending": 0, "count": 0, "total": Decimal(0)}
     header_el = None
     lines: list[StatementLine] = []
-    total = Decimal(0)
-    entry_count = 0
     stmt_ccy = stmt_id = None
     ccys: set[str] = set()
+    batch: list[str] = []
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+    def element_entry(piece: str, position: str) -> None:
+        elem = etree.fromstring(f'<Ntry xmlns="{ns}">{piece}</Ntry>'.encode(), parser)
+        signed, e_ccy, status, new = _read_entry(elem, path, stmt_ccy)
+        if status != "BOOK":
+            state["pending"] += 1
+            return
+        for x in new:
+            x.entry_ref = x.entry_ref or position
+        book(signed, e_ccy, new)
+
+    def book(signed: Decimal, e_ccy: str | None, new: list[StatementLine]) -> None:
+        state["total"] += signed
+        state["count"] += 1
+        lines.extend(new)
+        if e_ccy:
+            ccys.add(e_ccy)
+
+    def flush() -> None:
+        if not batch:
+            return
+        cols = _vector_fields(batch)
+        rows = zip(
+            batch, cols["route"], cols["ref"], cols["ccy"], cols["amt"], cols["ind"],
+            cols["rvsl"], cols["sts"], cols["book"], cols["val"], cols["val_raw"], cols["svcr"],
+            cols["code"], cols["e2e"], cols["Dbtr_nm"], cols["Dbtr_iban"], cols["Cdtr_nm"],
+            cols["Cdtr_iban"], cols["rmt"], cols["refs"], cols["addtl"], cols["info"],
+            strict=True,
+        )  # fmt: skip
+        for (
+            piece, route, ref, ccy, amt, ind, rvsl, sts, booking, value_date, val_raw, svcr,
+            code, e2e, d_nm, d_iban, c_nm, c_iban, rmt, refs, addtl, info,
+        ) in rows:  # fmt: skip
+            ordinal = state["count"] + state["pending"] + 1
+            if route or ind not in ("CRDT", "DBIT") or (val_raw and value_date is None):
+                position = f"{stmt_id or len(statements) + 1}/{ordinal}"
+                element_entry(piece, position)
+                continue
+            if sts != "BOOK":
+                state["pending"] += 1
+                continue
+            try:
+                number = Decimal(amt)
+            except InvalidOperation:
+                element_entry(piece, f"{stmt_id or len(statements) + 1}/{ordinal}")
+                continue
+            if number < 0 or not number.is_finite():
+                element_entry(piece, f"{stmt_id or len(statements) + 1}/{ordinal}")
+                continue
+            signed = number if ind == "CRDT" else -number
+            debtor = signed >= 0
+            if e2e and e2e.upper() == "NOTPROVIDED":
+                e2e = None
+            line = StatementLine(
+                booking_date=booking,
+                amount=signed,
+                currency=ccy,
+                value_date=value_date,
+                counterparty_name=(d_nm if debtor else c_nm) or None,
+                counterparty_iban=(d_iban if debtor else c_iban) or None,
+                remittance_unstructured=rmt or addtl or info or None,
+                remittance_structured=refs or None,
+                end_to_end_id=e2e or None,
+                bank_reference=svcr or None,
+                bank_tx_code=code or None,
+                is_reversal=(rvsl or "").lower() in ("true", "1"),
+                entry_ref=ref or svcr or f"{stmt_id or len(statements) + 1}/{ordinal}",
+                detail_index=0,
+            )
+            book(signed, ccy, [line])
+        batch.clear()
+
     for kind_of, piece in _pieces(path, stmt_tag):
         if kind_of == "header":
             header_el = etree.fromstring(
-                f'<{stmt_tag} xmlns="{ns}">{piece}</{stmt_tag}>'.encode(),
-                etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False),
+                f'<{stmt_tag} xmlns="{ns}">{piece}</{stmt_tag}>'.encode(), parser
             )
             acct = _child(header_el, "Acct")
             stmt_ccy, stmt_id = _text(acct, "Ccy"), _text(header_el, "Id")
-            lines, total, entry_count, ccys = [], Decimal(0), 0, set()
+            lines, ccys = [], set()
+            state["count"], state["total"] = 0, Decimal(0)
         elif kind_of == "entry":
-            position = f"{stmt_id or len(statements) + 1}/{entry_count + pending + 1}"
-            fast = _fast_entry(piece, stmt_ccy, position)
-            if fast == "pending":
-                pending += 1
-                continue
-            if fast is None:
-                elem = etree.fromstring(
-                    f'<Ntry xmlns="{ns}">{piece}</Ntry>'.encode(),
-                    etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False),
-                )
-                signed, e_ccy, status, new = _read_entry(elem, path, stmt_ccy)
-                if status != "BOOK":
-                    pending += 1
-                    continue
-                for x in new:
-                    x.entry_ref = x.entry_ref or position
-            else:
-                signed, e_ccy, line = fast
-                new = [line]
-            total += signed
-            entry_count += 1
-            lines.extend(new)
-            if e_ccy:
-                ccys.add(e_ccy)
+            batch.append(piece)
+            if len(batch) >= _BATCH:
+                flush()
         elif header_el is not None:
+            flush()
             st, note = _header(header_el, kind, path)
             if note:
                 notes.append(note)
-            st.lines, st.entries_total, st.entry_count = lines, total, entry_count
+            st.lines, st.entries_total, st.entry_count = lines, state["total"], state["count"]
             if st.currency is None and len(ccys) == 1:
                 st.currency = next(iter(ccys))
             statements.append(st)
             header_el = None
-    if pending:
-        notes.append(f"{pending} entries not booked (pending/information) were not loaded")
+    if state["pending"]:
+        notes.append(f"{state['pending']} entries not booked (pending/information) were not loaded")
     return CamtResult(kind, statements, notes)

@@ -12,6 +12,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from schwifty import IBAN
+from stdnum import iso11649
+from stdnum.fr import siren as fr_siren
+from stdnum.fr import tva as fr_tva
+
 from o2c.models.schemas import BANK_TRANSACTION
 from o2c.tasks.demo_data import (
     CASE_KINDS,
@@ -23,10 +28,6 @@ from o2c.tasks.demo_data import (
     write_ground_truth,
     write_invoices_csv,
 )
-from schwifty import IBAN
-from stdnum import iso11649
-from stdnum.fr import siren as fr_siren
-from stdnum.fr import tva as fr_tva
 
 AS_OF = date(2026, 11, 20)
 XSD = Path(__file__).resolve().parents[2] / ".." / "shared" / "xsd" / "camt.053.001.08.xsd"

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from tests.tasks.conftest_bridge import BridgeFake, Fault, bridge_server
+
 from o2c.models.settings_bridge import BridgeSettings
 from o2c.tasks.open_banking import (
     TRANSACTIONS_PATH,
@@ -20,8 +20,8 @@ from o2c.tasks.open_banking import (
     sync,
     to_statements,
 )
-
 from o2c.warehouse import connect
+from tests.tasks.conftest_bridge import BridgeFake, Fault, bridge_server
 
 __all__ = ["bridge_server"]  # the fixture, imported so pytest sees it here
 

@@ -6,6 +6,7 @@ from datetime import date
 
 import polars as pl
 import pytest
+
 from o2c.models.schemas import ALLOCATION, BANK_TRANSACTION, CUSTOMER, OPEN_ITEM, PAYER_ALIAS
 from o2c.tasks.reconciliation.engine import DECISION, ReconciliationResult, reconcile
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.tasks.reconciliation.conftest import item, pairs, tx
 from o2c.tasks.reconciliation.config import ReconciliationConfig
+from tests.tasks.reconciliation.conftest import item, pairs, tx
 
 DUPONT = "FR1420041010050500013M02606"  # C1's own IBAN
 

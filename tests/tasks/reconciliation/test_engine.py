@@ -6,6 +6,7 @@ import random
 from datetime import date
 
 import pytest
+
 from tests.tasks.reconciliation.conftest import item, pairs, tx
 
 DUPONT = "FR1420041010050500013M02606"

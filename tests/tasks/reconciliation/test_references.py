@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.tasks.reconciliation.conftest import item, pairs, tx
 
 ITEMS = [

@@ -7,12 +7,12 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+
 from o2c.tasks.reconciliation.store import (
     apply_decisions,
     read_decisions_csv,
     reconcile_warehouse,
 )
-
 from o2c.warehouse import connect
 
 NOW = datetime(2026, 3, 10, 9, 0)
