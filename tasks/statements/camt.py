@@ -956,7 +956,8 @@ def parse_camt_fast(path: Path, head: bytes, ns: str) -> CamtResult:
             code, e2e, d_nm, d_iban, c_nm, c_iban, rmt, refs, addtl, info,
         ) in rows:  # fmt: skip
             ordinal = state["count"] + state["pending"] + 1
-            if route or ind not in ("CRDT", "DBIT") or (val_raw and value_date is None):
+            bad_dates = booking is None or (val_raw and value_date is None)
+            if route or ind not in ("CRDT", "DBIT") or bad_dates:
                 position = f"{stmt_id or len(statements) + 1}/{ordinal}"
                 element_entry(piece, position)
                 continue

@@ -205,3 +205,47 @@ def test_prefixed_namespace_takes_the_element_reader(tmp_path: Path) -> None:
     st = parse_file(path).statements[0]
     assert st.lines[0].remittance_unstructured == "Facture F-9"
     assert st.lines[0].amount == Decimal("1.00")
+
+
+ODD_ENTRIES = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">
+<BkToCstmrStmt><GrpHdr><MsgId>M</MsgId><CreDtTm>2024-01-01T00:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>S</Id><Acct><Id><IBAN>FR7630003012340123456789057</IBAN></Id><Ccy>EUR</Ccy></Acct>
+<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">0</Amt>
+<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2024-01-01</Dt></Dt></Bal>
+<Ntry><Amt Ccy="EUR">1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+<BookgDt><Dt>2024-01-02</Dt></BookgDt><BkTxCd><Prtry><Cd>X1</Cd></Prtry></BkTxCd>
+<NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs><RltdPties><Dbtr><Pty>
+<Nm>Dupont &amp; Fils &#233;</Nm></Pty></Dbtr><DbtrAcct><Id><Othr><Id>ACC-1</Id></Othr></Id>
+</DbtrAcct></RltdPties><RmtInf><Ustrd> a </Ustrd><Ustrd>b</Ustrd><Strd><CdtrRefInf><Tp>
+<CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp><Ref>RF18539007547034</Ref></CdtrRefInf></Strd>
+</RmtInf></TxDtls></NtryDtls></Ntry>
+<Ntry><Amt Ccy="EUR">2.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>PDNG</Cd></Sts>
+<BookgDt><Dt>2024-01-02</Dt></BookgDt><BkTxCd/></Ntry>
+<Ntry><Amt Ccy="EUR">3.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><RvslInd>true</RvslInd>
+<Sts><Cd>BOOK</Cd></Sts><BookgDt><DtTm>2024-01-03T10:00:00</DtTm></BookgDt>
+<BkTxCd/><NtryDtls><TxDtls><RltdPties><Cdtr><Nm lang="fr">Attr</Nm></Cdtr></RltdPties>
+</TxDtls></NtryDtls><AddtlNtryInf><![CDATA[cdata <info>]]></AddtlNtryInf></Ntry>
+<Ntry><Amt Ccy="EUR">4.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts>
+<BookgDt><Dt>2024-01-04</Dt></BookgDt><BkTxCd/><AddtlNtryInf>info only</AddtlNtryInf></Ntry>
+</Stmt></BkToCstmrStmt></Document>
+"""
+
+
+def test_fast_path_on_odd_entries(tmp_path: Path) -> None:
+    path = _write(tmp_path, "odd.xml", ODD_ENTRIES)
+    head = path.read_bytes()
+    fast, slow = parse_camt_fast(path, head, plain_namespace(head)), parse_camt(path, head)
+    assert fast.statements == slow.statements and fast.notes == slow.notes
+    lines = fast.statements[0].lines
+    assert [x.amount for x in lines] == [Decimal("1.00"), Decimal("-3.00"), Decimal("-4.00")]
+    assert lines[0].counterparty_name == "Dupont & Fils é"
+    assert lines[0].counterparty_iban == "ACC-1"
+    assert lines[0].end_to_end_id is None  # NOTPROVIDED
+    assert lines[0].remittance_unstructured == "a b"
+    assert lines[0].remittance_structured == "RF18539007547034"
+    assert lines[0].bank_tx_code == "X1"
+    assert lines[1].is_reversal and lines[1].counterparty_name == "Attr"
+    assert lines[1].remittance_unstructured == "cdata <info>"
+    assert lines[2].remittance_unstructured == "info only"
+    assert fast.notes == ["1 entries not booked (pending/information) were not loaded"]
