@@ -11,6 +11,7 @@ clearing each entry), which extracts nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import tempfile
@@ -77,6 +78,11 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def ingest(path: Path, db: Path) -> tuple[int, float, float]:
     """Parse + load one file into a fresh warehouse: (entries, parse seconds, total seconds)."""
     t0 = time.perf_counter()
@@ -108,6 +114,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     args = parser.parse_args()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores, load average {load} at start")
     with tempfile.TemporaryDirectory(prefix="o2c-bench-") as tmp:
         folder = Path(tmp)
         camt, mt940 = folder / "statement.camt053.xml", folder / "statement.sta"
@@ -126,12 +134,14 @@ def main() -> None:
         )
         rates = []
         for label, path in (("camt.053", camt), ("MT940", mt940)):
+            cpu0 = cpu_seconds()
             entries, parse_s, total_s = ingest(path, folder / f"{label}.duckdb")
             rate = entries / total_s
             rates.append(rate)
             print(
                 f"{label}: {entries:,} entries, parse {parse_s:.2f} s, parse+load {total_s:.2f} s"
-                f" = {rate:,.0f} entries/s; peak RSS so far {peak_mib():,.0f} MiB"
+                f" = {rate:,.0f} entries/s (CPU {cpu_seconds() - cpu0:.1f} s); "
+                f"peak RSS so far {peak_mib():,.0f} MiB"
             )
         worst = min(rates)
         verdict = "PASS" if worst >= TARGET else "FAIL"
