@@ -12,6 +12,7 @@ results are compared; memory is the peak resident size sampled every 5 ms during
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import threading
 import time
@@ -103,6 +104,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     args = parser.parse_args()
 
+    print("load average (1, 5, 15 min) at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     t0 = time.perf_counter()
     frame = generate(args.rows)
     print(
@@ -146,10 +148,23 @@ def main() -> None:
     columns = [*keys, *(DEFAULT_BUCKETS.column(k) for k in DEFAULT_BUCKETS.keys), "total_cents"]
     ours = by_customer.select(columns).sort(keys)
     theirs = baseline.select(columns).cast(dict.fromkeys(columns[3:], pl.Int64)).sort(keys)
-    same = ours.equals(theirs)
-    print(f"results identical to the baseline: {same}")
+    bucket_columns = columns[3:-1]
+    # bucket_totals from the rows must match the baseline's per-customer sums added per currency.
+    theirs_totals = (
+        theirs.group_by("currency")
+        .agg(pl.col(bucket_columns).sum())
+        .unpivot(index="currency", variable_name="bucket", value_name="amount_open_cents")
+        .with_columns(pl.col("bucket").str.strip_suffix("_cents"))
+        .sort("currency", "bucket")
+    )
+    ours_totals = totals.select(
+        "currency", pl.col("bucket").cast(pl.String), "amount_open_cents"
+    ).sort("currency", "bucket")
+    same = ours.equals(theirs) and ours_totals.equals(theirs_totals)
+    print(f"results identical to the baseline (per customer and per currency x bucket): {same}")
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"process peak RSS (getrusage): {peak_kib / 1024:,.0f} MiB")
+    print("load average (1, 5, 15 min) at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     verdict = "PASS" if polars_s < TARGET_SECONDS and same else "FAIL"
     print(
         f"verdict: {verdict}: {args.rows:,} rows aged in {polars_s:.2f} s "

