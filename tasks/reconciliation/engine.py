@@ -41,6 +41,7 @@ from o2c.tasks.reconciliation.payers import (
     payers_by_name,
 )
 from o2c.tasks.reconciliation.references import (
+    CANDIDATE,
     RULE_FUZZY,
     RULE_INVOICE_NUMBER,
     fuzzy_invoice_numbers,
@@ -315,57 +316,69 @@ def _text_claims(
     return claims, exceptions
 
 
+# An exception lists at most this many one-typo candidates, best first.
+MAX_FUZZY_CANDIDATES = 10
+
+
 def _fuzzy_rule_for(
     customers: pl.DataFrame,
     aliases: pl.DataFrame,
     config: ReconciliationConfig,
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
+    """One typo or a truncation: only neighbours that fit the transfer by amount or payer are
+    candidates (references.fuzzy_invoice_numbers). One candidate settles; among several, the only
+    one whose amount fits, or the only one open for exactly the amount paid by its own customer's
+    account; anything else is an exception listing the best few."""
+
     # Indexed per call, on what is still open: by then the exact rules have settled most items.
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        found = fuzzy_invoice_numbers(todo, open_items)
+        found = fuzzy_invoice_numbers(
+            todo,
+            open_items,
+            payers_by_iban(todo, customers, aliases),
+            tolerance_cents=config.short_payment_tolerance_cents,
+        )
         if found.height == 0:
-            return found, pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
-        payer = payers_by_iban(todo, customers, aliases).with_columns(payer_ok=pl.lit(True))
-        scored = (
-            found.join(
-                open_items.select("invoice_id", "customer_id", "currency", "amount_open_cents"),
-                on="invoice_id",
-            )
-            .join(
-                todo.select("transaction_id", "amount_cents", pl.col("currency").alias("tx_cur")),
-                on="transaction_id",
-            )
-            .filter(pl.col("currency") == pl.col("tx_cur"))
-            .join(payer, on=["transaction_id", "customer_id"], how="left")
-            .with_columns(
-                amount_ok=(pl.col("amount_open_cents") - pl.col("amount_cents")).is_between(
-                    0, config.short_payment_tolerance_cents
-                ),
-                payer_ok=pl.col("payer_ok").fill_null(False),
-            )
-            .with_columns(n=pl.len().over("transaction_id"))
+            return found.select(list(CANDIDATE)), pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+        best = (pl.col("gap_cents") == 0) & pl.col("payer_fits")
+        scored = found.with_columns(
+            n=pl.len().over("transaction_id"),
+            n_amount=pl.col("amount_fits").sum().over("transaction_id"),
+            n_best=best.sum().over("transaction_id"),
+            # Exact amount and a known payer count most; a write-off gap a little less.
+            score=pl.lit(0.6)
+            + pl.when(pl.col("gap_cents") == 0)
+            .then(0.2)
+            .when(pl.col("amount_fits"))
+            .then(0.1)
+            .otherwise(0.0)
+            + pl.when(pl.col("payer_fits")).then(0.15).otherwise(0.0),
         )
-        # One candidate confirmed by amount or payer; else exactly one whose amount fits.
         ok = scored.filter(
-            ((pl.col("n") == 1) & (pl.col("amount_ok") | pl.col("payer_ok")))
-            | (
-                (pl.col("n") > 1)
-                & pl.col("amount_ok")
-                & (pl.col("amount_ok").sum().over("transaction_id") == 1)
-            )
+            (pl.col("n") == 1)
+            | (pl.col("amount_fits") & (pl.col("n_amount") == 1))
+            | (best & (pl.col("n_best") == 1))
         )
-        doubt = scored.join(ok, on="transaction_id", how="anti")
+        doubt = (
+            scored.join(ok, on="transaction_id", how="anti")
+            .sort(
+                ["transaction_id", "score", "gap_cents", "invoice_id"],
+                descending=[False, True, False, False],
+            )
+            .filter(pl.int_range(pl.len()).over("transaction_id") < MAX_FUZZY_CANDIDATES)
+            .join(open_items.select("invoice_id", "amount_open_cents"), on="invoice_id")
+        )
         exceptions = exception_rows(
             doubt.select(
                 "transaction_id",
                 invoice_ids=pl.concat_list("invoice_id"),
                 amount_cents="amount_open_cents",
                 rule=pl.lit(RULE_FUZZY),
-                score="confidence",
+                score="score",
             ),
             REASON_AMBIGUOUS_REFERENCE,
         )
-        return ok.select("transaction_id", "invoice_id", "rule", "confidence"), exceptions
+        return ok.select(list(CANDIDATE)), exceptions
 
     return rule
 

@@ -284,7 +284,15 @@ def invoice_numbers(
     )
 
 
-def _deletions(frame: pl.DataFrame, col: str) -> pl.DataFrame:
+FUZZY_CANDIDATE = {
+    **CANDIDATE,
+    "amount_fits": pl.Boolean,
+    "payer_fits": pl.Boolean,
+    "gap_cents": pl.Int64,
+}
+
+
+def _deletions(frame: pl.LazyFrame, col: str) -> pl.LazyFrame:
     """Each string with one character deleted (and itself): the symmetric-delete index."""
     n = pl.col(col).str.len_chars()
     with_pos = frame.with_columns(pos=pl.int_ranges(0, n + 1)).explode("pos")
@@ -297,10 +305,47 @@ def _deletions(frame: pl.DataFrame, col: str) -> pl.DataFrame:
     ).drop("pos")
 
 
-def fuzzy_invoice_numbers(transactions: pl.DataFrame, open_items: pl.DataFrame) -> pl.DataFrame:
+def _fuzzy_keys(tokens: pl.LazyFrame, inv: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(token side, invoice side) of the neighbour search, both keyed by ``variant``: one-edit
+    variants of every token and key, plus (truncation) the last token of a text against the
+    prefixes of at least _FUZZY_MIN_DIGITS of every longer key."""
+    typo_tx = _deletions(tokens, "token").with_columns(trunc=pl.lit(False))
+    typo_inv = _deletions(inv, "key").with_columns(trunc=pl.lit(False))
+    trunc_tx = tokens.filter(pl.col("is_last")).with_columns(
+        variant=pl.col("token"), trunc=pl.lit(True)
+    )
+    trunc_inv = (
+        inv.with_columns(plen=pl.int_ranges(_FUZZY_MIN_DIGITS, pl.col("key").str.len_chars()))
+        .explode("plen")
+        .drop_nulls("plen")
+        .with_columns(variant=pl.col("key").str.slice(0, pl.col("plen")), trunc=pl.lit(True))
+        .drop("plen")
+    )
+    return (
+        pl.concat([typo_tx, trunc_tx], how="vertical_relaxed").drop("is_last"),
+        pl.concat([typo_inv, trunc_inv], how="vertical_relaxed"),
+    )
+
+
+def fuzzy_invoice_numbers(
+    transactions: pl.DataFrame,
+    open_items: pl.DataFrame,
+    payers: pl.DataFrame | None = None,
+    *,
+    tolerance_cents: int = 0,
+) -> pl.DataFrame:
     """Rule 2, last resort: one typo (a character wrong, missing, added or two swapped) or a number
-    truncated at the end of the text. Long numbers only; ambiguity is judged with
-    the amount later."""
+    truncated at the end of the text. Long numbers only.
+
+    A neighbour is a candidate only if it fits the transfer: its open amount equals the amount or
+    exceeds it by at most ``tolerance_cents`` (``amount_fits``), or its customer is one the payer
+    stands for (``payer_fits``; ``payers``: transaction_id, customer_id). Retyped numbers sit among
+    hundreds of real one-edit neighbours, so the search is blocked on those two facts: the joins
+    are keyed by (variant, amount bucket) and by (variant, customer), never by variant alone, and
+    only neighbours that may fit are ever paired. Lengths are blocked by the variants themselves
+    (a one-edit variant is the string or the string less one character).
+    Returns FUZZY_CANDIDATE rows, sorted; choosing among them is the engine's job.
+    """
     chains = text_chains(transactions)
     tokens = (
         chains.select(
@@ -311,37 +356,75 @@ def fuzzy_invoice_numbers(transactions: pl.DataFrame, open_items: pl.DataFrame) 
         .filter(pl.col("token").str.len_chars() >= _FUZZY_MIN_DIGITS)
         .unique()
     )
-    if tokens.height == 0:
-        return pl.DataFrame(schema=CANDIDATE)
+    if tokens.height == 0 or open_items.height == 0:
+        return pl.DataFrame(schema=FUZZY_CANDIDATE)
+    width = tolerance_cents + 1  # an amount bucket: fits are in the payer's bucket or the next
+    tx_info = transactions.lazy().select("transaction_id", "amount_cents", "currency")
     inv = (
-        open_items.select(
+        open_items.lazy()
+        .select(
             "invoice_id",
+            "customer_id",
+            "currency",
+            "amount_open_cents",
             key=pl.col("invoice_id").str.extract_all(r"[0-9]+").list.join(""),
         )
         .filter(pl.col("key").str.len_chars() >= _FUZZY_MIN_DIGITS)
-        .unique()
     )
-    typo = (
-        _deletions(tokens, "token")
-        .join(_deletions(inv, "key"), on="variant")
+    tx_side, inv_side = _fuzzy_keys(tokens.lazy(), inv)
+    tx_side = tx_side.join(tx_info, on="transaction_id")
+    inv_side = inv_side.with_columns(bucket=pl.col("amount_open_cents").floordiv(width))
+    by_amount = (
+        tx_side.with_columns(
+            bucket=pl.concat_list(
+                pl.col("amount_cents").floordiv(width),
+                (pl.col("amount_cents") + tolerance_cents).floordiv(width),
+            ).list.unique()
+        )
+        .explode("bucket")
+        .join(inv_side, on=["variant", "bucket", "currency", "trunc"])
+        .filter(
+            (pl.col("amount_open_cents") - pl.col("amount_cents")).is_between(0, tolerance_cents)
+        )
+        .select("transaction_id", "invoice_id", "token", "key")
+    )
+    pairs = [by_amount]
+    payer_lf = (
+        pl.DataFrame(schema={"transaction_id": pl.String, "customer_id": pl.String})
+        if payers is None
+        else payers.select("transaction_id", "customer_id")
+    ).lazy()
+    pairs.append(
+        tx_side.join(payer_lf, on="transaction_id")
+        .join(inv_side, on=["variant", "customer_id", "currency", "trunc"])
+        .select("transaction_id", "invoice_id", "token", "key")
+    )
+    found = (
+        pl.concat(pairs)
         .filter(pl.col("token") != pl.col("key"))
         .select("transaction_id", "invoice_id")
-    )
-    # Truncation: the last number of the text is the start of an invoice number (>= 6 digits kept).
-    prefixes = (
-        inv.with_columns(plen=pl.int_ranges(_FUZZY_MIN_DIGITS, pl.col("key").str.len_chars()))
-        .explode("plen")
-        .drop_nulls("plen")
-        .select("invoice_id", token=pl.col("key").str.slice(0, pl.col("plen")))
-    )
-    trunc = (
-        tokens.filter(pl.col("is_last"))
-        .join(prefixes, on="token")
-        .select("transaction_id", "invoice_id")
-    )
-    return (
-        pl.concat([typo, trunc])
         .unique()
-        .with_columns(rule=pl.lit(RULE_FUZZY), confidence=pl.lit(0.9))
+        .join(tx_info, on="transaction_id")
+        .join(
+            inv.select("invoice_id", "customer_id", "amount_open_cents"),
+            on="invoice_id",
+        )
+        .join(
+            payer_lf.with_columns(payer_fits=pl.lit(True)),
+            on=["transaction_id", "customer_id"],
+            how="left",
+        )
+        .select(
+            "transaction_id",
+            "invoice_id",
+            rule=pl.lit(RULE_FUZZY),
+            confidence=pl.lit(0.9),
+            amount_fits=(pl.col("amount_open_cents") - pl.col("amount_cents")).is_between(
+                0, tolerance_cents
+            ),
+            payer_fits=pl.col("payer_fits").fill_null(False),
+            gap_cents=pl.col("amount_open_cents") - pl.col("amount_cents"),
+        )
         .sort("transaction_id", "invoice_id")
     )
+    return found.collect().cast(FUZZY_CANDIDATE)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
+import polars as pl
 import pytest
 
+from o2c.models.schemas import BANK_TRANSACTION, OPEN_ITEM
+from o2c.tasks.reconciliation.references import fuzzy_invoice_numbers
 from tests.tasks.reconciliation.conftest import item, pairs, tx
+
+DUPONT = "FR1420041010050500013M02606"
 
 ITEMS = [
     item("FA-2024-00123", "C1", 120_000, reference="RF18539007547034"),
@@ -76,10 +83,108 @@ def test_one_typo_is_accepted_when_the_amount_confirms_it(run):
     assert pairs(r) == [("t1", "FA-2024-99999", 10_000, "payment", "invoice_number_fuzzy")]
 
 
-def test_one_typo_without_confirmation_is_an_exception(run):
+def test_one_typo_neighbour_fitting_neither_amount_nor_payer_is_no_candidate(run):
+    # FA-2024-99999 is one typo away, but it is open for 100,00 (not 40,00) and the payer is
+    # unknown: not a candidate, so not an exception naming it either.
     r = run([tx("t1", 4_000, remittance_unstructured="Facture FA 2024 99989")], ITEMS, customers=[])
     assert r.allocations.height == 0
+    assert r.exceptions.select("reason", "candidates").rows() == [("no_match", "[]")]
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "invoice"),
+    [
+        ("Facture FA 2024 9999", 10_000, "FA-2024-99999"),  # a digit dropped
+        ("Facture FA 2024 00142", 30_050, "FA-2024-00124"),  # two digits swapped
+    ],
+)
+def test_dropped_or_swapped_digit_with_the_amount(run, text, amount, invoice):
+    r = run([tx("t1", amount, remittance_unstructured=text)], ITEMS, customers=[])
+    assert pairs(r) == [("t1", invoice, amount, "payment", "invoice_number_fuzzy")]
+
+
+def test_one_typo_neighbours_of_the_payers_customer_are_candidates(run):
+    # "00130" does not exist; 00131, 00132 (Dupont, who pays) and 00133 (Martin) are one typo
+    # away. 300,00 fits none of their amounts: only Dupont's two are candidates, alike.
+    items = [
+        item("FA-2024-00131", "C1", 50_000),
+        item("FA-2024-00132", "C1", 60_000),
+        item("FA-2024-00133", "C2", 70_000),
+    ]
+    t = tx("t1", 30_000, remittance_unstructured="FA 2024 00130", counterparty_iban=DUPONT)
+    r = run([t], items)
+    assert r.allocations.height == 0
     assert r.exceptions["reason"].to_list() == ["ambiguous_reference"]
+    listed = json.loads(r.exceptions["candidates"][0])
+    assert [c["invoice_ids"] for c in listed] == [["FA-2024-00131"], ["FA-2024-00132"]]
+
+
+def test_exact_amount_from_the_customers_account_beats_a_tolerance_fit(run):
+    # Both neighbours fit by amount (00142 is 3,00 over: within the 5,00 tolerance), but only
+    # 00141 is open for exactly 200,00 and belongs to the account that paid.
+    items = [item("FA-2024-00141", "C1", 20_000), item("FA-2024-00142", "C2", 20_300)]
+    t = tx("t1", 20_000, remittance_unstructured="FA 2024 00140", counterparty_iban=DUPONT)
+    assert pairs(run([t], items)) == [
+        ("t1", "FA-2024-00141", 20_000, "payment", "invoice_number_fuzzy")
+    ]
+
+
+def test_ambiguous_one_typo_lists_ten_candidates_best_first(run):
+    # "FA 2024 55550" is one typo away from the 13 invoices below; the payer is Dupont (C1).
+    # Scores: base 0.60, +0.20 exact amount or +0.10 within tolerance, +0.15 Dupont's own.
+    spec = {
+        "55551": ("C1", 10_000),  # exact + payer: 0.95
+        "55552": ("C1", 10_000),  # exact + payer: 0.95 (two alike: no automatic choice)
+        "55558": ("C1", 10_200),  # tolerance + payer: 0.85
+        "55553": ("C3", 10_000),  # exact: 0.80
+        "55554": ("C3", 10_000),
+        "55555": ("C3", 10_000),
+        "55556": ("C1", 90_000),  # payer only: 0.75
+        "55557": ("C1", 90_000),
+        "55530": ("C3", 10_050),  # tolerance only: 0.70, gap 0,50
+        "55510": ("C3", 10_100),  # gap 1,00
+        "55520": ("C3", 10_300),  # gap 3,00: 11th, left out
+        "55559": ("C3", 10_400),  # gap 4,00: 12th, left out
+        "55540": ("C3", 99_000),  # fits neither: never a candidate
+    }
+    items = [item(f"FA-2024-{n}", c, cents) for n, (c, cents) in spec.items()]
+    t = tx("t1", 10_000, remittance_unstructured="Facture FA 2024 55550", counterparty_iban=DUPONT)
+    r = run([t], items)
+    assert r.allocations.height == 0
+    listed = json.loads(r.exceptions["candidates"][0])
+    assert [(c["invoice_ids"][0][-5:], c["score"]) for c in listed] == [
+        ("55551", 0.95),
+        ("55552", 0.95),
+        ("55558", 0.85),
+        ("55553", 0.8),
+        ("55554", 0.8),
+        ("55555", 0.8),
+        ("55556", 0.75),
+        ("55557", 0.75),
+        ("55510", 0.7),
+        ("55530", 0.7),
+    ]
+
+
+def test_neighbour_search_keeps_only_neighbours_that_fit():
+    # 20,000 invoices numbered in a row: "00012347" has dozens of one-typo neighbours, all open
+    # for other amounts except FA-00012346, open for the 77,00 paid (the exact number, 12347,
+    # is the text rule's business and the fuzzy search leaves it out).
+    n = 20_000
+    items = pl.DataFrame(
+        [item(f"FA-{i:08d}", f"C{i % 50}", 7_700 if i == 12_346 else 50_000 + i) for i in range(n)],
+        schema=OPEN_ITEM,
+        orient="row",
+    )
+    transactions = pl.DataFrame(
+        [tx("t1", 7_700, remittance_unstructured="FA 00012347")],
+        schema=BANK_TRANSACTION,
+        orient="row",
+    )
+    found = fuzzy_invoice_numbers(transactions, items, tolerance_cents=500)
+    assert found.select("transaction_id", "invoice_id", "amount_fits", "payer_fits").rows() == [
+        ("t1", "FA-00012346", True, False)
+    ]
 
 
 def test_number_truncated_at_the_end_of_the_text(run):

@@ -109,10 +109,11 @@ def test_new_invoice_settles_an_open_exception_on_the_next_run(db):
     with connect(db) as con:
         _tx(con, "T4", "77.00", text="Facture FA-2026-0005")
         reconcile_warehouse(con, flow_run_id="run-1")
-        # FA-2026-0005 is unknown yet; 0003/0004 are one typo away but their amounts differ.
+        # FA-2026-0005 is unknown yet; 0003/0004 are one typo away but neither their amounts
+        # nor the (unknown) payer fit: not candidates, so nothing matches yet.
         assert con.execute(
             "SELECT reason, status FROM reconciliation_exceptions WHERE transaction_id = 'T4'"
-        ).fetchall()[0] == ("ambiguous_reference", "open")
+        ).fetchall()[0] == ("no_match", "open")
         _invoice(con, "FA-2026-0005", "C2", "77.00")
         reconcile_warehouse(con, flow_run_id="run-2")
         assert con.execute(
