@@ -110,7 +110,10 @@ def main() -> None:
         f"\n{company.bank_transactions.height} transactions, {items.height} invoices; "
         f"reconcile took {elapsed:.2f} s; peak RSS {peak_mb:.0f} MB"
     )
-    print(f"exceptions by reason: {result.stats['exceptions_by_reason']}")
+    print(
+        f"exceptions by reason: {result.stats['exceptions_by_reason']}; debits left alone"
+        f" (not customer money, no exception): {result.stats['not_customer_debits']}"
+    )
     print(
         f"overall: precision by count {p_count:.3f} %, by amount {p_amount:.3f} %, "
         f"automatic match rate {m_rate:.2f} %"

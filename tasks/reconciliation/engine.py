@@ -72,6 +72,10 @@ class ReconciliationResult:
     allocations: pl.DataFrame  # ALLOCATION
     exceptions: pl.DataFrame  # RECONCILIATION_EXCEPTION
     stats: dict[str, object] = field(default_factory=dict)
+    # transaction_id of debits nothing matched: left unallocated, no exception (not customer money)
+    not_customer_debits: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"transaction_id": pl.String})
+    )
 
 
 def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], name: str) -> pl.DataFrame:
@@ -508,9 +512,21 @@ def reconcile(
         if run.exceptions
         else pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
     ).sort("transaction_id")
-    return ReconciliationResult(
-        allocations, exceptions, _stats(tx, allocations, exceptions, left_alone)
+    # A debit no rule claims is the company's own spending (suppliers, salaries, taxes, fees),
+    # not customer money: not an exception for finance. It stays unallocated and is counted, and
+    # a later run still looks at it (a refund of a credit note booked after it, say).
+    debits = exceptions.filter(pl.col("reason") == REASON_NO_MATCH).join(
+        tx.filter((pl.col("amount_cents") < 0) & ~pl.col("is_reversal")),
+        on="transaction_id",
+        how="semi",
     )
+    exceptions = exceptions.join(debits, on="transaction_id", how="anti")
+    not_customer = debits.select("transaction_id")
+    result = ReconciliationResult(
+        allocations, exceptions, _stats(tx, allocations, exceptions, left_alone), not_customer
+    )
+    result.stats["not_customer_debits"] = not_customer.height
+    return result
 
 
 def _stats(

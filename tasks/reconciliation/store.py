@@ -151,6 +151,15 @@ def write_result(
             [now],
         ).fetchall()[0][0]
         con.unregister("_settled")
+        # Debits now known to be nobody's payment lose the exception an earlier run gave them.
+        withdrawn = 0
+        if result.not_customer_debits.height:
+            con.register("_debits", result.not_customer_debits.to_arrow())
+            withdrawn = con.execute(
+                """DELETE FROM reconciliation_exceptions WHERE status = 'open'
+                   AND transaction_id IN (SELECT transaction_id FROM _debits)"""
+            ).fetchall()[0][0]
+            con.unregister("_debits")
         changed = 0
         if result.exceptions.height:
             con.register("_exc", result.exceptions.to_arrow())
@@ -182,6 +191,7 @@ def write_result(
         "allocations_written": inserted,
         "exceptions_resolved": resolved,
         "exceptions_changed": changed,
+        "exceptions_withdrawn": withdrawn,
     }
 
 

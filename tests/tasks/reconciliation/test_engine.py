@@ -125,3 +125,30 @@ def test_decisions_settle_or_leave_alone(run):
 def test_duplicate_transaction_ids_are_refused(run):
     with pytest.raises(ValueError, match="t1"):
         run([tx("t1", 1), tx("t1", 2)], [])
+
+
+def test_debits_that_match_nothing_are_not_exceptions(run):
+    # Salaries and bank fees are the company's own spending: left unallocated and counted, with
+    # no exception for finance. A refund of a credit note still settles it, a refund that fits
+    # two credit notes alike is still an exception, and so is a credit nobody claims.
+    items = [
+        item("AV-1", "C1", -5_000),
+        item("AV-2", "C2", -3_000),
+        item("AV-3", "C2", -3_000),
+    ]
+    txs = [
+        tx("salary", -250_000, remittance_unstructured="VIR SALAIRES 03/2026"),
+        tx("fee", -1_500, remittance_unstructured="FRAIS TENUE DE COMPTE 03/2026"),
+        tx("refund", -5_000, remittance_unstructured="Remboursement avoir AV-1"),
+        tx("refund2", -3_000, counterparty_iban=MARTIN),
+        tx("stray", 999, remittance_unstructured="hello"),
+    ]
+    r = run(txs, items)
+    assert pairs(r) == [("refund", "AV-1", -5_000, "payment", "invoice_number")]
+    assert dict(r.exceptions.select("transaction_id", "reason").iter_rows()) == {
+        "refund2": "ambiguous_amount",
+        "stray": "no_match",
+    }
+    assert r.not_customer_debits["transaction_id"].to_list() == ["fee", "salary"]
+    assert r.stats["not_customer_debits"] == 2
+    assert r.stats["exceptions"] == 2

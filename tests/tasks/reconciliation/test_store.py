@@ -124,6 +124,33 @@ def test_new_invoice_settles_an_open_exception_on_the_next_run(db):
         ).fetchall() == [("FA-2026-0005", Decimal("77.00"))]
 
 
+def test_unmatched_debit_gets_no_exception_row(db):
+    with connect(db) as con:
+        _tx(con, "T7", "-2500.00", text="VIR SALAIRES 03/2026", iban=STRANGER_IBAN)
+        _tx(con, "T8", "-45.00", text="PRLV SEPA URSSAF")
+        # An exception an earlier run gave T8 is withdrawn: it is not customer money.
+        con.execute(
+            "INSERT INTO reconciliation_exceptions VALUES ('T8', 'no_match', '[]', 'open', NULL, ?,"
+            " NULL)",
+            [NOW],
+        )
+        first = reconcile_warehouse(con, flow_run_id="run-1")
+        assert first.stats["not_customer_debits"] == 2
+        assert first.stats["exceptions_withdrawn"] == 1
+        assert con.execute(
+            "SELECT transaction_id FROM reconciliation_exceptions ORDER BY 1"
+        ).fetchall() == [("T3",)]
+        assert con.execute(
+            "SELECT count(*) FROM allocations WHERE transaction_id IN ('T7', 'T8')"
+        ).fetchall() == [(0,)]
+        before = _snapshot(con)
+        again = reconcile_warehouse(con, flow_run_id="run-2")
+        assert _snapshot(con) == before
+        assert again.stats["not_customer_debits"] == 2
+        assert again.stats["allocations_written"] == 0
+        assert again.stats["exceptions_withdrawn"] == 0
+
+
 def test_decisions_csv_teaches_the_payer_for_later_runs(db, tmp_path):
     csv_file = tmp_path / "decisions.csv"
     csv_file.write_text(
