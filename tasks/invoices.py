@@ -66,43 +66,48 @@ def normalise_invoices(raw: pl.DataFrame) -> pl.DataFrame:
     """Typed invoice rows plus the check columns the invoices suite reads."""
     frame = _with_optional(raw, INVOICE_OPTIONAL)
     doc = pl.col("document_type").str.to_lowercase()
-    return frame.select(
-        pl.col(LINE),
-        pl.col("invoice_id"),
-        pl.when(doc.is_null() | doc.is_in(_INVOICE_WORDS))
-        .then(pl.lit("invoice"))
-        .when(doc.is_in(_CREDIT_NOTE_WORDS))
-        .then(pl.lit("credit_note"))
-        .otherwise(doc)
-        .alias("document_type"),
-        pl.col("customer_id"),
-        pl.col("customer_name"),
-        pl.col("legal_entity"),
-        parse_date("issue_date").alias("issue_date"),
-        parse_date("due_date").alias("due_date"),
-        pl.col("currency").str.to_uppercase().alias("currency"),
-        parse_amount_cents("amount_total").alias("amount_total_cents"),
-        parse_amount_cents("amount_paid").alias("amount_paid_cents"),
-        (pl.col("amount_paid").is_null() | parse_amount_cents("amount_paid").is_not_null()).alias(
-            "amount_paid_ok"
-        ),
-        pl.col("status").str.to_lowercase().alias("status"),
-        compact(pl.col("reference")).alias("reference"),
-        pl.col("po_number"),
-        pl.col("customer_email").str.to_lowercase().alias("customer_email"),
-        compact(pl.col("customer_iban")).alias("customer_iban"),
-        compact(pl.col("customer_siren")).alias("customer_siren"),
-        compact(pl.col("customer_vat")).alias("customer_vat"),
-        pl.col("language").str.to_lowercase().alias("language"),
-        pl.col("customer_address_line1"),
-        pl.col("customer_address_line2"),
-        pl.col("customer_postal_code"),
-        pl.col("customer_city"),
-        pl.col("customer_country"),
-        iban_ok(pl.col("customer_iban")).alias("customer_iban_checksum_ok"),
-        rf_ok(pl.col("reference")).alias("reference_checksum_ok"),
-        siren_ok(pl.col("customer_siren")).alias("customer_siren_checksum_ok"),
-        fr_vat_ok(pl.col("customer_vat")).alias("customer_vat_checksum_ok"),
+    return (
+        frame.select(
+            pl.col(LINE),
+            pl.col("invoice_id"),
+            pl.when(doc.is_null() | doc.is_in(_INVOICE_WORDS))
+            .then(pl.lit("invoice"))
+            .when(doc.is_in(_CREDIT_NOTE_WORDS))
+            .then(pl.lit("credit_note"))
+            .otherwise(doc)
+            .alias("document_type"),
+            pl.col("customer_id"),
+            pl.col("customer_name"),
+            pl.col("legal_entity"),
+            parse_date("issue_date").alias("issue_date"),
+            parse_date("due_date").alias("due_date"),
+            pl.col("currency").str.to_uppercase().alias("currency"),
+            parse_amount_cents("amount_total").alias("amount_total_cents"),
+            parse_amount_cents("amount_paid").alias("amount_paid_cents"),
+            pl.col("amount_paid").alias("_amount_paid_text"),
+            pl.col("status").str.to_lowercase().alias("status"),
+            compact(pl.col("reference")).alias("reference"),
+            pl.col("po_number"),
+            pl.col("customer_email").str.to_lowercase().alias("customer_email"),
+            compact(pl.col("customer_iban")).alias("customer_iban"),
+            compact(pl.col("customer_siren")).alias("customer_siren"),
+            compact(pl.col("customer_vat")).alias("customer_vat"),
+            pl.col("language").str.to_lowercase().alias("language"),
+            pl.col("customer_address_line1"),
+            pl.col("customer_address_line2"),
+            pl.col("customer_postal_code"),
+            pl.col("customer_city"),
+            pl.col("customer_country"),
+            iban_ok(pl.col("customer_iban")).alias("customer_iban_checksum_ok"),
+            rf_ok(pl.col("reference")).alias("reference_checksum_ok"),
+            siren_ok(pl.col("customer_siren")).alias("customer_siren_checksum_ok"),
+            fr_vat_ok(pl.col("customer_vat")).alias("customer_vat_checksum_ok"),
+        )
+        .with_columns(
+            amount_paid_ok=pl.col("_amount_paid_text").is_null()
+            | pl.col("amount_paid_cents").is_not_null()
+        )
+        .drop("_amount_paid_text")
     )
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
+from o2c.tasks.checksums import on_distinct
+
 LINE = "_line"  # the row's line number in the source file (header = line 1 for CSV)
 
 
@@ -88,29 +90,34 @@ def require_columns(frame: pl.DataFrame, required: list[str], path: Path) -> Non
         )
 
 
+_AMOUNT_SHAPE = (
+    r"^[+-]?(?:\d+(?:[.,]\d{1,2})?"  # 1234.56  1234,56  -12
+    r"|\d{1,3}(?:\.\d{3})+,\d{1,2}"  # 1.234,56
+    r"|\d{1,3}(?:,\d{3})+\.\d{1,2})$"  # 1,234.56
+)
+
+
+def _amount_logic(text: pl.Expr) -> pl.Expr:
+    s = text.str.replace_all(r"[\s\u00a0\u202f']", "")
+    comma_decimal = s.str.contains(r",\d{1,2}$")
+    canonical = (
+        pl.when(comma_decimal)
+        .then(s.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True))
+        .otherwise(s.str.replace_all(",", "", literal=True))
+    )
+    # The shape check comes first: a bare Decimal cast would truncate '12.345' to 12.34.
+    cents = (canonical.cast(pl.Decimal(20, 2), strict=False) * 100).cast(pl.Int64, strict=False)
+    return pl.when(s.str.contains(_AMOUNT_SHAPE)).then(cents)
+
+
 def parse_amount_cents(column: str) -> pl.Expr:
     """Text amount -> Int64 cents, or null when it is not one unambiguous amount.
 
     Accepts '1234.56', '1234,56', '1 234,56', '1.234,56', '1,234.56', '-12', '+12,5'.
     Rejects '12,34,5', '1,234' and '1.234' (thousands or decimals?) and three decimals.
+    Computed once per distinct text: amounts repeat across a large export.
     """
-    s = pl.col(column).str.replace_all(r"[\s\u00a0\u202f']", "")
-    plain = s.str.contains(r"^[+-]?\d+([.,]\d{1,2})?$")
-    eu = s.str.contains(r"^[+-]?\d{1,3}(\.\d{3})+,\d{1,2}$")
-    us = s.str.contains(r"^[+-]?\d{1,3}(,\d{3})+\.\d{1,2}$")
-    canonical = (
-        pl.when(plain)
-        .then(s.str.replace(",", "."))
-        .when(eu)
-        .then(s.str.replace_all(r"\.", "").str.replace(",", "."))
-        .when(us)
-        .then(s.str.replace_all(",", ""))
-    )
-    parts = canonical.str.extract_groups(r"^([+-]?)(\d+)(?:\.(\d{1,2}))?$")
-    units = parts.struct.field("2").cast(pl.Int64, strict=False)
-    cents = parts.struct.field("3").fill_null("0").str.pad_end(2, "0").cast(pl.Int64)
-    magnitude = units * 100 + cents
-    return pl.when(parts.struct.field("1") == "-").then(-magnitude).otherwise(magnitude)
+    return on_distinct(pl.col(column), _amount_logic, pl.Int64)
 
 
 def parse_date(column: str) -> pl.Expr:

@@ -10,7 +10,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -21,7 +21,8 @@ import polars as pl
 ROW = "_row"  # position of the row in the validated frame
 FAILED_CHECKS = "failed_checks"
 _DATE_KWARGS = ("min_value", "max_value")
-_POSITION = "o2c_position"  # where each expectation stands in its suite file
+_POSITION = "o2c_position"
+_EPOCH = date(1970, 1, 1)  # where each expectation stands in its suite file
 
 
 class SuiteError(RuntimeError):
@@ -85,13 +86,13 @@ def _label(expectation: dict[str, Any]) -> str:
 
 
 def _gx_kwargs(kwargs: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
-    """Date bounds in the suite are ISO strings; GX compares them with the column's own type."""
+    """Date bounds in the suite are ISO strings; dates reach GX as day numbers (see validate)."""
     out = dict(kwargs)
     column = kwargs.get("column")
     if column in frame.columns and frame.schema[column] == pl.Date:
         for key in _DATE_KWARGS:
             if isinstance(out.get(key), str):
-                out[key] = datetime.fromisoformat(out[key])
+                out[key] = (date.fromisoformat(out[key]) - _EPOCH).days
     return out
 
 
@@ -135,7 +136,12 @@ def validate(
         }
         | {"document_type"} & set(frame.columns)
     )
-    pdf = frame.select(columns).to_pandas(use_pyarrow_extension_array=False)
+    # Dates travel as day numbers: GX compares datetime columns one Python call per value.
+    pdf = (
+        frame.select(columns)
+        .with_columns(pl.col(pl.Date).cast(pl.Int32))
+        .to_pandas(use_pyarrow_extension_array=False)
+    )
     batch = _gx_batch_definition().get_batch(batch_parameters={"dataframe": pdf})
     result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
 
