@@ -8,10 +8,13 @@ from decimal import Decimal
 
 import pytest
 
+from o2c.tasks.reconciliation.engine import reconcile
 from o2c.tasks.reconciliation.store import (
     apply_decisions,
     read_decisions_csv,
+    read_inputs,
     reconcile_warehouse,
+    write_result,
 )
 from o2c.warehouse import connect
 
@@ -103,6 +106,17 @@ def test_second_run_changes_nothing(db):
         assert _snapshot(con) == before
     assert again.stats["allocations_written"] == 0
     assert again.stats["exceptions_changed"] == 0
+
+
+def test_writing_the_same_result_twice_appends_nothing(db):
+    # A retried task writes a result the warehouse already holds: no duplicate allocation.
+    with connect(db) as con:
+        result = reconcile(**read_inputs(con))
+        assert write_result(con, result, flow_run_id="run-1")["allocations_written"] == 3
+        assert write_result(con, result, flow_run_id="run-1b")["allocations_written"] == 0
+        assert con.execute(
+            "SELECT count(*), count(DISTINCT allocation_id), min(flow_run_id) FROM allocations"
+        ).fetchall() == [(3, 3, "run-1")]
 
 
 def test_new_invoice_settles_an_open_exception_on_the_next_run(db):
