@@ -265,26 +265,20 @@ def status() -> None:
             ).fetchall()
     except Exception as exc:
         raise _fail(exc) from None
-    out.print(f"warehouse {db_path(state.db)} · schema version {version}")
+    out.print(f"warehouse {db_path(state.db)} · schema version {version}", highlight=False)
     table = Table("table", "rows", title="Tables")
     for name, count in counts:
         table.add_row(name, f"{count:,}")
     out.print(table)
-    last = Table(
-        "batch",
-        "source",
-        "file",
-        "status",
-        "in",
-        "new",
-        "updated",
-        "quarantined",
-        "at",
-        title="Last loads",
-    )
-    for row in loads:
-        last.add_row(*[f"{v:%Y-%m-%d %H:%M}" if isinstance(v, datetime) else str(v) for v in row])
-    out.print(last)
+    out.print("Last loads" if loads else "No load yet")
+    for batch, source, file, status_, rows_in, new, updated, quarantined, at in loads:
+        when = f"{at:%Y-%m-%d %H:%M}" if isinstance(at, datetime) else "running"
+        out.print(
+            f"  #{batch} {when} {source} {file or ''}: {status_}, {rows_in} in, {new} new,"
+            f" {updated} updated, {quarantined} quarantined",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()
