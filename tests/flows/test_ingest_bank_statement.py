@@ -1,0 +1,63 @@
+"""Bank statements through the flow and the watcher without a server: processed or rejected."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from o2c.models.bank import Statement, StatementLine
+from o2c.tasks.statements.camt_writer import write_camt053
+from o2c.warehouse import connect
+from o2c.watcher import watch_inbox
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+IBAN = "FR7630003012340123456789057"
+
+
+def camt(path: Path, closing: str = "1150.00") -> Path:
+    lines = [
+        StatementLine(date(2026, 11, 2), Decimal("120.00"), "EUR", bank_reference="R1",
+                      remittance_unstructured="Facture FA2026-000001"),
+        StatementLine(date(2026, 11, 3), Decimal("30.00"), "EUR", bank_reference="R2"),
+    ]  # fmt: skip
+    statement = Statement(
+        "camt.053", IBAN, "EUR", "S-1", date(2026, 11, 2), date(2026, 11, 3),
+        Decimal("1000.00"), Decimal(closing), lines,
+    )  # fmt: skip
+    write_camt053(path, [statement])
+    return path
+
+
+def test_watcher_without_server_ingests_and_sorts_the_inbox(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)  # the harness sets it; a user may not
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    camt(folder / "good.xml")
+    camt(folder / "unbalanced.xml", closing="1149.99")
+    (folder / "truncated.xml").write_text(
+        (folder / "good.xml").read_text(encoding="utf-8")[:400], encoding="utf-8"
+    )
+    (folder / "upload.xml.part").write_text("still uploading")
+    db = tmp_path / "o2c.duckdb"
+    lines: list[str] = []
+    handled = watch_inbox(folder, db=str(db), settle_seconds=0.2, poll_seconds=0.1, once=True,
+                          echo=lines.append)  # fmt: skip
+    assert handled == 3
+    assert [p.name for p in (folder / "processed" / date.today().isoformat()).iterdir()] == [
+        "good.xml"
+    ]
+    rejected = folder / "rejected"
+    assert sorted(p.name for p in rejected.iterdir() if p.suffix == ".xml") == [
+        "truncated.xml",
+        "unbalanced.xml",
+    ]
+    reason = (rejected / "unbalanced.xml.error.txt").read_text()
+    assert "does not balance" in reason and "difference 0.01" in reason
+    assert "truncated.xml" in (rejected / "truncated.xml.error.txt").read_text()
+    assert (folder / "upload.xml.part").exists()  # never picked up
+    with connect(db) as con:
+        rows = con.execute("SELECT sum(amount), count(*) FROM bank_transactions").fetchall()
+    assert rows == [(Decimal("150.00"), 2)]

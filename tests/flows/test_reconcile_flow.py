@@ -1,0 +1,122 @@
+"""The reconcile flow: artifacts finance reads, and decisions taken in the paused run's form."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+from prefect.client.schemas.objects import StateType
+from prefect.flow_runs import resume_flow_run
+
+from o2c.flows.reconcile import reconcile
+from o2c.models.bank import Statement, StatementLine
+from o2c.tasks.bank_loading import load_statements
+from o2c.warehouse import connect
+from tests.flows.test_ingest_invoices import latest_artifact
+from tests.tasks.test_invoice_ingestion import ingest, write_export
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+PAYER = "FR7630006000011234567890189"
+OUR_ACCOUNT = "FR7630003012340123456789057"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """C1 owes FA-1 and FA-2 (100,00 each) and FA-3 (200,00); two payments arrive."""
+    db = tmp_path / "o2c.duckdb"
+    ingest(
+        db,
+        write_export(
+            tmp_path / "erp.csv",
+            [
+                f"FA-1;C1;Dupont SARL;2026-10-01;2026-10-31;EUR;100,00;invoice;{PAYER};",
+                f"FA-2;C1;Dupont SARL;2026-10-02;2026-11-01;EUR;100,00;invoice;{PAYER};",
+                f"FA-3;C1;Dupont SARL;2026-10-03;2026-11-02;EUR;200,00;invoice;{PAYER};",
+            ],
+        ),
+    )
+    lines = [
+        StatementLine(date(2026, 11, 5), Decimal("200.00"), "EUR", bank_reference="B1",
+                      counterparty_name="DUPONT SARL", counterparty_iban=PAYER,
+                      remittance_unstructured="Reglement facture FA-3"),
+        StatementLine(date(2026, 11, 6), Decimal("100.00"), "EUR", bank_reference="B2",
+                      counterparty_name="DUPONT SARL", counterparty_iban=PAYER),
+    ]  # fmt: skip
+    statement = Statement(
+        "camt.053", OUR_ACCOUNT, "EUR", "S1", date(2026, 11, 5), date(2026, 11, 6),
+        Decimal("0.00"), Decimal("300.00"), lines,
+    )  # fmt: skip
+    with connect(db) as con:
+        load_statements(
+            con, [statement], file_name="s.xml", sha256="b" * 64, source="bank_statement"
+        )
+    return db
+
+
+def allocations(db: Path) -> list[tuple]:
+    with connect(db) as con:
+        return con.execute(
+            "SELECT t.bank_reference, a.invoice_id, a.amount, a.rule FROM allocations a"
+            " JOIN bank_transactions t USING (transaction_id) ORDER BY 1, 2"
+        ).fetchall()
+
+
+def test_a_clear_match_settles_and_an_ambiguous_one_waits_for_finance(db: Path):
+    stats = reconcile(db=str(db))
+    assert (stats["settled"], stats["exceptions"]) == (1, 1)
+    assert allocations(db) == [("B1", "FA-3", Decimal("200.00"), "invoice_number")]
+    summary = latest_artifact("reconciliation").data
+    assert "| settled automatically | 1 |" in summary
+    table = latest_artifact("reconciliation-exceptions").data
+    assert "B2" in table and "FA-1" in table and "FA-2" in table
+
+
+def test_finance_decides_in_the_paused_run_form(db: Path):
+    outcome: dict = {}
+    runner = threading.Thread(
+        target=lambda: outcome.update(stats=reconcile(db=str(db), ask_finance=True, wait_minutes=2))
+    )
+    runner.start()
+    paused = None
+    deadline = time.monotonic() + 90
+    with get_client(sync_client=True) as client:
+        while paused is None and time.monotonic() < deadline:
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+                )
+            )
+            paused = runs[0] if runs else None
+            time.sleep(0.5)
+    assert paused is not None, "the run never paused for finance's input"
+    with connect(db, read_only=True) as con:
+        transaction_id = con.execute(
+            "SELECT transaction_id FROM bank_transactions WHERE bank_reference = 'B2'"
+        ).fetchall()[0][0]
+    resume_flow_run(
+        paused.id,
+        run_input={
+            "decided_by": "Claire (credit control)",
+            "decisions": [{"transaction_id": transaction_id, "invoice_id": "FA-1"}],
+        },
+    )
+    runner.join(timeout=120)
+    assert not runner.is_alive()
+    assert outcome["stats"]["exceptions"] == 0
+    assert allocations(db) == [
+        ("B1", "FA-3", Decimal("200.00"), "invoice_number"),
+        ("B2", "FA-1", Decimal("100.00"), "manual"),
+    ]
+    with connect(db, read_only=True) as con:
+        decided = con.execute("SELECT decided_by, source FROM reconciliation_decisions").fetchall()
+        aliases = con.execute(
+            "SELECT customer_id, payer_iban FROM customer_payer_aliases"
+        ).fetchall()
+    assert decided == [("Claire (credit control)", "ui")]
+    assert aliases == [("C1", PAYER)]
