@@ -1,0 +1,389 @@
+"""What finance reads in the Prefect UI after `o2c demo` (issue 5, end to end).
+
+The demo runs against a real `prefect server start`; its artifacts are read back through the
+Prefect API by key and every figure is checked against the warehouse with SQL written here,
+independently of the Polars code that produced them. Then headless Chromium opens the run pages
+the way a credit controller would, and the screenshots are kept for a person to look at.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import struct
+import subprocess
+import zlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+import duckdb
+import httpx
+import pytest
+
+from .conftest import BIN, PrefectServer, Processes, clean_env
+
+pytestmark = pytest.mark.server
+
+CHROMIUM = Path("/usr/bin/chromium")
+KEYS = (
+    "customer-ingestion",
+    "invoice-ingestion",
+    "bank-ingestion",
+    "reconciliation",
+    "reconciliation-exceptions",
+    "aging-summary",
+    "aging-by-customer",
+    "aging-report",
+    "o2c-daily",
+)
+# The buckets of issue 5, written out here rather than taken from o2c.tasks.aging.
+BUCKETS = {
+    "not yet due": (None, 0),
+    "1-30 days": (1, 30),
+    "31-60 days": (31, 60),
+    "61-90 days": (61, 90),
+    "91-120 days": (91, 120),
+    "over 120 days": (121, None),
+}
+
+
+@dataclass(frozen=True)
+class Demo:
+    folder: Path  # the generated ERP exports and bank inbox
+    db: str
+    as_of: date
+    daily_id: str
+    daily_name: str
+    tree: dict[str, str]  # flow run id -> flow name: o2c-daily and its subflows
+
+
+def _flow_runs(api: httpx.Client, body: dict) -> list[dict]:
+    found = api.post("/flow_runs/filter", json=body)
+    found.raise_for_status()
+    return found.json()
+
+
+@pytest.fixture(scope="module")
+def demo(prefect_server: PrefectServer, tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """`o2c demo --invoices 300` once for the module, then the run tree it left on the server."""
+    folder = tmp_path_factory.mktemp("demo")
+    db = str(folder / "o2c.duckdb")
+    env = clean_env(
+        PREFECT_API_URL=prefect_server.api_url,
+        PREFECT_HOME=str(folder / "prefect-home"),
+        O2C_DB=db,
+    )
+    procs = Processes(folder, env)
+    as_of = date.today()
+    files = folder / "files"
+    try:
+        procs.run(
+            "o2c-demo",
+            [str(BIN / "o2c"), "demo", "--invoices", "300", "--seed", "7", "--folder", str(files)],
+            timeout=240,
+        )
+    finally:
+        procs.stop_all()
+    assert date.today() == as_of, "the demo ran across midnight: run the test again"
+
+    with prefect_server.client() as api:
+        (parent,) = _flow_runs(
+            api,
+            {
+                "flows": {"name": {"any_": ["o2c-demo"]}},
+                "sort": "EXPECTED_START_TIME_DESC",
+                "limit": 1,
+            },
+        )
+        (daily,) = _flow_runs(
+            api,
+            {
+                "flows": {"name": {"any_": ["o2c-daily"]}},
+                "flow_runs": {"parent_flow_run_id": {"any_": [parent["id"]]}},
+            },
+        )
+        children = _flow_runs(
+            api, {"flow_runs": {"parent_flow_run_id": {"any_": [daily["id"]]}}, "limit": 200}
+        )
+        flows = {
+            f["id"]: f["name"]
+            for f in api.post("/flows/filter", json={"limit": 200}).raise_for_status().json()
+        }
+    assert daily["state_type"] == "COMPLETED", daily["state"]
+    tree = {daily["id"]: "o2c-daily"} | {r["id"]: flows[r["flow_id"]] for r in children}
+    return Demo(files, db, as_of, daily["id"], daily["name"], tree)
+
+
+def latest_artifact(api: httpx.Client, key: str) -> dict:
+    found = api.post("/artifacts/latest/filter", json={"artifacts": {"key": {"any_": [key]}}})
+    found.raise_for_status()
+    assert found.json(), f"no artifact under key {key!r}"
+    (artifact,) = found.json()
+    return artifact
+
+
+def md_tables(markdown: str) -> list[list[dict[str, str]]]:
+    """Every pipe table of a markdown text, as rows keyed by the header's cells."""
+    tables, block = [], []
+    for line in [*markdown.splitlines(), ""]:
+        if line.startswith("|"):
+            block.append([c.strip() for c in line.strip().strip("|").split("|")])
+        elif block:
+            header, _separator, *rows = block
+            tables.append([dict(zip(header, r, strict=True)) for r in rows])
+            block = []
+    return tables
+
+
+def table_with(markdown: str, column: str) -> list[dict[str, str]]:
+    (table,) = [t for t in md_tables(markdown) if t and column in t[0]]
+    return table
+
+
+def count(text: str) -> int:
+    """'1 234' (any kind of space between thousands) -> 1234."""
+    return int(re.sub(r"\s", "", text))
+
+
+def money(text: str) -> tuple[Decimal, str | None]:
+    """'-12 345,67 EUR' -> (Decimal('-12345.67'), 'EUR'); French decimal comma."""
+    match = re.fullmatch(r"(-?[\d\s]+),(\d{2})(?:\s+([A-Z]{3}))?", text.strip())
+    assert match, f"not an amount: {text!r}"
+    units = re.sub(r"\s", "", match[1])
+    return Decimal(f"{units}.{match[2]}"), match[3]
+
+
+def sql(db: str, query: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(db, read_only=True) as con:
+        return con.execute(query, params or []).fetchall()
+
+
+def test_every_artifact_is_under_its_key_in_the_daily_run_tree(
+    demo: Demo, api: httpx.Client
+) -> None:
+    assert {"ingest-customers", "ingest-invoices", "reconcile", "aging"} <= set(demo.tree.values())
+    for key in KEYS:
+        artifact = latest_artifact(api, key)
+        assert artifact["flow_run_id"] in demo.tree, f"{key}: from a run outside o2c-daily"
+    assert latest_artifact(api, "o2c-daily")["flow_run_id"] == demo.daily_id
+    aging_run = latest_artifact(api, "aging-summary")["flow_run_id"]
+    assert demo.tree[aging_run] == "aging"
+    assert latest_artifact(api, "aging-by-customer")["flow_run_id"] == aging_run
+
+
+def test_ingestion_and_daily_artifacts_match_the_files_and_the_warehouse(
+    demo: Demo, api: httpx.Client
+) -> None:
+    for key, name, table in (
+        ("invoice-ingestion", "invoices.csv", "invoices"),
+        ("customer-ingestion", "customers.csv", "customers"),
+    ):
+        with open(demo.folder / name, newline="", encoding="utf-8") as f:
+            data_rows = sum(1 for _ in csv.DictReader(f))
+        loads = table_with(latest_artifact(api, key)["data"], "rows")
+        figures = {r["rows"]: count(r["count"]) for r in loads}
+        (stored,) = sql(demo.db, f"SELECT count(*) FROM {table}")[0]
+        assert figures["read"] == data_rows, key
+        assert figures["new"] == stored == data_rows - figures["quarantined"], key
+
+    statements = sorted(p.name for p in (demo.folder / "inbox").glob("*.xml"))
+    processed = sorted(p.name for p in (demo.folder / "inbox" / "processed").glob("*/*.xml"))
+    assert statements == [] and processed, "the demo inbox is handled: every file archived"
+    steps = table_with(latest_artifact(api, "o2c-daily")["data"], "step")
+    bank = sorted(r["outcome"] for r in steps if r["step"] == "bank statement")
+    assert bank == [f"{name}: Completed" for name in processed]
+    loaded = sql(
+        demo.db,
+        "SELECT file_name FROM load_batches WHERE source = 'bank_statement' AND status = 'loaded'"
+        " ORDER BY file_name",
+    )
+    assert [f for (f,) in loaded] == processed
+
+
+def test_reconciliation_artifacts_match_the_warehouse(demo: Demo, api: httpx.Client) -> None:
+    summary = latest_artifact(api, "reconciliation")["data"]
+    counts = {r[""]: count(r["count"]) for r in table_with(summary, "count")}
+    ((transactions, settled, open_exceptions, paid),) = sql(
+        demo.db,
+        """SELECT (SELECT count(*) FROM bank_transactions),
+                  (SELECT count(DISTINCT transaction_id) FROM allocations),
+                  (SELECT count(*) FROM reconciliation_exceptions WHERE status = 'open'),
+                  (SELECT sum(amount) FROM allocations WHERE kind = 'payment')""",
+    )
+    assert settled > 0 and open_exceptions > 0, "the demo company has both"
+    assert counts["bank transactions considered"] == transactions  # first run: all of them
+    assert counts["settled automatically"] == settled
+    assert counts["exceptions for finance"] == open_exceptions
+    matched = re.search(r"Amount allocated to invoices: (-?[\d\s]+,\d{2})", summary)
+    assert matched and money(matched[1])[0] == paid
+
+    by_rule = {
+        r["rule"]: (count(r["transactions"]), money(r["amount"])[0])
+        for r in table_with(summary, "rule")
+    }
+    expected = sql(
+        demo.db,
+        "SELECT rule, count(DISTINCT transaction_id), sum(amount) FROM allocations GROUP BY rule",
+    )
+    assert by_rule == {rule: (n, amount) for rule, n, amount in expected}
+
+    exceptions = json.loads(latest_artifact(api, "reconciliation-exceptions")["data"])
+    listed = sql(
+        demo.db,
+        "SELECT transaction_id, amount FROM reconciliation_exceptions"
+        " JOIN bank_transactions USING (transaction_id) WHERE status = 'open'",
+    )
+    assert {(r["transaction_id"], Decimal(r["amount"])) for r in exceptions} == set(listed)
+
+    daily = table_with(latest_artifact(api, "o2c-daily")["data"], "step")
+    steps = {r["step"]: r["outcome"] for r in daily}
+    assert steps["reconcile"] == f"{settled} settled, {open_exceptions} exceptions"
+
+
+def test_aging_artifacts_match_the_warehouse(demo: Demo, api: httpx.Client) -> None:
+    summary = latest_artifact(api, "aging-summary")["data"]
+    assert f"# Receivables aging as of {demo.as_of.isoformat()}" in summary
+    as_of = demo.as_of
+    buckets = ", ".join(
+        "coalesce(sum(amount_open) FILTER (WHERE date_diff('day', due_date, ?)"
+        f" BETWEEN {-100_000 if lo is None else lo} AND {100_000 if hi is None else hi}), 0)"
+        for lo, hi in BUCKETS.values()
+    )
+    # open_items is the warehouse's own view (sql/003): amount_total minus allocations.
+    per_currency = {
+        row[0]: row[1:]
+        for row in sql(
+            demo.db,
+            f"""SELECT currency, sum(amount_open),
+                       coalesce(sum(amount_open) FILTER (WHERE due_date < ?), 0),
+                       count(DISTINCT customer_id), {buckets}
+                FROM open_items WHERE issue_date <= ? GROUP BY currency""",
+            [as_of] * (len(BUCKETS) + 2),
+        )
+    }
+    totals = {r["Currency"]: r for r in table_with(summary, "not yet due")}
+    assert set(totals) == set(per_currency), (totals, per_currency)
+    for currency, (total, overdue, customers, *by_bucket) in per_currency.items():
+        row = totals[currency]
+        assert money(row["Total"]) == (total, currency)
+        assert money(row["Overdue"]) == (overdue, currency)
+        assert count(row["Customers"]) == customers
+        assert [money(row[label])[0] for label in BUCKETS] == by_bucket, currency
+        assert sum(by_bucket) == total
+
+    table = json.loads(latest_artifact(api, "aging-by-customer")["data"])
+    expected = sql(
+        demo.db,
+        """SELECT customer_id, coalesce(legal_entity, ''), currency, sum(amount_open),
+                  coalesce(sum(amount_open) FILTER (WHERE due_date < ?), 0)
+           FROM open_items WHERE issue_date <= ? GROUP BY ALL""",
+        [as_of, as_of],
+    )
+    keyed = {(r["Customer"], r["Entity"], r["Currency"]): r for r in table}
+    assert len(keyed) == len(table), "one row per customer, entity and currency"
+    assert set(keyed) == {(c, e, cur) for c, e, cur, _, _ in expected}
+    for customer, entity, currency, total, overdue in expected:
+        row = keyed[(customer, entity, currency)]
+        assert money(row["Total"]) == (total, currency), customer
+        assert money(row["Overdue"]) == (overdue, currency), customer
+    (with_items,) = sql(demo.db, "SELECT count(DISTINCT customer_id) FROM open_items")[0]
+    assert len({r["Customer"] for r in table}) == with_items
+
+    link = re.search(r"\((file://[^)]+)\)", latest_artifact(api, "aging-report")["data"])
+    assert link, "the aging-report artifact links to the HTML chart"
+    page = Path(url2pathname(urlparse(link[1]).path))
+    assert page.is_file() and as_of.isoformat() in page.read_text(encoding="utf-8")
+
+
+def png_size_and_rows(path: Path) -> tuple[int, int, int]:
+    """(width, height, distinct scanlines) of an 8-bit PNG, with the standard library only.
+
+    A blank page (one colour) compresses to a handful of identical filtered scanlines; a page
+    with text and tables has hundreds of different ones.
+    """
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    assert header is not None, f"{path}: no IHDR"
+    width, height, depth, colour = header[:4]
+    assert depth == 8, f"{path}: bit depth {depth}"
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    raw = zlib.decompress(idat)
+    stride = 1 + width * channels
+    rows = {raw[i : i + stride] for i in range(0, len(raw), stride)}
+    return width, height, len(rows)
+
+
+def chromium(url: str, png: Path, profile: Path, log: Path) -> str:
+    """Headless Chromium: the page's DOM after the app settled, and its screenshot."""
+    args = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={profile}", "--window-size=1400,1000",
+        "--virtual-time-budget=15000", "--dump-dom", f"--screenshot={png}", url,
+    ]  # fmt: skip
+    with open(log, "ab") as err:
+        done = subprocess.run(
+            args, stdout=subprocess.PIPE, stderr=err, timeout=90, env=clean_env(), check=False
+        )
+    assert done.returncode == 0, f"chromium exited with {done.returncode} on {url}, see {log}"
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+)
+def test_run_pages_show_the_artifacts_in_chromium(
+    demo: Demo, prefect_server: PrefectServer, api: httpx.Client, tmp_path: Path
+) -> None:
+    aging_id = latest_artifact(api, "aging-summary")["flow_run_id"]
+    summary = latest_artifact(api, "aging-summary")
+    eur_total = {r["Currency"]: r["Total"] for r in table_with(summary["data"], "not yet due")}.get(
+        "EUR"
+    )
+    assert eur_total, "the demo company invoices in EUR"
+    ui = f"{prefect_server.url}/v2"  # the UI a browser lands on from the server's root URL
+    pages = {
+        # the day's run: its subflows in the timeline (a canvas), its own artifact in the tab
+        "o2c-daily-run": (
+            f"{ui}/runs/flow-run/{demo.daily_id}?tab=Artifacts",
+            [demo.daily_name, "Completed", "o2c-daily", "Last daily run"],
+        ),
+        # the aging subflow: the three artifacts finance reads
+        "aging-run": (
+            f"{ui}/runs/flow-run/{aging_id}?tab=Artifacts",
+            ["aging-summary", "aging-by-customer", "aging-report"],
+        ),
+        # the summary itself, rendered: the EUR total must be on the page
+        "aging-summary": (
+            f"{ui}/artifacts/artifact/{summary['latest_id']}",
+            [f"Receivables aging as of {demo.as_of.isoformat()}", eur_total],
+        ),
+    }
+    shots = []
+    for name, (url, expected) in pages.items():
+        png = tmp_path / f"{name}.png"
+        dom = chromium(url, png, tmp_path / "chromium-profile", tmp_path / "chromium.log")
+        text = " ".join(re.sub(r"<[^>]+>", " ", dom).split())
+        missing = [word for word in expected if word not in text]
+        assert not missing, f"{url}: {missing} not on the page (screenshot {png})"
+        assert png.is_file() and png.stat().st_size > 20_000, f"{png}: missing or nearly empty"
+        width, height, distinct = png_size_and_rows(png)
+        assert (width, height) == (1400, 1000)
+        assert distinct > 100, f"{png}: {distinct} distinct lines of pixels, a blank page?"
+        shots.append(png)
+    print("screenshots:", *shots, sep="\n  ")
