@@ -1,0 +1,57 @@
+"""o2c-daily on the demo company: one run tree, every step's artifact, figures that agree."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from o2c.flows.demo import o2c_demo
+from o2c.warehouse import connect
+from tests.flows.test_ingest_invoices import latest_artifact
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+AS_OF = date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> tuple[Path, dict]:
+    folder = tmp_path_factory.mktemp("demo")
+    db = folder / "o2c.duckdb"
+    result = o2c_demo(db=str(db), invoices=300, seed=7, folder=str(folder), as_of=AS_OF)
+    return db, result
+
+
+def test_every_step_ran_and_the_inbox_is_empty(demo):
+    db, result = demo
+    steps = [step for step, _ in result["steps"]]
+    assert steps[:2] == ["customers", "invoices"]
+    assert steps[-2:] == ["reconcile", "aging"]
+    assert result["rejected"] == []
+    inbox = Path(db).parent / "inbox"
+    assert [p.name for p in inbox.iterdir() if p.is_file()] == []
+
+
+def test_artifacts_agree_with_the_warehouse(demo):
+    db, result = demo
+    with connect(db, read_only=True) as con:
+        settled = con.execute("SELECT count(DISTINCT transaction_id) FROM allocations").fetchall()
+        groups = con.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT customer_id, currency, legal_entity"
+            " FROM open_items WHERE due_date <= ? OR due_date > ?)",
+            [AS_OF, AS_OF],
+        ).fetchall()
+        snapshot_dates = con.execute("SELECT DISTINCT as_of_date FROM aging_snapshots").fetchall()
+    assert result["reconcile"]["settled"] == settled[0][0]
+    settled_text = f"{settled[0][0]:,}".replace(",", "\u202f")
+    assert f"| settled automatically | {settled_text} |" in latest_artifact("reconciliation").data
+    assert snapshot_dates == [(AS_OF,)]
+    assert "EUR" in latest_artifact("aging-summary").data
+    by_customer = json.loads(latest_artifact("aging-by-customer").data)
+    assert len(by_customer) == groups[0][0]
+    link = latest_artifact("aging-report").data
+    page = Path(link[link.index("(file://") + 8 : -1])
+    assert page.name == "aging-2026-11-20.html" and "<svg" in page.read_text()
+    assert "| aging |" in latest_artifact("o2c-daily").data
