@@ -28,7 +28,8 @@ def format_money(cents: int | None, currency: str, *, decimals: bool = True) -> 
 
 
 def _group(units: int) -> str:
-    return f"{units:,}".replace(",", " ")
+    """Thousands apart by a narrow no-break space, so '12 345,67' never breaks across lines."""
+    return f"{units:,}".replace(",", "\u202f")
 
 
 def format_days(days: float | None) -> str:
