@@ -53,6 +53,16 @@ def _stripped_groups(text: pl.Expr) -> pl.Expr:
     return text.str.replace_all(_RUN_ZEROS, "${1}${2}").str.extract_all(r"[0-9]+")
 
 
+def _stripped_digits(text: pl.Expr) -> pl.Expr:
+    """The digits of a text, each run without its leading zeros, joined ("FA-0012/000" -> "120").
+    Word boundaries instead of capture groups: about twice as fast as _stripped_groups + join."""
+    return (
+        text.str.replace_all(r"[^0-9]+", " ")
+        .str.replace_all(r"(?-u:\b)0+(?-u:\B)", "")
+        .str.replace_all(" ", "", literal=True)
+    )
+
+
 def _strength(key: pl.Expr) -> pl.Expr:
     return (
         pl.when(key.str.contains(r"[A-Z]"))
@@ -66,41 +76,48 @@ def _strength(key: pl.Expr) -> pl.Expr:
 def invoice_keys(open_items: pl.DataFrame) -> pl.DataFrame:
     """invoice_id, key, strength: each form under which an invoice number may be written.
 
-    A key's strength depends on the key alone, so the forms of one invoice are deduplicated in
-    the row (no group-by over the million keys of a large run)."""
+    The forms of one invoice are deduplicated in the row (no group-by over the million keys of a
+    large run), and a form's strength follows from how it was built (no regex over the keys)."""
     up = pl.col("invoice_id").str.to_uppercase()
-    forms = (
+    base = (
         open_items.lazy()
         .select(
             "invoice_id",
             letters=up.str.extract(r"^([A-Z]*)", 1),
-            digits=up.str.extract_all(r"[0-9]+").list.join(""),
-            stripped=_stripped_groups(up).list.join(""),
+            digits=up.str.replace_all(r"[^0-9]+", ""),
+            stripped=_stripped_digits(up),
             full=normalize_reference(up),
         )
-        .select(
+        .filter(pl.col("digits") != "")  # a key without digits is no invoice number
+        .with_columns(full_stripped=pl.col("letters") + pl.col("stripped"))
+    )
+    full, fs, digits, stripped = (
+        pl.col(c) for c in ("full", "full_stripped", "digits", "stripped")
+    )
+
+    def by_length(key: pl.Expr) -> pl.Expr:
+        return pl.when(key.str.len_bytes() >= _STRONG_DIGITS).then(0.97).otherwise(0.7)
+
+    forms = [
+        # full is letters and digits only: it holds a letter exactly when it is not the digits
+        base.select(
             "invoice_id",
-            "full",
-            full_stripped=pl.when(pl.col("letters") + pl.col("stripped") != pl.col("full")).then(
-                pl.col("letters") + pl.col("stripped")
-            ),
-            digits=pl.when(
-                (pl.col("digits") != pl.col("full"))
-                & (pl.col("digits") != pl.col("letters") + pl.col("stripped"))
-            ).then("digits"),
-            stripped=pl.when(
-                (pl.col("stripped") != pl.col("full"))
-                & (pl.col("stripped") != pl.col("letters") + pl.col("stripped"))
-                & (pl.col("stripped") != pl.col("digits"))
-            ).then("stripped"),
-        )
-        .unpivot(index="invoice_id", value_name="key")
-    )
-    return (
-        forms.filter(pl.col("key").str.contains(r"[0-9]"))
-        .select("invoice_id", "key", strength=_strength(pl.col("key")))
-        .collect()
-    )
+            key=full,
+            strength=pl.when(full != digits).then(1.0).otherwise(by_length(full)),
+        ),
+        base.filter(fs != full).select(
+            "invoice_id",
+            key=fs,
+            strength=pl.when(pl.col("letters") != "").then(1.0).otherwise(by_length(fs)),
+        ),
+        base.filter((digits != full) & (digits != fs)).select(
+            "invoice_id", key=digits, strength=by_length(digits)
+        ),
+        base.filter((stripped != full) & (stripped != fs) & (stripped != digits)).select(
+            "invoice_id", key=stripped, strength=by_length(stripped)
+        ),
+    ]
+    return pl.concat(forms).collect()
 
 
 def _chains(transactions: pl.LazyFrame, id_col: str) -> pl.LazyFrame:
@@ -173,18 +190,22 @@ def text_keys(chains: pl.DataFrame) -> pl.DataFrame:
     return _text_keys(lazy, "transaction_id").drop("variable").unique().collect()
 
 
+def _two_keys(frame: pl.DataFrame, id_col: str, first: str, second: str) -> pl.DataFrame:
+    """id, key: two columns normalized as references, the second kept only where it differs
+    (deduplicated in the row: no unique() over a million keys)."""
+    a = normalize_reference(pl.col(first))
+    b = normalize_reference(pl.col(second))
+    return pl.concat(
+        [
+            frame.select(id_col, key=a),
+            frame.filter(b.ne_missing(a)).select(id_col, key=b),
+        ]
+    ).filter(pl.col("key").str.len_chars() >= 4)
+
+
 def reference_keys(open_items: pl.DataFrame) -> pl.DataFrame:
     """invoice_id, key: an invoice's reference and id as rule 1 compares them (built once a run)."""
-    return (
-        pl.concat(
-            [
-                open_items.select("invoice_id", key=normalize_reference(pl.col("reference"))),
-                open_items.select("invoice_id", key=normalize_reference(pl.col("invoice_id"))),
-            ]
-        )
-        .filter(pl.col("key").str.len_chars() >= 4)
-        .unique()
-    )
+    return _two_keys(open_items, "invoice_id", "reference", "invoice_id")
 
 
 def structured_reference(
@@ -193,16 +214,7 @@ def structured_reference(
     """Rule 1: the RF creditor reference or end-to-end id equals an invoice's reference
     (or its id). ``refs``: reference_keys() of a superset of open_items (a run reuses them)."""
     refs = reference_keys(open_items) if refs is None else refs
-    tx = (
-        pl.concat(
-            [
-                transactions.select("transaction_id", key=normalize_reference(pl.col(c)))
-                for c in ("remittance_structured", "end_to_end_id")
-            ]
-        )
-        .filter(pl.col("key").str.len_chars() >= 4)
-        .unique()
-    )
+    tx = _two_keys(transactions, "transaction_id", "remittance_structured", "end_to_end_id")
     return (
         tx.join(refs, on="key")
         .select("transaction_id", "invoice_id")
