@@ -28,6 +28,7 @@ TARGET_SECONDS = 15.0
 def stage_o2c(csv: Path, db: Path) -> dict:
     started = time.perf_counter()
     from o2c.tasks import invoice_loading, invoices, tabular_files, validation
+    from o2c.tasks.fingerprint import sha256_of
     from o2c.warehouse import connect
 
     imported = time.perf_counter()
@@ -43,7 +44,7 @@ def stage_o2c(csv: Path, db: Path) -> dict:
             bad=outcome.bad,
             raw=raw,
             file_name=csv.name,
-            sha256=tabular_files.sha256_of(csv),
+            sha256=sha256_of(csv),
             failures_by_reason=outcome.failures_by_reason,
         )
     done = time.perf_counter()

@@ -15,6 +15,7 @@ from o2c.orchestration import (
     warehouse_writer,
 )
 from o2c.tasks import invoice_loading, invoices, tabular_files, validation
+from o2c.tasks.fingerprint import sha256_of
 from o2c.tasks.ingestion_report import summary_markdown
 from o2c.tasks.invoice_loading import LoadResult
 from o2c.warehouse import connect
@@ -24,7 +25,7 @@ from o2c.warehouse import connect
 def read_customer_file(path: Path) -> tuple:
     raw = tabular_files.read_table(path)
     tabular_files.require_columns(raw, invoices.CUSTOMER_REQUIRED, path)
-    return raw, tabular_files.sha256_of(path)
+    return raw, sha256_of(path)
 
 
 @task(name="validate-customers", cache_policy=NO_CACHE)

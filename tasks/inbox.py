@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from o2c.tasks.tabular_files import sha256_of
+from o2c.tasks.fingerprint import sha256_of
 
 PROCESSED = "processed"
 REJECTED = "rejected"

@@ -6,7 +6,6 @@ quarantine with its original text instead of failing the whole read.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import polars as pl
@@ -20,12 +19,6 @@ class InputFileError(ValueError):
     """A file that cannot be read at all; the message names the file and what is wrong."""
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _decode(raw: bytes, path: Path) -> str:

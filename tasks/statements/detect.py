@@ -8,12 +8,12 @@ refused before being read.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from o2c.models.bank import Statement
+from o2c.tasks.fingerprint import sha256_of
 from o2c.tasks.statements.camt import parse_camt, parse_camt_fast, plain_namespace
 from o2c.tasks.statements.cfonb import parse_cfonb
 from o2c.tasks.statements.csv_bank import (
@@ -42,12 +42,6 @@ class ParsedFile:
     notes: list[str] = field(default_factory=list)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def detect_format(head: bytes, csv_mappings: list[CsvMapping] | None = None) -> str | None:

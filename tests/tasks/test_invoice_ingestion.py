@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from o2c.tasks import invoice_loading, invoices, tabular_files, validation
+from o2c.tasks.fingerprint import sha256_of
 from o2c.warehouse import connect
 
 HEADER = "invoice_id;customer_id;customer_name;issue_date;due_date;currency;amount_total;document_type;customer_iban;reference"
@@ -61,7 +62,7 @@ def ingest(db: Path, path: Path) -> invoice_loading.LoadResult:
             bad=outcome.bad,
             raw=raw,
             file_name=path.name,
-            sha256=tabular_files.sha256_of(path),
+            sha256=sha256_of(path),
             failures_by_reason=outcome.failures_by_reason,
         )
 
