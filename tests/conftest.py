@@ -6,6 +6,9 @@ import os
 
 import pytest
 
+# The fake Bridge API (tests/fakes) as a fixture for any test that asks for `bridge_server`.
+pytest_plugins = ["tests.tasks.conftest_bridge"]
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

@@ -21,9 +21,7 @@ from o2c.tasks.open_banking import (
     to_statements,
 )
 from o2c.warehouse import connect
-from tests.tasks.conftest_bridge import BridgeFake, Fault, bridge_server
-
-__all__ = ["bridge_server"]  # the fixture, imported so pytest sees it here
+from tests.fakes.bridge_server import BridgeFake, Fault
 
 IBAN_A = "FR7630006000011234567890189"
 IBAN_B = "DE89370400440532013000"
