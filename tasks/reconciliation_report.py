@@ -45,6 +45,8 @@ def summary_markdown(stats: dict[str, Any], decisions: dict[str, int] | None = N
         f"| settled automatically | {_n(stats.get('settled', 0))} |",
         f"| exceptions for finance | {_n(stats.get('exceptions', 0))} |",
         f"| left alone by decision | {_n(stats.get('left_by_decision', 0))} |",
+        f"| debits matching no customer item (suppliers, fees: left alone)"
+        f" | {_n(stats.get('not_customer_debits', 0))} |",
         "",
         f"Amount allocated to invoices: {_money(stats.get('amount_matched_cents', 0))}"
         " (all currencies, each allocation in its invoice's currency)",
