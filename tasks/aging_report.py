@@ -23,8 +23,8 @@ def format_money(cents: int | None, currency: str, *, decimals: bool = True) -> 
     sign = "-" if cents < 0 else ""
     units, rest = divmod(abs(int(cents)), 100)
     if not decimals:
-        return f"{sign}{_group(units + (rest >= 50))} {currency}"
-    return f"{sign}{_group(units)},{rest:02d} {currency}"
+        return f"{sign}{_group(units + (rest >= 50))}\u00a0{currency}"
+    return f"{sign}{_group(units)},{rest:02d}\u00a0{currency}"  # no break before the currency
 
 
 def _group(units: int) -> str:

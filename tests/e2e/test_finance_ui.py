@@ -378,8 +378,9 @@ def test_run_pages_show_the_artifacts_in_chromium(
     for name, (url, expected) in pages.items():
         png = tmp_path / f"{name}.png"
         dom = chromium(url, png, tmp_path / "chromium-profile", tmp_path / "chromium.log")
+        # Whitespace folded on both sides: amounts use no-break spaces (U+202F) between thousands.
         text = " ".join(re.sub(r"<[^>]+>", " ", dom).split())
-        missing = [word for word in expected if word not in text]
+        missing = [word for word in expected if " ".join(word.split()) not in text]
         assert not missing, f"{url}: {missing} not on the page (screenshot {png})"
         assert png.is_file() and png.stat().st_size > 20_000, f"{png}: missing or nearly empty"
         width, height, distinct = png_size_and_rows(png)

@@ -21,12 +21,12 @@ AS_OF = date(2026, 3, 31)
 @pytest.mark.parametrize(
     ("cents", "text"),
     [
-        (1_234_567, "12\u202f345,67 EUR"),
-        (5, "0,05 EUR"),
-        (99_999, "999,99 EUR"),
-        (100_000, "1\u202f000,00 EUR"),
-        (-123_456_789, "-1\u202f234\u202f567,89 EUR"),
-        (0, "0,00 EUR"),
+        (1_234_567, "12\u202f345,67\u00a0EUR"),
+        (5, "0,05\u00a0EUR"),
+        (99_999, "999,99\u00a0EUR"),
+        (100_000, "1\u202f000,00\u00a0EUR"),
+        (-123_456_789, "-1\u202f234\u202f567,89\u00a0EUR"),
+        (0, "0,00\u00a0EUR"),
     ],
 )
 def test_money_is_written_the_french_way(cents, text):
@@ -34,8 +34,8 @@ def test_money_is_written_the_french_way(cents, text):
 
 
 def test_money_without_decimals_rounds_half_up():
-    assert format_money(1_234_550, "EUR", decimals=False) == "12\u202f346 EUR"
-    assert format_money(1_234_549, "EUR", decimals=False) == "12\u202f345 EUR"
+    assert format_money(1_234_550, "EUR", decimals=False) == "12\u202f346\u00a0EUR"
+    assert format_money(1_234_549, "EUR", decimals=False) == "12\u202f345\u00a0EUR"
 
 
 def open_item(invoice_id, customer, days_late, cents, currency="EUR"):
@@ -94,15 +94,15 @@ def test_summary_totals_per_bucket_and_currency(by_customer):
     eur = next(line for line in md.splitlines() if line.startswith("| EUR |"))
     cells = [c.strip() for c in eur.strip("|").split("|")]
     # not due 3 000,00; 1-30: 10 000,00 - 200,00 + twelve small ones 1,00..1,11 (12,66)
-    assert cells[1] == "3\u202f000,00 EUR"
-    assert cells[2] == "9\u202f812,66 EUR"
-    assert cells[3] == "500,00 EUR"
-    assert cells[6] == "2\u202f500,50 EUR"
+    assert cells[1] == "3\u202f000,00\u00a0EUR"
+    assert cells[2] == "9\u202f812,66\u00a0EUR"
+    assert cells[3] == "500,00\u00a0EUR"
+    assert cells[6] == "2\u202f500,50\u00a0EUR"
     # total 3 000 + 9 812,66 + 500 + 2 500,50 = 15 813,16; overdue = total - not due
-    assert cells[7] == "15\u202f813,16 EUR"
-    assert cells[8] == "12\u202f813,16 EUR"
+    assert cells[7] == "15\u202f813,16\u00a0EUR"
+    assert cells[8] == "12\u202f813,16\u00a0EUR"
     usd = next(line for line in md.splitlines() if line.startswith("| USD |"))
-    assert "7\u202f000,00 USD" in usd
+    assert "7\u202f000,00\u00a0USD" in usd
     assert "EUR" not in usd
 
 
@@ -127,26 +127,26 @@ def test_summary_top_late_payers(by_customer):
     # EUR: ACME (12 500,50 overdue), BETA (300,00), then 8 of the 12 small ones; USD: ACME
     assert len(ranked) == 11
     assert ranked[0].startswith(
-        "| 1 | ACME | Acme \\| Fils | EUR | 12\u202f500,50 EUR | 130 | 21,7 | C |"
+        "| 1 | ACME | Acme \\| Fils | EUR | 12\u202f500,50\u00a0EUR | 130 | 21,7 | C |"
     )
-    assert "| BETA |" in ranked[1] and "300,00 EUR" in ranked[1]
-    assert "| USD | 7\u202f000,00 USD | 70 |" in ranked[10]
+    assert "| BETA |" in ranked[1] and "300,00\u00a0EUR" in ranked[1]
+    assert "| USD | 7\u202f000,00\u00a0USD | 70 |" in ranked[10]
 
 
 def test_customer_table_rows(by_customer):
     rows = customer_table(by_customer)
     acme = next(r for r in rows if r["Customer"] == "ACME" and r["Currency"] == "EUR")
     assert acme["Name"] == "Acme | Fils"
-    assert acme["1-30 days"] == "10\u202f000,00 EUR"
-    assert acme["over 120 days"] == "2\u202f500,50 EUR"
-    assert acme["Total"] == "15\u202f500,50 EUR"
+    assert acme["1-30 days"] == "10\u202f000,00\u00a0EUR"
+    assert acme["over 120 days"] == "2\u202f500,50\u00a0EUR"
+    assert acme["Total"] == "15\u202f500,50\u00a0EUR"
     assert (acme["Oldest days past due"], acme["Avg days late"], acme["Grade"]) == (
         130,
         "21,7",
         "C",
     )
     beta = next(r for r in rows if r["Customer"] == "BETA")
-    assert beta["1-30 days"] == "-200,00 EUR"
+    assert beta["1-30 days"] == "-200,00\u00a0EUR"
     assert beta["Grade"] == "–"
     assert [r["Currency"] for r in rows] == ["EUR"] * 14 + ["USD"]
 
@@ -174,7 +174,7 @@ def test_html_report_is_self_contained_and_escapes_names(by_customer):
     assert "&lt;b&gt;Béta&lt;/b&gt;" in page
     tree = lxml_html.fromstring(page)
     assert tree.findtext(".//h1") == "Receivables aging"
-    assert "12\u202f500,50 EUR" in tree.text_content()
+    assert "12\u202f500,50\u00a0EUR" in tree.text_content()
 
 
 def test_html_chart_bars_are_proportional_and_credits_below_zero(by_customer):
@@ -198,4 +198,4 @@ def test_html_chart_bars_are_proportional_and_credits_below_zero(by_customer):
     zero = h["2026-03-31 not yet due"][0] + h["2026-03-31 not yet due"][1]
     assert h["2026-03-31 over 120 days"][0] == pytest.approx(zero, abs=0.2)
     assert h["2026-03-31 over 120 days"][1] == pytest.approx(h["2026-03-24 1-30 days"][1], rel=0.01)
-    assert "2026-03-31 · over 120 days: -1\u202f000,00 EUR" in rects
+    assert "2026-03-31 · over 120 days: -1\u202f000,00\u00a0EUR" in rects
