@@ -29,6 +29,7 @@ from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.exceptions import (
     REASON_AMBIGUOUS_REFERENCE,
     REASON_NO_MATCH,
+    REASON_REFERENCE_AMOUNT_MISMATCH,
     exception_rows,
     no_match_rows,
 )
@@ -330,9 +331,12 @@ def _fuzzy_rule_for(
     config: ReconciliationConfig,
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
     """One typo or a truncation: only neighbours that fit the transfer by amount or payer are
-    candidates (references.fuzzy_invoice_numbers). One candidate settles; among several, the only
-    one whose amount fits, or the only one open for exactly the amount paid by its own customer's
-    account; anything else is an exception listing the best few."""
+    candidates (references.fuzzy_invoice_numbers). A guessed number settles only where the amount
+    agrees: the only candidate whose amount fits, or the only one open for exactly the amount paid
+    by its own customer's account. A lone neighbour that only the payer vouches for (its amount
+    does not fit) is a slip as likely as a partial payment: an exception naming it
+    (reference_amount_mismatch), never a guess. Anything else is an exception listing the best
+    few."""
 
     # Indexed per call, on what is still open: by then the exact rules have settled most items.
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -359,9 +363,7 @@ def _fuzzy_rule_for(
             + pl.when(pl.col("payer_fits")).then(0.15).otherwise(0.0),
         )
         ok = scored.filter(
-            (pl.col("n") == 1)
-            | (pl.col("amount_fits") & (pl.col("n_amount") == 1))
-            | (best & (pl.col("n_best") == 1))
+            pl.col("amount_fits") & ((pl.col("n_amount") == 1) | (best & (pl.col("n_best") == 1)))
         )
         doubt = (
             scored.join(ok, on="transaction_id", how="anti")
@@ -372,15 +374,24 @@ def _fuzzy_rule_for(
             .filter(pl.int_range(pl.len()).over("transaction_id") < MAX_FUZZY_CANDIDATES)
             .join(open_items.select("invoice_id", "amount_open_cents"), on="invoice_id")
         )
-        exceptions = exception_rows(
-            doubt.select(
-                "transaction_id",
-                invoice_ids=pl.concat_list("invoice_id"),
-                amount_cents="amount_open_cents",
-                rule=pl.lit(RULE_FUZZY),
-                score="score",
-            ),
-            REASON_AMBIGUOUS_REFERENCE,
+        listed = doubt.select(
+            "transaction_id",
+            invoice_ids=pl.concat_list("invoice_id"),
+            amount_cents="amount_open_cents",
+            rule=pl.lit(RULE_FUZZY),
+            score="score",
+        )
+        lone = doubt.filter(pl.col("n") == 1).select("transaction_id")
+        exceptions = pl.concat(
+            [
+                exception_rows(
+                    listed.join(lone, on="transaction_id", how="anti"), REASON_AMBIGUOUS_REFERENCE
+                ),
+                exception_rows(
+                    listed.join(lone, on="transaction_id", how="semi"),
+                    REASON_REFERENCE_AMOUNT_MISMATCH,
+                ),
+            ]
         )
         return ok.select(list(CANDIDATE)), exceptions
 

@@ -119,6 +119,24 @@ def test_one_typo_neighbours_of_the_payers_customer_are_candidates(run):
     assert [c["invoice_ids"] for c in listed] == [["FA-2024-00131"], ["FA-2024-00132"]]
 
 
+def test_lone_neighbour_of_the_payers_customer_with_another_amount_is_an_exception(run):
+    # "00150" does not exist; FA-2024-00151 (Dupont, who pays) is its only one-typo neighbour,
+    # but it is open for 500,00 and 120,00 arrived. A partial payment or a slip of the pen?
+    # No guess: an exception that names it, and 500,00 stays open.
+    items = [item("FA-2024-00151", "C1", 50_000)]
+    t = tx("t1", 12_000, remittance_unstructured="Facture FA 2024 00150", counterparty_iban=DUPONT)
+    r = run([t], items)
+    assert r.allocations.height == 0
+    assert r.exceptions["reason"].to_list() == ["reference_amount_mismatch"]
+    listed = json.loads(r.exceptions["candidates"][0])
+    assert [(c["invoice_ids"], c["amount_cents"], c["rule"]) for c in listed] == [
+        (["FA-2024-00151"], 50_000, "invoice_number_fuzzy")
+    ]
+    # The same lone neighbour open for exactly what was paid still settles.
+    ok = run([t], [item("FA-2024-00151", "C1", 12_000)])
+    assert pairs(ok) == [("t1", "FA-2024-00151", 12_000, "payment", "invoice_number_fuzzy")]
+
+
 def test_exact_amount_from_the_customers_account_beats_a_tolerance_fit(run):
     # Both neighbours fit by amount (00142 is 3,00 over: within the 5,00 tolerance), but only
     # 00141 is open for exactly 200,00 and belongs to the account that paid.
