@@ -33,6 +33,7 @@ from o2c.tasks.reconciliation.exceptions import (
     exception_rows,
     no_match_rows,
 )
+from o2c.tasks.reconciliation.fast_path import obvious_settlements
 from o2c.tasks.reconciliation.payers import (
     RULE_IBAN_AMOUNT,
     RULE_IBAN_SET,
@@ -45,11 +46,13 @@ from o2c.tasks.reconciliation.references import (
     CANDIDATE,
     RULE_FUZZY,
     RULE_INVOICE_NUMBER,
+    RULE_STRUCTURED,
     fuzzy_invoice_numbers,
     invoice_keys,
     invoice_numbers,
     reference_keys,
-    structured_reference,
+    structured_pairs,
+    text_hits,
 )
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS, reversal_allocations
 
@@ -218,12 +221,21 @@ class _Run:
 
 
 def _reference_rule_for(
-    items: pl.DataFrame,
+    pairs: pl.DataFrame,
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
-    refs = reference_keys(items)  # every item of the run: a reversal may reopen any of them
+    """Rule 1 over references.structured_pairs (of every item: a reversal may reopen any)."""
 
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        found = structured_reference(todo, open_items, refs)
+        found = (
+            pairs.join(todo.select("t"), on="t", how="semi")
+            .join(open_items.select("i"), on="i", how="semi")
+            .select(
+                "transaction_id",
+                "invoice_id",
+                rule=pl.lit(RULE_STRUCTURED),
+                confidence=pl.lit(1.0),
+            )
+        )
         return found, pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
 
     return rule
@@ -240,7 +252,7 @@ def _sign_total(claims: pl.DataFrame, todo: pl.DataFrame, open_items: pl.DataFra
 
 
 def _text_rule_for(
-    items: pl.DataFrame,
+    hits: pl.DataFrame,
     customers: pl.DataFrame,
     aliases: pl.DataFrame,
     config: ReconciliationConfig,
@@ -250,10 +262,8 @@ def _text_rule_for(
     within tolerance) or the payer's IBAN belongs to the invoice's customer; otherwise the transfer
     is left to the later rules (one typo, IBAN + amount), which check both."""
 
-    keys = invoice_keys(items)  # every item of the run: a reversal may reopen any of them
-
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        claims, exceptions = _text_claims(todo, open_items, keys)
+        claims, exceptions = _text_claims(todo, open_items, hits)
         payer = payers_by_iban(todo, customers, aliases)
         payer_ok = (
             claims.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
@@ -277,9 +287,9 @@ def _text_rule_for(
 
 
 def _text_claims(
-    todo: pl.DataFrame, open_items: pl.DataFrame, keys: pl.DataFrame
+    todo: pl.DataFrame, open_items: pl.DataFrame, hits: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    found = invoice_numbers(todo, open_items, keys)
+    found = invoice_numbers(todo, open_items, hits=hits)
     ambiguous = found.filter(pl.col("ambiguous")).join(
         todo.select("transaction_id", "amount_cents"), on="transaction_id"
     )
@@ -458,13 +468,18 @@ def reconcile(
     Returns allocations (ALLOCATION, sorted) and exceptions (one per unsettled transaction).
     """
     config = config or ReconciliationConfig()
-    tx = _conform(transactions, BANK_TRANSACTION, "transactions").sort(
-        "booking_date", "transaction_id"
+    # Row numbers: the engine's joins and windows work on them (t also orders by booking).
+    tx = (
+        _conform(transactions, BANK_TRANSACTION, "transactions")
+        .sort("booking_date", "transaction_id")
+        .with_columns(t=pl.int_range(pl.len(), dtype=pl.UInt32))
     )
     if tx["transaction_id"].is_duplicated().any():
         dup = tx.filter(pl.col("transaction_id").is_duplicated())["transaction_id"][0]
         raise ValueError(f"reconcile: transaction_id {dup!r} appears twice in transactions")
-    items = _conform(open_items, OPEN_ITEM, "open_items")
+    items = _conform(open_items, OPEN_ITEM, "open_items").with_columns(
+        i=pl.int_range(pl.len(), dtype=pl.UInt32)
+    )
     customers = _conform(customers, CUSTOMER, "customers")
     aliases = _conform(aliases, PAYER_ALIAS, "aliases")
     decisions = _conform(decisions, DECISION, "decisions")
@@ -483,9 +498,19 @@ def reconcile(
     # Passes until nothing new settles: a settlement (or a reversal reopening an invoice) may
     # clear an earlier doubt, and a re-run must find nothing more to do.
     rev_exc = pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+    # What the texts and references name, once for the run, against every item (a reversal may
+    # reopen any); each rule use filters it to what is still open.
+    pairs = structured_pairs(run.pending, reference_keys(items, carry=("i",)), carry=("t", "i"))
+    hits = text_hits(run.pending, invoice_keys(items, carry=("i",)), "t")
+    run.record(
+        obvious_settlements(run.pending, run.open_positive(), pairs, hits)
+        .with_columns(kind=pl.lit("payment"), reverses_allocation_id=pl.lit(None, pl.String))
+        .select(list(_ALLOC_NO_ID))
+        .cast(_ALLOC_NO_ID)
+    )
     rules = [
-        _reference_rule_for(items),
-        _text_rule_for(items, customers, aliases, config),
+        _reference_rule_for(pairs),
+        _text_rule_for(hits, customers, aliases, config),
         _fuzzy_rule_for(customers, aliases, config),
         _payer_rule_for(customers, aliases, config, by_name=False),
         _payer_rule_for(customers, aliases, config, by_name=True),

@@ -73,16 +73,18 @@ def _strength(key: pl.Expr) -> pl.Expr:
     )
 
 
-def invoice_keys(open_items: pl.DataFrame) -> pl.DataFrame:
+def invoice_keys(open_items: pl.DataFrame, *, carry: tuple[str, ...] = ()) -> pl.DataFrame:
     """invoice_id, key, strength: each form under which an invoice number may be written.
 
     The forms of one invoice are deduplicated in the row (no group-by over the million keys of a
-    large run), and a form's strength follows from how it was built (no regex over the keys)."""
+    large run), and a form's strength follows from how it was built (no regex over the keys).
+    ``carry``: further columns of open_items kept beside invoice_id (the engine's row number)."""
     up = pl.col("invoice_id").str.to_uppercase()
+    ids = ["invoice_id", *carry]
     base = (
         open_items.lazy()
         .select(
-            "invoice_id",
+            *ids,
             letters=up.str.extract(r"^([A-Z]*)", 1),
             digits=up.str.replace_all(r"[^0-9]+", ""),
             stripped=_stripped_digits(up),
@@ -101,20 +103,20 @@ def invoice_keys(open_items: pl.DataFrame) -> pl.DataFrame:
     forms = [
         # full is letters and digits only: it holds a letter exactly when it is not the digits
         base.select(
-            "invoice_id",
+            *ids,
             key=full,
             strength=pl.when(full != digits).then(1.0).otherwise(by_length(full)),
         ),
         base.filter(fs != full).select(
-            "invoice_id",
+            *ids,
             key=fs,
             strength=pl.when(pl.col("letters") != "").then(1.0).otherwise(by_length(fs)),
         ),
         base.filter((digits != full) & (digits != fs)).select(
-            "invoice_id", key=digits, strength=by_length(digits)
+            *ids, key=digits, strength=by_length(digits)
         ),
         base.filter((stripped != full) & (stripped != fs) & (stripped != digits)).select(
-            "invoice_id", key=stripped, strength=by_length(stripped)
+            *ids, key=stripped, strength=by_length(stripped)
         ),
     ]
     return pl.concat(forms).collect()
@@ -190,22 +192,37 @@ def text_keys(chains: pl.DataFrame) -> pl.DataFrame:
     return _text_keys(lazy, "transaction_id").drop("variable").unique().collect()
 
 
-def _two_keys(frame: pl.DataFrame, id_col: str, first: str, second: str) -> pl.DataFrame:
-    """id, key: two columns normalized as references, the second kept only where it differs
+def _two_keys(frame: pl.DataFrame, ids: list[str], first: str, second: str) -> pl.DataFrame:
+    """ids, key: two columns normalized as references, the second kept only where it differs
     (deduplicated in the row: no unique() over a million keys)."""
     a = normalize_reference(pl.col(first))
     b = normalize_reference(pl.col(second))
     return pl.concat(
         [
-            frame.select(id_col, key=a),
-            frame.filter(b.ne_missing(a)).select(id_col, key=b),
+            frame.select(*ids, key=a),
+            frame.filter(b.ne_missing(a)).select(*ids, key=b),
         ]
     ).filter(pl.col("key").str.len_chars() >= 4)
 
 
-def reference_keys(open_items: pl.DataFrame) -> pl.DataFrame:
-    """invoice_id, key: an invoice's reference and id as rule 1 compares them (built once a run)."""
-    return _two_keys(open_items, "invoice_id", "reference", "invoice_id")
+def reference_keys(open_items: pl.DataFrame, *, carry: tuple[str, ...] = ()) -> pl.DataFrame:
+    """invoice_id, key: an invoice's reference and id as rule 1 compares them (built once a run).
+    ``carry``: further columns kept beside invoice_id."""
+    return _two_keys(open_items, ["invoice_id", *carry], "reference", "invoice_id")
+
+
+def structured_pairs(
+    transactions: pl.DataFrame, refs: pl.DataFrame, *, carry: tuple[str, ...] = ()
+) -> pl.DataFrame:
+    """transaction_id, invoice_id (and the ``carry`` columns of both sides): every pair rule 1
+    links, open or not. Computed once a run; what is open is filtered at each use."""
+    tx = _two_keys(
+        transactions,
+        ["transaction_id", *(c for c in carry if c in transactions.columns)],
+        "remittance_structured",
+        "end_to_end_id",
+    )
+    return tx.join(refs, on="key").drop("key").unique()
 
 
 def structured_reference(
@@ -214,7 +231,7 @@ def structured_reference(
     """Rule 1: the RF creditor reference or end-to-end id equals an invoice's reference
     (or its id). ``refs``: reference_keys() of a superset of open_items (a run reuses them)."""
     refs = reference_keys(open_items) if refs is None else refs
-    tx = _two_keys(transactions, "transaction_id", "remittance_structured", "end_to_end_id")
+    tx = _two_keys(transactions, ["transaction_id"], "remittance_structured", "end_to_end_id")
     return (
         tx.join(refs, on="key")
         .select("transaction_id", "invoice_id")
@@ -224,8 +241,24 @@ def structured_reference(
     )
 
 
+def _text_hits(texts: pl.LazyFrame, keys: pl.LazyFrame, id_col: str) -> pl.LazyFrame:
+    return _text_keys(_chains(texts, id_col), id_col).join(keys, on="key").drop("key", "variable")
+
+
+def text_hits(transactions: pl.DataFrame, keys: pl.DataFrame, id_col: str) -> pl.DataFrame:
+    """id_col, chain_no, start, length, invoice_id (and what keys carry), strength: every run of
+    every remittance text that equals some invoice's key, open or not. The costly half of rules
+    2-3, computed once a run: what is still open is filtered at each use (invoice_numbers)."""
+    texts = transactions.lazy().select(id_col, "remittance_unstructured")
+    return _text_hits(texts, keys.lazy(), id_col).collect()
+
+
 def invoice_numbers(
-    transactions: pl.DataFrame, open_items: pl.DataFrame, keys: pl.DataFrame | None = None
+    transactions: pl.DataFrame,
+    open_items: pl.DataFrame,
+    keys: pl.DataFrame | None = None,
+    *,
+    hits: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Rules 2 and 3: invoice numbers written in the remittance text, one or several.
 
@@ -233,18 +266,21 @@ def invoice_numbers(
     its own; a weak one (few digits) only when the amount confirms it, which amounts.py checks.
     A run of text whose best key fits several invoices alike makes the transfer ambiguous.
     ``keys``: invoice_keys() computed once for a superset of open_items (a run reuses them).
+    ``hits``: text_hits(..., id_col="t") of a superset of the transactions, which then carry that
+    integer column ``t`` (the engine's row number); their keys are not extracted again.
     One lazy query; transfers are numbered so that the windows and group-bys work on integers.
     """
-    inv_keys = (invoice_keys(open_items) if keys is None else keys).lazy()
-    ids = transactions.lazy().select(
-        "transaction_id", "remittance_unstructured", t=pl.int_range(pl.len(), dtype=pl.UInt32)
-    )
+    if hits is None:
+        inv_keys = (invoice_keys(open_items) if keys is None else keys).lazy()
+        ids = transactions.lazy().select(
+            "transaction_id", "remittance_unstructured", t=pl.int_range(pl.len(), dtype=pl.UInt32)
+        )
+        raw = _text_hits(ids, inv_keys, "t")
+    else:
+        ids = transactions.lazy().select("transaction_id", "t")
+        raw = hits.lazy().join(ids.select("t"), on="t", how="semi")
     # Keys of the whole run first, then only the hits on what is still open (far fewer rows).
-    hits = (
-        _text_keys(_chains(ids, "t"), "t")
-        .join(inv_keys, on="key")
-        .join(open_items.lazy().select("invoice_id"), on="invoice_id", how="semi")
-    )
+    hits = raw.join(open_items.lazy().select("invoice_id"), on="invoice_id", how="semi")
     # Per run of text, keep the invoices reached by its best key; a longer run beats a shorter one
     # it contains ("2024 00123" beats "00123").
     hits = hits.filter(pl.col("strength") == pl.col("strength").max().over("t", "chain_no"))

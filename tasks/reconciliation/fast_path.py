@@ -1,0 +1,84 @@
+"""The obvious settlements, decided before the cascade in a few joins.
+
+Most transfers name one invoice, exactly, and pay exactly what is open on it. The cascade would
+settle each of them in its first round (rule 1 or rules 2-3), alone on its invoice: no round,
+no cross-check and no amount spreading can change that outcome. Settling them first, in one
+join, leaves the cascade the transfers that need it.
+
+The result is the cascade's own only if no other transfer could look at those invoices before
+the cascade settles them, so the conditions below are strict:
+
+- rule 1: the transfer's references name exactly one open item, named by no other transfer's
+  reference;
+- rules 2-3: the transfer has no reference to an open item, and every run of its text that names
+  an open item names the same one, which no other pending transfer names (by reference or text);
+- the item is open for exactly the amount, in the transfer's currency.
+
+Later rules (one typo, payer and amount) run after rules 1-3 and so already saw these items
+settled; they see the same here.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from o2c.tasks.reconciliation.references import RULE_INVOICE_NUMBER, RULE_STRUCTURED
+
+
+def obvious_settlements(
+    pending: pl.DataFrame,
+    open_items: pl.DataFrame,
+    pairs: pl.DataFrame,
+    hits: pl.DataFrame,
+) -> pl.DataFrame:
+    """Full payments of one item by one transfer that the cascade would make in its first round.
+
+    ``pending``: transactions with the integer row number ``t``; ``open_items``: items still open
+    (amount not zero) with their row number ``i``; ``pairs``: references.structured_pairs (``t``,
+    ``i``) and ``hits``: references.text_hits (``t``, ``i``, ``strength``) of a superset of them.
+    Returns transaction_id, invoice_id, customer_id, amount_cents, currency, rule, confidence, t, i.
+    """
+    tx = pending.select("t", "transaction_id", "amount_cents", "currency")
+    items = open_items.select(
+        "i", "invoice_id", "customer_id", "amount_open_cents", item_currency="currency"
+    )
+    ref = pairs.select("t", "i").join(tx, on="t", how="semi").join(items, on="i", how="semi")
+    text = (
+        hits.select("t", "i", "strength")
+        .join(tx, on="t", how="semi")
+        .join(items, on="i", how="semi")
+        .group_by("t", "i")
+        .agg(confidence=pl.col("strength").max())
+    )
+    # Counted over every pending transfer, before any is set aside.
+    alone = (pl.len().over("t") == 1) & (pl.len().over("i") == 1)
+    by_ref = ref.filter(alone).with_columns(rule=pl.lit(RULE_STRUCTURED), confidence=pl.lit(1.0))
+    by_text = (
+        text.filter(alone)
+        .join(ref.select("t"), on="t", how="anti")
+        .join(ref.select("i"), on="i", how="anti")
+        .with_columns(rule=pl.lit(RULE_INVOICE_NUMBER))
+    )
+    return (
+        pl.concat(
+            [f.select("t", "i", "rule", "confidence") for f in (by_ref, by_text)],
+            how="vertical_relaxed",
+        )
+        .join(tx, on="t")
+        .join(items, on="i")
+        .filter(
+            (pl.col("amount_cents") == pl.col("amount_open_cents"))
+            & (pl.col("currency") == pl.col("item_currency"))
+        )
+        .select(
+            "transaction_id",
+            "invoice_id",
+            "customer_id",
+            "amount_cents",
+            "currency",
+            "rule",
+            "confidence",
+            "t",
+            "i",
+        )
+    )
