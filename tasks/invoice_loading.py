@@ -224,15 +224,21 @@ def load_invoice_batch(
                 [batch_id, now],
             )
         fields = ["invoice_id", *TRACKED_FIELDS, "row_hash"]
+        # New rows by a plain INSERT, changed ones by an UPDATE: cheaper than one upsert.
         con.execute(
             f"""INSERT INTO invoices ({", ".join(fields)}, batch_id, first_loaded_at, updated_at)
-            SELECT {", ".join(fields)}, ?, ?, ? FROM invoice_stage
-            WHERE old_hash IS NULL OR old_hash <> row_hash
-            ON CONFLICT (invoice_id) DO UPDATE SET
-            {", ".join(f"{f} = EXCLUDED.{f}" for f in [*TRACKED_FIELDS, "row_hash"])},
-            batch_id = EXCLUDED.batch_id, updated_at = EXCLUDED.updated_at""",
+            SELECT {", ".join(fields)}, ?, ?, ? FROM invoice_stage WHERE old_hash IS NULL""",
             [batch_id, now, now],
         )
+        if result.updated:
+            con.execute(
+                f"""UPDATE invoices SET
+                {", ".join(f"{f} = s.{f}" for f in [*TRACKED_FIELDS, "row_hash"])},
+                batch_id = ?, updated_at = ?
+                FROM invoice_stage s
+                WHERE invoices.invoice_id = s.invoice_id AND s.old_hash <> s.row_hash""",
+                [batch_id, now],
+            )
         _write_quarantine(
             con, "quarantine_invoices", "invoice_id", bad, raw, batch_id, file_name, now
         )
