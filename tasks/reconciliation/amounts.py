@@ -32,9 +32,11 @@ def settle_claims(
     paid in full, the gap written off on the last invoice. Short by more: a partial
     payment, the rest stays open. More than the total: the surplus is an unapplied
     credit for the customer.
-    Returns (allocations without allocation_id, exceptions).
+    Returns (allocations without allocation_id, exceptions); the items' row number ``i``, when
+    open_items carry one, is kept beside (the engine's bookkeeping; null for a credit).
     """
     tol = config.short_payment_tolerance_cents
+    row = ["i"] if "i" in open_items.columns else []
     rows = (
         claims.join(
             transactions.select("transaction_id", "amount_cents", "currency"), on="transaction_id"
@@ -46,6 +48,7 @@ def settle_claims(
                 "due_date",
                 pl.col("currency").alias("item_currency"),
                 "amount_open_cents",
+                *row,
             ),
             on="invoice_id",
         )
@@ -90,6 +93,7 @@ def settle_claims(
     )
     base = dict(reverses_allocation_id=pl.lit(None, pl.String))
     payments = rows.filter(pl.col("pay") != 0).select(
+        *row,
         "transaction_id",
         "invoice_id",
         "customer_id",
@@ -101,6 +105,7 @@ def settle_claims(
         **base,
     )
     write_offs = rows.filter(pl.col("write_off") & pl.col("is_last_pos")).select(
+        *row,
         "transaction_id",
         "invoice_id",
         "customer_id",
@@ -123,6 +128,7 @@ def settle_claims(
         )
         .filter((pl.col("surplus") > 0) & ~pl.col("write_off"))
         .select(
+            *(pl.lit(None, pl.UInt32).alias(c) for c in row),
             "transaction_id",
             invoice_id=pl.lit(None, pl.String),
             customer_id=pl.col("customer_id"),
@@ -146,7 +152,7 @@ def settle_claims(
         ),
         REASON_REFERENCE_AMOUNT_MISMATCH,
     )
-    return allocations.select(_ALLOC_COLS), exceptions
+    return allocations.select(*_ALLOC_COLS, *row), exceptions
 
 
 def amount_matches(

@@ -144,36 +144,38 @@ class _Run:
         self, pending: pl.DataFrame, open_items: pl.DataFrame, config: ReconciliationConfig
     ):
         self.pending = pending
-        self.open = open_items
+        # Open amounts live apart, by row number i: a settlement updates the rows it touched
+        # instead of joining the million items again.
+        self.items = open_items
+        self.open_cents = open_items["amount_open_cents"]
         self.config = config
         self.allocations: list[pl.DataFrame] = []
         self.exceptions: list[pl.DataFrame] = []
 
     def open_positive(self) -> pl.DataFrame:
-        return self.open.filter(pl.col("amount_open_cents") != 0)
+        return self.items.with_columns(amount_open_cents=self.open_cents).filter(
+            pl.col("amount_open_cents") != 0
+        )
 
     def drop_pending(self, ids: pl.Series | pl.DataFrame) -> None:
         frame = ids if isinstance(ids, pl.DataFrame) else ids.to_frame("transaction_id")
-        self.pending = self.pending.join(
-            frame.select("transaction_id").unique(), on="transaction_id", how="anti"
-        )
+        key = "t" if "t" in frame.columns else "transaction_id"
+        self.pending = self.pending.join(frame.select(key).unique(), on=key, how="anti")
 
     def record(self, allocations: pl.DataFrame) -> None:
+        """Allocations may carry the row numbers t and i; those without i are looked up."""
         if allocations.height == 0:
             return
-        self.allocations.append(allocations)
-        consumed = (
-            allocations.filter(pl.col("invoice_id").is_not_null())
-            .group_by("invoice_id")
-            .agg(used=pl.col("amount_cents").sum())
-        )
-        self.open = (
-            self.open.join(consumed, on="invoice_id", how="left")
-            .with_columns(
-                amount_open_cents=pl.col("amount_open_cents") - pl.col("used").fill_null(0)
+        self.allocations.append(allocations.select(list(_ALLOC_NO_ID)))
+        paid = allocations.filter(pl.col("invoice_id").is_not_null())
+        if "i" not in paid.columns:
+            paid = paid.join(self.items.select("invoice_id", "i"), on="invoice_id")
+        used = paid.group_by("i").agg(used=pl.col("amount_cents").sum())
+        if used.height:
+            rows = used["i"]
+            self.open_cents = self.open_cents.scatter(
+                rows, self.open_cents.gather(rows) - used["used"]
             )
-            .drop("used")
-        )
         self.drop_pending(allocations)
 
     def fail(self, exceptions: pl.DataFrame) -> None:
@@ -505,7 +507,7 @@ def reconcile(
     run.record(
         obvious_settlements(run.pending, run.open_positive(), pairs, hits)
         .with_columns(kind=pl.lit("payment"), reverses_allocation_id=pl.lit(None, pl.String))
-        .select(list(_ALLOC_NO_ID))
+        .select(*_ALLOC_NO_ID, "t", "i")
         .cast(_ALLOC_NO_ID)
     )
     rules = [
