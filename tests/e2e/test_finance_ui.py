@@ -9,6 +9,7 @@ the way a credit controller would, and the screenshots are kept for a person to 
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
 import struct
@@ -379,7 +380,7 @@ def test_run_pages_show_the_artifacts_in_chromium(
         png = tmp_path / f"{name}.png"
         dom = chromium(url, png, tmp_path / "chromium-profile", tmp_path / "chromium.log")
         # Whitespace folded on both sides: amounts use no-break spaces (U+202F) between thousands.
-        text = " ".join(re.sub(r"<[^>]+>", " ", dom).split())
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", dom)).split())
         missing = [word for word in expected if " ".join(word.split()) not in text]
         assert not missing, f"{url}: {missing} not on the page (screenshot {png})"
         assert png.is_file() and png.stat().st_size > 20_000, f"{png}: missing or nearly empty"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
 
 from o2c.flows.ingest_customers import ingest_customers
 from o2c.flows.ingest_invoices import ingest_invoices
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 def latest_artifact(key: str):
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
         )
     assert found, f"no artifact under key {key}"
     return found[0]
