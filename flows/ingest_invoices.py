@@ -54,19 +54,9 @@ def load_invoices(db: str | None, raw, outcome, path: Path, sha256: str) -> Load
 
 @task(name="check-previous-load", cache_policy=NO_CACHE)
 def previous_load(db: str | None, sha256: str, path: Path, rows: int) -> LoadResult | None:
+    """Before validating a million rows: was this very file loaded already?"""
     with warehouse_writer(db), connect(db) as con:
-        before = invoice_loading.previous_load(con, sha256, "invoices")
-    if not before:
-        return None
-    return LoadResult(
-        "invoices",
-        path.name,
-        sha256,
-        "duplicate_file",
-        rows_in=rows,
-        previous_batch_id=before[0],
-        previous_loaded_at=before[1],
-    )
+        return invoice_loading.already_loaded(con, "invoices", path.name, sha256, rows)
 
 
 @flow(name="ingest-invoices", log_prints=True)

@@ -8,6 +8,8 @@ field by field in invoice_changes, unchanged ones are counted, failed rows go to
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -50,6 +52,7 @@ class LoadResult:
     failures_by_reason: dict[str, int] = field(default_factory=dict)
     previous_batch_id: int | None = None
     previous_loaded_at: datetime | None = None
+    loaded_at: datetime | None = None
 
     @property
     def message(self) -> str:
@@ -152,6 +155,64 @@ def _upsert_customers(
     return int(inserted), int(updated)
 
 
+def already_loaded(
+    con: duckdb.DuckDBPyConnection, source: str, file_name: str, sha256: str, rows_in: int
+) -> LoadResult | None:
+    before = previous_load(con, sha256, source)
+    if not before:
+        return None
+    return LoadResult(
+        source,
+        file_name,
+        sha256,
+        "duplicate_file",
+        rows_in=rows_in,
+        previous_batch_id=before[0],
+        previous_loaded_at=before[1],
+    )
+
+
+@contextmanager
+def _recorded_batch(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    *,
+    file_name: str,
+    sha256: str,
+    raw: pl.DataFrame,
+    bad: pl.DataFrame,
+    failures_by_reason: dict[str, int],
+    flow_run_id: str | None,
+) -> Iterator[LoadResult]:
+    """One transaction around a load: its batch row, the caller's writes, the quarantine.
+
+    The caller fills in the counts of the yielded result; any error rolls everything back.
+    """
+    now = datetime.now()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        batch_id = _start_batch(con, source, file_name, sha256, raw.height, flow_run_id)
+        result = LoadResult(
+            source,
+            file_name,
+            sha256,
+            "loaded",
+            batch_id=batch_id,
+            rows_in=raw.height,
+            quarantined=bad.height,
+            failures_by_reason=failures_by_reason,
+            loaded_at=now,
+        )
+        yield result
+        key = "invoice_id" if source == "invoices" else "customer_id"
+        _write_quarantine(con, f"quarantine_{source}", key, bad, raw, batch_id, file_name, now)
+        _finish_batch(con, result)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def load_invoice_batch(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -165,31 +226,20 @@ def load_invoice_batch(
     flow_run_id: str | None = None,
 ) -> LoadResult:
     """Load one validated invoice file; `invoices` is shaped by tasks.invoices.stored_invoices."""
-    before = previous_load(con, sha256, "invoices")
-    if before:
-        return LoadResult(
-            "invoices",
-            file_name,
-            sha256,
-            "duplicate_file",
-            rows_in=raw.height,
-            previous_batch_id=before[0],
-            previous_loaded_at=before[1],
-        )
-    now = datetime.now()
-    con.execute("BEGIN TRANSACTION")
-    try:
-        batch_id = _start_batch(con, "invoices", file_name, sha256, raw.height, flow_run_id)
-        result = LoadResult(
-            "invoices",
-            file_name,
-            sha256,
-            "loaded",
-            batch_id=batch_id,
-            rows_in=raw.height,
-            quarantined=bad.height,
-            failures_by_reason=failures_by_reason,
-        )
+    duplicate = already_loaded(con, "invoices", file_name, sha256, raw.height)
+    if duplicate:
+        return duplicate
+    with _recorded_batch(
+        con,
+        "invoices",
+        file_name=file_name,
+        sha256=sha256,
+        raw=raw,
+        bad=bad,
+        failures_by_reason=failures_by_reason,
+        flow_run_id=flow_run_id,
+    ) as result:
+        batch_id, now = result.batch_id, result.loaded_at
         _upsert_customers(con, customers, batch_id, now)
         con.register("new_invoices", invoices)
         hashed = ", ".join(f"CAST(s.{f} AS VARCHAR)" for f in TRACKED_FIELDS)
@@ -239,14 +289,6 @@ def load_invoice_batch(
                 WHERE invoices.invoice_id = s.invoice_id AND s.old_hash <> s.row_hash""",
                 [batch_id, now],
             )
-        _write_quarantine(
-            con, "quarantine_invoices", "invoice_id", bad, raw, batch_id, file_name, now
-        )
-        _finish_batch(con, result)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return result
 
 
@@ -274,43 +316,22 @@ def load_customer_batch(
     flow_run_id: str | None = None,
 ) -> LoadResult:
     """Load one validated customer master file, with the same guarantees as invoices."""
-    before = previous_load(con, sha256, "customers")
-    if before:
-        return LoadResult(
-            "customers",
-            file_name,
-            sha256,
-            "duplicate_file",
-            rows_in=raw.height,
-            previous_batch_id=before[0],
-            previous_loaded_at=before[1],
-        )
-    now = datetime.now()
-    con.execute("BEGIN TRANSACTION")
-    try:
-        batch_id = _start_batch(con, "customers", file_name, sha256, raw.height, flow_run_id)
-        inserted, updated = _upsert_customers(con, customers, batch_id, now)
-        result = LoadResult(
-            "customers",
-            file_name,
-            sha256,
-            "loaded",
-            batch_id=batch_id,
-            rows_in=raw.height,
-            inserted=inserted,
-            updated=updated,
-            unchanged=customers.height - inserted - updated,
-            quarantined=bad.height,
-            failures_by_reason=failures_by_reason,
-        )
-        _write_quarantine(
-            con, "quarantine_customers", "customer_id", bad, raw, batch_id, file_name, now
-        )
-        _finish_batch(con, result)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    duplicate = already_loaded(con, "customers", file_name, sha256, raw.height)
+    if duplicate:
+        return duplicate
+    with _recorded_batch(
+        con,
+        "customers",
+        file_name=file_name,
+        sha256=sha256,
+        raw=raw,
+        bad=bad,
+        failures_by_reason=failures_by_reason,
+        flow_run_id=flow_run_id,
+    ) as result:
+        inserted, updated = _upsert_customers(con, customers, result.batch_id, result.loaded_at)
+        result.inserted, result.updated = inserted, updated
+        result.unchanged = customers.height - inserted - updated
     return result
 
 
