@@ -23,6 +23,7 @@ from o2c.warehouse import connect
 
 @task(name="read-customer-file", cache_policy=NO_CACHE)
 def read_customer_file(path: Path) -> tuple:
+    validation.warm_up()  # GX imports while Polars reads
     raw = tabular_files.read_table(path)
     tabular_files.require_columns(raw, invoices.CUSTOMER_REQUIRED, path)
     return raw, sha256_of(path)

@@ -26,6 +26,7 @@ class AllRowsRejected(RuntimeError):
 
 @task(name="read-invoice-file", cache_policy=NO_CACHE)
 def read_invoice_file(path: Path) -> tuple:
+    validation.warm_up()  # GX imports while Polars reads
     raw = tabular_files.read_table(path)
     tabular_files.require_columns(raw, invoices.INVOICE_REQUIRED, path)
     return raw, sha256_of(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -52,8 +53,27 @@ def load_suite(name: str, folder: Path | None = None) -> dict[str, Any]:
         raise SuiteError(f"expectation suite {path}: {exc}") from exc
 
 
-@cache
+_GX_LOCK = threading.Lock()
+
+
+def warm_up() -> threading.Thread:
+    """Import GX and build its context in the background while the file is being read.
+
+    Its import and context cost seconds; Polars reads without holding the GIL, so the two
+    overlap. `validate` waits for it through the same lock.
+    """
+    thread = threading.Thread(target=_gx_batch_definition, name="gx-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def _gx_batch_definition() -> Any:
+    with _GX_LOCK:
+        return _gx_batch_definition_once()
+
+
+@cache
+def _gx_batch_definition_once() -> Any:
     """One ephemeral GX context per process: it costs seconds to import and build."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
