@@ -42,13 +42,15 @@ def obvious_settlements(
     items = open_items.lazy().select(
         "i", "invoice_id", "customer_id", "amount_open_cents", item_currency="currency"
     )
-    ref = pairs.lazy().select("t", "i").join(tx, on="t", how="semi").join(items, on="i", how="semi")
-    text = (
-        hits.lazy()
-        .select("t", "i", "strength")
-        .join(tx, on="t", how="semi")
-        .join(items, on="i", how="semi")
+    # What is pending and what is open, as masks over the row numbers: a gather per hit instead
+    # of semi-joins of millions of hits.
+    pending_t = _mask(pending["t"], pairs["t"], hits["t"])
+    open_i = _mask(open_items["i"], pairs["i"], hits["i"])
+    ref = pairs.select("t", "i").filter(pending_t.gather(pairs["t"]) & open_i.gather(pairs["i"]))
+    text = hits.select("t", "i", "strength").filter(
+        pending_t.gather(hits["t"]) & open_i.gather(hits["i"])
     )
+    ref, text = ref.lazy(), text.lazy()
     # One item per transfer and one transfer per item, counted over every pending transfer
     # before any is set aside; min == max on one integer key is cheaper than distinct pairs.
     one_item = (
@@ -95,3 +97,9 @@ def obvious_settlements(
         )
         .collect()
     )
+
+
+def _mask(members: pl.Series, *others: pl.Series) -> pl.Series:
+    """A boolean per row number up to the largest in any of the series: True for ``members``."""
+    size = max((int(s.max()) + 1 for s in (members, *others) if s.len()), default=0)
+    return pl.repeat(False, size, eager=True).scatter(members, True)
