@@ -419,7 +419,8 @@ def fuzzy_invoice_numbers(
         )
         .filter(pl.col("key").str.len_chars() >= _FUZZY_MIN_DIGITS)
     )
-    tx_side, inv_side = _fuzzy_keys(tokens.lazy(), inv)
+    # Both sides built once, together (each feeds two joins; on two cores they overlap).
+    tx_side, inv_side = (f.lazy() for f in pl.collect_all(_fuzzy_keys(tokens.lazy(), inv)))
     tx_side = tx_side.join(tx_info, on="transaction_id")
     inv_side = inv_side.with_columns(bucket=pl.col("amount_open_cents").floordiv(width))
     by_amount = (
