@@ -48,11 +48,8 @@ from o2c.tasks.reconciliation.references import (
     RULE_INVOICE_NUMBER,
     RULE_STRUCTURED,
     fuzzy_invoice_numbers,
-    invoice_keys,
     invoice_numbers,
-    reference_keys,
-    structured_pairs,
-    text_hits,
+    run_links,
 )
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS, reversal_allocations
 
@@ -502,8 +499,7 @@ def reconcile(
     rev_exc = pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
     # What the texts and references name, once for the run, against every item (a reversal may
     # reopen any); each rule use filters it to what is still open.
-    pairs = structured_pairs(run.pending, reference_keys(items, carry=("i",)), carry=("t", "i"))
-    hits = text_hits(run.pending, invoice_keys(items, carry=("i",)), "t")
+    pairs, hits = run_links(run.pending, items)
     run.record(
         obvious_settlements(run.pending, run.open_positive(), pairs, hits)
         .with_columns(kind=pl.lit("payment"), reverses_allocation_id=pl.lit(None, pl.String))

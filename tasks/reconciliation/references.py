@@ -79,11 +79,14 @@ def invoice_keys(open_items: pl.DataFrame, *, carry: tuple[str, ...] = ()) -> pl
     The forms of one invoice are deduplicated in the row (no group-by over the million keys of a
     large run), and a form's strength follows from how it was built (no regex over the keys).
     ``carry``: further columns of open_items kept beside invoice_id (the engine's row number)."""
+    return _invoice_keys(open_items.lazy(), carry).collect()
+
+
+def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFrame:
     up = pl.col("invoice_id").str.to_uppercase()
     ids = ["invoice_id", *carry]
     base = (
-        open_items.lazy()
-        .select(
+        open_items.select(
             *ids,
             letters=up.str.extract(r"^([A-Z]*)", 1),
             digits=up.str.replace_all(r"[^0-9]+", ""),
@@ -119,7 +122,7 @@ def invoice_keys(open_items: pl.DataFrame, *, carry: tuple[str, ...] = ()) -> pl
             *ids, key=stripped, strength=by_length(stripped)
         ),
     ]
-    return pl.concat(forms).collect()
+    return pl.concat(forms)
 
 
 def _chains(transactions: pl.LazyFrame, id_col: str) -> pl.LazyFrame:
@@ -223,6 +226,23 @@ def structured_pairs(
         "end_to_end_id",
     )
     return tx.join(refs, on="key").drop("key").unique()
+
+
+def run_links(
+    transactions: pl.DataFrame, open_items: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """structured_pairs (with ``t`` and ``i``) and text_hits (by ``t``) of a run's transactions
+    against every item, in one collect_all: the two are independent and partly single-threaded,
+    so on two cores they overlap. ``transactions`` carry ``t``, ``open_items`` carry ``i``."""
+    refs = _two_keys(open_items.lazy(), ["invoice_id", "i"], "reference", "invoice_id")
+    tx = _two_keys(
+        transactions.lazy(), ["transaction_id", "t"], "remittance_structured", "end_to_end_id"
+    )
+    pairs = tx.join(refs, on="key").drop("key").unique()
+    texts = transactions.lazy().select("t", "remittance_unstructured")
+    hits = _text_hits(texts, _invoice_keys(open_items.lazy(), ("i",)), "t")
+    found_pairs, found_hits = pl.collect_all([pairs, hits])
+    return found_pairs, found_hits
 
 
 def structured_reference(
@@ -419,7 +439,6 @@ def fuzzy_invoice_numbers(
         )
         .filter(pl.col("key").str.len_chars() >= _FUZZY_MIN_DIGITS)
     )
-    # Both sides built once, together (each feeds two joins; on two cores they overlap).
     tx_side, inv_side = (f.lazy() for f in pl.collect_all(_fuzzy_keys(tokens.lazy(), inv)))
     tx_side = tx_side.join(tx_info, on="transaction_id")
     inv_side = inv_side.with_columns(bucket=pl.col("amount_open_cents").floordiv(width))
