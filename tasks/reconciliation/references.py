@@ -198,12 +198,14 @@ def text_keys(chains: pl.DataFrame) -> pl.DataFrame:
 def _two_keys(frame: pl.DataFrame, ids: list[str], first: str, second: str) -> pl.DataFrame:
     """ids, key: two columns normalized as references, the second kept only where it differs
     (deduplicated in the row: no unique() over a million keys)."""
-    a = normalize_reference(pl.col(first))
-    b = normalize_reference(pl.col(second))
+    # Each column normalized once (a filter on them and a select of them would each redo it).
+    both = frame.select(
+        *ids, a=normalize_reference(pl.col(first)), b=normalize_reference(pl.col(second))
+    )
     return pl.concat(
         [
-            frame.select(*ids, key=a),
-            frame.filter(b.ne_missing(a)).select(*ids, key=b),
+            both.select(*ids, key="a"),
+            both.filter(pl.col("b").ne_missing(pl.col("a"))).select(*ids, key="b"),
         ]
     ).filter(pl.col("key").str.len_chars() >= 4)
 
