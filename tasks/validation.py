@@ -124,6 +124,9 @@ def validate(
     frame: pl.DataFrame, suite_name: str, *, folder: Path | None = None
 ) -> ValidationOutcome:
     """Split a frame into the rows every expectation accepts and the rows some reject, with why."""
+    # First wait for GX (a warm-up thread may be importing it): importing any part of it from
+    # here at the same time would deadlock on the module locks.
+    batch_definition = _gx_batch_definition()
     from great_expectations.core.expectation_suite import ExpectationSuite
 
     suite_def = load_suite(suite_name, folder)
@@ -166,7 +169,7 @@ def validate(
         .with_columns(pl.col(pl.Date).cast(pl.Int64))  # int64: GX compares it vectorised
         .to_pandas(use_pyarrow_extension_array=False)
     )
-    batch = _gx_batch_definition().get_batch(batch_parameters={"dataframe": pdf})
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
     result = batch.validate(
         suite,
         # Row positions only: the values themselves are in the raw rows quarantine keeps.
