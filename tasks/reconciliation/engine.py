@@ -468,14 +468,9 @@ def reconcile(
     """
     config = config or ReconciliationConfig()
     # Row numbers: the engine's joins and windows work on them (t also orders by booking).
-    tx = (
-        _conform(transactions, BANK_TRANSACTION, "transactions")
-        .sort("booking_date", "transaction_id")
-        .with_columns(t=pl.int_range(pl.len(), dtype=pl.UInt32))
+    tx = _by_booking(_conform(transactions, BANK_TRANSACTION, "transactions")).with_columns(
+        t=pl.int_range(pl.len(), dtype=pl.UInt32)
     )
-    if tx["transaction_id"].is_duplicated().any():
-        dup = tx.filter(pl.col("transaction_id").is_duplicated())["transaction_id"][0]
-        raise ValueError(f"reconcile: transaction_id {dup!r} appears twice in transactions")
     items = _conform(open_items, OPEN_ITEM, "open_items").with_columns(
         i=pl.int_range(pl.len(), dtype=pl.UInt32)
     )
@@ -561,6 +556,26 @@ def reconcile(
     )
     result.stats["not_customer_debits"] = not_customer.height
     return result
+
+
+def _by_booking(tx: pl.DataFrame) -> pl.DataFrame:
+    """Sorted by booking_date, then transaction_id; refuses a transaction_id seen twice.
+
+    One string sort and one integer sort instead of a two-column sort with a string key (about
+    half the time at a million rows); duplicates are neighbours in the string sort."""
+    by_id = tx["transaction_id"].arg_sort()
+    ids = tx["transaction_id"].gather(by_id)
+    same = ids.slice(1).eq_missing(ids.slice(0, max(tx.height - 1, 0)))
+    if same.any():
+        dup = ids.slice(1).filter(same)[0]
+        raise ValueError(f"reconcile: transaction_id {dup!r} appears twice in transactions")
+    if tx["booking_date"].null_count():
+        return tx.sort("booking_date", "transaction_id")
+    n = tx.height
+    key = tx["booking_date"].gather(by_id).cast(pl.Int64) * n + pl.int_range(
+        n, eager=True, dtype=pl.Int64
+    )
+    return tx[by_id.gather(key.arg_sort())]
 
 
 def _stats(
