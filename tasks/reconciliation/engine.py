@@ -39,6 +39,7 @@ from o2c.tasks.reconciliation.payers import (
     RULE_IBAN_SET,
     RULE_NAME_AMOUNT,
     RULE_NAME_SET,
+    known_ibans,
     payers_by_iban,
     payers_by_name,
 )
@@ -261,9 +262,11 @@ def _text_rule_for(
     within tolerance) or the payer's IBAN belongs to the invoice's customer; otherwise the transfer
     is left to the later rules (one typo, IBAN + amount), which check both."""
 
+    known = known_ibans(customers, aliases)
+
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         claims, exceptions = _text_claims(todo, open_items, hits)
-        payer = payers_by_iban(todo, customers, aliases)
+        payer = payers_by_iban(todo, customers, aliases, known=known)
         payer_ok = (
             claims.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
             .join(payer, on=["transaction_id", "customer_id"], how="semi")
@@ -347,12 +350,14 @@ def _fuzzy_rule_for(
     (reference_amount_mismatch), never a guess. Anything else is an exception listing the best
     few."""
 
+    known = known_ibans(customers, aliases)
+
     # Indexed per call, on what is still open: by then the exact rules have settled most items.
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         found = fuzzy_invoice_numbers(
             todo,
             open_items,
-            payers_by_iban(todo, customers, aliases),
+            payers_by_iban(todo, customers, aliases, known=known),
             tolerance_cents=config.short_payment_tolerance_cents,
         )
         if found.height == 0:
@@ -414,8 +419,10 @@ def _payer_rule_for(
     *,
     by_name: bool,
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
+    known = known_ibans(customers, aliases)
+
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        by_iban = payers_by_iban(todo, customers, aliases)
+        by_iban = payers_by_iban(todo, customers, aliases, known=known)
         if by_name:
             unknown = todo.join(by_iban, on="transaction_id", how="anti")
             found, name_exc = payers_by_name(unknown, customers, aliases, config)
@@ -481,7 +488,8 @@ def reconcile(
 
     run = _Run(tx, items, config)
     decided = decisions.join(tx.select("transaction_id"), on="transaction_id", how="semi")
-    run.record(decision_allocations(decided, tx, items))
+    if decided.height:  # (with none, the joins would still hash the million transactions)
+        run.record(decision_allocations(decided, tx, items))
     left_alone = decided.filter(pl.col("invoice_id").is_null()).select("transaction_id")
     run.drop_pending(left_alone)
     reversal_tx = run.pending.filter(pl.col("is_reversal"))

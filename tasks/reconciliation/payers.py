@@ -63,12 +63,18 @@ def known_ibans(customers: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
 
 
 def payers_by_iban(
-    transactions: pl.DataFrame, customers: pl.DataFrame, aliases: pl.DataFrame
+    transactions: pl.DataFrame,
+    customers: pl.DataFrame,
+    aliases: pl.DataFrame,
+    *,
+    known: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """transaction_id, customer_id: the customers whose known IBAN paid (several if shared)."""
+    """transaction_id, customer_id: the customers whose known IBAN paid (several if shared).
+    ``known``: known_ibans(customers, aliases) when the caller already has it (a run asks often)."""
+    known = known_ibans(customers, aliases) if known is None else known
     return (
         transactions.select("transaction_id", iban=normalize_iban(pl.col("counterparty_iban")))
-        .join(known_ibans(customers, aliases), on="iban")
+        .join(known, on="iban")
         .select("transaction_id", "customer_id")
         .unique()
     )
