@@ -146,14 +146,18 @@ class _Run:
         # instead of joining the million items again.
         self.items = open_items
         self.open_cents = open_items["amount_open_cents"]
+        self._open: pl.DataFrame | None = None
         self.config = config
         self.allocations: list[pl.DataFrame] = []
         self.exceptions: list[pl.DataFrame] = []
 
     def open_positive(self) -> pl.DataFrame:
-        return self.items.with_columns(amount_open_cents=self.open_cents).filter(
-            pl.col("amount_open_cents") != 0
-        )
+        # Rebuilt only after a settlement changed what is open (record() clears it).
+        if self._open is None:
+            self._open = self.items.with_columns(amount_open_cents=self.open_cents).filter(
+                pl.col("amount_open_cents") != 0
+            )
+        return self._open
 
     def drop_pending(self, ids: pl.Series | pl.DataFrame) -> None:
         frame = ids if isinstance(ids, pl.DataFrame) else ids.to_frame("transaction_id")
@@ -174,6 +178,7 @@ class _Run:
             self.open_cents = self.open_cents.scatter(
                 rows, self.open_cents.gather(rows) - used["used"]
             )
+            self._open = None
         self.drop_pending(allocations)
 
     def fail(self, exceptions: pl.DataFrame) -> None:
