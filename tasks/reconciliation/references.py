@@ -444,14 +444,17 @@ def fuzzy_invoice_numbers(
     tx_side, inv_side = (f.lazy() for f in pl.collect_all(_fuzzy_keys(tokens.lazy(), inv)))
     tx_side = tx_side.join(tx_info, on="transaction_id")
     inv_side = inv_side.with_columns(bucket=pl.col("amount_open_cents").floordiv(width))
+    # The amount's bucket and, when the tolerance reaches into it, the next one (two plain frames
+    # rather than a list per row exploded).
+    low = pl.col("amount_cents").floordiv(width)
+    high = (pl.col("amount_cents") + tolerance_cents).floordiv(width)
     by_amount = (
-        tx_side.with_columns(
-            bucket=pl.concat_list(
-                pl.col("amount_cents").floordiv(width),
-                (pl.col("amount_cents") + tolerance_cents).floordiv(width),
-            ).list.unique()
+        pl.concat(
+            [
+                tx_side.with_columns(bucket=low),
+                tx_side.filter(high != low).with_columns(bucket=high),
+            ]
         )
-        .explode("bucket")
         .join(inv_side, on=["variant", "bucket", "currency", "trunc"])
         .filter(
             (pl.col("amount_open_cents") - pl.col("amount_cents")).is_between(0, tolerance_cents)
