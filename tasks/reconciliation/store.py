@@ -146,14 +146,21 @@ def write_result(
     _do(con, "BEGIN TRANSACTION")
     try:
         inserted = _insert_allocations(con, result.allocations, flow_run_id)
-        settled = result.allocations.select("transaction_id").unique()
-        con.register("_settled", settled.to_arrow())
-        resolved = con.execute(
-            """UPDATE reconciliation_exceptions SET status = 'resolved', resolved_at = ?
-               WHERE status = 'open' AND transaction_id IN (SELECT transaction_id FROM _settled)""",
-            [now],
+        # No open exception, nothing to resolve: the million settled ids need not be shipped.
+        open_exceptions = con.execute(
+            "SELECT count(*) FROM reconciliation_exceptions WHERE status = 'open'"
         ).fetchall()[0][0]
-        con.unregister("_settled")
+        resolved = 0
+        if open_exceptions:
+            settled = result.allocations.select("transaction_id").unique()
+            con.register("_settled", settled.to_arrow())
+            resolved = con.execute(
+                """UPDATE reconciliation_exceptions SET status = 'resolved', resolved_at = ?
+                   WHERE status = 'open'
+                     AND transaction_id IN (SELECT transaction_id FROM _settled)""",
+                [now],
+            ).fetchall()[0][0]
+            con.unregister("_settled")
         # Debits now known to be nobody's payment lose the exception an earlier run gave them.
         withdrawn = 0
         if result.not_customer_debits.height:
