@@ -437,7 +437,7 @@ def _payer_rule_for(
             payers, name_exc = by_iban, pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
             rules = dict(rule_single=RULE_IBAN_AMOUNT, rule_set=RULE_IBAN_SET, confidence=0.95)
         payers = payers.join(
-            todo.select("transaction_id", "amount_cents", "currency"), on="transaction_id"
+            todo.select("transaction_id", "t", "amount_cents", "currency"), on="transaction_id"
         )
         claims, exc = amount_matches(payers, open_items, config, **rules)
         return claims, pl.concat([name_exc, exc])
