@@ -62,13 +62,23 @@ def settle_claims(
         .with_columns(
             a=pl.col("amount_cents") * pl.col("s"), o=pl.col("amount_open_cents") * pl.col("s")
         )
-        # credit notes (o < 0) first, then invoices by oldest due date
         .with_columns(neg=pl.col("o") < 0, pos=pl.col("o") > 0)
-        .sort(
-            [key, "neg", "due_date", "invoice_id"],
-            descending=[False, True, False, False],
-            nulls_last=True,
+    )
+    # Credit notes (o < 0) first, then invoices by oldest due date. Most transfers claim one
+    # invoice: only those claiming several need the four-column sort, the rest one on the key.
+    several = pl.col(key).is_duplicated()
+    rows = (
+        pl.concat(
+            [
+                rows.filter(~several),
+                rows.filter(several).sort(
+                    [key, "neg", "due_date", "invoice_id"],
+                    descending=[False, True, False, False],
+                    nulls_last=True,
+                ),
+            ]
         )
+        .sort(key, maintain_order=True)
         .with_columns(
             total=pl.col("o").sum().over(key),
             cum_before=pl.col("o").cum_sum().over(key) - pl.col("o"),
