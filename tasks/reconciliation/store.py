@@ -61,8 +61,8 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
         _CENTS.format("t.amount") + " AS amount_cents" if c == "amount_cents" else f"t.{c}"
         for c in BANK_TRANSACTION
     )
-    _do(con, f"CREATE OR REPLACE TEMP TABLE _pending AS {_PENDING}")
-    transactions = _frame(con, f"SELECT {tx_cols} FROM _pending t", BANK_TRANSACTION)
+    # Read straight from the query: a temporary copy of the million rows cost more than it saved.
+    transactions = _frame(con, f"SELECT {tx_cols} FROM ({_PENDING}) t", BANK_TRANSACTION)
     open_items = _frame(
         con,
         f"""SELECT invoice_id, document_type, customer_id, legal_entity, issue_date, due_date,
@@ -76,33 +76,39 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
         con, "SELECT customer_id, payer_iban, payer_name FROM customer_payer_aliases", PAYER_ALIAS
     )
     # Only the allocations a pending reversal could undo (opposite amount), and what undid them.
-    past = _frame(
-        con,
-        f"""
-        WITH origin AS (
-            SELECT a.* FROM allocations a JOIN bank_transactions o USING (transaction_id)
-            WHERE o.amount IN (SELECT -amount FROM _pending WHERE is_reversal)
-        )
-        SELECT a.allocation_id, a.transaction_id, a.invoice_id, a.customer_id,
-               {_CENTS.format("a.amount")} AS amount_cents, a.currency, a.kind, a.rule,
-               a.confidence, a.reverses_allocation_id,
-               {_CENTS.format("o.amount")} AS tx_amount_cents, o.booking_date AS tx_booking_date,
-               o.counterparty_iban AS tx_counterparty_iban, o.end_to_end_id AS tx_end_to_end_id,
-               o.remittance_unstructured AS tx_remittance_unstructured
-        FROM allocations a JOIN bank_transactions o USING (transaction_id)
-        WHERE a.allocation_id IN (SELECT allocation_id FROM origin)
-           OR a.reverses_allocation_id IN (SELECT allocation_id FROM origin)
-        """,
-        {**ALLOCATION, **ORIGIN_COLUMNS},
+    reversed_cents = transactions.filter(pl.col("is_reversal")).select(
+        amount_cents=-pl.col("amount_cents")
     )
-    decisions = _frame(
-        con,
-        f"""SELECT d.transaction_id, d.invoice_id, {_CENTS.format("d.amount")} AS amount_cents,
-                   d.note
-            FROM reconciliation_decisions d JOIN _pending USING (transaction_id)""",
-        DECISION,
-    )
-    _do(con, "DROP TABLE IF EXISTS _pending")
+    past = pl.DataFrame(schema={**ALLOCATION, **ORIGIN_COLUMNS})
+    if reversed_cents.height:
+        con.register("_reversed", reversed_cents.to_arrow())
+        try:
+            past = _frame(
+                con,
+                f"""
+                WITH origin AS (
+                    SELECT a.* FROM allocations a JOIN bank_transactions o USING (transaction_id)
+                    WHERE {_CENTS.format("o.amount")} IN (SELECT amount_cents FROM _reversed)
+                )
+                SELECT a.allocation_id, a.transaction_id, a.invoice_id, a.customer_id,
+                       {_CENTS.format("a.amount")} AS amount_cents, a.currency, a.kind, a.rule,
+                       a.confidence, a.reverses_allocation_id,
+                       {_CENTS.format("o.amount")} AS tx_amount_cents,
+                       o.booking_date AS tx_booking_date,
+                       o.counterparty_iban AS tx_counterparty_iban,
+                       o.end_to_end_id AS tx_end_to_end_id,
+                       o.remittance_unstructured AS tx_remittance_unstructured
+                FROM allocations a JOIN bank_transactions o USING (transaction_id)
+                WHERE a.allocation_id IN (SELECT allocation_id FROM origin)
+                   OR a.reverses_allocation_id IN (SELECT allocation_id FROM origin)
+                """,
+                {**ALLOCATION, **ORIGIN_COLUMNS},
+            )
+        finally:
+            con.unregister("_reversed")
+    # No decision to pass on: a transaction finance decided is not pending (_PENDING), its
+    # decision was written as allocations when recorded.
+    decisions = pl.DataFrame(schema=DECISION)
     return dict(
         transactions=transactions,
         open_items=open_items,
