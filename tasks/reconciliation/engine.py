@@ -490,8 +490,13 @@ def reconcile(
     past = _conform(past_allocations, {**ALLOCATION, **ORIGIN_COLUMNS}, "past_allocations")
 
     run = _Run(tx, items, config)
-    decided = decisions.join(tx.select("transaction_id"), on="transaction_id", how="semi")
-    if decided.height:  # (with none, the joins would still hash the million transactions)
+    # (Without decisions no join at all: even a semi join of none hashes the million ids.)
+    decided = (
+        decisions.join(tx.select("transaction_id"), on="transaction_id", how="semi")
+        if decisions.height
+        else decisions
+    )
+    if decided.height:
         run.record(decision_allocations(decided, tx, items))
     left_alone = decided.filter(pl.col("invoice_id").is_null()).select("transaction_id")
     run.drop_pending(left_alone)
@@ -597,7 +602,9 @@ def _with_booking_rank(tx: pl.DataFrame) -> pl.DataFrame:
 def _stats(
     tx: pl.DataFrame, allocations: pl.DataFrame, exceptions: pl.DataFrame, left_alone: pl.DataFrame
 ) -> dict[str, object]:
-    settled = allocations.select(pl.col("transaction_id").n_unique()).item()
+    # allocations are sorted by transaction_id: one transaction's rows are neighbours.
+    ids = allocations["transaction_id"]
+    settled = ids.len() - int(ids.slice(1).eq_missing(ids.slice(0, max(ids.len() - 1, 0))).sum())
     by_rule = (
         allocations.group_by("rule")
         .agg(
