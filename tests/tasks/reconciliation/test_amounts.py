@@ -82,6 +82,22 @@ def test_iban_and_exact_sum_of_a_set(run):
     ]
 
 
+def test_sets_are_sought_among_the_oldest_items_lower_number_first_on_a_due_date(run):
+    # Same due date for all three: FA-1001 and FA-1002 are "the oldest two" by number, whatever
+    # order the items come in. Their sum (300,00) is the payment; FA-1003 + FA-1001 would be 350,00.
+    items = [
+        item("FA-1003", "C1", 25_000),
+        item("FA-1001", "C1", 10_000),
+        item("FA-1002", "C1", 20_000),
+    ]
+    config = ReconciliationConfig(max_set_items=2)
+    r = run([tx("t1", 30_000, counterparty_iban=DUPONT)], items, config=config)
+    assert pairs(r) == [
+        ("t1", "FA-1001", 10_000, "payment", "payer_iban_amount_set"),
+        ("t1", "FA-1002", 20_000, "payment", "payer_iban_amount_set"),
+    ]
+
+
 def test_sum_with_two_solutions_is_an_exception(run):
     items = [
         item("FA-1", "C1", 10_000),
