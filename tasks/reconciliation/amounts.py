@@ -67,27 +67,36 @@ def settle_claims(
     # Credit notes (o < 0) first, then invoices by oldest due date. Most transfers claim one
     # invoice: only those claiming several need the four-column sort, the rest one on the key.
     several = pl.col(key).is_duplicated()
-    rows = (
-        pl.concat(
-            [
-                rows.filter(~several),
-                rows.filter(several).sort(
-                    [key, "neg", "due_date", "invoice_id"],
-                    descending=[False, True, False, False],
-                    nulls_last=True,
-                ),
-            ]
-        )
-        .sort(key, maintain_order=True)
-        .with_columns(
-            total=pl.col("o").sum().over(key),
-            cum_before=pl.col("o").cum_sum().over(key) - pl.col("o"),
-            is_last_pos=pl.col("pos")
-            & (
-                pl.col("pos").cast(pl.Int32).cum_sum().over(key)
-                == pl.col("pos").cast(pl.Int32).sum().over(key)
+    rows = pl.concat(
+        [
+            rows.filter(~several),
+            rows.filter(several).sort(
+                [key, "neg", "due_date", "invoice_id"],
+                descending=[False, True, False, False],
+                nulls_last=True,
             ),
-        )
+        ]
+    ).sort(key, maintain_order=True)
+    # Sums and running sums per transaction without windows: the rows are sorted by the key, so
+    # a transaction's rows are a run and its sums are differences of running sums over the frame.
+    start = pl.col(key).ne_missing(pl.col(key).shift(1))
+    end = pl.col(key).ne_missing(pl.col(key).shift(-1))
+
+    def before_run(cum: pl.Expr, value: pl.Expr) -> pl.Expr:
+        return pl.when(start).then(cum - value).forward_fill()
+
+    def at_run_end(cum: pl.Expr) -> pl.Expr:
+        return pl.when(end).then(cum).backward_fill()
+
+    o, n_pos = pl.col("o"), pl.col("pos").cast(pl.Int64)
+    rows = rows.with_columns(
+        total=at_run_end(o.cum_sum()) - before_run(o.cum_sum(), o),
+        cum_before=o.cum_sum() - o - before_run(o.cum_sum(), o),
+        is_last_pos=pl.col("pos")
+        & (
+            n_pos.cum_sum() - before_run(n_pos.cum_sum(), n_pos)
+            == at_run_end(n_pos.cum_sum()) - before_run(n_pos.cum_sum(), n_pos)
+        ),
     )
     bad = rows.filter((pl.col("total") <= 0) | (pl.col("a") <= 0))
     rows = rows.filter((pl.col("total") > 0) & (pl.col("a") > 0))
