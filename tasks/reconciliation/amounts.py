@@ -212,12 +212,19 @@ def amount_matches(
         .sort("due_date", "invoice_id", nulls_last=True)
         .with_columns(rank=pl.int_range(pl.len(), dtype=pl.Int64))
     )
-    pairs = payers.join(ranked, on=["customer_id", "currency"])
-    order = (pl.col("t").cast(pl.Int64) * max(ranked.height, 1) + pl.col("rank")).arg_sort()
+    # Only what the searches below read is carried through the reordering.
+    pairs = payers.join(ranked, on=["customer_id", "currency"]).select(
+        "transaction_id",
+        "t",
+        "amount_cents",
+        "invoice_id",
+        "amount_open_cents",
+        order=pl.col("t").cast(pl.Int64) * max(ranked.height, 1) + pl.col("rank"),
+    )
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     # Sorted by t: a transaction's first row is where t changes.
     first = pl.when(pl.col("t").ne_missing(pl.col("t").shift(1))).then(row).forward_fill()
-    items = pairs[pairs.select(order).to_series()].with_columns(idx=row - first)
+    items = pairs[pairs["order"].arg_sort()].with_columns(idx=row - first)
     singles = items.filter(pl.col("amount_open_cents") == pl.col("amount_cents"))
     single_solutions = singles.select(
         "transaction_id", invoice_ids=pl.concat_list("invoice_id"), size=pl.lit(1)
