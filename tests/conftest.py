@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 
 import pytest
 
@@ -21,3 +23,15 @@ def prefect_api():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+
+def _silence_stderr_at_exit() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+
+
+# duckdb 2.0's bindings print "nanobind: leaked ..." lines while the interpreter shuts down
+# (STACK-NOTES): noise after pytest's summary. atexit runs after pytest has restored stderr.
+atexit.register(_silence_stderr_at_exit)
