@@ -14,44 +14,19 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import threading
 import time
 from datetime import date
 
 import duckdb
 import numpy as np
 import polars as pl
+from peak_memory import PeakRss, rss_mib  # benchmarks/peak_memory.py
 
 from o2c.models.schemas import OPEN_ITEM
 from o2c.tasks.aging import DEFAULT_BUCKETS, age_open_items, aging_by_customer, bucket_totals
 
 TARGET_SECONDS = 5.0
 AS_OF = date(2026, 6, 30)
-
-
-def rss_mib() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-class PeakRss:
-    """Peak resident size while the block runs, sampled by a thread."""
-
-    def __enter__(self) -> PeakRss:
-        self.start = self.peak = rss_mib()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, rss_mib())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, rss_mib())
 
 
 def generate(rows: int, seed: int = 5) -> pl.DataFrame:

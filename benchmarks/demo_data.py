@@ -12,45 +12,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import tempfile
-import threading
 import time
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+from peak_memory import PeakRss  # benchmarks/peak_memory.py
 
 from o2c.tasks.demo_data import generate_company, write_invoices_csv
 
 TARGET_SECONDS = 30.0  # "well under a minute" on the shared 2-core machine
 AS_OF = date(2026, 11, 20)
-
-
-def rss_mib() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-class PeakRss:
-    """Peak resident size while the block runs, sampled by a thread."""
-
-    def __enter__(self) -> PeakRss:
-        self.start = self.peak = rss_mib()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, rss_mib())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, rss_mib())
 
 
 def floor_frame(rows: int) -> pl.DataFrame:
