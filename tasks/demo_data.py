@@ -76,9 +76,7 @@ CUSTOMER_EXPORT_COLUMNS = (
     "postal_code",
     "city",
     "country",
-    "payment_terms",
-    "currency",
-)
+)  # the customer master as o2c ingests it; payment terms and currency stay in the frame
 
 GROUND_TRUTH_SCHEMA = {
     "bank_reference": pl.String,
@@ -694,7 +692,7 @@ def _customers(rng: np.random.Generator, n: int) -> pl.DataFrame:
         )
     customers = pl.DataFrame(
         rows,
-        schema=[*CUSTOMER_EXPORT_COLUMNS, "profile", "size", "parent"],
+        schema=[*CUSTOMER_EXPORT_COLUMNS, "payment_terms", "currency", "profile", "size", "parent"],
         orient="row",
     )
     parents = _parents(rng, n_parents)

@@ -20,6 +20,7 @@ from stdnum.fr import tva as fr_tva
 from o2c.models.schemas import BANK_TRANSACTION
 from o2c.tasks.demo_data import (
     CASE_KINDS,
+    CUSTOMER_EXPORT_COLUMNS,
     INVOICE_EXPORT_COLUMNS,
     build_statements,
     generate_company,
@@ -312,3 +313,18 @@ def test_csv_and_parquet_writers(company, tmp_path):
 def test_rejects_a_non_positive_size():
     with pytest.raises(ValueError, match="invoices"):
         generate_company(invoices=0, as_of=AS_OF)
+
+
+def test_demo_exports_speak_the_ingestion_contract():
+    """The demo's ERP export must stay loadable: every required column, no unknown one."""
+    from o2c.tasks.invoices import (
+        CUSTOMER_OPTIONAL,
+        CUSTOMER_REQUIRED,
+        INVOICE_OPTIONAL,
+        INVOICE_REQUIRED,
+    )
+
+    assert set(INVOICE_REQUIRED) <= set(INVOICE_EXPORT_COLUMNS)
+    assert set(INVOICE_EXPORT_COLUMNS) <= set(INVOICE_REQUIRED) | set(INVOICE_OPTIONAL)
+    assert set(CUSTOMER_REQUIRED) <= set(CUSTOMER_EXPORT_COLUMNS)
+    assert set(CUSTOMER_EXPORT_COLUMNS) <= set(CUSTOMER_REQUIRED) | set(CUSTOMER_OPTIONAL)
