@@ -7,16 +7,13 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from o2c.flows.ingest_invoices import AllRowsRejected
+from o2c.flows.ingest_invoices import publish_load
 from o2c.orchestration import (
     current_flow_run_id,
-    markdown_artifact,
-    table_artifact,
     warehouse_writer,
 )
 from o2c.tasks import invoice_loading, invoices, tabular_files, validation
 from o2c.tasks.fingerprint import sha256_of
-from o2c.tasks.ingestion_report import summary_markdown
 from o2c.tasks.invoice_loading import LoadResult
 from o2c.warehouse import connect
 
@@ -56,17 +53,5 @@ def ingest_customers(path: str, db: str | None = None) -> LoadResult:
     raw, sha256 = read_customer_file(file)
     outcome = validate_customers(raw)
     result = load_customers(db, raw, outcome, file, sha256)
-    markdown_artifact("customer-ingestion", summary_markdown(result), "Last customer load")
-    if result.failures_by_reason:
-        table_artifact(
-            "customer-quarantine",
-            invoice_loading.quarantine_summary(result),
-            "Rows quarantined by the last customer load, by reason",
-        )
-    print(result.message)
-    if result.status == "loaded" and result.rows_in and result.quarantined == result.rows_in:
-        reasons = "; ".join(f"{r} ({n})" for r, n in result.failures_by_reason.items())
-        raise AllRowsRejected(
-            f"{file.name}: all {result.rows_in} rows failed validation: {reasons}"
-        )
+    publish_load(result, "customer")
     return result

@@ -69,17 +69,23 @@ def ingest_invoices(path: str, db: str | None = None) -> LoadResult:
     if result is None:
         outcome = validate_invoices(raw)
         result = load_invoices(db, raw, outcome, file, sha256)
-    markdown_artifact("invoice-ingestion", summary_markdown(result), "Last invoice load")
+    publish_load(result, "invoice")
+    return result
+
+
+def publish_load(result: LoadResult, kind: str) -> None:
+    """The load's artifacts under stable keys (`<kind>-ingestion`, `<kind>-quarantine`), then
+    a Failed run if not one row of the file passed."""
+    markdown_artifact(f"{kind}-ingestion", summary_markdown(result), f"Last {kind} load")
     if result.failures_by_reason:
         table_artifact(
-            "invoice-quarantine",
+            f"{kind}-quarantine",
             invoice_loading.quarantine_summary(result),
-            "Rows quarantined by the last invoice load, by reason",
+            f"Rows quarantined by the last {kind} load, by reason",
         )
     print(result.message)
     if result.status == "loaded" and result.rows_in and result.quarantined == result.rows_in:
         reasons = "; ".join(f"{r} ({n})" for r, n in result.failures_by_reason.items())
         raise AllRowsRejected(
-            f"{file.name}: all {result.rows_in} rows failed validation: {reasons}"
+            f"{result.file_name}: all {result.rows_in} rows failed validation: {reasons}"
         )
-    return result
