@@ -1,10 +1,21 @@
-"""Typed rows of a bank statement, as every parser (file or Open Banking) gives the loader."""
+"""Typed rows of a bank statement, as every parser (file or Open Banking) gives the loader.
+
+A statement's lines come in one of two shapes: `lines`, a list of StatementLine, from the parsers
+that read a file entry by entry; or `table`, a Polars frame (models.schemas.STATEMENT_LINE, money
+in cents), from the columnar readers of big files, where an object per entry would cost more than
+the parsing itself. Read them through `line_table()`, `line_rows()` and `line_count()`, which
+serve either shape.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+
+import polars as pl
+
+from o2c.models.schemas import STATEMENT_LINE
 
 
 @dataclass(slots=True)
@@ -28,6 +39,36 @@ class StatementLine:
     external_id: str | None = None  # provider id (Open Banking)
 
 
+class SubCentAmountError(ValueError):
+    """An amount below the cent: the warehouse keeps cents, so the statement cannot be stored."""
+
+
+def to_cents(amount: Decimal, where: str = "") -> int:
+    """Exact cents of an amount, or SubCentAmountError (never a rounding)."""
+    scaled = amount.scaleb(2)
+    cents = int(scaled)
+    if cents != scaled:
+        raise SubCentAmountError(f"{where}amount {amount} has a fraction of a cent")
+    return cents
+
+
+_TEXT_FIELDS = [name for name, dtype in STATEMENT_LINE.items() if dtype == pl.String]
+
+
+def lines_table(lines: list[StatementLine]) -> pl.DataFrame:
+    """The columnar shape of row-built lines (amounts to exact cents)."""
+    columns: dict[str, list] = {name: [] for name in STATEMENT_LINE}
+    for line in lines:
+        columns["amount_cents"].append(to_cents(line.amount, f"{line.booking_date}: "))
+        columns["booking_date"].append(line.booking_date)
+        columns["value_date"].append(line.value_date)
+        columns["is_reversal"].append(line.is_reversal)
+        columns["detail_index"].append(line.detail_index)
+        for name in _TEXT_FIELDS:
+            columns[name].append(getattr(line, name))
+    return pl.DataFrame(columns, schema=STATEMENT_LINE)
+
+
 @dataclass(slots=True)
 class Statement:
     """One statement (a file may hold several) with the balances that frame it."""
@@ -44,3 +85,23 @@ class Statement:
     # Sum of the entries as booked (batch entries counted once), for the balance check.
     entries_total: Decimal | None = None
     entry_count: int = 0
+    # The lines as a frame (STATEMENT_LINE), set by columnar readers instead of `lines`.
+    table: pl.DataFrame | None = None
+
+    def line_table(self) -> pl.DataFrame:
+        return self.table if self.table is not None else lines_table(self.lines)
+
+    def line_rows(self) -> list[StatementLine]:
+        """Row objects (for small statements, reports and tests)."""
+        if self.table is None:
+            return self.lines
+        rows = self.table.to_dicts()
+        return [StatementLine(amount=Decimal(r.pop("amount_cents")).scaleb(-2), **r) for r in rows]
+
+    def line_count(self) -> int:
+        return self.table.height if self.table is not None else len(self.lines)
+
+    def line_currencies(self) -> set[str]:
+        if self.table is not None:
+            return set(self.table["currency"].unique().drop_nulls().to_list())
+        return {line.currency for line in self.lines}

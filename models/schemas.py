@@ -43,6 +43,25 @@ BANK_TRANSACTION = {
     "is_reversal": pl.Boolean,
 }
 
+# A statement's lines, columnar: what parsers of big files give the loader (models.bank.Statement).
+STATEMENT_LINE = {
+    "booking_date": pl.Date,
+    "value_date": pl.Date,
+    "amount_cents": pl.Int64,  # signed: credit > 0
+    "currency": pl.String,
+    "counterparty_name": pl.String,
+    "counterparty_iban": pl.String,
+    "remittance_unstructured": pl.String,
+    "remittance_structured": pl.String,
+    "end_to_end_id": pl.String,
+    "bank_reference": pl.String,
+    "bank_tx_code": pl.String,
+    "is_reversal": pl.Boolean,
+    "entry_ref": pl.String,
+    "detail_index": pl.Int32,
+    "external_id": pl.String,
+}
+
 # What reconciliation and aging read: an invoice with what is still open on it.
 OPEN_ITEM = {
     "invoice_id": pl.String,

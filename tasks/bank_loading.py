@@ -24,7 +24,7 @@ day from different sources are kept apart only by this rank.
 A file is loaded in one DuckDB transaction (batch row, statements, transactions: all or none), a
 file whose sha256 was already loaded is a no-op that says so, and a statement whose balances do
 not add up is refused whole unless the caller accepts it explicitly (the difference is stored).
-Rows go in as one Arrow table: no row-by-row INSERT.
+Rows go in as one Arrow table (lines stay columnar from the parser): no row-by-row INSERT.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
-import pyarrow as pa
+import polars as pl
 
-from o2c.models.bank import Statement
+from o2c.models.bank import Statement, SubCentAmountError
+from o2c.models.schemas import STATEMENT_LINE
 from o2c.tasks.statements.balance import BalanceCheck, check_balance
 from o2c.warehouse import new_batch_id
 
@@ -99,63 +100,36 @@ def statement_id(st: Statement) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def _staged(statements: list[Statement], file_name: str | None, source: str) -> pa.Table:
-    """One Arrow table of every line, with its statement index and file order."""
+def _staged(statements: list[Statement], file_name: str | None, source: str) -> pl.DataFrame:
+    """One frame of every line, with its statement and file order (columnar from end to end)."""
     label = file_name or "<statements>"
-    st_index: list[int] = []
-    sources: list[str] = []
-    st_ids: list[str] = []
-    accounts: list[str] = []
-    lines = []
+    frames = []
     for i, st in enumerate(statements):
         if not st.account_iban:
             raise BankLoadError(f"{label}: statement {st.statement_ref} names no account")
-        sid = statement_id(st)
-        n = len(st.lines)
-        st_index.extend([i] * n)
-        st_ids.extend([sid] * n)
-        sources.extend([source if source == "open_banking" else st.format] * n)
-        accounts.extend([st.account_iban] * n)
-        lines.extend(st.lines)
-    cents = []
-    for line, account in zip(lines, accounts, strict=True):
-        amount = line.amount
-        scaled = amount.scaleb(2)
-        value = int(scaled)
-        if value != scaled:
+        try:
+            table = st.line_table()
+        except SubCentAmountError as exc:
             raise BankLoadError(
-                f"{label}: account {account} {line.booking_date} amount {amount} has a fraction "
-                "of a cent; file refused"
+                f"{label}: account {st.account_iban} statement {st.statement_ref}: {exc}; "
+                "file refused"
+            ) from exc
+        frames.append(
+            table.with_columns(
+                st_index=pl.lit(i, pl.Int32),
+                statement_id=pl.lit(statement_id(st)),
+                account_iban=pl.lit(st.account_iban),
+                source=pl.lit(source if source == "open_banking" else st.format),
             )
-        cents.append(value)
-    return pa.table(
-        {
-            "seq": pa.array(range(len(lines)), pa.int64()),
-            "st_index": pa.array(st_index, pa.int32()),
-            "statement_id": pa.array(st_ids, pa.string()),
-            "account_iban": pa.array(accounts, pa.string()),
-            "currency": pa.array([x.currency for x in lines], pa.string()),
-            "booking_date": pa.array([x.booking_date for x in lines], pa.date32()),
-            "value_date": pa.array([x.value_date for x in lines], pa.date32()),
-            "amount_cents": pa.array(cents, pa.int64()),
-            "counterparty_name": pa.array([x.counterparty_name for x in lines], pa.string()),
-            "counterparty_iban": pa.array([x.counterparty_iban for x in lines], pa.string()),
-            "remittance_unstructured": pa.array(
-                [x.remittance_unstructured for x in lines], pa.string()
-            ),
-            "remittance_structured": pa.array(
-                [x.remittance_structured for x in lines], pa.string()
-            ),
-            "end_to_end_id": pa.array([x.end_to_end_id for x in lines], pa.string()),
-            "bank_reference": pa.array([x.bank_reference for x in lines], pa.string()),
-            "bank_tx_code": pa.array([x.bank_tx_code for x in lines], pa.string()),
-            "is_reversal": pa.array([x.is_reversal for x in lines], pa.bool_()),
-            "entry_ref": pa.array([x.entry_ref for x in lines], pa.string()),
-            "detail_index": pa.array([x.detail_index for x in lines], pa.int32()),
-            "external_id": pa.array([x.external_id for x in lines], pa.string()),
-            "source": pa.array(sources, pa.string()),
-        }
-    )
+        )
+    staged = pl.concat(frames, how="vertical") if frames else _EMPTY
+    return staged.with_row_index("seq")
+
+
+_EMPTY = pl.DataFrame(
+    schema={**STATEMENT_LINE, "st_index": pl.Int32, "statement_id": pl.String,
+            "account_iban": pl.String, "source": pl.String}
+)  # fmt: skip
 
 
 # One statement: the key computed by DuckDB over the whole staged table, then inserted.
@@ -206,7 +180,7 @@ def load_statements(
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
     started = datetime.now()
     accounts = len({st.account_iban for st in parsed})
-    lines_in = sum(len(st.lines) for st in parsed)
+    lines_in = sum(st.line_count() for st in parsed)
     checks = [check_balance(st) for st in parsed]
     if sha256 and (previous := already_loaded(con, sha256)) is not None:
         batch_id = new_batch_id(con)
@@ -258,7 +232,7 @@ def load_statements(
                 ],
             )  # fmt: skip
         before = con.execute("SELECT count(*) FROM bank_transactions").fetchall()[0][0]
-        con.register("_bank_staged", staged)
+        con.register("_bank_staged", staged.to_arrow())
         try:
             con.execute(_INSERT, [batch_id, now])
         finally:

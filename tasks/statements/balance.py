@@ -33,6 +33,8 @@ def check_balance(statement: Statement) -> BalanceCheck:
     """Opening + movements == closing, in the statement's currency, exactly (no rounding)."""
     if statement.entries_total is not None:
         movements = statement.entries_total
+    elif statement.table is not None:
+        movements = Decimal(int(statement.table["amount_cents"].sum())).scaleb(-2)
     else:
         movements = sum((line.amount for line in statement.lines), Decimal(0))
     common = {
@@ -49,7 +51,7 @@ def check_balance(statement: Statement) -> BalanceCheck:
             **common, difference=None, status="unchecked", reason=f"no {missing} balance"
         )
     difference = statement.opening_balance + movements - statement.closing_balance
-    others = sorted({line.currency for line in statement.lines} - {statement.currency})
+    others = sorted(statement.line_currencies() - {statement.currency})
     if others:
         return BalanceCheck(
             **common,
