@@ -22,10 +22,20 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from o2c.models.bank import Statement, StatementLine
-from o2c.tasks.statements.errors import StatementError
+import numpy as np
+import polars as pl
 
-_FIELD = re.compile(r"^:(\d{2}[A-Z]?):(.*)$")
+from o2c.models.bank import Statement, StatementLine, lines_table
+from o2c.models.schemas import STATEMENT_LINE
+from o2c.tasks.statements.errors import StatementError
+from o2c.tasks.statements.mt940_columns import (
+    DUTCH_TAGS,
+    SEPA_KEYS,
+    Fields,
+    cut_fields,
+    read_entries,
+)
+
 _BALANCE = re.compile(r"^([CD])(\d{6})([A-Z]{3})(\d[\d,]*)$")
 _LINE61 = re.compile(
     r"^(?P<value>\d{6})(?P<entry>\d{4})?(?P<mark>RC|RD|EC|ED|C|D)(?P<funds>[A-Z])?"
@@ -34,54 +44,8 @@ _LINE61 = re.compile(
 _TYPE = re.compile(r"^([NSF][A-Z0-9]{3})(.*)$")
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{8,30}$")
 _SUBFIELD_START = re.compile(r"^\s*(\d{3})?\s*([?>])\d{2}")
-_TAGS = (
-    "EREF|REMI|NAME|IBAN|CNTP|ORDP|BENM|ADDR|ISDT|PREF|RTRN|MARF|CSID|TRCD|SUM|BUSP|ULTD|ULTC|"
-    "ULTB|PURP|BIC|CDTRREFTP|CDTRREF|CREF|CODE|OCMT|ID"
-)
-_TAG_SPLIT = re.compile(rf"/({_TAGS})/")
-_SEPA_KEYS = re.compile(r"(EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|IBAN|BIC|COAM|OAMT|PURP)\+")
-
-
-def decode(raw: bytes) -> str:
-    """Text of an MT940 file: control bytes out, UTF-8 else cp1252 else latin-1."""
-    raw = raw.replace(b"\x01", b"").replace(b"\x03", b"")
-    for encoding in ("utf-8", "cp1252", "latin-1"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise AssertionError("latin-1 decodes any byte")
-
-
-def _fields(text: str) -> list[tuple[str, str, int]]:
-    """(tag, value, line number) of each field, continuation lines kept with '\\n'."""
-    out: list[list] = []
-    inside = False
-    for number, raw_line in enumerate(
-        text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1
-    ):
-        line = raw_line
-        if "{4:" in line:
-            line = line.split("{4:", 1)[1]
-            inside = True
-            if not line.strip():
-                continue
-        elif line.startswith("{"):
-            inside = False
-            continue
-        stripped = line.strip()
-        # A lone "-" ends a message, but ING also wraps ":86:" text onto a "-" line: keep it as
-        # text; the fields that end a message (balances) only read their first line.
-        if stripped.startswith("-}"):
-            inside = False
-            continue
-        match = _FIELD.match(line)
-        if match:
-            inside = True
-            out.append([match[1], match[2], number])
-        elif inside and out:
-            out[-1][1] += "\n" + line
-    return [(t, v, n) for t, v, n in out]
+_TAG_SPLIT = re.compile(rf"/({'|'.join(DUTCH_TAGS)})/")
+_SEPA_KEYS = re.compile(rf"({'|'.join(SEPA_KEYS)})\+")
 
 
 def _amount(raw: str, file: Path, place: str) -> Decimal:
@@ -241,68 +205,232 @@ def apply_information(line: StatementLine, text: str) -> None:
 
 
 def parse_mt940(path: Path, raw: bytes) -> list[Statement]:
-    """All statements of an MT940 file, in file order."""
-    text = decode(raw)
-    statements: list[Statement] = []
-    current: Statement | None = None
-    last_line: StatementLine | None = None
-    last_had_info = True
-    total = Decimal(0)
-    for tag, value, number in _fields(text):
-        place = f"line {number} (:{tag}:)"
-        if tag == "20" or current is None:
-            current = Statement(
-                format="mt940",
-                account_iban=None,
-                currency=None,
-                statement_ref=value.strip() or None,
-                from_date=None,
-                to_date=None,
-                opening_balance=None,
-                closing_balance=None,
-                entries_total=Decimal(0),
-            )
-            statements.append(current)
-            last_line, last_had_info = None, True
-            if tag == "20":
-                continue
-        if tag == "25":
-            account = value.strip().split("\n")[0].strip()
-            # "NL34RABO0142623393 EUR" / "NL77INGB0574908765EUR": the currency is not the account.
-            parts = account.split()
-            account = parts[0] if parts else account
-            if len(account) > 3 and account[-3:].isalpha() and _IBAN.match(account[:-3]):
-                account = account[:-3]
-            current.account_iban = account
-        elif tag == "28C" or tag == "28":
-            seq = value.strip().split("\n-", 1)[0].replace("\n", "").strip()
-            if seq and current.statement_ref:
-                current.statement_ref = f"{current.statement_ref}/{seq}"
-        elif tag in ("60F", "60M"):
-            amount, ccy, when = _balance(value, path, place)
-            current.opening_balance, current.currency, current.from_date = amount, ccy, when
-        elif tag in ("62F", "62M"):
-            amount, ccy, when = _balance(value, path, place)
-            current.closing_balance, current.to_date = amount, when
-            current.currency = current.currency or ccy
-        elif tag == "61":
-            line = _statement_line(value, current.currency, path, place)
-            if not line.currency:
-                raise StatementError(path, place, "entry before any balance gives its currency")
-            total = current.entries_total or Decimal(0)
-            current.entries_total = total + line.amount
-            current.entry_count += 1
-            line.entry_ref = f"{current.statement_ref or ''}#{current.entry_count}"
-            current.lines.append(line)
-            last_line, last_had_info = line, False
-        elif tag == "86" and last_line is not None and not last_had_info:
-            apply_information(last_line, value)
-            last_had_info = True
-    for st in statements:
-        if st.from_date is None and st.lines:
-            st.from_date = min(x.booking_date for x in st.lines)
-        if st.to_date is None and st.lines:
-            st.to_date = max(x.booking_date for x in st.lines)
-    if not statements:
+    """All statements of an MT940 file, in file order, their lines as a table (cents).
+
+    A statement with an amount below the cent keeps Decimal rows (`lines`), which the loader
+    refuses with its own error. Errors name the line of the first field in error.
+    """
+    fields = cut_fields(raw)
+    if not len(fields):
         raise StatementError(path, None, "no MT940 field found")
-    return statements
+    frame = _Framing(path, fields)
+    entries = _Entries(path, fields, frame)
+    errors = frame.errors + entries.errors
+    if errors:
+        raise min(errors, key=lambda error: error[0])[1]
+    entries.fill(frame.statements)
+    return frame.statements
+
+
+def _place(fields: Fields, i: int) -> str:
+    return f"line {fields.line[i]} (:{fields.tag(i)}:)"
+
+
+_CODE_61, _CODE_86 = 61 << 8, 86 << 8
+_STARTS = 20 << 8
+_FRAMING = {
+    (25 << 8): "25",
+    (28 << 8): "28",
+    (28 << 8) + ord("C"): "28C",
+    (60 << 8) + ord("F"): "60F",
+    (60 << 8) + ord("M"): "60M",
+    (62 << 8) + ord("F"): "62F",
+    (62 << 8) + ord("M"): "62M",
+}
+
+
+class _Framing:
+    """The statements and what frames their entries (:20: :25: :28C: :60a: :62a:), read in
+    Python: a few fields per statement. Records the currency and reference each field leaves."""
+
+    def __init__(self, path: Path, fields: Fields) -> None:
+        code = fields.code
+        starts = code == _STARTS
+        starts[0] = True  # the first field opens a statement whatever its tag
+        self.statement_of = np.cumsum(starts) - 1
+        self.fields = np.flatnonzero(starts | np.isin(code, list(_FRAMING)))
+        self.statements: list[Statement] = []
+        self.errors: list[tuple[int, StatementError]] = []
+        self.currency: list[str | None] = []
+        self.reference: list[str | None] = []
+        for i in self.fields.tolist():
+            value = fields.value(i)
+            if starts[i]:
+                self.statements.append(
+                    Statement(
+                        format="mt940",
+                        account_iban=None,
+                        currency=None,
+                        statement_ref=value.strip() or None,
+                        from_date=None,
+                        to_date=None,
+                        opening_balance=None,
+                        closing_balance=None,
+                        entries_total=Decimal(0),
+                    )
+                )
+            current = self.statements[-1]
+            try:
+                _framing_field(current, _FRAMING.get(int(code[i])), value, path, _place(fields, i))
+            except StatementError as exc:
+                self.errors.append((i, exc))
+            self.currency.append(current.currency)
+            self.reference.append(current.statement_ref)
+
+
+def _framing_field(current: Statement, tag: str | None, value: str, path: Path, place: str) -> None:
+    if tag == "25":
+        account = value.strip().split("\n")[0].strip()
+        # "NL34RABO0142623393 EUR" / "NL77INGB0574908765EUR": the currency is not the account.
+        parts = account.split()
+        account = parts[0] if parts else account
+        if len(account) > 3 and account[-3:].isalpha() and _IBAN.match(account[:-3]):
+            account = account[:-3]
+        current.account_iban = account
+    elif tag in ("28C", "28"):
+        seq = value.strip().split("\n-", 1)[0].replace("\n", "").strip()
+        if seq and current.statement_ref:
+            current.statement_ref = f"{current.statement_ref}/{seq}"
+    elif tag in ("60F", "60M"):
+        amount, ccy, when = _balance(value, path, place)
+        current.opening_balance, current.currency, current.from_date = amount, ccy, when
+    elif tag in ("62F", "62M"):
+        amount, ccy, when = _balance(value, path, place)
+        current.closing_balance, current.to_date = amount, when
+        current.currency = current.currency or ccy
+
+
+class _Entries:
+    """The :61: fields with the :86: that follows each, read as columns (mt940_columns); the
+    entries of unusual shape through the row reader (`_statement_line`, `apply_information`)."""
+
+    def __init__(self, path: Path, fields: Fields, frame: _Framing) -> None:
+        self.path, self.fields = path, fields
+        code = fields.code
+        self.at = np.flatnonzero(code == _CODE_61)
+        self.statement = frame.statement_of[self.at]
+        # A :86: belongs to the :61: just before it in its statement, if no :86: came between.
+        pair = np.flatnonzero((code == _CODE_61) | (code == _CODE_86))
+        follows = (
+            (code[pair[1:]] == _CODE_86)
+            & (code[pair[:-1]] == _CODE_61)
+            & (frame.statement_of[pair[1:]] == frame.statement_of[pair[:-1]])
+        )
+        self.info = np.full(len(self.at), -1, np.int64)
+        self.info[np.searchsorted(self.at, pair[:-1][follows])] = pair[1:][follows]
+        # currency and statement reference as they stand when the entry is read
+        state = np.searchsorted(frame.fields, self.at, side="right") - 1
+        self.currency = pl.Series(frame.currency, dtype=pl.String).gather(state)
+        reference = pl.Series(frame.reference, dtype=pl.String).gather(state)
+        first = np.searchsorted(self.statement, self.statement, side="left")
+        number = np.arange(len(self.at)) - first + 1
+        self.number = number
+        has_info = self.info >= 0
+        self.table = read_entries(
+            pl.DataFrame(
+                {
+                    "e": fields.texts(self.at),
+                    "i": fields.texts(np.where(has_info, self.info, 0)),
+                    "has_info": has_info,
+                }
+            ).with_columns(i=pl.when("has_info").then("i")),
+            fields.crlf,
+        ).with_columns(
+            rows=pl.col("rows")
+            | pl.Series(~fields.regular[self.at])
+            | pl.Series(has_info & ~fields.regular[np.maximum(self.info, 0)]),
+            currency=self.currency,
+            entry_ref=pl.concat_str(
+                reference.fill_null(""), pl.lit("#"), pl.Series(number).cast(pl.String)
+            ),
+            statement=pl.Series(self.statement),
+            k=pl.int_range(pl.len()),
+        )
+        self.errors: list[tuple[int, StatementError]] = []
+        no_currency = self.table.filter(~pl.col("rows") & pl.col("currency").is_null())
+        if no_currency.height:
+            i = int(self.at[no_currency["k"][0]])
+            self.errors.append((i, self._no_currency(i)))
+        self.lines: dict[int, StatementLine] = {}  # entries read by the row reader, by position
+        for k in self.table.filter("rows")["k"].to_list():
+            self._read_row(k)
+
+    def _no_currency(self, i: int) -> StatementError:
+        return StatementError(
+            self.path, _place(self.fields, i), "entry before any balance gives its currency"
+        )
+
+    def _read_row(self, k: int) -> StatementLine | None:
+        if k in self.lines:
+            return self.lines[k]
+        i = int(self.at[k])
+        place = _place(self.fields, i)
+        currency = self.currency[k]
+        try:
+            line = _statement_line(self.fields.value(i), currency, self.path, place)
+        except StatementError as exc:
+            self.errors.append((i, exc))
+            return None
+        if not line.currency:
+            self.errors.append((i, self._no_currency(i)))
+            return None
+        if self.info[k] >= 0:
+            apply_information(line, self.fields.value(int(self.info[k])))
+        line.entry_ref = self.table["entry_ref"][k]
+        self.lines[k] = line
+        return line
+
+    def fill(self, statements: list[Statement]) -> None:
+        """Give each statement its lines, entry count and total, and dates when unframed."""
+        table = self.table
+        exact = set(table.filter(~pl.col("rows") & pl.col("exact"))["statement"].to_list())
+        for k, line in self.lines.items():
+            if not _whole_cents(line.amount):
+                exact.add(int(self.statement[k]))
+        columnar = table.filter(~pl.col("rows") & ~pl.col("statement").is_in(list(exact)))
+        by_rows = [k for k in self.lines if int(self.statement[k]) not in exact]
+        if by_rows:
+            rows = lines_table([self.lines[k] for k in by_rows]).with_columns(
+                statement=pl.Series(self.statement[by_rows]), k=pl.Series(by_rows)
+            )
+            columnar = pl.concat(
+                [columnar.select(*STATEMENT_LINE, "statement", "k"), rows], how="vertical"
+            ).sort("k")
+        columnar = columnar.select(*STATEMENT_LINE, "statement")
+        bounds = np.searchsorted(
+            columnar["statement"].to_numpy(), np.arange(len(statements) + 1), side="left"
+        )
+        sums = dict(
+            columnar.group_by("statement")
+            .agg(
+                pl.col("amount_cents").sum(),
+                pl.len(),
+                pl.col("booking_date").min().alias("a"),
+                pl.col("booking_date").max().alias("b"),
+            )
+            .select("statement", pl.struct("amount_cents", "len", "a", "b"))
+            .iter_rows()
+        )
+        lines = columnar.drop("statement")
+        for n, st in enumerate(statements):
+            if n in exact:
+                rows = [self._read_row(k) for k in np.flatnonzero(self.statement == n).tolist()]
+                st.lines = rows
+                st.entry_count = len(rows)
+                st.entries_total = sum((x.amount for x in rows), Decimal(0))
+                dates = [x.booking_date for x in rows]
+            else:
+                st.table = lines.slice(int(bounds[n]), int(bounds[n + 1] - bounds[n]))
+                cents, count, low, high = sums[n].values() if n in sums else (0, 0, None, None)
+                st.entry_count = count
+                st.entries_total = Decimal(cents).scaleb(-2)
+                dates = [d for d in (low, high) if d is not None]
+            if st.from_date is None and dates:
+                st.from_date = min(dates)
+            if st.to_date is None and dates:
+                st.to_date = max(dates)
+
+
+def _whole_cents(amount: Decimal) -> bool:
+    scaled = amount.scaleb(2)
+    return scaled == int(scaled) and abs(int(scaled)) < 2**63

@@ -45,13 +45,16 @@ def independent_totals(raw: bytes) -> tuple[Decimal, Decimal]:
 
 @pytest.mark.samples
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_sample(samples: Path, totals, name: str) -> None:
+def test_sample(samples: Path, name: str) -> None:
     entries, statuses = CASES[name]
     path = samples / "mt940" / name
     parsed = parse_file(path)
     assert parsed.format == "mt940"
     assert [st.entry_count for st in parsed.statements] == entries
-    count, credits, debits = totals(parsed.statements)
+    lines = [x for st in parsed.statements for x in st.line_rows()]
+    count = len(lines)
+    credits = sum((x.amount for x in lines if x.amount > 0), Decimal(0))
+    debits = sum((x.amount for x in lines if x.amount < 0), Decimal(0))
     assert count == sum(entries)
     assert (credits, debits) == independent_totals(path.read_bytes())
     assert [check_balance(st).status for st in parsed.statements] == statuses
@@ -66,21 +69,22 @@ def test_ing_tags(samples: Path) -> None:
     assert (check.opening, check.movements, check.closing) == (
         Decimal("662.23"), Decimal("-97.88"), Decimal("564.35"),
     )  # fmt: skip
-    first = st.lines[0]
+    lines = st.line_rows()
+    first = lines[0]
     assert first.end_to_end_id == "EV12341REP1231456T1234"
     assert first.counterparty_iban == "NL32INGB0000012345"
     assert first.counterparty_name == "ING BANK NV INZAKE WEB"
     assert first.remittance_unstructured == "EV10001REP1000000T1000"
     # text wrapped mid-word over lines ("CO" / "NTRIBUTIE") is joined back
-    assert st.lines[5].remittance_unstructured == "CONTRIBUTIE FEB 2014"
-    assert st.lines[6].remittance_structured == "9001123412341234"
+    assert lines[5].remittance_unstructured == "CONTRIBUTIE FEB 2014"
+    assert lines[6].remittance_structured == "9001123412341234"
     assert first.bank_tx_code == "NTRF"
 
 
 @pytest.mark.samples
 def test_german_subfields(samples: Path) -> None:
     st = parse_file(samples / "mt940/wolph-mt940__betterplace_sepa_snippet.sta").statements[0]
-    line = st.lines[0]
+    line = st.line_rows()[0]
     assert line.amount == Decimal("50990.05")
     assert line.booking_date == date(2007, 9, 4) and line.value_date == date(2007, 9, 7)
     assert line.bank_reference == "0724710333343453"
@@ -92,11 +96,11 @@ def test_german_subfields(samples: Path) -> None:
 
 @pytest.mark.samples
 def test_triodos_and_mbank(samples: Path) -> None:
-    tri = parse_file(samples / "mt940/wolph-mt940__jejik_triodos.sta").statements[0].lines
+    tri = parse_file(samples / "mt940/wolph-mt940__jejik_triodos.sta").statements[0].line_rows()
     assert tri[1].remittance_unstructured == "HUUR KANTOOR - FEB 2010"  # >20 + >21
     mbank = parse_file(samples / "mt940/wolph-mt940__mbank_mt940.sta").statements[0]
     assert mbank.account_iban == "PL29114010810000267002001002"  # SOH/ETX bytes ignored
-    assert mbank.lines[0].bank_reference == "MB170119012058"
+    assert mbank.line_rows()[0].bank_reference == "MB170119012058"
 
 
 @pytest.mark.samples
@@ -104,7 +108,7 @@ def test_legacy_code_page(samples: Path, tmp_path: Path) -> None:
     raw = (samples / "mt940/php-mt940__spk_sample.sta").read_bytes()
     latin = tmp_path / "spk-cp1252.sta"
     latin.write_bytes(raw.replace("M\u0161LLER".encode(), "MÜLLER".encode("cp1252")))
-    line = parse_file(latin).statements[0].lines[0]
+    line = parse_file(latin).statements[0].line_rows()[0]
     assert line.counterparty_name.startswith("MÜLLER, GRETEL")
 
 
