@@ -48,16 +48,13 @@ FIELD = re.compile(r"^:(\d{2}[A-Z]?):(.*)$")
 # Marks put around a tag once found: the decoded text never holds them (SOH/ETX are dropped).
 _OPEN, _CLOSE = "\x01", "\x03"
 _DUTCH_ANY = "/(?:" + "|".join(DUTCH_TAGS) + ")/"
-_GERMAN_START = rf"^{_WS}*(?:\d{{3}})?{_WS}*[?>]\d{{2}}"
+_GERMAN_START = rf"{_WS}*(?:\d{{3}})?{_WS}*[?>]\d{{2}}"
 _TRIODOS = rf"^{_WS}*\d{{0,3}}{_WS}*>"
 _IBAN = r"^[A-Z]{2}\d{2}[A-Z0-9]{8,30}$"
 
 
-def utf8_text(raw: bytes) -> tuple[bytes, bool]:
-    """The file as UTF-8 bytes with `\\n` line ends (or `\\r\\n`, said by the flag), SOH/ETX out.
-
-    Text is UTF-8 else cp1252 else latin-1 (which reads any byte). A lone CR also ends a line.
-    """
+def utf8_text(raw: bytes) -> bytes:
+    """The file as UTF-8 bytes, SOH/ETX out: UTF-8 else cp1252 else latin-1 (reads any byte)."""
     if b"\x01" in raw or b"\x03" in raw:
         raw = raw.replace(b"\x01", b"").replace(b"\x03", b"")
     if not raw.isascii():
@@ -69,13 +66,21 @@ def utf8_text(raw: bytes) -> tuple[bytes, bool]:
             except UnicodeDecodeError:
                 text = raw.decode("latin-1")
             raw = text.encode("utf-8")
-    crlf = False
-    if b"\r" in raw:
-        if raw.count(b"\r") == raw.count(b"\r\n"):
-            crlf = True
-        else:
-            raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return raw, crlf
+    return raw
+
+
+def _lines(buf: bytes) -> tuple[bytes, np.ndarray, bool]:
+    """(text, positions of its "\n", whether lines end with "\r\n"): CRLF is left in place when
+    every CR is followed by LF, else CRLF and lone CR become LF (the row reader's line split)."""
+    a = np.frombuffer(buf, np.uint8)
+    newlines = np.flatnonzero(a == 10)
+    returns = int(np.count_nonzero(a == 13))
+    if not returns:
+        return buf, newlines, False
+    if returns == np.count_nonzero(a[newlines[newlines > 0] - 1] == 13):
+        return buf, newlines, True
+    buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return buf, np.flatnonzero(np.frombuffer(buf, np.uint8) == 10), False
 
 
 def _classify(line: str) -> tuple[int, bool, bool, re.Match | None, str]:
@@ -136,31 +141,28 @@ class Fields:
         return self.segments.gather(pl.Series(self.segment[indices], dtype=pl.Int64))
 
 
-def _byte_at(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, k: int) -> np.ndarray:
-    """Byte k of each line, 0 past the line's end."""
-    pos = starts + k
-    inside = pos < ends
-    return np.where(inside, a[np.minimum(pos, len(a) - 1)], 0)
-
-
-def _occurrences(buf: bytes, needle: bytes) -> list[int]:
-    found, at = [], buf.find(needle)
+def _lines_holding(buf: bytes, byte: bytes, starts: np.ndarray) -> list[int]:
+    """Lines where `byte` occurs (memchr: fast when it is rare)."""
+    found, at = [], buf.find(byte)
     while at >= 0:
         found.append(at)
-        at = buf.find(needle, at + 1)
-    return found
+        at = buf.find(byte, at + 1)
+    return (np.searchsorted(starts, found, side="right") - 1).tolist() if found else []
 
 
 def cut_fields(raw: bytes) -> Fields:
     """Cut the file into fields (see the module docstring); lines outside any field are dropped."""
-    buf, crlf = utf8_text(raw)
+    buf, newlines, crlf = _lines(utf8_text(raw))
     size = len(buf)
-    a = np.frombuffer(buf, np.uint8)
-    newlines = np.flatnonzero(a == 10)
     starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
     ends = np.concatenate((newlines, [size])).astype(np.int64)
     count = len(starts)
-    b = [_byte_at(a, starts, ends, k) for k in range(5)] if size else [np.zeros(1, np.uint8)] * 5
+    if not size:
+        return _no_fields()
+    # The first 5 bytes of each line (past its end: the "\n", which matches no tag character;
+    # reads past the end of the file are clipped, so Python reads the last line).
+    a = np.frombuffer(buf, np.uint8)
+    b = [a[np.minimum(starts + k, size - 1)] for k in range(5)]
     digit1 = (b[1] >= 48) & (b[1] <= 57)
     digit2 = (b[2] >= 48) & (b[2] <= 57)
     letter3 = (b[3] >= 65) & (b[3] <= 90)
@@ -176,12 +178,11 @@ def cut_fields(raw: bytes) -> Fields:
     skipped = np.zeros(count, bool)
     after4 = np.zeros(count, bool)
 
-    # Lines only Python reads right: SWIFT block marks, and tags in non-ASCII digits.
-    special = set(np.flatnonzero(b[0] == 123).tolist())
-    for needle in (b"{4:", b"-}"):
-        hits = np.array(_occurrences(buf, needle), dtype=np.int64)
-        if len(hits):
-            special.update((np.searchsorted(starts, hits, side="right") - 1).tolist())
+    # Lines only Python reads right: those with SWIFT block marks ("{4:", "{..", "-}"), tags in
+    # non-ASCII digits, and the last line.
+    special = {count - 1}
+    for brace in (b"{", b"}"):
+        special.update(_lines_holding(buf, brace, starts))
     if not buf.isascii():
         odd = (b[0] == 58) & ((b[1] >= 128) | (b[2] >= 128) | (b[3] >= 128) | (b[4] >= 128))
         special.update(np.flatnonzero(odd).tolist())
@@ -251,6 +252,21 @@ def cut_fields(raw: bytes) -> Fields:
     )
 
 
+def _no_fields() -> Fields:
+    nothing = np.zeros(0, np.int64)
+    return Fields(
+        buf=b"",
+        crlf=False,
+        line=nothing,
+        code=nothing,
+        regular=nothing.astype(bool),
+        start=nothing,
+        end=nothing,
+        segments=pl.Series("text", [], pl.String),
+        segment=nothing,
+    )
+
+
 def _next(field_lines: np.ndarray, number: int, count: int) -> int:
     return int(field_lines[number + 1]) if number + 1 < len(field_lines) else count
 
@@ -267,8 +283,8 @@ def _strip(expr: pl.Expr) -> pl.Expr:
 
 
 def _text_or_null(expr: pl.Expr) -> pl.Expr:
-    """Python's `value or None` for a string."""
-    return pl.when(expr.str.len_bytes() > 0).then(expr)
+    """Python's `value or None` for a string (`expr` evaluated once: no CSE when streaming)."""
+    return expr.replace("", None)
 
 
 def _bytes_from(expr: pl.Expr, offset: pl.Expr, length: pl.Expr | None = None) -> pl.Expr:
@@ -276,7 +292,7 @@ def _bytes_from(expr: pl.Expr, offset: pl.Expr, length: pl.Expr | None = None) -
     return expr.cast(pl.Binary).bin.slice(offset, length).cast(pl.String)
 
 
-def _entry_columns(frame: pl.DataFrame) -> pl.DataFrame:
+def _entry_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
     """The :61: line (column `e`): dates, amount, references, the supplementary details."""
     e = pl.col("e")
     frame = frame.with_columns(
@@ -322,8 +338,9 @@ def _entry_columns(frame: pl.DataFrame) -> pl.DataFrame:
     ).str.slice(0, 2).cast(pl.Int64, strict=False)
     credit = pl.col("mark").is_in(["C", "RD", "EC"])
     supp = _strip(pl.col("supplementary").str.replace_all(rf"{_WS}*\n{_WS}*", " "))
+    frame = frame.with_columns(cents=cents)
     frame = frame.with_columns(
-        amount_cents=pl.when(credit).then(cents).otherwise(-cents),
+        amount_cents=pl.when(credit).then("cents").otherwise(-pl.col("cents")),
         exact=(pl.col("fraction").str.slice(2).str.strip_chars("0").str.len_bytes() > 0)
         | (pl.col("whole").str.strip_chars_start("0").str.len_bytes() > 16),
         is_reversal=pl.col("mark").is_in(["RC", "RD"]),
@@ -339,19 +356,22 @@ def _entry_columns(frame: pl.DataFrame) -> pl.DataFrame:
     supp = pl.col("supplementary")
     supp_iban = supp.str.replace_all(" ", "", literal=True)
     is_iban = supp_iban.str.contains(_IBAN)
+    booking = pl.when("has_entry").then("entry_date").otherwise("value_date")
     return frame.with_columns(
         iban_61=pl.when(is_iban).then(supp_iban),
         name_61=pl.when(~is_iban & ~supp.str.starts_with("/")).then(supp),
-        # a fraction running on in non-ASCII digits, which Python's `\\d` takes in
+        booking_date=booking,
+        # (a fraction running on in non-ASCII digits, which Python's `\d` takes in)
         rows=~pl.col("ok")
         | pl.col("value_date").is_null()
-        | pl.col("booking_date").is_null()
+        | booking.is_null()
         | rest.str.contains(r"^\d"),
     )
 
 
 def _dates() -> dict[str, pl.Expr]:
-    """Value date (YYMMDD, 20YY) and entry date (MMDD, in the year around the value date)."""
+    """Value date (YYMMDD, 20YY) and entry date (MMDD, in the year around the value date);
+    null where there is no such day."""
     year, month = pl.col("year"), pl.col("month")
     entry_month = pl.col("entry_month")
     entry_year = (
@@ -361,10 +381,7 @@ def _dates() -> dict[str, pl.Expr]:
     )
     value = _date(year, month, pl.col("day"))
     entry = _date(entry_year, entry_month, pl.col("entry_day"))
-    return {
-        "value_date": value,
-        "booking_date": pl.when(pl.col("has_entry")).then(entry).otherwise(value),
-    }
+    return {"value_date": value, "entry_date": entry}
 
 
 def _date(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
@@ -387,48 +404,53 @@ def _date(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
 
 
 def _none(expr: pl.Expr) -> pl.Expr:
-    """The row reader's `_none`: stripped of whitespace and '/', null when nothing is left."""
-    return _text_or_null(_strip(_strip(expr).str.strip_chars("/")))
+    """The row reader's `_none` (strip whitespace, then '/', then whitespace; null when nothing
+    is left) in one strip: the same wherever no '/' is followed by whitespace and another '/'
+    (`_SLASHES`); texts that have that go to the row reader."""
+    return _text_or_null(expr.str.strip_chars(WHITESPACE + "/"))
 
 
-def _after(expr: pl.Expr, mark: str) -> pl.Expr:
-    """Text after the first `mark`, up to the next tag mark (null when `mark` is absent)."""
-    rest = _bytes_from(expr, expr.str.find(mark, literal=True) + len(mark.encode()))
-    return _bytes_from(rest, 0, rest.str.find(_OPEN, literal=True))
-
-
-def _dutch(frame: pl.DataFrame) -> pl.DataFrame:
-    """/TAG/value: first occurrence of each tag, found by the scan `re.split` makes."""
-    marked = pl.col("flat").str.replace_many(
+def _dutch(frame: pl.LazyFrame, flat: pl.Expr) -> pl.LazyFrame:
+    """/TAG/value (`flat`: the text without line ends, null for other dialects): the first
+    occurrence of each tag, found by the scan `re.split` makes."""
+    marked = flat.str.replace_many(
         [f"/{t}/" for t in DUTCH_TAGS], [f"{_OPEN}{t}{_CLOSE}" for t in DUTCH_TAGS], leftmost=True
     )
-    frame = frame.with_columns(marked=marked).with_columns(
-        **{t: _after(pl.col("marked"), f"{_OPEN}{t}{_CLOSE}") for t in _DUTCH_READ}
+    frame = frame.with_columns(marked=marked, rows_86=flat.str.contains(_SLASHES))
+    # each tag's text: from its mark to the next mark (byte offsets, as `str.find` gives them)
+    marked = pl.col("marked")
+    frame = frame.with_columns(
+        _bytes_from(marked, marked.str.find(m, literal=True) + len(m)).alias(t)
+        for t, m in ((t, f"{_OPEN}{t}{_CLOSE}") for t in _DUTCH_READ)
+    ).with_columns(
+        _bytes_from(pl.col(t), 0, pl.col(t).str.find(_OPEN, literal=True)) for t in _DUTCH_READ
     )
-    eref = _none(pl.col("EREF"))
+    frame = frame.with_columns(pl.col("REMI").str.strip_chars("/"), EREF=_none(pl.col("EREF")))
+    eref = pl.col("EREF")
     cntp = pl.col("CNTP").str.split("/")
-    remi = pl.col("REMI").str.strip_chars("/")
+    remi = pl.col("REMI")
     ustd, strd = remi.str.starts_with("USTD//"), remi.str.starts_with("STRD/")
-    last = remi.str.split("/").list.last()
-    return frame.select(
-        "n",
+    frame = frame.with_columns(
         end_to_end_id=pl.when(eref.str.to_uppercase() != "NOTPROVIDED").then(eref),
         name_86=pl.coalesce(_none(pl.col("NAME")), _none(cntp.list.get(2, null_on_oob=True))),
         iban_86=pl.coalesce(_none(pl.col("IBAN")), _none(cntp.list.get(0, null_on_oob=True))),
-        remittance_unstructured=pl.when(ustd)
-        .then(_none(remi.str.slice(6)))
-        .when(~strd)
-        .then(_none(remi)),
-        remittance_structured=pl.when(~ustd & strd).then(pl.coalesce(_none(last), last)),
+        remittance_unstructured=_none(pl.when(ustd).then(remi.str.slice(6)).when(~strd).then(remi)),
+        last=pl.when(~ustd & strd).then(remi).str.split("/").list.last(),
+    )
+    last = pl.col("last")
+    return frame.with_columns(remittance_structured=pl.coalesce(_none(last), last)).drop(
+        "marked", *_DUTCH_READ, "last"
     )
 
 
+_SLASHES = f"/{_WS}+/"
 _DUTCH_READ = ("EREF", "CNTP", "NAME", "IBAN", "REMI")
 
 
-def _german(frame: pl.DataFrame, triodos: pl.Expr) -> pl.DataFrame:
+def _german(frame: pl.LazyFrame) -> pl.LazyFrame:
     """?20..?63 subfields (or >20.. for Triodos) after a transaction code: see mt940.py."""
     flat = pl.col("flat")
+    triodos = pl.col("t").str.contains(_TRIODOS)
     marked = (
         pl.when(triodos)
         .then(flat.str.replace_all(r">(\d{2})", f"{_OPEN}${{1}}"))
@@ -490,66 +512,71 @@ def _german(frame: pl.DataFrame, triodos: pl.Expr) -> pl.DataFrame:
     )
 
 
-def _free(frame: pl.DataFrame) -> pl.DataFrame:
+def _free(text: pl.Expr) -> pl.Expr:
     """Free text: words joined by single spaces."""
-    free = _strip(pl.col("t").str.replace_all(f"{_WS}+", " "))
-    return frame.select("n", remittance_unstructured=_text_or_null(free))
+    return _text_or_null(_strip(text.str.replace_all(f"{_WS}+", " ")))
 
 
-_INFO = {
-    "n": pl.UInt32,
+_GERMAN = {
     "code_86": pl.String,
     "name_86": pl.String,
     "iban_86": pl.String,
     "end_to_end_id": pl.String,
     "remittance_unstructured": pl.String,
-    "remittance_structured": pl.String,
     "rows_86": pl.Boolean,
 }
 
 
-def _information(info: pl.DataFrame, crlf: bool) -> pl.DataFrame:
-    """The :86: texts (column `i`, null where an entry has none) read in their dialect."""
-    t = pl.col("i").str.slice(4)
-    info = info.with_row_index("n").filter(pl.col("i").is_not_null()).with_columns(t=t)
-    info = info.with_columns(flat=pl.col("t").str.replace_all("[\r\n]", ""))
-    t = pl.col("t")
+def _information(frame: pl.DataFrame, crlf: bool) -> pl.DataFrame:
+    """Read the :86: texts (column `i`, ":86:" included, null where an entry has none) in their
+    dialect: Dutch tags and free text in place, German subfields apart then joined back."""
+    i = pl.col("i")
     # German when it opens with subfields, or has ?2x within its first 40 characters.
-    head = t.str.slice(0, 80).str.replace_all("\r\n", "\n", literal=True) if crlf else t
-    candidate = t.str.contains(r"[?>]\d{2}")
-    german = candidate & (
-        t.str.contains(_GERMAN_START) | head.str.slice(0, 40).str.contains(r"\?2\d")
+    head = i.str.slice(4, 80)
+    if crlf:
+        head = head.str.replace_all("\r\n", "\n", literal=True)
+    german = i.str.contains(r"[?>]\d{2}") & (
+        i.str.contains(f"^:86:{_GERMAN_START}") | head.str.slice(0, 40).str.contains(r"\?2\d")
     )
-    info = info.with_columns(
-        german=german.fill_null(False), dutch=pl.col("flat").str.contains(_DUTCH_ANY)
+    flat = pl.col("flat")
+    frame = (
+        frame.lazy()
+        .with_columns(flat=i.str.slice(4).str.replace_all("[\r\n]", ""), german=german)
+        .with_columns(dutch=~pl.col("german") & flat.str.contains(_DUTCH_ANY))
+        .collect(engine="streaming")
     )
-    parts = [
-        _german(info.filter("german"), t.str.contains(_TRIODOS)),
-        _dutch(info.filter(~pl.col("german") & pl.col("dutch"))),
-        _free(info.filter(~pl.col("german") & ~pl.col("dutch"))),
-    ]
-    return pl.concat(
-        [
-            p.select(
-                pl.col(c) if c in p.columns else pl.lit(None, d).alias(c) for c, d in _INFO.items()
-            )
-            for p in parts
-            if p.height
-        ]
-        or [pl.DataFrame(schema=_INFO)]
+    german_rows = frame.select(pl.col("german").sum()).item()
+    free = i.is_not_null() & ~pl.col("german") & ~pl.col("dutch")
+    frame = _dutch(frame.lazy(), pl.when("dutch").then(flat)).with_columns(
+        remittance_unstructured=pl.coalesce(
+            "remittance_unstructured", _free(pl.when(free).then(i.str.slice(4)))
+        )
     )
+    frame = frame.collect(engine="streaming")
+    if german_rows:
+        read = _german(
+            frame.lazy().with_row_index("n").filter("german").select("n", "flat", t=i.str.slice(4))
+        ).collect()
+        frame = frame.with_row_index("n").join(
+            read.select("n", *(pl.col(c).alias(f"{c}_de") for c in _GERMAN)),
+            on="n",
+            how="left",
+            maintain_order="left",
+        )
+        frame = frame.with_columns(
+            pl.when("german").then(f"{c}_de").otherwise(c if c != "code_86" else None).alias(c)
+            for c in _GERMAN
+        )
+    else:
+        frame = frame.with_columns(code_86=pl.lit(None, pl.String))
+    return frame
 
 
 def read_entries(entries: pl.DataFrame, crlf: bool) -> pl.DataFrame:
     """Columns of the entries: `e` their :61: text, `i` their :86: text or null (field texts as
     `Fields.texts` gives them). Adds the STATEMENT_LINE columns it can read (amount in cents),
     `rows` (read this entry with the row reader) and `exact` (not whole cents)."""
-    frame = _entry_columns(entries)
-    info = _information(entries.select("i"), crlf)
-    if info.height:
-        frame = frame.with_row_index("n").join(info, on="n", how="left", maintain_order="left")
-    else:
-        frame = frame.with_columns(pl.lit(None, d).alias(c) for c, d in _INFO.items() if c != "n")
+    frame = _information(_entry_columns(entries.lazy()).collect(engine="streaming"), crlf)
     return frame.with_columns(
         counterparty_name=pl.coalesce("name_86", "name_61"),
         counterparty_iban=pl.coalesce("iban_86", "iban_61"),
