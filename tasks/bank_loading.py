@@ -10,8 +10,9 @@ of the line among the lines of the same statement with the same account, booking
 and amount, in file order. It uses only what every source gives (a camt file, an MT940 file and
 the Open Banking feed of the same account describe one payment with these same four facts), so a
 transaction seen in two overlapping statements, or in a file and in the feed, is stored once;
-later copies are counted as duplicates (INSERT ... ON CONFLICT DO NOTHING on the key, never
-an update).
+later copies are counted as duplicates (never an update): the insert skips the keys already
+stored for the same accounts and dates, in the load's transaction (sql/005 says why there is no
+index).
 
 Known limit: the occurrence is counted within one statement. An intraday statement cut in the
 middle of a day that holds two identical payments (same day, same amount) may carry only the
@@ -132,27 +133,57 @@ _EMPTY = pl.DataFrame(
 )  # fmt: skip
 
 
-# One statement: the key computed by DuckDB over the whole staged table, then inserted.
+# The key computed by DuckDB over the whole staged table; only keys not yet stored for these
+# accounts and dates go in (the date range lets DuckDB skip the rest of the table).
 _INSERT = """
-INSERT INTO bank_transactions (
-    transaction_id, account_iban, currency, booking_date, value_date, amount,
-    counterparty_name, counterparty_iban, remittance_unstructured, remittance_structured,
-    end_to_end_id, bank_reference, bank_tx_code, is_reversal, statement_id, entry_ref,
-    detail_index, source, external_id, batch_id, loaded_at)
-SELECT substr(sha256(concat_ws('|', account_iban, strftime(booking_date, '%Y-%m-%d'), currency,
-                               CAST(amount_cents AS VARCHAR),
-                               CAST(row_number() OVER (
-                                   PARTITION BY st_index, account_iban, booking_date, currency,
-                                                amount_cents
-                                   ORDER BY seq) AS VARCHAR))), 1, 32),
-       account_iban, currency, booking_date, value_date,
+INSERT INTO bank_transactions
+SELECT k.transaction_id, account_iban, currency, booking_date, value_date,
        CAST(amount_cents * CAST(0.01 AS DECIMAL(3, 2)) AS DECIMAL(18, 2)),
        counterparty_name, counterparty_iban, remittance_unstructured, remittance_structured,
        end_to_end_id, bank_reference, bank_tx_code, is_reversal, statement_id, entry_ref,
-       detail_index, source, external_id, ?, ?
-FROM _bank_staged
-ON CONFLICT DO NOTHING
+       detail_index, source, external_id, $batch_id, $loaded_at
+FROM (
+    SELECT substr(sha256(concat_ws('|', account_iban, CAST(booking_date AS VARCHAR), currency,
+                                   CAST(amount_cents AS VARCHAR),
+                                   CAST(row_number() OVER (
+                                       PARTITION BY st_index, account_iban, booking_date,
+                                                    currency, amount_cents
+                                       ORDER BY seq) AS VARCHAR))), 1, 32) AS transaction_id,
+           *
+    FROM _bank_staged
+) k
+ANTI JOIN (
+    SELECT transaction_id FROM bank_transactions
+    WHERE list_contains($accounts, account_iban) AND booking_date BETWEEN $first AND $last
+) stored USING (transaction_id)
+{dedupe}
 """
+# Two statements of one file that cover the same account and day may carry the same
+# transaction: keep its first occurrence.
+_DEDUPE = "QUALIFY row_number() OVER (PARTITION BY k.transaction_id ORDER BY seq) = 1"
+
+
+def _insert_sql(staged: pl.DataFrame) -> str:
+    overlapping = (
+        staged.height
+        and staged.group_by("account_iban", "booking_date")
+        .agg(pl.col("st_index").n_unique())
+        .get_column("st_index")
+        .max()
+        > 1
+    )
+    return _INSERT.format(dedupe=_DEDUPE if overlapping else "")
+
+
+def _insert_params(staged: pl.DataFrame, batch_id: int, now: datetime) -> dict[str, object]:
+    days = staged.get_column("booking_date")
+    return {
+        "batch_id": batch_id,
+        "loaded_at": now,
+        "accounts": staged.get_column("account_iban").unique().to_list(),
+        "first": days.min(),
+        "last": days.max(),
+    }
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
@@ -234,7 +265,7 @@ def load_statements(
         before = con.execute("SELECT count(*) FROM bank_transactions").fetchall()[0][0]
         con.register("_bank_staged", staged.to_arrow())
         try:
-            con.execute(_INSERT, [batch_id, now])
+            con.execute(_insert_sql(staged), _insert_params(staged, batch_id, now))
         finally:
             con.unregister("_bank_staged")
         after = con.execute("SELECT count(*) FROM bank_transactions").fetchall()[0][0]

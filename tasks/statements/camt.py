@@ -4,16 +4,11 @@ camt.054 (debit/credit notification), versions 001.02 to 001.08.
 The versions differ in places this parser does not read (party identification, proprietary
 codes), so one reader serves them all: it matches elements by local name whatever the namespace.
 
-Two readers give the same result. `parse_camt` streams any file through lxml's iterparse,
-reading each finished `Ntry` then dropping it. `parse_camt_fast` (what `parse_file` uses for plain
-UTF-8 files with the default namespace, i.e. what banks send) first has libxml2 check the whole
-file for well-formedness without building anything, then cuts entries out of the text and reads
-them in batches of 20,000 with Polars' (Rust) regex engine, handing any unusual entry (batch,
-CDATA, comment, unexpected attribute or shape) to the element reader: building ~35 lxml nodes
-per entry was the largest cost of the element reader. Both stream (memory holds the parsed
-lines, not the document). Safety: a DTD is refused before parsing (no
-entity can be declared, so none is expanded: XXE and billion-laughs files are rejected), and
-libxml2 runs with entity resolution, DTD loading and network access off.
+This module is the element reader: `parse_camt` streams any file through lxml's iterparse,
+reading each finished `Ntry` then dropping it. Big plain files go to the columnar reader
+(camt_columns.py), which hands it the entries of unusual shape. Safety: a DTD is refused before
+parsing (no entity can be declared, so none is expanded: XXE and billion-laughs files are
+rejected), and libxml2 runs with entity resolution, DTD loading and network access off.
 
 Only booked entries (`Sts` BOOK, or no status) become lines: pending and information-only entries
 of intraday reports do not move the booked balance; they are counted in the parse notes.
@@ -21,22 +16,19 @@ of intraday reports do not move the booked balance; they are counted in the pars
 
 from __future__ import annotations
 
-import codecs
-import html
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-import polars as pl
 from lxml import etree
 
 from o2c.models.bank import Statement, StatementLine
 from o2c.tasks.statements.errors import StatementError
 
 # The message element below Document gives the kind; the statement-level element repeats.
-_MESSAGES = {
+MESSAGES = {
     "BkToCstmrStmt": ("camt.053", "Stmt"),
     "BkToCstmrAcctRpt": ("camt.052", "Rpt"),
     "BkToCstmrDbtCdtNtfctn": ("camt.054", "Ntfctn"),
@@ -207,7 +199,7 @@ class _Entry:
     __slots__ = ("booking", "code", "info", "ref", "reversal", "svcr_ref", "value", "value_date")
 
 
-def _read_entry(
+def read_entry(
     ntry: etree._Element, file: Path, statement_ccy: str | None
 ) -> tuple[Decimal, str | None, str, list[StatementLine]]:
     """One `Ntry`: its signed booked amount, its currency, its status, and its lines."""
@@ -326,7 +318,7 @@ def _line(
     )
 
 
-def _header(stmt: etree._Element, kind: str, file: Path) -> tuple[Statement, str | None]:
+def read_header(stmt: etree._Element, kind: str, file: Path) -> tuple[Statement, str | None]:
     """Account, reference, period and balances of one Stmt/Rpt/Ntfctn (entries excluded)."""
     acct = _child(stmt, "Acct")
     iban = _text(acct, "Id", "IBAN") or _text(acct, "Id", "Othr", "Id")
@@ -369,6 +361,11 @@ def _header(stmt: etree._Element, kind: str, file: Path) -> tuple[Statement, str
     return st, note
 
 
+def account_currency(stmt: etree._Element) -> str | None:
+    """`Acct/Ccy` of a statement: the currency of its entries that name none."""
+    return _text(_child(stmt, "Acct"), "Ccy")
+
+
 def _iso_date(raw: str | None) -> date | None:
     if not raw:
         return None
@@ -383,192 +380,6 @@ _NAMESPACE = re.compile(
 )
 
 
-class _FastReader:
-    """The hot path: a plain entry (one or no TxDtls) read by comparing full tag names.
-
-    Anything less usual (a batch, a missing field, a bad value) goes to the generic reader,
-    which also produces the precise error.
-    """
-
-    def __init__(self, ns: str) -> None:
-        p = f"{{{ns}}}" if ns else ""
-        self.amt, self.ind, self.rvsl, self.sts = (
-            p + "Amt",
-            p + "CdtDbtInd",
-            p + "RvslInd",
-            p + "Sts",
-        )
-        self.book, self.val, self.ref, self.svcr = (
-            p + "BookgDt",
-            p + "ValDt",
-            p + "NtryRef",
-            p + "AcctSvcrRef",
-        )
-        self.code, self.dtls, self.info, self.tx = (
-            p + "BkTxCd",
-            p + "NtryDtls",
-            p + "AddtlNtryInf",
-            p + "TxDtls",
-        )
-        self.refs, self.e2e, self.pties, self.rmt = (
-            p + "Refs",
-            p + "EndToEndId",
-            p + "RltdPties",
-            p + "RmtInf",
-        )
-        self.ustrd, self.strd, self.cri, self.cref = (
-            p + "Ustrd",
-            p + "Strd",
-            p + "CdtrRefInf",
-            p + "Ref",
-        )
-        self.dbtr, self.cdtr, self.dacct, self.cacct = (
-            p + "Dbtr",
-            p + "Cdtr",
-            p + "DbtrAcct",
-            p + "CdtrAcct",
-        )
-        self.nm, self.pty, self.id, self.iban = p + "Nm", p + "Pty", p + "Id", p + "IBAN"
-        self.cd, self.domn, self.fmly, self.sub = p + "Cd", p + "Domn", p + "Fmly", p + "SubFmlyCd"
-        self.prtry, self.addtl_rmt = p + "Prtry", p + "AddtlRmtInf"
-        self.addtl_tx = p + "AddtlTxInf"
-
-    def tx_code(self, el: etree._Element) -> str | None:
-        for d in el:
-            if d.tag == self.domn:
-                parts = []
-                for f in d:
-                    if f.tag == self.cd:
-                        parts.append(f.text)
-                    elif f.tag == self.fmly:
-                        parts.extend(x.text for x in f if x.tag in (self.cd, self.sub))
-                code = "/".join(x.strip() for x in parts if x and x.strip())
-                if code:
-                    return code
-        return _text(el, "Prtry", "Cd")
-
-    def remittance(self, el: etree._Element) -> tuple[str | None, str | None]:
-        unstructured: list[str] = []
-        refs: list[str] = []
-        for c in el:
-            if c.tag == self.ustrd:
-                if c.text and c.text.strip():
-                    unstructured.append(c.text.strip())
-            elif c.tag == self.strd:
-                for x in c:
-                    if x.tag == self.cri:
-                        for r in x:
-                            if r.tag == self.cref and r.text and r.text.strip():
-                                refs.append(r.text.strip())
-                    elif x.tag == self.addtl_rmt and x.text and x.text.strip():
-                        unstructured.append(x.text.strip())
-        return (" ".join(unstructured) or None), (" ".join(refs) or None)
-
-    def read(self, ntry: etree._Element, ccy_default: str | None, position: str):
-        """(signed amount, currency, line) or None when the generic reader must take it."""
-        amt = ind = book = val = ref = svcr = code_el = info = None
-        reversal = False
-        tx = None
-        for c in ntry:
-            t = c.tag
-            if t == self.amt:
-                amt = c
-            elif t == self.ind:
-                ind = c.text
-            elif t == self.book:
-                book = c[0].text if len(c) else None
-            elif t == self.val:
-                val = c[0].text if len(c) else None
-            elif t == self.sts:
-                status = c.text if len(c) == 0 else c[0].text
-                if (status or "").strip() != "BOOK":
-                    return None
-            elif t == self.rvsl:
-                reversal = (c.text or "").strip() == "true"
-            elif t == self.svcr:
-                svcr = c.text
-            elif t == self.ref:
-                ref = c.text
-            elif t == self.code:
-                code_el = c
-            elif t == self.dtls:
-                for d in c:
-                    if d.tag == self.tx:
-                        if tx is not None:
-                            return None  # a batch: generic reader
-                        tx = d
-            elif t == self.info:
-                info = c.text
-        if amt is None or book is None or ind not in ("CRDT", "DBIT"):
-            return None
-        try:
-            value = Decimal(amt.text)
-            booking = date.fromisoformat(book[:10])
-            value_date = date.fromisoformat(val[:10]) if val else None
-        except (InvalidOperation, ValueError, TypeError):
-            return None
-        if value < 0 or not value.is_finite():
-            return None
-        signed = value if ind == "CRDT" else -value
-        ccy = amt.get("Ccy") or ccy_default
-        if ccy is None:
-            return None
-        code = self.tx_code(code_el) if code_el is not None else None
-        name = iban = e2e = structured = None
-        unstructured = None
-        if tx is not None:
-            credit = signed >= 0
-            party_tag = self.dbtr if credit else self.cdtr
-            acct_tag = self.dacct if credit else self.cacct
-            for c in tx:
-                t = c.tag
-                if t == self.refs:
-                    for r in c:
-                        if r.tag == self.e2e:
-                            e2e = r.text
-                elif t == self.pties:
-                    for r in c:
-                        if r.tag == party_tag:
-                            for q in r:
-                                if q.tag == self.nm:
-                                    name = q.text
-                                elif q.tag == self.pty:
-                                    for w in q:
-                                        if w.tag == self.nm:
-                                            name = w.text
-                        elif r.tag == acct_tag:
-                            for q in r:
-                                if q.tag == self.id:
-                                    iban = q[0].text if len(q) and q[0].tag == self.iban else None
-                                    if iban is None:
-                                        iban = _text(q, "Othr", "Id")
-                elif t == self.rmt:
-                    unstructured, structured = self.remittance(c)
-                elif t == self.code:
-                    code = self.tx_code(c) or code
-                elif t == self.addtl_tx and unstructured is None:
-                    unstructured = c.text
-            if e2e and e2e.strip().upper() == "NOTPROVIDED":
-                e2e = None
-        line = StatementLine(
-            booking_date=booking,
-            amount=signed,
-            currency=ccy,
-            value_date=value_date,
-            counterparty_name=name.strip() if name else None,
-            counterparty_iban=iban.strip() if iban else None,
-            remittance_unstructured=unstructured or (info.strip() if info else None),
-            remittance_structured=structured,
-            end_to_end_id=e2e.strip() if e2e else None,
-            bank_reference=svcr.strip() if svcr else None,
-            bank_tx_code=code,
-            is_reversal=reversal,
-            entry_ref=(ref or svcr or position).strip(),
-            detail_index=0,
-        )
-        return signed, ccy, line
-
-
 def parse_camt(path: Path, head: bytes) -> CamtResult:
     """Stream a camt.052/053/054 file into statements (one per Stmt/Rpt/Ntfctn)."""
     reject_dtd(head, path)
@@ -578,12 +389,11 @@ def parse_camt(path: Path, head: bytes) -> CamtResult:
     ns = found[1].decode()
     text_head = head.decode("latin-1")
     kind = stmt_tag = None
-    for message, (k, tag) in _MESSAGES.items():
+    for message, (k, tag) in MESSAGES.items():
         if re.search(rf"<(?:\w+:)?{message}[\s>]", text_head):
             kind, stmt_tag = k, tag
     if kind is None or stmt_tag is None:
         raise StatementError(path, "/Document", "not a camt.052/053/054 message")
-    reader = _FastReader(ns)
     full_stmt = f"{{{ns}}}{stmt_tag}"
     full_ntry = f"{{{ns}}}Ntry"
     full_ccy = f"{{{ns}}}Ccy"
@@ -623,30 +433,22 @@ def parse_camt(path: Path, head: bytes) -> CamtResult:
                         elif c.tag == full_id:
                             stmt_id = (c.text or "").strip() or None
                 position = f"{stmt_id or len(statements) + 1}/{entry_count + pending + 1}"
-                fast = reader.read(elem, stmt_ccy, position)
-                if fast is not None:
-                    signed, e_ccy, line = fast
+                signed, e_ccy, status, new = read_entry(elem, path, stmt_ccy)
+                if status != "BOOK":
+                    pending += 1
+                else:
+                    for x in new:
+                        x.entry_ref = x.entry_ref or position
                     total += signed
                     entry_count += 1
-                    lines.append(line)
-                    ccys.add(e_ccy)
-                else:
-                    signed, e_ccy, status, new = _read_entry(elem, path, stmt_ccy)
-                    if status != "BOOK":
-                        pending += 1
-                    else:
-                        for x in new:
-                            x.entry_ref = x.entry_ref or position
-                        total += signed
-                        entry_count += 1
-                        lines.extend(new)
-                        if e_ccy:
-                            ccys.add(e_ccy)
+                    lines.extend(new)
+                    if e_ccy:
+                        ccys.add(e_ccy)
                 elem.clear()
                 if parent is not None:
                     parent.remove(elem)
             else:
-                st, note = _header(elem, kind, path)
+                st, note = read_header(elem, kind, path)
                 if note:
                     notes.append(note)
                 st.lines = lines
@@ -728,296 +530,3 @@ def plain_namespace(head: bytes) -> str | None:
         return None
     root = _PLAIN_ROOT.search(head)
     return root[1].decode() if root else None
-
-
-def _pieces(path: Path, stmt_tag: str):
-    """Yield ('header', text) for each statement's start, ('entry', text), ('end', None)."""
-    open_stmt, close_stmt = f"<{stmt_tag}>", f"</{stmt_tag}>"
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    buf = ""
-    in_stmt = False
-    with open(path, "rb") as fh:
-        while True:
-            block = fh.read(_CHUNK)
-            buf += decoder.decode(block, final=not block)
-            pos = 0
-            while True:
-                if not in_stmt:
-                    i = buf.find(open_stmt, pos)
-                    if i < 0:
-                        pos = max(pos, len(buf) - len(open_stmt))
-                        break
-                    n = buf.find("<Ntry>", i)
-                    e = buf.find(close_stmt, i, n if n >= 0 else len(buf))
-                    stops = [x for x in (n, e) if x >= 0]
-                    if not stops:
-                        pos = i
-                        break
-                    k = min(stops)
-                    yield "header", buf[i + len(open_stmt) : k]
-                    in_stmt, pos = True, k
-                else:
-                    n = buf.find("<Ntry>", pos)
-                    e = buf.find(close_stmt, pos, n if n >= 0 else len(buf))
-                    if e >= 0:
-                        yield "end", None
-                        in_stmt, pos = False, e + len(close_stmt)
-                        continue
-                    if n < 0:
-                        break
-                    end = buf.find("</Ntry>", n)
-                    if end < 0:
-                        pos = n
-                        break
-                    yield "entry", buf[n + 6 : end]
-                    pos = end + 7
-            buf = buf[pos:]
-            if not block:
-                return
-
-
-_BATCH = 20_000
-_V_HEAD = (
-    r"^\s*(?:<NtryRef>(?P<ref>[^<]*)</NtryRef>\s*)?"
-    r'<Amt Ccy="(?P<ccy>[A-Z]{3})">(?P<amt>[^<]*)</Amt>\s*'
-    r"<CdtDbtInd>(?P<ind>[A-Z]{4})</CdtDbtInd>\s*"
-    r"(?:<RvslInd>(?P<rvsl>[^<]*)</RvslInd>\s*)?"
-    r"<Sts>\s*(?:<Cd>)?(?P<sts>[^<]*)(?:</Cd>\s*)?</Sts>\s*"
-    r"(?:<BookgDt>\s*<Dt(?:Tm)?>(?P<book>[^<]*)</Dt(?:Tm)?>\s*</BookgDt>\s*)?"
-    r"(?:<ValDt>\s*<Dt(?:Tm)?>(?P<val>[^<]*)</Dt(?:Tm)?>\s*</ValDt>\s*)?"
-    r"(?:<AcctSvcrRef>(?P<svcr>[^<]*)</AcctSvcrRef>)?"
-)
-_V_DOMAIN = (
-    r"<BkTxCd>\s*<Domn>\s*<Cd>(?P<d>[^<]*)</Cd>\s*<Fmly>\s*<Cd>(?P<f>[^<]*)</Cd>\s*"
-    r"<SubFmlyCd>(?P<s>[^<]*)</SubFmlyCd>"
-)
-_V_PRTRY = r"<BkTxCd>\s*(?:<Domn>(?s:.)*?</Domn>\s*)?<Prtry>\s*<Cd>([^<]*)</Cd>"
-_V_ACCOUNT = (
-    r"<{role}Acct>\s*<Id>\s*(?:<IBAN>(?P<iban>[^<]*)</IBAN>|<Othr>\s*<Id>(?P<othr>[^<]*)</Id>)"
-)
-
-
-def _vector_fields(texts: list[str]) -> dict[str, list]:
-    """Every field of a batch of plain entries at once (Polars' regex engine, in Rust).
-
-    `route` marks the entries the element reader must take instead: batches, CDATA, comments,
-    attributes other than Ccy, prefixed tags, a creditor reference without its Ref, or a head
-    that does not have the usual shape.
-    """
-    t = pl.col("t")
-    head = pl.col("head")
-    dtl = pl.col("dtl")
-
-    def leaf(col: pl.Expr, tag: str) -> pl.Expr:
-        return col.str.extract(rf"<{tag}>([^<]*)</{tag}>", 1).str.strip_chars()
-
-    def code(col: pl.Expr, which: str) -> pl.Expr:
-        groups = pl.col(which)
-        domain = pl.concat_str(
-            [groups.struct.field(x).str.strip_chars() for x in ("d", "f", "s")], separator="/"
-        )
-        return pl.coalesce(domain, col.str.extract(_V_PRTRY, 1).str.strip_chars())
-
-    def party(role: str) -> list[pl.Expr]:
-        account = pl.col(f"{role}_acct")
-        return [
-            dtl.str.extract(rf"<{role}>\s*(?:<Pty>\s*)?<Nm>([^<]*)</Nm>", 1)
-            .str.strip_chars()
-            .alias(f"{role}_nm"),
-            pl.coalesce(account.struct.field("iban"), account.struct.field("othr"))
-            .str.strip_chars()
-            .alias(f"{role}_iban"),
-        ]
-
-    def texts_of(pattern: str, strip: str) -> pl.Expr:
-        return (
-            dtl.str.extract_all(pattern)
-            .list.eval(pl.element().str.replace(strip, "").str.strip_chars())
-            .list.eval(pl.element().filter(pl.element() != ""))
-            .list.join(" ")
-        )
-
-    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
-    split = t.str.splitn("<NtryDtls>", 2)
-    frame = frame.with_columns(
-        head=split.struct.field("field_0"), dtl=split.struct.field("field_1")
-    )
-    # Materialise each multi-group match once: a struct field read re-runs its regex otherwise.
-    frame = frame.with_columns(
-        hg=head.str.extract_groups(_V_HEAD),
-        dtl_domain=dtl.str.extract_groups(_V_DOMAIN),
-        head_domain=head.str.extract_groups(_V_DOMAIN),
-        Dbtr_acct=dtl.str.extract_groups(_V_ACCOUNT.format(role="Dbtr")),
-        Cdtr_acct=dtl.str.extract_groups(_V_ACCOUNT.format(role="Cdtr")),
-    )
-    groups = pl.col("hg")
-    unusual = (
-        t.str.contains("<![CDATA[", literal=True)
-        | t.str.contains("<!--", literal=True)
-        | t.str.contains("<?", literal=True)
-        | t.str.contains(r"<[A-Za-z0-9_]+:")
-        | (t.str.count_matches("<TxDtls>", literal=True) > 1)
-        | (t.str.count_matches('="', literal=True) != t.str.count_matches(' Ccy="', literal=True))
-        | (
-            t.str.count_matches("<CdtrRefInf>", literal=True)
-            != t.str.count_matches(r"</Ref>\s*</CdtrRefInf>")
-        )
-    )
-    out = frame.select(
-        *(groups.struct.field(x).str.strip_chars().alias(x) for x in ("ref", "ccy", "amt", "ind")),
-        groups.struct.field("rvsl").str.strip_chars().alias("rvsl"),
-        groups.struct.field("sts").str.strip_chars().alias("sts"),
-        groups.struct.field("book")
-        .str.strip_chars()
-        .str.slice(0, 10)
-        .str.to_date(strict=False)
-        .alias("book"),
-        groups.struct.field("val")
-        .str.strip_chars()
-        .str.slice(0, 10)
-        .str.to_date(strict=False)
-        .alias("val"),
-        groups.struct.field("val").alias("val_raw"),
-        groups.struct.field("svcr").str.strip_chars().alias("svcr"),
-        pl.coalesce(code(dtl, "dtl_domain"), code(head, "head_domain")).alias("code"),
-        leaf(dtl, "EndToEndId").alias("e2e"),
-        *party("Dbtr"),
-        *party("Cdtr"),
-        texts_of(r"<(?:Ustrd|AddtlRmtInf)>[^<]*", r"^<[^>]*>").alias("rmt"),
-        texts_of(r"<CdtrRefInf>(?s:.)*?<Ref>[^<]*", r"^(?s:.)*<Ref>").alias("refs"),
-        leaf(dtl, "AddtlTxInf").alias("addtl"),
-        leaf(t, "AddtlNtryInf").alias("info"),
-        (
-            unusual | groups.struct.field("amt").is_null() | groups.struct.field("book").is_null()
-        ).alias("route"),
-    )
-    columns = {}
-    for name in out.columns:
-        series = out[name]
-        values = series.to_list()
-        if series.dtype == pl.String:
-            for i in series.str.contains("&", literal=True).arg_true().to_list():
-                values[i] = html.unescape(values[i])
-        columns[name] = values
-    return columns
-
-
-def parse_camt_fast(path: Path, head: bytes, ns: str) -> CamtResult:
-    """The fast path (see above): same statements and lines as `parse_camt`."""
-    reject_dtd(head, path)
-    check_well_formed(path)
-    text_head = head.decode("utf-8", "replace")
-    kind = stmt_tag = None
-    for message, (k, tag) in _MESSAGES.items():
-        if f"<{message}>" in text_head:
-            kind, stmt_tag = k, tag
-    if kind is None or stmt_tag is None:
-        raise StatementError(path, "/Document", "not a camt.052/053/054 message")
-    statements: list[Statement] = []
-    notes: list[str] = []
-    state = {"pending": 0, "count": 0, "total": Decimal(0)}
-    header_el = None
-    lines: list[StatementLine] = []
-    stmt_ccy = stmt_id = None
-    ccys: set[str] = set()
-    batch: list[str] = []
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-
-    def element_entry(piece: str, position: str) -> None:
-        elem = etree.fromstring(f'<Ntry xmlns="{ns}">{piece}</Ntry>'.encode(), parser)
-        signed, e_ccy, status, new = _read_entry(elem, path, stmt_ccy)
-        if status != "BOOK":
-            state["pending"] += 1
-            return
-        for x in new:
-            x.entry_ref = x.entry_ref or position
-        book(signed, e_ccy, new)
-
-    def book(signed: Decimal, e_ccy: str | None, new: list[StatementLine]) -> None:
-        state["total"] += signed
-        state["count"] += 1
-        lines.extend(new)
-        if e_ccy:
-            ccys.add(e_ccy)
-
-    def flush() -> None:
-        if not batch:
-            return
-        cols = _vector_fields(batch)
-        rows = zip(
-            batch, cols["route"], cols["ref"], cols["ccy"], cols["amt"], cols["ind"],
-            cols["rvsl"], cols["sts"], cols["book"], cols["val"], cols["val_raw"], cols["svcr"],
-            cols["code"], cols["e2e"], cols["Dbtr_nm"], cols["Dbtr_iban"], cols["Cdtr_nm"],
-            cols["Cdtr_iban"], cols["rmt"], cols["refs"], cols["addtl"], cols["info"],
-            strict=True,
-        )  # fmt: skip
-        for (
-            piece, route, ref, ccy, amt, ind, rvsl, sts, booking, value_date, val_raw, svcr,
-            code, e2e, d_nm, d_iban, c_nm, c_iban, rmt, refs, addtl, info,
-        ) in rows:  # fmt: skip
-            ordinal = state["count"] + state["pending"] + 1
-            bad_dates = booking is None or (val_raw and value_date is None)
-            if route or ind not in ("CRDT", "DBIT") or bad_dates:
-                position = f"{stmt_id or len(statements) + 1}/{ordinal}"
-                element_entry(piece, position)
-                continue
-            if sts != "BOOK":
-                state["pending"] += 1
-                continue
-            try:
-                number = Decimal(amt)
-            except InvalidOperation:
-                element_entry(piece, f"{stmt_id or len(statements) + 1}/{ordinal}")
-                continue
-            if number < 0 or not number.is_finite():
-                element_entry(piece, f"{stmt_id or len(statements) + 1}/{ordinal}")
-                continue
-            signed = number if ind == "CRDT" else -number
-            debtor = signed >= 0
-            if e2e and e2e.upper() == "NOTPROVIDED":
-                e2e = None
-            line = StatementLine(
-                booking_date=booking,
-                amount=signed,
-                currency=ccy,
-                value_date=value_date,
-                counterparty_name=(d_nm if debtor else c_nm) or None,
-                counterparty_iban=(d_iban if debtor else c_iban) or None,
-                remittance_unstructured=rmt or addtl or info or None,
-                remittance_structured=refs or None,
-                end_to_end_id=e2e or None,
-                bank_reference=svcr or None,
-                bank_tx_code=code or None,
-                is_reversal=(rvsl or "").lower() in ("true", "1"),
-                entry_ref=ref or svcr or f"{stmt_id or len(statements) + 1}/{ordinal}",
-                detail_index=0,
-            )
-            book(signed, ccy, [line])
-        batch.clear()
-
-    for kind_of, piece in _pieces(path, stmt_tag):
-        if kind_of == "header":
-            header_el = etree.fromstring(
-                f'<{stmt_tag} xmlns="{ns}">{piece}</{stmt_tag}>'.encode(), parser
-            )
-            acct = _child(header_el, "Acct")
-            stmt_ccy, stmt_id = _text(acct, "Ccy"), _text(header_el, "Id")
-            lines, ccys = [], set()
-            state["count"], state["total"] = 0, Decimal(0)
-        elif kind_of == "entry":
-            batch.append(piece)
-            if len(batch) >= _BATCH:
-                flush()
-        elif header_el is not None:
-            flush()
-            st, note = _header(header_el, kind, path)
-            if note:
-                notes.append(note)
-            st.lines, st.entries_total, st.entry_count = lines, state["total"], state["count"]
-            if st.currency is None and len(ccys) == 1:
-                st.currency = next(iter(ccys))
-            statements.append(st)
-            header_el = None
-    if state["pending"]:
-        notes.append(f"{state['pending']} entries not booked (pending/information) were not loaded")
-    return CamtResult(kind, statements, notes)

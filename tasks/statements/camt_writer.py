@@ -163,10 +163,9 @@ def write_camt053(
                 raise ValueError(f"statement {st.statement_ref or n}: account and currency needed")
             if st.opening_balance is None or st.closing_balance is None:
                 raise ValueError(f"statement {st.statement_ref or n}: camt.053 needs both balances")
-            start = st.from_date or (
-                min(x.booking_date for x in st.lines) if st.lines else now.date()
-            )
-            end = st.to_date or (max(x.booking_date for x in st.lines) if st.lines else start)
+            lines = st.line_rows()
+            start = st.from_date or (min(x.booking_date for x in lines) if lines else now.date())
+            end = st.to_date or (max(x.booking_date for x in lines) if lines else start)
             out.write(
                 f"<Stmt><Id>{_text(st.statement_ref or f'{msg_id}-{n}', 35)}</Id>"
                 f"<CreDtTm>{now.isoformat()}</CreDtTm>"
@@ -177,7 +176,7 @@ def write_camt053(
                 + _balance("CLBD", st.closing_balance, st.currency, end)
                 + "\n"
             )
-            for group in _entries(st.lines):
+            for group in _entries(lines):
                 out.write(_entry(group))
                 out.write("\n")
                 written += 1

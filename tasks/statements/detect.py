@@ -14,7 +14,8 @@ from pathlib import Path
 
 from o2c.models.bank import Statement
 from o2c.tasks.fingerprint import sha256_of
-from o2c.tasks.statements.camt import parse_camt, parse_camt_fast, plain_namespace
+from o2c.tasks.statements.camt import parse_camt, plain_namespace
+from o2c.tasks.statements.camt_columns import parse_camt_columns
 from o2c.tasks.statements.cfonb import parse_cfonb
 from o2c.tasks.statements.csv_bank import (
     CsvMapping,
@@ -40,8 +41,6 @@ class ParsedFile:
     format: str
     statements: list[Statement]
     notes: list[str] = field(default_factory=list)
-
-
 
 
 def detect_format(head: bytes, csv_mappings: list[CsvMapping] | None = None) -> str | None:
@@ -100,7 +99,7 @@ def parse_file(
     notes: list[str] = []
     if kind == "camt":
         ns = plain_namespace(head)
-        result = parse_camt_fast(path, head, ns) if ns else parse_camt(path, head)
+        result = parse_camt_columns(path, head, ns) if ns else parse_camt(path, head)
         fmt, statements, notes = result.format, result.statements, result.notes
     else:
         raw = path.read_bytes()

@@ -69,12 +69,13 @@ def write_mt940(path: Path, statements: Iterable[Statement]) -> int:
                 raise ValueError(f"statement {st.statement_ref or n}: account and currency needed")
             if st.opening_balance is None or st.closing_balance is None:
                 raise ValueError(f"statement {st.statement_ref or n}: MT940 needs both balances")
-            start = st.from_date or min(x.booking_date for x in st.lines)
-            end = st.to_date or max(x.booking_date for x in st.lines)
+            lines = st.line_rows()
+            start = st.from_date or min(x.booking_date for x in lines)
+            end = st.to_date or max(x.booking_date for x in lines)
             out.write(f":20:{(st.statement_ref or f'O2C{n}')[:16]}\r\n")
             out.write(f":25:{st.account_iban}\r\n:28C:{n}/1\r\n")
             out.write(_balance("60F", st.opening_balance, st.currency, start))
-            for line in st.lines:
+            for line in lines:
                 out.write(_line(line))
                 written += 1
             out.write(_balance("62F", st.closing_balance, st.currency, end))

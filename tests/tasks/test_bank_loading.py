@@ -7,13 +7,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from o2c.models.bank import Statement, StatementLine
 from o2c.tasks.bank_loading import BankLoadError, UnbalancedStatementError, load_statements
 from o2c.tasks.statements.camt_writer import write_camt053
 from o2c.tasks.statements.detect import parse_file
-from o2c.warehouse import connect
+from o2c.warehouse import connect, migrate, migrations
 
 IBAN = "FR7630003012340123456789057"
 SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples"
@@ -85,6 +86,42 @@ def test_overlapping_statements_add_no_rows(tmp_path: Path) -> None:
         assert (result.loaded, result.duplicates) == (1, 2)
         total = con.execute("SELECT count(*), sum(amount) FROM bank_transactions").fetchall()
     assert total == [(3, Decimal("27.00"))]
+
+
+def test_overlapping_statements_in_one_file_are_stored_once(tmp_path: Path) -> None:
+    first = statement("S1", "0.00", "20.00", [line(2, "10.00", "A"), line(2, "10.00", "B")])
+    second = statement("S2", "20.00", "27.00", [line(2, "10.00", "A"), line(3, "7.00", "C")])
+    with connect(tmp_path / "w.duckdb") as con:
+        result = load(con, [first, second], accept_unbalanced=True)
+        assert (result.loaded, result.duplicates) == (3, 1)
+        rows = con.execute(
+            "SELECT bank_reference, count(*) OVER (PARTITION BY transaction_id) "
+            "FROM bank_transactions ORDER BY 1"
+        ).fetchall()
+    assert rows == [("A", 1), ("B", 1), ("C", 1)]
+
+
+def test_warehouse_from_before_the_key_migration_keeps_its_rows(tmp_path: Path) -> None:
+    """sql/005 drops the primary-key index: rows stay, and the loader still stores them once."""
+    st = statement("S1", "0.00", "25.00", [line(2, "20.00", "A"), line(2, "5.00", "B")])
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name VARCHAR,"
+                    " applied_at TIMESTAMP)")  # fmt: skip
+        for m in migrations():
+            if m.version < 5:
+                con.execute(m.sql)
+                con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [m.version, m.name])
+        assert load(con, [st]).loaded == 2
+        assert migrate(con) == [m.version for m in migrations() if m.version >= 5]
+        keys = con.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'bank_transactions'"
+            " AND constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+        again = load(con, [st], name="g.xml", sha="c" * 64)
+        stored = con.execute("SELECT count(*), sum(amount) FROM bank_transactions").fetchall()
+    assert keys == [(0,)]
+    assert (again.loaded, again.duplicates) == (0, 2)
+    assert stored == [(2, Decimal("25.00"))]
 
 
 def test_unbalanced_statement_is_rejected_whole(tmp_path: Path) -> None:

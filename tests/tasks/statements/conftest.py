@@ -20,7 +20,7 @@ def samples() -> Path:
 
 def line_totals(statements) -> tuple[int, object, object]:
     """(lines, credits, debits) of parsed statements, as the warehouse would store them."""
-    lines = [x for st in statements for x in st.lines]
+    lines = [x for st in statements for x in st.line_rows()]
     credits = sum((x.amount for x in lines if x.amount > 0), 0)
     debits = sum((x.amount for x in lines if x.amount < 0), 0)
     return len(lines), credits, debits

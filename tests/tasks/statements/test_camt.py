@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from o2c.models.bank import Statement
+from o2c.tasks.statements import camt_columns
 from o2c.tasks.statements.balance import check_balance
-from o2c.tasks.statements.camt import parse_camt, parse_camt_fast, plain_namespace
+from o2c.tasks.statements.camt import parse_camt, plain_namespace
+from o2c.tasks.statements.camt_columns import parse_camt_columns
 from o2c.tasks.statements.detect import parse_file
 from o2c.tasks.statements.errors import StatementError
 
@@ -75,7 +78,7 @@ def test_sample(samples: Path, totals, name: str) -> None:
 @pytest.mark.samples
 def test_batch_entry_splits_into_linked_details(samples: Path) -> None:
     parsed = parse_file(samples / "camt053/oca-bsi__test-camt053-txdtls_v04_ch.xml")
-    a, b = parsed.statements[0].lines
+    a, b = parsed.statements[0].line_rows()
     assert (a.amount, b.amount) == (Decimal("2187.00"), Decimal("1296.00"))
     assert (a.detail_index, b.detail_index) == (1, 2)
     assert a.entry_ref == b.entry_ref == "012345678"
@@ -94,7 +97,7 @@ def test_batch_entry_splits_into_linked_details(samples: Path) -> None:
 @pytest.mark.samples
 def test_reversal_and_debit_counterparty(samples: Path) -> None:
     parsed = parse_file(samples / "camt053/oca-bsi__test-camt053_v02_abnamro.xml")
-    first, rev1, rev2, last = parsed.statements[0].lines
+    first, rev1, rev2, last = parsed.statements[0].line_rows()
     assert first.counterparty_name == "INSURANCE COMPANY TESTX"  # creditor of a debit
     assert first.end_to_end_id == "435005714488-ABNO33052620"
     assert rev1.is_reversal and rev2.is_reversal and not first.is_reversal
@@ -105,14 +108,14 @@ def test_reversal_and_debit_counterparty(samples: Path) -> None:
 @pytest.mark.samples
 def test_booking_date_as_datetime(samples: Path) -> None:
     line = parse_file(samples / "camt053/oca-bsi__test-camt053-bookgdt-dttm_v02.xml")
-    first = line.statements[0].lines[0]
+    first = line.statements[0].line_rows()[0]
     assert first.booking_date == date(2014, 1, 4)  # <DtTm>2014-01-04T23:00:00.000Z
     assert first.value_date == date(2014, 1, 5)
 
 
 @pytest.mark.samples
 def test_version_8_party_and_five_decimals(samples: Path) -> None:
-    v8 = parse_file(samples / "camt053/genkgo-camt__camt053.v8.xml").statements[0].lines[0]
+    v8 = parse_file(samples / "camt053/genkgo-camt__camt053.v8.xml").statements[0].line_rows()[0]
     assert v8.counterparty_name == "NAME NAME"  # Dbtr/Pty/Nm in 001.08
     assert v8.end_to_end_id == "MUELL/FINP/RA12345"
     five = parse_file(samples / "camt053/genkgo-camt__camt053.v2.five.decimals.xml")
@@ -172,8 +175,8 @@ def test_minimal_file_parses(tmp_path: Path) -> None:
     path = _write(tmp_path, "ok.xml", MINIMAL.format(doctype="", text="Facture F-1"))
     st = parse_file(path).statements[0]
     assert st.account_iban == "FR7630003012340123456789057"
-    assert st.lines[0].remittance_unstructured == "Facture F-1"
-    assert st.lines[0].amount == Decimal("1.00")
+    assert st.line_rows()[0].remittance_unstructured == "Facture F-1"
+    assert st.line_rows()[0].amount == Decimal("1.00")
 
 
 def test_bad_amount_names_the_entry(tmp_path: Path) -> None:
@@ -182,17 +185,39 @@ def test_bad_amount_names_the_entry(tmp_path: Path) -> None:
         parse_file(_write(tmp_path, "bad.xml", text))
 
 
+def same_statements(a: list[Statement], b: list[Statement]) -> bool:
+    """Statement fields, then every line, whatever shape (rows or table) each side holds."""
+    fields = [f for f in Statement.__slots__ if f not in ("lines", "table")]
+    return len(a) == len(b) and all(
+        [getattr(x, f) for f in fields] == [getattr(y, f) for f in fields]
+        and x.line_rows() == y.line_rows()
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+@pytest.fixture
+def columnar_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The columnar reader must read the file itself, not hand it whole to the element reader."""
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the whole file went to the element reader")
+
+    monkeypatch.setattr(camt_columns, "parse_camt", refuse)
+
+
 @pytest.mark.samples
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_fast_path_reads_like_the_element_reader(samples: Path, name: str) -> None:
-    """Big plain files take a text fast path; it must give exactly what the lxml reader gives."""
+def test_columnar_reader_reads_like_the_element_reader(
+    samples: Path, name: str, columnar_only: None
+) -> None:
+    """Big plain files take the columnar reader; it must give exactly what lxml's reader gives."""
     path = samples / name
     head = path.read_bytes()[:65536]
     ns = plain_namespace(head)
     assert ns is not None
-    fast, slow = parse_camt_fast(path, head, ns), parse_camt(path, head)
+    fast, slow = parse_camt_columns(path, head, ns), parse_camt(path, head)
     assert fast.format == slow.format and fast.notes == slow.notes
-    assert fast.statements == slow.statements
+    assert same_statements(fast.statements, slow.statements)
 
 
 def test_prefixed_namespace_takes_the_element_reader(tmp_path: Path) -> None:
@@ -203,8 +228,8 @@ def test_prefixed_namespace_takes_the_element_reader(tmp_path: Path) -> None:
     path = _write(tmp_path, "prefixed.xml", prefixed)
     assert plain_namespace(path.read_bytes()) is None
     st = parse_file(path).statements[0]
-    assert st.lines[0].remittance_unstructured == "Facture F-9"
-    assert st.lines[0].amount == Decimal("1.00")
+    assert st.line_rows()[0].remittance_unstructured == "Facture F-9"
+    assert st.line_rows()[0].amount == Decimal("1.00")
 
 
 ODD_ENTRIES = """<?xml version="1.0" encoding="UTF-8"?>
@@ -225,19 +250,21 @@ ODD_ENTRIES = """<?xml version="1.0" encoding="UTF-8"?>
 <Ntry><Amt Ccy="EUR">3.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><RvslInd>true</RvslInd>
 <Sts><Cd>BOOK</Cd></Sts><BookgDt><DtTm>2024-01-03T10:00:00</DtTm></BookgDt>
 <BkTxCd/><NtryDtls><TxDtls><RltdPties><Cdtr><Nm lang="fr">Attr</Nm></Cdtr></RltdPties>
-</TxDtls></NtryDtls><AddtlNtryInf><![CDATA[cdata <info>]]></AddtlNtryInf></Ntry>
+</TxDtls></NtryDtls><AddtlNtryInf>&lt;info&gt; &amp; more</AddtlNtryInf></Ntry>
 <Ntry><Amt Ccy="EUR">4.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts>
 <BookgDt><Dt>2024-01-04</Dt></BookgDt><BkTxCd/><AddtlNtryInf>info only</AddtlNtryInf></Ntry>
 </Stmt></BkToCstmrStmt></Document>
 """
 
 
-def test_fast_path_on_odd_entries(tmp_path: Path) -> None:
+def test_columnar_reader_on_odd_entries(tmp_path: Path, columnar_only: None) -> None:
+    """Entities, lists, proprietary codes, pending, reversals, attributes, character references:
+    read in columns or handed entry by entry to the element reader, the same lines come out."""
     path = _write(tmp_path, "odd.xml", ODD_ENTRIES)
     head = path.read_bytes()
-    fast, slow = parse_camt_fast(path, head, plain_namespace(head)), parse_camt(path, head)
-    assert fast.statements == slow.statements and fast.notes == slow.notes
-    lines = fast.statements[0].lines
+    fast, slow = parse_camt_columns(path, head, plain_namespace(head)), parse_camt(path, head)
+    assert same_statements(fast.statements, slow.statements) and fast.notes == slow.notes
+    lines = fast.statements[0].line_rows()
     assert [x.amount for x in lines] == [Decimal("1.00"), Decimal("-3.00"), Decimal("-4.00")]
     assert lines[0].counterparty_name == "Dupont & Fils é"
     assert lines[0].counterparty_iban == "ACC-1"
@@ -246,6 +273,28 @@ def test_fast_path_on_odd_entries(tmp_path: Path) -> None:
     assert lines[0].remittance_structured == "RF18539007547034"
     assert lines[0].bank_tx_code == "X1"
     assert lines[1].is_reversal and lines[1].counterparty_name == "Attr"
-    assert lines[1].remittance_unstructured == "cdata <info>"
+    assert lines[1].remittance_unstructured == "<info> & more"
     assert lines[2].remittance_unstructured == "info only"
     assert fast.notes == ["1 entries not booked (pending/information) were not loaded"]
+
+
+def test_columnar_reader_on_pretty_printed_windows_file(
+    tmp_path: Path, columnar_only: None
+) -> None:
+    pretty = re.sub(r"><", ">\r\n    <", ODD_ENTRIES.replace("\n", "")).replace("\n", "\r\n")
+    path = _write(tmp_path, "pretty.xml", pretty)
+    head = path.read_bytes()
+    fast, slow = parse_camt_columns(path, head, plain_namespace(head)), parse_camt(path, head)
+    assert same_statements(fast.statements, slow.statements) and fast.notes == slow.notes
+    assert fast.statements[0].line_count() == 3
+
+
+def test_comments_and_cdata_send_the_file_to_the_element_reader(tmp_path: Path) -> None:
+    text = ODD_ENTRIES.replace("&lt;info&gt; &amp; more", "<![CDATA[<info> & more]]>").replace(
+        "<Ntry>", "<!-- <Ntry> --><Ntry>", 1
+    )
+    path = _write(tmp_path, "cdata.xml", text)
+    head = path.read_bytes()
+    fast, slow = parse_camt_columns(path, head, plain_namespace(head)), parse_camt(path, head)
+    assert same_statements(fast.statements, slow.statements)
+    assert fast.statements[0].line_rows()[1].remittance_unstructured == "<info> & more"

@@ -56,14 +56,14 @@ def test_written_file_reads_back(tmp_path: Path) -> None:
     write_camt053(path, [statement()])
     (st,) = parse_file(path).statements
     assert st.account_iban == IBAN and st.entry_count == 3
-    assert [x.amount for x in st.lines] == [
+    assert [x.amount for x in st.line_rows()] == [
         Decimal("1250.50"), Decimal("-99.99"), Decimal("10.00"), Decimal("5.25"),
     ]  # fmt: skip
-    first = st.lines[0]
+    first = st.line_rows()[0]
     assert first.counterparty_name == "ACME & Fils <SARL>"
     assert first.remittance_structured == "RF18539007547034"
-    assert st.lines[1].is_reversal
-    assert [x.detail_index for x in st.lines[2:]] == [1, 2]
+    assert st.line_rows()[1].is_reversal
+    assert [x.detail_index for x in st.line_rows()[2:]] == [1, 2]
     assert check_balance(st).status == "balanced"
 
 
@@ -71,10 +71,10 @@ def test_mt940_writer_reads_back(tmp_path: Path) -> None:
     path = tmp_path / "out.sta"
     assert write_mt940(path, [statement()]) == 4
     (st,) = parse_file(path).statements
-    assert [x.amount for x in st.lines] == [
+    assert [x.amount for x in st.line_rows()] == [
         Decimal("1250.50"), Decimal("-99.99"), Decimal("10.00"), Decimal("5.25"),
     ]  # fmt: skip
-    assert st.lines[0].end_to_end_id == "E2E-1"
-    assert st.lines[0].counterparty_iban == "DE89370400440532013000"
-    assert st.lines[1].is_reversal
+    assert st.line_rows()[0].end_to_end_id == "E2E-1"
+    assert st.line_rows()[0].counterparty_iban == "DE89370400440532013000"
+    assert st.line_rows()[1].is_reversal
     assert check_balance(st).status == "balanced"

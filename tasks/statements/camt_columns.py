@@ -1,0 +1,461 @@
+"""The columnar reader of camt files as banks send them: entries cut out of the text and read all
+at once by Polars, with no Python object per entry.
+
+It takes plain UTF-8 files whose camt namespace is the default one (`camt.plain_namespace`).
+Safety and exactness come from three rules:
+
+- libxml2 checks the whole file for well-formedness in a thread meanwhile (it releases the GIL),
+  and nothing is returned before it has said yes: a truncated or malformed file gets its error.
+- Each field is read at the place the schema puts it (entry level before `NtryDtls`, detail level
+  after), and an entry of unusual shape goes to the element reader of camt.py instead: a batch
+  (several `TxDtls`), a numeric character reference, an attribute other than `Ccy`, a prefixed
+  tag, an amount or date that is not plain, a partial bank transaction code.
+- Comments, CDATA or processing instructions anywhere send the whole file to the element reader.
+
+Money becomes integer cents from the digits (never through a float).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from array import array
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+from lxml import etree
+
+from o2c.models.bank import Statement, lines_table
+from o2c.models.schemas import STATEMENT_LINE
+from o2c.tasks.statements.camt import (
+    MESSAGES,
+    CamtResult,
+    account_currency,
+    check_well_formed,
+    parse_camt,
+    read_entry,
+    read_header,
+    reject_dtd,
+)
+from o2c.tasks.statements.errors import StatementError
+
+_CHUNK = 1 << 27
+# Markup that hides or changes text (comments, CDATA, processing instructions): met anywhere past
+# the root tag, the whole file goes to the element reader. So do tags with a namespace prefix.
+_MARKUP = ("<!", "<?")
+_ROOT_PREFIX = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)=")
+
+
+class _ElementReaderNeeded(Exception):
+    """The file holds something only the element reader reads right."""
+
+
+class _WellFormedCheck(threading.Thread):
+    def __init__(self, path: Path) -> None:
+        super().__init__(name="camt-well-formed", daemon=True)
+        self.path = path
+        self.error: StatementError | None = None
+
+    def run(self) -> None:
+        try:
+            check_well_formed(self.path)
+        except StatementError as exc:
+            self.error = exc
+
+    def verdict(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
+def parse_camt_columns(path: Path, head: bytes, ns: str) -> CamtResult:
+    """Same statements, lines and notes as `camt.parse_camt`, with the lines as a table."""
+    reject_dtd(head, path)
+    text_head = head.decode("utf-8", "replace")
+    found = [(k, tag) for message, (k, tag) in MESSAGES.items() if f"<{message}>" in text_head]
+    if not found:
+        raise StatementError(path, "/Document", "not a camt.052/053/054 message")
+    kind, stmt_tag = found[0]
+    check = _WellFormedCheck(path)
+    check.start()
+    try:
+        reader = _Reader(path, ns, kind, stmt_tag)
+        for block, starts, end in _chunks(path):
+            reader.feed(block, starts, end)
+        result = reader.finish()
+    except _ElementReaderNeeded:
+        check.verdict()
+        return parse_camt(path, head)
+    except Exception:
+        check.verdict()  # a malformed file explains any trouble met while reading it
+        raise
+    check.verdict()
+    return result
+
+
+_NTRY = re.compile(rb"<Ntry>")
+
+
+def _chunks(path: Path) -> Iterator[tuple[bytes, list[int], int]]:
+    """The file in blocks of about _CHUNK bytes: (block, where each `<Ntry>` starts, where the
+    block's last entry ends). A block ends where its last entry ends; the next one starts
+    there."""
+    with open(path, "rb") as fh:
+        while block := fh.read(_CHUNK):
+            starts = [m.start() for m in _NTRY.finditer(block)]
+            end = len(block)
+            if len(block) == _CHUNK and len(starts) > 1:
+                end = starts.pop()
+                fh.seek(end - len(block), 1)  # that entry comes again with the next block
+            yield block, starts, end
+
+
+def _pieces(block: bytes, starts: list[int], end: int) -> pl.Series:
+    """Each entry's text, from its `<Ntry>` to the next one, without copying the block."""
+    offsets = array("q", [*starts, end])
+    binary = pa.Array.from_buffers(
+        pa.large_binary(), len(starts), [None, pa.py_buffer(offsets), pa.py_buffer(block)]
+    )
+    return pl.Series("body", binary).cast(pl.String)
+
+
+# The head of a plain entry, in schema order, written so that the next byte always decides the
+# branch (a one-pass regex, which Polars' regex engine reads fast). Any other head: element reader.
+_HEAD = (
+    r"^<Ntry>\s*<(?:NtryRef>(?P<ref>[^<]*)</NtryRef>\s*<)?"
+    r'Amt Ccy="(?P<ccy>[A-Z]{3})">\s*(?P<units>[0-9]{1,15})(?:\.(?P<dec>[0-9]{1,2}))?\s*</Amt>\s*'
+    r"<CdtDbtInd>(?P<ind>CRDT|DBIT)</CdtDbtInd>\s*"
+    r"<(?:RvslInd>(?P<rvsl>[a-z0-9]*)</RvslInd>\s*<)?"
+    r"(?:Sts>\s*(?:<Cd>(?P<sts>[A-Z]{4})</Cd>|(?P<sts2>[A-Z]{4}))\s*</Sts>\s*<)?"
+    r"BookgDt>\s*<Dt(?:Tm)?>(?P<book>[0-9T:.+Z-]*)</Dt(?:Tm)?>\s*</BookgDt>\s*"
+    r"<(?:ValDt>\s*<Dt(?:Tm)?>(?P<val>[0-9T:.+Z-]*)</Dt(?:Tm)?>\s*</ValDt>\s*<)?"
+    r"(?:AcctSvcrRef>(?P<svcr>[^<]*)</AcctSvcrRef>\s*<)?"
+    r"(?:BkTxCd>" + r"\s*<(?:Domn>\s*<Cd>(?P<d>[^<]*)</Cd>\s*<Fmly>\s*<Cd>(?P<f>[^<]*)</Cd>\s*"
+    r"<SubFmlyCd>(?P<s>[^<]*)</SubFmlyCd>\s*</Fmly>\s*</Domn>\s*<)?"
+    r"(?:Prtry>\s*<Cd>(?P<p>[^<]*)</Cd>)?)?"
+)
+_CODE = (
+    r"<BkTxCd>\s*<(?:Domn>\s*<Cd>(?P<d>[^<]*)</Cd>\s*<Fmly>\s*<Cd>(?P<f>[^<]*)</Cd>\s*"
+    r"<SubFmlyCd>(?P<s>[^<]*)</SubFmlyCd>\s*</Fmly>\s*</Domn>\s*<)?"
+    r"(?:Prtry>\s*<Cd>(?P<p>[^<]*)</Cd>)?"
+)
+_NAME = r"<{}>\s*<(?:Pty>\s*<)?Nm>([^<]*)</Nm>"
+_ACCOUNT = r"<{}Acct>\s*<Id>\s*<(?:IBAN>(?P<iban>[^<]*)</IBAN>|Othr>\s*<Id>(?P<othr>[^<]*)</Id>)"
+_TEXT_COLUMNS = [
+    "counterparty_name", "counterparty_iban", "remittance_unstructured", "remittance_structured",
+    "end_to_end_id", "bank_reference", "bank_tx_code", "entry_ref",
+]  # fmt: skip
+
+
+def _code(groups: pl.Expr) -> pl.Expr:
+    """`Domn/Fmly/SubFmly` codes joined with '/', else the proprietary code."""
+    domain = pl.concat_str(
+        [groups.struct.field(x).str.strip_chars() for x in ("d", "f", "s")], separator="/"
+    )
+    return pl.coalesce(domain, groups.struct.field("p").str.strip_chars())
+
+
+def _entry_lines(entries: pl.DataFrame) -> pl.DataFrame:
+    """STATEMENT_LINE columns of a batch of entries (column `body`), with two flags:
+    `route` (the element reader must read it) and `pending` (not booked)."""
+    body = pl.col("body")
+    frame = entries.with_columns(
+        head=body.str.extract_groups(_HEAD),
+        e2e=body.str.extract(r"<EndToEndId>([^<]*)</EndToEndId>", 1),
+        dbtr=body.str.extract(_NAME.format("Dbtr"), 1),
+        cdtr=body.str.extract(_NAME.format("Cdtr"), 1),
+        dbtr_acct=body.str.extract_groups(_ACCOUNT.format("Dbtr")),
+        cdtr_acct=body.str.extract_groups(_ACCOUNT.format("Cdtr")),
+        ustrd=body.str.extract(r"<Ustrd>([^<]*)</Ustrd>", 1),
+        cdtr_ref=body.str.extract(r"<CdtrRefInf>\s*<(?:Tp>(?s:.)*?</Tp>\s*<)?Ref>([^<]*)</Ref>", 1),
+        addtl_tx=body.str.extract(r"<AddtlTxInf>([^<]*)</AddtlTxInf>", 1),
+        info=body.str.extract(r"<AddtlNtryInf>([^<]*)</AddtlNtryInf>", 1),
+        batch=body.str.count_matches("<TxDtls>", literal=True) > 1,
+        codes=body.str.count_matches("<BkTxCd>", literal=True),
+        lists=(body.str.count_matches("<Ustrd>", literal=True) > 1)
+        | (body.str.count_matches("<CdtrRefInf>", literal=True) > 1)
+        | body.str.contains("<AddtlRmtInf>", literal=True),
+        char_ref=body.str.contains("&#", literal=True),
+        # Any attribute but a plain Ccy (an '=' in text is counted too: that entry only goes
+        # the slow way).
+        attributes=body.str.count_matches("=", literal=True)
+        != body.str.count_matches(' Ccy="', literal=True),
+    )
+    frame = _detail_codes(_remittance_lists(frame)).unnest("head")
+    day = "%Y-%m-%d"
+    frame = frame.with_columns(
+        cents=pl.col("units").cast(pl.Int64) * 100
+        + pl.col("dec").fill_null("").str.pad_end(2, "0").cast(pl.Int64),
+        credit=pl.col("ind") == "CRDT",
+        status=pl.coalesce("sts", "sts2"),
+        booking_date=pl.col("book").str.slice(0, 10).str.to_date(day, strict=False),
+        value_date=pl.col("val").str.slice(0, 10).str.to_date(day, strict=False),
+        entry_code=_code(pl.struct("d", "f", "s", "p")),
+        svcr=pl.col("svcr").str.strip_chars(),
+        e2e=pl.col("e2e").str.strip_chars(),
+    )
+    route = (
+        pl.col("units").is_null()
+        | pl.col("batch")
+        | pl.col("char_ref")
+        | pl.col("attributes")
+        | pl.col("booking_date").is_null()
+        | (pl.col("val").is_not_null() & pl.col("value_date").is_null())
+        | (pl.col("entry_code").is_null() & (pl.col("codes") > 0))
+    )
+    credit = pl.col("credit")
+    e2e = pl.col("e2e")
+    return frame.select(
+        "seq",
+        route.fill_null(True).alias("route"),
+        (pl.col("status").is_not_null() & (pl.col("status") != "BOOK")).alias("pending"),
+        "booking_date",
+        "value_date",
+        pl.when(credit).then("cents").otherwise(-pl.col("cents")).alias("amount_cents"),
+        pl.col("ccy").alias("currency"),
+        pl.when(credit).then("dbtr").otherwise("cdtr").alias("counterparty_name"),
+        pl.when(credit)
+        .then(pl.coalesce(pl.col("dbtr_acct").struct.field(x) for x in ("iban", "othr")))
+        .otherwise(pl.coalesce(pl.col("cdtr_acct").struct.field(x) for x in ("iban", "othr")))
+        .alias("counterparty_iban"),
+        pl.coalesce(
+            *(_nonempty(pl.col(c).str.strip_chars()) for c in ("ustrd", "addtl_tx", "info"))
+        ).alias("remittance_unstructured"),
+        pl.col("cdtr_ref").alias("remittance_structured"),
+        pl.when(e2e.str.to_uppercase() != "NOTPROVIDED").then(e2e).alias("end_to_end_id"),
+        pl.col("svcr").alias("bank_reference"),
+        pl.coalesce("detail_code", "entry_code").alias("bank_tx_code"),
+        pl.col("rvsl").is_in(["true", "1"]).fill_null(False).alias("is_reversal"),
+        pl.coalesce(_nonempty(pl.col("ref").str.strip_chars()), _nonempty(pl.col("svcr"))).alias(
+            "entry_ref"
+        ),
+        pl.lit(0, pl.Int32).alias("detail_index"),
+        pl.lit(None, pl.String).alias("external_id"),
+    ).with_columns(_nonempty(pl.col(c).str.strip_chars()) for c in _TEXT_COLUMNS)
+
+
+def _nonempty(col: pl.Expr) -> pl.Expr:
+    return pl.when(col.str.len_bytes() > 0).then(col)
+
+
+def _remittance_lists(frame: pl.DataFrame) -> pl.DataFrame:
+    """Several `Ustrd` or `CdtrRefInf`, or an `AddtlRmtInf`: joined as the element reader does
+    (computed on those rows only)."""
+    rows = frame["lists"].fill_null(False).arg_true()
+    if rows.len() == 0:
+        return frame
+    some = frame[rows].select(
+        ustrd=pl.col("body")
+        .str.extract_all(r"<(?:Ustrd|AddtlRmtInf)>[^<]*")
+        .list.eval(pl.element().str.replace(r"^<[^>]*>", "").str.strip_chars())
+        .list.eval(pl.element().filter(pl.element() != ""))
+        .list.join(" "),
+        cdtr_ref=pl.col("body")
+        .str.extract_all(r"<CdtrRefInf>\s*<(?:Tp>(?s:.)*?</Tp>\s*<)?Ref>[^<]*")
+        .list.eval(pl.element().str.replace(r"^(?s:.)*<Ref>", "").str.strip_chars())
+        .list.eval(pl.element().filter(pl.element() != ""))
+        .list.join(" "),
+    )
+    return frame.with_columns(
+        frame["ustrd"].scatter(rows, some["ustrd"]),
+        frame["cdtr_ref"].scatter(rows, some["cdtr_ref"]),
+    )
+
+
+def _detail_codes(frame: pl.DataFrame) -> pl.DataFrame:
+    """A transaction code on the detail too (a second `BkTxCd`): the detail's wins."""
+    frame = frame.with_columns(detail_code=pl.lit(None, pl.String))
+    rows = (frame["codes"] > 1).arg_true()
+    if rows.len() == 0:
+        return frame
+    some = frame[rows].select(
+        pl.col("body")
+        .str.splitn("<TxDtls>", 2)
+        .struct.field("field_1")
+        .str.extract_groups(_CODE)
+        .alias("groups")
+    )
+    return frame.with_columns(
+        frame["detail_code"].scatter(rows, some.select(_code(pl.col("groups")).alias("c"))["c"])
+    )
+
+
+def _clean_text(frame: pl.DataFrame, crlf: bool) -> pl.DataFrame:
+    """XML's own escapes and line ends, on the rows that have them."""
+    columns = {}
+    for name in _TEXT_COLUMNS:
+        series = frame[name]
+        if crlf:
+            series = series.str.replace_all("\r\n", "\n", literal=True)
+        rows = series.str.contains("&", literal=True).fill_null(False).arg_true()
+        if rows.len():
+            fixed = series[rows]
+            for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'")):
+                fixed = fixed.str.replace_all(entity, char, literal=True)
+            series = series.scatter(rows, fixed.str.replace_all("&amp;", "&", literal=True))
+        columns[name] = series
+    return frame.with_columns(**columns)
+
+
+class _Reader:
+    """Statements from consecutive chunks: headers by lxml (a few), entries by Polars (many)."""
+
+    def __init__(self, path: Path, ns: str, kind: str, stmt_tag: str) -> None:
+        self.path, self.ns, self.kind, self.stmt_tag = path, ns, kind, stmt_tag
+        self.headers: list[etree._Element] = []  # one per statement, in file order
+        self.open = False
+        self.seq = 0
+        self.frames: list[pl.DataFrame] = []
+        self.routed: list[tuple[int, int, str]] = []  # seq, statement, text
+        self.parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        self.fed = False
+        self.unusual: list[str] = []
+
+    def _read_lead(self, lead: str) -> None:
+        """Statements closing and opening between two entries (or before the first one)."""
+        if any(m in lead for m in self.unusual):
+            raise _ElementReaderNeeded
+        opening, closing = f"<{self.stmt_tag}>", f"</{self.stmt_tag}>"
+        pos = 0
+        while True:
+            o, c = lead.find(opening, pos), lead.find(closing, pos)
+            if c >= 0 and (o < 0 or c < o):
+                self.open = False
+                pos = c + len(closing)
+                continue
+            if o < 0:
+                return
+            end = lead.find(closing, o)
+            header = lead[o + len(opening) : end if end >= 0 else len(lead)]
+            self.headers.append(
+                etree.fromstring(
+                    f'<{self.stmt_tag} xmlns="{self.ns}">{header}</{self.stmt_tag}>'.encode(),
+                    self.parser,
+                )
+            )
+            self.open = True
+            pos = o + len(opening)
+
+    def _statement(self) -> int:
+        return len(self.headers) - 1 if self.open else -1
+
+    def feed(self, block: bytes, starts: list[int], end: int) -> None:
+        lead_from = 0
+        if not self.fed:
+            root = block.find(b"<Document")
+            lead_from = block.find(b">", root) + 1
+            prefixes = _ROOT_PREFIX.findall(block, root, lead_from)
+            self.unusual = [*_MARKUP, *(f"<{p.decode()}:" for p in prefixes)]
+            self.fed = True
+        self._read_lead(block[lead_from : starts[0] if starts else end].decode())
+        if not starts:
+            return
+        entries = pl.DataFrame({"body": _pieces(block, starts, end)})
+        # A piece runs from its entry to the next one: cut the statement boundaries out of the
+        # few pieces that hold one, and give each entry the statement opened last before it.
+        marks = entries["body"].str.contains(f"{self.stmt_tag}>", literal=True).arg_true()
+        starts, numbers = [0], [self._statement()]
+        bodies = entries["body"]
+        cut = []
+        for i in marks.to_list():
+            piece = bodies[i]
+            close = piece.find("</Ntry>") + len("</Ntry>")
+            cut.append(piece[:close])
+            self._read_lead(piece[close:])
+            starts.append(i + 1)
+            numbers.append(self._statement())
+        if cut:
+            bodies = bodies.scatter(marks, pl.Series(cut, dtype=pl.String))
+        row = pl.int_range(0, entries.height, dtype=pl.UInt32, eager=True)
+        at = pl.Series(starts, dtype=pl.UInt32).search_sorted(row, side="right") - 1
+        entries = pl.DataFrame(
+            {"body": bodies, "stmt_no": pl.Series(numbers, dtype=pl.Int32).gather(at)}
+        ).with_row_index("seq", offset=self.seq)
+        outside = entries.filter(pl.col("stmt_no") < 0)
+        if outside.height:
+            where = f"entry {outside['seq'][0] + 1}"
+            raise StatementError(self.path, where, "entry outside a statement")
+        self.seq += entries.height
+        if (
+            entries.select(
+                pl.any_horizontal(
+                    pl.col("body").str.contains(m, literal=True) for m in self.unusual
+                )
+            )
+            .to_series()
+            .any()
+        ):
+            raise _ElementReaderNeeded
+        lines = _clean_text(_entry_lines(entries), crlf=block.find(b"\r", 0, end) >= 0)
+        lines = lines.with_columns(stmt_no=entries["stmt_no"])
+        routed = entries.filter(lines["route"])
+        self.routed.extend(
+            zip(*(routed[c].to_list() for c in ("seq", "stmt_no", "body")), strict=True)
+        )
+        self.frames.append(lines)
+
+    def finish(self) -> CamtResult:
+        if self.open:
+            raise StatementError(
+                self.path, "end of file", f"truncated XML: <{self.stmt_tag}> not closed"
+            )
+        if not self.frames:  # no entry at all: the statements still count
+            nothing = pl.DataFrame(schema={"seq": pl.UInt32, "body": pl.String})
+            self.frames.append(_entry_lines(nothing).with_columns(stmt_no=pl.lit(0, pl.Int32)))
+        every = pl.concat(self.frames).with_columns(
+            ordinal=pl.col("seq") - pl.col("seq").min().over("stmt_no") + 1
+        )
+        by_stmt = every.partition_by("stmt_no", as_dict=True)
+        routed_by: dict[int, list[tuple[int, str]]] = {}
+        for seq, number, body in self.routed:
+            routed_by.setdefault(number, []).append((seq, body))
+        notes: list[str] = []
+        statements: list[Statement] = []
+        pending = 0
+        for number, header in enumerate(self.headers):
+            st, note = read_header(header, self.kind, self.path)
+            if note:
+                notes.append(note)
+            label = st.statement_ref or str(number + 1)
+            rows = by_stmt.get((number,), every.clear()).with_columns(
+                entry_ref=pl.coalesce("entry_ref", pl.format(f"{label}/{{}}", "ordinal"))
+            )
+            plain = rows.filter(~pl.col("route"))
+            booked = plain.filter(~pl.col("pending"))
+            pending += plain.height - booked.height
+            total = Decimal(int(booked["amount_cents"].sum())).scaleb(-2)
+            count = booked.height
+            currencies = set(booked["currency"].unique().to_list())
+            tables = [booked.select("seq", *STATEMENT_LINE)]
+            if number in routed_by:
+                ordinals = dict(rows.select("seq", "ordinal").iter_rows())
+                acct_ccy = account_currency(header)
+                opening = f'<Ntry xmlns="{self.ns}">'
+                for seq, body in routed_by[number]:
+                    elem = etree.fromstring(
+                        body.replace("<Ntry>", opening, 1).encode(), self.parser
+                    )
+                    signed, ccy, status, new = read_entry(elem, self.path, acct_ccy)
+                    if status != "BOOK":
+                        pending += 1
+                        continue
+                    for x in new:
+                        x.entry_ref = x.entry_ref or f"{label}/{ordinals[seq]}"
+                    total += signed
+                    count += 1
+                    currencies.update([ccy] if ccy else [])
+                    tables.append(lines_table(new).with_columns(seq=pl.lit(seq, pl.UInt32)))
+            table = pl.concat([t.select("seq", *STATEMENT_LINE) for t in tables])
+            if len(tables) > 1:
+                table = table.sort("seq", "detail_index", maintain_order=True)
+            st.table = table.drop("seq")
+            st.entries_total, st.entry_count = total, count
+            if st.currency is None and len(currencies) == 1:
+                st.currency = next(iter(currencies))
+            statements.append(st)
+        if pending:
+            notes.append(f"{pending} entries not booked (pending/information) were not loaded")
+        return CamtResult(self.kind, statements, notes)
