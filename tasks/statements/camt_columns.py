@@ -158,33 +158,44 @@ def _code(groups: pl.Expr) -> pl.Expr:
     return pl.coalesce(domain, groups.struct.field("p").str.strip_chars())
 
 
-def _entry_lines(entries: pl.DataFrame) -> pl.DataFrame:
+# What a plain entry holds at most once (more takes a slower path), and what only the element
+# reader reads (character references).
+_ONCE = ("<TxDtls>", "<BkTxCd>", "<Ustrd>", "<CdtrRefInf>", "<AddtlRmtInf>", "&#")
+
+
+def _entry_lines(entries: pl.DataFrame, unusual: list[str]) -> pl.DataFrame:
     """STATEMENT_LINE columns of a batch of entries (column `body`), with two flags:
-    `route` (the element reader must read it) and `pending` (not booked)."""
+    `route` (the element reader must read it) and `pending` (not booked).
+
+    Each field is one regex pass; what needs more (counting tags, joining lists, the parties of
+    the right side) is done on the rows that need it only."""
     body = pl.col("body")
     frame = entries.with_columns(
         head=body.str.extract_groups(_HEAD),
         e2e=body.str.extract(r"<EndToEndId>([^<]*)</EndToEndId>", 1),
-        dbtr=body.str.extract(_NAME.format("Dbtr"), 1),
-        cdtr=body.str.extract(_NAME.format("Cdtr"), 1),
-        dbtr_acct=body.str.extract_groups(_ACCOUNT.format("Dbtr")),
-        cdtr_acct=body.str.extract_groups(_ACCOUNT.format("Cdtr")),
         ustrd=body.str.extract(r"<Ustrd>([^<]*)</Ustrd>", 1),
         cdtr_ref=body.str.extract(r"<CdtrRefInf>\s*<(?:Tp>(?s:.)*?</Tp>\s*<)?Ref>([^<]*)</Ref>", 1),
         addtl_tx=body.str.extract(r"<AddtlTxInf>([^<]*)</AddtlTxInf>", 1),
         info=body.str.extract(r"<AddtlNtryInf>([^<]*)</AddtlNtryInf>", 1),
-        batch=body.str.count_matches("<TxDtls>", literal=True) > 1,
-        codes=body.str.count_matches("<BkTxCd>", literal=True),
-        lists=(body.str.count_matches("<Ustrd>", literal=True) > 1)
-        | (body.str.count_matches("<CdtrRefInf>", literal=True) > 1)
-        | body.str.contains("<AddtlRmtInf>", literal=True),
-        char_ref=body.str.contains("&#", literal=True),
-        # Any attribute but a plain Ccy (an '=' in text is counted too: that entry only goes
-        # the slow way).
+        marks=body.str.count_matches("|".join(re.escape(m) for m in (*_ONCE, *unusual))),
+        # Any attribute but a plain Ccy (an '=' in text counts too: that entry only goes the
+        # slow way).
         attributes=body.str.count_matches("=", literal=True)
         != body.str.count_matches(' Ccy="', literal=True),
+    ).unnest("head")
+    plain_marks = (
+        1  # one TxDtls
+        + pl.any_horizontal(pl.col("d", "p").is_not_null()).cast(pl.Int64)
+        + pl.col("ustrd").is_not_null().cast(pl.Int64)
+        + pl.col("cdtr_ref").is_not_null().cast(pl.Int64)
     )
-    frame = _detail_codes(_remittance_lists(frame)).unnest("head")
+    frame = frame.with_columns(
+        batch=False, codes=1, lists=False, detail_code=pl.lit(None, pl.String)
+    )
+    odd = (frame["marks"] != frame.select(plain_marks).to_series()).arg_true()
+    if odd.len():
+        frame = _count_marks(frame, odd, unusual)
+    frame = _parties(frame)
     day = "%Y-%m-%d"
     frame = frame.with_columns(
         cents=pl.col("units").cast(pl.Int64) * 100
@@ -200,7 +211,6 @@ def _entry_lines(entries: pl.DataFrame) -> pl.DataFrame:
     route = (
         pl.col("units").is_null()
         | pl.col("batch")
-        | pl.col("char_ref")
         | pl.col("attributes")
         | pl.col("booking_date").is_null()
         | (pl.col("val").is_not_null() & pl.col("value_date").is_null())
@@ -216,11 +226,8 @@ def _entry_lines(entries: pl.DataFrame) -> pl.DataFrame:
         "value_date",
         pl.when(credit).then("cents").otherwise(-pl.col("cents")).alias("amount_cents"),
         pl.col("ccy").alias("currency"),
-        pl.when(credit).then("dbtr").otherwise("cdtr").alias("counterparty_name"),
-        pl.when(credit)
-        .then(pl.coalesce(pl.col("dbtr_acct").struct.field(x) for x in ("iban", "othr")))
-        .otherwise(pl.coalesce(pl.col("cdtr_acct").struct.field(x) for x in ("iban", "othr")))
-        .alias("counterparty_iban"),
+        pl.col("party_name").alias("counterparty_name"),
+        pl.col("party_iban").alias("counterparty_iban"),
         pl.coalesce(
             *(_nonempty(pl.col(c).str.strip_chars()) for c in ("ustrd", "addtl_tx", "info"))
         ).alias("remittance_unstructured"),
@@ -241,46 +248,71 @@ def _nonempty(col: pl.Expr) -> pl.Expr:
     return pl.when(col.str.len_bytes() > 0).then(col)
 
 
-def _remittance_lists(frame: pl.DataFrame) -> pl.DataFrame:
-    """Several `Ustrd` or `CdtrRefInf`, or an `AddtlRmtInf`: joined as the element reader does
-    (computed on those rows only)."""
-    rows = frame["lists"].fill_null(False).arg_true()
-    if rows.len() == 0:
-        return frame
+def _count_marks(frame: pl.DataFrame, rows: pl.Series, unusual: list[str]) -> pl.DataFrame:
+    """The rows whose tags are not those of a plain entry: batches (several `TxDtls`), a code on
+    the detail too (the detail's wins), lists of `Ustrd` or `CdtrRefInf` or an `AddtlRmtInf`
+    (joined as the element reader does), character references."""
+    body = pl.col("body")
     some = frame[rows].select(
-        ustrd=pl.col("body")
-        .str.extract_all(r"<(?:Ustrd|AddtlRmtInf)>[^<]*")
+        body.str.contains_any(unusual).alias("unusual"),
+        (
+            (body.str.count_matches("<TxDtls>", literal=True) > 1)
+            | body.str.contains("&#", literal=True)
+        ).alias("batch"),
+        body.str.count_matches("<BkTxCd>", literal=True).alias("codes"),
+        (
+            (body.str.count_matches("<Ustrd>", literal=True) > 1)
+            | (body.str.count_matches("<CdtrRefInf>", literal=True) > 1)
+            | body.str.contains("<AddtlRmtInf>", literal=True)
+        ).alias("lists"),
+        body.str.extract_all(r"<(?:Ustrd|AddtlRmtInf)>[^<]*")
         .list.eval(pl.element().str.replace(r"^<[^>]*>", "").str.strip_chars())
         .list.eval(pl.element().filter(pl.element() != ""))
-        .list.join(" "),
-        cdtr_ref=pl.col("body")
-        .str.extract_all(r"<CdtrRefInf>\s*<(?:Tp>(?s:.)*?</Tp>\s*<)?Ref>[^<]*")
+        .list.join(" ")
+        .alias("texts"),
+        body.str.extract_all(r"<CdtrRefInf>\s*<(?:Tp>(?s:.)*?</Tp>\s*<)?Ref>[^<]*")
         .list.eval(pl.element().str.replace(r"^(?s:.)*<Ref>", "").str.strip_chars())
         .list.eval(pl.element().filter(pl.element() != ""))
-        .list.join(" "),
+        .list.join(" ")
+        .alias("refs"),
+        _code(
+            body.str.splitn("<TxDtls>", 2).struct.field("field_1").str.extract_groups(_CODE)
+        ).alias("detail_code"),
+        frame["ustrd"][rows].alias("ustrd"),
+        frame["cdtr_ref"][rows].alias("cdtr_ref"),
     )
+    if some["unusual"].any():
+        raise _ElementReaderNeeded
+    lists = some["lists"]
     return frame.with_columns(
-        frame["ustrd"].scatter(rows, some["ustrd"]),
-        frame["cdtr_ref"].scatter(rows, some["cdtr_ref"]),
+        frame["batch"].scatter(rows, some["batch"]),
+        frame["codes"].scatter(rows, some["codes"]),
+        frame["detail_code"].scatter(
+            rows, some.select(pl.when(pl.col("codes") > 1).then("detail_code")).to_series()
+        ),
+        frame["ustrd"].scatter(
+            rows, some.select(pl.when(lists).then("texts").otherwise("ustrd")).to_series()
+        ),
+        frame["cdtr_ref"].scatter(
+            rows, some.select(pl.when(lists).then("refs").otherwise("cdtr_ref")).to_series()
+        ),
     )
 
 
-def _detail_codes(frame: pl.DataFrame) -> pl.DataFrame:
-    """A transaction code on the detail too (a second `BkTxCd`): the detail's wins."""
-    frame = frame.with_columns(detail_code=pl.lit(None, pl.String))
-    rows = (frame["codes"] > 1).arg_true()
-    if rows.len() == 0:
-        return frame
-    some = frame[rows].select(
-        pl.col("body")
-        .str.splitn("<TxDtls>", 2)
-        .struct.field("field_1")
-        .str.extract_groups(_CODE)
-        .alias("groups")
-    )
-    return frame.with_columns(
-        frame["detail_code"].scatter(rows, some.select(_code(pl.col("groups")).alias("c"))["c"])
-    )
+def _parties(frame: pl.DataFrame) -> pl.DataFrame:
+    """The other party: the debtor of a credit, the creditor of a debit (read on those rows)."""
+    debit = (pl.col("ind") == "DBIT").fill_null(False)
+    out = []
+    for role, rows in (("Dbtr", ~debit), ("Cdtr", debit)):
+        side = frame.filter(rows)
+        account = pl.col("body").str.extract_groups(_ACCOUNT.format(role))
+        out.append(
+            side.with_columns(
+                party_name=pl.col("body").str.extract(_NAME.format(role), 1),
+                party_iban=pl.coalesce(account.struct.field("iban"), account.struct.field("othr")),
+            )
+        )
+    return pl.concat(out).sort("seq")
 
 
 def _clean_text(frame: pl.DataFrame, crlf: bool) -> pl.DataFrame:
@@ -379,17 +411,9 @@ class _Reader:
             where = f"entry {outside['seq'][0] + 1}"
             raise StatementError(self.path, where, "entry outside a statement")
         self.seq += entries.height
-        if (
-            entries.select(
-                pl.any_horizontal(
-                    pl.col("body").str.contains(m, literal=True) for m in self.unusual
-                )
-            )
-            .to_series()
-            .any()
-        ):
-            raise _ElementReaderNeeded
-        lines = _clean_text(_entry_lines(entries), crlf=block.find(b"\r", 0, end) >= 0)
+        lines = _clean_text(
+            _entry_lines(entries, self.unusual), crlf=block.find(b"\r", 0, end) >= 0
+        )
         lines = lines.with_columns(stmt_no=entries["stmt_no"])
         routed = entries.filter(lines["route"])
         self.routed.extend(
@@ -404,7 +428,9 @@ class _Reader:
             )
         if not self.frames:  # no entry at all: the statements still count
             nothing = pl.DataFrame(schema={"seq": pl.UInt32, "body": pl.String})
-            self.frames.append(_entry_lines(nothing).with_columns(stmt_no=pl.lit(0, pl.Int32)))
+            self.frames.append(
+                _entry_lines(nothing, ["<!"]).with_columns(stmt_no=pl.lit(0, pl.Int32))
+            )
         every = pl.concat(self.frames).with_columns(
             ordinal=pl.col("seq") - pl.col("seq").min().over("stmt_no") + 1
         )

@@ -253,6 +253,13 @@ ODD_ENTRIES = """<?xml version="1.0" encoding="UTF-8"?>
 </TxDtls></NtryDtls><AddtlNtryInf>&lt;info&gt; &amp; more</AddtlNtryInf></Ntry>
 <Ntry><Amt Ccy="EUR">4.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts>
 <BookgDt><Dt>2024-01-04</Dt></BookgDt><BkTxCd/><AddtlNtryInf>info only</AddtlNtryInf></Ntry>
+<Ntry><NtryRef>N5</NtryRef><Amt Ccy="EUR">5.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2024-01-05</Dt></BookgDt><ValDt><Dt>2024-01-06</Dt></ValDt>
+<AcctSvcrRef>SV5</AcctSvcrRef><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd>
+<SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls><TxDtls><Refs>
+<EndToEndId>E5</EndToEndId></Refs><BkTxCd><Prtry><Cd>DETAIL</Cd></Prtry></BkTxCd><RltdPties>
+<Dbtr><Nm>Payer</Nm></Dbtr><DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct>
+<Cdtr><Nm>Us</Nm></Cdtr></RltdPties></TxDtls></NtryDtls></Ntry>
 </Stmt></BkToCstmrStmt></Document>
 """
 
@@ -265,7 +272,7 @@ def test_columnar_reader_on_odd_entries(tmp_path: Path, columnar_only: None) -> 
     fast, slow = parse_camt_columns(path, head, plain_namespace(head)), parse_camt(path, head)
     assert same_statements(fast.statements, slow.statements) and fast.notes == slow.notes
     lines = fast.statements[0].line_rows()
-    assert [x.amount for x in lines] == [Decimal("1.00"), Decimal("-3.00"), Decimal("-4.00")]
+    assert [x.amount for x in lines] == [Decimal(x) for x in ("1.00", "-3.00", "-4.00", "5.00")]
     assert lines[0].counterparty_name == "Dupont & Fils é"
     assert lines[0].counterparty_iban == "ACC-1"
     assert lines[0].end_to_end_id is None  # NOTPROVIDED
@@ -275,6 +282,8 @@ def test_columnar_reader_on_odd_entries(tmp_path: Path, columnar_only: None) -> 
     assert lines[1].is_reversal and lines[1].counterparty_name == "Attr"
     assert lines[1].remittance_unstructured == "<info> & more"
     assert lines[2].remittance_unstructured == "info only"
+    assert (lines[3].bank_tx_code, lines[3].counterparty_name) == ("DETAIL", "Payer")
+    assert (lines[3].entry_ref, lines[3].bank_reference) == ("N5", "SV5")
     assert fast.notes == ["1 entries not booked (pending/information) were not loaded"]
 
 
@@ -286,7 +295,7 @@ def test_columnar_reader_on_pretty_printed_windows_file(
     head = path.read_bytes()
     fast, slow = parse_camt_columns(path, head, plain_namespace(head)), parse_camt(path, head)
     assert same_statements(fast.statements, slow.statements) and fast.notes == slow.notes
-    assert fast.statements[0].line_count() == 3
+    assert fast.statements[0].line_count() == 4
 
 
 def test_comments_and_cdata_send_the_file_to_the_element_reader(tmp_path: Path) -> None:
