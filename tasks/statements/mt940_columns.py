@@ -300,11 +300,8 @@ def _entry_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
         has_entry=e.str.contains(r"^:61:[0-9]{10}"),
         newline=e.str.find("\n", literal=True),
         comma=e.str.find(",", literal=True),
-        year=e.str.slice(4, 2).cast(pl.Int32, strict=False) + 2000,
-        month=e.str.slice(6, 2).cast(pl.Int32, strict=False),
-        day=e.str.slice(8, 2).cast(pl.Int32, strict=False),
-        entry_month=e.str.slice(10, 2).cast(pl.Int32, strict=False),
-        entry_day=e.str.slice(12, 2).cast(pl.Int32, strict=False),
+        yymmdd=e.str.slice(4, 6).cast(pl.Int32, strict=False),
+        mmdd=e.str.slice(10, 4).cast(pl.Int32, strict=False),
     )
     mark_at = pl.when("has_entry").then(14).otherwise(10)
     frame = frame.with_columns(
@@ -316,16 +313,13 @@ def _entry_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
     amount_at = (
         pl.col("mark_at") + pl.col("mark_len") + ((funds >= "A") & (funds <= "Z")).cast(pl.Int64)
     )
-    after = e.str.slice(pl.col("comma") + 1)
     frame = frame.with_columns(
         whole=e.str.slice(amount_at, (pl.col("comma") - amount_at).clip(0)),
-        after=after,
-        rest=after.str.strip_chars_start("0123456789"),
+        rest=e.str.slice(pl.col("comma") + 1).str.strip_chars_start("0123456789"),
     )
+    fraction_len = e.str.len_chars() - pl.col("comma") - 1 - pl.col("rest").str.len_chars()
     frame = frame.with_columns(
-        fraction=pl.col("after").str.slice(
-            0, pl.col("after").str.len_chars() - pl.col("rest").str.len_chars()
-        ),
+        fraction=e.str.slice(pl.col("comma") + 1, fraction_len),
         # the rest of the first line (the supplementary details follow its "\n")
         rest=_bytes_from(
             pl.col("rest"), 0, pl.col("rest").str.find("\n", literal=True)
@@ -341,8 +335,9 @@ def _entry_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
     frame = frame.with_columns(cents=cents)
     frame = frame.with_columns(
         amount_cents=pl.when(credit).then("cents").otherwise(-pl.col("cents")),
-        exact=(pl.col("fraction").str.slice(2).str.strip_chars("0").str.len_bytes() > 0)
-        | (pl.col("whole").str.strip_chars_start("0").str.len_bytes() > 16),
+        # below the cent, or more than 16 digits of whole units (beyond Int64 cents)
+        exact=pl.col("fraction").str.contains("^[0-9]{2}0*[1-9]")
+        | pl.col("whole").str.contains("[1-9][0-9]{16}"),
         is_reversal=pl.col("mark").is_in(["RC", "RD"]),
         bank_tx_code=pl.when(
             ~rest.str.starts_with("NONREF") & rest.str.contains("^[NSF][A-Z0-9]{3}")
@@ -372,15 +367,16 @@ def _entry_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
 def _dates() -> dict[str, pl.Expr]:
     """Value date (YYMMDD, 20YY) and entry date (MMDD, in the year around the value date);
     null where there is no such day."""
-    year, month = pl.col("year"), pl.col("month")
-    entry_month = pl.col("entry_month")
+    ymd, md = pl.col("yymmdd"), pl.col("mmdd")
+    year, month = 2000 + ymd // 10000, ymd // 100 % 100
+    entry_month = md // 100
     entry_year = (
         year
         + ((month == 12) & (entry_month == 1)).cast(pl.Int32)
         - ((month == 1) & (entry_month == 12)).cast(pl.Int32)
     )
-    value = _date(year, month, pl.col("day"))
-    entry = _date(entry_year, entry_month, pl.col("entry_day"))
+    value = _date(year, month, ymd % 100)
+    entry = _date(entry_year, entry_month, md % 100)
     return {"value_date": value, "entry_date": entry}
 
 
@@ -530,14 +526,16 @@ _GERMAN = {
 def _information(frame: pl.DataFrame, crlf: bool) -> pl.DataFrame:
     """Read the :86: texts (column `i`, ":86:" included, null where an entry has none) in their
     dialect: Dutch tags and free text in place, German subfields apart then joined back."""
-    i = pl.col("i")
     # German when it opens with subfields, or has ?2x within its first 40 characters.
+    candidate = pl.col("i").str.contains(r"[?>]\d{2}")
+    i = pl.when(candidate).then("i")
     head = i.str.slice(4, 80)
     if crlf:
         head = head.str.replace_all("\r\n", "\n", literal=True)
-    german = i.str.contains(r"[?>]\d{2}") & (
+    german = (
         i.str.contains(f"^:86:{_GERMAN_START}") | head.str.slice(0, 40).str.contains(r"\?2\d")
-    )
+    ).fill_null(False)
+    i = pl.col("i")
     flat = pl.col("flat")
     frame = (
         frame.lazy()
