@@ -107,7 +107,9 @@ def _chunks(path: Path) -> Iterator[tuple[bytes, list[int], int]]:
         while block := fh.read(_CHUNK):
             starts = [m.start() for m in _NTRY.finditer(block)]
             end = len(block)
-            if len(block) == _CHUNK and len(starts) > 1:
+            if len(block) == _CHUNK:
+                if len(starts) < 2:
+                    raise _ElementReaderNeeded  # an entry or a header bigger than a block
                 end = starts.pop()
                 fh.seek(end - len(block), 1)  # that entry comes again with the next block
             yield block, starts, end
@@ -190,7 +192,10 @@ def _entry_lines(entries: pl.DataFrame, unusual: list[str]) -> pl.DataFrame:
         + pl.col("cdtr_ref").is_not_null().cast(pl.Int64)
     )
     frame = frame.with_columns(
-        batch=False, codes=1, lists=False, detail_code=pl.lit(None, pl.String)
+        batch=False,
+        codes=pl.any_horizontal(pl.col("d", "p").is_not_null()).cast(pl.Int64),
+        lists=False,
+        detail_code=pl.lit(None, pl.String),
     )
     odd = (frame["marks"] != frame.select(plain_marks).to_series()).arg_true()
     if odd.len():
@@ -348,7 +353,7 @@ class _Reader:
 
     def _read_lead(self, lead: str) -> None:
         """Statements closing and opening between two entries (or before the first one)."""
-        if any(m in lead for m in self.unusual):
+        if any(m in lead for m in self.unusual) or re.search(rf"</?{self.stmt_tag}\s", lead):
             raise _ElementReaderNeeded
         opening, closing = f"<{self.stmt_tag}>", f"</{self.stmt_tag}>"
         pos = 0
@@ -386,15 +391,18 @@ class _Reader:
         if not starts:
             return
         entries = pl.DataFrame({"body": _pieces(block, starts, end)})
-        # A piece runs from its entry to the next one: cut the statement boundaries out of the
-        # few pieces that hold one, and give each entry the statement opened last before it.
-        marks = entries["body"].str.contains(f"{self.stmt_tag}>", literal=True).arg_true()
-        starts, numbers = [0], [self._statement()]
+        # A piece runs from its entry to the next one: read what lies between them in the few
+        # pieces that have more than blanks there (statement ends and starts), and give each
+        # entry the statement opened last before it.
         bodies = entries["body"]
+        marks = (~bodies.str.strip_chars_end().str.ends_with("</Ntry>")).arg_true()
+        starts, numbers = [0], [self._statement()]
         cut = []
         for i in marks.to_list():
             piece = bodies[i]
             close = piece.find("</Ntry>") + len("</Ntry>")
+            if close < len("</Ntry>"):
+                raise _ElementReaderNeeded  # an end tag written `</Ntry >`
             cut.append(piece[:close])
             self._read_lead(piece[close:])
             starts.append(i + 1)

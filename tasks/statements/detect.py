@@ -9,6 +9,7 @@ refused before being read.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,24 +96,30 @@ def parse_file(
             "unknown format (not camt.052/053/054, MT940, CFONB 120, OFX, "
             "nor a CSV matching a known mapping)",
         )
-    sha = sha256_of(path)
-    notes: list[str] = []
+    # hashlib lets go of the GIL on big blocks: the file is hashed while it is parsed.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+        digest = pool.submit(sha256_of, path)
+        fmt, statements, notes = _parse(kind, path, head, mappings)
+        sha = digest.result()
+    return ParsedFile(path=path, sha256=sha, format=fmt, statements=statements, notes=notes)
+
+
+def _parse(
+    kind: str, path: Path, head: bytes, mappings: list[CsvMapping] | None
+) -> tuple[str, list[Statement], list[str]]:
+    """(format, statements, notes) of a file whose kind is known."""
     if kind == "camt":
         ns = plain_namespace(head)
         result = parse_camt_columns(path, head, ns) if ns else parse_camt(path, head)
-        fmt, statements, notes = result.format, result.statements, result.notes
-    else:
-        raw = path.read_bytes()
-        if kind == "mt940":
-            fmt, statements = "mt940", parse_mt940(path, raw)
-        elif kind == "cfonb120":
-            fmt, statements = "cfonb120", parse_cfonb(path, raw)
-        elif kind == "ofx":
-            fmt, statements = "ofx", parse_ofx(path, raw)
-        else:
-            name = kind.split(":", 1)[1]
-            pool = mappings if mappings is not None else bundled_mappings()
-            mapping = next(m for m in pool if m.name == name)
-            fmt, statements = "csv", parse_csv(path, raw, mapping)
-            notes.append(f"read with CSV mapping {name}")
-    return ParsedFile(path=path, sha256=sha, format=fmt, statements=statements, notes=notes)
+        return result.format, result.statements, result.notes
+    raw = path.read_bytes()
+    if kind == "mt940":
+        return "mt940", parse_mt940(path, raw), []
+    if kind == "cfonb120":
+        return "cfonb120", parse_cfonb(path, raw), []
+    if kind == "ofx":
+        return "ofx", parse_ofx(path, raw), []
+    name = kind.split(":", 1)[1]
+    pool = mappings if mappings is not None else bundled_mappings()
+    mapping = next(m for m in pool if m.name == name)
+    return "csv", parse_csv(path, raw, mapping), [f"read with CSV mapping {name}"]
