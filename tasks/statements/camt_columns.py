@@ -146,10 +146,16 @@ _CODE = (
 )
 _NAME = r"<{}>\s*<(?:Pty>\s*<)?Nm>([^<]*)</Nm>"
 _ACCOUNT = r"<{}Acct>\s*<Id>\s*<(?:IBAN>(?P<iban>[^<]*)</IBAN>|Othr>\s*<Id>(?P<othr>[^<]*)</Id>)"
+_ROLES = ("Dbtr", "Cdtr")
 _TEXT_COLUMNS = [
     "counterparty_name", "counterparty_iban", "remittance_unstructured", "remittance_structured",
     "end_to_end_id", "bank_reference", "bank_tx_code", "entry_ref",
 ]  # fmt: skip
+
+
+def _account(role: str) -> pl.Expr:
+    groups = pl.col(f"{role}_acct")
+    return pl.coalesce(groups.struct.field("iban"), groups.struct.field("othr"))
 
 
 def _code(groups: pl.Expr) -> pl.Expr:
@@ -169,8 +175,8 @@ def _entry_lines(entries: pl.DataFrame, unusual: list[str]) -> pl.DataFrame:
     """STATEMENT_LINE columns of a batch of entries (column `body`), with two flags:
     `route` (the element reader must read it) and `pending` (not booked).
 
-    Each field is one regex pass; what needs more (counting tags, joining lists, the parties of
-    the right side) is done on the rows that need it only."""
+    Each field is one regex pass; what needs more (counting tags, joining lists, codes on the
+    detail) is done on the rows that need it only."""
     body = pl.col("body")
     frame = entries.with_columns(
         head=body.str.extract_groups(_HEAD),
@@ -179,6 +185,8 @@ def _entry_lines(entries: pl.DataFrame, unusual: list[str]) -> pl.DataFrame:
         cdtr_ref=body.str.extract(r"<CdtrRefInf>\s*<(?:Tp>(?s:.)*?</Tp>\s*<)?Ref>([^<]*)</Ref>", 1),
         addtl_tx=body.str.extract(r"<AddtlTxInf>([^<]*)</AddtlTxInf>", 1),
         info=body.str.extract(r"<AddtlNtryInf>([^<]*)</AddtlNtryInf>", 1),
+        **{f"{role}_name": body.str.extract(_NAME.format(role), 1) for role in _ROLES},
+        **{f"{role}_acct": body.str.extract_groups(_ACCOUNT.format(role)) for role in _ROLES},
         marks=body.str.count_matches("|".join(re.escape(m) for m in (*_ONCE, *unusual))),
         # Any attribute but a plain Ccy (an '=' in text counts too: that entry only goes the
         # slow way).
@@ -200,7 +208,6 @@ def _entry_lines(entries: pl.DataFrame, unusual: list[str]) -> pl.DataFrame:
     odd = (frame["marks"] != frame.select(plain_marks).to_series()).arg_true()
     if odd.len():
         frame = _count_marks(frame, odd, unusual)
-    frame = _parties(frame)
     day = "%Y-%m-%d"
     frame = frame.with_columns(
         cents=pl.col("units").cast(pl.Int64) * 100
@@ -231,8 +238,12 @@ def _entry_lines(entries: pl.DataFrame, unusual: list[str]) -> pl.DataFrame:
         "value_date",
         pl.when(credit).then("cents").otherwise(-pl.col("cents")).alias("amount_cents"),
         pl.col("ccy").alias("currency"),
-        pl.col("party_name").alias("counterparty_name"),
-        pl.col("party_iban").alias("counterparty_iban"),
+        # the other party: the debtor of a credit, the creditor of a debit
+        pl.when(credit).then("Dbtr_name").otherwise("Cdtr_name").alias("counterparty_name"),
+        pl.when(credit)
+        .then(_account("Dbtr"))
+        .otherwise(_account("Cdtr"))
+        .alias("counterparty_iban"),
         pl.coalesce(
             *(_nonempty(pl.col(c).str.strip_chars()) for c in ("ustrd", "addtl_tx", "info"))
         ).alias("remittance_unstructured"),
@@ -302,22 +313,6 @@ def _count_marks(frame: pl.DataFrame, rows: pl.Series, unusual: list[str]) -> pl
             rows, some.select(pl.when(lists).then("refs").otherwise("cdtr_ref")).to_series()
         ),
     )
-
-
-def _parties(frame: pl.DataFrame) -> pl.DataFrame:
-    """The other party: the debtor of a credit, the creditor of a debit (read on those rows)."""
-    debit = (pl.col("ind") == "DBIT").fill_null(False)
-    out = []
-    for role, rows in (("Dbtr", ~debit), ("Cdtr", debit)):
-        side = frame.filter(rows)
-        account = pl.col("body").str.extract_groups(_ACCOUNT.format(role))
-        out.append(
-            side.with_columns(
-                party_name=pl.col("body").str.extract(_NAME.format(role), 1),
-                party_iban=pl.coalesce(account.struct.field("iban"), account.struct.field("othr")),
-            )
-        )
-    return pl.concat(out).sort("seq")
 
 
 def _clean_text(frame: pl.DataFrame, crlf: bool) -> pl.DataFrame:
@@ -439,49 +434,54 @@ class _Reader:
             self.frames.append(
                 _entry_lines(nothing, ["<!"]).with_columns(stmt_no=pl.lit(0, pl.Int32))
             )
+        read = [read_header(header, self.kind, self.path) for header in self.headers]
+        labels = [st.statement_ref or str(number + 1) for number, (st, _) in enumerate(read)]
         every = pl.concat(self.frames).with_columns(
             ordinal=pl.col("seq") - pl.col("seq").min().over("stmt_no") + 1
         )
-        by_stmt = every.partition_by("stmt_no", as_dict=True)
+        if every["entry_ref"].null_count():
+            label = pl.col("stmt_no").replace_strict(
+                list(range(len(labels))), labels, return_dtype=pl.String
+            )
+            every = every.with_columns(
+                entry_ref=pl.coalesce("entry_ref", pl.format("{}/{}", label, "ordinal"))
+            )
+        plain = every.filter(~pl.col("route"))
+        booked = plain.filter(~pl.col("pending"))
+        pending = plain.height - booked.height
+        figures = {
+            number: (cents, count, currencies)
+            for number, cents, count, currencies in booked.group_by("stmt_no")
+            .agg(pl.col("amount_cents").sum(), pl.len(), pl.col("currency").unique())
+            .iter_rows()
+        }
+        by_stmt = booked.select("stmt_no", "seq", *STATEMENT_LINE).partition_by(
+            "stmt_no", as_dict=True, include_key=False
+        )
         routed_by: dict[int, list[tuple[int, str]]] = {}
         for seq, number, body in self.routed:
             routed_by.setdefault(number, []).append((seq, body))
-        notes: list[str] = []
+        ordinals = dict(every.filter(pl.col("route")).select("seq", "ordinal").iter_rows())
+        notes = [note for _, note in read if note]
         statements: list[Statement] = []
-        pending = 0
-        for number, header in enumerate(self.headers):
-            st, note = read_header(header, self.kind, self.path)
-            if note:
-                notes.append(note)
-            label = st.statement_ref or str(number + 1)
-            rows = by_stmt.get((number,), every.clear()).with_columns(
-                entry_ref=pl.coalesce("entry_ref", pl.format(f"{label}/{{}}", "ordinal"))
-            )
-            plain = rows.filter(~pl.col("route"))
-            booked = plain.filter(~pl.col("pending"))
-            pending += plain.height - booked.height
-            total = Decimal(int(booked["amount_cents"].sum())).scaleb(-2)
-            count = booked.height
-            currencies = set(booked["currency"].unique().to_list())
-            tables = [booked.select("seq", *STATEMENT_LINE)]
-            if number in routed_by:
-                ordinals = dict(rows.select("seq", "ordinal").iter_rows())
-                acct_ccy = account_currency(header)
-                opening = f'<Ntry xmlns="{self.ns}">'
-                for seq, body in routed_by[number]:
-                    elem = etree.fromstring(
-                        body.replace("<Ntry>", opening, 1).encode(), self.parser
-                    )
-                    signed, ccy, status, new = read_entry(elem, self.path, acct_ccy)
-                    if status != "BOOK":
-                        pending += 1
-                        continue
-                    for x in new:
-                        x.entry_ref = x.entry_ref or f"{label}/{ordinals[seq]}"
-                    total += signed
-                    count += 1
-                    currencies.update([ccy] if ccy else [])
-                    tables.append(lines_table(new).with_columns(seq=pl.lit(seq, pl.UInt32)))
+        opening = f'<Ntry xmlns="{self.ns}">'
+        for number, (st, _) in enumerate(read):
+            cents, count, found = figures.get(number, (0, 0, []))
+            total, currencies = Decimal(int(cents)).scaleb(-2), set(found)
+            tables = [by_stmt.get((number,), every.clear().select("seq", *STATEMENT_LINE))]
+            acct_ccy = account_currency(self.headers[number])
+            for seq, body in routed_by.get(number, []):
+                elem = etree.fromstring(body.replace("<Ntry>", opening, 1).encode(), self.parser)
+                signed, ccy, status, new = read_entry(elem, self.path, acct_ccy)
+                if status != "BOOK":
+                    pending += 1
+                    continue
+                for x in new:
+                    x.entry_ref = x.entry_ref or f"{labels[number]}/{ordinals[seq]}"
+                total += signed
+                count += 1
+                currencies.update([ccy] if ccy else [])
+                tables.append(lines_table(new).with_columns(seq=pl.lit(seq, pl.UInt32)))
             table = pl.concat([t.select("seq", *STATEMENT_LINE) for t in tables])
             if len(tables) > 1:
                 table = table.sort("seq", "detail_index", maintain_order=True)
