@@ -124,7 +124,21 @@ def _staged(statements: list[Statement], file_name: str | None, source: str) -> 
             )
         )
     staged = pl.concat(frames, how="vertical") if frames else _EMPTY
-    return staged.with_row_index("seq")
+    return _with_occurrence(staged.with_row_index("seq"))
+
+
+_SAME_FACTS = ["st_index", "account_iban", "booking_date", "currency", "amount_cents"]
+
+
+def _with_occurrence(staged: pl.DataFrame) -> pl.DataFrame:
+    """The key's rank: 1, or the file-order rank among lines with the same facts in a statement
+    (ranked on those rows only: a window over every row cost more than the rest of the key)."""
+    occurrence = pl.repeat(1, staged.height, dtype=pl.UInt32, eager=True)
+    rows = staged.select(pl.struct(_SAME_FACTS).is_duplicated()).to_series().arg_true()
+    if rows.len():
+        ranks = staged[rows].select(pl.col("seq").rank("ordinal").over(_SAME_FACTS))
+        occurrence = occurrence.scatter(rows, ranks.to_series())
+    return staged.with_columns(occurrence=occurrence)
 
 
 _EMPTY = pl.DataFrame(
@@ -144,11 +158,8 @@ SELECT k.transaction_id, account_iban, currency, booking_date, value_date,
        detail_index, source, external_id, $batch_id, $loaded_at
 FROM (
     SELECT substr(sha256(concat_ws('|', account_iban, CAST(booking_date AS VARCHAR), currency,
-                                   CAST(amount_cents AS VARCHAR),
-                                   CAST(row_number() OVER (
-                                       PARTITION BY st_index, account_iban, booking_date,
-                                                    currency, amount_cents
-                                       ORDER BY seq) AS VARCHAR))), 1, 32) AS transaction_id,
+                                   CAST(amount_cents AS VARCHAR), CAST(occurrence AS VARCHAR))),
+                  1, 32) AS transaction_id,
            *
     FROM _bank_staged
 ) k
