@@ -86,7 +86,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
-def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
+def first_row(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None
+) -> tuple | None:
     """The first row of a query, reading the result to its end.
 
     DuckDB 2 refuses the next statement on a connection whose last result was not read
@@ -96,7 +98,7 @@ def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = No
     return rows[0] if rows else None
 
 
-def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None):
     row = first_row(con, sql, params)
     return row[0] if row else None
 

@@ -40,7 +40,7 @@ import polars as pl
 from o2c.models.bank import Statement, SubCentAmountError
 from o2c.models.schemas import STATEMENT_LINE
 from o2c.tasks.statements.balance import BalanceCheck, check_balance
-from o2c.warehouse import new_batch_id
+from o2c.warehouse import new_batch_id, scalar
 
 SOURCES = ("bank_statement", "open_banking")
 
@@ -147,8 +147,8 @@ _EMPTY = pl.DataFrame(
 )  # fmt: skip
 
 
-# The key computed by DuckDB over the whole staged table; only keys not yet stored for these
-# accounts and dates go in (the date range lets DuckDB skip the rest of the table).
+# The key computed by DuckDB over the whole staged table; keys already stored for these
+# accounts and dates stay out (the date range lets DuckDB skip the rest of the table).
 _INSERT = """
 INSERT INTO bank_transactions
 SELECT k.transaction_id, account_iban, currency, booking_date, value_date,
@@ -163,38 +163,47 @@ FROM (
            *
     FROM _bank_staged
 ) k
-ANTI JOIN (
-    SELECT transaction_id FROM bank_transactions
-    WHERE list_contains($accounts, account_iban) AND booking_date BETWEEN $first AND $last
-) stored USING (transaction_id)
+{skip_stored}
 {dedupe}
 """
+_STORED = """
+FROM bank_transactions
+WHERE list_contains($accounts, account_iban) AND booking_date BETWEEN $first AND $last
+"""
+_SKIP_STORED = f"ANTI JOIN (SELECT transaction_id {_STORED}) stored USING (transaction_id)"
 # Two statements of one file that cover the same account and day may carry the same
 # transaction: keep its first occurrence.
 _DEDUPE = "QUALIFY row_number() OVER (PARTITION BY k.transaction_id ORDER BY seq) = 1"
 
 
-def _insert_sql(staged: pl.DataFrame) -> str:
+def _insert(
+    con: duckdb.DuckDBPyConnection, staged: pl.DataFrame, batch_id: int, now: datetime
+) -> None:
+    """Insert the staged lines whose key is new (the anti-join only when these accounts
+    already have rows on these dates: a daily file usually brings new dates only)."""
+    days = staged.get_column("booking_date")
+    scope = {
+        "accounts": staged.get_column("account_iban").unique().to_list(),
+        "first": days.min(),
+        "last": days.max(),
+    }
+    stored = scalar(con, f"SELECT count(*) {_STORED}", scope)
     overlapping = (
-        staged.height
-        and staged.group_by("account_iban", "booking_date")
+        staged.group_by("account_iban", "booking_date")
         .agg(pl.col("st_index").n_unique())
         .get_column("st_index")
         .max()
         > 1
     )
-    return _INSERT.format(dedupe=_DEDUPE if overlapping else "")
-
-
-def _insert_params(staged: pl.DataFrame, batch_id: int, now: datetime) -> dict[str, object]:
-    days = staged.get_column("booking_date")
-    return {
-        "batch_id": batch_id,
-        "loaded_at": now,
-        "accounts": staged.get_column("account_iban").unique().to_list(),
-        "first": days.min(),
-        "last": days.max(),
-    }
+    sql = _INSERT.format(
+        skip_stored=_SKIP_STORED if stored else "", dedupe=_DEDUPE if overlapping else ""
+    )
+    params = {"batch_id": batch_id, "loaded_at": now, **(scope if stored else {})}
+    con.register("_bank_staged", staged.to_arrow())
+    try:
+        con.execute(sql, params)
+    finally:
+        con.unregister("_bank_staged")
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
@@ -274,11 +283,8 @@ def load_statements(
                 ],
             )  # fmt: skip
         before = con.execute("SELECT count(*) FROM bank_transactions").fetchall()[0][0]
-        con.register("_bank_staged", staged.to_arrow())
-        try:
-            con.execute(_insert_sql(staged), _insert_params(staged, batch_id, now))
-        finally:
-            con.unregister("_bank_staged")
+        if staged.height:
+            _insert(con, staged, batch_id, now)
         after = con.execute("SELECT count(*) FROM bank_transactions").fetchall()[0][0]
         loaded = int(after - before)
         con.execute(
