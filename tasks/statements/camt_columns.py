@@ -1,16 +1,18 @@
 """The columnar reader of camt files as banks send them: entries cut out of the text and read all
 at once by Polars, with no Python object per entry.
 
-It takes plain UTF-8 files whose camt namespace is the default one (`camt.plain_namespace`).
-Safety and exactness come from three rules:
+It takes plain UTF-8 files whose camt namespace is the default one (`camt.plain_namespace`);
+`parse_file` sends big and small files alike, so the tests hold it to the element reader's output
+on every sample. Safety and exactness come from these rules:
 
 - libxml2 checks the whole file for well-formedness in a thread meanwhile (it releases the GIL),
   and nothing is returned before it has said yes: a truncated or malformed file gets its error.
-- Each field is read at the place the schema puts it (entry level before `NtryDtls`, detail level
-  after), and an entry of unusual shape goes to the element reader of camt.py instead: a batch
-  (several `TxDtls`), a numeric character reference, an attribute other than `Ccy`, a prefixed
-  tag, an amount or date that is not plain, a partial bank transaction code.
-- Comments, CDATA or processing instructions anywhere send the whole file to the element reader.
+- An entry's own fields are read by one anchored pattern in schema order; detail fields by their
+  tags. An entry of another shape goes to the element reader of camt.py: a batch (several
+  `TxDtls`), a character reference, an attribute other than `Ccy`, an amount, date or code that
+  is not plain.
+- Comments, CDATA, processing instructions or prefixed tags anywhere send the whole file to the
+  element reader.
 
 Money becomes integer cents from the digits (never through a float).
 """
@@ -320,8 +322,10 @@ def _clean_text(frame: pl.DataFrame, crlf: bool) -> pl.DataFrame:
     columns = {}
     for name in _TEXT_COLUMNS:
         series = frame[name]
-        if crlf:
-            series = series.str.replace_all("\r\n", "\n", literal=True)
+        if crlf:  # XML reads \r\n and a lone \r as \n
+            series = series.str.replace_all("\r\n", "\n", literal=True).str.replace_all(
+                "\r", "\n", literal=True
+            )
         rows = series.str.contains("&", literal=True).fill_null(False).arg_true()
         if rows.len():
             fixed = series[rows]
@@ -432,7 +436,7 @@ class _Reader:
         if not self.frames:  # no entry at all: the statements still count
             nothing = pl.DataFrame(schema={"seq": pl.UInt32, "body": pl.String})
             self.frames.append(
-                _entry_lines(nothing, ["<!"]).with_columns(stmt_no=pl.lit(0, pl.Int32))
+                _entry_lines(nothing, list(_MARKUP)).with_columns(stmt_no=pl.lit(0, pl.Int32))
             )
         read = [read_header(header, self.kind, self.path) for header in self.headers]
         labels = [st.statement_ref or str(number + 1) for number, (st, _) in enumerate(read)]

@@ -291,11 +291,13 @@ def test_columnar_reader_on_pretty_printed_windows_file(
     tmp_path: Path, columnar_only: None
 ) -> None:
     pretty = re.sub(r"><", ">\r\n    <", ODD_ENTRIES.replace("\n", "")).replace("\n", "\r\n")
+    pretty = pretty.replace("info only", "info\r\nonly\rthen")  # line ends inside a value
     path = _write(tmp_path, "pretty.xml", pretty)
     head = path.read_bytes()
     fast, slow = parse_camt_columns(path, head, plain_namespace(head)), parse_camt(path, head)
     assert same_statements(fast.statements, slow.statements) and fast.notes == slow.notes
     assert fast.statements[0].line_count() == 4
+    assert fast.statements[0].line_rows()[2].remittance_unstructured == "info\nonly\nthen"
 
 
 def test_comments_and_cdata_send_the_file_to_the_element_reader(tmp_path: Path) -> None:
