@@ -19,8 +19,6 @@ class InputFileError(ValueError):
     """A file that cannot be read at all; the message names the file and what is wrong."""
 
 
-
-
 def _as_utf8(raw: bytes, path: Path) -> bytes:
     """UTF-8 bytes (BOM dropped) from UTF-8 or Windows-1252, the two encodings French ERPs export.
 

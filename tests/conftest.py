@@ -25,7 +25,6 @@ def prefect_api():
         yield
 
 
-
 def _silence_stderr_at_exit() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
