@@ -461,24 +461,16 @@ def parse_camt(path: Path, head: bytes) -> CamtResult:
                 stmt_ccy = stmt_id = None
                 elem.clear()
     except etree.XMLSyntaxError as exc:
-        line_no = exc.position[0] if exc.position else None
-        place = f"line {line_no}" if line_no else None
-        reason = exc.msg or str(exc)
-        low = reason.lower()
-        if "entity" in low or "doctype" in low:
-            reason = f"unsafe or malformed XML: {reason}"
-        elif "end of data" in low or "premature end" in low or "not closed" in low:
-            reason = f"truncated XML: {reason}"
-        raise StatementError(path, place, reason) from exc
+        raise _syntax_error(path, exc) from exc
     if pending:
         notes.append(f"{pending} entries not booked (pending/information) were not loaded")
     return CamtResult(kind, statements, notes)
 
 
 # ---------------------------------------------------------------------------------------------
-# Fast path for big files (see the module docstring). Well-formedness first, by libxml2 in SAX
-# mode with no tree and no callbacks, which also rejects any entity it does not know (there is no
-# DTD); then entries are cut out of the text and read in batches.
+# For the columnar reader (camt_columns.py): which files it takes, and the well-formedness check
+# by libxml2 in SAX mode with no tree and no callbacks, which also rejects any entity it does not
+# know (there is no DTD).
 
 _CHUNK = 1 << 23
 _PLAIN_ROOT = re.compile(
@@ -522,7 +514,7 @@ def _syntax_error(path: Path, exc: etree.XMLSyntaxError) -> StatementError:
 
 
 def plain_namespace(head: bytes) -> str | None:
-    """The camt namespace when the file can take the fast path, else None."""
+    """The camt namespace when the columnar reader can take the file, else None."""
     enc = _ENCODING.match(head.lstrip(b"\xef\xbb\xbf"))
     if enc and enc[1].decode("ascii", "replace").lower().replace("_", "-") not in (
         "utf-8", "utf8", "us-ascii", "ascii",
