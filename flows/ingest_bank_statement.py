@@ -19,8 +19,10 @@ from o2c.tasks.bank_loading import (
     BankLoadResult,
     UnbalancedStatementError,
     load_statements,
+    record_rejection,
 )
 from o2c.tasks.bank_report import summary_markdown
+from o2c.tasks.fingerprint import sha256_of
 from o2c.tasks.statements.detect import ParsedFile, parse_file
 from o2c.tasks.statements.errors import StatementError
 from o2c.warehouse import connect
@@ -47,6 +49,15 @@ def load_parsed(db: str | None, parsed: ParsedFile, accept_unbalanced: bool) -> 
         )
 
 
+@task(name="record-rejection", cache_policy=NO_CACHE)
+def record_rejected(db: str | None, file: Path, parsed: ParsedFile | None, reason: str) -> None:
+    sha = parsed.sha256 if parsed is not None else (sha256_of(file) if file.exists() else None)
+    with warehouse_writer(db), connect(db) as con:
+        record_rejection(
+            con, file_name=file.name, sha256=sha, reason=reason, flow_run_id=current_flow_run_id()
+        )
+
+
 @flow(name="ingest-bank-statement", log_prints=True)
 def ingest_bank_statement(
     path: str, db: str | None = None, accept_unbalanced: bool = False, archive: bool = False
@@ -56,10 +67,12 @@ def ingest_bank_statement(
     if archive and not file.exists():
         print(f"{file.name}: no longer in the inbox (handled by an earlier run); nothing to do")
         return None
+    parsed = None
     try:
         parsed = parse_statement_file(file)
         result = load_parsed(db, parsed, accept_unbalanced)
     except REJECTIONS as exc:
+        record_rejected(db, file, parsed, str(exc))
         if archive:
             inbox.move_rejected(file, str(exc))
         markdown_artifact(

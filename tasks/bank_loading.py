@@ -25,6 +25,7 @@ day from different sources are kept apart only by this rank.
 A file is loaded in one DuckDB transaction (batch row, statements, transactions: all or none), a
 file whose sha256 was already loaded is a no-op that says so, and a statement whose balances do
 not add up is refused whole unless the caller accepts it explicitly (the difference is stored).
+A refused file leaves one `rejected` batch row with its reason (`record_rejection`).
 Rows go in as one Arrow table (lines stay columnar from the parser): no row-by-row INSERT.
 """
 
@@ -204,6 +205,27 @@ def _insert(
         con.execute(sql, params)
     finally:
         con.unregister("_bank_staged")
+
+
+def record_rejection(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    file_name: str,
+    sha256: str | None,
+    reason: str,
+    source: str = "bank_statement",
+    flow_run_id: str | None = None,
+) -> int:
+    """A `rejected` batch row: the warehouse keeps the trace of a file it refused, and why (the
+    file itself goes to the inbox's rejected/ folder). Nothing else of the file is written."""
+    batch_id = new_batch_id(con)
+    now = datetime.now()
+    con.execute(
+        "INSERT INTO load_batches (batch_id, source, file_name, sha256, status, message,"
+        " flow_run_id, started_at, finished_at) VALUES (?, ?, ?, ?, 'rejected', ?, ?, ?, ?)",
+        [batch_id, source, file_name, sha256, reason, flow_run_id, now, now],
+    )
+    return batch_id
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:

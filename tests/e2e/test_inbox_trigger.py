@@ -194,4 +194,8 @@ def test_file_dropped_in_inbox_is_ingested_and_a_bad_one_rejected(
 
     with duckdb.connect(o2c_env["O2C_DB"], read_only=True) as con:
         (count,) = con.execute("SELECT count(*) FROM bank_transactions").fetchone()
+        trace = con.execute(
+            "SELECT status, message, flow_run_id FROM load_batches WHERE file_name = ?", [bad.name]
+        ).fetchall()
     assert count == 3, "nothing of the rejected file may reach the warehouse"
+    assert trace == [("rejected", reason.strip(), run["id"])], trace  # its refusal is on record

@@ -60,4 +60,15 @@ def test_watcher_without_server_ingests_and_sorts_the_inbox(tmp_path: Path, monk
     assert (folder / "upload.xml.part").exists()  # never picked up
     with connect(db) as con:
         rows = con.execute("SELECT sum(amount), count(*) FROM bank_transactions").fetchall()
+        batches = con.execute(
+            "SELECT file_name, status, message, sha256 IS NOT NULL FROM load_batches"
+            " ORDER BY file_name"
+        ).fetchall()
     assert rows == [(Decimal("150.00"), 2)]
+    # every file seen leaves its batch row, the refused ones with their reason
+    assert [(name, status, ok) for name, status, _, ok in batches] == [
+        ("good.xml", "loaded", True),
+        ("truncated.xml", "rejected", True),
+        ("unbalanced.xml", "rejected", True),
+    ]
+    assert "truncated" in batches[1][2] and "does not balance" in batches[2][2]
