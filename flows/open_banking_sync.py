@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from o2c.models.settings_bridge import BridgeSettings
+from o2c.models.settings_bridge import BridgeSettings, load_bridge_settings
 from o2c.orchestration import (
     current_flow_run_id,
     markdown_artifact,
+    secret_from_block,
     table_artifact,
     warehouse_writer,
 )
@@ -20,8 +21,7 @@ from o2c.warehouse import connect
 
 
 @task(name="sync-bridge", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=60)
-def sync_bridge(db: str | None) -> open_banking.SyncResult:
-    settings = BridgeSettings()  # O2C_BRIDGE_* variables; the secret never leaves SecretStr
+def sync_bridge(db: str | None, settings: BridgeSettings) -> open_banking.SyncResult:
     with warehouse_writer(db), connect(db) as con:
         return open_banking.sync(
             con, settings, now=datetime.now(UTC), flow_run_id=current_flow_run_id()
@@ -31,7 +31,10 @@ def sync_bridge(db: str | None) -> open_banking.SyncResult:
 @flow(name="open-banking-sync", log_prints=True)
 def open_banking_sync(db: str | None = None) -> dict[str, object]:
     """Fetch since the stored cursors, load once, move the cursors; publish what came in."""
-    result = sync_bridge(db)
+    # O2C_BRIDGE_* variables, the secret maybe from a Secret block (read once, not retried: a
+    # missing setting is no passing fault); the secret never leaves its SecretStr.
+    settings = load_bridge_settings(secret_from_block)
+    result = sync_bridge(db, settings)
     summary = result.summary()
     body = (
         summary_markdown(result.load, title="Open Banking sync")

@@ -1,9 +1,15 @@
 """Settings of the Bridge (Open Banking aggregation) client, read from O2C_BRIDGE_* variables.
 
-The client secret is a SecretStr so that it never shows in a repr, a log line or an artifact.
+The client secret is a SecretStr so that it never shows in a repr, a log line or an artifact. It
+comes from O2C_BRIDGE_CLIENT_SECRET or, on a deployment, from a Prefect Secret block (named by
+O2C_BRIDGE_SECRET_BLOCK, `o2c-bridge-client-secret` by default), so that it can live in the
+Prefect server rather than in the worker's environment.
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Callable
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,3 +45,24 @@ class BridgeSettings(BaseSettings):
                 "set exactly one of O2C_BRIDGE_USER_UUID or O2C_BRIDGE_EXTERNAL_USER_ID"
             )
         return self
+
+
+SECRET_BLOCK = "o2c-bridge-client-secret"
+
+
+class BridgeSecretMissing(ValueError):
+    """Neither the variable nor the Secret block holds the client secret."""
+
+
+def load_bridge_settings(secret_from_block: Callable[[str], str | None]) -> BridgeSettings:
+    """The settings, with the client secret from the environment, else from the Secret block."""
+    if os.environ.get("O2C_BRIDGE_CLIENT_SECRET"):
+        return BridgeSettings()
+    name = os.environ.get("O2C_BRIDGE_SECRET_BLOCK") or SECRET_BLOCK
+    secret = secret_from_block(name)
+    if not secret:
+        raise BridgeSecretMissing(
+            "no Bridge client secret: set O2C_BRIDGE_CLIENT_SECRET, or save it in a Prefect "
+            f"Secret block named {name!r} (prefect block create secret)"
+        )
+    return BridgeSettings(client_secret=SecretStr(secret))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
@@ -54,6 +55,14 @@ def warehouse_writer(db: str | None, timeout_seconds: float = 600) -> Iterator[N
     ensure_slot(name)
     with concurrency(name, occupy=1, strict=True, timeout_seconds=timeout_seconds):
         yield
+
+
+def secret_from_block(name: str) -> str | None:
+    """The value of a Prefect Secret block, or None when there is no block of that name."""
+    try:
+        return str(Secret.load(name).get())
+    except ValueError:  # Prefect's "Unable to find block document named ..."
+        return None
 
 
 def markdown_artifact(key: str, markdown: str, description: str) -> None:
