@@ -3,11 +3,12 @@
 The name of a file says nothing reliable (banks send `.txt`, `.dat`, `.xml` for anything), so
 only the first bytes decide: an ISO 20022 camt namespace, OFX markers, MT940 field tags,
 CFONB 120 record codes, else the header row of a known CSV mapping. Files above `max_bytes` are
-refused before being read.
+refused before being read (`size_limit`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -65,10 +66,25 @@ def detect_format(head: bytes, csv_mappings: list[CsvMapping] | None = None) -> 
     return None
 
 
+DEFAULT_LIMIT = 200_000_000
+LIMIT_VARIABLE = "O2C_STATEMENT_MAX_BYTES"
+
+
+def size_limit() -> int:
+    """Largest statement file accepted: O2C_STATEMENT_MAX_BYTES, else 200 MB. Memory stays well
+    below the file's size for camt and MT940 (they are read in blocks), so a bank that sends
+    bigger files only needs this raised."""
+    raw = os.environ.get(LIMIT_VARIABLE)
+    try:
+        return int(raw) if raw else DEFAULT_LIMIT
+    except ValueError:
+        raise ValueError(f"{LIMIT_VARIABLE} must be a number of bytes, got {raw!r}") from None
+
+
 def parse_file(
     path: Path,
     *,
-    max_bytes: int = 200_000_000,
+    max_bytes: int | None = None,
     csv_mapping: CsvMapping | Path | None = None,
 ) -> ParsedFile:
     """Parse a statement file of any supported format; StatementError names file, place, reason."""
@@ -77,8 +93,11 @@ def parse_file(
         size = path.stat().st_size
     except OSError as exc:
         raise StatementError(path, None, f"cannot read: {exc.strerror or exc}") from exc
-    if size > max_bytes:
-        raise StatementError(path, None, f"{size} bytes, above the {max_bytes}-byte limit")
+    limit = max_bytes if max_bytes is not None else size_limit()
+    if size > limit:
+        raise StatementError(
+            path, None, f"{size} bytes, above the {limit}-byte limit ({LIMIT_VARIABLE} sets it)"
+        )
     if size == 0:
         raise StatementError(path, None, "empty file")
     with open(path, "rb") as fh:

@@ -42,6 +42,16 @@ def test_oversize_file_is_rejected_before_reading(tmp_path: Path) -> None:
         parse_file(path, max_bytes=500)
 
 
+def test_the_size_limit_is_a_setting(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "big.sta"
+    path.write_text(":20:X\n" * 100)
+    monkeypatch.setenv("O2C_STATEMENT_MAX_BYTES", "500")
+    with pytest.raises(StatementError, match=r"above the 500-byte limit.*O2C_STATEMENT_MAX_BYTES"):
+        parse_file(path)
+    monkeypatch.setenv("O2C_STATEMENT_MAX_BYTES", "1000")
+    assert parse_file(path).format == "mt940"
+
+
 def test_empty_file_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "empty.xml"
     path.touch()
