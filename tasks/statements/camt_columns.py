@@ -394,7 +394,7 @@ class _Reader:
         # pieces that have more than blanks there (statement ends and starts), and give each
         # entry the statement opened last before it.
         bodies = entries["body"]
-        marks = (~bodies.str.strip_chars_end().str.ends_with("</Ntry>")).arg_true()
+        marks = (~bodies.str.contains(r"</Ntry>[ \t\r\n]*$")).arg_true()
         starts, numbers = [0], [self._statement()]
         cut = []
         for i in marks.to_list():
