@@ -178,7 +178,9 @@ def _party(parties: etree._Element | None, role: str) -> tuple[str | None, str |
 def _remittance(rmt: etree._Element | None) -> tuple[str | None, str | None]:
     if rmt is None:
         return None, None
-    unstructured = [c.text.strip() for c in rmt if _local(c.tag) == "Ustrd" and c.text]
+    unstructured = [
+        text for c in rmt if _local(c.tag) == "Ustrd" and (text := (c.text or "").strip())
+    ]
     refs = []
     for strd in rmt:
         if _local(strd.tag) != "Strd":
@@ -401,10 +403,11 @@ def parse_camt(path: Path, head: bytes) -> CamtResult:
     full_id = f"{{{ns}}}Id"
     statements: list[Statement] = []
     notes: list[str] = []
-    pending = 0
+    pending = 0  # in the whole file, for the note
     lines: list[StatementLine] = []
     total = Decimal(0)
     entry_count = 0
+    seen = 0  # entries of this statement, booked or not: the ordinal in a made-up entry_ref
     ccys: set[str] = set()
     stmt_ccy: str | None = None
     stmt_id: str | None = None
@@ -423,7 +426,7 @@ def parse_camt(path: Path, head: bytes) -> CamtResult:
         for _event, elem in context:
             if elem.tag == full_ntry:
                 parent = elem.getparent()
-                if entry_count == 0 and not lines and parent is not None:
+                if seen == 0 and parent is not None:
                     stmt_ccy = stmt_id = None
                     for c in parent:
                         if c.tag == full_acct:
@@ -432,7 +435,8 @@ def parse_camt(path: Path, head: bytes) -> CamtResult:
                                     stmt_ccy = (a.text or "").strip() or None
                         elif c.tag == full_id:
                             stmt_id = (c.text or "").strip() or None
-                position = f"{stmt_id or len(statements) + 1}/{entry_count + pending + 1}"
+                seen += 1
+                position = f"{stmt_id or len(statements) + 1}/{seen}"
                 signed, e_ccy, status, new = read_entry(elem, path, stmt_ccy)
                 if status != "BOOK":
                     pending += 1
@@ -457,7 +461,7 @@ def parse_camt(path: Path, head: bytes) -> CamtResult:
                 if st.currency is None and len(ccys) == 1:
                     st.currency = next(iter(ccys))
                 statements.append(st)
-                lines, total, entry_count, ccys = [], Decimal(0), 0, set()
+                lines, total, entry_count, seen, ccys = [], Decimal(0), 0, 0, set()
                 stmt_ccy = stmt_id = None
                 elem.clear()
     except etree.XMLSyntaxError as exc:

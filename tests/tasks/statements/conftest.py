@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from o2c.models.bank import Statement
+from o2c.tasks.statements import camt_columns
+
 SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "samples"
 
 
@@ -29,3 +32,23 @@ def line_totals(statements) -> tuple[int, object, object]:
 @pytest.fixture
 def totals():
     return line_totals
+
+
+def same_statements(a: list[Statement], b: list[Statement]) -> bool:
+    """Statement fields, then every line, whatever shape (rows or table) each side holds."""
+    fields = [f for f in Statement.__slots__ if f not in ("lines", "table")]
+    return len(a) == len(b) and all(
+        [getattr(x, f) for f in fields] == [getattr(y, f) for f in fields]
+        and x.line_rows() == y.line_rows()
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+@pytest.fixture
+def columnar_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The columnar reader must read the file itself, not hand it whole to the element reader."""
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the whole file went to the element reader")
+
+    monkeypatch.setattr(camt_columns, "parse_camt", refuse)

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from o2c.models.bank import Statement
-from o2c.tasks.statements import camt_columns
 from o2c.tasks.statements.balance import check_balance
 from o2c.tasks.statements.camt import parse_camt, plain_namespace
 from o2c.tasks.statements.camt_columns import parse_camt_columns
 from o2c.tasks.statements.detect import parse_file
 from o2c.tasks.statements.errors import StatementError
+from tests.tasks.statements.conftest import same_statements
 
 # file: (format, booked entries per statement, stored lines, balance status per statement)
 # Counts read from the files by hand; statuses from samples/README.md.
@@ -183,26 +182,6 @@ def test_bad_amount_names_the_entry(tmp_path: Path) -> None:
     text = MINIMAL.format(doctype="", text="x").replace(">1.00<", ">1,00<")
     with pytest.raises(StatementError, match=r"Ntry.*bad amount '1,00'"):
         parse_file(_write(tmp_path, "bad.xml", text))
-
-
-def same_statements(a: list[Statement], b: list[Statement]) -> bool:
-    """Statement fields, then every line, whatever shape (rows or table) each side holds."""
-    fields = [f for f in Statement.__slots__ if f not in ("lines", "table")]
-    return len(a) == len(b) and all(
-        [getattr(x, f) for f in fields] == [getattr(y, f) for f in fields]
-        and x.line_rows() == y.line_rows()
-        for x, y in zip(a, b, strict=True)
-    )
-
-
-@pytest.fixture
-def columnar_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The columnar reader must read the file itself, not hand it whole to the element reader."""
-
-    def refuse(*args: object) -> None:
-        raise AssertionError("the whole file went to the element reader")
-
-    monkeypatch.setattr(camt_columns, "parse_camt", refuse)
 
 
 @pytest.mark.samples
