@@ -476,7 +476,11 @@ class _Reader:
             acct_ccy = account_currency(self.headers[number])
             for seq, body in routed_by.get(number, []):
                 elem = etree.fromstring(body.replace("<Ntry>", opening, 1).encode(), self.parser)
-                signed, ccy, status, new = read_entry(elem, self.path, acct_ccy)
+                try:
+                    signed, ccy, status, new = read_entry(elem, self.path, acct_ccy)
+                except StatementError as exc:  # its place is within the entry: say which
+                    where = f"statement {labels[number]}, entry {ordinals[seq]}"
+                    raise StatementError(self.path, f"{where}, {exc.place}", exc.reason) from exc
                 if status != "BOOK":
                     pending += 1
                     continue

@@ -180,7 +180,7 @@ def test_minimal_file_parses(tmp_path: Path) -> None:
 
 def test_bad_amount_names_the_entry(tmp_path: Path) -> None:
     text = MINIMAL.format(doctype="", text="x").replace(">1.00<", ">1,00<")
-    with pytest.raises(StatementError, match=r"Ntry.*bad amount '1,00'"):
+    with pytest.raises(StatementError, match=r"statement S, entry 1, /Ntry.*bad amount '1,00'"):
         parse_file(_write(tmp_path, "bad.xml", text))
 
 
