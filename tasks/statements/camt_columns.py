@@ -479,8 +479,9 @@ class _Reader:
                 try:
                     signed, ccy, status, new = read_entry(elem, self.path, acct_ccy)
                 except StatementError as exc:  # its place is within the entry: say which
-                    where = f"statement {labels[number]}, entry {ordinals[seq]}"
-                    raise StatementError(self.path, f"{where}, {exc.place}", exc.reason) from exc
+                    inside = re.sub(r" \(line \d+\)$", "", exc.place or "")  # of the snippet
+                    where = f"statement {labels[number]}, entry {ordinals[seq]}, {inside}"
+                    raise StatementError(self.path, where, exc.reason) from exc
                 if status != "BOOK":
                     pending += 1
                     continue
