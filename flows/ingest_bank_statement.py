@@ -72,7 +72,10 @@ def ingest_bank_statement(
         parsed = parse_statement_file(file)
         result = load_parsed(db, parsed, accept_unbalanced)
     except REJECTIONS as exc:
-        record_rejected(db, file, parsed, str(exc))
+        try:
+            record_rejected(db, file, parsed, str(exc))
+        except Exception as trouble:  # the refusal itself must still reach the user
+            print(f"{file.name}: the rejection could not be recorded in load_batches: {trouble}")
         if archive:
             inbox.move_rejected(file, str(exc))
         markdown_artifact(
