@@ -395,7 +395,7 @@ class _Reader:
         # entry the statement opened last before it.
         bodies = entries["body"]
         marks = (~bodies.str.contains(r"</Ntry>[ \t\r\n]*$")).arg_true()
-        starts, numbers = [0], [self._statement()]
+        first_rows, numbers = [0], [self._statement()]
         cut = []
         for i in marks.to_list():
             piece = bodies[i]
@@ -404,12 +404,12 @@ class _Reader:
                 raise _ElementReaderNeeded  # an end tag written `</Ntry >`
             cut.append(piece[:close])
             self._read_lead(piece[close:])
-            starts.append(i + 1)
+            first_rows.append(i + 1)
             numbers.append(self._statement())
         if cut:
             bodies = bodies.scatter(marks, pl.Series(cut, dtype=pl.String))
         row = pl.int_range(0, entries.height, dtype=pl.UInt32, eager=True)
-        at = pl.Series(starts, dtype=pl.UInt32).search_sorted(row, side="right") - 1
+        at = pl.Series(first_rows, dtype=pl.UInt32).search_sorted(row, side="right") - 1
         entries = pl.DataFrame(
             {"body": bodies, "stmt_no": pl.Series(numbers, dtype=pl.Int32).gather(at)}
         ).with_row_index("seq", offset=self.seq)
