@@ -44,19 +44,9 @@ BANK_TRANSACTION = {
 }
 
 # A statement's lines, columnar: what parsers of big files give the loader (models.bank.Statement).
+# The same facts as a stored transaction, before the loader adds the account and the key.
 STATEMENT_LINE = {
-    "booking_date": pl.Date,
-    "value_date": pl.Date,
-    "amount_cents": pl.Int64,  # signed: credit > 0
-    "currency": pl.String,
-    "counterparty_name": pl.String,
-    "counterparty_iban": pl.String,
-    "remittance_unstructured": pl.String,
-    "remittance_structured": pl.String,
-    "end_to_end_id": pl.String,
-    "bank_reference": pl.String,
-    "bank_tx_code": pl.String,
-    "is_reversal": pl.Boolean,
+    **{c: t for c, t in BANK_TRANSACTION.items() if c not in ("transaction_id", "account_iban")},
     "entry_ref": pl.String,
     "detail_index": pl.Int32,
     "external_id": pl.String,

@@ -20,9 +20,9 @@ Money becomes integer cents from the digits (never through a float).
 from __future__ import annotations
 
 import re
-import threading
 from array import array
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -55,24 +55,6 @@ class _ElementReaderNeeded(Exception):
     """The file holds something only the element reader reads right."""
 
 
-class _WellFormedCheck(threading.Thread):
-    def __init__(self, path: Path) -> None:
-        super().__init__(name="camt-well-formed", daemon=True)
-        self.path = path
-        self.error: StatementError | None = None
-
-    def run(self) -> None:
-        try:
-            check_well_formed(self.path)
-        except StatementError as exc:
-            self.error = exc
-
-    def verdict(self) -> None:
-        self.join()
-        if self.error is not None:
-            raise self.error
-
-
 def parse_camt_columns(path: Path, head: bytes, ns: str) -> CamtResult:
     """Same statements, lines and notes as `camt.parse_camt`, with the lines as a table."""
     reject_dtd(head, path)
@@ -81,21 +63,22 @@ def parse_camt_columns(path: Path, head: bytes, ns: str) -> CamtResult:
     if not found:
         raise StatementError(path, "/Document", "not a camt.052/053/054 message")
     kind, stmt_tag = found[0]
-    check = _WellFormedCheck(path)
-    check.start()
-    try:
-        reader = _Reader(path, ns, kind, stmt_tag)
-        for block, starts, end in _chunks(path):
-            reader.feed(block, starts, end)
-        result = reader.finish()
-    except _ElementReaderNeeded:
-        check.verdict()
-        return parse_camt(path, head)
-    except Exception:
-        check.verdict()  # a malformed file explains any trouble met while reading it
-        raise
-    check.verdict()
-    return result
+    # libxml2 lets go of the GIL: the file is checked while it is read.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="camt-well-formed") as pool:
+        check = pool.submit(check_well_formed, path)
+        try:
+            reader = _Reader(path, ns, kind, stmt_tag)
+            for block, starts, end in _chunks(path):
+                reader.feed(block, starts, end)
+            result = reader.finish()
+        except _ElementReaderNeeded:
+            check.result()
+            return parse_camt(path, head)
+        except Exception:
+            check.result()  # a malformed file explains any trouble met while reading it
+            raise
+        check.result()
+        return result
 
 
 _NTRY = re.compile(rb"<Ntry>")
@@ -126,6 +109,14 @@ def _pieces(block: bytes, starts: list[int], end: int) -> pl.Series:
     return pl.Series("body", binary).cast(pl.String)
 
 
+# A bank transaction code after its `<BkTxCd>`: by domain, family and sub-family, and/or
+# proprietary.
+_CODE_INSIDE = (
+    r"\s*<(?:Domn>\s*<Cd>(?P<d>[^<]*)</Cd>\s*<Fmly>\s*<Cd>(?P<f>[^<]*)</Cd>\s*"
+    r"<SubFmlyCd>(?P<s>[^<]*)</SubFmlyCd>\s*</Fmly>\s*</Domn>\s*<)?"
+    r"(?:Prtry>\s*<Cd>(?P<p>[^<]*)</Cd>)?"
+)
+_CODE = "<BkTxCd>" + _CODE_INSIDE
 # The head of a plain entry, in schema order, written so that the next byte always decides the
 # branch (a one-pass regex, which Polars' regex engine reads fast). Any other head: element reader.
 _HEAD = (
@@ -137,15 +128,9 @@ _HEAD = (
     r"BookgDt>\s*<Dt(?:Tm)?>(?P<book>[0-9T:.+Z-]*)</Dt(?:Tm)?>\s*</BookgDt>\s*"
     r"<(?:ValDt>\s*<Dt(?:Tm)?>(?P<val>[0-9T:.+Z-]*)</Dt(?:Tm)?>\s*</ValDt>\s*<)?"
     r"(?:AcctSvcrRef>(?P<svcr>[^<]*)</AcctSvcrRef>\s*<)?"
-    r"(?:BkTxCd>" + r"\s*<(?:Domn>\s*<Cd>(?P<d>[^<]*)</Cd>\s*<Fmly>\s*<Cd>(?P<f>[^<]*)</Cd>\s*"
-    r"<SubFmlyCd>(?P<s>[^<]*)</SubFmlyCd>\s*</Fmly>\s*</Domn>\s*<)?"
-    r"(?:Prtry>\s*<Cd>(?P<p>[^<]*)</Cd>)?)?"
+    rf"(?:BkTxCd>{_CODE_INSIDE})?"
 )
-_CODE = (
-    r"<BkTxCd>\s*<(?:Domn>\s*<Cd>(?P<d>[^<]*)</Cd>\s*<Fmly>\s*<Cd>(?P<f>[^<]*)</Cd>\s*"
-    r"<SubFmlyCd>(?P<s>[^<]*)</SubFmlyCd>\s*</Fmly>\s*</Domn>\s*<)?"
-    r"(?:Prtry>\s*<Cd>(?P<p>[^<]*)</Cd>)?"
-)
+_CDTR_REF = r"<CdtrRefInf>\s*<(?:Tp>(?s:.)*?</Tp>\s*<)?Ref>([^<]*)</Ref>"
 _NAME = r"<{}>\s*<(?:Pty>\s*<)?Nm>([^<]*)</Nm>"
 _ACCOUNT = r"<{}Acct>\s*<Id>\s*<(?:IBAN>(?P<iban>[^<]*)</IBAN>|Othr>\s*<Id>(?P<othr>[^<]*)</Id>)"
 _ROLES = ("Dbtr", "Cdtr")
@@ -184,7 +169,7 @@ def _entry_lines(entries: pl.DataFrame, unusual: list[str]) -> pl.DataFrame:
         head=body.str.extract_groups(_HEAD),
         e2e=body.str.extract(r"<EndToEndId>([^<]*)</EndToEndId>", 1),
         ustrd=body.str.extract(r"<Ustrd>([^<]*)</Ustrd>", 1),
-        cdtr_ref=body.str.extract(r"<CdtrRefInf>\s*<(?:Tp>(?s:.)*?</Tp>\s*<)?Ref>([^<]*)</Ref>", 1),
+        cdtr_ref=body.str.extract(_CDTR_REF, 1),
         addtl_tx=body.str.extract(r"<AddtlTxInf>([^<]*)</AddtlTxInf>", 1),
         info=body.str.extract(r"<AddtlNtryInf>([^<]*)</AddtlNtryInf>", 1),
         **{f"{role}_name": body.str.extract(_NAME.format(role), 1) for role in _ROLES},
@@ -195,17 +180,17 @@ def _entry_lines(entries: pl.DataFrame, unusual: list[str]) -> pl.DataFrame:
         attributes=body.str.count_matches("=", literal=True)
         != body.str.count_matches(' Ccy="', literal=True),
     ).unnest("head")
-    plain_marks = (
-        1  # one TxDtls
-        + pl.any_horizontal(pl.col("d", "p").is_not_null()).cast(pl.Int64)
-        + pl.col("ustrd").is_not_null().cast(pl.Int64)
-        + pl.col("cdtr_ref").is_not_null().cast(pl.Int64)
-    )
     frame = frame.with_columns(
         batch=False,
-        codes=pl.any_horizontal(pl.col("d", "p").is_not_null()).cast(pl.Int64),
+        codes=pl.any_horizontal(pl.col("d", "p").is_not_null()).cast(pl.Int64),  # the entry's
         lists=False,
         detail_code=pl.lit(None, pl.String),
+    )
+    plain_marks = (
+        1  # one TxDtls
+        + pl.col("codes")
+        + pl.col("ustrd").is_not_null().cast(pl.Int64)
+        + pl.col("cdtr_ref").is_not_null().cast(pl.Int64)
     )
     odd = (frame["marks"] != frame.select(plain_marks).to_series()).arg_true()
     if odd.len():
@@ -288,8 +273,8 @@ def _count_marks(frame: pl.DataFrame, rows: pl.Series, unusual: list[str]) -> pl
         .list.eval(pl.element().filter(pl.element() != ""))
         .list.join(" ")
         .alias("texts"),
-        body.str.extract_all(r"<CdtrRefInf>\s*<(?:Tp>(?s:.)*?</Tp>\s*<)?Ref>[^<]*")
-        .list.eval(pl.element().str.replace(r"^(?s:.)*<Ref>", "").str.strip_chars())
+        body.str.extract_all(_CDTR_REF)
+        .list.eval(pl.element().str.extract(_CDTR_REF, 1).str.strip_chars())
         .list.eval(pl.element().filter(pl.element() != ""))
         .list.join(" ")
         .alias("refs"),
@@ -389,11 +374,10 @@ class _Reader:
         self._read_lead(block[lead_from : starts[0] if starts else end].decode())
         if not starts:
             return
-        entries = pl.DataFrame({"body": _pieces(block, starts, end)})
         # A piece runs from its entry to the next one: read what lies between them in the few
         # pieces that have more than blanks there (statement ends and starts), and give each
         # entry the statement opened last before it.
-        bodies = entries["body"]
+        bodies = _pieces(block, starts, end)
         marks = (~bodies.str.contains(r"</Ntry>[ \t\r\n]*$")).arg_true()
         first_rows, numbers = [0], [self._statement()]
         cut = []
@@ -408,7 +392,7 @@ class _Reader:
             numbers.append(self._statement())
         if cut:
             bodies = bodies.scatter(marks, pl.Series(cut, dtype=pl.String))
-        row = pl.int_range(0, entries.height, dtype=pl.UInt32, eager=True)
+        row = pl.int_range(0, bodies.len(), dtype=pl.UInt32, eager=True)
         at = pl.Series(first_rows, dtype=pl.UInt32).search_sorted(row, side="right") - 1
         entries = pl.DataFrame(
             {"body": bodies, "stmt_no": pl.Series(numbers, dtype=pl.Int32).gather(at)}
