@@ -222,13 +222,36 @@ def record_rejection(
 ) -> int:
     """A `rejected` batch row: the warehouse keeps the trace of a file it refused, and why (the
     file itself goes to the inbox's rejected/ folder). Nothing else of the file is written."""
+    return _closed_batch(
+        con, status="rejected", message=reason, source=source, file_name=file_name,
+        sha256=sha256, flow_run_id=flow_run_id, started=datetime.now(),
+    )  # fmt: skip
+
+
+def _closed_batch(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    status: str,
+    message: str,
+    source: str,
+    file_name: str | None,
+    sha256: str | None,
+    flow_run_id: str | None,
+    started: datetime,
+    rows_in: int = 0,
+    rows_unchanged: int = 0,
+) -> int:
+    """A batch row for a file that loads nothing (a repeat, a refusal), finished when written."""
     batch_id = new_batch_id(con)
-    now = datetime.now()
     con.execute(
-        "INSERT INTO load_batches (batch_id, source, file_name, sha256, status, message,"
-        " flow_run_id, started_at, finished_at) VALUES (?, ?, ?, ?, 'rejected', ?, ?, ?, ?)",
-        [batch_id, source, file_name, sha256, reason, flow_run_id, now, now],
-    )
+        "INSERT INTO load_batches (batch_id, source, file_name, sha256, rows_in, rows_unchanged,"
+        " status, message, flow_run_id, started_at, finished_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            batch_id, source, file_name, sha256, rows_in, rows_unchanged, status, message,
+            flow_run_id, started, datetime.now(),
+        ],
+    )  # fmt: skip
     return batch_id
 
 
@@ -260,24 +283,11 @@ def load_statements(
     lines_in = sum(st.line_count() for st in parsed)
     checks = [check_balance(st) for st in parsed]
     if sha256 and (previous := already_loaded(con, sha256)) is not None:
-        batch_id = new_batch_id(con)
-        con.execute(
-            "INSERT INTO load_batches (batch_id, source, file_name, sha256, rows_in,"
-            " rows_unchanged, status, message, flow_run_id, started_at, finished_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'duplicate_file', ?, ?, ?, ?)",
-            [
-                batch_id,
-                source,
-                file_name,
-                sha256,
-                lines_in,
-                lines_in,
-                f"same file as batch {previous}: nothing loaded",
-                flow_run_id,
-                started,
-                datetime.now(),
-            ],
-        )
+        batch_id = _closed_batch(
+            con, status="duplicate_file", message=f"same file as batch {previous}: nothing loaded",
+            source=source, file_name=file_name, sha256=sha256, flow_run_id=flow_run_id,
+            started=started, rows_in=lines_in, rows_unchanged=lines_in,
+        )  # fmt: skip
         return BankLoadResult(
             batch_id, "duplicate_file", len(parsed), accounts, lines_in, 0, lines_in, checks,
             file_name, sha256,
