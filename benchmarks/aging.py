@@ -23,7 +23,12 @@ import polars as pl
 from peak_memory import PeakRss, rss_mib  # benchmarks/peak_memory.py
 
 from o2c.models.schemas import OPEN_ITEM
-from o2c.tasks.aging import DEFAULT_BUCKETS, age_open_items, aging_by_customer, bucket_totals
+from o2c.tasks.aging.analysis import (
+    DEFAULT_BUCKETS,
+    age_open_items,
+    aging_by_customer,
+    bucket_totals,
+)
 
 TARGET_SECONDS = 5.0
 AS_OF = date(2026, 6, 30)

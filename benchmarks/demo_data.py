@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 from peak_memory import PeakRss  # benchmarks/peak_memory.py
 
-from o2c.tasks.demo_data import generate_company, write_invoices_csv
+from o2c.tasks.demo.company import generate_company, write_invoices_csv
 
 TARGET_SECONDS = 30.0  # "well under a minute" on the shared 2-core machine
 AS_OF = date(2026, 11, 20)

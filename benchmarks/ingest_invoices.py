@@ -27,21 +27,21 @@ TARGET_SECONDS = 15.0
 
 def stage_o2c(csv: Path, db: Path) -> dict:
     started = time.perf_counter()
-    from o2c.tasks import invoice_loading, invoices, tabular_files, validation
-    from o2c.tasks.fingerprint import sha256_of
+    from o2c.tasks.common.files import sha256_of
+    from o2c.tasks.erp import normalise, store, tabular_files, validation
     from o2c.warehouse import connect
 
     imported = time.perf_counter()
     validation.warm_up()  # as the flow does: GX imports while Polars reads
     raw = tabular_files.read_table(csv)
-    tabular_files.require_columns(raw, invoices.INVOICE_REQUIRED, csv)
-    outcome = validation.validate(invoices.normalise_invoices(raw), "invoices")
+    tabular_files.require_columns(raw, normalise.INVOICE_REQUIRED, csv)
+    outcome = validation.validate(normalise.normalise_invoices(raw), "invoices")
     validated = time.perf_counter()
     with connect(db) as con:
-        result = invoice_loading.load_invoice_batch(
+        result = store.load_invoice_batch(
             con,
-            invoices=invoices.stored_invoices(outcome.good),
-            customers=invoices.customers_from_invoices(outcome.good),
+            invoices=normalise.stored_invoices(outcome.good),
+            customers=normalise.customers_from_invoices(outcome.good),
             bad=outcome.bad,
             raw=raw,
             file_name=csv.name,
@@ -95,7 +95,7 @@ def main() -> None:
         print(json.dumps(figures))
         return
 
-    from o2c.tasks import demo_data
+    from o2c.tasks.demo import company as demo_data
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -28,10 +28,10 @@ from pathlib import Path
 from peak_memory import PeakRss  # benchmarks/peak_memory.py
 
 from o2c.models.bank import Statement, StatementLine
-from o2c.tasks.bank_loading import load_statements
-from o2c.tasks.statements.camt_writer import write_camt053
-from o2c.tasks.statements.detect import parse_file
-from o2c.tasks.statements.mt940_writer import write_mt940
+from o2c.tasks.bank.statements.detect import parse_file
+from o2c.tasks.bank.store import load_statements
+from o2c.tasks.demo.camt_writer import write_camt053
+from o2c.tasks.demo.mt940_writer import write_mt940
 from o2c.warehouse import connect
 
 TARGET = 100_000

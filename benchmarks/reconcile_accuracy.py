@@ -18,7 +18,7 @@ from datetime import date
 import polars as pl
 
 from o2c.models.schemas import ALLOCATION, PAYER_ALIAS
-from o2c.tasks.demo_data import generate_company
+from o2c.tasks.demo.company import generate_company
 from o2c.tasks.reconciliation.engine import DECISION, reconcile
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS
 

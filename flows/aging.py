@@ -15,18 +15,18 @@ from o2c.orchestration import (
     table_artifact,
     warehouse_writer,
 )
-from o2c.tasks import aging, aging_report, aging_store
-from o2c.tasks.aging_pipeline import AgingViews, compute_aging, save_snapshot
+from o2c.tasks.aging import analysis, report, store
+from o2c.tasks.aging.pipeline import AgingViews, compute_aging, save_snapshot
 from o2c.warehouse import connect, db_path
 
 
 @task(name="compute-aging", cache_policy=NO_CACHE)
-def compute_and_snapshot(db: str | None, as_of: date, buckets: aging.Buckets) -> tuple:
+def compute_and_snapshot(db: str | None, as_of: date, buckets: analysis.Buckets) -> tuple:
     with warehouse_writer(db), connect(db) as con:
         views = compute_aging(con, as_of=as_of, buckets=buckets)
         save_snapshot(con, views, flow_run_id=current_flow_run_id())
-        history = aging_store.read_aging_history(con, last=12, until=as_of)
-        dso_history = aging_store.read_dso_history(con, last=12, until=as_of)
+        history = store.read_aging_history(con, last=12, until=as_of)
+        dso_history = store.read_dso_history(con, last=12, until=as_of)
     return views, history, dso_history
 
 
@@ -35,7 +35,7 @@ def write_report(views: AgingViews, history, dso_history, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / f"aging-{views.as_of.isoformat()}.html"
     page.write_text(
-        aging_report.render_html_report(
+        report.render_html_report(
             views.by_customer,
             views.dso,
             history,
@@ -57,18 +57,18 @@ def aging_flow(
 ) -> dict:
     """Age open items, keep the day's snapshot, publish the summary, the table and the chart."""
     as_of = as_of or date.today()
-    buckets = aging.as_buckets(bucket_edges) if bucket_edges else aging.DEFAULT_BUCKETS
+    buckets = analysis.as_buckets(bucket_edges) if bucket_edges else analysis.DEFAULT_BUCKETS
     views, history, dso_history = compute_and_snapshot(db, as_of, buckets)
     markdown_artifact(
         "aging-summary",
-        aging_report.summary_markdown(
+        report.summary_markdown(
             views.by_customer, views.dso, as_of=as_of, dso_history=dso_history, buckets=buckets
         ),
         f"Receivables aging as of {as_of.isoformat()}",
     )
     table_artifact(
         "aging-by-customer",
-        aging_report.customer_table(views.by_customer, buckets=buckets),
+        report.customer_table(views.by_customer, buckets=buckets),
         f"Aging by customer as of {as_of.isoformat()}",
     )
     folder = Path(report_dir) if report_dir else db_path(db).resolve().parent / "reports"

@@ -16,7 +16,7 @@ from o2c.flows.ingest_customers import ingest_customers
 from o2c.flows.ingest_invoices import ingest_invoices
 from o2c.flows.reconcile import reconcile
 from o2c.orchestration import markdown_artifact
-from o2c.tasks import inbox
+from o2c.tasks.bank import inbox
 
 
 @flow(name="o2c-daily", log_prints=True)

@@ -10,25 +10,25 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from o2c.flows.daily import o2c_daily
-from o2c.tasks import demo_data
-from o2c.tasks.statements.camt_writer import write_camt053
+from o2c.tasks.demo import company as demo
+from o2c.tasks.demo.camt_writer import write_camt053
 
 
 @task(name="generate-demo-company", cache_policy=NO_CACHE)
 def write_demo_files(invoices: int, seed: int, as_of: date, folder: Path) -> dict[str, str]:
     """ERP exports and one camt.053 file per bank account (its months as statements) in an inbox."""
-    company = demo_data.generate_company(invoices=invoices, seed=seed, as_of=as_of)
+    company = demo.generate_company(invoices=invoices, seed=seed, as_of=as_of)
     folder.mkdir(parents=True, exist_ok=True)
     bank_inbox = folder / "inbox"
     bank_inbox.mkdir(exist_ok=True)
     paths = {
-        "customers": str(demo_data.write_customers_csv(company, folder / "customers.csv")),
-        "invoices": str(demo_data.write_invoices_csv(company, folder / "invoices.csv")),
-        "ground_truth": str(demo_data.write_ground_truth(company, folder / "ground_truth.parquet")),
+        "customers": str(demo.write_customers_csv(company, folder / "customers.csv")),
+        "invoices": str(demo.write_invoices_csv(company, folder / "invoices.csv")),
+        "ground_truth": str(demo.write_ground_truth(company, folder / "ground_truth.parquet")),
         "bank_inbox": str(bank_inbox),
     }
     by_account = groupby(
-        sorted(demo_data.build_statements(company), key=lambda s: (s.account_iban, s.from_date)),
+        sorted(demo.build_statements(company), key=lambda s: (s.account_iban, s.from_date)),
         key=lambda s: s.account_iban,
     )
     for iban, statements in by_account:

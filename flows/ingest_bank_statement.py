@@ -13,18 +13,18 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from o2c.orchestration import current_flow_run_id, markdown_artifact, warehouse_writer
-from o2c.tasks import inbox
-from o2c.tasks.bank_loading import (
+from o2c.tasks.bank import inbox
+from o2c.tasks.bank.report import summary_markdown
+from o2c.tasks.bank.statements.detect import ParsedFile, parse_file
+from o2c.tasks.bank.statements.errors import StatementError
+from o2c.tasks.bank.store import (
     BankLoadError,
     BankLoadResult,
     UnbalancedStatementError,
     load_statements,
     record_rejection,
 )
-from o2c.tasks.bank_report import summary_markdown
-from o2c.tasks.fingerprint import sha256_of
-from o2c.tasks.statements.detect import ParsedFile, parse_file
-from o2c.tasks.statements.errors import StatementError
+from o2c.tasks.common.files import sha256_of
 from o2c.warehouse import connect
 
 REJECTIONS = (StatementError, UnbalancedStatementError, BankLoadError)

@@ -12,9 +12,9 @@ from o2c.orchestration import (
     current_flow_run_id,
     warehouse_writer,
 )
-from o2c.tasks import invoice_loading, invoices, tabular_files, validation
-from o2c.tasks.fingerprint import sha256_of
-from o2c.tasks.invoice_loading import LoadResult
+from o2c.tasks.common.files import sha256_of
+from o2c.tasks.erp import normalise, store, tabular_files, validation
+from o2c.tasks.erp.store import LoadResult
 from o2c.warehouse import connect
 
 
@@ -22,21 +22,21 @@ from o2c.warehouse import connect
 def read_customer_file(path: Path) -> tuple:
     validation.warm_up()  # GX imports while Polars reads
     raw = tabular_files.read_table(path)
-    tabular_files.require_columns(raw, invoices.CUSTOMER_REQUIRED, path)
+    tabular_files.require_columns(raw, normalise.CUSTOMER_REQUIRED, path)
     return raw, sha256_of(path)
 
 
 @task(name="validate-customers", cache_policy=NO_CACHE)
 def validate_customers(raw) -> validation.ValidationOutcome:
-    return validation.validate(invoices.normalise_customers(raw), "customers")
+    return validation.validate(normalise.normalise_customers(raw), "customers")
 
 
 @task(name="load-customers", cache_policy=NO_CACHE)
 def load_customers(db: str | None, raw, outcome, path: Path, sha256: str) -> LoadResult:
     with warehouse_writer(db), connect(db) as con:
-        return invoice_loading.load_customer_batch(
+        return store.load_customer_batch(
             con,
-            customers=outcome.good.select(invoices.CUSTOMER_COLUMNS),
+            customers=outcome.good.select(normalise.CUSTOMER_COLUMNS),
             bad=outcome.bad,
             raw=raw,
             file_name=path.name,

@@ -13,10 +13,10 @@ from o2c.orchestration import (
     table_artifact,
     warehouse_writer,
 )
-from o2c.tasks import invoice_loading, invoices, tabular_files, validation
-from o2c.tasks.fingerprint import sha256_of
-from o2c.tasks.ingestion_report import summary_markdown
-from o2c.tasks.invoice_loading import LoadResult
+from o2c.tasks.common.files import sha256_of
+from o2c.tasks.erp import normalise, store, tabular_files, validation
+from o2c.tasks.erp.report import summary_markdown
+from o2c.tasks.erp.store import LoadResult
 from o2c.warehouse import connect
 
 
@@ -28,22 +28,22 @@ class AllRowsRejected(RuntimeError):
 def read_invoice_file(path: Path) -> tuple:
     validation.warm_up()  # GX imports while Polars reads
     raw = tabular_files.read_table(path)
-    tabular_files.require_columns(raw, invoices.INVOICE_REQUIRED, path)
+    tabular_files.require_columns(raw, normalise.INVOICE_REQUIRED, path)
     return raw, sha256_of(path)
 
 
 @task(name="validate-invoices", cache_policy=NO_CACHE)
 def validate_invoices(raw) -> validation.ValidationOutcome:
-    return validation.validate(invoices.normalise_invoices(raw), "invoices")
+    return validation.validate(normalise.normalise_invoices(raw), "invoices")
 
 
 @task(name="load-invoices", cache_policy=NO_CACHE)
 def load_invoices(db: str | None, raw, outcome, path: Path, sha256: str) -> LoadResult:
     with warehouse_writer(db), connect(db) as con:
-        return invoice_loading.load_invoice_batch(
+        return store.load_invoice_batch(
             con,
-            invoices=invoices.stored_invoices(outcome.good),
-            customers=invoices.customers_from_invoices(outcome.good),
+            invoices=normalise.stored_invoices(outcome.good),
+            customers=normalise.customers_from_invoices(outcome.good),
             bad=outcome.bad,
             raw=raw,
             file_name=path.name,
@@ -57,12 +57,12 @@ def load_invoices(db: str | None, raw, outcome, path: Path, sha256: str) -> Load
 def previous_load(db: str | None, sha256: str, path: Path, rows: int) -> LoadResult | None:
     """Before validating a million rows: was this very file loaded already?"""
     with warehouse_writer(db), connect(db) as con:
-        return invoice_loading.already_loaded(con, "invoices", path.name, sha256, rows)
+        return store.already_loaded(con, "invoices", path.name, sha256, rows)
 
 
 @flow(name="ingest-invoices", log_prints=True)
 def ingest_invoices(path: str, db: str | None = None) -> LoadResult:
-    """Read, validate (expectations/invoices.json) and load one ERP export; publish the outcome."""
+    """Read, validate (expectations/normalise.json) and load one ERP export; publish the outcome."""
     file = Path(path)
     raw, sha256 = read_invoice_file(file)
     result = previous_load(db, sha256, file, raw.height)
@@ -80,7 +80,7 @@ def publish_load(result: LoadResult, kind: str) -> None:
     if result.failures_by_reason:
         table_artifact(
             f"{kind}-quarantine",
-            invoice_loading.quarantine_summary(result),
+            store.quarantine_summary(result),
             f"Rows quarantined by the last {kind} load, by reason",
         )
     print(result.message)

@@ -15,8 +15,8 @@ from o2c.orchestration import (
     table_artifact,
     warehouse_writer,
 )
-from o2c.tasks import open_banking
-from o2c.tasks.bank_report import summary_markdown
+from o2c.tasks.bank import open_banking
+from o2c.tasks.bank.report import summary_markdown
 from o2c.warehouse import connect
 
 

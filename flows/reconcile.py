@@ -18,7 +18,7 @@ from o2c.orchestration import (
     warehouse_writer,
 )
 from o2c.tasks.reconciliation import store
-from o2c.tasks.reconciliation_report import open_exceptions, summary_markdown
+from o2c.tasks.reconciliation.report import open_exceptions, summary_markdown
 from o2c.warehouse import connect
 
 

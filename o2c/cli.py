@@ -206,7 +206,7 @@ def export(
     as_of: Annotated[str | None, typer.Option(help="For `aging`: date [default: today]")] = None,
 ) -> None:
     """A table or view to CSV, Parquet or Excel; `aging` gives finance's workbook."""
-    from o2c.tasks import export as exporting
+    from o2c.tasks.common import export as exporting
     from o2c.warehouse import connect
 
     try:
@@ -226,8 +226,9 @@ def export(
 
 
 def _export_aging(con: Any, out_file: Path, as_of: date) -> int:
-    from o2c.tasks import aging_store, excel_export
-    from o2c.tasks.aging_pipeline import compute_aging
+    from o2c.tasks.aging import store as aging_store
+    from o2c.tasks.aging import workbook as excel_export
+    from o2c.tasks.aging.pipeline import compute_aging
 
     if out_file.suffix.lower() != ".xlsx":
         raise ValueError("the aging export is a workbook: use --out FILE.xlsx")
@@ -265,7 +266,11 @@ def status() -> None:
             ).fetchall()
     except Exception as exc:
         raise _fail(exc) from None
-    out.print(f"warehouse {db_path(state.db)} · schema version {version}", highlight=False)
+    out.print(
+        f"warehouse {db_path(state.db)} · schema version {version}",
+        highlight=False,
+        soft_wrap=True,  # a long path must not split "schema version" over two lines
+    )
     table = Table("table", "rows", title="Tables")
     for name, count in counts:
         table.add_row(name, f"{count:,}")

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from o2c.tasks import inbox
+from o2c.tasks.bank import inbox
 
 # A file still in the inbox this long after its event was sent is announced again
 # (past the server's ~15 minute window for dropping repeats of the same event id).

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 # The fake Bridge API (tests/fakes) as a fixture for any test that asks for `bridge_server`.
-pytest_plugins = ["tests.tasks.conftest_bridge"]
+pytest_plugins = ["tests.tasks.bank.conftest_bridge"]
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

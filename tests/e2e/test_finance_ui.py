@@ -42,7 +42,7 @@ KEYS = (
     "aging-report",
     "o2c-daily",
 )
-# The buckets of issue 5, written out here rather than taken from o2c.tasks.aging.
+# The buckets of issue 5, written out here rather than taken from o2c.tasks.aging.analysis.
 BUCKETS = {
     "not yet due": (None, 0),
     "1-30 days": (1, 30),

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from o2c.models.bank import Statement, StatementLine
-from o2c.tasks.statements.camt_writer import write_camt053
+from o2c.tasks.demo.camt_writer import write_camt053
 
 from .conftest import BIN, REPO, PrefectServer, Processes, wait_for
 

@@ -1,6 +1,6 @@
 """A local Bridge API v3 (aggregation) server on loopback, for tests and the demo.
 
-It speaks the contract o2c.tasks.open_banking relies on: `Client-Id`/`Client-Secret` and
+It speaks the contract o2c.tasks.bank.open_banking relies on: `Client-Id`/`Client-Secret` and
 `Bridge-Version` headers on every call, a user token from POST /v3/aggregation/authorization/token
 sent as `Bearer`, accounts and transactions listed in pages chained by `pagination.next_uri`,
 `since` on `updated_at`, `min_date`/`max_date` on the date, and withdrawn transactions served with

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from o2c.models.bank import Statement, StatementLine
-from o2c.tasks.statements.camt_writer import write_camt053
+from o2c.tasks.demo.camt_writer import write_camt053
 from o2c.warehouse import connect
 from o2c.watcher import watch_inbox
 

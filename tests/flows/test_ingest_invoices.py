@@ -11,7 +11,7 @@ from prefect.client.schemas.sorting import ArtifactSort
 
 from o2c.flows.ingest_customers import ingest_customers
 from o2c.flows.ingest_invoices import ingest_invoices
-from tests.tasks.test_invoice_ingestion import BAD, GOOD, write_export
+from tests.tasks.erp.test_ingestion import BAD, GOOD, write_export
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 

@@ -16,10 +16,10 @@ from prefect.flow_runs import resume_flow_run
 
 from o2c.flows.reconcile import reconcile
 from o2c.models.bank import Statement, StatementLine
-from o2c.tasks.bank_loading import load_statements
+from o2c.tasks.bank.store import load_statements
 from o2c.warehouse import connect
 from tests.flows.test_ingest_invoices import latest_artifact
-from tests.tasks.test_invoice_ingestion import ingest, write_export
+from tests.tasks.erp.test_ingestion import ingest, write_export
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 PAYER = "FR7630006000011234567890189"

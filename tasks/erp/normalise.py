@@ -1,0 +1,184 @@
+"""ERP invoice and customer exports: from raw text columns to typed rows ready for validation.
+
+The input format (documented in the README) is one row per invoice or credit note, the customer
+repeated on each row. Credit notes may come signed either way; they are stored negative.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from o2c.tasks.common.checksums import compact, fr_vat_ok, iban_ok, rf_ok, siren_ok
+from o2c.tasks.erp.tabular_files import LINE, parse_amount_cents, parse_date
+
+INVOICE_REQUIRED = [
+    "invoice_id",
+    "customer_id",
+    "customer_name",
+    "issue_date",
+    "due_date",
+    "currency",
+    "amount_total",
+]
+INVOICE_OPTIONAL = [
+    "document_type",
+    "customer_email",
+    "customer_iban",
+    "customer_siren",
+    "customer_vat",
+    "language",
+    "reference",
+    "amount_paid",
+    "status",
+    "po_number",
+    "legal_entity",
+    "customer_address_line1",
+    "customer_address_line2",
+    "customer_postal_code",
+    "customer_city",
+    "customer_country",
+]
+CUSTOMER_REQUIRED = ["customer_id", "name"]
+CUSTOMER_OPTIONAL = [
+    "email",
+    "iban",
+    "siren",
+    "vat_number",
+    "language",
+    "legal_entity",
+    "address_line1",
+    "address_line2",
+    "postal_code",
+    "city",
+    "country",
+]
+# Words ERPs use for a credit note, in French and English.
+_CREDIT_NOTE_WORDS = ["credit_note", "credit note", "creditnote", "avoir", "credit", "cn", "av"]
+_INVOICE_WORDS = ["invoice", "facture", "inv", "fa", "fac"]
+
+
+def _with_optional(raw: pl.DataFrame, optional: list[str]) -> pl.DataFrame:
+    missing = [c for c in optional if c not in raw.columns]
+    return raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
+
+
+def normalise_invoices(raw: pl.DataFrame) -> pl.DataFrame:
+    """Typed invoice rows plus the check columns the invoices suite reads."""
+    frame = _with_optional(raw, INVOICE_OPTIONAL)
+    doc = pl.col("document_type").str.to_lowercase()
+    return (
+        frame.select(
+            pl.col(LINE),
+            pl.col("invoice_id"),
+            pl.when(doc.is_null() | doc.is_in(_INVOICE_WORDS))
+            .then(pl.lit("invoice"))
+            .when(doc.is_in(_CREDIT_NOTE_WORDS))
+            .then(pl.lit("credit_note"))
+            .otherwise(doc)
+            .alias("document_type"),
+            pl.col("customer_id"),
+            pl.col("customer_name"),
+            pl.col("legal_entity"),
+            parse_date("issue_date").alias("issue_date"),
+            parse_date("due_date").alias("due_date"),
+            pl.col("currency").str.to_uppercase().alias("currency"),
+            parse_amount_cents("amount_total").alias("amount_total_cents"),
+            parse_amount_cents("amount_paid").alias("amount_paid_cents"),
+            pl.col("amount_paid").alias("_amount_paid_text"),
+            pl.col("status").str.to_lowercase().alias("status"),
+            compact(pl.col("reference")).alias("reference"),
+            pl.col("po_number"),
+            pl.col("customer_email").str.to_lowercase().alias("customer_email"),
+            compact(pl.col("customer_iban")).alias("customer_iban"),
+            compact(pl.col("customer_siren")).alias("customer_siren"),
+            compact(pl.col("customer_vat")).alias("customer_vat"),
+            pl.col("language").str.to_lowercase().alias("language"),
+            pl.col("customer_address_line1"),
+            pl.col("customer_address_line2"),
+            pl.col("customer_postal_code"),
+            pl.col("customer_city"),
+            pl.col("customer_country"),
+            iban_ok(pl.col("customer_iban")).alias("customer_iban_checksum_ok"),
+            rf_ok(pl.col("reference")).alias("reference_checksum_ok"),
+            siren_ok(pl.col("customer_siren")).alias("customer_siren_checksum_ok"),
+            fr_vat_ok(pl.col("customer_vat")).alias("customer_vat_checksum_ok"),
+        )
+        .with_columns(
+            amount_paid_ok=pl.col("_amount_paid_text").is_null()
+            | pl.col("amount_paid_cents").is_not_null()
+        )
+        .drop("_amount_paid_text")
+    )
+
+
+def stored_invoices(valid: pl.DataFrame) -> pl.DataFrame:
+    """Validated rows as the invoices table holds them: credit notes negative, whatever the sign."""
+    return valid.select(
+        "invoice_id",
+        "document_type",
+        "customer_id",
+        "legal_entity",
+        "issue_date",
+        "due_date",
+        "currency",
+        pl.when(pl.col("document_type") == "credit_note")
+        .then(-pl.col("amount_total_cents").abs())
+        .otherwise(pl.col("amount_total_cents"))
+        .alias("amount_total_cents"),
+        pl.col("amount_paid_cents"),
+        pl.col("status").alias("status_erp"),
+        "reference",
+        "po_number",
+    )
+
+
+def customers_from_invoices(valid: pl.DataFrame) -> pl.DataFrame:
+    """The customer as the invoice rows describe it: per field, the latest value given."""
+    return (
+        valid.sort(["issue_date", LINE])
+        .group_by("customer_id")
+        .agg(pl.all().drop_nulls().last())
+        .select(
+            "customer_id",
+            pl.col("customer_name").alias("name"),
+            pl.col("customer_email").alias("email"),
+            pl.col("customer_iban").alias("iban"),
+            pl.col("customer_siren").alias("siren"),
+            pl.col("customer_vat").alias("vat_number"),
+            "language",
+            "legal_entity",
+            pl.col("customer_address_line1").alias("address_line1"),
+            pl.col("customer_address_line2").alias("address_line2"),
+            pl.col("customer_postal_code").alias("postal_code"),
+            pl.col("customer_city").alias("city"),
+            pl.col("customer_country").alias("country"),
+        )
+        .sort("customer_id")
+    )
+
+
+def normalise_customers(raw: pl.DataFrame) -> pl.DataFrame:
+    """Typed customer rows plus the check columns the customers suite reads."""
+    frame = _with_optional(raw, CUSTOMER_OPTIONAL)
+    return frame.select(
+        pl.col(LINE),
+        "customer_id",
+        "name",
+        pl.col("email").str.to_lowercase(),
+        compact(pl.col("iban")).alias("iban"),
+        compact(pl.col("siren")).alias("siren"),
+        compact(pl.col("vat_number")).alias("vat_number"),
+        pl.col("language").str.to_lowercase(),
+        "legal_entity",
+        "address_line1",
+        "address_line2",
+        "postal_code",
+        "city",
+        "country",
+        iban_ok(pl.col("iban")).alias("iban_checksum_ok"),
+        siren_ok(pl.col("siren")).alias("siren_checksum_ok"),
+        fr_vat_ok(pl.col("vat_number")).alias("vat_number_checksum_ok"),
+    )
+
+
+CUSTOMER_COLUMNS = ["customer_id", "name", *CUSTOMER_OPTIONAL]

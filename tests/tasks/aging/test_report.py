@@ -1,0 +1,201 @@
+import re
+from datetime import date, timedelta
+
+import polars as pl
+import pytest
+from lxml import etree
+from lxml import html as lxml_html
+
+from o2c.models.schemas import OPEN_ITEM
+from o2c.tasks.aging.analysis import DSO_ROW, age_open_items, aging_by_customer
+from o2c.tasks.aging.report import (
+    customer_table,
+    format_money,
+    render_html_report,
+    summary_markdown,
+)
+
+AS_OF = date(2026, 3, 31)
+
+
+@pytest.mark.parametrize(
+    ("cents", "text"),
+    [
+        (1_234_567, "12\u202f345,67\u00a0EUR"),
+        (5, "0,05\u00a0EUR"),
+        (99_999, "999,99\u00a0EUR"),
+        (100_000, "1\u202f000,00\u00a0EUR"),
+        (-123_456_789, "-1\u202f234\u202f567,89\u00a0EUR"),
+        (0, "0,00\u00a0EUR"),
+    ],
+)
+def test_money_is_written_the_french_way(cents, text):
+    assert format_money(cents, "EUR") == text
+
+
+def test_money_without_decimals_rounds_half_up():
+    assert format_money(1_234_550, "EUR", decimals=False) == "12\u202f346\u00a0EUR"
+    assert format_money(1_234_549, "EUR", decimals=False) == "12\u202f345\u00a0EUR"
+
+
+def open_item(invoice_id, customer, days_late, cents, currency="EUR"):
+    due = AS_OF - timedelta(days=days_late)
+    doc = "credit_note" if cents < 0 else "invoice"
+    return (
+        invoice_id,
+        doc,
+        customer,
+        "FR01",
+        due - timedelta(days=30),
+        due,
+        currency,
+        cents,
+        cents,
+        None,
+    )
+
+
+@pytest.fixture
+def by_customer():
+    items = [
+        open_item("A1", "ACME", 10, 1_000_000),  # 10 000,00 in 1-30
+        open_item("A2", "ACME", 130, 250_050),  # 2 500,50 over 120
+        open_item("A3", "ACME", -5, 300_000),  # 3 000,00 not yet due
+        open_item("B1", "BETA", 45, 50_000),  # 500,00 in 31-60
+        open_item(
+            "B2",
+            "BETA",
+            20,
+            -20_000,
+        ),  # credit note -200,00 in 1-30
+        open_item("U1", "ACME", 70, 700_000, "USD"),  # 7 000,00 USD in 61-90
+    ]
+    # twelve small late payers so the top 10 has to cut
+    items += [open_item(f"S{n}", f"SMALL{n:02d}", 5, 100 + n) for n in range(12)]
+    aged = age_open_items(pl.DataFrame(items, schema=OPEN_ITEM, orient="row"), as_of=AS_OF)
+    behaviour = pl.DataFrame(
+        {"customer_id": ["ACME"], "currency": ["EUR"], "paid_invoices": [4]}
+    ).with_columns(avg_days_late=pl.lit(21.7), grade=pl.lit("C"))
+    names = pl.DataFrame({"customer_id": ["ACME", "BETA"], "name": ["Acme | Fils", "<b>Béta</b>"]})
+    return aging_by_customer(aged, behaviour=behaviour, names=names)
+
+
+def dso_frame(as_of, standard, countback):
+    return pl.DataFrame(
+        [(as_of, "EUR", "FR01", 1_348_062, 5_000_000, 90, standard, countback)],
+        schema=DSO_ROW,
+        orient="row",
+    )
+
+
+def test_summary_totals_per_bucket_and_currency(by_customer):
+    md = summary_markdown(by_customer, dso_frame(AS_OF, 24.3, 30.0), as_of=AS_OF)
+    assert not any(line.startswith((" ", "\t")) for line in md.splitlines())
+    eur = next(line for line in md.splitlines() if line.startswith("| EUR |"))
+    cells = [c.strip() for c in eur.strip("|").split("|")]
+    # not due 3 000,00; 1-30: 10 000,00 - 200,00 + twelve small ones 1,00..1,11 (12,66)
+    assert cells[1] == "3\u202f000,00\u00a0EUR"
+    assert cells[2] == "9\u202f812,66\u00a0EUR"
+    assert cells[3] == "500,00\u00a0EUR"
+    assert cells[6] == "2\u202f500,50\u00a0EUR"
+    # total 3 000 + 9 812,66 + 500 + 2 500,50 = 15 813,16; overdue = total - not due
+    assert cells[7] == "15\u202f813,16\u00a0EUR"
+    assert cells[8] == "12\u202f813,16\u00a0EUR"
+    usd = next(line for line in md.splitlines() if line.startswith("| USD |"))
+    assert "7\u202f000,00\u00a0USD" in usd
+    assert "EUR" not in usd
+
+
+def test_summary_dso_and_its_trend(by_customer):
+    history = pl.concat(
+        [dso_frame(AS_OF - timedelta(days=1), 26.0, 31.0), dso_frame(AS_OF, 24.3, 30.0)]
+    )
+    md = summary_markdown(
+        by_customer, dso_frame(AS_OF, 24.3, 30.0), as_of=AS_OF, dso_history=history
+    )
+    row = next(line for line in md.splitlines() if line.startswith("| EUR | FR01 |"))
+    assert "| 24,3 | 30,0 |" in row
+    # 24,3 - 26,0 = -1,7 days: better
+    assert "−1,7 days (better)" in row
+    assert "### Trend over the last 2 snapshots" in md
+
+
+def test_summary_top_late_payers(by_customer):
+    md = summary_markdown(by_customer, dso_frame(AS_OF, 24.3, 30.0), as_of=AS_OF, top=10)
+    section = md.split("## Top 10 late payers")[1]
+    ranked = [line for line in section.splitlines() if re.match(r"^\| \d+ \|", line)]
+    # EUR: ACME (12 500,50 overdue), BETA (300,00), then 8 of the 12 small ones; USD: ACME
+    assert len(ranked) == 11
+    assert ranked[0].startswith(
+        "| 1 | ACME | Acme \\| Fils | EUR | 12\u202f500,50\u00a0EUR | 130 | 21,7 | C |"
+    )
+    assert "| BETA |" in ranked[1] and "300,00\u00a0EUR" in ranked[1]
+    assert "| USD | 7\u202f000,00\u00a0USD | 70 |" in ranked[10]
+
+
+def test_customer_table_rows(by_customer):
+    rows = customer_table(by_customer)
+    acme = next(r for r in rows if r["Customer"] == "ACME" and r["Currency"] == "EUR")
+    assert acme["Name"] == "Acme | Fils"
+    assert acme["1-30 days"] == "10\u202f000,00\u00a0EUR"
+    assert acme["over 120 days"] == "2\u202f500,50\u00a0EUR"
+    assert acme["Total"] == "15\u202f500,50\u00a0EUR"
+    assert (acme["Oldest days past due"], acme["Avg days late"], acme["Grade"]) == (
+        130,
+        "21,7",
+        "C",
+    )
+    beta = next(r for r in rows if r["Customer"] == "BETA")
+    assert beta["1-30 days"] == "-200,00\u00a0EUR"
+    assert beta["Grade"] == "–"
+    assert [r["Currency"] for r in rows] == ["EUR"] * 14 + ["USD"]
+
+
+def history_frame():
+    d1, d2 = date(2026, 3, 24), date(2026, 3, 31)
+    return pl.DataFrame(
+        {
+            "as_of_date": [d1, d1, d2, d2, d2],
+            "currency": ["EUR"] * 5,
+            "bucket": ["not_due", "1_30", "not_due", "1_30", "over_120"],
+            "amount_open_cents": [300_000, 100_000, 200_000, 200_000, -100_000],
+            "items": [1, 1, 1, 1, 1],
+        }
+    )
+
+
+def test_html_report_is_self_contained_and_escapes_names(by_customer):
+    page = render_html_report(
+        by_customer, dso_frame(AS_OF, 24.3, 30.0), history_frame(), as_of=AS_OF
+    )
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script" not in page and "<link" not in page
+    assert not re.search(r"""(src|href)=["']?https?:""", page)
+    assert "&lt;b&gt;Béta&lt;/b&gt;" in page
+    tree = lxml_html.fromstring(page)
+    assert tree.findtext(".//h1") == "Receivables aging"
+    assert "12\u202f500,50\u00a0EUR" in tree.text_content()
+
+
+def test_html_chart_bars_are_proportional_and_credits_below_zero(by_customer):
+    page = render_html_report(
+        by_customer, dso_frame(AS_OF, 24.3, 30.0), history_frame(), as_of=AS_OF
+    )
+    svg_text = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+    svg = etree.fromstring(svg_text.encode())
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    rects = {
+        r.findtext("s:title", namespaces=ns): (float(r.get("y")), float(r.get("height")))
+        for r in svg.findall(".//s:rect", ns)
+    }
+    assert len(rects) == 5  # one per non-empty bucket and date
+    h = {k.split(" · ")[0] + " " + k.split(" · ")[1].split(":")[0]: v for k, v in rects.items()}
+    # 3 000 not due vs 1 000 in 1-30 on the first date: three times as tall
+    assert h["2026-03-24 not yet due"][1] == pytest.approx(
+        3 * h["2026-03-24 1-30 days"][1], rel=0.01
+    )
+    # the credit (-1 000,00) hangs from the zero line, where the positive bars stand
+    zero = h["2026-03-31 not yet due"][0] + h["2026-03-31 not yet due"][1]
+    assert h["2026-03-31 over 120 days"][0] == pytest.approx(zero, abs=0.2)
+    assert h["2026-03-31 over 120 days"][1] == pytest.approx(h["2026-03-24 1-30 days"][1], rel=0.01)
+    assert "2026-03-31 · over 120 days: -1\u202f000,00\u00a0EUR" in rects

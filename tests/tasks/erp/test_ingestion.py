@@ -1,0 +1,187 @@
+"""From an ERP export to the warehouse: what loads, what is quarantined and why, what a reload does."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from o2c.tasks.common.files import sha256_of
+from o2c.tasks.erp import normalise, store, tabular_files, validation
+from o2c.warehouse import connect
+
+HEADER = "invoice_id;customer_id;customer_name;issue_date;due_date;currency;amount_total;document_type;customer_iban;reference"
+GOOD = [
+    "FA-1;C1;Dupont SARL;01/03/2026;31/03/2026;EUR;1 234,56;invoice;FR7630006000011234567890189;RF18539007547034",
+    "FA-2;C1;Dupont SARL;02/03/2026;01/04/2026;EUR;100,00;;;",
+    "FA-3;C2;Martin SAS;2026-03-05;2026-04-30;EUR;50;facture;;",
+    "AV-1;C2;Martin SAS;2026-03-06;2026-03-06;EUR;20,00;avoir;;",
+    "FA-4;C3;Müller GmbH;2026-03-07;2026-04-07;GBP;999,99;invoice;;",
+]
+BAD = {
+    "FA-9": "FA-9;C3;Müller GmbH;2026-03-07;2026-04-07;EUR;10,00;invoice;;",
+    "FA-9 again": "FA-9;C3;Müller GmbH;2026-03-07;2026-04-07;EUR;11,00;invoice;;",
+    "FA-10": "FA-10;C1;Dupont SARL;2026-03-10;2026-03-01;EUR;10,00;invoice;;",
+    "FA-11": "FA-11;C1;Dupont SARL;2026-03-10;2026-04-10;EUR;-10,00;invoice;;",
+    "FA-12": "FA-12;C1;Dupont SARL;2026-03-10;2026-04-10;EUO;10,00;invoice;;",
+    "FA-13": "FA-13;C1;Dupont SARL;2026-03-10;2026-04-10;EUR;12,34,5;invoice;;",
+    "FA-14": "FA-14;;Dupont SARL;2026-03-10;2026-04-10;EUR;10,00;invoice;;",
+    "FA-15": "FA-15;C1;Dupont SARL;2026-03-10;2026-04-10;EUR;10,00;invoice;FR7630006000011234567890188;",
+    "FA-16": "FA-16;C1;Dupont SARL;2026-03-10;2026-04-10;EUR;10,00;invoice;;RF19539007547034",
+}
+EXPECTED_REASONS = {
+    7: "invoice_id appears more than once in the file",
+    8: "invoice_id appears more than once in the file",
+    9: "due_date before issue_date",
+    10: "amount_total is not positive (only credit notes may be negative)",
+    11: "currency is not an ISO 4217 code",
+    12: "amount_total is empty or not an amount",
+    13: "customer_id is empty",
+    14: "customer_iban has wrong check digits or shape",
+    15: "reference is not a valid ISO 11649 RF reference",
+}
+
+
+def write_export(path: Path, rows: list[str], encoding: str = "cp1252") -> Path:
+    path.write_bytes(("\n".join([HEADER, *rows]) + "\n").encode(encoding))
+    return path
+
+
+def ingest(db: Path, path: Path) -> store.LoadResult:
+    """The same steps as the ingest-invoices flow, without Prefect."""
+    raw = tabular_files.read_table(path)
+    tabular_files.require_columns(raw, normalise.INVOICE_REQUIRED, path)
+    outcome = validation.validate(normalise.normalise_invoices(raw), "invoices")
+    with connect(db) as con:
+        return store.load_invoice_batch(
+            con,
+            invoices=normalise.stored_invoices(outcome.good),
+            customers=normalise.customers_from_invoices(outcome.good),
+            bad=outcome.bad,
+            raw=raw,
+            file_name=path.name,
+            sha256=sha256_of(path),
+            failures_by_reason=outcome.failures_by_reason,
+        )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "o2c.duckdb"
+
+
+def test_good_rows_load_and_each_bad_row_is_quarantined_with_its_reason(tmp_path, db):
+    export = write_export(tmp_path / "export.csv", GOOD + list(BAD.values()))
+    result = ingest(db, export)
+    assert (result.rows_in, result.inserted, result.quarantined) == (14, 5, 9)
+    with connect(db) as con:
+        stored = con.execute(
+            "SELECT invoice_id, document_type, amount_total, currency FROM invoices ORDER BY 1"
+        ).fetchall()
+        quarantined = con.execute(
+            "SELECT line_number, failed_checks, raw_row FROM quarantine_invoices ORDER BY 1"
+        ).fetchall()
+    assert stored == [
+        ("AV-1", "credit_note", Decimal("-20.00"), "EUR"),  # credit notes are stored negative
+        ("FA-1", "invoice", Decimal("1234.56"), "EUR"),
+        ("FA-2", "invoice", Decimal("100.00"), "EUR"),
+        ("FA-3", "invoice", Decimal("50.00"), "EUR"),
+        ("FA-4", "invoice", Decimal("999.99"), "GBP"),
+    ]
+    assert {line: reason for line, reason, _ in quarantined} == EXPECTED_REASONS
+    raw_13 = json.loads(next(raw for line, _, raw in quarantined if line == 12))
+    assert raw_13["amount_total"] == "12,34,5"  # kept exactly as read
+
+
+def test_the_same_file_twice_is_a_no_op_that_says_so(tmp_path, db):
+    export = write_export(tmp_path / "export.csv", [*GOOD, BAD["FA-10"]])
+    first = ingest(db, export)
+    with connect(db) as con:
+        before = [
+            con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+            for t in ("invoices", "customers", "quarantine_invoices", "load_batches")
+        ]
+    second = ingest(db, export)
+    with connect(db) as con:
+        after = [
+            con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+            for t in ("invoices", "customers", "quarantine_invoices", "load_batches")
+        ]
+    assert second.status == "duplicate_file"
+    assert second.previous_batch_id == first.batch_id
+    assert "already loaded" in second.message
+    assert before == after == [5, 3, 1, 1]
+
+
+def test_a_newer_export_updates_invoices_and_records_the_change(tmp_path, db):
+    ingest(db, write_export(tmp_path / "monday.csv", GOOD))
+    tuesday = [row.replace("100,00", "90,00") if row.startswith("FA-2") else row for row in GOOD]
+    result = ingest(db, write_export(tmp_path / "tuesday.csv", [*tuesday, BAD["FA-9"]]))
+    assert (result.inserted, result.updated, result.unchanged) == (1, 1, 4)
+    with connect(db) as con:
+        changes = con.execute(
+            "SELECT invoice_id, field, old_value, new_value FROM invoice_changes"
+        ).fetchall()
+        amount = con.execute(
+            "SELECT amount_total FROM invoices WHERE invoice_id = 'FA-2'"
+        ).fetchall()
+    assert changes == [("FA-2", "amount_total", "100.00", "90.00")]
+    assert amount == [(Decimal("90.00"),)]
+
+
+def test_customers_come_from_invoice_rows(tmp_path, db):
+    ingest(db, write_export(tmp_path / "export.csv", GOOD))
+    with connect(db) as con:
+        rows = con.execute("SELECT customer_id, name, iban FROM customers ORDER BY 1").fetchall()
+    assert rows == [
+        ("C1", "Dupont SARL", "FR7630006000011234567890189"),
+        ("C2", "Martin SAS", None),
+        ("C3", "Müller GmbH", None),
+    ]
+
+
+def test_missing_required_column_names_file_and_column(tmp_path):
+    path = tmp_path / "short.csv"
+    path.write_text("invoice_id;customer_id\nFA-1;C1\n")
+    raw = tabular_files.read_table(path)
+    with pytest.raises(tabular_files.InputFileError, match=r"short.csv: missing .*customer_name"):
+        tabular_files.require_columns(raw, normalise.INVOICE_REQUIRED, path)
+
+
+def test_an_edited_suite_changes_what_is_accepted(tmp_path):
+    """Data engineers edit expectations/*.json, not code: a stricter suite quarantines more."""
+    suite = json.loads(validation.suite_path("invoices").read_text())
+    suite["expectations"].append(
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "currency", "value_set": ["EUR"]},
+            "meta": {"reason": "only EUR invoices this year"},
+        }
+    )
+    folder = tmp_path / "suites"
+    folder.mkdir()
+    (folder / "invoices.json").write_text(json.dumps(suite))
+    raw = tabular_files.read_table(write_export(tmp_path / "x.csv", GOOD))
+    outcome = validation.validate(normalise.normalise_invoices(raw), "invoices", folder=folder)
+    assert outcome.bad["invoice_id"].to_list() == ["FA-4"]
+    assert outcome.failures_by_reason == {"only EUR invoices this year": 1}
+
+
+def test_a_suite_naming_an_unknown_column_is_a_suite_error(tmp_path):
+    folder = tmp_path / "suites"
+    folder.mkdir()
+    (folder / "invoices.json").write_text(
+        json.dumps(
+            {
+                "name": "invoices",
+                "expectations": [
+                    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "nope"}}
+                ],
+            }
+        )
+    )
+    raw = tabular_files.read_table(write_export(tmp_path / "x.csv", GOOD))
+    with pytest.raises(validation.SuiteError, match="column 'nope'"):
+        validation.validate(normalise.normalise_invoices(raw), "invoices", folder=folder)
