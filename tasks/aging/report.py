@@ -1,8 +1,9 @@
 """What finance reads about aging: the markdown summary, the customer table, the HTML report.
 
 Plain text out of plain frames (those of aging.analysis and aging.store); the flow publishes them
-as Prefect artifacts. Money is shown the French way, "12 345,67 EUR", and every figure stays in its
-own currency: there is no grand total across currencies.
+as Prefect artifacts. Money is shown the French way, "12 345,67 EUR" (common.formatting), and every
+figure stays in its own currency: there is no grand total across currencies. Customer ids, names,
+entities and currencies are data: escaped for Markdown (common.escaping) and for HTML.
 """
 
 from __future__ import annotations
@@ -20,40 +21,20 @@ from o2c.tasks.aging.analysis import (
     bucket_label,
     bucket_order,
 )
+from o2c.tasks.common.escaping import md_cell
+from o2c.tasks.common.formatting import format_days, format_money
 
 
-def format_money(cents: int | None, currency: str, *, decimals: bool = True) -> str:
-    """1234567, "EUR" -> "123 456,67 EUR"; without decimals, rounded half up to the unit."""
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(int(cents)), 100)
-    if not decimals:
-        return f"{sign}{_group(units + (rest >= 50))}\u00a0{currency}"
-    return f"{sign}{_group(units)},{rest:02d}\u00a0{currency}"  # no break before the currency
-
-
-def _group(units: int) -> str:
-    """Thousands apart by a narrow no-break space, so '12 345,67' never breaks across lines."""
-    return f"{units:,}".replace(",", "\u202f")
-
-
-def format_days(days: float | None) -> str:
-    """83.3 -> "83,3": days (already rounded to 0.1) with a decimal comma; "–" when unknown."""
-    if days is None:
-        return "–"
-    return f"{days:.1f}".replace(".", ",")
-
-
-def _md(text: object) -> str:
-    """A value safe inside a markdown table cell."""
-    return "" if text is None else str(text).replace("|", "\\|").replace("\n", " ")
+def _text(value: object) -> str:
+    """Data (an id, a name, an entity, a currency) for a Markdown table cell: shown, not read."""
+    return md_cell(value)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]], right: set[int]) -> list[str]:
+    """Header and cells are Markdown already: data went through `_text`, figures are ours."""
     aligns = ["---:" if i in right else "---" for i in range(len(header))]
-    lines = ["| " + " | ".join(_md(h) for h in header) + " |", "| " + " | ".join(aligns) + " |"]
-    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(aligns) + " |"]
+    lines += ["| " + " | ".join("" if c is None else str(c) for c in row) + " |" for row in rows]
     return lines
 
 
@@ -135,7 +116,7 @@ def summary_markdown(
         header = ["Currency", *b.labels, "Total", "Overdue", "Customers"]
         rows = [
             [
-                r["currency"],
+                _text(r["currency"]),
                 *(format_money(r[b.column(k)], r["currency"]) for k in b.keys),
                 format_money(r["total_cents"], r["currency"]),
                 format_money(r["overdue_cents"], r["currency"]),
@@ -169,8 +150,8 @@ def summary_markdown(
             before = previous.get((r["currency"], r["legal_entity"]), {})
             rows.append(
                 [
-                    r["currency"],
-                    r["legal_entity"] or "–",
+                    _text(r["currency"]),
+                    _text(r["legal_entity"]) or "–",
                     format_money(r["receivables_cents"], r["currency"]),
                     format_money(r["revenue_cents"], r["currency"]),
                     format_days(r["dso_standard"]),
@@ -191,8 +172,8 @@ def summary_markdown(
             rows = [
                 [
                     r["as_of_date"].isoformat(),
-                    r["currency"],
-                    r["legal_entity"] or "–",
+                    _text(r["currency"]),
+                    _text(r["legal_entity"]) or "–",
                     format_days(r["dso_standard"]),
                     format_days(r["dso_countback"]),
                 ]
@@ -221,13 +202,13 @@ def summary_markdown(
             rows.append(
                 [
                     rank,
-                    r["customer_id"],
-                    _col(late, r, "customer_name") or "",
-                    r["currency"],
+                    _text(r["customer_id"]),
+                    _text(_col(late, r, "customer_name")),
+                    _text(r["currency"]),
                     format_money(r["overdue_cents"], r["currency"]),
                     r["oldest_days_past_due"],
                     format_days(_col(late, r, "avg_days_late")),
-                    _col(late, r, "grade") or "–",
+                    _text(_col(late, r, "grade")) or "–",
                 ]
             )
         out += [*_table(header, rows, {0, 4, 5, 6}), ""]

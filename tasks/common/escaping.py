@@ -16,7 +16,9 @@ import polars as pl
 # itself: no emphasis, link, image, HTML tag, entity, table pipe or heading.
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 _LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u0085\u2028\u2029]+")
-_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# C0 controls and DEL, and the bidirectional overrides and isolates that would make a name
+# display in another order than it is stored ("Trojan source"): none belongs in a report line.
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 # OWASP CSV injection: a text cell starting with one of these is read by a spreadsheet as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,9 +36,24 @@ def md_text(text: object) -> str:
 md_cell = md_text  # a table cell needs the same: `|` is punctuation, breaks are gone
 
 
-def md_code(text: object) -> str:
-    """Outside text as an inline code span (a file name, an id), whatever backticks it holds."""
+def md_label(text: object) -> str:
+    """Text o2c or a data engineer wrote (a rule, a reason from a suite) for a table cell.
+
+    Kept readable as written (a label may use Markdown on purpose); only what would break the
+    table is escaped: a `|` and line breaks. Text that comes from data goes through `md_cell`.
+    """
+    return _one_line(text).replace("|", "\\|")
+
+
+def md_code(text: object, *, cell: bool = False) -> str:
+    """Outside text as an inline code span (a file name, an id), whatever backticks it holds.
+
+    In a table cell (`cell=True`) a `|` would still end the cell, code span or not (GFM): it is
+    written `\\|`, which the table reads back as `|` inside the span.
+    """
     line = _one_line(text)
+    if cell:
+        line = line.replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", line)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if line.startswith("`") or line.endswith("`") or not line.strip() else ""
@@ -51,13 +68,19 @@ def csv_cell(value: object) -> object:
 
 
 def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """`csv_cell` over every text column (numbers, dates and decimals stay as they are)."""
+    """`csv_cell` over every text column (numbers, dates and decimals stay as they are).
+
+    Categorical and enum columns (a DuckDB ENUM arrives as one) are text in the file too, so
+    they are made safe as well, as plain text.
+    """
     starts = "^[" + re.escape("".join(FORMULA_STARTS)) + "]"
-    return frame.with_columns(
-        pl.when(pl.col(name).str.contains(starts))
-        .then(pl.lit("'") + pl.col(name))
-        .otherwise(pl.col(name))
-        .alias(name)
+    texts = [
+        name
         for name, dtype in frame.schema.items()
-        if dtype == pl.String
+        if dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum)
+    ]
+    return frame.with_columns(
+        pl.when(text.str.contains(starts)).then(pl.lit("'") + text).otherwise(text).alias(name)
+        for name in texts
+        for text in [pl.col(name).cast(pl.String)]
     )

@@ -7,6 +7,10 @@ from typing import Any
 
 import duckdb
 
+from o2c.tasks.common.escaping import md_label
+from o2c.tasks.common.formatting import format_count as _n
+from o2c.tasks.common.formatting import format_money
+
 # What each rule means, in the words of a credit controller.
 RULE_LABELS = {
     "structured_reference": "RF reference or end-to-end id",
@@ -24,14 +28,9 @@ RULE_LABELS = {
 }
 
 
-def _n(count: int) -> str:
-    return f"{count:,}".replace(",", "\u202f")
-
-
 def _money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(int(cents)), 100)
-    return f"{sign}{_n(units)},{rest:02d}"
+    """Integer cents summed across currencies, so shown without one: "1 234,50"."""
+    return format_money(int(cents))
 
 
 def summary_markdown(stats: dict[str, Any], decisions: dict[str, int] | None = None) -> str:
@@ -63,7 +62,7 @@ def summary_markdown(stats: dict[str, Any], decisions: dict[str, int] | None = N
     reasons = stats.get("exceptions_by_reason") or {}
     if reasons:
         lines += ["", "## Exceptions by reason", "", "| reason | transactions |", "|---|---:|"]
-        lines += [f"| {r} | {_n(n)} |" for r, n in sorted(reasons.items())]
+        lines += [f"| {md_label(r)} | {_n(n)} |" for r, n in sorted(reasons.items())]
         lines += [
             "",
             "Decide them in the table artifact `reconciliation-exceptions`, then feed the"
@@ -71,7 +70,7 @@ def summary_markdown(stats: dict[str, Any], decisions: dict[str, int] | None = N
         ]
     if decisions:
         lines += ["", "## Decisions applied", ""]
-        lines += [f"- {k}: {v}" for k, v in decisions.items()]
+        lines += [f"- {md_label(k)}: {v}" for k, v in decisions.items()]
     return "\n".join(lines) + "\n"
 
 
