@@ -1,25 +1,22 @@
-"""What every o2c flow shares with Prefect: the warehouse writer slot, artifacts, run ids.
+"""What every o2c flow shares with Prefect: the warehouse writer lock, artifacts, run ids.
 
 Business logic never lives here; this is the seam between plain functions and Prefect.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from typing import Any
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.blocks.system import Secret
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-from prefect.concurrency.sync import concurrency
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
 
+from o2c.locking import warehouse_lock
 from o2c.warehouse import db_path
 
 
@@ -28,33 +25,24 @@ def current_flow_run_id() -> str | None:
     return str(run_id) if run_id else None
 
 
-def slot_name(db: str | None) -> str:
-    """The global concurrency limit that serialises writers of one warehouse file."""
-    resolved = str(db_path(db).resolve())
-    digest = hashlib.sha256(resolved.encode()).hexdigest()[:10]
-    stem = re.sub(r"[^a-z0-9-]+", "-", Path(resolved).stem.lower()).strip("-")
-    return f"duckdb-{stem}-{digest}"
-
-
-def ensure_slot(name: str) -> None:
-    """Create the one-slot limit if the server does not know it yet (strict mode needs it)."""
-    with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            with suppress(ObjectAlreadyExists):
-                client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(name=name, limit=1)
-                )
-
-
 @contextmanager
-def warehouse_writer(db: str | None, timeout_seconds: float = 600) -> Iterator[None]:
-    """Hold the warehouse's single writer slot: DuckDB allows one writing process per file."""
-    name = slot_name(db)
-    ensure_slot(name)
-    with concurrency(name, occupy=1, strict=True, timeout_seconds=timeout_seconds):
+def warehouse_writer(db: str | None, timeout_seconds: float | None = None) -> Iterator[None]:
+    """Be the warehouse's one writer: DuckDB allows one writing process per file.
+
+    An exclusive flock on `<warehouse>.lock` (o2c.locking), so a killed writer frees it at once;
+    the wait is said once on stderr and in the run's log. Timeout: $O2C_LOCK_TIMEOUT_S or 600 s.
+    """
+    with warehouse_lock(
+        db_path(db), exclusive=True, timeout_s=timeout_seconds, announce=_announce_wait
+    ):
         yield
+
+
+def _announce_wait(message: str) -> None:
+    """Whoever started the run sees it on the terminal; finance sees it in the run's log."""
+    print(message, file=sys.stderr, flush=True)
+    with suppress(MissingContextError):
+        get_run_logger().warning(message)
 
 
 def secret_from_block(name: str) -> str | None:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from o2c.locking import warehouse_lock
+
 DEFAULT_DB = Path("data/o2c.duckdb")
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -30,18 +32,24 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 def connect(
     path: str | os.PathLike[str] | None = None, *, read_only: bool = False
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse (creating its folder), migrated to the latest schema; close it after."""
+    """Open the warehouse (creating its folder), migrated to the latest schema; close it after.
+
+    The warehouse lock (o2c.locking) is held around the connection, shared to read, exclusive
+    to write, so a reader waits for a writer instead of failing on DuckDB's own file lock; inside
+    `warehouse_writer` the same thread already holds it and goes straight through.
+    """
     target = db_path(path)
     if read_only and not target.exists():
         raise FileNotFoundError(f"no warehouse at {target}: run `o2c init` first")
     target.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(target), read_only=read_only)
-    try:
-        if not read_only:
-            migrate(con)
-        yield con
-    finally:
-        con.close()
+    with warehouse_lock(target, exclusive=not read_only):
+        con = duckdb.connect(str(target), read_only=read_only)
+        try:
+            if not read_only:
+                migrate(con)
+            yield con
+        finally:
+            con.close()
 
 
 @dataclass(frozen=True)
