@@ -55,6 +55,7 @@ state = _State()
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     db: Annotated[
         Path | None,
         typer.Option("--db", envvar="O2C_DB", help="Warehouse file [default: ./data/o2c.duckdb]"),
@@ -64,6 +65,22 @@ def _options(
     state.db = str(db) if db else None
     state.verbose = verbose
     _configure(verbose)
+    if ctx.invoked_subcommand in _LONG_RUNNING:
+        _bind_ephemeral_server()
+
+
+_LONG_RUNNING = {"watch", "serve"}  # they run flows without `_run`
+
+
+def _bind_ephemeral_server() -> None:
+    """A Prefect server this command starts for itself dies with it, even on SIGKILL.
+
+    Only on the ephemeral API: its import costs what starting that server costs anyway.
+    """
+    if not os.environ.get("PREFECT_API_URL"):
+        from o2c.ephemeral import bind_to_this_process
+
+        bind_to_this_process()
 
 
 def _fail(exc: BaseException) -> typer.Exit:
@@ -77,6 +94,7 @@ def _fail(exc: BaseException) -> typer.Exit:
 def _run(label: str, flow: Any, **params: Any) -> Any:
     """Run a flow in-process with a spinner; any failure becomes one line and exit code 1."""
     try:
+        _bind_ephemeral_server()
         with err.status(label, spinner="dots"):
             return flow(**params)
     except (KeyboardInterrupt, typer.Exit):
@@ -215,9 +233,15 @@ def export(
             if table == "aging":
                 written = _export_aging(con, out_file, _parse_day(as_of) or date.today())
             else:
-                frame = exporting.read_relation(con, table)
-                exporting.write_frame(frame, out_file, sheet=table)
-                written = frame.height
+                with err.status(f"exporting {table}", spinner="dots") as spinner:
+                    written = exporting.export_relation(
+                        con,
+                        table,
+                        out_file,
+                        progress=lambda done, total: spinner.update(
+                            f"exporting {table}: {done:,} of {total or done:,} rows"
+                        ),
+                    )
     except typer.BadParameter:
         raise
     except Exception as exc:
