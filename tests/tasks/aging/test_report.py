@@ -199,3 +199,60 @@ def test_html_chart_bars_are_proportional_and_credits_below_zero(by_customer):
     assert h["2026-03-31 over 120 days"][0] == pytest.approx(zero, abs=0.2)
     assert h["2026-03-31 over 120 days"][1] == pytest.approx(h["2026-03-24 1-30 days"][1], rel=0.01)
     assert "2026-03-31 · over 120 days: -1\u202f000,00\u00a0EUR" in rects
+
+
+HOSTILE_NAME = "<img src=x onerror=alert(1)>\r\n| 1 | x | ![t](http://evil/beacon.png)"
+HOSTILE_ENTITY = "[x](javascript:alert(1))"
+
+
+@pytest.fixture
+def hostile_customers():
+    items = [
+        open_item("H1", "C|1`", 40, 123_456),
+        open_item("H2", "<script>alert(1)</script>", 10, 500),
+    ]
+    aged = age_open_items(
+        pl.DataFrame(items, schema=OPEN_ITEM, orient="row").with_columns(
+            legal_entity=pl.lit(HOSTILE_ENTITY)
+        ),
+        as_of=AS_OF,
+    )
+    names = pl.DataFrame(
+        {"customer_id": ["C|1`", "<script>alert(1)</script>"], "name": [HOSTILE_NAME, "x\x00y"]}
+    )
+    return aging_by_customer(aged, names=names)
+
+
+def test_hostile_names_in_the_summary_are_inert(hostile_customers):
+    from tests.tasks.common.test_escaping import assert_inert, render
+
+    dso = dso_frame(AS_OF, 24.3, 30.0).with_columns(legal_entity=pl.lit(HOSTILE_ENTITY))
+    md = summary_markdown(hostile_customers, dso, as_of=AS_OF, dso_history=dso)
+    tree = render(md)
+    assert_inert(tree, "h1", "h2", "h3")
+    for table in tree.xpath("//table"):
+        width = len(table.xpath("thead/tr/th"))
+        assert all(len(tr.xpath("td")) == width for tr in table.xpath("tbody/tr"))
+    late = tree.xpath("//table")[-1].xpath("tbody/tr")
+    assert len(late) == 2  # a line break in a name adds no row
+    first = [td.text_content() for td in late[0].xpath("td")]
+    assert first[1:4] == ["C|1`", " ".join(HOSTILE_NAME.split()), "EUR"]
+    assert first[4] == "1\u202f234,56\u00a0EUR"  # the amount stays under "Overdue"
+    assert [td.text_content() for td in late[1].xpath("td")][1:3] == [
+        "<script>alert(1)</script>",
+        "xy",
+    ]
+    dso_row = [td.text_content() for td in tree.xpath("//table")[1].xpath("tbody/tr/td")]
+    assert dso_row[1] == HOSTILE_ENTITY
+
+
+def test_hostile_names_in_the_html_report_are_text(hostile_customers):
+    dso = dso_frame(AS_OF, 24.3, 30.0).with_columns(legal_entity=pl.lit(HOSTILE_ENTITY))
+    page = render_html_report(hostile_customers, dso, history_frame(), as_of=AS_OF)
+    tree = lxml_html.fromstring(page)
+    assert not tree.xpath("//script | //img | //a | //iframe | //@onerror")
+    assert not re.search(r"""(src|href)=["']?(https?|javascript):""", page)
+    cells = [td.text_content() for td in tree.xpath("//td")]
+    assert HOSTILE_NAME.replace("\r\n", "\n") in cells  # the parser reads CR LF as LF
+    assert "<script>alert(1)</script>" in cells
+    assert HOSTILE_ENTITY in cells
