@@ -315,9 +315,10 @@ def _who(path: Path, known: list[Holder] | None = None) -> str:
     writers = [h for h in found if h.mode == "write"]
     if writers:
         return "the warehouse writer: " + writers[0].describe()
+    if len(found) == 1:
+        return "the warehouse reader: " + found[0].describe()
     if found:
-        noun = "reader" if len(found) == 1 else f"{len(found)} readers"
-        return f"the warehouse {noun}: " + "; ".join(h.describe() for h in found)
+        return f"{len(found)} warehouse readers: " + "; ".join(h.describe() for h in found)
     return "the warehouse lock (holder not recorded)"
 
 
