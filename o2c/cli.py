@@ -75,9 +75,12 @@ _LONG_RUNNING = {"watch", "serve"}  # they run flows without `_run`
 def _bind_ephemeral_server() -> None:
     """A Prefect server this command starts for itself dies with it, even on SIGKILL.
 
-    Only on the ephemeral API: its import costs what starting that server costs anyway.
+    Only on the ephemeral API (no API URL in the environment or the profile): its import costs
+    what starting that server costs anyway.
     """
-    if not os.environ.get("PREFECT_API_URL"):
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
         from o2c.ephemeral import bind_to_this_process
 
         bind_to_this_process()

@@ -117,7 +117,7 @@ def warehouse_lock(
     Waits up to `timeout_s` (default $O2C_LOCK_TIMEOUT_S or 600 s), telling `announce` once
     (default: a line on stderr) whom it waits for; raises WarehouseLockTimeout naming them.
     """
-    path = lock_path(Path(warehouse).absolute())
+    path = lock_path(Path(warehouse).resolve())  # one key per file, however it is spelt
     state = _state_for(path)
     wait = timeout_seconds(timeout_s)
     release = state.acquire(
