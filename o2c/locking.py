@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -171,7 +172,7 @@ class _ProcessState:
             while self.mode is not None:
                 if not exclusive and self.mode == "read":
                     self.readers[me] += 1
-                    return self._release_reader
+                    return functools.partial(self._release_reader, me)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not self.cond.wait(remaining):
                     raise WarehouseLockTimeout(
@@ -203,7 +204,7 @@ class _ProcessState:
             self.mode = "read"
             self.readers[me] += 1
             self.cond.notify_all()  # other threads waiting to read may join
-            return self._release_reader
+            return functools.partial(self._release_reader, me)
 
     def _release_nested(self) -> None:
         with self.cond:
@@ -219,9 +220,8 @@ class _ProcessState:
                     os.ftruncate(self.fd, 0)  # released cleanly: nobody to name any more
             self._close()
 
-    def _release_reader(self) -> None:
+    def _release_reader(self, me: int) -> None:
         with self.cond:
-            me = threading.get_ident()
             self.readers[me] -= 1
             if self.readers[me] <= 0:
                 del self.readers[me]

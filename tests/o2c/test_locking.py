@@ -185,3 +185,14 @@ def test_readers_in_other_processes_share_and_keep_the_writer_out(db: Path):
     assert holders(db) == []
     with warehouse_lock(db, exclusive=True, timeout_s=1):
         pass
+
+
+def test_one_lock_per_file_however_its_path_is_spelt(tmp_path: Path, monkeypatch):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.chdir(tmp_path)
+    with (
+        warehouse_lock("real/o2c.duckdb", exclusive=True, timeout_s=0),
+        warehouse_lock(tmp_path / "link" / "o2c.duckdb", exclusive=True, timeout_s=0),
+    ):
+        assert lock_path(tmp_path / "real" / "o2c.duckdb").exists()
