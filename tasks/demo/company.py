@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from o2c.models.bank import Statement, StatementLine
+from o2c.models.erp import CUSTOMER_COLUMNS, INVOICE_ADDRESS, INVOICE_COLUMNS
 from o2c.models.schemas import BANK_TRANSACTION
 
 # One label per (transaction, invoice) pair of the ground truth.
@@ -40,43 +41,12 @@ CASE_KINDS = (
     "noise",
 )
 
-# Columns of the ERP invoice export, in order (see README, invoice input format).
-INVOICE_EXPORT_COLUMNS = (
-    "invoice_id",
-    "customer_id",
-    "customer_name",
-    "issue_date",
-    "due_date",
-    "currency",
-    "amount_total",
-    "document_type",
-    "customer_email",
-    "customer_iban",
-    "customer_siren",
-    "customer_vat",
-    "language",
-    "reference",
-    "amount_paid",
-    "status",
-    "po_number",
-    "legal_entity",
-)
+# Columns of the ERP invoice export, in order (models/erp.py, the README's invoice input format);
+# the demo's invoices carry no postal address.
+INVOICE_EXPORT_COLUMNS = tuple(c for c in INVOICE_COLUMNS if c not in INVOICE_ADDRESS)
 
-CUSTOMER_EXPORT_COLUMNS = (
-    "customer_id",
-    "name",
-    "email",
-    "iban",
-    "siren",
-    "vat_number",
-    "language",
-    "legal_entity",
-    "address_line1",
-    "address_line2",
-    "postal_code",
-    "city",
-    "country",
-)  # the customer master as o2c ingests it; payment terms and currency stay in the frame
+# The customer master as o2c ingests it; payment terms and currency stay in the frame.
+CUSTOMER_EXPORT_COLUMNS = CUSTOMER_COLUMNS
 
 GROUND_TRUTH_SCHEMA = {
     "bank_reference": pl.String,

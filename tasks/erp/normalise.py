@@ -8,56 +8,21 @@ from __future__ import annotations
 
 import polars as pl
 
+# The export contract lives in models/erp.py; its names stay importable from here.
+from o2c.models.erp import CUSTOMER_COLUMNS as CUSTOMER_COLUMNS
+from o2c.models.erp import CUSTOMER_OPTIONAL as CUSTOMER_OPTIONAL
+from o2c.models.erp import CUSTOMER_REQUIRED as CUSTOMER_REQUIRED
+from o2c.models.erp import INVOICE_OPTIONAL as INVOICE_OPTIONAL
+from o2c.models.erp import INVOICE_REQUIRED as INVOICE_REQUIRED
 from o2c.tasks.common.checksums import compact, fr_vat_ok, iban_ok, rf_ok, siren_ok
 from o2c.tasks.erp.tabular_files import LINE, parse_amount_cents, parse_date
 
-INVOICE_REQUIRED = [
-    "invoice_id",
-    "customer_id",
-    "customer_name",
-    "issue_date",
-    "due_date",
-    "currency",
-    "amount_total",
-]
-INVOICE_OPTIONAL = [
-    "document_type",
-    "customer_email",
-    "customer_iban",
-    "customer_siren",
-    "customer_vat",
-    "language",
-    "reference",
-    "amount_paid",
-    "status",
-    "po_number",
-    "legal_entity",
-    "customer_address_line1",
-    "customer_address_line2",
-    "customer_postal_code",
-    "customer_city",
-    "customer_country",
-]
-CUSTOMER_REQUIRED = ["customer_id", "name"]
-CUSTOMER_OPTIONAL = [
-    "email",
-    "iban",
-    "siren",
-    "vat_number",
-    "language",
-    "legal_entity",
-    "address_line1",
-    "address_line2",
-    "postal_code",
-    "city",
-    "country",
-]
 # Words ERPs use for a credit note, in French and English.
 _CREDIT_NOTE_WORDS = ["credit_note", "credit note", "creditnote", "avoir", "credit", "cn", "av"]
 _INVOICE_WORDS = ["invoice", "facture", "inv", "fa", "fac"]
 
 
-def _with_optional(raw: pl.DataFrame, optional: list[str]) -> pl.DataFrame:
+def _with_optional(raw: pl.DataFrame, optional: tuple[str, ...]) -> pl.DataFrame:
     missing = [c for c in optional if c not in raw.columns]
     return raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
 
@@ -179,6 +144,3 @@ def normalise_customers(raw: pl.DataFrame) -> pl.DataFrame:
         siren_ok(pl.col("siren")).alias("siren_checksum_ok"),
         fr_vat_ok(pl.col("vat_number")).alias("vat_number_checksum_ok"),
     )
-
-
-CUSTOMER_COLUMNS = ["customer_id", "name", *CUSTOMER_OPTIONAL]

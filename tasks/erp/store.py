@@ -16,7 +16,7 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from o2c.tasks.erp.normalise import CUSTOMER_COLUMNS
+from o2c.models.erp import CUSTOMER_COLUMNS
 from o2c.tasks.erp.tabular_files import LINE
 from o2c.tasks.erp.validation import FAILED_CHECKS
 from o2c.warehouse import first_row, new_batch_id, scalar

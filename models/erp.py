@@ -1,0 +1,60 @@
+"""The ERP export contract: which columns an invoice or customer master export has, in order.
+
+Defined once so that the loader (tasks/erp/normalise.py) and the demo company that writes such
+exports (tasks/demo/company.py) cannot drift apart; the README's "Invoice export format" table
+describes the same columns for people.
+"""
+
+from __future__ import annotations
+
+# Invoice export: one row per invoice or credit note, the customer repeated on each row.
+INVOICE_REQUIRED: tuple[str, ...] = (
+    "invoice_id",
+    "customer_id",
+    "customer_name",
+    "issue_date",
+    "due_date",
+    "currency",
+    "amount_total",
+)
+# The customer's postal address, optional on an invoice row (the demo's invoices leave it out).
+INVOICE_ADDRESS: tuple[str, ...] = (
+    "customer_address_line1",
+    "customer_address_line2",
+    "customer_postal_code",
+    "customer_city",
+    "customer_country",
+)
+INVOICE_OPTIONAL: tuple[str, ...] = (
+    "document_type",
+    "customer_email",
+    "customer_iban",
+    "customer_siren",
+    "customer_vat",
+    "language",
+    "reference",
+    "amount_paid",
+    "status",
+    "po_number",
+    "legal_entity",
+    *INVOICE_ADDRESS,
+)
+# Every invoice column, in the order an export writes them.
+INVOICE_COLUMNS: tuple[str, ...] = (*INVOICE_REQUIRED, *INVOICE_OPTIONAL)
+
+# Customer master export, also the columns of the customers table that come from the ERP.
+CUSTOMER_REQUIRED: tuple[str, ...] = ("customer_id", "name")
+CUSTOMER_OPTIONAL: tuple[str, ...] = (
+    "email",
+    "iban",
+    "siren",
+    "vat_number",
+    "language",
+    "legal_entity",
+    "address_line1",
+    "address_line2",
+    "postal_code",
+    "city",
+    "country",
+)
+CUSTOMER_COLUMNS: tuple[str, ...] = (*CUSTOMER_REQUIRED, *CUSTOMER_OPTIONAL)
