@@ -117,3 +117,19 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 def new_batch_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(scalar(con, "SELECT nextval('load_batch_seq')"))
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One DuckDB transaction around the block: committed at its end, rolled back if it raises.
+
+    Every load and write is all-or-nothing; this is the one place that says how, so no caller
+    hand-writes BEGIN/COMMIT/ROLLBACK (and forgets the ROLLBACK on an interrupt).
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
