@@ -16,6 +16,7 @@ import polars as pl
 
 from o2c.models.schemas import OPEN_ITEM
 from o2c.tasks.aging.analysis import DSO_ROW
+from o2c.warehouse import transaction
 
 _ALLOCATIONS_AS_OF = """
     SELECT a.allocation_id, a.invoice_id, CAST(a.amount * 100 AS BIGINT) AS amount_cents,
@@ -135,41 +136,37 @@ def write_snapshot(
     aging = _check_rows(aging_rows, AGING_SNAPSHOT_ROW, "aging snapshot", as_of)
     dso = _check_rows(dso_rows, DSO_ROW, "DSO snapshot", as_of)
     now = datetime.now()
-    con.execute("BEGIN TRANSACTION")
     try:
-        replaced_aging = con.execute(
-            "DELETE FROM aging_snapshots WHERE as_of_date = ?", [as_of]
-        ).fetchall()[0][0]
-        replaced_dso = con.execute(
-            "DELETE FROM dso_snapshots WHERE as_of_date = ?", [as_of]
-        ).fetchall()[0][0]
-        con.register("_aging_rows", aging)
-        con.register("_dso_rows", dso)
-        con.execute(
-            """
-            INSERT INTO aging_snapshots
-            SELECT as_of_date, customer_id, currency, legal_entity, bucket,
-                   CAST(CAST(amount_open_cents AS DECIMAL(18, 0)) * 0.01 AS DECIMAL(18, 2)),
-                   items, $run, $now
-            FROM _aging_rows
-            """,
-            {"run": flow_run_id, "now": now},
-        ).fetchall()
-        con.execute(
-            """
-            INSERT INTO dso_snapshots
-            SELECT as_of_date, currency, legal_entity,
-                   CAST(CAST(receivables_cents AS DECIMAL(18, 0)) * 0.01 AS DECIMAL(18, 2)),
-                   CAST(CAST(revenue_cents AS DECIMAL(18, 0)) * 0.01 AS DECIMAL(18, 2)),
-                   period_days, dso_standard, dso_countback, $run, $now
-            FROM _dso_rows
-            """,
-            {"run": flow_run_id, "now": now},
-        ).fetchall()
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            replaced_aging = con.execute(
+                "DELETE FROM aging_snapshots WHERE as_of_date = ?", [as_of]
+            ).fetchall()[0][0]
+            replaced_dso = con.execute(
+                "DELETE FROM dso_snapshots WHERE as_of_date = ?", [as_of]
+            ).fetchall()[0][0]
+            con.register("_aging_rows", aging)
+            con.register("_dso_rows", dso)
+            con.execute(
+                """
+                INSERT INTO aging_snapshots
+                SELECT as_of_date, customer_id, currency, legal_entity, bucket,
+                       CAST(CAST(amount_open_cents AS DECIMAL(18, 0)) * 0.01 AS DECIMAL(18, 2)),
+                       items, $run, $now
+                FROM _aging_rows
+                """,
+                {"run": flow_run_id, "now": now},
+            ).fetchall()
+            con.execute(
+                """
+                INSERT INTO dso_snapshots
+                SELECT as_of_date, currency, legal_entity,
+                       CAST(CAST(receivables_cents AS DECIMAL(18, 0)) * 0.01 AS DECIMAL(18, 2)),
+                       CAST(CAST(revenue_cents AS DECIMAL(18, 0)) * 0.01 AS DECIMAL(18, 2)),
+                       period_days, dso_standard, dso_countback, $run, $now
+                FROM _dso_rows
+                """,
+                {"run": flow_run_id, "now": now},
+            ).fetchall()
     finally:
         con.unregister("_aging_rows")
         con.unregister("_dso_rows")

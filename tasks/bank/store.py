@@ -41,7 +41,7 @@ import polars as pl
 from o2c.models.bank import Statement, SubCentAmountError
 from o2c.models.schemas import STATEMENT_LINE
 from o2c.tasks.bank.statements.balance import BalanceCheck, check_balance
-from o2c.warehouse import new_batch_id, scalar
+from o2c.warehouse import new_batch_id, scalar, transaction
 
 SOURCES = ("bank_statement", "open_banking")
 
@@ -296,8 +296,7 @@ def load_statements(
         if check.status == "unbalanced" and not accept_unbalanced:
             raise UnbalancedStatementError(file_name, check)
     staged = _staged(parsed, file_name, source)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         batch_id = new_batch_id(con)
         con.execute(
             "INSERT INTO load_batches (batch_id, source, file_name, sha256, rows_in, status,"
@@ -334,10 +333,6 @@ def load_statements(
                 batch_id,
             ],
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return BankLoadResult(
         batch_id, "loaded", len(parsed), accounts, lines_in, loaded, lines_in - loaded, checks,
         file_name, sha256,

@@ -19,7 +19,7 @@ import polars as pl
 from o2c.models.erp import CUSTOMER_COLUMNS
 from o2c.tasks.erp.tabular_files import LINE
 from o2c.tasks.erp.validation import FAILED_CHECKS
-from o2c.warehouse import first_row, new_batch_id, scalar
+from o2c.warehouse import first_row, new_batch_id, scalar, transaction
 
 # Invoice fields a newer export may change; each change is recorded.
 TRACKED_FIELDS = [
@@ -189,8 +189,7 @@ def _recorded_batch(
     The caller fills in the counts of the yielded result; any error rolls everything back.
     """
     now = datetime.now()
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         batch_id = _start_batch(con, source, file_name, sha256, raw.height, flow_run_id)
         result = LoadResult(
             source,
@@ -207,10 +206,6 @@ def _recorded_batch(
         key = "invoice_id" if source == "invoices" else "customer_id"
         _write_quarantine(con, f"quarantine_{source}", key, bad, raw, batch_id, file_name, now)
         _finish_batch(con, result)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def load_invoice_batch(

@@ -28,6 +28,7 @@ from o2c.tasks.reconciliation.engine import (
     reconcile,
 )
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS
+from o2c.warehouse import transaction
 
 _CENTS = "CAST({} * 100 AS BIGINT)"
 _DEC = "CAST({} * 0.01::DECIMAL(18,2) AS DECIMAL(18,2))"
@@ -149,8 +150,7 @@ def write_result(
 ) -> dict[str, int]:
     """Append allocations, upsert exceptions, resolve those now settled: one transaction."""
     now = datetime.now()
-    _do(con, "BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         inserted = _insert_allocations(con, result.allocations, flow_run_id)
         # No open exception, nothing to resolve: the million settled ids need not be shipped.
         open_exceptions = con.execute(
@@ -199,10 +199,6 @@ def write_result(
                 [flow_run_id, now],
             )
             con.unregister("_exc")
-        _do(con, "COMMIT")
-    except Exception:
-        _do(con, "ROLLBACK")
-        raise
     return {
         "allocations_written": inserted,
         "exceptions_resolved": resolved,
@@ -354,8 +350,7 @@ def apply_decisions(
     allocations = decision_allocations(frame, inputs["transactions"], inputs["open_items"])
     allocations = allocation_ids(allocations)
     now = datetime.now()
-    _do(con, "BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.register("_dec", frame.to_arrow())
         _do(
             con,
@@ -385,10 +380,6 @@ def apply_decisions(
             [now],
         ).fetchall()[0][0]
         con.unregister("_dec")
-        _do(con, "COMMIT")
-    except Exception:
-        _do(con, "ROLLBACK")
-        raise
     return {
         "decisions": frame.height,
         "allocations_written": written,
