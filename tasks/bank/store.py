@@ -40,6 +40,7 @@ import polars as pl
 
 from o2c.models.bank import Statement, SubCentAmountError
 from o2c.models.schemas import STATEMENT_LINE
+from o2c.models.status import LoadStatus
 from o2c.tasks.bank.statements.balance import BalanceCheck, check_balance
 from o2c.warehouse import new_batch_id, scalar, transaction
 
@@ -67,7 +68,7 @@ class BankLoadError(ValueError):
 @dataclass
 class BankLoadResult:
     batch_id: int | None
-    status: str  # loaded | duplicate_file
+    status: LoadStatus  # LOADED or DUPLICATE_FILE
     statements: int
     accounts: int
     transactions_in: int
@@ -223,7 +224,7 @@ def record_rejection(
     """A `rejected` batch row: the warehouse keeps the trace of a file it refused, and why (the
     file itself goes to the inbox's rejected/ folder). Nothing else of the file is written."""
     return _closed_batch(
-        con, status="rejected", message=reason, source=source, file_name=file_name,
+        con, status=LoadStatus.REJECTED, message=reason, source=source, file_name=file_name,
         sha256=sha256, flow_run_id=flow_run_id, started=datetime.now(),
     )  # fmt: skip
 
@@ -231,7 +232,7 @@ def record_rejection(
 def _closed_batch(
     con: duckdb.DuckDBPyConnection,
     *,
-    status: str,
+    status: LoadStatus,
     message: str,
     source: str,
     file_name: str | None,
@@ -258,9 +259,9 @@ def _closed_batch(
 def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
     """The batch that loaded this file, if any."""
     row = con.execute(
-        "SELECT batch_id FROM load_batches WHERE sha256 = ? AND status = 'loaded' "
+        "SELECT batch_id FROM load_batches WHERE sha256 = ? AND status = ? "
         "ORDER BY batch_id LIMIT 1",
-        [sha256],
+        [sha256, LoadStatus.LOADED],
     ).fetchall()
     return int(row[0][0]) if row else None
 
@@ -284,13 +285,14 @@ def load_statements(
     checks = [check_balance(st) for st in parsed]
     if sha256 and (previous := already_loaded(con, sha256)) is not None:
         batch_id = _closed_batch(
-            con, status="duplicate_file", message=f"same file as batch {previous}: nothing loaded",
-            source=source, file_name=file_name, sha256=sha256, flow_run_id=flow_run_id,
+            con, status=LoadStatus.DUPLICATE_FILE,
+            message=f"same file as batch {previous}: nothing loaded", source=source,
+            file_name=file_name, sha256=sha256, flow_run_id=flow_run_id,
             started=started, rows_in=lines_in, rows_unchanged=lines_in,
         )  # fmt: skip
         return BankLoadResult(
-            batch_id, "duplicate_file", len(parsed), accounts, lines_in, 0, lines_in, checks,
-            file_name, sha256,
+            batch_id, LoadStatus.DUPLICATE_FILE, len(parsed), accounts, lines_in, 0, lines_in,
+            checks, file_name, sha256,
         )  # fmt: skip
     for check in checks:
         if check.status == "unbalanced" and not accept_unbalanced:
@@ -300,9 +302,12 @@ def load_statements(
         batch_id = new_batch_id(con)
         con.execute(
             "INSERT INTO load_batches (batch_id, source, file_name, sha256, rows_in, status,"
-            " flow_run_id, started_at) VALUES (?, ?, ?, ?, ?, 'loaded', ?, ?)",
-            [batch_id, source, file_name, sha256, lines_in, flow_run_id, started],
-        )
+            " flow_run_id, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                batch_id, source, file_name, sha256, lines_in, LoadStatus.LOADED, flow_run_id,
+                started,
+            ],
+        )  # fmt: skip
         now = datetime.now()
         for st, check in zip(parsed, checks, strict=True):
             difference = check.difference if check.status == "unbalanced" else None
@@ -334,6 +339,6 @@ def load_statements(
             ],
         )
     return BankLoadResult(
-        batch_id, "loaded", len(parsed), accounts, lines_in, loaded, lines_in - loaded, checks,
-        file_name, sha256,
+        batch_id, LoadStatus.LOADED, len(parsed), accounts, lines_in, loaded, lines_in - loaded,
+        checks, file_name, sha256,
     )  # fmt: skip

@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from o2c.models.erp import CUSTOMER_COLUMNS
+from o2c.models.status import LoadStatus
 from o2c.tasks.erp.tabular_files import LINE
 from o2c.tasks.erp.validation import FAILED_CHECKS
 from o2c.warehouse import first_row, new_batch_id, scalar, transaction
@@ -42,7 +43,7 @@ class LoadResult:
     source: str
     file_name: str
     sha256: str
-    status: str  # loaded | duplicate_file
+    status: LoadStatus  # LOADED, or DUPLICATE_FILE (a no-op: nothing is written)
     batch_id: int | None = None
     rows_in: int = 0
     inserted: int = 0
@@ -56,7 +57,7 @@ class LoadResult:
 
     @property
     def message(self) -> str:
-        if self.status == "duplicate_file":
+        if self.status == LoadStatus.DUPLICATE_FILE:
             return (
                 f"{self.file_name}: already loaded in batch {self.previous_batch_id}"
                 f" on {self.previous_loaded_at:%Y-%m-%d %H:%M}; nothing changed"
@@ -73,8 +74,8 @@ def previous_load(
     row = first_row(
         con,
         "SELECT batch_id, finished_at FROM load_batches"
-        " WHERE sha256 = ? AND source = ? AND status = 'loaded' ORDER BY batch_id LIMIT 1",
-        [sha256, source],
+        " WHERE sha256 = ? AND source = ? AND status = ? ORDER BY batch_id LIMIT 1",
+        [sha256, source, LoadStatus.LOADED],
     )
     return (int(row[0]), row[1]) if row else None
 
@@ -94,8 +95,8 @@ def _start_batch(
     batch_id = new_batch_id(con)
     con.execute(
         "INSERT INTO load_batches (batch_id, source, file_name, sha256, rows_in, status,"
-        " flow_run_id, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
-        [batch_id, source, file_name, sha256, rows_in, run, datetime.now()],
+        " flow_run_id, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [batch_id, source, file_name, sha256, rows_in, LoadStatus.RUNNING, run, datetime.now()],
     )
     return batch_id
 
@@ -103,12 +104,13 @@ def _start_batch(
 def _finish_batch(con, result: LoadResult) -> None:
     con.execute(
         "UPDATE load_batches SET rows_loaded = ?, rows_updated = ?, rows_unchanged = ?,"
-        " rows_quarantined = ?, status = 'loaded', message = ?, finished_at = ? WHERE batch_id = ?",
+        " rows_quarantined = ?, status = ?, message = ?, finished_at = ? WHERE batch_id = ?",
         [
             result.inserted,
             result.updated,
             result.unchanged,
             result.quarantined,
+            LoadStatus.LOADED,
             result.message,
             datetime.now(),
             result.batch_id,
@@ -165,7 +167,7 @@ def already_loaded(
         source,
         file_name,
         sha256,
-        "duplicate_file",
+        LoadStatus.DUPLICATE_FILE,
         rows_in=rows_in,
         previous_batch_id=before[0],
         previous_loaded_at=before[1],
@@ -195,7 +197,7 @@ def _recorded_batch(
             source,
             file_name,
             sha256,
-            "loaded",
+            LoadStatus.LOADED,
             batch_id=batch_id,
             rows_in=raw.height,
             quarantined=bad.height,
