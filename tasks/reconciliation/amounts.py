@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from o2c.models.reconciliation import Rule
 from o2c.models.schemas import ALLOCATION
 from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.exceptions import (
@@ -12,9 +13,6 @@ from o2c.tasks.reconciliation.exceptions import (
     REASON_REFERENCE_AMOUNT_MISMATCH,
     exception_rows,
 )
-
-RULE_WRITE_OFF = "short_payment_write_off"
-RULE_OVERPAYMENT = "overpayment_credit"
 
 _ALLOC_COLS = [c for c in ALLOCATION if c != "allocation_id"]
 
@@ -136,7 +134,7 @@ def settle_claims(
         amount_cents=pl.col("gap") * pl.col("s"),
         currency=pl.col("currency"),
         kind=pl.lit("write_off"),
-        rule=pl.lit(RULE_WRITE_OFF),
+        rule=pl.lit(Rule.SHORT_PAYMENT_WRITE_OFF),
         confidence=pl.col("confidence"),
         **base,
     )
@@ -159,7 +157,7 @@ def settle_claims(
             amount_cents=pl.col("surplus") * pl.col("s"),
             currency=pl.col("currency"),
             kind=pl.lit("unapplied_credit"),
-            rule=pl.lit(RULE_OVERPAYMENT),
+            rule=pl.lit(Rule.OVERPAYMENT_CREDIT),
             confidence=pl.col("confidence"),
             **base,
         )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from o2c.models.reconciliation import Rule
 from o2c.models.schemas import (
     ALLOCATION,
     BANK_TRANSACTION,
@@ -34,20 +35,9 @@ from o2c.tasks.reconciliation.exceptions import (
     no_match_rows,
 )
 from o2c.tasks.reconciliation.fast_path import obvious_settlements
-from o2c.tasks.reconciliation.payers import (
-    RULE_IBAN_AMOUNT,
-    RULE_IBAN_SET,
-    RULE_NAME_AMOUNT,
-    RULE_NAME_SET,
-    known_ibans,
-    payers_by_iban,
-    payers_by_name,
-)
+from o2c.tasks.reconciliation.payers import known_ibans, payers_by_iban, payers_by_name
 from o2c.tasks.reconciliation.references import (
     CANDIDATE,
-    RULE_FUZZY,
-    RULE_INVOICE_NUMBER,
-    RULE_STRUCTURED,
     fuzzy_invoice_numbers,
     invoice_numbers,
     run_links,
@@ -56,7 +46,6 @@ from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS, reversal_allocati
 
 __all__ = ["DECISION", "ReconciliationConfig", "ReconciliationResult", "reconcile"]
 
-RULE_MANUAL = "manual"
 
 # Finance's decisions as the engine reads them: invoice_id null = "not a customer payment".
 DECISION = {
@@ -127,7 +116,7 @@ def decision_allocations(
             "amount_cents",
             "currency",
             kind=pl.lit("payment"),
-            rule=pl.lit(RULE_MANUAL),
+            rule=pl.lit(Rule.MANUAL),
             confidence=pl.lit(1.0),
             reverses_allocation_id=pl.lit(None, pl.String),
         )
@@ -237,7 +226,7 @@ def _reference_rule_for(
             .select(
                 "transaction_id",
                 "invoice_id",
-                rule=pl.lit(RULE_STRUCTURED),
+                rule=pl.lit(Rule.STRUCTURED_REFERENCE),
                 confidence=pl.lit(1.0),
             )
         )
@@ -334,7 +323,7 @@ def _text_claims(
             weak.join(confirmed, on="transaction_id", how="semi"),
         ]
     ).select("transaction_id", "invoice_id", "rule", "confidence")
-    claims = pl.concat([claims, tie_break.with_columns(rule=pl.lit(RULE_INVOICE_NUMBER))])
+    claims = pl.concat([claims, tie_break.with_columns(rule=pl.lit(Rule.INVOICE_NUMBER))])
     return claims, exceptions
 
 
@@ -397,7 +386,7 @@ def _fuzzy_rule_for(
             "transaction_id",
             invoice_ids=pl.concat_list("invoice_id"),
             amount_cents="amount_open_cents",
-            rule=pl.lit(RULE_FUZZY),
+            rule=pl.lit(Rule.INVOICE_NUMBER_FUZZY),
             score="score",
         )
         lone = doubt.filter(pl.col("n") == 1).select("transaction_id")
@@ -432,10 +421,18 @@ def _payer_rule_for(
             unknown = todo.join(by_iban, on="transaction_id", how="anti")
             found, name_exc = payers_by_name(unknown, customers, aliases, config)
             payers = found.select("transaction_id", "customer_id")
-            rules = dict(rule_single=RULE_NAME_AMOUNT, rule_set=RULE_NAME_SET, confidence=0.9)
+            rules = dict(
+                rule_single=Rule.PAYER_NAME_AMOUNT,
+                rule_set=Rule.PAYER_NAME_AMOUNT_SET,
+                confidence=0.9,
+            )
         else:
             payers, name_exc = by_iban, pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
-            rules = dict(rule_single=RULE_IBAN_AMOUNT, rule_set=RULE_IBAN_SET, confidence=0.95)
+            rules = dict(
+                rule_single=Rule.PAYER_IBAN_AMOUNT,
+                rule_set=Rule.PAYER_IBAN_AMOUNT_SET,
+                confidence=0.95,
+            )
         payers = payers.join(
             todo.select("transaction_id", "t", "amount_cents", "currency"), on="transaction_id"
         )

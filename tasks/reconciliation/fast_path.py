@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from o2c.tasks.reconciliation.references import RULE_INVOICE_NUMBER, RULE_STRUCTURED
+from o2c.models.reconciliation import Rule
 
 
 def obvious_settlements(
@@ -69,10 +69,12 @@ def obvious_settlements(
         one_item.join(one_payer, on=["t", "i"], how="semi")
         .join(ref.select("t"), on="t", how="anti")
         .join(ref.select("i"), on="i", how="anti")
-        .with_columns(rule=pl.lit(RULE_INVOICE_NUMBER))
+        .with_columns(rule=pl.lit(Rule.INVOICE_NUMBER))
     )
     alone = (pl.len().over("t") == 1) & (pl.len().over("i") == 1)
-    by_ref = ref.filter(alone).with_columns(rule=pl.lit(RULE_STRUCTURED), confidence=pl.lit(1.0))
+    by_ref = ref.filter(alone).with_columns(
+        rule=pl.lit(Rule.STRUCTURED_REFERENCE), confidence=pl.lit(1.0)
+    )
     return (
         pl.concat(
             [f.select("t", "i", "rule", "confidence") for f in (by_ref, by_text)],

@@ -11,13 +11,9 @@ from __future__ import annotations
 import polars as pl
 from rapidfuzz import fuzz, process
 
+from o2c.models.reconciliation import Rule
 from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.exceptions import REASON_AMBIGUOUS_PAYER, exception_rows
-
-RULE_IBAN_AMOUNT = "payer_iban_amount"
-RULE_IBAN_SET = "payer_iban_amount_set"
-RULE_NAME_AMOUNT = "payer_name_amount"
-RULE_NAME_SET = "payer_name_amount_set"
 
 # Words that say nothing about who a company is.
 _NOISE = (
@@ -151,7 +147,7 @@ def payers_by_name(
             "transaction_id",
             invoice_ids=pl.concat_list(pl.lit("customer:") + pl.col("customer_id")),
             amount_cents=pl.lit(None, pl.Int64),
-            rule=pl.lit(RULE_NAME_AMOUNT),
+            rule=pl.lit(Rule.PAYER_NAME_AMOUNT),
             score=pl.col("score") / 100,
         ),
         REASON_AMBIGUOUS_PAYER,

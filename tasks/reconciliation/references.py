@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-RULE_STRUCTURED = "structured_reference"
-RULE_INVOICE_NUMBER = "invoice_number"
-RULE_GROUPED = "grouped_invoice_numbers"
-RULE_FUZZY = "invoice_number_fuzzy"
+from o2c.models.reconciliation import Rule
 
 CANDIDATE = {
     "transaction_id": pl.String,
@@ -259,7 +256,7 @@ def structured_reference(
         .select("transaction_id", "invoice_id")
         .unique()
         .join(open_items.select("invoice_id"), on="invoice_id", how="semi")
-        .with_columns(rule=pl.lit(RULE_STRUCTURED), confidence=pl.lit(1.0))
+        .with_columns(rule=pl.lit(Rule.STRUCTURED_REFERENCE), confidence=pl.lit(1.0))
     )
 
 
@@ -344,8 +341,8 @@ def invoice_numbers(
     return (
         out.with_columns(
             rule=pl.when(n_inv > 1)
-            .then(pl.lit(RULE_GROUPED))
-            .otherwise(pl.lit(RULE_INVOICE_NUMBER)),
+            .then(pl.lit(Rule.GROUPED_INVOICE_NUMBERS))
+            .otherwise(pl.lit(Rule.INVOICE_NUMBER)),
             ambiguous=pl.col("ambiguous").any().over("t"),
         )
         .join(ids.select("t", "transaction_id"), on="t")
@@ -490,7 +487,7 @@ def fuzzy_invoice_numbers(
         .select(
             "transaction_id",
             "invoice_id",
-            rule=pl.lit(RULE_FUZZY),
+            rule=pl.lit(Rule.INVOICE_NUMBER_FUZZY),
             confidence=pl.lit(0.9),
             amount_fits=(pl.col("amount_open_cents") - pl.col("amount_cents")).is_between(
                 0, tolerance_cents

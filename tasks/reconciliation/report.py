@@ -7,25 +7,13 @@ from typing import Any
 
 import duckdb
 
+from o2c.models.reconciliation import Rule
 from o2c.tasks.common.escaping import md_label
 from o2c.tasks.common.formatting import format_count as _n
 from o2c.tasks.common.formatting import format_money
 
-# What each rule means, in the words of a credit controller.
-RULE_LABELS = {
-    "structured_reference": "RF reference or end-to-end id",
-    "invoice_number": "invoice number in the remittance text",
-    "grouped_invoice_numbers": "several invoice numbers in one transfer",
-    "invoice_number_fuzzy": "invoice number with one typo or truncated",
-    "payer_iban_amount": "payer IBAN + exact amount",
-    "payer_iban_amount_set": "payer IBAN + sum of several invoices",
-    "payer_name_amount": "payer name + exact amount",
-    "payer_name_amount_set": "payer name + sum of several invoices",
-    "short_payment_write_off": "short payment within tolerance (bank charges)",
-    "overpayment_credit": "overpayment kept as customer credit",
-    "reversal": "reversal of an earlier payment",
-    "manual": "finance's decision",
-}
+# What each rule means, in the words of a credit controller (models/reconciliation.py).
+RULE_LABELS = {rule.value: rule.label for rule in Rule}
 
 
 def _money(cents: int) -> str:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from o2c.models.reconciliation import Rule
 from o2c.tasks.reconciliation.exceptions import (
     REASON_REVERSAL_WITHOUT_ORIGINAL,
     exception_rows,
 )
-
-RULE_REVERSAL = "reversal"
 
 # Columns past allocations carry about the transaction they came from (see engine.reconcile).
 ORIGIN_COLUMNS = {
@@ -94,7 +93,7 @@ def reversal_allocations(
         amount_cents=-pl.col("amount_cents"),
         currency="currency",
         kind=pl.lit("reversal"),
-        rule=pl.lit(RULE_REVERSAL),
+        rule=pl.lit(Rule.REVERSAL),
         confidence=pl.lit(1.0),
         reverses_allocation_id=pl.col("allocation_id"),
     )
@@ -104,7 +103,7 @@ def reversal_allocations(
             "transaction_id",
             invoice_ids=pl.lit([], pl.List(pl.String)),
             amount_cents="amount_cents",
-            rule=pl.lit(RULE_REVERSAL),
+            rule=pl.lit(Rule.REVERSAL),
             score=pl.lit(0.0),
         ),
         REASON_REVERSAL_WITHOUT_ORIGINAL,

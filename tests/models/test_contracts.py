@@ -76,3 +76,29 @@ def test_the_erp_export_contract_is_the_one_in_models():
     assert company.CUSTOMER_EXPORT_COLUMNS == erp.CUSTOMER_COLUMNS
     assert erp.INVOICE_COLUMNS[: -len(erp.INVOICE_ADDRESS)] == company.INVOICE_EXPORT_COLUMNS
     assert len(set(erp.INVOICE_COLUMNS)) == len(erp.INVOICE_COLUMNS)
+
+
+# The labels as report.py spelled them before they moved to models/reconciliation.py.
+_LABELS_BEFORE = {
+    "structured_reference": "RF reference or end-to-end id",
+    "invoice_number": "invoice number in the remittance text",
+    "grouped_invoice_numbers": "several invoice numbers in one transfer",
+    "invoice_number_fuzzy": "invoice number with one typo or truncated",
+    "payer_iban_amount": "payer IBAN + exact amount",
+    "payer_iban_amount_set": "payer IBAN + sum of several invoices",
+    "payer_name_amount": "payer name + exact amount",
+    "payer_name_amount_set": "payer name + sum of several invoices",
+    "short_payment_write_off": "short payment within tolerance (bank charges)",
+    "overpayment_credit": "overpayment kept as customer credit",
+    "reversal": "reversal of an earlier payment",
+    "manual": "finance's decision",
+}
+
+
+def test_rule_names_and_labels_are_unchanged_and_reach_the_report():
+    from o2c.models.reconciliation import Rule
+    from o2c.tasks.reconciliation.report import RULE_LABELS
+
+    assert {rule.value: rule.label for rule in Rule} == _LABELS_BEFORE
+    assert RULE_LABELS == _LABELS_BEFORE
+    assert Rule("manual") is Rule.MANUAL and Rule.MANUAL == "manual"
