@@ -44,7 +44,14 @@ from o2c.tasks.reconciliation.references import (
 )
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS, reversal_allocations
 
-__all__ = ["DECISION", "ReconciliationConfig", "ReconciliationResult", "reconcile"]
+# What the store (and anyone else) may use; the rest is the engine's own business.
+__all__ = [
+    "DECISION",
+    "ReconciliationConfig",
+    "ReconciliationResult",
+    "manual_allocations",
+    "reconcile",
+]
 
 
 # Finance's decisions as the engine reads them: invoice_id null = "not a customer payment".
@@ -76,7 +83,7 @@ def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], name: str) -> 
     return frame.with_columns(pl.col(c).cast(t) for c, t in schema.items())
 
 
-def allocation_ids(allocations: pl.DataFrame) -> pl.DataFrame:
+def _allocation_ids(allocations: pl.DataFrame) -> pl.DataFrame:
     """Deterministic ids: the transaction, what it settles and how (a reversal: what it undoes)."""
     return allocations.with_columns(
         allocation_id=pl.when(pl.col("kind") == "reversal")
@@ -97,7 +104,7 @@ def allocation_ids(allocations: pl.DataFrame) -> pl.DataFrame:
     ).select(list(ALLOCATION))
 
 
-def decision_allocations(
+def _decision_allocations(
     decisions: pl.DataFrame, transactions: pl.DataFrame, open_items: pl.DataFrame
 ) -> pl.DataFrame:
     """Rule 'manual': what finance decided, as allocations (invoice_id null decisions give none)."""
@@ -122,6 +129,18 @@ def decision_allocations(
         )
         .cast(_ALLOC_NO_ID)
     )
+
+
+def manual_allocations(
+    decisions: pl.DataFrame, transactions: pl.DataFrame, open_items: pl.DataFrame
+) -> pl.DataFrame:
+    """Finance's decisions (DECISION) as ALLOCATION rows with their ids, rule 'manual'.
+
+    The one way a decision becomes allocations: store.apply_decisions writes these. Only
+    ``transaction_id`` and ``currency`` of the transactions and ``invoice_id`` and
+    ``customer_id`` of the items are read; a decision without an invoice gives none.
+    """
+    return _allocation_ids(_decision_allocations(decisions, transactions, open_items))
 
 
 class _Run:
@@ -446,7 +465,7 @@ def _current(run: _Run, tx: pl.DataFrame) -> pl.DataFrame:
     """This run's allocations so far, with what reversals need of their transaction."""
     if not run.allocations:
         return pl.DataFrame(schema={**ALLOCATION, **ORIGIN_COLUMNS})
-    return allocation_ids(pl.concat(run.allocations).cast(_ALLOC_NO_ID)).join(
+    return _allocation_ids(pl.concat(run.allocations).cast(_ALLOC_NO_ID)).join(
         tx.select(
             "transaction_id",
             tx_amount_cents="amount_cents",
@@ -465,14 +484,17 @@ def reconcile(
     customers: pl.DataFrame,
     aliases: pl.DataFrame,
     past_allocations: pl.DataFrame,
-    decisions: pl.DataFrame,
+    decisions: pl.DataFrame | None = None,
     *,
     config: ReconciliationConfig | None = None,
 ) -> ReconciliationResult:
     """Match unreconciled transactions (BANK_TRANSACTION) to open items (OPEN_ITEM, open amounts).
 
     ``past_allocations``: ALLOCATION rows plus the ORIGIN_COLUMNS of their transaction, for
-    reversals (only those that may be reversed are needed). ``decisions``: DECISION rows.
+    reversals (only those that may be reversed are needed). ``decisions``: DECISION rows settled
+    first, for the engine's tests and benchmarks; the warehouse run passes none, as finance's
+    decisions are written beforehand by store.apply_decisions (manual_allocations) and their
+    transactions are no longer pending.
     Returns allocations (ALLOCATION, sorted) and exceptions (one per unsettled transaction).
     """
     config = config or ReconciliationConfig()
@@ -483,7 +505,9 @@ def reconcile(
     )
     customers = _conform(customers, CUSTOMER, "customers")
     aliases = _conform(aliases, PAYER_ALIAS, "aliases")
-    decisions = _conform(decisions, DECISION, "decisions")
+    decisions = _conform(
+        pl.DataFrame(schema=DECISION) if decisions is None else decisions, DECISION, "decisions"
+    )
     past = _conform(past_allocations, {**ALLOCATION, **ORIGIN_COLUMNS}, "past_allocations")
 
     run = _Run(tx, items, config)
@@ -494,7 +518,7 @@ def reconcile(
         else decisions
     )
     if decided.height:
-        run.record(decision_allocations(decided, tx, items))
+        run.record(_decision_allocations(decided, tx, items))
     left_alone = decided.filter(pl.col("invoice_id").is_null()).select("transaction_id")
     run.drop_pending(left_alone)
     reversal_tx = run.pending.filter(pl.col("is_reversal"))
@@ -546,7 +570,7 @@ def reconcile(
     run.exceptions.append(rev_exc.join(reversal_tx, on="transaction_id", how="semi"))
     run.fail(no_match_rows(zero["transaction_id"], REASON_NO_MATCH))
 
-    allocations = allocation_ids(
+    allocations = _allocation_ids(
         pl.concat([pl.DataFrame(schema=_ALLOC_NO_ID), *run.allocations]).cast(_ALLOC_NO_ID)
     ).sort("transaction_id", "allocation_id")
     exceptions = (

@@ -23,8 +23,7 @@ from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.engine import (
     DECISION,
     ReconciliationResult,
-    allocation_ids,
-    decision_allocations,
+    manual_allocations,
     reconcile,
 )
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS
@@ -107,16 +106,14 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
             )
         finally:
             con.unregister("_reversed")
-    # No decision to pass on: a transaction finance decided is not pending (_PENDING), its
-    # decision was written as allocations when recorded.
-    decisions = pl.DataFrame(schema=DECISION)
+    # No decisions: a transaction finance decided is not pending (_PENDING), its decision was
+    # written as allocations when recorded (apply_decisions).
     return dict(
         transactions=transactions,
         open_items=open_items,
         customers=customers,
         aliases=aliases,
         past_allocations=past,
-        decisions=decisions,
     )
 
 
@@ -347,8 +344,7 @@ def apply_decisions(
             f"{missing_amount['invoice_id'][0]!r}"
         )
     inputs = read_inputs_for(con, frame["transaction_id"].unique().to_list())
-    allocations = decision_allocations(frame, inputs["transactions"], inputs["open_items"])
-    allocations = allocation_ids(allocations)
+    allocations = manual_allocations(frame, inputs["transactions"], inputs["open_items"])
     now = datetime.now()
     with transaction(con):
         con.register("_dec", frame.to_arrow())
