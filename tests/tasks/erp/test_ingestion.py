@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from o2c.tasks.common.files import sha256_of
 from o2c.tasks.erp import normalise, store, tabular_files, validation
+from o2c.tasks.erp.ingest import (
+    AllRowsRejected,
+    all_rows_rejected,
+    ingest_customer_file,
+    ingest_invoice_file,
+)
 from o2c.warehouse import connect
 
 HEADER = "invoice_id;customer_id;customer_name;issue_date;due_date;currency;amount_total;document_type;customer_iban;reference"
@@ -51,20 +56,8 @@ def write_export(path: Path, rows: list[str], encoding: str = "cp1252") -> Path:
 
 def ingest(db: Path, path: Path) -> store.LoadResult:
     """The same steps as the ingest-invoices flow, without Prefect."""
-    raw = tabular_files.read_table(path)
-    tabular_files.require_columns(raw, normalise.INVOICE_REQUIRED, path)
-    outcome = validation.validate(normalise.normalise_invoices(raw), "invoices")
     with connect(db) as con:
-        return store.load_invoice_batch(
-            con,
-            invoices=normalise.stored_invoices(outcome.good),
-            customers=normalise.customers_from_invoices(outcome.good),
-            bad=outcome.bad,
-            raw=raw,
-            file_name=path.name,
-            sha256=sha256_of(path),
-            failures_by_reason=outcome.failures_by_reason,
-        )
+        return ingest_invoice_file(con, path)
 
 
 @pytest.fixture
@@ -185,3 +178,29 @@ def test_a_suite_naming_an_unknown_column_is_a_suite_error(tmp_path):
     raw = tabular_files.read_table(write_export(tmp_path / "x.csv", GOOD))
     with pytest.raises(validation.SuiteError, match="column 'nope'"):
         validation.validate(normalise.normalise_invoices(raw), "invoices", folder=folder)
+
+
+def test_a_file_of_nothing_but_rejects_is_an_error_to_fail_the_run_with(tmp_path, db):
+    export = write_export(tmp_path / "bad.csv", [BAD["FA-10"], BAD["FA-11"]])
+    result = ingest(db, export)
+    assert (result.status, result.rows_in, result.quarantined) == ("loaded", 2, 2)
+    error = all_rows_rejected(result)
+    assert isinstance(error, AllRowsRejected)
+    assert str(error).startswith("bad.csv: all 2 rows failed validation: ")
+    assert all_rows_rejected(ingest(db, export)) is None  # the same file again: a no-op
+    assert all_rows_rejected(ingest(db, write_export(tmp_path / "ok.csv", GOOD))) is None
+
+
+def test_a_customer_master_loads_through_the_same_steps(tmp_path, db):
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "customer_id;name;iban\nC1;Dupont SARL;FR7630006000011234567890189\nC2;;\n",
+        encoding="utf-8",
+    )
+    with connect(db) as con:
+        result = ingest_customer_file(con, path)
+        rows = con.execute("SELECT customer_id, name, iban FROM customers").fetchall()
+        again = ingest_customer_file(con, path)
+    assert (result.rows_in, result.inserted, result.quarantined) == (2, 1, 1)
+    assert rows == [("C1", "Dupont SARL", "FR7630006000011234567890189")]
+    assert again.status == "duplicate_file"
