@@ -3,7 +3,8 @@
 Open amounts are derived as of a date from invoices and the allocations booked by then, so an
 older as-of date (a backfill, a re-run) sees the ledger as it stood that day. An allocation is
 dated by the booking date of its bank transaction, or by its creation day when it has none
-(a credit note set against an invoice, a write-off). DECIMAL(18,2) becomes Int64 cents here.
+(a credit note set against an invoice, a write-off): the rule of the open_items_at macro
+(sql/008), which payments below follow too. DECIMAL(18,2) becomes Int64 cents here.
 """
 
 from __future__ import annotations
@@ -43,20 +44,14 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict, schema: dict)
 
 
 def read_open_items(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
-    """Items issued by `as_of` with something still open after the allocations booked by then."""
-    sql = f"""
-        SELECT i.invoice_id, i.document_type, i.customer_id, i.legal_entity, i.issue_date,
-               i.due_date, i.currency, CAST(i.amount_total * 100 AS BIGINT) AS amount_total_cents,
-               CAST(i.amount_total * 100 AS BIGINT) - COALESCE(p.allocated, 0) AS amount_open_cents,
-               i.reference
-        FROM invoices i
-        LEFT JOIN (
-            SELECT invoice_id, SUM(amount_cents) AS allocated FROM ({_ALLOCATIONS_AS_OF})
-            GROUP BY invoice_id
-        ) p USING (invoice_id)
-        WHERE i.issue_date <= $as_of
-          AND CAST(i.amount_total * 100 AS BIGINT) - COALESCE(p.allocated, 0) <> 0
-        ORDER BY i.invoice_id
+    """Items issued by `as_of` with something still open after the allocations booked by then
+    (the warehouse's one definition: the open_items_at macro, sql/008)."""
+    sql = """
+        SELECT invoice_id, document_type, customer_id, legal_entity, issue_date, due_date,
+               currency, amount_to_cents(amount_total) AS amount_total_cents,
+               amount_to_cents(amount_open) AS amount_open_cents, reference
+        FROM open_items_at(CAST($as_of AS DATE))
+        ORDER BY invoice_id
     """
     return _frame(con, sql, {"as_of": as_of}, OPEN_ITEM)
 

@@ -63,6 +63,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     )
     # Read straight from the query: a temporary copy of the million rows cost more than it saved.
     transactions = _frame(con, f"SELECT {tx_cols} FROM ({_PENDING}) t", BANK_TRANSACTION)
+    # Everything open now, with no date limit: the open_items view over open_items_at (sql/008).
     open_items = _frame(
         con,
         f"""SELECT invoice_id, document_type, customer_id, legal_entity, issue_date, due_date,
