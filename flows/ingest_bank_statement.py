@@ -6,6 +6,7 @@ Started by hand (`o2c ingest statement`) or by the inbox trigger declared in pre
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
 
@@ -14,20 +15,11 @@ from prefect.cache_policies import NO_CACHE
 
 from o2c.orchestration import current_flow_run_id, markdown_artifact, warehouse_writer
 from o2c.tasks.bank import inbox
+from o2c.tasks.bank.rejection import Rejection, Stage, rejection_for
 from o2c.tasks.bank.report import summary_markdown
 from o2c.tasks.bank.statements.detect import ParsedFile, parse_file
-from o2c.tasks.bank.statements.errors import StatementError
-from o2c.tasks.bank.store import (
-    BankLoadError,
-    BankLoadResult,
-    UnbalancedStatementError,
-    load_statements,
-    record_rejection,
-)
-from o2c.tasks.common.files import sha256_of
+from o2c.tasks.bank.store import BankLoadResult, load_statements, record_rejection
 from o2c.warehouse import connect
-
-REJECTIONS = (StatementError, UnbalancedStatementError, BankLoadError)
 
 
 @task(name="parse-statement-file", cache_policy=NO_CACHE)
@@ -50,11 +42,14 @@ def load_parsed(db: str | None, parsed: ParsedFile, accept_unbalanced: bool) -> 
 
 
 @task(name="record-rejection", cache_policy=NO_CACHE)
-def record_rejected(db: str | None, file: Path, parsed: ParsedFile | None, reason: str) -> None:
-    sha = parsed.sha256 if parsed is not None else (sha256_of(file) if file.exists() else None)
+def record_rejected(db: str | None, file_name: str, sha256: str | None, reason: str) -> None:
     with warehouse_writer(db), connect(db) as con:
         record_rejection(
-            con, file_name=file.name, sha256=sha, reason=reason, flow_run_id=current_flow_run_id()
+            con,
+            file_name=file_name,
+            sha256=sha256,
+            reason=reason,
+            flow_run_id=current_flow_run_id(),
         )
 
 
@@ -62,28 +57,32 @@ def record_rejected(db: str | None, file: Path, parsed: ParsedFile | None, reaso
 def ingest_bank_statement(
     path: str, db: str | None = None, accept_unbalanced: bool = False, archive: bool = False
 ) -> BankLoadResult | None:
-    """Parse (format read from the content), check balances, load once; publish the figures."""
-    file = Path(path)
-    if archive and not file.exists():
-        print(f"{file.name}: no longer in the inbox (handled by an earlier run); nothing to do")
+    """Parse (format read from the content), check balances, load once; publish the figures.
+
+    With `archive` the path must be a plain file directly in an inbox (tasks/bank/inbox.py);
+    any failure the file causes rejects it (tasks/bank/rejection.py) so it never comes back.
+    """
+    file = inbox.statement_path(path, archive=archive)
+    if file is None:
+        print(
+            f"{Path(path).name}: no longer in the inbox (handled by an earlier run); nothing to do"
+        )
         return None
     parsed = None
+    stage: Stage = "inbox"
     try:
+        if archive and (refusal := inbox.screen(file)):
+            raise inbox.Refused(refusal)
+        inbox.check_readable(file, follow_links=not archive)
+        stage = "parse"
         parsed = parse_statement_file(file)
+        stage = "load"
         result = load_parsed(db, parsed, accept_unbalanced)
-    except REJECTIONS as exc:
-        try:
-            record_rejected(db, file, parsed, str(exc))
-        except Exception as trouble:  # the refusal itself must still reach the user
-            print(f"{file.name}: the rejection could not be recorded in load_batches: {trouble}")
-        if archive:
-            inbox.move_rejected(file, str(exc))
-        markdown_artifact(
-            "bank-ingestion",
-            f"# Bank statement rejected: `{file.name}`\n\n{exc}\n\n"
-            "Nothing from this file was loaded.\n",
-            "Last bank statement load",
-        )
+    except Exception as exc:
+        rejected = rejection_for(exc, file.name, stage=stage)
+        if rejected is None:
+            raise  # not the file's fault: it stays where it is
+        _reject(db, file, parsed.sha256 if parsed else None, rejected, archive=archive)
         raise
     if archive:
         inbox.move_processed(file, today=date.today())
@@ -94,3 +93,22 @@ def ingest_bank_statement(
         + (" (same file as an earlier load)" if result.status == "duplicate_file" else "")
     )
     return result
+
+
+def _reject(
+    db: str | None, file: Path, sha256: str | None, rejected: Rejection, *, archive: bool
+) -> None:
+    """Record, archive and publish a refusal; each step's own failure is said, not raised."""
+    if sha256 is None and inbox.screen(file) is None:
+        with suppress(OSError):  # unreadable: the refusal is kept without its fingerprint
+            sha256 = inbox.sha256_of_entry(file)
+    try:
+        record_rejected(db, rejected.file_name, sha256, rejected.reason)
+    except Exception as trouble:  # the refusal itself must still reach the user
+        print(f"{file.name}: the rejection could not be recorded in load_batches: {trouble}")
+    if archive:
+        try:
+            inbox.move_rejected(file, rejected.reason)
+        except OSError as trouble:
+            print(f"{file.name}: could not be moved to rejected/ ({trouble}); left in the inbox")
+    markdown_artifact("bank-ingestion", rejected.markdown(), "Last bank statement load")

@@ -56,5 +56,6 @@ def test_the_event_names_the_file_and_is_stable_for_the_same_content(tmp_path: P
     event_a, event_b = inbox.file_event(a), inbox.file_event(b)
     assert event_a["event"] == "o2c.inbox.file.received"
     assert event_a["resource"]["prefect.resource.id"].startswith("o2c.inbox.file.")
-    assert event_a["payload"]["path"] == str(a.resolve())
+    assert event_a["payload"]["path"] == str(a.absolute())  # as seen, never resolved
+    assert (event_a["payload"]["inbox"], event_a["payload"]["name"]) == (str(tmp_path), "a.xml")
     assert event_a["id"] == event_b["id"]  # same bytes, same id: the server drops the repeat
