@@ -72,3 +72,21 @@ def test_watcher_without_server_ingests_and_sorts_the_inbox(tmp_path: Path, monk
         ("unbalanced.xml", "rejected", True),
     ]
     assert "truncated" in batches[1][2] and "does not balance" in batches[2][2]
+
+
+def test_a_rejection_artifact_shows_a_hostile_file_name_inert(tmp_path: Path, monkeypatch):
+    from o2c.flows.ingest_bank_statement import ingest_bank_statement
+    from o2c.tasks.bank import inbox
+    from tests.flows.test_ingest_invoices import latest_artifact
+
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    inbox.mark(folder)
+    name = "[x](http:evil) *b* `c`.xml"
+    (folder / name).write_text("not a statement")
+    with pytest.raises(ValueError, match="unknown format"):
+        ingest_bank_statement(str(folder / name), db=str(tmp_path / "o2c.duckdb"), archive=True)
+    shown = latest_artifact("bank-ingestion").data
+    assert shown.startswith("# Bank statement rejected: ``[x](http:evil) *b* `c`.xml``\n")
+    assert "\\[x\\]\\(http\\:evil\\) \\*b\\*" in shown  # the reason names it, escaped
+    assert (folder / "rejected" / name).read_text() == "not a statement"
