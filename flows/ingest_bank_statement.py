@@ -71,11 +71,14 @@ def ingest_bank_statement(
     parsed = None
     stage: Stage = "inbox"
     try:
+        seen = inbox.observe(file)
         if archive and (refusal := inbox.screen(file)):
             raise inbox.Refused(refusal)
         inbox.check_readable(file, follow_links=not archive)
         stage = "parse"
         parsed = parse_statement_file(file)
+        if archive:
+            inbox.check_unchanged(file, seen)
         stage = "load"
         result = load_parsed(db, parsed, accept_unbalanced)
     except Exception as exc:

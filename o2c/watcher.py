@@ -62,7 +62,11 @@ def watch_inbox(
     Returns how many files were handed over (announced, ingested or refused).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    inbox.mark(folder)  # lets the flow of `o2c serve` archive here, and nowhere else
+    try:
+        inbox.mark(folder)  # lets the flow of `o2c serve` archive here, and nowhere else
+    except OSError as exc:
+        inbox.declare(folder)
+        echo(f"cannot mark {folder} as an inbox ({exc}): a served flow will not archive here")
     use_events = bool(os.environ.get("PREFECT_API_URL"))
     echo(
         f"watching {folder} ("

@@ -187,6 +187,13 @@ def statement_path(path: str | Path, *, archive: bool) -> Path | None:
     return file
 
 
+def check_unchanged(path: Path, before: FileSeen | None) -> None:
+    """Refused when the entry is not the one looked at before (replaced or rewritten meanwhile):
+    what was read may not be what would be archived."""
+    if observe(path) != before or screen(path) is not None:
+        raise Refused(f"{Path(path).name}: changed while it was being read; refused")
+
+
 def _open_readonly(path: Path, *, follow_links: bool = False) -> int:
     """A descriptor on the entry itself: a link fails (O_NOFOLLOW), a pipe does not block.
 

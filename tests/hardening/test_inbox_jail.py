@@ -376,3 +376,34 @@ def test_a_link_in_place_of_the_rejected_folder_is_never_followed(tmp_path: Path
         inbox.move_rejected(folder / "bad.xml", "bad")
     assert list(outside.iterdir()) == [] and (folder / "bad.xml").exists()
     assert stat.S_ISLNK(os.lstat(folder / "rejected").st_mode)
+
+
+def test_a_file_swapped_for_a_link_while_it_is_read_is_refused_and_nothing_loaded(
+    tmp_path: Path, monkeypatch
+):
+    import o2c.flows.ingest_bank_statement as module
+
+    folder, outside = tmp_path / "inbox", tmp_path / "elsewhere"
+    folder.mkdir()
+    outside.mkdir()
+    inbox.mark(folder)
+    target = camt(outside / "treasury.xml", amount="7.00")
+    before = state_of(target)
+    camt(folder / "releve.xml")
+    real_parse = module.parse_file
+
+    def parse_then_swap(path: Path):
+        parsed = real_parse(path)
+        path.unlink()
+        path.symlink_to(target)  # what a hostile uploader could do between two looks
+        return parsed
+
+    monkeypatch.setattr(module, "parse_file", parse_then_swap)
+    with pytest.raises(inbox.Refused, match="changed while it was being read"):
+        ingest_bank_statement(str(folder / "releve.xml"), db=str(tmp_path / "o2c.duckdb"),
+                              archive=True)  # fmt: skip
+    assert (folder / "rejected" / "releve.xml").is_symlink()
+    assert state_of(target) == before and sorted(os.listdir(outside)) == ["treasury.xml"]
+    with connect(tmp_path / "o2c.duckdb") as con:
+        (loaded,) = con.execute("SELECT count(*) FROM bank_transactions").fetchone()
+    assert loaded == 0
