@@ -80,16 +80,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     for m in migrations():
         if m.version in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(m.sql)
             con.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)", [m.version, m.name, datetime.now()]
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         applied.append(m.version)
     return applied
 
