@@ -53,6 +53,20 @@ CUSTOMERS = [
 ]
 
 
+def inputs(
+    transactions, items, *, customers=CUSTOMERS, aliases=(), past=(), decisions=()
+) -> tuple[pl.DataFrame, ...]:
+    """reconcile()'s six positional frames from row dicts, with empty defaults."""
+    return (
+        frame(list(transactions), BANK_TRANSACTION),
+        frame(list(items), OPEN_ITEM),
+        frame(list(customers), CUSTOMER),
+        frame(list(aliases), PAYER_ALIAS),
+        frame(list(past), {**ALLOCATION, **ORIGIN_COLUMNS}),
+        frame(list(decisions), DECISION),
+    )
+
+
 @pytest.fixture
 def run():
     """reconcile() over row dicts, with sensible empty defaults."""
@@ -61,12 +75,14 @@ def run():
         transactions, items, *, customers=CUSTOMERS, aliases=(), past=(), decisions=(), config=None
     ):
         return reconcile(
-            frame(list(transactions), BANK_TRANSACTION),
-            frame(list(items), OPEN_ITEM),
-            frame(list(customers), CUSTOMER),
-            frame(list(aliases), PAYER_ALIAS),
-            frame(list(past), {**ALLOCATION, **ORIGIN_COLUMNS}),
-            frame(list(decisions), DECISION),
+            *inputs(
+                transactions,
+                items,
+                customers=customers,
+                aliases=aliases,
+                past=past,
+                decisions=decisions,
+            ),
             config=config,
         )
 
