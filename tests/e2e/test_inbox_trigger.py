@@ -25,6 +25,7 @@ pytestmark = pytest.mark.server
 
 DEPLOYMENT = "ingest-bank-statement"
 EVENT = "o2c.inbox.file.received"
+FINISHED = {"COMPLETED", "FAILED", "CRASHED"}
 WAIT = 120  # seconds, for each step: the machine is slow and shared
 IBAN = "FR7630003012340123456789057"
 
@@ -84,7 +85,8 @@ def run_for(api: httpx.Client, deployment_id: str, path: Path) -> dict | None:
     """The flow run the trigger created for this file (its `path` parameter), if any yet."""
     runs = api.post("/flow_runs/filter", json={"deployments": {"id": {"any_": [deployment_id]}}})
     runs.raise_for_status()
-    mine = [r for r in runs.json() if r["parameters"].get("path") == str(path.resolve())]
+    # the watcher names the file as it sees it in the inbox, never resolved through links
+    mine = [r for r in runs.json() if r["parameters"].get("path") == str(path.absolute())]
     assert len(mine) <= 1, f"{path.name} started {len(mine)} runs: {mine}"
     return mine[0] if mine else None
 
@@ -99,7 +101,7 @@ def final_run(api: httpx.Client, deployment_id: str, path: Path, procs: Processe
     def finished() -> dict | None:
         procs.check_alive()
         run = run_for(api, deployment_id, path)
-        return run if run and run["state_type"] in {"COMPLETED", "FAILED", "CRASHED"} else None
+        return run if run and run["state_type"] in FINISHED else None
 
     return wait_for(
         f"a finished {DEPLOYMENT} run for {path.name}",
@@ -199,3 +201,53 @@ def test_file_dropped_in_inbox_is_ingested_and_a_bad_one_rejected(
         ).fetchall()
     assert count == 3, "nothing of the rejected file may reach the warehouse"
     assert trace == [("rejected", reason.strip(), run["id"])], trace  # its refusal is on record
+
+    # A poison file (an amount of 1e17, past what the warehouse holds): Failed once, rejected/.
+    poison_source = tmp_path / "made" / "poison.xml"
+    huge = statement()
+    huge.lines[0].amount = Decimal("100000000000000000.00")
+    huge.closing_balance += huge.lines[0].amount - Decimal("1200.00")
+    write_camt053(poison_source, [huge], message_id="E2E-MSG-2")
+    poison = inbox / poison_source.name
+    upload(poison_source.read_bytes(), poison)
+    run = final_run(api, served["id"], poison, procs)
+    assert run["state_type"] == "FAILED", f"{poison.name}: run {run['name']} {run['state']}"
+    reason_file = inbox / "rejected" / f"{poison.name}.error.txt"
+    wait_for(f"{reason_file}", reason_file.exists, timeout=10, context=procs.report)
+    assert poison.name in reason_file.read_text(encoding="utf-8").split(":")[0]
+    assert not poison.exists()
+
+    # A link to a file elsewhere: the watcher renames the link into rejected/, no run reads it,
+    # and the file it points to stays as it was, where it was.
+    target = tmp_path / "made" / "treasury.xml"
+    target.write_bytes(source.read_bytes())
+    link = inbox / "link.xml"
+    link.symlink_to(target)
+    moved = inbox / "rejected" / link.name
+    wait_for(f"{moved}", lambda: moved.is_symlink(), timeout=WAIT, context=procs.report)
+    assert "symbolic link" in (inbox / "rejected" / "link.xml.error.txt").read_text()
+    assert target.read_bytes() == source.read_bytes()
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted(
+        ["poison.xml", "releve_2026-11.xml", "treasury.xml"]
+    )
+    assert run_for(api, served["id"], link) is None
+
+    # A run of the deployment naming a file outside any watched inbox (as a forged event would):
+    # Failed, and the file is neither moved nor written beside.
+    forged = api.post(
+        f"/deployments/{served['id']}/create_flow_run",
+        json={"parameters": {"path": str(target), "archive": True}},
+    )
+    forged.raise_for_status()
+
+    def forged_run_finished() -> dict | None:
+        procs.check_alive()
+        found = api.get(f"/flow_runs/{forged.json()['id']}").json()
+        return found if found["state_type"] in FINISHED else None
+
+    run = wait_for("the forged run", forged_run_finished, timeout=WAIT, every=2,
+                   context=procs.report)  # fmt: skip
+    assert run["state_type"] == "FAILED", run["state"]
+    assert "not directly inside a watched inbox" in run["state"]["message"], run["state"]
+    assert target.read_bytes() == source.read_bytes()
+    assert not (target.parent / "rejected").exists()
