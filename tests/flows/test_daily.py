@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from o2c.flows.demo import o2c_demo
+from o2c.tasks.common.formatting import format_money
 from o2c.warehouse import connect
-from tests.flows.test_ingest_invoices import latest_artifact
+from tests.prefect_artifacts import latest_artifact
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 AS_OF = date(2026, 11, 20)
@@ -38,9 +39,12 @@ def test_artifacts_agree_with_the_warehouse(demo):
     db, result = demo
     with connect(db, read_only=True) as con:
         settled = con.execute("SELECT count(DISTINCT transaction_id) FROM allocations").fetchall()
+        # Aging's groups as of AS_OF: items issued by then with something open, per customer,
+        # legal entity and currency; overdue is what was due before AS_OF.
         groups = con.execute(
-            "SELECT count(*) FROM (SELECT DISTINCT customer_id, currency, legal_entity"
-            " FROM open_items WHERE due_date <= ? OR due_date > ?)",
+            "SELECT customer_id, coalesce(legal_entity, ''), currency, sum(amount_open),"
+            " coalesce(sum(amount_open) FILTER (WHERE due_date < ?), 0)"
+            " FROM open_items WHERE issue_date <= ? GROUP BY ALL",
             [AS_OF, AS_OF],
         ).fetchall()
         snapshot_dates = con.execute("SELECT DISTINCT as_of_date FROM aging_snapshots").fetchall()
@@ -50,7 +54,16 @@ def test_artifacts_agree_with_the_warehouse(demo):
     assert snapshot_dates == [(AS_OF,)]
     assert "EUR" in latest_artifact("aging-summary").data
     by_customer = json.loads(latest_artifact("aging-by-customer").data)
-    assert len(by_customer) == groups[0][0]
+    table = {(r["Customer"], r["Entity"], r["Currency"]): r for r in by_customer}
+    assert len(table) == len(by_customer), "one row per customer, entity and currency"
+    assert set(table) == {(c, e, cur) for c, e, cur, _, _ in groups}
+    assert any(overdue for *_, overdue in groups) and any(t != o for *_, t, o in groups)
+    for customer, entity, currency, total, overdue in groups:
+        row = table[(customer, entity, currency)]
+        assert (row["Total"], row["Overdue"]) == (
+            format_money(total, currency),
+            format_money(overdue, currency),
+        ), customer
     link = latest_artifact("aging-report").data
     page = Path(link[link.index("(file://") + 8 : -1])
     assert page.name == "aging-2026-11-20.html" and "<svg" in page.read_text()

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from o2c.cli import app
-from tests.tasks.erp.test_ingestion import BAD, EXPECTED_REASONS, GOOD, write_export
+from tests.erp_exports import BAD, EXPECTED_REASONS, GOOD, write_export
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 runner = CliRunner()
