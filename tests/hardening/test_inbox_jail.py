@@ -407,3 +407,26 @@ def test_a_file_swapped_for_a_link_while_it_is_read_is_refused_and_nothing_loade
     with connect(tmp_path / "o2c.duckdb") as con:
         (loaded,) = con.execute("SELECT count(*) FROM bank_transactions").fetchone()
     assert loaded == 0
+
+
+def test_with_a_server_a_file_never_moved_is_announced_once_more_then_left_alone(
+    tmp_path: Path, monkeypatch, server_mode: list[dict]
+):
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    camt(folder / "stuck.xml")  # nobody serves the deployment: its run never comes
+    hashed: list[str] = []
+    real_hash = inbox.sha256_of_entry
+
+    def counting_hash(path: Path) -> str:
+        hashed.append(Path(path).name)
+        return real_hash(path)
+
+    monkeypatch.setattr(inbox, "sha256_of_entry", counting_hash)
+    monkeypatch.setattr(watcher, "REANNOUNCE_SECONDS", 0.5)
+    _, _, lines = run_watcher(folder, tmp_path / "o2c.duckdb", monkeypatch, polls=60)
+    assert [e["payload"]["name"] for e in server_mode] == ["stuck.xml", "stuck.xml"]
+    assert server_mode[0]["id"] == server_mode[1]["id"]
+    assert hashed == ["stuck.xml"]  # hashed once for both announcements
+    assert sum("announced again" in line for line in lines) == 1
+    assert sum("stuck.xml: left in the inbox" in line for line in lines) == 1
