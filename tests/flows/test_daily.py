@@ -47,12 +47,24 @@ def test_artifacts_agree_with_the_warehouse(demo):
             " FROM open_items WHERE issue_date <= ? GROUP BY ALL",
             [AS_OF, AS_OF],
         ).fetchall()
+        (open_count,) = con.execute(
+            "SELECT count(*) FROM open_items WHERE issue_date <= ?", [AS_OF]
+        ).fetchone()
         snapshot_dates = con.execute("SELECT DISTINCT as_of_date FROM aging_snapshots").fetchall()
     assert result["reconcile"]["settled"] == settled[0][0]
     settled_text = f"{settled[0][0]:,}".replace(",", "\u202f")
     assert f"| settled automatically | {settled_text} |" in latest_artifact("reconciliation").data
     assert snapshot_dates == [(AS_OF,)]
-    assert "EUR" in latest_artifact("aging-summary").data
+    # The summary's line per currency: total, overdue and customers, as the groups add up.
+    summary = latest_artifact("aging-summary").data.split("## Open amounts per bucket")[1]
+    summary = summary.split("\n## ")[0].splitlines()
+    for cur in {c for _, _, c, _, _ in groups}:
+        mine = [g for g in groups if g[2] == cur]
+        total, overdue = sum(g[3] for g in mine), sum(g[4] for g in mine)
+        tail = f"| {format_money(total, cur)} | {format_money(overdue, cur)} | "
+        tail += f"{len({g[0] for g in mine})} |"
+        lines = [line for line in summary if line.startswith(f"| {cur} |")]
+        assert len(lines) == 1 and lines[0].endswith(tail), (cur, lines, tail)
     by_customer = json.loads(latest_artifact("aging-by-customer").data)
     table = {(r["Customer"], r["Entity"], r["Currency"]): r for r in by_customer}
     assert len(table) == len(by_customer), "one row per customer, entity and currency"
@@ -67,4 +79,6 @@ def test_artifacts_agree_with_the_warehouse(demo):
     link = latest_artifact("aging-report").data
     page = Path(link[link.index("(file://") + 8 : -1])
     assert page.name == "aging-2026-11-20.html" and "<svg" in page.read_text()
-    assert "| aging |" in latest_artifact("o2c-daily").data
+    assert result["aging"]["open_items"] == open_count
+    daily = latest_artifact("o2c-daily").data.splitlines()
+    assert f"| aging | {open_count} open items as of {AS_OF.isoformat()} |" in daily
