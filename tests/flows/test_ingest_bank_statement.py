@@ -77,7 +77,7 @@ def test_watcher_without_server_ingests_and_sorts_the_inbox(tmp_path: Path, monk
 def test_a_rejection_artifact_shows_a_hostile_file_name_inert(tmp_path: Path, monkeypatch):
     from o2c.flows.ingest_bank_statement import ingest_bank_statement
     from o2c.tasks.bank import inbox
-    from tests.flows.test_ingest_invoices import latest_artifact
+    from tests.prefect_artifacts import latest_artifact
 
     folder = tmp_path / "inbox"
     folder.mkdir()
