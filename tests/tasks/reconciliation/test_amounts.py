@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from o2c.tasks.reconciliation.config import ReconciliationConfig
@@ -107,9 +108,12 @@ def test_sum_with_two_solutions_is_an_exception(run):
     ]
     r = run([tx("t1", 17_000, counterparty_iban=DUPONT)], items)  # 10+7 and 8+9
     assert r.allocations.height == 0
-    exc = r.exceptions.row(0, named=True)
-    assert exc["reason"] == "ambiguous_amount"
-    assert '["FA-1","FA-2"]' in exc["candidates"] and '["FA-3","FA-4"]' in exc["candidates"]
+    assert r.exceptions.select("transaction_id", "reason").rows() == [("t1", "ambiguous_amount")]
+    listed = json.loads(r.exceptions["candidates"][0])
+    assert [(c["invoice_ids"], c["amount_cents"], c["rule"]) for c in listed] == [
+        (["FA-1", "FA-2"], 17_000, "payer_iban_amount_set"),
+        (["FA-3", "FA-4"], 17_000, "payer_iban_amount_set"),
+    ]
 
 
 def test_two_items_of_the_same_amount_is_an_exception(run):
@@ -149,3 +153,4 @@ def test_currency_must_agree(run):
     items = [item("FA-1001", "C1", 100_000, currency="USD")]
     r = run([tx("t1", 100_000, remittance_unstructured="FA-1001")], items)
     assert r.allocations.height == 0
+    assert r.exceptions.rows() == [("t1", "no_match", "[]")]
