@@ -5,26 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-from prefect.client.schemas.sorting import ArtifactSort
 
 from o2c.flows.ingest_customers import ingest_customers
 from o2c.flows.ingest_invoices import ingest_invoices
-from tests.tasks.erp.test_ingestion import BAD, GOOD, write_export
+from tests.erp_exports import BAD, GOOD, write_export
+from tests.prefect_artifacts import latest_artifact
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
-
-
-def latest_artifact(key: str):
-    with get_client(sync_client=True) as client:
-        found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-            sort=ArtifactSort.CREATED_DESC,
-            limit=1,
-        )
-    assert found, f"no artifact under key {key}"
-    return found[0]
 
 
 def test_summary_and_quarantine_artifacts(tmp_path: Path):

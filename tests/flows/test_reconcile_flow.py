@@ -18,8 +18,8 @@ from o2c.flows.reconcile import reconcile
 from o2c.models.bank import Statement, StatementLine
 from o2c.tasks.bank.store import load_statements
 from o2c.warehouse import connect
-from tests.flows.test_ingest_invoices import latest_artifact
-from tests.tasks.erp.test_ingestion import ingest, write_export
+from tests.erp_exports import ingest, write_export
+from tests.prefect_artifacts import latest_artifact
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 PAYER = "FR7630006000011234567890189"

@@ -224,7 +224,7 @@ def hostile_customers():
 
 
 def test_hostile_names_in_the_summary_are_inert(hostile_customers):
-    from tests.tasks.common.test_escaping import assert_inert, render
+    from tests.markdown_render import assert_inert, render
 
     dso = dso_frame(AS_OF, 24.3, 30.0).with_columns(legal_entity=pl.lit(HOSTILE_ENTITY))
     md = summary_markdown(hostile_customers, dso, as_of=AS_OF, dso_history=dso)

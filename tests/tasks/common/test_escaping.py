@@ -11,10 +11,9 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lxml import html as lxml_html
-from markdown_it import MarkdownIt
 
 from o2c.tasks.common.escaping import csv_cell, csv_safe, md_cell, md_code, md_label, md_text
+from tests.markdown_render import assert_inert, render
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -36,19 +35,6 @@ HOSTILE = [
     "trailing backslash \\",
     "bidi \u202eevil\u202c name",
 ]
-ALLOWED_TAGS = {"html", "body", "div", "p", "table", "thead", "tbody", "tr", "th", "td", "code"}
-
-
-def render(markdown: str) -> lxml_html.HtmlElement:
-    parser = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-    return lxml_html.fromstring(f"<div>{parser.render(markdown)}</div>")
-
-
-def assert_inert(tree: lxml_html.HtmlElement, *ours: str) -> None:
-    """Only the structure we wrote (`ours`: our headings) and tables; no link, image, script."""
-    tags = {el.tag for el in tree.iter() if isinstance(el.tag, str)}
-    assert tags <= ALLOWED_TAGS | set(ours), tags - ALLOWED_TAGS
-    assert not tree.xpath("//@href | //@src | //@onerror")
 
 
 def table(*rows: tuple[str, ...]) -> str:

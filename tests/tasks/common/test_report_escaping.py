@@ -13,7 +13,7 @@ from o2c.tasks.bank.store import BankLoadResult
 from o2c.tasks.erp.report import summary_markdown as erp_summary
 from o2c.tasks.erp.store import LoadResult
 from o2c.tasks.reconciliation.report import summary_markdown as reconciliation_summary
-from tests.tasks.common.test_escaping import assert_inert, render
+from tests.markdown_render import assert_inert, render
 
 HOSTILE_ID = "STMT|1|<img src=x onerror=alert(1)>|[x](javascript:alert(1))"
 
