@@ -489,6 +489,17 @@ LEGAL_FORMS = [
     "LLC",
     "Sàrl",
 ]
+STREETS = {
+    "DE": ["Hauptstraße", "Industriestraße", "Bahnhofstraße"],
+    "AT": ["Hauptstraße", "Gewerbepark"],
+    "NL": ["Kerkstraat", "Industrieweg", "Stationsplein"],
+    "BE": ["Rue de la Loi", "Industrielaan", "Kerkstraat"],
+    "ES": ["Calle Mayor", "Avenida de la Industria"],
+    "IT": ["Via Roma", "Via Garibaldi", "Viale dell'Industria"],
+    "GB": ["High Street", "Station Road", "Mill Lane"],
+    "CH": ["Bahnhofstrasse", "Rue du Rhône", "Industriestrasse"],
+    "US": ["Main Street", "Industrial Parkway", "Commerce Drive"],
+}
 FACTORS = [
     "BNP PARIBAS FACTOR",
     "CIC FACTOR SOLUTIONS",
@@ -811,16 +822,6 @@ class Generator:
             rf = account in ("main", "hsbc_eur", "nl", "cfonb", "de") and r.random() < 0.25
             sdd = country == "FR" and account == "main" and r.random() < 0.07
             third = None
-            if country == "FR" and not sdd and r.random() < 0.06:
-                if i % 2 == 0:
-                    fac = r.choice(FACTORS)
-                    fiban, fbic = self._iban_for("FR")
-                    third = ("factor", fac, fiban, fbic)
-                else:
-                    core, _ = split_legal(name)
-                    parent = f"GROUPE {strip_accents(core.split()[-1]).upper()} HOLDING"
-                    piban, pbic = self._iban_for("FR")
-                    third = ("parent", parent, piban, pbic)
             email_dom = re.sub(r"[^a-z]", "", strip_accents(split_legal(name)[0]).lower())[:16]
             tld = {"GB": "co.uk", "US": "com", "AT": "at"}.get(country, country.lower())
             cust = Customer(
@@ -840,7 +841,7 @@ class Generator:
                 addr=f"{r.randint(1, 180)} {r.choice(['rue', 'avenue', 'boulevard', 'chemin'])} "
                 f"{r.choice(['de la Gare', 'Victor Hugo', 'des Lilas', 'Pasteur', 'du Port'])}"
                 if country == "FR"
-                else f"{r.choice(['Hauptstrasse', 'Main Street', 'Kerkstraat', 'Via Roma'])} {r.randint(1, 99)}",  # noqa: E501
+                else f"{r.choice(STREETS[country])} {r.randint(1, 99)}",
                 postal=postal,
                 city=city,
                 account=account,
@@ -926,6 +927,29 @@ class Generator:
             d.cust.docs.append(d)
         self.docs = raw
 
+    def assign_third_parties(self) -> None:
+        """Some customers are paid for by a reverse-factoring company or by their parent."""
+        r = self.rnd
+        pool = [
+            c
+            for c in self.customers
+            if c.country == "FR" and not c.sdd and sum(d.kind == "invoice" for d in c.docs) >= 4
+        ]
+        r.shuffle(pool)
+        n = max(2, len(self.customers) // 60)
+        for i, c in enumerate(pool[: 2 * n]):
+            iban, bic = self._iban_for("FR")
+            if i % 2 == 0:
+                c.third = ("factor", r.choice(FACTORS), iban, bic)
+            else:
+                core, _ = split_legal(c.name)
+                c.third = (
+                    "parent",
+                    f"GROUPE {strip_accents(core.split()[-1]).upper()} HOLDING",
+                    iban,
+                    bic,
+                )
+
     def new_credit_note(self, origin: Doc, issue: dt.date, cents: int) -> Doc:
         cn = Doc(
             cust=origin.cust,
@@ -943,9 +967,11 @@ class Generator:
 
     def number_credit_notes(self) -> None:
         cns = sorted((d for d in self.docs if d.kind == "credit_note"), key=lambda d: d.issue)
-        for i, cn in enumerate(cns, 1):
-            cn.serial = i
-            cn.id = f"AV{YEAR}-{i:04d}"
+        per_year: Counter = Counter()
+        for cn in cns:
+            per_year[cn.issue.year] += 1
+            cn.serial = per_year[cn.issue.year]
+            cn.id = f"AV{cn.issue.year}-{cn.serial:04d}"
 
     # ---- lines
     def add(self, line: Line) -> Line:
@@ -1503,17 +1529,7 @@ class Generator:
         t = self.payment_date(c, [inv])
         if t > END:
             return
-        prefix = self.rnd.choice(
-            [
-                "",
-                "",
-                "REGLEMENT ",
-                "VIR ",
-                "PAIEMENT ",
-                "Facture ",
-                "Rechnung " if c.lang == "de" else "Fact ",
-            ]
-        )
+        prefix = self.rnd.choice(["", "", "REGLEMENT ", "VIR ", "PAIEMENT "])
         self.pay_line(
             c,
             t,
@@ -1655,6 +1671,9 @@ class Generator:
         pct = r.choice([30, 30, 40, 50, 50])
         dep = inv.cents * pct // 100
         t1 = self.add_bdays(inv.issue, r.randint(1, 8))
+        if t1 < START:
+            inv.used = False
+            return self.plan_exact(c, inv, later)
         lang = c.lang
         w1 = {
             "fr": ["Acompte {id}", "ACOMPTE {p}% FACTURE {id}", "Acompte {p} % fact {id}"],
@@ -2324,6 +2343,7 @@ class Generator:
         r = self.rnd
         self.make_customers()
         self.make_invoices()
+        self.assign_third_parties()
         self.plant_same_amount(max(2, self.n // 250))
         self.plant_grouped_ambiguous(max(2, self.n // 300))
         self.plant_typo_ambiguous(max(1, self.n // 500))
