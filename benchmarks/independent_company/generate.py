@@ -859,6 +859,9 @@ class Generator:
             if cust.pay_iban and r.random() < 0.05:
                 # pays from another bank than the one on file
                 cust.pay_iban, cust.pay_bic = self._iban_for(country)
+            if country == "US":
+                # an American bank account number, no IBAN (camt shows it under Othr/Id)
+                cust.pay_iban = f"{(cust.num * 7919 + 1234567) % 10**10:010d}"
             if r.random() < 0.1 and ccy == "EUR" and country == "FR":
                 cust.recurring = r.choice([45000, 54000, 64800, 96000, 118800, 150000, 216000])
             self.customers.append(cust)
