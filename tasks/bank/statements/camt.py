@@ -25,6 +25,7 @@ from pathlib import Path
 from lxml import etree
 
 from o2c.models.bank import Statement, StatementLine
+from o2c.models.bounds import amount_problem
 from o2c.tasks.bank.statements.errors import StatementError
 
 # The message element below Document gives the kind; the statement-level element repeats.
@@ -138,6 +139,9 @@ def _amount(elem: etree._Element | None, file: Path) -> tuple[Decimal, str | Non
         raise StatementError(file, _path(elem), f"bad amount {elem.text!r}") from exc
     if not value.is_finite() or value < 0:
         raise StatementError(file, _path(elem), f"bad amount {elem.text!r}")
+    problem = amount_problem(value)  # before cents: beyond the bound they overflow Int64
+    if problem:
+        raise StatementError(file, _path(elem), problem)
     return value, elem.get("Ccy")
 
 

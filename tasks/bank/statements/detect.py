@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from o2c.models.bank import Statement
+from o2c.tasks.bank.statements.bounds import check_statements
 from o2c.tasks.bank.statements.camt import parse_camt, plain_namespace
 from o2c.tasks.bank.statements.camt_columns import parse_camt_columns
 from o2c.tasks.bank.statements.cfonb import parse_cfonb
@@ -87,7 +88,11 @@ def parse_file(
     max_bytes: int | None = None,
     csv_mapping: CsvMapping | Path | None = None,
 ) -> ParsedFile:
-    """Parse a statement file of any supported format; StatementError names file, place, reason."""
+    """Parse a statement file of any supported format; StatementError names file, place, reason.
+
+    Every statement is then held to the bounds of models/bounds.py (amounts, currencies, dates,
+    control characters): a value outside them refuses the file, whatever its format.
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -120,6 +125,7 @@ def parse_file(
         digest = pool.submit(sha256_of, path)
         fmt, statements, notes = _parse(kind, path, head, mappings)
         sha = digest.result()
+    check_statements(path, statements)
     return ParsedFile(path=path, sha256=sha, format=fmt, statements=statements, notes=notes)
 
 

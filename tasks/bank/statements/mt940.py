@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 
 from o2c.models.bank import Statement, StatementLine, lines_table
+from o2c.models.bounds import amount_problem
 from o2c.models.schemas import STATEMENT_LINE
 from o2c.tasks.bank.statements.errors import StatementError
 from o2c.tasks.bank.statements.mt940_columns import (
@@ -207,8 +208,8 @@ def apply_information(line: StatementLine, text: str) -> None:
 def parse_mt940(path: Path, raw: bytes) -> list[Statement]:
     """All statements of an MT940 file, in file order, their lines as a table (cents).
 
-    A statement with an amount below the cent keeps Decimal rows (`lines`), which the loader
-    refuses with its own error. Errors name the line of the first field in error.
+    An amount below the cent or beyond the bound (models/bounds.py) refuses the file, naming
+    the line of its :61: field. Errors name the line of the first field in error.
     """
     fields = cut_fields(raw)
     if not len(fields):
@@ -414,7 +415,13 @@ class _Entries:
         lines = columnar.drop("statement")
         for n, st in enumerate(statements):
             if n in exact:
-                rows = [self._read_row(k) for k in np.flatnonzero(self.statement == n).tolist()]
+                ks = np.flatnonzero(self.statement == n).tolist()
+                rows = [self._read_row(k) for k in ks]
+                for k, row in zip(ks, rows, strict=True):
+                    problem = row is not None and amount_problem(row.amount)
+                    if problem:  # the parser refuses it, naming the field's line
+                        place = f"{_place(self.fields, int(self.at[k]))}, amount"
+                        raise StatementError(self.path, place, problem)
                 st.lines = rows
                 st.entry_count = len(rows)
                 st.entries_total = sum((x.amount for x in rows), Decimal(0))

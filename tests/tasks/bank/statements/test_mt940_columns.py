@@ -138,12 +138,11 @@ def test_swift_blocks() -> None:
     assert_same_as_rows(raw)
 
 
-def test_sub_cent_amount_keeps_decimal_rows() -> None:
-    raw = statement(":61:2401020102C1,005NTRF\n", ":61:2401020102C1,00NTRF\n")
-    (st,) = parse_mt940(Path("t"), raw)
-    assert st.table is None
-    assert [x.amount for x in st.lines] == [Decimal("1.005"), Decimal("1.00")]
-    assert st.entries_total == Decimal("2.005")
+def test_sub_cent_amount_is_refused_naming_its_line() -> None:
+    """Below the cent the warehouse cannot store it: the parser says where (issue 14)."""
+    raw = statement(":61:2401020102C1,00NTRF\n", ":61:2401020102C1,005NTRF\n")
+    with pytest.raises(StatementError, match=r"line 6 \(:61:\), amount: .*1\.005.*fraction"):
+        parse_mt940(Path("t"), raw)
     # trailing zeros below the cent are whole cents
     (st,) = parse_mt940(Path("t"), statement(":61:2401020102C1,0000NTRF\n"))
     assert st.table is not None and st.line_rows()[0].amount == Decimal("1")

@@ -1,0 +1,119 @@
+"""The bounds of models/bounds.py applied to every parsed statement, whatever its format.
+
+`detect.parse_file` calls `check_statements` on what any parser gives, so no format can let an
+amount beyond the bound, an unknown currency, an absurd date or a control character through to
+the warehouse: one such value used to break reconciliation for good. The file is refused whole
+(a statement has no quarantine: half a statement would not balance), naming the statement, the
+line within it, the field and the value. Table-shaped statements (the columnar readers of big
+files) are checked with Polars, a column at a time.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from o2c.models.bank import Statement
+from o2c.models.bounds import (
+    CONTROL_CHARACTERS,
+    DATE_CEILING,
+    DATE_FLOOR,
+    MAX_AMOUNT,
+    MAX_AMOUNT_CENTS,
+    STATEMENT_CURRENCIES,
+    amount_problem,
+    date_window,
+)
+from o2c.models.schemas import STATEMENT_LINE
+from o2c.tasks.bank.statements.errors import StatementError
+
+_TEXT = [n for n, dtype in STATEMENT_LINE.items() if dtype == pl.String and n != "currency"]
+_CURRENCIES = sorted(STATEMENT_CURRENCIES)
+
+
+def check_statements(path: Path | str, statements: list[Statement]) -> None:
+    """Refuse the file (StatementError) at the first value outside the bounds, else nothing."""
+    for number, st in enumerate(statements, start=1):
+        label = f"statement {st.statement_ref or number}"
+        _check_header(path, label, st)
+        if st.table is None:
+            for k, line in enumerate(st.lines, start=1):
+                problem = amount_problem(line.amount)
+                if problem:
+                    raise StatementError(path, _line_place(label, k, line.entry_ref), problem)
+        _check_table(path, label, st)
+
+
+def _check_header(path: Path | str, label: str, st: Statement) -> None:
+    if st.currency is not None and st.currency not in STATEMENT_CURRENCIES:
+        raise StatementError(path, f"{label}, currency", _bad_currency(st.currency))
+    for name, day in (("from date", st.from_date), ("to date", st.to_date)):
+        if day is not None and not DATE_FLOOR <= day <= DATE_CEILING:
+            raise StatementError(
+                path, f"{label}, {name}", f"{day} is outside {DATE_FLOOR}..{DATE_CEILING}"
+            )
+    for name, balance in (("opening balance", st.opening_balance), ("closing", st.closing_balance)):
+        if balance is not None and abs(balance) > MAX_AMOUNT:
+            problem = amount_problem(balance) or f"balance {balance}"
+            raise StatementError(path, f"{label}, {name}", problem)
+
+
+def _bad_currency(code: str) -> str:
+    return f"currency {code!r} is not an ISO 4217 code (see models/bounds.py)"
+
+
+def _line_place(label: str, k: int, entry_ref: str | None) -> str:
+    return f"{label}, line {k}" + (f" (entry {entry_ref})" if entry_ref else "")
+
+
+def _check_table(path: Path | str, label: str, st: Statement) -> None:
+    table = st.line_table()
+    if not table.height:
+        return
+    low, high = date_window(st.from_date, st.to_date)
+    period = f"{st.from_date}..{st.to_date}" if st.from_date or st.to_date else "no period"
+    window = f"outside {low}..{high} (ten years around the statement's period, {period})"
+
+    def outside(column: str) -> pl.Expr:
+        return pl.col(column).is_not_null() & ~pl.col(column).is_between(pl.lit(low), pl.lit(high))
+
+    checks: list[tuple[str, pl.Expr]] = [
+        ("amount", pl.col("amount_cents").abs() > MAX_AMOUNT_CENTS),
+        ("currency", ~pl.col("currency").is_in(_CURRENCIES).fill_null(True)),
+        ("booking date", pl.col("booking_date").is_null() | outside("booking_date")),
+        ("value date", outside("value_date")),
+        *(
+            (name.replace("_", " "), pl.col(name).str.contains(CONTROL_CHARACTERS).fill_null(False))
+            for name in _TEXT
+        ),
+    ]
+    flags = table.select(
+        *(expr.alias(str(i)) for i, (_, expr) in enumerate(checks)),
+    ).with_row_index("_k", offset=1)
+    failing = flags.filter(pl.any_horizontal(pl.exclude("_k")))
+    if not failing.height:
+        return
+    first = failing.row(0, named=True)
+    k = int(first["_k"])
+    i = next(i for i in range(len(checks)) if first[str(i)])
+    field = checks[i][0]
+    row = table.row(k - 1, named=True)
+    place = f"{_line_place(label, k, row['entry_ref'])}, {field}"
+    more = f" ({failing.height - 1} more line(s) out of bounds)" if failing.height > 1 else ""
+    raise StatementError(path, place, _reason(field, row, window) + more)
+
+
+def _reason(field: str, row: dict, window: str) -> str:
+    if field == "amount":
+        amount = Decimal(row["amount_cents"]).scaleb(-2)
+        return amount_problem(amount) or f"amount {amount}"
+    if field == "currency":
+        return _bad_currency(row["currency"])
+    if field in ("booking date", "value date"):
+        day: date | None = row[field.replace(" ", "_")]
+        return "missing" if day is None else f"{day} is {window}"
+    value = row[field.replace(" ", "_")]
+    return f"control character in {value!r} (NUL or another C0 but tab and line breaks)"
