@@ -20,7 +20,7 @@ from o2c.tasks.aging.analysis import DSO_ROW
 from o2c.warehouse import transaction
 
 _ALLOCATIONS_AS_OF = """
-    SELECT a.allocation_id, a.invoice_id, CAST(a.amount * 100 AS BIGINT) AS amount_cents,
+    SELECT a.allocation_id, a.invoice_id, amount_to_cents(a.amount) AS amount_cents,
            COALESCE(t.booking_date, CAST(a.created_at AS DATE)) AS pay_date
     FROM allocations a
     LEFT JOIN bank_transactions t USING (transaction_id)
@@ -73,7 +73,7 @@ def read_invoices(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFram
     }
     sql = """
         SELECT invoice_id, document_type, customer_id, legal_entity, issue_date, due_date,
-               currency, CAST(amount_total * 100 AS BIGINT) AS amount_total_cents
+               currency, amount_to_cents(amount_total) AS amount_total_cents
         FROM invoices WHERE issue_date <= $as_of ORDER BY invoice_id
     """
     return _frame(con, sql, {"as_of": as_of}, schema)
@@ -205,8 +205,8 @@ def read_dso_history(
             ORDER BY as_of_date DESC LIMIT $last
         )
         SELECT as_of_date, currency, legal_entity,
-               CAST(receivables * 100 AS BIGINT) AS receivables_cents,
-               CAST(revenue * 100 AS BIGINT) AS revenue_cents,
+               amount_to_cents(receivables) AS receivables_cents,
+               amount_to_cents(revenue) AS revenue_cents,
                CAST(period_days AS BIGINT) AS period_days, dso_standard, dso_countback
         FROM dso_snapshots JOIN dates USING (as_of_date)
         ORDER BY as_of_date, currency, legal_entity NULLS LAST

@@ -29,7 +29,7 @@ from o2c.tasks.reconciliation.engine import (
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS
 from o2c.warehouse import transaction
 
-_CENTS = "CAST({} * 100 AS BIGINT)"
+_CENTS = "CAST(CAST({} AS DECIMAL(38, 2)) * 100 AS BIGINT)"  # 128-bit: no overflow
 _DEC = "CAST({} * 0.01::DECIMAL(18,2) AS DECIMAL(18,2))"
 
 _PENDING = """

@@ -43,7 +43,9 @@ def check_statements(path: Path | str, statements: list[Statement]) -> None:
             for k, line in enumerate(st.lines, start=1):
                 problem = amount_problem(line.amount)
                 if problem:
-                    raise StatementError(path, _line_place(label, k, line.entry_ref), problem)
+                    raise StatementError(
+                        path, f"{_line_place(label, k, line.entry_ref)}, amount", problem
+                    )
         _check_table(path, label, st)
 
 
