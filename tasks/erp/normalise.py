@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from o2c.models.bounds import CONTROL_CHARACTERS_STRICT
+
 # The export contract lives in models/erp.py; its names stay importable from here.
 from o2c.models.erp import CUSTOMER_COLUMNS as CUSTOMER_COLUMNS
 from o2c.models.erp import CUSTOMER_OPTIONAL as CUSTOMER_OPTIONAL
@@ -25,6 +27,17 @@ _INVOICE_WORDS = ["invoice", "facture", "inv", "fa", "fac"]
 def _with_optional(raw: pl.DataFrame, optional: tuple[str, ...]) -> pl.DataFrame:
     missing = [c for c in optional if c not in raw.columns]
     return raw.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
+
+
+def _control_character_in(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.Expr:
+    """The first of these text fields holding a control character (NUL, another C0 but tab),
+    else null: the suites quarantine such a row naming the field, instead of storing the NUL."""
+    text = [c for c in columns if c in frame.columns and frame.schema[c] == pl.String]
+    flags = [
+        pl.when(pl.col(c).str.contains(CONTROL_CHARACTERS_STRICT)).then(pl.lit(c)) for c in text
+    ]
+    found = pl.coalesce(flags) if flags else pl.lit(None, dtype=pl.String)
+    return found.cast(pl.String).alias("control_character_in")
 
 
 def normalise_invoices(raw: pl.DataFrame) -> pl.DataFrame:
@@ -67,6 +80,7 @@ def normalise_invoices(raw: pl.DataFrame) -> pl.DataFrame:
             rf_ok(pl.col("reference")).alias("reference_checksum_ok"),
             siren_ok(pl.col("customer_siren")).alias("customer_siren_checksum_ok"),
             fr_vat_ok(pl.col("customer_vat")).alias("customer_vat_checksum_ok"),
+            _control_character_in(frame, (*INVOICE_REQUIRED, *INVOICE_OPTIONAL)),
         )
         .with_columns(
             amount_paid_ok=pl.col("_amount_paid_text").is_null()
@@ -143,4 +157,5 @@ def normalise_customers(raw: pl.DataFrame) -> pl.DataFrame:
         iban_ok(pl.col("iban")).alias("iban_checksum_ok"),
         siren_ok(pl.col("siren")).alias("siren_checksum_ok"),
         fr_vat_ok(pl.col("vat_number")).alias("vat_number_checksum_ok"),
+        _control_character_in(frame, (*CUSTOMER_REQUIRED, *CUSTOMER_OPTIONAL)),
     )

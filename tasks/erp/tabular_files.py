@@ -6,6 +6,10 @@ quarantine with its original text instead of failing the whole read.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -19,22 +23,73 @@ class InputFileError(ValueError):
     """A file that cannot be read at all; the message names the file and what is wrong."""
 
 
-def _as_utf8(raw: bytes, path: Path) -> bytes:
-    """UTF-8 bytes (BOM dropped) from UTF-8 or Windows-1252, the two encodings French ERPs export.
+_HEAD = 8192
+_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive (an .xlsx workbook?)",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook",
+    b"PAR1": "a Parquet file (name it .parquet)",
+    b"%PDF": "a PDF document",
+    b"\x1f\x8b": "a gzip archive",
+}
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 
-    Valid UTF-8 is passed on as it is: re-encoding 200 MB of text would cost a second.
+
+def _what_binary(raw: bytes) -> str | None:
+    """What a file that is not text is, from its first bytes (None: it looks like text)."""
+    for magic, what in _MAGIC.items():
+        if raw.startswith(magic):
+            return what
+    head = raw[:_HEAD]
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if head and controls > len(head) // 10:
+        return f"binary content ({controls} control bytes in its first {len(head)})"
+    return None
+
+
+def _utf16(raw: bytes) -> str | None:
+    """'utf-16' (with a BOM), 'utf-16-le' or '-be' (every other byte NUL), else None."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    head = raw[:_HEAD]
+    even, odd = head[0::2], head[1::2]
+    if len(head) >= 4 and odd.count(0) > len(odd) * 0.4 and even.count(0) < len(even) * 0.05:
+        return "utf-16-le"
+    if len(head) >= 4 and even.count(0) > len(even) * 0.4 and odd.count(0) < len(odd) * 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _as_utf8(raw: bytes, path: Path) -> bytes:
+    """UTF-8 bytes (BOM dropped) from UTF-8, Windows-1252 or UTF-16, with LF line ends.
+
+    Valid UTF-8 is passed on as it is: re-encoding 200 MB of text would cost a second. What is
+    not text (a ZIP, an .xlsx, binary) is refused saying what it is, not as a "missing column".
     """
+    utf16 = _utf16(raw)
+    if utf16:
+        try:
+            raw = raw.decode(utf16).removeprefix("\ufeff").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputFileError(
+                f"{path}: UTF-16 text that does not decode (byte {exc.start})"
+            ) from exc
+    else:
+        what = _what_binary(raw)
+        if what:
+            raise InputFileError(f"{path}: this is {what}, not a text export; export it as CSV")
     raw = raw.removeprefix(b"\xef\xbb\xbf")
     try:
         raw.decode("utf-8")
-        return raw
     except UnicodeDecodeError:
         try:
-            return raw.decode("cp1252").encode("utf-8")
+            raw = raw.decode("cp1252").encode("utf-8")
         except UnicodeDecodeError as exc:
             raise InputFileError(
                 f"{path}: neither UTF-8 nor Windows-1252 (byte {exc.start})"
             ) from exc
+    if b"\n" not in raw and b"\r" in raw:  # classic Mac line ends: CR only
+        raw = raw.replace(b"\r", b"\n")
+    return raw
 
 
 def _sniff_delimiter(data: bytes) -> str:
@@ -42,35 +97,152 @@ def _sniff_delimiter(data: bytes) -> str:
     return ";" if header.count(b";") > header.count(b",") else ","
 
 
+def _normal(name: str) -> str:
+    return name.strip().lower().replace(" ", "_")
+
+
+def _refuse_duplicate_columns(names: list[str], path: Path) -> None:
+    """Two columns of one name (whatever the case): which one holds the data? Refuse the file."""
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        positions.setdefault(_normal(name), []).append(i)
+    for name, where in positions.items():
+        if len(where) > 1:
+            raise InputFileError(
+                f"{path}: column '{name}' appears {len(where)} times in the header "
+                f"(columns {', '.join(map(str, where))}); keep one"
+            )
+
+
+def _csv_header(data: bytes, separator: str) -> list[str]:
+    text = data[:65536].decode("utf-8", "ignore")
+    return next(csv.reader(io.StringIO(text), delimiter=separator), [])
+
+
+def _line_of(data: bytes, at: int) -> int:
+    return data.count(b"\n", 0, at) + 1
+
+
+def _quote_problem(data: bytes, separator: str) -> str | None:
+    """An unclosed quoted field (naming the line where it starts), or a quote inside an unquoted
+    field; None when the quotes are sound. Walks the quotes only: this runs on a failed read or
+    an odd number of quotes."""
+    sep = separator.encode()
+    quoted_from = -1
+    quotes = [m.start() for m in re.finditer(b'"', data)]
+    i = 0
+    while i < len(quotes):
+        at = quotes[i]
+        if quoted_from < 0:
+            before = data[at - 1 : at] if at else b"\n"
+            if before not in (sep, b"\n", b"\r"):
+                return f"line {_line_of(data, at)}: a quote inside an unquoted field"
+            quoted_from = at
+        elif i + 1 < len(quotes) and quotes[i + 1] == at + 1:
+            i += 1  # "" is a quote inside a quoted field
+        else:
+            after = data[at + 1 : at + 2]
+            if after not in (sep, b"\n", b"\r", b""):  # not a real end: the field ran on
+                opened, here = _line_of(data, quoted_from), _line_of(data, at)
+                if opened != here:
+                    return f"line {opened}: a quoted field is never closed (it runs to line {here})"
+                return f"line {here}: text after the closing quote of a field"
+            quoted_from = -1
+        i += 1
+    if quoted_from >= 0:
+        return f"line {_line_of(data, quoted_from)}: a quoted field is never closed"
+    return None
+
+
+def _csv_problem(data: bytes, separator: str) -> str:
+    """Why Polars could not read a CSV, in the file's terms (line, field count)."""
+    problem = _quote_problem(data, separator)
+    if problem:
+        return problem
+    reader = csv.reader(io.StringIO(data.decode("utf-8", "replace")), delimiter=separator)
+    width = None
+    try:
+        for record in reader:
+            if width is None:
+                width = len(record)
+            elif record and len(record) != width:
+                return (
+                    f"line {reader.line_num} has {len(record)} fields, the header {width}"
+                    f" (separator {separator!r})"
+                )
+    except csv.Error as exc:
+        return f"line {reader.line_num}: {exc}"
+    return "not a readable CSV (run with -v for the details)"
+
+
+def _json_problem(path: Path) -> str:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except ValueError:
+                return f"line {number} is not JSON"
+            if not isinstance(value, dict):
+                return f"line {number} is not a JSON object"
+    return "not readable as JSON lines (run with -v for the details)"
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    data = _as_utf8(path.read_bytes(), path)
+    if not data.strip():
+        raise InputFileError(f"{path}: empty file")
+    separator = _sniff_delimiter(data)
+    _refuse_duplicate_columns(_csv_header(data, separator), path)
+    if data.count(b'"') % 2:
+        problem = _quote_problem(data, separator)
+        if problem:
+            raise InputFileError(f"{path}: {problem}")
+    try:
+        return pl.read_csv(
+            data, separator=separator, infer_schema=False, truncate_ragged_lines=False
+        )
+    except Exception as exc:  # Polars' message is for -v; ours names the line
+        raise InputFileError(f"{path}: {_csv_problem(data, separator)}") from exc
+
+
 def read_table(path: Path) -> pl.DataFrame:
-    """Any supported export as an all-string frame, normalised column names, and a line column."""
+    """Any supported export as an all-string frame, normalised column names, and a line column.
+
+    A file that cannot be read raises InputFileError: one line naming the file and what is
+    wrong (line, column), never a library's message (that one stays on the exception's cause).
+    """
     path = Path(path)
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a directory, not a file")
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
+    if suffix == ".parquet":
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic != b"PAR1":
+            what = _what_binary(magic) or "not a Parquet file"
+            raise InputFileError(f"{path}: {what}; export it as Parquet or CSV")
+        try:
             frame = pl.read_parquet(path)
-            frame = frame.with_columns(pl.all().cast(pl.String))
-            first_line = 1
-        elif suffix in {".jsonl", ".ndjson", ".json"}:
+        except Exception as exc:
+            raise InputFileError(f"{path}: a damaged Parquet file (run with -v)") from exc
+        first_line = 1
+    elif suffix in {".jsonl", ".ndjson", ".json"}:
+        try:
             frame = pl.read_ndjson(path, infer_schema_length=None)
-            frame = frame.with_columns(pl.all().cast(pl.String))
-            first_line = 1
-        else:
-            data = _as_utf8(path.read_bytes(), path)
-            frame = pl.read_csv(
-                data,
-                separator=_sniff_delimiter(data),
-                infer_schema=False,
-                truncate_ragged_lines=False,
-            )
-            first_line = 2
-    except InputFileError:
-        raise
-    except Exception as exc:  # polars' own message says where; we add which file
-        raise InputFileError(f"{path}: cannot be read as {suffix or 'csv'}: {exc}") from exc
-    frame = frame.rename({c: c.strip().lower().replace(" ", "_") for c in frame.columns})
+        except Exception as exc:
+            raise InputFileError(f"{path}: {_json_problem(path)}") from exc
+        first_line = 1
+    else:
+        frame = _read_csv(path)
+        first_line = 2
+    if first_line == 1:  # Parquet and JSON lines: typed columns, names that may differ in case
+        _refuse_duplicate_columns(frame.columns, path)
+        frame = frame.with_columns(pl.all().cast(pl.String))
+    frame = frame.rename({c: _normal(c) for c in frame.columns})
     frame = frame.with_columns(
         pl.col(pl.String).str.strip_chars().replace("", None),
     )

@@ -109,6 +109,17 @@ def _label(expectation: dict[str, Any]) -> str:
     return reason or f"{expectation['type']}({target})"
 
 
+def _detailed(
+    label: str, expectation: dict[str, Any], frame: pl.DataFrame, rows: list[Any]
+) -> list[str]:
+    """Each failed row's label; `meta.detail_column` adds that column's value (which field)."""
+    column = expectation.get("meta", {}).get("detail_column")
+    if column not in frame.columns:
+        return [label] * len(rows)
+    values = frame[column].gather([int(r) for r in rows]).to_list()
+    return [label if v is None else f"{label}: {v}" for v in values]
+
+
 def _gx_kwargs(kwargs: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
     """Date bounds in the suite are ISO strings; dates reach GX as day numbers (see validate)."""
     out = dict(kwargs)
@@ -182,7 +193,8 @@ def validate(
     )
 
     failed_rows: list[int] = []
-    failed_labels: list[str] = []
+    failed_labels: list[str] = []  # per row, with its detail column (meta.detail_column)
+    failed_reasons: list[str] = []  # per row, the reason alone (counted for the run's summary)
     for res in result.results:
         exp_def = expectations[res.expectation_config.meta[_POSITION]]
         error = _raised(res.exception_info)
@@ -197,7 +209,9 @@ def validate(
                 "only row-level expectations belong in an input suite"
             )
         failed_rows.extend(int(r) for r in rows)
-        failed_labels.extend([_label(exp_def)] * len(rows))
+        label = _label(exp_def)
+        failed_reasons.extend([label] * len(rows))
+        failed_labels.extend(_detailed(label, exp_def, frame, rows))
 
     indexed = frame.with_row_index(ROW)
     if not failed_rows:
@@ -212,7 +226,12 @@ def validate(
     )
     bad = indexed.join(reasons, on=ROW, how="inner").sort(ROW).drop(ROW)
     good = indexed.join(reasons, on=ROW, how="anti").drop(ROW)
-    counts = failures.group_by("label").len().sort("len", descending=True)
+    counts = (
+        pl.DataFrame({"label": failed_reasons}, schema={"label": pl.String})
+        .group_by("label")
+        .len()
+        .sort("len", descending=True)
+    )
     return ValidationOutcome(
         good=good,
         bad=bad,
