@@ -34,7 +34,7 @@ _MAGIC = {
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 
 
-def _what_binary(raw: bytes) -> str | None:
+def what_binary(raw: bytes) -> str | None:
     """What a file that is not text is, from its first bytes (None: it looks like text)."""
     for magic, what in _MAGIC.items():
         if raw.startswith(magic):
@@ -46,7 +46,7 @@ def _what_binary(raw: bytes) -> str | None:
     return None
 
 
-def _utf16(raw: bytes) -> str | None:
+def utf16_codec(raw: bytes) -> str | None:
     """'utf-16' (with a BOM), 'utf-16-le' or '-be' (every other byte NUL), else None."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
@@ -65,7 +65,7 @@ def _as_utf8(raw: bytes, path: Path) -> bytes:
     Valid UTF-8 is passed on as it is: re-encoding 200 MB of text would cost a second. What is
     not text (a ZIP, an .xlsx, binary) is refused saying what it is, not as a "missing column".
     """
-    utf16 = _utf16(raw)
+    utf16 = utf16_codec(raw)
     if utf16:
         try:
             raw = raw.decode(utf16).removeprefix("\ufeff").encode("utf-8")
@@ -74,7 +74,7 @@ def _as_utf8(raw: bytes, path: Path) -> bytes:
                 f"{path}: UTF-16 text that does not decode (byte {exc.start})"
             ) from exc
     else:
-        what = _what_binary(raw)
+        what = what_binary(raw)
         if what:
             raise InputFileError(f"{path}: this is {what}, not a text export; export it as CSV")
     raw = raw.removeprefix(b"\xef\xbb\xbf")
@@ -223,7 +223,7 @@ def read_table(path: Path) -> pl.DataFrame:
         with open(path, "rb") as fh:
             magic = fh.read(4)
         if magic != b"PAR1":
-            what = _what_binary(magic) or "not a Parquet file"
+            what = what_binary(magic) or "not a Parquet file"
             raise InputFileError(f"{path}: {what}; export it as Parquet or CSV")
         try:
             frame = pl.read_parquet(path)

@@ -30,6 +30,7 @@ from o2c.tasks.bank.statements.errors import StatementError
 from o2c.tasks.bank.statements.mt940 import parse_mt940
 from o2c.tasks.bank.statements.ofx import parse_ofx
 from o2c.tasks.common.files import sha256_of
+from o2c.tasks.erp.tabular_files import utf16_codec, what_binary
 
 _HEAD = 65536
 _CAMT = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.05[234]")
@@ -67,6 +68,14 @@ def detect_format(head: bytes, csv_mappings: list[CsvMapping] | None = None) -> 
     return None
 
 
+def _not_text(head: bytes) -> str | None:
+    """What a file that no parser reads is, when it is not text: said instead of 'unknown'."""
+    if utf16_codec(head):
+        return "UTF-16 text: statements are read as UTF-8 or Latin-1; convert it to UTF-8"
+    what = what_binary(head)
+    return f"this is {what}, not a bank statement" if what else None
+
+
 DEFAULT_LIMIT = 200_000_000
 LIMIT_VARIABLE = "O2C_STATEMENT_MAX_BYTES"
 
@@ -98,6 +107,8 @@ def parse_file(
         size = path.stat().st_size
     except OSError as exc:
         raise StatementError(path, None, f"cannot read: {exc.strerror or exc}") from exc
+    if path.is_dir():
+        raise StatementError(path, None, "is a directory, not a file")
     limit = max_bytes if max_bytes is not None else size_limit()
     if size > limit:
         raise StatementError(
@@ -113,6 +124,8 @@ def parse_file(
     elif csv_mapping is not None:
         mappings = [load_mapping(Path(csv_mapping))]
     kind = detect_format(head, mappings)
+    if kind is None and (what := _not_text(head)):
+        raise StatementError(path, "start of file", what)
     if kind is None:
         raise StatementError(
             path,
