@@ -512,7 +512,10 @@ def check_well_formed(path: Path) -> None:
 def _syntax_error(path: Path, exc: etree.XMLSyntaxError) -> StatementError:
     line_no = exc.position[0] if exc.position else None
     place = f"line {line_no}" if line_no else None
-    reason = exc.msg or str(exc)
+    reason = re.sub(r"^xml\w+: ", "", exc.msg or str(exc))  # libxml2's function name
+    reason = re.sub(r", line \d+, column \d+$", "", reason)  # already in the place
+    if "xmlchar value" in reason.lower() or "char value" in reason.lower():
+        reason = f"{reason} (a control character, which XML forbids)"
     low = reason.lower()
     if "entity" in low or "doctype" in low:
         reason = f"unsafe or malformed XML: {reason}"
