@@ -110,3 +110,27 @@ def test_records_without_line_breaks(samples: Path, tmp_path: Path) -> None:
     (st,) = parse_file(flat).statements
     assert st.entry_count == 13
     assert check_balance(st).status == "balanced"
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize(
+    ("decimals", "digits", "expected"),
+    [
+        ("3", None, r"line 1 \(entry .*\), amount: amount -3\.221 has a fraction of a cent"),
+        ("0", "9999999999999I", r"line 1 \(entry .*\), amount: amount 99999999999999 is beyond"),
+    ],
+)
+def test_amount_outside_the_bounds_refuses_the_file(
+    samples: Path, tmp_path: Path, decimals: str, digits: str | None, expected: str
+) -> None:
+    """Issue 14: below the cent or beyond 10^12 units (models/bounds.py), named by entry."""
+    lines = (samples / "cfonb120/pennylane-cfonb__example.txt").read_text().splitlines()
+    first = next(i for i, x in enumerate(lines) if x.startswith("04"))
+    record = lines[first][:19] + decimals + lines[first][20:]
+    if digits:
+        record = record[:90] + digits + record[104:]
+    lines[first] = record
+    bad = tmp_path / "bad.cfo"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(StatementError, match=rf"bad\.cfo, statement .*, {expected}"):
+        parse_file(bad)
