@@ -76,3 +76,13 @@ def test_dates_iso_and_french():
     values = ["2026-03-31", "31/03/2026", "31.03.2026", "2026-03-31T10:00:00", "2026-02-30", "x"]
     parsed = pl.DataFrame({"d": values}).select(parse_date("d")).to_series().to_list()
     assert [str(d) if d else None for d in parsed] == ["2026-03-31"] * 4 + [None, None]
+
+
+def test_quoted_fields_with_doubled_quotes_and_separators_are_read(tmp_path: Path):
+    """The quote checks of issue 14 refuse unclosed quotes only, not CSV's own quoting."""
+    path = tmp_path / "export.csv"
+    path.write_text('invoice_id;customer_name\nFA-1;"Le ""Bon"" Coin; SARL"\nFA-2;"multi\tab"\n')
+    assert read_table(path)["customer_name"].to_list() == ['Le "Bon" Coin; SARL', "multi\tab"]
+    path.write_text('invoice_id;customer_name\nFA-1;"Le ""Bon"" Coin\nFA-2;x\n')
+    with pytest.raises(InputFileError, match=r"line 2: a quoted field is never closed"):
+        read_table(path)
