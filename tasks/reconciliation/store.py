@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from o2c.models.bounds import MAX_AMOUNT_CENTS
 from o2c.models.schemas import ALLOCATION, BANK_TRANSACTION, CUSTOMER, OPEN_ITEM, PAYER_ALIAS
 from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.engine import (
@@ -248,7 +249,7 @@ def _to_cents(value: object, where: str) -> int | None:
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, int):
-        return value * 100
+        amount = Decimal(value)
     else:
         text = str(value).strip().replace(" ", "").replace("\u00a0", "")
         if not _AMOUNT.match(text):
@@ -260,6 +261,8 @@ def _to_cents(value: object, where: str) -> int | None:
     cents = amount * 100
     if cents != cents.to_integral_value():
         raise ValueError(f"{where}: amount {value!r} has more than 2 decimals")
+    if abs(cents) > MAX_AMOUNT_CENTS:  # beyond it, Int64 cents and DECIMAL(18,2) overflow
+        raise ValueError(f"{where}: amount {value!r} is beyond the bound of models/bounds.py")
     return int(cents)
 
 
