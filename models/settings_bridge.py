@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class BridgeSettings(BaseSettings):
     """How to reach Bridge API v3 and how politely to talk to it."""
 
-    model_config = SettingsConfigDict(env_prefix="O2C_BRIDGE_", extra="ignore")
+    # hide_input_in_errors: a validation error must never quote an input (the secret included).
+    model_config = SettingsConfigDict(
+        env_prefix="O2C_BRIDGE_", extra="ignore", hide_input_in_errors=True
+    )
 
     base_url: str = "https://api.bridgeapi.io"
     client_id: str
@@ -32,11 +37,23 @@ class BridgeSettings(BaseSettings):
     requests_per_second: float = Field(default=5.0, ge=0)  # 0 disables the client-side limit
     backoff_base_s: float = Field(default=0.5, ge=0)  # first retry delay, doubled each time
     backoff_max_s: float = Field(default=30.0, ge=0)  # cap on one backoff wait
+    backoff_jitter: float = Field(default=0.1, ge=0, le=1)  # random share added to a wait
     # A Retry-After is honoured up to this; a longer one ends the run with a clear error.
     retry_after_max_s: float = Field(default=120.0, ge=0)
     page_limit: int = Field(default=500, ge=1, le=500)  # Bridge serves at most 500 per page
     # History fetched for an account seen for the first time (no cursor yet).
     initial_history_days: int = Field(default=90, ge=1)
+    # The fetch task's own retries (a run-level second chance, retryable errors only).
+    run_retries: int = Field(default=2, ge=0)
+    run_retry_delay_s: float = Field(default=60.0, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL with a host")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _one_user(self) -> BridgeSettings:
@@ -54,10 +71,35 @@ class BridgeSecretMissing(ValueError):
     """Neither the variable nor the Secret block holds the client secret."""
 
 
+class BridgeSettingsError(ValueError):
+    """A missing or invalid O2C_BRIDGE_* setting, named without its value (it may be a secret)."""
+
+
+def _clean(exc: ValidationError) -> BridgeSettingsError:
+    # pydantic's own text quotes the inputs; only the field names and reasons are kept here.
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False, include_context=False):
+        loc = ".".join(str(part) for part in error["loc"])
+        name = f"O2C_BRIDGE_{loc.upper()}" if loc else "O2C_BRIDGE_*"
+        reason = (
+            "missing" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
+        )
+        problems.append(f"{name}: {reason}" if loc else reason)
+    return BridgeSettingsError("Bridge settings: " + "; ".join(problems))
+
+
+def bridge_settings(**values: Any) -> BridgeSettings:
+    """BridgeSettings from the environment (and `values`), a clean error naming what is wrong."""
+    try:
+        return BridgeSettings(**values)
+    except ValidationError as exc:
+        raise _clean(exc) from None
+
+
 def load_bridge_settings(secret_from_block: Callable[[str], str | None]) -> BridgeSettings:
     """The settings, with the client secret from the environment, else from the Secret block."""
     if os.environ.get("O2C_BRIDGE_CLIENT_SECRET"):
-        return BridgeSettings()
+        return bridge_settings()
     name = os.environ.get("O2C_BRIDGE_SECRET_BLOCK") or SECRET_BLOCK
     secret = secret_from_block(name)
     if not secret:
@@ -65,4 +107,4 @@ def load_bridge_settings(secret_from_block: Callable[[str], str | None]) -> Brid
             "no Bridge client secret: set O2C_BRIDGE_CLIENT_SECRET, or save it in a Prefect "
             f"Secret block named {name!r} (prefect block create secret)"
         )
-    return BridgeSettings(client_secret=SecretStr(secret))
+    return bridge_settings(client_secret=SecretStr(secret))

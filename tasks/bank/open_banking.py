@@ -1,12 +1,9 @@
-"""Open Banking pull from Bridge API v3 (aggregation): transactions in, cursor kept in DuckDB.
+"""Open Banking from Bridge: transactions mapped to statement lines, cursors kept in DuckDB.
 
-Contract used (docs.bridgeapi.io, version header `Bridge-Version`):
-- POST /v3/aggregation/authorization/token with the app's `Client-Id`/`Client-Secret` headers and
-  {"user_uuid": ...} or {"external_user_id": ...}: a user access token, sent as `Bearer`.
-- GET /v3/aggregation/accounts: each account's id, IBAN and currency.
-- GET /v3/aggregation/transactions?account_id=&limit=&since=&min_date=: transactions of an
-  account, `since` filtering on `updated_at`; pages chained by `pagination.next_uri`.
-  A transaction the provider withdrew comes back with `deleted: true`.
+The HTTP side (auth, pages, retries, redaction) lives in o2c.tasks.connectors.bridge; the flow
+runs fetch (network, no lock, no connection), stage (pure), then write (one short hold of the
+warehouse writer). This module holds what the three share: the mapping of Bridge transactions to
+statement lines, the withdrawn transactions, and the cursor read and write.
 
 The incremental cursor of an account is the largest `updated_at` it has served us; the next sync
 asks `since` that value. Rows are deduplicated by the loader's natural key, so fetching a
@@ -15,334 +12,45 @@ boundary row twice (or re-running after a crash) never doubles money.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
-import json
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping
+import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
 
 import duckdb
-import httpx
-from pydantic import SecretStr
 
 from o2c.models.bank import Statement, StatementLine
-from o2c.models.settings_bridge import BridgeSettings
 from o2c.tasks.bank.store import BankLoadResult, load_statements
-from o2c.warehouse import scalar
+from o2c.tasks.connectors.bridge import (
+    ACCOUNTS_PATH,
+    TOKEN_PATH,
+    TRANSACTIONS_PATH,
+    BridgeClient,
+    BridgeDataError,
+    BridgeError,
+)
+from o2c.tasks.connectors.bridge import parse_timestamp as _parse_timestamp
+from o2c.warehouse import connect, db_path, scalar, transaction
+
+__all__ = [
+    "ACCOUNTS_PATH",
+    "TOKEN_PATH",
+    "TRANSACTIONS_PATH",
+    "BridgeClient",
+    "BridgeDataError",
+    "BridgeError",
+]
 
 log = logging.getLogger(__name__)
 
 PROVIDER = "bridge"
 SOURCE = "open_banking"
 FORMAT = "open_banking"
-TOKEN_PATH = "/v3/aggregation/authorization/token"
-ACCOUNTS_PATH = "/v3/aggregation/accounts"
-TRANSACTIONS_PATH = "/v3/aggregation/transactions"
-_TOKEN_MARGIN = timedelta(seconds=60)  # renew a token this long before it expires
 _DAY_MARGIN = 3  # days around a booking date when listing whole days by `date`
-
-
-class BridgeError(RuntimeError):
-    """A Bridge call that failed for good: names the endpoint and status, never a secret."""
-
-    def __init__(self, message: str, *, endpoint: str, status: int | None, attempts: int) -> None:
-        super().__init__(message)
-        self.endpoint = endpoint
-        self.status = status
-        self.attempts = attempts
-
-
-class BridgeDataError(ValueError):
-    """A Bridge payload that does not fit the contract (missing or malformed field)."""
-
-
-# --------------------------------------------------------------------------------------------
-# HTTP client
-# --------------------------------------------------------------------------------------------
-
-
-class _RateLimiter:
-    """At most `rate` requests a second from this client: spaces calls evenly, no burst."""
-
-    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]):
-        self._interval = 1.0 / rate if rate > 0 else 0.0
-        self._clock = clock
-        self._sleep = sleep
-        self._next = 0.0
-
-    def wait(self) -> None:
-        if not self._interval:
-            return
-        now = self._clock()
-        if now < self._next:
-            self._sleep(self._next - now)
-            now = self._next
-        self._next = now + self._interval
-
-
-class BridgeClient:
-    """httpx client for Bridge v3: timeouts, retries with backoff, rate limit, user token."""
-
-    def __init__(
-        self,
-        settings: BridgeSettings,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.settings = settings
-        self._sleep = sleep
-        self._limiter = _RateLimiter(settings.requests_per_second, clock, sleep)
-        self._origin = _origin(settings.base_url)
-        self._http = httpx.Client(
-            base_url=settings.base_url,
-            timeout=httpx.Timeout(settings.timeout_s),
-            headers={"Bridge-Version": settings.bridge_version, "Accept": "application/json"},
-            follow_redirects=False,
-        )
-        self._token: SecretStr | None = None
-        self._token_expires: datetime | None = None
-        self.requests_made = 0  # every HTTP attempt, retries included
-
-    def __repr__(self) -> str:
-        return f"BridgeClient(base_url={self.settings.base_url!r})"
-
-    def __enter__(self) -> BridgeClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
-
-    # -- public calls ------------------------------------------------------------------------
-
-    def list_accounts(self) -> list[dict[str, Any]]:
-        return list(self._paginate(ACCOUNTS_PATH, {"limit": self.settings.page_limit}))
-
-    def iter_transactions(
-        self,
-        *,
-        account_id: str,
-        since: str | None,
-        min_date: date | None,
-        max_date: date | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """One account's transactions updated after `since`, else dated min_date..max_date."""
-        params: dict[str, Any] = {"account_id": account_id, "limit": self.settings.page_limit}
-        if since:
-            params["since"] = since
-        else:
-            if min_date:
-                params["min_date"] = min_date.isoformat()
-            if max_date:
-                params["max_date"] = max_date.isoformat()
-        return self._paginate(TRANSACTIONS_PATH, params)
-
-    # -- plumbing ----------------------------------------------------------------------------
-
-    def _paginate(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        url: str = path
-        query: dict[str, Any] | None = params
-        seen: set[str] = set()
-        while True:
-            body = self._get(url, query)
-            resources = body.get("resources")
-            if not isinstance(resources, list):
-                raise BridgeDataError(f"GET {path}: response has no 'resources' list")
-            yield from resources
-            next_uri = (body.get("pagination") or {}).get("next_uri")
-            if not next_uri:
-                return
-            if next_uri in seen:
-                raise BridgeDataError(f"GET {path}: pagination.next_uri loops ({next_uri})")
-            seen.add(next_uri)
-            url, query = self._checked_next(path, next_uri), None
-
-    def _checked_next(self, path: str, next_uri: str) -> str:
-        # A next_uri pointing elsewhere would carry our bearer token to another host.
-        parts = urlsplit(next_uri)
-        if parts.scheme or parts.netloc:
-            if _origin(next_uri) != self._origin:
-                raise BridgeError(
-                    f"GET {path}: pagination.next_uri leaves {self._origin}; refused",
-                    endpoint=f"GET {path}",
-                    status=None,
-                    attempts=0,
-                )
-            return parts.path + (f"?{parts.query}" if parts.query else "")
-        return next_uri
-
-    def _app_headers(self) -> dict[str, str]:
-        # Bridge wants the app's credentials on every call, the user's token on top of them.
-        s = self.settings
-        return {"Client-Id": s.client_id, "Client-Secret": s.client_secret.get_secret_value()}
-
-    def _get(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
-        token = self._access_token()
-        headers = {**self._app_headers(), "Authorization": f"Bearer {token.get_secret_value()}"}
-        return self._call("GET", url, params=params, headers=headers)
-
-    def _access_token(self) -> SecretStr:
-        now = datetime.now(UTC)
-        if self._token and self._token_expires and now < self._token_expires - _TOKEN_MARGIN:
-            return self._token
-        s = self.settings
-        payload = (
-            {"user_uuid": s.user_uuid} if s.user_uuid else {"external_user_id": s.external_user_id}
-        )
-        body = self._call("POST", TOKEN_PATH, json_body=payload, headers=self._app_headers())
-        raw = body.get("access_token")
-        if not isinstance(raw, str) or not raw:
-            raise BridgeDataError(f"POST {TOKEN_PATH}: response has no access_token")
-        self._token = SecretStr(raw)
-        self._token_expires = _parse_timestamp(body.get("expires_at")) or now + timedelta(hours=1)
-        return self._token
-
-    def _secrets(self) -> list[str]:
-        found = [self.settings.client_secret.get_secret_value()]
-        if self._token:
-            found.append(self._token.get_secret_value())
-        return [value for value in found if value]
-
-    def _call(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: dict[str, Any] | None = None,
-        headers: dict[str, str],
-    ) -> dict[str, Any]:
-        """One logical call: retried on 429, 5xx and timeouts; any other 4xx fails at once."""
-        s = self.settings
-        endpoint = f"{method} {urlsplit(url).path}"
-        attempts = 0
-        while True:
-            attempts += 1
-            self._limiter.wait()
-            self.requests_made += 1
-            try:
-                response = self._http.request(
-                    method, url, params=params, json=json_body, headers=headers
-                )
-            except httpx.TimeoutException as exc:
-                reason, status, retry_after = f"timed out ({type(exc).__name__})", None, None
-            except httpx.TransportError as exc:
-                raise BridgeError(
-                    f"Bridge {endpoint}: network error ({type(exc).__name__}), not retried",
-                    endpoint=endpoint,
-                    status=None,
-                    attempts=attempts,
-                ) from None
-            else:
-                status = response.status_code
-                if 200 <= status < 300:
-                    return _decode(response, endpoint)
-                if status != 429 and status < 500:
-                    raise BridgeError(
-                        f"Bridge {endpoint} answered {status}"
-                        f"{_describe(response, self._secrets())}; not retried",
-                        endpoint=endpoint,
-                        status=status,
-                        attempts=attempts,
-                    )
-                reason = f"answered {status}"
-                retry_after = _retry_after(response.headers.get("Retry-After"))
-            if attempts > s.max_retries:
-                raise BridgeError(
-                    f"Bridge {endpoint} {reason}; gave up after {attempts} attempts",
-                    endpoint=endpoint,
-                    status=status,
-                    attempts=attempts,
-                )
-            delay = min(s.backoff_base_s * 2 ** (attempts - 1), s.backoff_max_s)
-            if retry_after is not None:
-                if retry_after > s.retry_after_max_s:
-                    raise BridgeError(
-                        f"Bridge {endpoint} {reason} and asks to wait {retry_after:.0f} s,"
-                        f" more than the {s.retry_after_max_s:.0f} s allowed; try later",
-                        endpoint=endpoint,
-                        status=status,
-                        attempts=attempts,
-                    )
-                delay = max(delay, retry_after)
-            log.warning(
-                "Bridge %s %s; retry %d of %d in %.2f s",
-                endpoint,
-                reason,
-                attempts,
-                s.max_retries,
-                delay,
-            )
-            self._sleep(delay)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def _decode(response: httpx.Response, endpoint: str) -> dict[str, Any]:
-    # Decimal, never float: 0.1 + 0.2 must stay 0.30 all the way to the warehouse.
-    try:
-        body = json.loads(response.content, parse_float=Decimal)
-    except ValueError as exc:
-        raise BridgeDataError(f"Bridge {endpoint}: response is not JSON ({exc})") from None
-    if not isinstance(body, dict):
-        raise BridgeDataError(f"Bridge {endpoint}: response is not a JSON object")
-    return body
-
-
-def _describe(response: httpx.Response, secrets: list[str]) -> str:
-    """The provider's own error type and message, shortened, with any secret blanked out."""
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return ""
-    if not isinstance(body, dict):
-        return ""
-    parts = [str(body[key]) for key in ("type", "message") if body.get(key)]
-    text = ": ".join(parts)[:300]
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return f" ({text})" if text else ""
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds, from either of its two forms (delta-seconds or HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _parse_timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
 
 # --------------------------------------------------------------------------------------------
 # Fetch: payloads to typed lines
@@ -706,54 +414,80 @@ def fingerprint(fetched: FetchResult, statements: list[Statement]) -> str:
     return digest.hexdigest()
 
 
-def sync(
+@dataclass(slots=True)
+class StagedSync:
+    """What one fetch will write, ready before the writer lock is taken."""
+
+    statements: list[Statement]
+    sha256: str  # stands in for a file hash in load_batches
+    file_name: str
+    accounts: int
+    transactions_in: int
+    deleted_ids: list[str]
+    future_skipped: int
+    cursors: dict[str, str | None]  # every account's cursor after this fetch
+    cursor_moves: dict[str, str]  # only the accounts whose cursor moved
+
+
+def stage(fetched: FetchResult, *, user: str) -> StagedSync:
+    """Statements, fingerprint and cursor moves of a fetch: pure, no I/O."""
+    statements = to_statements(fetched)
+    return StagedSync(
+        statements=statements,
+        sha256=fingerprint(fetched, statements),
+        file_name=f"bridge:{user}",
+        accounts=len(fetched.accounts),
+        transactions_in=fetched.transaction_count,
+        deleted_ids=fetched.deleted_ids,
+        future_skipped=sum(feed.future_skipped for feed in fetched.accounts),
+        cursors=fetched.cursors,
+        cursor_moves={
+            feed.account_id: feed.cursor_after
+            for feed in fetched.accounts
+            if feed.cursor_after and feed.cursor_after != feed.cursor_before
+        },
+    )
+
+
+def stored_cursors(db: str | os.PathLike[str] | None) -> dict[str, str | None]:
+    """The saved cursors, read in a short read-only connection (none before the first sync)."""
+    if not db_path(db).exists():
+        return {}
+    with connect(db, read_only=True) as con:
+        try:
+            return read_cursors(con, PROVIDER)
+        except duckdb.CatalogException:  # a warehouse older than the cursor table
+            return {}
+
+
+def write(
     con: duckdb.DuckDBPyConnection,
-    settings: BridgeSettings,
+    staged: StagedSync,
     *,
     now: datetime,
     flow_run_id: str | None = None,
-    client: BridgeClient | None = None,
 ) -> SyncResult:
-    """Fetch every account's news, load them with source 'open_banking', then move the cursors.
+    """Load the staged statements with source 'open_banking', then move the cursors.
 
     The loader commits the rows in its own transaction; the cursors follow in a second one
-    right after. A crash in between leaves the cursors behind the rows, never ahead of them:
-    the next run fetches the same rows again and the loader's natural key stores them once.
-    A failed fetch loads nothing and moves no cursor.
+    right after, under the same writer lock. A crash in between leaves the cursors behind the
+    rows, never ahead of them: the next run fetches the same rows again and the loader's
+    natural key stores them once.
     """
-    own_client = client is None
-    client = client or BridgeClient(settings)
-    try:
-        fetched = fetch_transactions(
-            client,
-            since=now - timedelta(days=settings.initial_history_days),
-            cursor_state=read_cursors(con, PROVIDER),
-        )
-    finally:
-        if own_client:
-            client.close()
-
-    statements = to_statements(fetched)
-    withdrawn = withdrawn_already_stored(con, fetched.deleted_ids)
+    withdrawn = withdrawn_already_stored(con, staged.deleted_ids)
     load = None
-    if statements:
+    if staged.statements:
         load = load_statements(
             con,
-            statements,
-            file_name=f"bridge:{settings.user_uuid or settings.external_user_id}",
-            sha256=fingerprint(fetched, statements),
+            staged.statements,
+            file_name=staged.file_name,
+            sha256=staged.sha256,
             source=SOURCE,
             flow_run_id=flow_run_id,
         )
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for feed in fetched.accounts:
-            if feed.cursor_after and feed.cursor_after != feed.cursor_before:
-                save_cursor(con, PROVIDER, feed.account_id, feed.cursor_after, now=now)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    with transaction(con):
+        for account_id, cursor in staged.cursor_moves.items():
+            save_cursor(con, PROVIDER, account_id, cursor, now=now)
     for item in withdrawn:
         log.warning(
             "Bridge withdrew transaction %s (%s %s %s on %s), already stored as %s",
@@ -765,12 +499,12 @@ def sync(
             item.transaction_id,
         )
     return SyncResult(
-        accounts=len(fetched.accounts),
-        transactions_in=fetched.transaction_count,
-        deleted_ids=fetched.deleted_ids,
+        accounts=staged.accounts,
+        transactions_in=staged.transactions_in,
+        deleted_ids=staged.deleted_ids,
         withdrawn_stored=withdrawn,
-        future_skipped=sum(feed.future_skipped for feed in fetched.accounts),
-        statements=len(statements),
+        future_skipped=staged.future_skipped,
+        statements=len(staged.statements),
         load=load,
-        cursors=fetched.cursors,
+        cursors=staged.cursors,
     )

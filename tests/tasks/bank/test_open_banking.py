@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,11 +14,14 @@ from o2c.tasks.bank.open_banking import (
     TRANSACTIONS_PATH,
     BridgeClient,
     BridgeError,
+    SyncResult,
     fetch_transactions,
     read_cursor,
+    read_cursors,
     save_cursor,
-    sync,
+    stage,
     to_statements,
+    write,
 )
 from o2c.warehouse import connect
 from tests.fakes.bridge_server import BridgeFake, Fault
@@ -39,6 +42,7 @@ def settings_for(fake: BridgeFake, **overrides) -> BridgeSettings:
         "requests_per_second": 0,
         "backoff_base_s": 0.001,
         "backoff_max_s": 0.05,
+        "backoff_jitter": 0,
         "page_limit": 2,
     }
     values.update(overrides)
@@ -76,6 +80,18 @@ def seed(fake: BridgeFake) -> None:
     )
     fake.add_transaction(1001, "999999.99", "2026-11-05", updated_at="2026-11-05T08:00:00Z")
     fake.add_transaction(1002, "-10.01", "2026-11-05", updated_at="2026-11-05T10:00:00Z")
+
+
+def sync(con, settings: BridgeSettings, *, now: datetime) -> SyncResult:
+    """The flow's three steps on one connection: fetch (network), stage (pure), write."""
+    with BridgeClient(settings) as client:
+        fetched = fetch_transactions(
+            client,
+            since=now - timedelta(days=settings.initial_history_days),
+            cursor_state=read_cursors(con, "bridge"),
+        )
+    staged = stage(fetched, user=settings.user_uuid or settings.external_user_id or "")
+    return write(con, staged, now=now)
 
 
 def fetch(fake: BridgeFake, cursors=None, **overrides):

@@ -1,0 +1,1 @@
+"""Clients of outside APIs: one HTTP base (`http`), then a module per provider (`bridge`, ...)."""

@@ -1,0 +1,455 @@
+"""The one HTTP client base of every connector (Bridge now; AR24, payment links, Odoo next).
+
+Why one base: each outside API must be called the same careful way, and a fix (a leaked secret,
+a retried 400) must land once. What it guarantees:
+- a timeout on every request;
+- retries with exponential backoff and jitter on 5xx, on 429 (honouring Retry-After, in seconds
+  or as an HTTP date, up to a cap: past it a clear error), on timeouts and connection errors;
+  never on another 4xx;
+- a client-side rate limit (requests per second, evenly spaced);
+- secrets redacted from every log line, exception message and repr: Authorization and other
+  credential headers, bearer tokens, query parameters named like secrets, registered values;
+- a request id per request (sent as `X-Request-Id`), logged with method, path (secret query
+  values masked), status and duration;
+- one exception type, `ConnectorError`, saying truthfully whether and how often it was retried,
+  and whether a later run could succeed (`retryable`).
+Sleep, clocks and the jitter source are injectable so tests never wait.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import httpx
+
+REQUEST_ID_HEADER = "X-Request-Id"
+MASK = "***"
+# Header names whose values are credentials: never logged, their values registered as secrets.
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "client-secret", "x-api-key", "api-key", "cookie"}
+)
+# Query parameters (and JSON keys) whose values are masked wherever a URL or body text shows.
+_SECRET_NAME = r"[\w.-]*(?:secret|token|passw|api[_-]?key|apikey|signature|otp|hash|auth|credential|session)[\w.-]*|key|sig|code"  # noqa: E501
+_SECRET_QUERY = re.compile(rf"(?i)([?&;](?:{_SECRET_NAME})=)[^&#\s\"']*")
+# `"name": "value"` (JSON) or `name=value` (form, log text); not `name: words` of a sentence.
+_SECRET_FIELD = re.compile(
+    rf"(?i)((?:[\"'](?:{_SECRET_NAME})[\"']\s*:\s*[\"']?)|(?:\b(?:{_SECRET_NAME})=))[^\"'&,}}\s]+"
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+_SECRET_PARAM = re.compile(rf"(?i)^(?:{_SECRET_NAME})$")
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+
+class ConnectorError(RuntimeError):
+    """An outside call that failed for good: names the service, endpoint and status, no secret.
+
+    `retryable` says whether a later run may succeed (5xx, 429, timeouts, connection errors);
+    a 401/403/404, a malformed answer or a Retry-After beyond the cap are not.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str = "",
+        endpoint: str | None = None,
+        status: int | None = None,
+        attempts: int = 0,
+        retryable: bool = False,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.service = service
+        self.endpoint = endpoint
+        self.status = status
+        self.attempts = attempts
+        self.retryable = retryable
+        self.request_id = request_id
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields survive pickling (Prefect may serialise a failed task's exception).
+        fields = {
+            "service": self.service,
+            "endpoint": self.endpoint,
+            "status": self.status,
+            "attempts": self.attempts,
+            "retryable": self.retryable,
+            "request_id": self.request_id,
+        }
+        return _rebuild, (type(self), str(self), fields)
+
+
+def _rebuild(cls: type[ConnectorError], message: str, fields: dict[str, Any]) -> ConnectorError:
+    return cls(message, **fields)
+
+
+class ConnectorHTTPError(ConnectorError):
+    """The service answered a status that is not success."""
+
+
+class ConnectorTransportError(ConnectorError):
+    """No answer: a timeout or a connection error."""
+
+
+class RetryAfterTooLong(ConnectorError):
+    """The service asked to wait longer than the cap allows."""
+
+
+class ConnectorDataError(ConnectorError, ValueError):
+    """An answer that does not fit the contract (not JSON, a field missing or malformed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try: retries after the first attempt, backoff, jitter, Retry-After cap."""
+
+    max_retries: int = 4
+    backoff_base_s: float = 0.5  # first wait, doubled each retry
+    backoff_max_s: float = 30.0  # cap on one backoff wait
+    jitter: float = 0.1  # up to this fraction added to a backoff wait, at random
+    retry_after_max_s: float = 120.0  # a longer Retry-After ends the call with a clear error
+
+    def backoff(self, attempt: int, rand: float) -> float:
+        """The wait after failed attempt number `attempt` (1-based), jitter included."""
+        delay = min(self.backoff_base_s * 2 ** (attempt - 1), self.backoff_max_s)
+        return min(delay * (1.0 + self.jitter * rand), self.backoff_max_s)
+
+
+class RateLimiter:
+    """At most `rate` requests a second from one client: spaces calls evenly, no burst."""
+
+    def __init__(self, rate: float, clock: Clock, sleep: Sleep) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        now = self._clock()
+        if now < self._next:
+            self._sleep(self._next - now)
+            now = self._next
+        self._next = now + self._interval
+
+
+class Redactor:
+    """Blanks secrets out of text: registered values, bearer tokens, secret-named fields."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._values: set[str] = set()
+        for value in secrets:
+            self.add(value)
+
+    def add(self, value: str | None) -> None:
+        # Very short values would blank out ordinary words; credentials are longer than 3.
+        if value and len(value) >= 4:
+            self._values.add(value)
+
+    def __call__(self, text: str) -> str:
+        for value in sorted(self._values, key=len, reverse=True):
+            text = text.replace(value, MASK)
+        text = _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
+        text = _SECRET_QUERY.sub(rf"\1{MASK}", text)
+        return _SECRET_FIELD.sub(rf"\1{MASK}", text)
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._values)} secrets)"
+
+
+def safe_target(url: str) -> str:
+    """Path and query of a URL, values of secret-named parameters masked (for logs, errors)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return parts.path or "/"
+    pairs = [
+        (k, MASK if _SECRET_PARAM.match(k) else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return f"{parts.path or '/'}?{urlencode(pairs, safe='*:/')}"
+
+
+def origin(url: str) -> str:
+    """scheme://host[:port] of a URL, lower-cased: what a token may be sent to."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Retry-After in seconds, from either of its two forms (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _attempts_text(attempts: int) -> str:
+    if attempts <= 1:
+        return "not retried"
+    return f"gave up after {attempts} attempts ({attempts - 1} retries)"
+
+
+class HttpClient:
+    """One connector's httpx client: every request timed out, retried, paced and redacted."""
+
+    def __init__(
+        self,
+        service: str,
+        base_url: str,
+        *,
+        timeout_s: float,
+        retry: RetryPolicy | None = None,
+        requests_per_second: float = 0.0,
+        headers: Mapping[str, str] | None = None,
+        secrets: Iterable[str] = (),
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rand: Callable[[], float] = random.random,
+        transport: httpx.BaseTransport | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.service = service
+        self.retry = retry or RetryPolicy()
+        self.redact = Redactor(secrets)
+        self.log = logger or logging.getLogger(f"o2c.connectors.{service}")
+        self._sleep = sleep
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._rand = rand
+        self._limiter = RateLimiter(requests_per_second, clock, sleep)
+        self.base_url = base_url
+        self.origin = origin(base_url)
+        for name, value in (headers or {}).items():
+            if name.lower() in SECRET_HEADERS:
+                self._register_header(value)
+        self._http = httpx.Client(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout_s),
+            headers=dict(headers or {}),
+            follow_redirects=False,  # a redirect would carry credentials to another place
+            transport=transport,
+        )
+        self.requests_made = 0  # every HTTP attempt, retries included
+
+    def __repr__(self) -> str:
+        return f"HttpClient(service={self.service!r}, base_url={self.redact(self.base_url)!r})"
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def add_secret(self, value: str | None) -> None:
+        """Register a value (a token just received, say) to blank out wherever text shows."""
+        self.redact.add(value)
+
+    def _register_header(self, value: str) -> None:
+        self.redact.add(value)
+        scheme, _, credential = value.partition(" ")
+        if credential and scheme.lower() in ("bearer", "basic", "token"):
+            self.redact.add(credential)
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A JSON object answer; numbers with a fraction come back as Decimal, never float."""
+        response = self.request(method, url, params=params, json_body=json_body, headers=headers)
+        endpoint = f"{method} {urlsplit(url).path}"
+        try:
+            body = json.loads(response.content, parse_float=Decimal)
+        except ValueError as exc:
+            raise ConnectorDataError(
+                self.redact(f"{self._name} {endpoint}: response is not JSON ({exc})"),
+                service=self.service,
+                endpoint=endpoint,
+                status=response.status_code,
+                attempts=1,
+            ) from None
+        if not isinstance(body, dict):
+            raise ConnectorDataError(
+                f"{self._name} {endpoint}: response is not a JSON object",
+                service=self.service,
+                endpoint=endpoint,
+                status=response.status_code,
+                attempts=1,
+            )
+        return body
+
+    @property
+    def _name(self) -> str:
+        return self.service.capitalize() if self.service.islower() else self.service
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One logical call, a 2xx answer: retried on 429, 5xx, timeouts, connection errors."""
+        for name, value in (headers or {}).items():
+            if name.lower() in SECRET_HEADERS:
+                self._register_header(value)
+        endpoint = f"{method} {urlsplit(url).path}"
+        policy = self.retry
+        attempts = 0
+        while True:
+            attempts += 1
+            self._limiter.wait()
+            self.requests_made += 1
+            request_id = uuid.uuid4().hex
+            sent = {**(headers or {}), REQUEST_ID_HEADER: request_id}
+            started = self._clock()
+            status: int | None = None
+            retry_after: float | None = None
+            try:
+                response = self._http.request(
+                    method, url, params=params, json=json_body, headers=sent
+                )
+            except httpx.TimeoutException as exc:
+                reason, kind = f"timed out ({type(exc).__name__})", ConnectorTransportError
+                self._log_attempt(method, url, params, "timeout", started, request_id)
+            except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                reason, kind = f"network error ({type(exc).__name__})", ConnectorTransportError
+                self._log_attempt(method, url, params, "network error", started, request_id)
+            except httpx.TransportError as exc:  # bad URL scheme, proxy...: no retry helps
+                self._log_attempt(method, url, params, "transport error", started, request_id)
+                raise ConnectorTransportError(
+                    self.redact(
+                        f"{self._name} {endpoint}: transport error ({type(exc).__name__});"
+                        f" {_attempts_text(attempts)}"
+                    ),
+                    service=self.service,
+                    endpoint=endpoint,
+                    attempts=attempts,
+                    request_id=request_id,
+                ) from None
+            else:
+                status = response.status_code
+                self._log_attempt(method, url, params, status, started, request_id)
+                if 200 <= status < 300:
+                    return response
+                if status != 429 and status < 500:
+                    raise ConnectorHTTPError(
+                        self.redact(
+                            f"{self._name} {endpoint} answered {status}{_describe(response)};"
+                            f" {_attempts_text(attempts)}"
+                        ),
+                        service=self.service,
+                        endpoint=endpoint,
+                        status=status,
+                        attempts=attempts,
+                        retryable=False,
+                        request_id=request_id,
+                    )
+                reason, kind = f"answered {status}", ConnectorHTTPError
+                retry_after = retry_after_seconds(
+                    response.headers.get("Retry-After"), self._wall_clock()
+                )
+            if attempts > policy.max_retries:
+                raise kind(
+                    self.redact(f"{self._name} {endpoint} {reason}; {_attempts_text(attempts)}"),
+                    service=self.service,
+                    endpoint=endpoint,
+                    status=status,
+                    attempts=attempts,
+                    retryable=True,
+                    request_id=request_id,
+                )
+            delay = policy.backoff(attempts, self._rand())
+            if retry_after is not None:
+                if retry_after > policy.retry_after_max_s:
+                    raise RetryAfterTooLong(
+                        f"{self._name} {endpoint} {reason} and asks to wait {retry_after:.0f} s,"
+                        f" more than the {policy.retry_after_max_s:.0f} s allowed;"
+                        f" {_attempts_text(attempts)}, try later",
+                        service=self.service,
+                        endpoint=endpoint,
+                        status=status,
+                        attempts=attempts,
+                        retryable=False,
+                        request_id=request_id,
+                    )
+                delay = max(delay, retry_after)
+            self.log.warning(
+                self.redact(
+                    f"{self._name} {endpoint} {reason}; retry {attempts} of"
+                    f" {policy.max_retries} in {delay:.2f} s"
+                )
+            )
+            self._sleep(delay)
+
+    def _log_attempt(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        outcome: int | str,
+        started: float,
+        request_id: str,
+    ) -> None:
+        target = url
+        if params:
+            target += ("&" if "?" in url else "?") + urlencode(
+                {k: v for k, v in params.items() if v is not None}
+            )
+        elapsed_ms = (self._clock() - started) * 1000
+        self.log.info(
+            self.redact(
+                f"{self.service} {method} {safe_target(target)} -> {outcome}"
+                f" in {elapsed_ms:.0f} ms (request id {request_id})"
+            )
+        )
+
+
+def _describe(response: httpx.Response) -> str:
+    """The provider's own error type and message, shortened (the caller redacts)."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    parts = [str(body[key]) for key in ("type", "message", "error") if body.get(key)]
+    text = ": ".join(parts)[:300]
+    return f" ({text})" if text else ""
