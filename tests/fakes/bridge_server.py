@@ -39,6 +39,7 @@ class Fault:
     retry_after: str | None = None
     delay_s: float = 0.0
     body: dict[str, Any] | None = None
+    raw: bytes | None = None  # served as is (malformed JSON, say), with `status` or 200
 
 
 @dataclass
@@ -153,6 +154,9 @@ class BridgeFake:
         if fault:
             if fault.delay_s:
                 time.sleep(fault.delay_s)
+            if fault.raw is not None:
+                record.status = fault.status or 200
+                return record.status, {}, fault.raw
             if fault.status:
                 extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 payload = fault.body or {"type": "fault", "message": f"injected {fault.status}"}
@@ -249,7 +253,11 @@ class BridgeFake:
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 status, extra, payload = fake.handle(self.command, self.path, headers, body)
-                data = _NUMBER.sub(r"\1", json.dumps(payload)).encode()
+                data = (
+                    payload
+                    if isinstance(payload, bytes)
+                    else _NUMBER.sub(r"\1", json.dumps(payload)).encode()
+                )
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
