@@ -25,6 +25,7 @@ import random
 import re
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,7 +46,7 @@ _SECRET_NAME = r"[\w.-]*(?:secret|token|passw|api[_-]?key|apikey|signature|otp|h
 _SECRET_QUERY = re.compile(rf"(?i)([?&;](?:{_SECRET_NAME})=)[^&#\s\"']*")
 # `"name": "value"` (JSON) or `name=value` (form, log text); not `name: words` of a sentence.
 _SECRET_FIELD = re.compile(
-    rf"(?i)((?:[\"'](?:{_SECRET_NAME})[\"']\s*:\s*[\"']?)|(?:\b(?:{_SECRET_NAME})=))[^\"'&,}}\s]+"
+    rf"(?i)((?:[\"'](?:{_SECRET_NAME})[\"']\s*:\s*[\"']?)|(?:\b(?:{_SECRET_NAME})=))[^\"'&,;)}}\s]+"
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 _SECRET_PARAM = re.compile(rf"(?i)^(?:{_SECRET_NAME})$")
@@ -155,6 +156,7 @@ class Redactor:
         self._values: set[str] = set()
         for value in secrets:
             self.add(value)
+        _LIVE_REDACTORS.add(self)  # so httpx's and httpcore's own log lines are blanked too
 
     def add(self, value: str | None) -> None:
         # Very short values would blank out ordinary words; credentials are longer than 3.
@@ -170,6 +172,36 @@ class Redactor:
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._values)} secrets)"
+
+
+_LIVE_REDACTORS: weakref.WeakSet[Redactor] = weakref.WeakSet()
+
+
+class _LibraryLogRedaction(logging.Filter):
+    """Blanks secrets out of httpx's and httpcore's own records before any handler sees them.
+
+    httpx logs every request's full URL at INFO (query string included) and httpcore the
+    response headers at DEBUG; neither knows which values are credentials. This filter applies
+    the patterns and every live client's registered values to those records.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            original = record.getMessage()
+        except Exception:  # a malformed record is logging's business, not ours
+            return True
+        text = _PATTERNS(original)
+        for redactor in list(_LIVE_REDACTORS):
+            text = redactor(text)
+        if text != original:
+            record.msg, record.args = text, None
+        return True
+
+
+_PATTERNS = Redactor()
+_LIBRARY_FILTER = _LibraryLogRedaction()
+for _name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2"):
+    logging.getLogger(_name).addFilter(_LIBRARY_FILTER)
 
 
 def safe_target(url: str) -> str:
@@ -208,10 +240,17 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-def _attempts_text(attempts: int) -> str:
-    if attempts <= 1:
+def _attempts_text(attempts: int, *, exhausted: bool = False) -> str:
+    """Whether and how often a call was retried, truthfully, for its error message."""
+    retries = attempts - 1
+    plural = "retry" if retries == 1 else "retries"
+    if exhausted:
+        if retries == 0:
+            return "not retried (no retries configured)"
+        return f"gave up after {attempts} attempts ({retries} {plural})"
+    if retries == 0:
         return "not retried"
-    return f"gave up after {attempts} attempts ({attempts - 1} retries)"
+    return f"not retried further ({attempts} attempts: {retries} {plural} after earlier failures)"
 
 
 class HttpClient:
@@ -343,17 +382,30 @@ class HttpClient:
             status: int | None = None
             retry_after: float | None = None
             try:
-                response = self._http.request(
+                request = self._http.build_request(
                     method, url, params=params, json=json_body, headers=sent
                 )
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+                raise ConnectorError(
+                    self.redact(
+                        f"{self._name} {endpoint}: invalid URL ({type(exc).__name__}); not retried"
+                    ),
+                    service=self.service,
+                    endpoint=endpoint,
+                    attempts=attempts,
+                    request_id=request_id,
+                ) from None
+            target = str(request.url)  # what is really sent (httpx may merge params into it)
+            try:
+                response = self._http.send(request)
             except httpx.TimeoutException as exc:
                 reason, kind = f"timed out ({type(exc).__name__})", ConnectorTransportError
-                self._log_attempt(method, url, params, "timeout", started, request_id)
+                self._log_attempt(method, target, "timeout", started, request_id)
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 reason, kind = f"network error ({type(exc).__name__})", ConnectorTransportError
-                self._log_attempt(method, url, params, "network error", started, request_id)
+                self._log_attempt(method, target, "network error", started, request_id)
             except httpx.TransportError as exc:  # bad URL scheme, proxy...: no retry helps
-                self._log_attempt(method, url, params, "transport error", started, request_id)
+                self._log_attempt(method, target, "transport error", started, request_id)
                 raise ConnectorTransportError(
                     self.redact(
                         f"{self._name} {endpoint}: transport error ({type(exc).__name__});"
@@ -366,7 +418,7 @@ class HttpClient:
                 ) from None
             else:
                 status = response.status_code
-                self._log_attempt(method, url, params, status, started, request_id)
+                self._log_attempt(method, target, status, started, request_id)
                 if 200 <= status < 300:
                     return response
                 if status != 429 and status < 500:
@@ -388,7 +440,10 @@ class HttpClient:
                 )
             if attempts > policy.max_retries:
                 raise kind(
-                    self.redact(f"{self._name} {endpoint} {reason}; {_attempts_text(attempts)}"),
+                    self.redact(
+                        f"{self._name} {endpoint} {reason};"
+                        f" {_attempts_text(attempts, exhausted=True)}"
+                    ),
                     service=self.service,
                     endpoint=endpoint,
                     status=status,
@@ -420,19 +475,9 @@ class HttpClient:
             self._sleep(delay)
 
     def _log_attempt(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        outcome: int | str,
-        started: float,
-        request_id: str,
+        self, method: str, target: str, outcome: int | str, started: float, request_id: str
     ) -> None:
-        target = url
-        if params:
-            target += ("&" if "?" in url else "?") + urlencode(
-                {k: v for k, v in params.items() if v is not None}
-            )
+        """One line per attempt: method, path (secret query values masked), outcome, time, id."""
         elapsed_ms = (self._clock() - started) * 1000
         self.log.info(
             self.redact(
