@@ -111,7 +111,7 @@ class Sleeps:
         self.waits.append(seconds)
 
 
-def client(server: Server, sleeps: Sleeps | None = None, **kw: Any) -> HttpClient:
+def client(server: Server, sleeps: Any = None, **kw: Any) -> HttpClient:
     retry = kw.pop(
         "retry", RetryPolicy(max_retries=3, backoff_base_s=0.5, backoff_max_s=10, jitter=0)
     )
@@ -154,7 +154,7 @@ def test_other_4xx_never_retried_and_the_message_says_so(server: Server, status:
         http.request("GET", "/v1/items")
     err = caught.value
     assert (err.status, err.attempts, err.retryable) == (status, 1, False)
-    assert str(err) == f"acme GET /v1/items answered {status} (nope: bad request); not retried"
+    assert str(err) == f"Acme GET /v1/items answered {status} (nope: bad request); not retried"
     assert len(server.seen) == 1 and sleeps.waits == []
 
 
@@ -214,11 +214,13 @@ def test_a_slow_answer_times_out_and_is_retried(server: Server) -> None:
 def test_timeouts_exhausted_are_retryable_and_counted(server: Server) -> None:
     server.queue(*[Answer(delay_s=0.5)] * 2)
     retry = RetryPolicy(max_retries=1, backoff_base_s=0, jitter=0)
-    with pytest.raises(ConnectorTransportError) as caught:
-        with client(server, timeout_s=0.1, retry=retry) as http:
-            http.request("GET", "/v1/slow")
+    with (
+        pytest.raises(ConnectorTransportError) as caught,
+        client(server, timeout_s=0.1, retry=retry) as http,
+    ):
+        http.request("GET", "/v1/slow")
     assert caught.value.retryable and caught.value.attempts == 2
-    assert "timed out" in str(caught.value) and "2 attempts (1 retries)" in str(caught.value)
+    assert "timed out" in str(caught.value) and "2 attempts (1 retry)" in str(caught.value)
 
 
 def test_connection_refused_is_retried_then_retryable() -> None:
@@ -231,7 +233,7 @@ def test_connection_refused_is_retried_then_retryable() -> None:
 
 
 def test_rate_limit_spaces_requests(server: Server) -> None:
-    with client(server, sleep=time.sleep, requests_per_second=20) as http:
+    with client(server, time.sleep, requests_per_second=20) as http:
         started = time.monotonic()
         for _ in range(5):
             http.request("GET", "/v1/items")
@@ -275,7 +277,8 @@ def test_secrets_redacted_in_messages_logs_and_repr(
     shown = "\n".join([str(caught.value), repr(caught.value), repr(http), caplog.text])
     assert SECRET not in shown and token not in shown
     assert "***" in str(caught.value)
-    assert caught.value.attempts == 2 and "gave up after 2 attempts" in str(caught.value)
+    assert caught.value.attempts == 2 and "answered 401" in str(caught.value)
+    assert "not retried further (2 attempts: 1 retry after earlier failures)" in str(caught.value)
     assert server.seen[0]["headers"]["Authorization"] == f"Bearer {token}"  # sent, not shown
 
 
