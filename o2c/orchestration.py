@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+import duckdb
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.blocks.system import Secret
 from prefect.exceptions import MissingContextError
@@ -17,7 +18,7 @@ from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
 
 from o2c.locking import warehouse_lock
-from o2c.warehouse import db_path
+from o2c.warehouse import connect, db_path
 
 
 def current_flow_run_id() -> str | None:
@@ -36,6 +37,13 @@ def warehouse_writer(db: str | None, timeout_seconds: float | None = None) -> It
         db_path(db), exclusive=True, timeout_s=timeout_seconds, announce=_announce_wait
     ):
         yield
+
+
+@contextmanager
+def writing(db: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse held as its one writer (`warehouse_writer`), for a task."""
+    with warehouse_writer(db), connect(db) as con:
+        yield con
 
 
 def _announce_wait(message: str) -> None:

@@ -7,6 +7,8 @@ open connection, so nobody copies the flow's glue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -48,97 +50,100 @@ def _read(path: Path, required: tuple[str, ...]) -> tuple[pl.DataFrame, str]:
     return raw, sha256_of(path)
 
 
-def read_invoice_file(path: Path) -> tuple[pl.DataFrame, str]:
-    """The export as text columns and its SHA-256; refused when a required column is missing."""
-    return _read(path, INVOICE_REQUIRED)
+@dataclass(frozen=True)
+class ErpExport:
+    """One kind of ERP export and the steps that take it into the warehouse."""
+
+    source: str  # its table, its expectations/<source>.json, its load_batches.source
+    noun: str  # what one row is, in its flow's task names and artifact keys
+    required: tuple[str, ...]
+    normalise: Callable[[pl.DataFrame], pl.DataFrame]
+    # Writes the good rows with the file's record and quarantine, in one transaction.
+    write: Callable[[duckdb.DuckDBPyConnection, store.ValidatedFile, pl.DataFrame], LoadResult]
+    # A file loaded already is not validated again (a million rows cost seconds).
+    skips_reload: bool
+
+    def read(self, path: Path) -> tuple[pl.DataFrame, str]:
+        """The export as text columns and its SHA-256; refused when a required column is missing."""
+        return _read(path, self.required)
+
+    def validate(self, raw: pl.DataFrame) -> validation.ValidationOutcome:
+        """Typed rows checked against expectations/<source>.json: good rows and quarantined ones."""
+        return validation.validate(self.normalise(raw), self.source)
+
+    def load(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        raw: pl.DataFrame,
+        outcome: validation.ValidationOutcome,
+        *,
+        file_name: str,
+        sha256: str,
+        flow_run_id: str | None = None,
+    ) -> LoadResult:
+        """Write one validated file: its rows, its quarantine, its batch record."""
+        file = store.ValidatedFile(
+            file_name, sha256, raw, outcome.bad, outcome.failures_by_reason, flow_run_id
+        )
+        return self.write(con, file, outcome.good)
+
+    def ingest(
+        self, con: duckdb.DuckDBPyConnection, path: Path, *, flow_run_id: str | None = None
+    ) -> LoadResult:
+        """Read, validate and load one export, as its ingest flow does."""
+        path = Path(path)
+        raw, sha256 = self.read(path)
+        if self.skips_reload:
+            duplicate = store.already_loaded(con, self.source, path.name, sha256, raw.height)
+            if duplicate is not None:
+                return duplicate
+        outcome = self.validate(raw)
+        return self.load(
+            con, raw, outcome, file_name=path.name, sha256=sha256, flow_run_id=flow_run_id
+        )
 
 
-def validate_invoices(raw: pl.DataFrame) -> validation.ValidationOutcome:
-    """Typed rows checked against expectations/invoices.json: good rows and quarantined ones."""
-    return validation.validate(normalise.normalise_invoices(raw), "invoices")
-
-
-def load_invoices(
-    con: duckdb.DuckDBPyConnection,
-    raw: pl.DataFrame,
-    outcome: validation.ValidationOutcome,
-    *,
-    file_name: str,
-    sha256: str,
-    flow_run_id: str | None = None,
+def _write_invoices(
+    con: duckdb.DuckDBPyConnection, file: store.ValidatedFile, good: pl.DataFrame
 ) -> LoadResult:
-    """Write one validated invoice file: invoices, the customers they describe, quarantine."""
+    """Invoices, and the customers they describe."""
     return store.load_invoice_batch(
         con,
-        invoices=normalise.stored_invoices(outcome.good),
-        customers=normalise.customers_from_invoices(outcome.good),
-        bad=outcome.bad,
-        raw=raw,
-        file_name=file_name,
-        sha256=sha256,
-        failures_by_reason=outcome.failures_by_reason,
-        flow_run_id=flow_run_id,
+        file=file,
+        invoices=normalise.stored_invoices(good),
+        customers=normalise.customers_from_invoices(good),
     )
 
 
-def ingest_invoice_file(
-    con: duckdb.DuckDBPyConnection, path: Path, *, flow_run_id: str | None = None
+def _write_customers(
+    con: duckdb.DuckDBPyConnection, file: store.ValidatedFile, good: pl.DataFrame
 ) -> LoadResult:
-    """Read, validate and load one invoice export, as the ingest-invoices flow does.
-
-    A file already loaded is not validated again (a million rows cost seconds): the result
-    says which batch loaded it.
-    """
-    path = Path(path)
-    raw, sha256 = read_invoice_file(path)
-    duplicate = store.already_loaded(con, "invoices", path.name, sha256, raw.height)
-    if duplicate is not None:
-        return duplicate
-    outcome = validate_invoices(raw)
-    return load_invoices(
-        con, raw, outcome, file_name=path.name, sha256=sha256, flow_run_id=flow_run_id
-    )
+    return store.load_customer_batch(con, file=file, customers=good.select(CUSTOMER_COLUMNS))
 
 
-def read_customer_file(path: Path) -> tuple[pl.DataFrame, str]:
-    """The customer master as text columns and its SHA-256."""
-    return _read(path, CUSTOMER_REQUIRED)
+INVOICES = ErpExport(
+    "invoices",
+    "invoice",
+    INVOICE_REQUIRED,
+    normalise.normalise_invoices,
+    _write_invoices,
+    skips_reload=True,
+)
+CUSTOMERS = ErpExport(
+    "customers",
+    "customer",
+    CUSTOMER_REQUIRED,
+    normalise.normalise_customers,
+    _write_customers,
+    skips_reload=False,
+)
 
-
-def validate_customers(raw: pl.DataFrame) -> validation.ValidationOutcome:
-    """Typed rows checked against expectations/customers.json."""
-    return validation.validate(normalise.normalise_customers(raw), "customers")
-
-
-def load_customers(
-    con: duckdb.DuckDBPyConnection,
-    raw: pl.DataFrame,
-    outcome: validation.ValidationOutcome,
-    *,
-    file_name: str,
-    sha256: str,
-    flow_run_id: str | None = None,
-) -> LoadResult:
-    """Write one validated customer master file, with its quarantine."""
-    return store.load_customer_batch(
-        con,
-        customers=outcome.good.select(CUSTOMER_COLUMNS),
-        bad=outcome.bad,
-        raw=raw,
-        file_name=file_name,
-        sha256=sha256,
-        failures_by_reason=outcome.failures_by_reason,
-        flow_run_id=flow_run_id,
-    )
-
-
-def ingest_customer_file(
-    con: duckdb.DuckDBPyConnection, path: Path, *, flow_run_id: str | None = None
-) -> LoadResult:
-    """Read, validate and load one customer master export, as the ingest-customers flow does."""
-    path = Path(path)
-    raw, sha256 = read_customer_file(path)
-    outcome = validate_customers(raw)
-    return load_customers(
-        con, raw, outcome, file_name=path.name, sha256=sha256, flow_run_id=flow_run_id
-    )
+# The steps by name, for tests and benchmarks that call them on an open connection.
+read_invoice_file = INVOICES.read
+validate_invoices = INVOICES.validate
+load_invoices = INVOICES.load
+ingest_invoice_file = INVOICES.ingest
+read_customer_file = CUSTOMERS.read
+validate_customers = CUSTOMERS.validate
+load_customers = CUSTOMERS.load
+ingest_customer_file = CUSTOMERS.ingest

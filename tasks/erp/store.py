@@ -174,17 +174,21 @@ def already_loaded(
     )
 
 
+@dataclass(frozen=True)
+class ValidatedFile:
+    """One validated export as a load records it: the file, its rows as read, the rejects."""
+
+    file_name: str
+    sha256: str
+    raw: pl.DataFrame
+    bad: pl.DataFrame
+    failures_by_reason: dict[str, int]
+    flow_run_id: str | None = None
+
+
 @contextmanager
 def _recorded_batch(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    *,
-    file_name: str,
-    sha256: str,
-    raw: pl.DataFrame,
-    bad: pl.DataFrame,
-    failures_by_reason: dict[str, int],
-    flow_run_id: str | None,
+    con: duckdb.DuckDBPyConnection, source: str, file: ValidatedFile
 ) -> Iterator[LoadResult]:
     """One transaction around a load: its batch row, the caller's writes, the quarantine.
 
@@ -192,50 +196,40 @@ def _recorded_batch(
     """
     now = datetime.now()
     with transaction(con):
-        batch_id = _start_batch(con, source, file_name, sha256, raw.height, flow_run_id)
+        batch_id = _start_batch(
+            con, source, file.file_name, file.sha256, file.raw.height, file.flow_run_id
+        )
         result = LoadResult(
             source,
-            file_name,
-            sha256,
+            file.file_name,
+            file.sha256,
             LoadStatus.LOADED,
             batch_id=batch_id,
-            rows_in=raw.height,
-            quarantined=bad.height,
-            failures_by_reason=failures_by_reason,
+            rows_in=file.raw.height,
+            quarantined=file.bad.height,
+            failures_by_reason=file.failures_by_reason,
             loaded_at=now,
         )
         yield result
         key = "invoice_id" if source == "invoices" else "customer_id"
-        _write_quarantine(con, f"quarantine_{source}", key, bad, raw, batch_id, file_name, now)
+        _write_quarantine(
+            con, f"quarantine_{source}", key, file.bad, file.raw, batch_id, file.file_name, now
+        )
         _finish_batch(con, result)
 
 
 def load_invoice_batch(
     con: duckdb.DuckDBPyConnection,
     *,
+    file: ValidatedFile,
     invoices: pl.DataFrame,
     customers: pl.DataFrame,
-    bad: pl.DataFrame,
-    raw: pl.DataFrame,
-    file_name: str,
-    sha256: str,
-    failures_by_reason: dict[str, int],
-    flow_run_id: str | None = None,
 ) -> LoadResult:
     """Load one validated invoice file; `invoices` is shaped by tasks.invoices.stored_invoices."""
-    duplicate = already_loaded(con, "invoices", file_name, sha256, raw.height)
+    duplicate = already_loaded(con, "invoices", file.file_name, file.sha256, file.raw.height)
     if duplicate:
         return duplicate
-    with _recorded_batch(
-        con,
-        "invoices",
-        file_name=file_name,
-        sha256=sha256,
-        raw=raw,
-        bad=bad,
-        failures_by_reason=failures_by_reason,
-        flow_run_id=flow_run_id,
-    ) as result:
+    with _recorded_batch(con, "invoices", file) as result:
         batch_id, now = result.batch_id, result.loaded_at
         _upsert_customers(con, customers, batch_id, now)
         con.register("new_invoices", invoices)
@@ -302,30 +296,13 @@ def _write_quarantine(con, table: str, key: str, bad, raw, batch_id, file_name, 
 
 
 def load_customer_batch(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    customers: pl.DataFrame,
-    bad: pl.DataFrame,
-    raw: pl.DataFrame,
-    file_name: str,
-    sha256: str,
-    failures_by_reason: dict[str, int],
-    flow_run_id: str | None = None,
+    con: duckdb.DuckDBPyConnection, *, file: ValidatedFile, customers: pl.DataFrame
 ) -> LoadResult:
     """Load one validated customer master file, with the same guarantees as invoices."""
-    duplicate = already_loaded(con, "customers", file_name, sha256, raw.height)
+    duplicate = already_loaded(con, "customers", file.file_name, file.sha256, file.raw.height)
     if duplicate:
         return duplicate
-    with _recorded_batch(
-        con,
-        "customers",
-        file_name=file_name,
-        sha256=sha256,
-        raw=raw,
-        bad=bad,
-        failures_by_reason=failures_by_reason,
-        flow_run_id=flow_run_id,
-    ) as result:
+    with _recorded_batch(con, "customers", file) as result:
         inserted, updated = _upsert_customers(con, customers, result.batch_id, result.loaded_at)
         result.inserted, result.updated = inserted, updated
         result.unchanged = customers.height - inserted - updated
