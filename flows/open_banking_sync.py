@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from o2c.models.settings_bridge import BridgeSettings, load_bridge_settings
@@ -57,7 +57,8 @@ def fetch(db: str | None, settings: BridgeSettings) -> open_banking.FetchResult:
     """Network only: the cursors are read and their connection closed before the first call."""
     cursors = open_banking.stored_cursors(db)
     now = datetime.now(UTC)
-    with BridgeClient(settings) as client:
+    # The connector's lines (one per request, each retry) go to the run's log, already redacted.
+    with BridgeClient(settings, logger=get_run_logger()) as client:
         return open_banking.fetch_transactions(
             client,
             since=now - timedelta(days=settings.initial_history_days),

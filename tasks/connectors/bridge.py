@@ -28,6 +28,7 @@ from o2c.tasks.connectors.http import (
     ConnectorDataError,
     ConnectorError,
     HttpClient,
+    Logger,
     RetryPolicy,
     origin,
 )
@@ -67,6 +68,7 @@ class BridgeClient:
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
         transport: httpx.BaseTransport | None = None,
+        logger: Logger | None = None,
     ) -> None:
         self.settings = settings
         self._http = HttpClient(
@@ -87,6 +89,7 @@ class BridgeClient:
             clock=clock,
             rand=rand,
             transport=transport,
+            logger=logger,
         )
         self._token: SecretStr | None = None
         self._token_expires: datetime | None = None

@@ -23,6 +23,7 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 import uuid
 import weakref
@@ -53,6 +54,8 @@ _SECRET_PARAM = re.compile(rf"(?i)^(?:{_SECRET_NAME})$")
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
+# A stdlib logger, or an adapter such as Prefect's run logger (lines then reach the run's page).
+Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
 class ConnectorError(RuntimeError):
@@ -156,7 +159,8 @@ class Redactor:
         self._values: set[str] = set()
         for value in secrets:
             self.add(value)
-        _LIVE_REDACTORS.add(self)  # so httpx's and httpcore's own log lines are blanked too
+        with _LIVE_LOCK:  # so that httpx's and httpcore's own log lines are blanked too
+            _LIVE_REDACTORS.add(self)
 
     def add(self, value: str | None) -> None:
         # Very short values would blank out ordinary words; credentials are longer than 3.
@@ -175,6 +179,7 @@ class Redactor:
 
 
 _LIVE_REDACTORS: weakref.WeakSet[Redactor] = weakref.WeakSet()
+_LIVE_LOCK = threading.Lock()
 
 
 class _LibraryLogRedaction(logging.Filter):
@@ -191,7 +196,9 @@ class _LibraryLogRedaction(logging.Filter):
         except Exception:  # a malformed record is logging's business, not ours
             return True
         text = _PATTERNS(original)
-        for redactor in list(_LIVE_REDACTORS):
+        with _LIVE_LOCK:
+            live = list(_LIVE_REDACTORS)
+        for redactor in live:
             text = redactor(text)
         if text != original:
             record.msg, record.args = text, None
@@ -271,7 +278,7 @@ class HttpClient:
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rand: Callable[[], float] = random.random,
         transport: httpx.BaseTransport | None = None,
-        logger: logging.Logger | None = None,
+        logger: Logger | None = None,
     ) -> None:
         self.service = service
         self.retry = retry or RetryPolicy()
