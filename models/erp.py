@@ -44,6 +44,14 @@ INVOICE_COLUMNS: tuple[str, ...] = (*INVOICE_REQUIRED, *INVOICE_OPTIONAL)
 
 # Customer master export, also the columns of the customers table that come from the ERP.
 CUSTOMER_REQUIRED: tuple[str, ...] = ("customer_id", "name")
+# Its postal address (what an invoice row carries as INVOICE_ADDRESS).
+CUSTOMER_ADDRESS: tuple[str, ...] = (
+    "address_line1",
+    "address_line2",
+    "postal_code",
+    "city",
+    "country",
+)
 CUSTOMER_OPTIONAL: tuple[str, ...] = (
     "email",
     "iban",
@@ -51,10 +59,6 @@ CUSTOMER_OPTIONAL: tuple[str, ...] = (
     "vat_number",
     "language",
     "legal_entity",
-    "address_line1",
-    "address_line2",
-    "postal_code",
-    "city",
-    "country",
+    *CUSTOMER_ADDRESS,
 )
 CUSTOMER_COLUMNS: tuple[str, ...] = (*CUSTOMER_REQUIRED, *CUSTOMER_OPTIONAL)

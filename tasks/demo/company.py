@@ -22,11 +22,16 @@ import numpy as np
 import polars as pl
 
 from o2c.models.bank import Statement, StatementLine
-from o2c.models.erp import CUSTOMER_COLUMNS, INVOICE_ADDRESS, INVOICE_COLUMNS
+from o2c.models.erp import (
+    CUSTOMER_ADDRESS,
+    CUSTOMER_COLUMNS,
+    INVOICE_ADDRESS,
+    INVOICE_COLUMNS,
+)
 from o2c.models.schemas import BANK_TRANSACTION
 
-# One label per (transaction, invoice) pair of the ground truth.
-CASE_KINDS = (
+# How an invoice gets paid, when it does: drawn per invoice (_PAY_KINDS), then a ground-truth label.
+_PAID_KINDS = (
     "on_time",
     "late",
     "partial",
@@ -37,9 +42,10 @@ CASE_KINDS = (
     "messy_reference",
     "rf_reference",
     "iban_amount_only",
-    "reversal",
-    "noise",
 )
+
+# One label per (transaction, invoice) pair of the ground truth.
+CASE_KINDS = (*_PAID_KINDS, "reversal", "noise")
 
 # Columns of the ERP invoice export, in order (models/erp.py, the README's invoice input format);
 # the demo's invoices carry no postal address.
@@ -373,19 +379,7 @@ _TLD = {"FR": "fr", "BE": "be", "DE": "de", "LU": "lu", "NL": "nl", "GB": "co.uk
 _TERMS = ("net30", "eom45", "net60")
 
 # Payment behaviour of an invoice, drawn from its customer's profile.
-_PAY_KINDS = (
-    "on_time",
-    "late",
-    "partial",
-    "grouped",
-    "overpaid",
-    "short_fee",
-    "third_party",
-    "messy_reference",
-    "rf_reference",
-    "iban_amount_only",
-    "never_paid",
-)
+_PAY_KINDS = (*_PAID_KINDS, "never_paid")
 _PROFILES = {
     "punctual": {"on_time": 62, "late": 8, "rf_reference": 16, "iban_amount_only": 4,
                  "messy_reference": 4, "overpaid": 2, "partial": 1, "never_paid": 3},
@@ -737,14 +731,7 @@ def _business_day(e: pl.Expr) -> pl.Expr:
 
 
 _INVOICE_CUSTOMER_COLUMNS = (
-    "customer_id",
-    "name",
-    "email",
-    "iban",
-    "siren",
-    "vat_number",
-    "language",
-    "legal_entity",
+    *(c for c in CUSTOMER_COLUMNS if c not in CUSTOMER_ADDRESS),
     "payment_terms",
     "currency",
     "parent_name",
@@ -856,20 +843,14 @@ def _invoices(
 # Bank side
 # --------------------------------------------------------------------------------------------
 
-_TX_COLUMNS = (
-    "tx_key",
-    "account_iban",
-    "currency",
-    "booking_date",
-    "amount_cents",
-    "counterparty_name",
-    "counterparty_iban",
-    "remittance_unstructured",
-    "remittance_structured",
-    "end_to_end_id",
-    "bank_tx_code",
-    "is_reversal",
+# The facts of a bank line the demo draws: a stored transaction's (models/schemas.py) but for its
+# key, its value date and bank reference, which the statement writers derive.
+_TX_FACTS = tuple(
+    c
+    for c in BANK_TRANSACTION
+    if c not in ("transaction_id", "value_date", "bank_reference", "is_reversal")
 )
+_TX_COLUMNS = ("tx_key", *_TX_FACTS, "is_reversal")
 
 
 def _pick(idx: pl.Expr, options: list[pl.Expr | str]) -> pl.Expr:
@@ -1172,18 +1153,7 @@ def _noise(
                              None, text, None, f"{code[5:9]}{m:%Y%m}{day}", code))  # fmt: skip
     fixed = pl.DataFrame(
         rows,
-        schema=[
-            "account_iban",
-            "currency",
-            "booking_date",
-            "amount_cents",
-            "counterparty_name",
-            "counterparty_iban",
-            "remittance_unstructured",
-            "remittance_structured",
-            "end_to_end_id",
-            "bank_tx_code",
-        ],
+        schema=list(_TX_FACTS),
         orient="row",
     )
     eur = accounts.filter(pl.col.currency == "EUR")
@@ -1206,8 +1176,7 @@ def _noise(
                 rng.choice(eur.height, size=n_sup, p=eur_weights)
             ],
             "currency": "EUR",
-            "booking_date": np.datetime64(period_start, "D")
-            + rng.integers(0, span, size=n_sup).astype("timedelta64[D]"),
+            "booking_date": _random_days(rng, period_start, span, n_sup),
             "amount_cents": -sup_cents.astype(np.int64),
             "counterparty_name": np.array([s[0] for s in _SUPPLIERS])[who],
             "counterparty_iban": np.array(sup_ibans)[who],
@@ -1215,15 +1184,10 @@ def _noise(
             "bank_tx_code": np.array([s[2] for s in _SUPPLIERS])[who],
             "ref": rng.integers(10**6, 10**7, size=n_sup),
         }
-    ).select(
-        "account_iban",
-        "currency",
-        _business_day(pl.col.booking_date).alias("booking_date"),
-        "amount_cents",
-        "counterparty_name",
-        "counterparty_iban",
-        remittance_unstructured=pl.format("{} {}", "text", "ref"),
-        remittance_structured=pl.lit(None, pl.String),
+    )
+    supplier = _other_lines(
+        supplier,
+        counterparty_iban="counterparty_iban",
         end_to_end_id=pl.format("SUP{}", "ref"),
         bank_tx_code="bank_tx_code",
     )
@@ -1232,8 +1196,7 @@ def _noise(
         {
             "account_iban": eur["account_iban"].to_numpy()[rng.integers(eur.height, size=n_misc)],
             "currency": "EUR",
-            "booking_date": np.datetime64(period_start, "D")
-            + rng.integers(0, span, size=n_misc).astype("timedelta64[D]"),
+            "booking_date": _random_days(rng, period_start, span, n_misc),
             "amount_cents": np.rint(rng.lognormal(np.log(30_000), 1.0, size=n_misc)).astype(
                 np.int64
             ),
@@ -1243,15 +1206,10 @@ def _noise(
             "text": np.array([c[1] for c in _MISC_CREDITS])[what],
             "ref": rng.integers(10**6, 10**7, size=n_misc),
         },
-    ).select(
-        "account_iban",
-        "currency",
-        _business_day(pl.col.booking_date).alias("booking_date"),
-        "amount_cents",
-        "counterparty_name",
+    )
+    misc = _other_lines(
+        misc,
         counterparty_iban=pl.lit(None, pl.String),
-        remittance_unstructured=pl.format("{} {}", "text", "ref"),
-        remittance_structured=pl.lit(None, pl.String),
         end_to_end_id=pl.lit("NOTPROVIDED"),
         bank_tx_code=pl.lit("PMNT/RCDT/ESCT"),
     )
@@ -1263,6 +1221,33 @@ def _noise(
         ],
         how="vertical_relaxed",
     ).with_columns(is_reversal=pl.lit(False))
+
+
+def _random_days(rng: np.random.Generator, start: date, span: int, n: int) -> np.ndarray:
+    """n dates drawn uniformly from the span days that begin on start."""
+    return np.datetime64(start, "D") + rng.integers(0, span, size=n).astype("timedelta64[D]")
+
+
+def _other_lines(
+    drawn: pl.DataFrame,
+    *,
+    counterparty_iban: pl.Expr | str,
+    end_to_end_id: pl.Expr | str,
+    bank_tx_code: pl.Expr | str,
+) -> pl.DataFrame:
+    """Drawn supplier or miscellaneous lines as bank facts: booked on a business day, "text ref"."""
+    return drawn.select(
+        "account_iban",
+        "currency",
+        _business_day(pl.col.booking_date).alias("booking_date"),
+        "amount_cents",
+        "counterparty_name",
+        counterparty_iban=counterparty_iban,
+        remittance_unstructured=pl.format("{} {}", "text", "ref"),
+        remittance_structured=pl.lit(None, pl.String),
+        end_to_end_id=end_to_end_id,
+        bank_tx_code=bank_tx_code,
+    )
 
 
 # --------------------------------------------------------------------------------------------
