@@ -119,12 +119,24 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     """One DuckDB transaction around the block: committed at its end, rolled back if it raises.
 
     Every load and write is all-or-nothing; this is the one place that says how, so no caller
-    hand-writes BEGIN/COMMIT/ROLLBACK (and forgets the ROLLBACK on an interrupt).
+    hand-writes BEGIN/COMMIT/ROLLBACK (and forgets the ROLLBACK on an interrupt). DuckDB has no
+    nested transactions, so an inner block joins the outer one: a caller can make one fact out of
+    two writers' work (a load and its cursor move), and either both land or neither.
     """
+    if id(con) in _IN_TRANSACTION:
+        yield con
+        return
     con.execute("BEGIN TRANSACTION")
+    _IN_TRANSACTION.add(id(con))
     try:
         yield con
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        _IN_TRANSACTION.discard(id(con))
+
+
+# Connections inside `transaction` (by id: DuckDB connections take no attributes or weak refs).
+_IN_TRANSACTION: set[int] = set()
