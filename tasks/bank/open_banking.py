@@ -469,23 +469,21 @@ def write(
 ) -> SyncResult:
     """Load the staged statements with source 'open_banking', then move the cursors.
 
-    The loader commits the rows in its own transaction; the cursors follow in a second one
-    right after, under the same writer lock. A crash in between leaves the cursors behind the
-    rows, never ahead of them: the next run fetches the same rows again and the loader's
-    natural key stores them once.
+    Rows and cursor moves are one transaction (the loader's joins it): a crash leaves both or
+    neither, so a cursor never moves past rows that were not stored.
     """
     withdrawn = withdrawn_already_stored(con, staged.deleted_ids)
     load = None
-    if staged.statements:
-        load = load_statements(
-            con,
-            staged.statements,
-            file_name=staged.file_name,
-            sha256=staged.sha256,
-            source=SOURCE,
-            flow_run_id=flow_run_id,
-        )
     with transaction(con):
+        if staged.statements:
+            load = load_statements(
+                con,
+                staged.statements,
+                file_name=staged.file_name,
+                sha256=staged.sha256,
+                source=SOURCE,
+                flow_run_id=flow_run_id,
+            )
         for account_id, cursor in staged.cursor_moves.items():
             save_cursor(con, PROVIDER, account_id, cursor, now=now)
     for item in withdrawn:
