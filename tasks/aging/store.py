@@ -58,19 +58,7 @@ def read_open_items(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFr
 
 def read_invoices(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
     """Invoices and credit notes issued by `as_of`: the history DSO and payment behaviour need."""
-    schema = {
-        k: OPEN_ITEM[k]
-        for k in (
-            "invoice_id",
-            "document_type",
-            "customer_id",
-            "legal_entity",
-            "issue_date",
-            "due_date",
-            "currency",
-            "amount_total_cents",
-        )
-    }
+    schema = {k: t for k, t in OPEN_ITEM.items() if k not in ("amount_open_cents", "reference")}
     sql = """
         SELECT invoice_id, document_type, customer_id, legal_entity, issue_date, due_date,
                currency, amount_to_cents(amount_total) AS amount_total_cents
@@ -168,22 +156,30 @@ def write_snapshot(
     return SnapshotWrite(as_of, aging.height, dso.height, int(replaced_aging), int(replaced_dso))
 
 
+def _snapshot_history(
+    con: duckdb.DuckDBPyConnection,
+    snapshots: str,
+    select: str,
+    schema: dict,
+    *,
+    last: int,
+    until: date | None,
+) -> pl.DataFrame:
+    """`select` over `dates`, the last `last` dates of `snapshots` up to `until` (None: any)."""
+    sql = f"""
+        WITH dates AS (
+            SELECT DISTINCT as_of_date FROM {snapshots}
+            WHERE as_of_date <= COALESCE(CAST($until AS DATE), DATE '9999-12-31')
+            ORDER BY as_of_date DESC LIMIT $last
+        )
+        {select}"""
+    return _frame(con, sql, {"until": until, "last": last}, schema)
+
+
 def read_aging_history(
     con: duckdb.DuckDBPyConnection, *, last: int = 12, until: date | None = None
 ) -> pl.DataFrame:
     """Open cents and items per snapshot date, currency and bucket, for the last `last` dates."""
-    sql = """
-        WITH dates AS (
-            SELECT DISTINCT as_of_date FROM aging_snapshots
-            WHERE as_of_date <= COALESCE(CAST($until AS DATE), DATE '9999-12-31')
-            ORDER BY as_of_date DESC LIMIT $last
-        )
-        SELECT as_of_date, currency, bucket,
-               CAST(SUM(amount_open) * 100 AS BIGINT) AS amount_open_cents,
-               CAST(SUM(items) AS BIGINT) AS items
-        FROM aging_snapshots JOIN dates USING (as_of_date)
-        GROUP BY ALL ORDER BY as_of_date, currency, bucket
-    """
     schema = {
         "as_of_date": pl.Date,
         "currency": pl.String,
@@ -191,19 +187,21 @@ def read_aging_history(
         "amount_open_cents": pl.Int64,
         "items": pl.Int64,
     }
-    return _frame(con, sql, {"until": until, "last": last}, schema)
+    select = """
+        SELECT as_of_date, currency, bucket,
+               CAST(SUM(amount_open) * 100 AS BIGINT) AS amount_open_cents,
+               CAST(SUM(items) AS BIGINT) AS items
+        FROM aging_snapshots JOIN dates USING (as_of_date)
+        GROUP BY ALL ORDER BY as_of_date, currency, bucket
+    """
+    return _snapshot_history(con, "aging_snapshots", select, schema, last=last, until=until)
 
 
 def read_dso_history(
     con: duckdb.DuckDBPyConnection, *, last: int = 12, until: date | None = None
 ) -> pl.DataFrame:
     """DSO rows of the last `last` snapshot dates, oldest first."""
-    sql = """
-        WITH dates AS (
-            SELECT DISTINCT as_of_date FROM dso_snapshots
-            WHERE as_of_date <= COALESCE(CAST($until AS DATE), DATE '9999-12-31')
-            ORDER BY as_of_date DESC LIMIT $last
-        )
+    select = """
         SELECT as_of_date, currency, legal_entity,
                amount_to_cents(receivables) AS receivables_cents,
                amount_to_cents(revenue) AS revenue_cents,
@@ -211,4 +209,4 @@ def read_dso_history(
         FROM dso_snapshots JOIN dates USING (as_of_date)
         ORDER BY as_of_date, currency, legal_entity NULLS LAST
     """
-    return _frame(con, sql, {"until": until, "last": last}, DSO_ROW)
+    return _snapshot_history(con, "dso_snapshots", select, DSO_ROW, last=last, until=until)
