@@ -62,6 +62,17 @@ BANK_CSV = (
 )
 
 
+# CFONB 120: opening (01), one movement (04), closing (07); amounts at [90:104], decimals at [19].
+CFONB_01 = "0130002    00447     0000888899H  160911" + " " * 50 + "{open}" + " " * 16
+CFONB_04 = (
+    "0430002013400447EUR{dec}E0000888899H21210811  230911LCL20000000142"
+    + " " * 19
+    + "0000000  {amt}"
+    + " " * 16
+)
+CFONB_07 = "0730002    00447     0000888899H  160911" + " " * 50 + "0000000118711D" + " " * 16
+
+
 def camt(**kw: str) -> str:
     values = {"stccy": "EUR", "ccy": "EUR", "amt": "1.00", "day": "2026-03-02", "text": "x"}
     return CAMT.format(**{**values, **kw})
@@ -78,6 +89,12 @@ def ofx(**kw: str) -> str:
 
 def bank_csv(**kw: str) -> str:
     return BANK_CSV.format(**{**{"ccy": "EUR", "amt": "1.00", "day": "2026-03-02"}, **kw})
+
+
+def cfonb(amt: str = "0000000020000}", dec: str = "2", opening: str = "0000000000000H") -> str:
+    opening_record = CFONB_01.format(open=opening)
+    opening_record = opening_record[:19] + dec + opening_record[20:]
+    return "\n".join((opening_record, CFONB_04.format(dec=dec, amt=amt), CFONB_07)) + "\n"
 
 
 # name -> (file text, what the one-line message must say: the place, then the reason)
@@ -115,6 +132,24 @@ HOSTILE_STATEMENTS = {
     "bank_3_decimals.csv": (bank_csv(amt="1.234"), r"line 1 .*amount: .*fraction of a cent"),
     "bank_1e17.csv": (bank_csv(amt="100000000000000000"), r"line 1 .*amount: .*beyond"),
     "bank_XYZ.csv": (bank_csv(ccy="XYZ"), r"currency: .*'XYZ'"),
+    "cfonb_big.cfo": (cfonb(amt="9999999999999H", dec="0"), r"line 1 \(entry .*amount: .*beyond"),
+    "cfonb_3_decimals.cfo": (
+        cfonb(amt="0000000020001A", dec="3", opening="0000000000000{"),
+        r"line 1 \(entry .*amount: amount 200\.011 has a fraction of a cent",
+    ),
+    # balances are amounts too: below the cent or beyond the bound, in any format
+    "cfonb_balance_3_decimals.cfo": (
+        cfonb(amt="0000000020001{", dec="3", opening="0000000000001A"),
+        r"opening balance: amount 0\.011 has a fraction of a cent",
+    ),
+    "mt940_balance_3_decimals.sta": (
+        mt940().replace("EUR100,00", "EUR100,001"),
+        r"statement REF/1, opening balance: amount 100\.001 has a fraction of a cent",
+    ),
+    "ofx_balance_1e17.ofx": (
+        ofx().replace("</BANKTRANLIST>", "</BANKTRANLIST><LEDGERBAL><BALAMT>1E17<DTASOF>20260331"),
+        r"closing balance: amount 1E\+17 is beyond",
+    ),
 }
 
 
@@ -176,9 +211,10 @@ def test_amount_at_the_bound_is_accepted_in_every_reader(tmp_path: Path):
         ("top.sta", mt940(amt="1000000000000,00")),
         ("top.ofx", ofx(amt=top)),
         ("top.csv", bank_csv(amt=top)),
+        ("top.cfo", cfonb(amt="0100000000000{", dec="0")),
     ):
         (st,) = parse_file(_write(tmp_path, name, text)).statements
-        assert st.line_rows()[0].amount == Decimal(top), name
+        assert abs(st.line_rows()[0].amount) == Decimal(top), name
 
 
 def _counts(con) -> tuple[int, int]:

@@ -21,7 +21,6 @@ from o2c.models.bounds import (
     CONTROL_CHARACTERS,
     DATE_CEILING,
     DATE_FLOOR,
-    MAX_AMOUNT,
     MAX_AMOUNT_CENTS,
     STATEMENT_CURRENCIES,
     amount_problem,
@@ -57,9 +56,10 @@ def _check_header(path: Path | str, label: str, st: Statement) -> None:
             raise StatementError(
                 path, f"{label}, {name}", f"{day} is outside {DATE_FLOOR}..{DATE_CEILING}"
             )
-    for name, balance in (("opening balance", st.opening_balance), ("closing", st.closing_balance)):
-        if balance is not None and abs(balance) > MAX_AMOUNT:
-            problem = amount_problem(balance) or f"balance {balance}"
+    balances = (("opening balance", st.opening_balance), ("closing balance", st.closing_balance))
+    for name, balance in balances:
+        problem = None if balance is None else amount_problem(balance)
+        if problem:  # beyond the bound or below the cent: balances are amounts too
             raise StatementError(path, f"{label}, {name}", problem)
 
 
