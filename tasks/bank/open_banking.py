@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 
 from o2c.models.bank import Statement, StatementLine
+from o2c.tasks.bank.statements.bounds import check_statements
 from o2c.tasks.bank.store import BankLoadResult, load_statements
 from o2c.tasks.connectors.bridge import (
     ACCOUNTS_PATH,
@@ -430,8 +431,13 @@ class StagedSync:
 
 
 def stage(fetched: FetchResult, *, user: str) -> StagedSync:
-    """Statements, fingerprint and cursor moves of a fetch: pure, no I/O."""
+    """Statements, fingerprint and cursor moves of a fetch: pure, no I/O.
+
+    The feed is held to the same bounds as a file (amounts, currencies, dates): a bank API can
+    send nonsense too, and one poisoned amount would stop every later reconciliation.
+    """
     statements = to_statements(fetched)
+    check_statements(f"bridge:{user}", statements)
     return StagedSync(
         statements=statements,
         sha256=fingerprint(fetched, statements),

@@ -23,7 +23,8 @@ from o2c.tasks.bank.open_banking import (
     to_statements,
     write,
 )
-from o2c.warehouse import connect
+from o2c.tasks.bank.statements.errors import StatementError
+from o2c.warehouse import connect, scalar
 from tests.fakes.bridge_server import BridgeFake, Fault
 
 IBAN_A = "FR7630006000011234567890189"
@@ -617,3 +618,18 @@ def test_a_payment_in_a_camt_file_and_in_the_feed_is_stored_once(
         ).fetchone()
         assert rows == (1, Decimal("1200.00"))
         assert con.execute("SELECT count(*) FROM bank_transactions").fetchone()[0] == 6
+
+
+def test_an_amount_beyond_the_bounds_is_refused_before_anything_is_stored(
+    bridge_server: BridgeFake, tmp_path
+) -> None:
+    bridge_server.add_account(1001, IBAN_A)
+    bridge_server.add_transaction(1001, "12.00", "2026-11-02", updated_at="2026-11-02T08:00:00Z")
+    bridge_server.add_transaction(
+        1001, "1000000000000000.00", "2026-11-03", updated_at="2026-11-03T08:00:00Z"
+    )
+    with connect(tmp_path / "o2c.duckdb") as con:
+        with pytest.raises(StatementError, match=r"amount"):
+            sync(con, settings_for(bridge_server), now=datetime(2026, 11, 10, tzinfo=UTC))
+        assert scalar(con, "SELECT count(*) FROM bank_transactions") == 0
+        assert read_cursors(con, "bridge") == {}
