@@ -92,6 +92,10 @@ ALLOCATION = {
     "reverses_allocation_id": pl.String,
 }
 
+# An allocation's money: how much of a transfer goes to which customer's item (the columns of
+# ALLOCATION between its id and how it was decided).
+ALLOCATION_MONEY = ("transaction_id", "invoice_id", "customer_id", "amount_cents", "currency")
+
 RECONCILIATION_EXCEPTION = {
     "transaction_id": pl.String,
     "reason": pl.String,

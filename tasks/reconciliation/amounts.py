@@ -114,29 +114,28 @@ def settle_claims(
         .otherwise(pl.col("pay"))
     )
     base = dict(reverses_allocation_id=pl.lit(None, pl.String))
-    payments = rows.filter(pl.col("pay") != 0).select(
-        *row,
-        "transaction_id",
-        "invoice_id",
-        "customer_id",
-        amount_cents=pl.col("pay") * pl.col("s"),
-        currency=pl.col("currency"),
-        kind=pl.lit("payment"),
-        rule=pl.col("rule"),
-        confidence=pl.col("confidence"),
-        **base,
-    )
-    write_offs = rows.filter(pl.col("write_off") & pl.col("is_last_pos")).select(
-        *row,
-        "transaction_id",
-        "invoice_id",
-        "customer_id",
-        amount_cents=pl.col("gap") * pl.col("s"),
-        currency=pl.col("currency"),
-        kind=pl.lit("write_off"),
-        rule=pl.lit(Rule.SHORT_PAYMENT_WRITE_OFF),
-        confidence=pl.col("confidence"),
-        **base,
+
+    def allocated(rows: pl.DataFrame, cents: str, kind: str, rule: pl.Expr) -> pl.DataFrame:
+        """Each row's `cents` to its invoice, signed back, as an allocation of `kind`."""
+        return rows.select(
+            *row,
+            "transaction_id",
+            "invoice_id",
+            "customer_id",
+            amount_cents=pl.col(cents) * pl.col("s"),
+            currency=pl.col("currency"),
+            kind=pl.lit(kind),
+            rule=rule,
+            confidence=pl.col("confidence"),
+            **base,
+        )
+
+    payments = allocated(rows.filter(pl.col("pay") != 0), "pay", "payment", pl.col("rule"))
+    write_offs = allocated(
+        rows.filter(pl.col("write_off") & pl.col("is_last_pos")),
+        "gap",
+        "write_off",
+        pl.lit(Rule.SHORT_PAYMENT_WRITE_OFF),
     )
     credits = (
         rows.group_by("transaction_id")

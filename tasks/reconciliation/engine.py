@@ -19,6 +19,7 @@ import polars as pl
 from o2c.models.reconciliation import Rule
 from o2c.models.schemas import (
     ALLOCATION,
+    ALLOCATION_MONEY,
     BANK_TRANSACTION,
     CUSTOMER,
     OPEN_ITEM,
@@ -117,11 +118,7 @@ def _decision_allocations(
         d.join(transactions.select("transaction_id", "currency"), on="transaction_id")
         .join(open_items.select("invoice_id", "customer_id"), on="invoice_id", how="left")
         .select(
-            "transaction_id",
-            "invoice_id",
-            "customer_id",
-            "amount_cents",
-            "currency",
+            *ALLOCATION_MONEY,
             kind=pl.lit("payment"),
             rule=pl.lit(Rule.MANUAL),
             confidence=pl.lit(1.0),

@@ -23,6 +23,7 @@ from __future__ import annotations
 import polars as pl
 
 from o2c.models.reconciliation import Rule
+from o2c.models.schemas import ALLOCATION_MONEY
 
 
 def obvious_settlements(
@@ -86,17 +87,7 @@ def obvious_settlements(
             (pl.col("amount_cents") == pl.col("amount_open_cents"))
             & (pl.col("currency") == pl.col("item_currency"))
         )
-        .select(
-            "transaction_id",
-            "invoice_id",
-            "customer_id",
-            "amount_cents",
-            "currency",
-            "rule",
-            "confidence",
-            "t",
-            "i",
-        )
+        .select(*ALLOCATION_MONEY, "rule", "confidence", "t", "i")
         .collect()
     )
 

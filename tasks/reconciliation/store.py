@@ -56,22 +56,29 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, schema: dict, params=None) 
     return got.cast(schema)
 
 
-def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
-    """The engine's inputs, money in cents."""
-    tx_cols = ", ".join(
-        _CENTS.format("t.amount") + " AS amount_cents" if c == "amount_cents" else f"t.{c}"
+def _transaction_columns(prefix: str = "") -> str:
+    """BANK_TRANSACTION's columns (of the table aliased `prefix`), the amount in cents."""
+    return ", ".join(
+        _CENTS.format(f"{prefix}amount") + " AS amount_cents" if c == "amount_cents" else prefix + c
         for c in BANK_TRANSACTION
     )
+
+
+def _open_item_columns(open_amount: str) -> str:
+    """OPEN_ITEM's columns, in cents, with `open_amount` as what is still open on the item."""
+    return f"""invoice_id, document_type, customer_id, legal_entity, issue_date, due_date,
+               currency, {_CENTS.format("amount_total")} AS amount_total_cents,
+               {_CENTS.format(open_amount)} AS amount_open_cents, reference"""
+
+
+def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    """The engine's inputs, money in cents."""
+    tx_cols = _transaction_columns("t.")
     # Read straight from the query: a temporary copy of the million rows cost more than it saved.
     transactions = _frame(con, f"SELECT {tx_cols} FROM ({_PENDING}) t", BANK_TRANSACTION)
     # Everything open now, with no date limit: the open_items view over open_items_at (sql/008).
     open_items = _frame(
-        con,
-        f"""SELECT invoice_id, document_type, customer_id, legal_entity, issue_date, due_date,
-                   currency, {_CENTS.format("amount_total")} AS amount_total_cents,
-                   {_CENTS.format("amount_open")} AS amount_open_cents, reference
-            FROM open_items""",
-        OPEN_ITEM,
+        con, f"SELECT {_open_item_columns('amount_open')} FROM open_items", OPEN_ITEM
     )
     customers = _frame(con, "SELECT customer_id, name, iban FROM customers", CUSTOMER)
     aliases = _frame(
@@ -119,6 +126,20 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     )
 
 
+def _count_with(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    rows: pl.DataFrame,
+    sql: str,
+    params: list | None = None,
+) -> int:
+    """The count a statement returns (rows updated, deleted...) that reads `rows` as `name`."""
+    con.register(name, rows.to_arrow())
+    count = con.execute(sql, params or []).fetchall()[0][0]
+    con.unregister(name)
+    return count
+
+
 def _insert_allocations(
     con: duckdb.DuckDBPyConnection, allocations: pl.DataFrame, flow_run_id: str | None
 ) -> int:
@@ -158,23 +179,25 @@ def write_result(
         resolved = 0
         if open_exceptions:
             settled = result.allocations.select("transaction_id").unique()
-            con.register("_settled", settled.to_arrow())
-            resolved = con.execute(
+            resolved = _count_with(
+                con,
+                "_settled",
+                settled,
                 """UPDATE reconciliation_exceptions SET status = 'resolved', resolved_at = ?
                    WHERE status = 'open'
                      AND transaction_id IN (SELECT transaction_id FROM _settled)""",
                 [now],
-            ).fetchall()[0][0]
-            con.unregister("_settled")
+            )
         # Debits now known to be nobody's payment lose the exception an earlier run gave them.
         withdrawn = 0
         if result.not_customer_debits.height:
-            con.register("_debits", result.not_customer_debits.to_arrow())
-            withdrawn = con.execute(
+            withdrawn = _count_with(
+                con,
+                "_debits",
+                result.not_customer_debits,
                 """DELETE FROM reconciliation_exceptions WHERE status = 'open'
-                   AND transaction_id IN (SELECT transaction_id FROM _debits)"""
-            ).fetchall()[0][0]
-            con.unregister("_debits")
+                   AND transaction_id IN (SELECT transaction_id FROM _debits)""",
+            )
         changed = 0
         if result.exceptions.height:
             con.register("_exc", result.exceptions.to_arrow())
@@ -392,22 +415,12 @@ def read_inputs_for(
     con: duckdb.DuckDBPyConnection, transaction_ids: list[str]
 ) -> dict[str, pl.DataFrame]:
     """The transactions named and the invoices (whose customer a decision's allocation carries)."""
-    tx_cols = ", ".join(
-        _CENTS.format("amount") + " AS amount_cents" if c == "amount_cents" else c
-        for c in BANK_TRANSACTION
-    )
     transactions = _frame(
         con,
-        f"SELECT {tx_cols} FROM bank_transactions WHERE list_contains(?, transaction_id)",
+        f"SELECT {_transaction_columns()} FROM bank_transactions"
+        " WHERE list_contains(?, transaction_id)",
         BANK_TRANSACTION,
         [transaction_ids],
     )
-    invoices = _frame(
-        con,
-        f"""SELECT invoice_id, document_type, customer_id, legal_entity, issue_date, due_date,
-                   currency, {_CENTS.format("amount_total")} AS amount_total_cents,
-                   {_CENTS.format("amount_total")} AS amount_open_cents, reference
-            FROM invoices""",
-        OPEN_ITEM,
-    )
+    invoices = _frame(con, f"SELECT {_open_item_columns('amount_total')} FROM invoices", OPEN_ITEM)
     return {"transactions": transactions, "open_items": invoices}
