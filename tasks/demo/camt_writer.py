@@ -15,6 +15,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from o2c.models.bank import Statement, StatementLine
+from o2c.tasks.demo.statement_writer import writable_lines
 
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
 _IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{1,30}$")
@@ -159,11 +160,7 @@ def write_camt053(
             f"<CreDtTm>{now.isoformat()}</CreDtTm></GrpHdr>\n"
         )
         for n, st in enumerate(statements, start=1):
-            if not st.account_iban or not st.currency:
-                raise ValueError(f"statement {st.statement_ref or n}: account and currency needed")
-            if st.opening_balance is None or st.closing_balance is None:
-                raise ValueError(f"statement {st.statement_ref or n}: camt.053 needs both balances")
-            lines = st.line_rows()
+            lines = writable_lines(st, n, "camt.053")
             start = st.from_date or (min(x.booking_date for x in lines) if lines else now.date())
             end = st.to_date or (max(x.booking_date for x in lines) if lines else start)
             out.write(

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from o2c.models.bank import Statement, StatementLine
+from o2c.tasks.demo.statement_writer import writable_lines
 
 _BUFFER = 1 << 20
 
@@ -65,11 +66,7 @@ def write_mt940(path: Path, statements: Iterable[Statement]) -> int:
     written = 0
     with open(path, "w", encoding="utf-8", newline="", buffering=_BUFFER) as out:
         for n, st in enumerate(statements, start=1):
-            if not st.account_iban or not st.currency:
-                raise ValueError(f"statement {st.statement_ref or n}: account and currency needed")
-            if st.opening_balance is None or st.closing_balance is None:
-                raise ValueError(f"statement {st.statement_ref or n}: MT940 needs both balances")
-            lines = st.line_rows()
+            lines = writable_lines(st, n, "MT940")
             start = st.from_date or min(x.booking_date for x in lines)
             end = st.to_date or max(x.booking_date for x in lines)
             out.write(f":20:{(st.statement_ref or f'O2C{n}')[:16]}\r\n")
