@@ -100,18 +100,26 @@ CASES: dict[str, tuple[Callable[[pytest.MonkeyPatch, BridgeFake], None], str]] =
 }
 
 
+# Block documents are where a Secret block keeps the secret (encrypted): the one place allowed.
+_SECRET_HOME = ("block_document", "block_document_reference")
+
+
 def _prefect_rows() -> str:
-    """Text of the Prefect test database's log, state and artifact rows."""
+    """Text of every row of the Prefect test database (logs, states, artifacts, events...)."""
     APILogHandler().flush()
     time.sleep(1.0)  # the API writes logs it was sent in the background
     url = get_current_settings().server.database.connection_url
     assert url is not None
     path = url.get_secret_value().split(":///", 1)[1]
     with sqlite3.connect(path) as db:
+        tables = [
+            name
+            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if name not in _SECRET_HOME
+        ]
+        assert {"log", "flow_run_state", "task_run_state", "artifact"} <= set(tables)
         return "\n".join(
-            repr(row)
-            for table in ("log", "flow_run_state", "task_run_state", "artifact")
-            for row in db.execute(f"SELECT * FROM {table}")
+            repr(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"')
         )
 
 
