@@ -327,17 +327,12 @@ class HttpClient:
 
     # -- calls -------------------------------------------------------------------------------
 
-    def request_json(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """A JSON object answer; numbers with a fraction come back as Decimal, never float."""
-        response = self.request(method, url, params=params, json_body=json_body, headers=headers)
+    def request_json(self, method: str, url: str, **options: Any) -> dict[str, Any]:
+        """A JSON object answer; numbers with a fraction come back as Decimal, never float.
+
+        `options` are `request`'s (params, json_body, headers).
+        """
+        response = self.request(method, url, **options)
         endpoint = f"{method} {urlsplit(url).path}"
         try:
             body = json.loads(response.content, parse_float=Decimal)
