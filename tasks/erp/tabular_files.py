@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from o2c.models.bounds import CONTROL_CHARACTERS_STRICT
 from o2c.tasks.common.checksums import on_distinct
 
 LINE = "_line"  # the row's line number in the source file (header = line 1 for CSV)
@@ -65,6 +66,8 @@ def _as_utf8(raw: bytes, path: Path) -> bytes:
     Valid UTF-8 is passed on as it is: re-encoding 200 MB of text would cost a second. What is
     not text (a ZIP, an .xlsx, binary) is refused saying what it is, not as a "missing column".
     """
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):  # UTF-32, before UTF-16's BOM
+        raise InputFileError(f"{path}: UTF-32 text; export it as UTF-8 (or UTF-16) CSV")
     utf16 = utf16_codec(raw)
     if utf16:
         try:
@@ -89,6 +92,8 @@ def _as_utf8(raw: bytes, path: Path) -> bytes:
             ) from exc
     if b"\n" not in raw and b"\r" in raw:  # classic Mac line ends: CR only
         raw = raw.replace(b"\r", b"\n")
+    elif b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):  # CR-only lines among others
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return raw
 
 
@@ -102,9 +107,14 @@ def _normal(name: str) -> str:
 
 
 def _refuse_duplicate_columns(names: list[str], path: Path) -> None:
-    """Two columns of one name (whatever the case): which one holds the data? Refuse the file."""
+    """Two columns of one name (whatever the case): which one holds the data? Refuse the file;
+    a control character in a name too (it would surface later as a baffling missing column)."""
     positions: dict[str, list[int]] = {}
     for i, name in enumerate(names, start=1):
+        if re.search(CONTROL_CHARACTERS_STRICT, name):
+            raise InputFileError(
+                f"{path}: the name of column {i} holds a control character: {name!r}"
+            )
         positions.setdefault(_normal(name), []).append(i)
     for name, where in positions.items():
         if len(where) > 1:
@@ -189,6 +199,41 @@ def _json_problem(path: Path) -> str:
     return "not readable as JSON lines (run with -v for the details)"
 
 
+_JSON_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"\s*:?'  # each string token; a key: one with ':'
+
+
+def _refuse_duplicate_keys(path: Path) -> None:
+    """A JSON object naming one key twice (whatever the case): Polars keeps one copy without a
+    word, so which value is meant is unknowable; refuse the file naming the line and the key.
+    Vectorised over the lines (Python's json per line would double the read time)."""
+    text = path.read_bytes().decode("utf-8", "replace")
+    key = pl.col("key")
+    repeated = (
+        pl.DataFrame({"key": text.split("\n")})
+        .with_row_index("line", offset=1)
+        .with_columns(key.str.extract_all(_JSON_STRING))
+        .explode("key")
+        .filter(key.str.ends_with(":"))
+        .with_columns(
+            key.str.strip_chars_end(": \t\r\n")
+            .str.strip_chars('"')
+            .str.strip_chars()
+            .str.to_lowercase()
+            .str.replace_all(" ", "_", literal=True)
+        )
+        .group_by("line", "key")
+        .len()
+        .filter(pl.col("len") > 1)
+        .sort("line")
+    )
+    if repeated.height:
+        line, name, count = repeated.row(0)
+        raise InputFileError(
+            f"{path}: line {line}: key '{name}' appears {count} times in one object"
+            " (whatever the case); keep one"
+        )
+
+
 def _read_csv(path: Path) -> pl.DataFrame:
     data = _as_utf8(path.read_bytes(), path)
     if not data.strip():
@@ -235,6 +280,7 @@ def read_table(path: Path) -> pl.DataFrame:
             frame = pl.read_ndjson(path, infer_schema_length=None)
         except Exception as exc:
             raise InputFileError(f"{path}: {_json_problem(path)}") from exc
+        _refuse_duplicate_keys(path)
         first_line = 1
     else:
         frame = _read_csv(path)

@@ -360,6 +360,7 @@ def test_suite_currencies_are_the_bounds_list():
 
 
 ROWS = "\n".join([HEADER, *GOOD]) + "\n"
+MIXED_ENDS = ["\r\n", "\r", "\n", "\r", "\r\n", "\r"]
 
 
 @pytest.mark.parametrize(
@@ -369,6 +370,13 @@ ROWS = "\n".join([HEADER, *GOOD]) + "\n"
         ("le.csv", ROWS.encode("utf-16-le")),
         ("be.csv", ROWS.encode("utf-16-be")),
         ("mac.csv", ROWS.replace("\n", "\r").encode("cp1252")),
+        # CR-only lines among CRLF and LF ones (an export edited on another machine)
+        (
+            "mixed.csv",
+            "".join(
+                f"{line}{end}" for line, end in zip([HEADER, *GOOD], MIXED_ENDS, strict=True)
+            ).encode("cp1252"),
+        ),
     ],
 )
 def test_utf16_and_cr_only_exports_are_read(tmp_path: Path, name: str, content: bytes):
@@ -411,6 +419,24 @@ def test_utf16_and_cr_only_exports_are_read(tmp_path: Path, name: str, content: 
         ("empty.csv", b"", "empty file"),
         ("fake.parquet", "invoice_id\nFA-1\n", "not a Parquet file"),
         ("bad.jsonl", '{"invoice_id": "FA-1"}\n[1, 2]\n', "line 2 is not a JSON object"),
+        # one key twice in one object: Polars would keep one copy without a word
+        (
+            "twice.jsonl",
+            '{"invoice_id": "FA-1", "amount_total": "1"}\n'
+            '{"invoice_id": "FA-2", "amount_total": "2", "Amount_Total ": "20"}\n',
+            r"line 2: key 'amount_total' appears 2 times in one object",
+        ),
+        (
+            "same.jsonl",
+            '{"invoice_id": "FA-1", "x": "a \\" \\"invoice_id\\": b", "invoice_id": "FA-2"}\n',
+            r"line 1: key 'invoice_id' appears 2 times",
+        ),
+        ("utf32.csv", ROWS.encode("utf-32"), "UTF-32 text; export it as UTF-8"),
+        (
+            "nul_header.csv",
+            HEADER.replace("customer_name", "customer\x00name") + "\n" + GOOD[0] + "\n",
+            r"the name of column 3 holds a control character",
+        ),
     ],
 )
 def test_unreadable_export_is_one_line_naming_file_and_line(
