@@ -311,6 +311,8 @@ HOSTILE_ROWS = {
     "FA-25": ("FA-25;C1;Dupont SARL;0001-01-01;2026-04-10;EUR;10,00;;;", "issue_date outside 2000-01-01..2099-12-31"),
     "FA-26": ("FA-26;C9;Du\x00pont SARL;2026-03-10;2026-04-10;EUR;10,00;;;", "control character (NUL or another C0 but tab): customer_name"),
     "FA-27": ("FA-27;C9;Dupont\x07 SARL;2026-03-10;2026-04-10;EUR;10,00;;;", "control character (NUL or another C0 but tab): customer_name"),
+    "FA-28": ("FA-28;C1;Dupont SARL;2026-03-10;2026-04-10;EUR;100000000000000000000;;;", "amount_total beyond"),
+    "AV-28": ("AV-28;C1;Dupont SARL;2026-03-10;2026-04-10;EUR;-100000000000000000000;avoir;;", "amount_total beyond"),
 }  # fmt: skip
 
 
