@@ -62,3 +62,36 @@ CUSTOMER_OPTIONAL: tuple[str, ...] = (
     *CUSTOMER_ADDRESS,
 )
 CUSTOMER_COLUMNS: tuple[str, ...] = (*CUSTOMER_REQUIRED, *CUSTOMER_OPTIONAL)
+
+# The customer as an invoice row describes it: customers-table column <- invoice export column.
+CUSTOMER_FROM_INVOICE: dict[str, str] = {
+    "name": "customer_name",
+    "email": "customer_email",
+    "iban": "customer_iban",
+    "siren": "customer_siren",
+    "vat_number": "customer_vat",
+    "language": "language",
+    "legal_entity": "legal_entity",
+    **dict(zip(CUSTOMER_ADDRESS, INVOICE_ADDRESS, strict=True)),
+}
+
+# What an invoice is, whom it bills, when it falls due, in which currency: the stored invoice's
+# fields after its id and before its amounts.
+INVOICE_TERMS: tuple[str, ...] = (
+    "document_type",
+    "customer_id",
+    "legal_entity",
+    "issue_date",
+    "due_date",
+    "currency",
+)
+# Fields of a stored invoice (table `invoices`) that a newer export may change; each change is
+# recorded in invoice_changes.
+INVOICE_TRACKED: tuple[str, ...] = (
+    *INVOICE_TERMS,
+    "amount_total",
+    "amount_paid_erp",
+    "status_erp",
+    "reference",
+    "po_number",
+)

@@ -12,6 +12,7 @@ from o2c.models.bounds import CONTROL_CHARACTERS_STRICT
 
 # The export contract lives in models/erp.py; its names stay importable from here.
 from o2c.models.erp import CUSTOMER_COLUMNS as CUSTOMER_COLUMNS
+from o2c.models.erp import CUSTOMER_FROM_INVOICE, INVOICE_TERMS
 from o2c.models.erp import CUSTOMER_OPTIONAL as CUSTOMER_OPTIONAL
 from o2c.models.erp import CUSTOMER_REQUIRED as CUSTOMER_REQUIRED
 from o2c.models.erp import INVOICE_OPTIONAL as INVOICE_OPTIONAL
@@ -94,12 +95,7 @@ def stored_invoices(valid: pl.DataFrame) -> pl.DataFrame:
     """Validated rows as the invoices table holds them: credit notes negative, whatever the sign."""
     return valid.select(
         "invoice_id",
-        "document_type",
-        "customer_id",
-        "legal_entity",
-        "issue_date",
-        "due_date",
-        "currency",
+        *INVOICE_TERMS,
         pl.when(pl.col("document_type") == "credit_note")
         .then(-pl.col("amount_total_cents").abs())
         .otherwise(pl.col("amount_total_cents"))
@@ -119,18 +115,7 @@ def customers_from_invoices(valid: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.all().drop_nulls().last())
         .select(
             "customer_id",
-            pl.col("customer_name").alias("name"),
-            pl.col("customer_email").alias("email"),
-            pl.col("customer_iban").alias("iban"),
-            pl.col("customer_siren").alias("siren"),
-            pl.col("customer_vat").alias("vat_number"),
-            "language",
-            "legal_entity",
-            pl.col("customer_address_line1").alias("address_line1"),
-            pl.col("customer_address_line2").alias("address_line2"),
-            pl.col("customer_postal_code").alias("postal_code"),
-            pl.col("customer_city").alias("city"),
-            pl.col("customer_country").alias("country"),
+            *(pl.col(source).alias(name) for name, source in CUSTOMER_FROM_INVOICE.items()),
         )
         .sort("customer_id")
     )

@@ -16,26 +16,11 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from o2c.models.erp import CUSTOMER_COLUMNS
+from o2c.models.erp import CUSTOMER_COLUMNS, INVOICE_TRACKED
 from o2c.models.status import LoadStatus
 from o2c.tasks.erp.tabular_files import LINE
 from o2c.tasks.erp.validation import FAILED_CHECKS
 from o2c.warehouse import first_row, new_batch_id, scalar, transaction
-
-# Invoice fields a newer export may change; each change is recorded.
-TRACKED_FIELDS = [
-    "document_type",
-    "customer_id",
-    "legal_entity",
-    "issue_date",
-    "due_date",
-    "currency",
-    "amount_total",
-    "amount_paid_erp",
-    "status_erp",
-    "reference",
-    "po_number",
-]
 
 
 @dataclass
@@ -233,7 +218,7 @@ def load_invoice_batch(
         batch_id, now = result.batch_id, result.loaded_at
         _upsert_customers(con, customers, batch_id, now)
         con.register("new_invoices", invoices)
-        hashed = ", ".join(f"CAST(s.{f} AS VARCHAR)" for f in TRACKED_FIELDS)
+        hashed = ", ".join(f"CAST(s.{f} AS VARCHAR)" for f in INVOICE_TRACKED)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE invoice_stage AS
             SELECT s.*, md5(concat_ws('|', {hashed})) AS row_hash, i.row_hash AS old_hash
@@ -257,14 +242,14 @@ def load_invoice_batch(
                 f" CAST(s.{f} AS VARCHAR) AS new_value FROM invoice_stage s JOIN invoices i"
                 f" USING (invoice_id) WHERE s.old_hash <> s.row_hash"
                 f" AND i.{f} IS DISTINCT FROM s.{f}"
-                for f in TRACKED_FIELDS
+                for f in INVOICE_TRACKED
             )
             con.execute(
                 f"INSERT INTO invoice_changes SELECT invoice_id, ?, field, old_value, new_value, ?"
                 f" FROM ({changes})",
                 [batch_id, now],
             )
-        fields = ["invoice_id", *TRACKED_FIELDS, "row_hash"]
+        fields = ["invoice_id", *INVOICE_TRACKED, "row_hash"]
         # New rows by a plain INSERT, changed ones by an UPDATE: cheaper than one upsert.
         con.execute(
             f"""INSERT INTO invoices ({", ".join(fields)}, batch_id, first_loaded_at, updated_at)
@@ -274,7 +259,7 @@ def load_invoice_batch(
         if result.updated:
             con.execute(
                 f"""UPDATE invoices SET
-                {", ".join(f"{f} = s.{f}" for f in [*TRACKED_FIELDS, "row_hash"])},
+                {", ".join(f"{f} = s.{f}" for f in [*INVOICE_TRACKED, "row_hash"])},
                 batch_id = ?, updated_at = ?
                 FROM invoice_stage s
                 WHERE invoices.invoice_id = s.invoice_id AND s.old_hash <> s.row_hash""",
