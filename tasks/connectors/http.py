@@ -354,6 +354,28 @@ class HttpClient:
             )
         return body
 
+    def _failure(
+        self,
+        kind: type[ConnectorError],
+        text: str,
+        *,
+        endpoint: str,
+        attempts: int,
+        request_id: str,
+        status: int | None = None,
+        retryable: bool = False,
+    ) -> ConnectorError:
+        """The error to raise, its message redacted, with everything a caller may act on."""
+        return kind(
+            self.redact(text),
+            service=self.service,
+            endpoint=endpoint,
+            status=status,
+            attempts=attempts,
+            retryable=retryable,
+            request_id=request_id,
+        )
+
     @property
     def _name(self) -> str:
         return self.service.capitalize() if self.service.islower() else self.service
@@ -408,12 +430,10 @@ class HttpClient:
                 self._log_attempt(method, target, "network error", started, request_id)
             except httpx.TransportError as exc:  # bad URL scheme, proxy...: no retry helps
                 self._log_attempt(method, target, "transport error", started, request_id)
-                raise ConnectorTransportError(
-                    self.redact(
-                        f"{self._name} {endpoint}: transport error ({type(exc).__name__});"
-                        f" {_attempts_text(attempts)}"
-                    ),
-                    service=self.service,
+                raise self._failure(
+                    ConnectorTransportError,
+                    f"{self._name} {endpoint}: transport error ({type(exc).__name__});"
+                    f" {_attempts_text(attempts)}",
                     endpoint=endpoint,
                     attempts=attempts,
                     request_id=request_id,
@@ -424,16 +444,13 @@ class HttpClient:
                 if 200 <= status < 300:
                     return response
                 if status != 429 and status < 500:
-                    raise ConnectorHTTPError(
-                        self.redact(
-                            f"{self._name} {endpoint} answered {status}{_describe(response)};"
-                            f" {_attempts_text(attempts)}"
-                        ),
-                        service=self.service,
+                    raise self._failure(
+                        ConnectorHTTPError,
+                        f"{self._name} {endpoint} answered {status}{_describe(response)};"
+                        f" {_attempts_text(attempts)}",
                         endpoint=endpoint,
                         status=status,
                         attempts=attempts,
-                        retryable=False,
                         request_id=request_id,
                     )
                 reason, kind = f"answered {status}", ConnectorHTTPError
@@ -441,12 +458,9 @@ class HttpClient:
                     response.headers.get("Retry-After"), self._wall_clock()
                 )
             if attempts > policy.max_retries:
-                raise kind(
-                    self.redact(
-                        f"{self._name} {endpoint} {reason};"
-                        f" {_attempts_text(attempts, exhausted=True)}"
-                    ),
-                    service=self.service,
+                raise self._failure(
+                    kind,
+                    f"{self._name} {endpoint} {reason}; {_attempts_text(attempts, exhausted=True)}",
                     endpoint=endpoint,
                     status=status,
                     attempts=attempts,
@@ -456,15 +470,14 @@ class HttpClient:
             delay = policy.backoff(attempts, self._rand())
             if retry_after is not None:
                 if retry_after > policy.retry_after_max_s:
-                    raise RetryAfterTooLong(
+                    raise self._failure(
+                        RetryAfterTooLong,
                         f"{self._name} {endpoint} {reason} and asks to wait {retry_after:.0f} s,"
                         f" more than the {policy.retry_after_max_s:.0f} s allowed;"
                         f" {_attempts_text(attempts)}, try later",
-                        service=self.service,
                         endpoint=endpoint,
                         status=status,
                         attempts=attempts,
-                        retryable=False,
                         request_id=request_id,
                     )
                 delay = max(delay, retry_after)
