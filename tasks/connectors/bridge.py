@@ -25,6 +25,7 @@ from pydantic import SecretStr
 
 from o2c.models.settings_bridge import BridgeSettings
 from o2c.tasks.connectors.http import (
+    ClosingClient,
     ConnectorDataError,
     ConnectorError,
     HttpClient,
@@ -57,7 +58,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class BridgeClient:
+class BridgeClient(ClosingClient):
     """Bridge v3 calls: app credentials on every call, a user token on top, pages followed."""
 
     def __init__(
@@ -96,12 +97,6 @@ class BridgeClient:
 
     def __repr__(self) -> str:
         return f"BridgeClient(base_url={self.settings.base_url!r})"
-
-    def __enter__(self) -> BridgeClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         self._http.close()

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
@@ -260,7 +260,20 @@ def _attempts_text(attempts: int, *, exhausted: bool = False) -> str:
     return f"not retried further ({attempts} attempts: {retries} {plural} after earlier failures)"
 
 
-class HttpClient:
+class ClosingClient:
+    """A client used as `with Client(...) as client:`, its connections closed on the way out."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class HttpClient(ClosingClient):
     """One connector's httpx client: every request timed out, retried, paced and redacted."""
 
     def __init__(
@@ -305,12 +318,6 @@ class HttpClient:
 
     def __repr__(self) -> str:
         return f"HttpClient(service={self.service!r}, base_url={self.redact(self.base_url)!r})"
-
-    def __enter__(self) -> HttpClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         self._http.close()
