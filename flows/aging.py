@@ -13,16 +13,16 @@ from o2c.orchestration import (
     link_artifact,
     markdown_artifact,
     table_artifact,
-    warehouse_writer,
+    writing,
 )
 from o2c.tasks.aging import analysis, report, store
 from o2c.tasks.aging.pipeline import AgingViews, compute_aging, save_snapshot
-from o2c.warehouse import connect, db_path
+from o2c.warehouse import db_path
 
 
 @task(name="compute-aging", cache_policy=NO_CACHE)
 def compute_and_snapshot(db: str | None, as_of: date, buckets: analysis.Buckets) -> tuple:
-    with warehouse_writer(db), connect(db) as con:
+    with writing(db) as con:
         views = compute_aging(con, as_of=as_of, buckets=buckets)
         save_snapshot(con, views, flow_run_id=current_flow_run_id())
         history = store.read_aging_history(con, last=12, until=as_of)

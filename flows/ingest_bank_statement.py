@@ -13,13 +13,12 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from o2c.orchestration import current_flow_run_id, markdown_artifact, warehouse_writer
+from o2c.orchestration import current_flow_run_id, markdown_artifact, writing
 from o2c.tasks.bank import inbox
 from o2c.tasks.bank.rejection import Rejection, Stage, rejection_for
 from o2c.tasks.bank.report import summary_markdown
 from o2c.tasks.bank.statements.detect import ParsedFile, parse_file
 from o2c.tasks.bank.store import BankLoadResult, load_statements, record_rejection
-from o2c.warehouse import connect
 
 
 @task(name="parse-statement-file", cache_policy=NO_CACHE)
@@ -29,7 +28,7 @@ def parse_statement_file(path: Path) -> ParsedFile:
 
 @task(name="load-statements", cache_policy=NO_CACHE)
 def load_parsed(db: str | None, parsed: ParsedFile, accept_unbalanced: bool) -> BankLoadResult:
-    with warehouse_writer(db), connect(db) as con:
+    with writing(db) as con:
         return load_statements(
             con,
             parsed.statements,
@@ -43,7 +42,7 @@ def load_parsed(db: str | None, parsed: ParsedFile, accept_unbalanced: bool) -> 
 
 @task(name="record-rejection", cache_policy=NO_CACHE)
 def record_rejected(db: str | None, file_name: str, sha256: str | None, reason: str) -> None:
-    with warehouse_writer(db), connect(db) as con:
+    with writing(db) as con:
         record_rejection(
             con,
             file_name=file_name,

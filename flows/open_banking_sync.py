@@ -21,14 +21,13 @@ from o2c.orchestration import (
     markdown_artifact,
     secret_from_block,
     table_artifact,
-    warehouse_writer,
+    writing,
 )
 from o2c.tasks.bank import open_banking
 from o2c.tasks.bank.report import summary_markdown
 from o2c.tasks.common.escaping import md_text
 from o2c.tasks.connectors.bridge import BridgeClient
 from o2c.tasks.connectors.http import ConnectorError
-from o2c.warehouse import connect
 
 
 def retry_if_retryable(task: Any, task_run: Any, state: Any) -> bool:
@@ -75,7 +74,7 @@ def stage(fetched: open_banking.FetchResult, user: str) -> open_banking.StagedSy
 @task(name="write-bridge", cache_policy=NO_CACHE)
 def write(db: str | None, staged: open_banking.StagedSync) -> open_banking.SyncResult:
     """The one short hold of the writer lock: load the rows, move the cursors."""
-    with warehouse_writer(db), connect(db) as con:
+    with writing(db) as con:
         return open_banking.write(
             con, staged, now=datetime.now(UTC), flow_run_id=current_flow_run_id()
         )

@@ -15,18 +15,17 @@ from o2c.orchestration import (
     current_flow_run_id,
     markdown_artifact,
     table_artifact,
-    warehouse_writer,
+    writing,
 )
 from o2c.tasks.reconciliation import store
 from o2c.tasks.reconciliation.report import open_exceptions, summary_markdown
-from o2c.warehouse import connect
 
 
 @task(name="apply-decisions", cache_policy=NO_CACHE)
 def apply_decisions(
     db: str | None, decisions: pl.DataFrame, source: str, decided_by: str | None
 ) -> dict[str, int]:
-    with warehouse_writer(db), connect(db) as con:
+    with writing(db) as con:
         return store.apply_decisions(
             con, decisions, source, decided_by=decided_by, flow_run_id=current_flow_run_id()
         )
@@ -34,7 +33,7 @@ def apply_decisions(
 
 @task(name="reconcile-warehouse", cache_policy=NO_CACHE)
 def reconcile_warehouse(db: str | None) -> tuple[dict, list[dict]]:
-    with warehouse_writer(db), connect(db) as con:
+    with writing(db) as con:
         result = store.reconcile_warehouse(con, flow_run_id=current_flow_run_id())
         return result.stats, open_exceptions(con)
 

@@ -197,7 +197,7 @@ def test_ingestion_and_daily_artifacts_match_the_files_and_the_warehouse(
     assert statements == [] and processed, "the demo inbox is handled: every file archived"
     steps = table_with(latest_artifact(api, "o2c-daily")["data"], "step")
     bank = sorted(r["outcome"] for r in steps if r["step"] == "bank statement")
-    assert bank == [f"{name}: Completed" for name in processed]
+    assert bank == [f"`{name}`: Completed" for name in processed]  # file names as code spans
     loaded = sql(
         demo.db,
         "SELECT file_name FROM load_batches WHERE source = 'bank_statement' AND status = 'loaded'"
