@@ -34,11 +34,11 @@ def stage_o2c(csv: Path, db: Path) -> dict:
     imported = time.perf_counter()
     # The steps of ingest.ingest_invoice_file (the flow's, minus Prefect), timed apart; the
     # warehouse is new, so its check for an earlier load of the file is left out.
-    raw, sha256 = ingest.read_invoice_file(csv)
-    outcome = ingest.validate_invoices(raw)
+    raw, sha256 = ingest.INVOICES.read(csv)
+    outcome = ingest.INVOICES.validate(raw)
     validated = time.perf_counter()
     with connect(db) as con:
-        result = ingest.load_invoices(con, raw, outcome, file_name=csv.name, sha256=sha256)
+        result = ingest.INVOICES.load(con, raw, outcome, file_name=csv.name, sha256=sha256)
     done = time.perf_counter()
     return {
         "rows": result.rows_in,

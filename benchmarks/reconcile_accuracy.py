@@ -17,6 +17,7 @@ from datetime import date
 
 import polars as pl
 
+from o2c.models.erp import INVOICE_TERMS
 from o2c.models.schemas import ALLOCATION, PAYER_ALIAS
 from o2c.tasks.demo.company import generate_company
 from o2c.tasks.reconciliation.engine import DECISION, reconcile
@@ -32,12 +33,7 @@ def main() -> None:
     company = generate_company(invoices=args.invoices, seed=args.seed, as_of=date(2026, 6, 30))
     items = company.invoices.select(
         "invoice_id",
-        "document_type",
-        "customer_id",
-        "legal_entity",
-        "issue_date",
-        "due_date",
-        "currency",
+        *INVOICE_TERMS,
         "amount_total_cents",
         amount_open_cents="amount_total_cents",
         reference="reference",

@@ -5,6 +5,7 @@ Dunning joins this tree when its issue lands.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -30,36 +31,41 @@ def o2c_daily(
 ) -> dict:
     """Each step is a subflow with its own artifacts; a rejected bank file does not stop the day.
 
-    File names are outside text: the artifact shows them as escaped code spans (`shown`), the
-    returned steps keep them as they are.
+    A step is (step, file name or None, outcome): file names are outside text, shown in the
+    artifact as escaped code spans and returned as they are.
     """
-    steps: list[tuple[str, str]] = []
-    shown: list[str] = []  # each step's outcome as Markdown, in the order of `steps`
+    done: list[tuple[str, str | None, str]] = []
     if customers:
         ingest_customers(customers, db=db)
-        steps.append(("customers", Path(customers).name))
-        shown.append(md_code(Path(customers).name, cell=True))
+        done.append(("customers", Path(customers).name, ""))
     if invoices:
         ingest_invoices(invoices, db=db)
-        steps.append(("invoices", Path(invoices).name))
-        shown.append(md_code(Path(invoices).name, cell=True))
+        done.append(("invoices", Path(invoices).name, ""))
     rejected = []
     if bank_inbox:
         for path in inbox.candidates(Path(bank_inbox)):
             state = ingest_bank_statement(str(path), db=db, archive=True, return_state=True)
             if state.is_failed():
                 rejected.append(path.name)
-            steps.append(("bank statement", f"{path.name}: {state.name}"))
-            shown.append(f"{md_code(path.name, cell=True)}: {state.name}")
+            done.append(("bank statement", path.name, state.name))
     stats = reconcile(db=db)
-    steps.append(("reconcile", f"{stats['settled']} settled, {stats['exceptions']} exceptions"))
-    shown.append(steps[-1][1])
+    done.append(
+        ("reconcile", None, f"{stats['settled']} settled, {stats['exceptions']} exceptions")
+    )
     aged = aging_flow(db=db, as_of=as_of)
-    steps.append(("aging", f"{aged['open_items']} open items as of {aged['as_of']}"))
-    shown.append(steps[-1][1])
+    done.append(("aging", None, f"{aged['open_items']} open items as of {aged['as_of']}"))
+    steps = [(step, _outcome(file, outcome, str)) for step, file, outcome in done]
     lines = ["# o2c daily run", "", "| step | outcome |", "|---|---|"]
-    lines += [f"| {step} | {outcome} |" for (step, _), outcome in zip(steps, shown, strict=True)]
+    lines += [
+        f"| {step} | {_outcome(file, outcome, lambda name: md_code(name, cell=True))} |"
+        for step, file, outcome in done
+    ]
     if rejected:
         lines += ["", f"**{len(rejected)} bank file(s) rejected**: see `rejected/` in the inbox."]
     markdown_artifact("o2c-daily", "\n".join(lines) + "\n", "Last daily run")
     return {"steps": steps, "rejected": rejected, "reconcile": stats, "aging": aged}
+
+
+def _outcome(file: str | None, outcome: str, show: Callable[[str], str]) -> str:
+    """`file: outcome`, either part left out when empty, the file name shown by `show`."""
+    return ": ".join(part for part in (file and show(file), outcome) if part)

@@ -43,13 +43,6 @@ def all_rows_rejected(result: LoadResult) -> AllRowsRejected | None:
     return None
 
 
-def _read(path: Path, required: tuple[str, ...]) -> tuple[pl.DataFrame, str]:
-    validation.warm_up()  # GX imports while Polars reads
-    raw = tabular_files.read_table(path)
-    tabular_files.require_columns(raw, required, path)
-    return raw, sha256_of(path)
-
-
 @dataclass(frozen=True)
 class ErpExport:
     """One kind of ERP export and the steps that take it into the warehouse."""
@@ -65,7 +58,10 @@ class ErpExport:
 
     def read(self, path: Path) -> tuple[pl.DataFrame, str]:
         """The export as text columns and its SHA-256; refused when a required column is missing."""
-        return _read(path, self.required)
+        validation.warm_up()  # GX imports while Polars reads
+        raw = tabular_files.read_table(path)
+        tabular_files.require_columns(raw, self.required, path)
+        return raw, sha256_of(path)
 
     def validate(self, raw: pl.DataFrame) -> validation.ValidationOutcome:
         """Typed rows checked against expectations/<source>.json: good rows and quarantined ones."""
@@ -138,12 +134,6 @@ CUSTOMERS = ErpExport(
     skips_reload=False,
 )
 
-# The steps by name, for tests and benchmarks that call them on an open connection.
-read_invoice_file = INVOICES.read
-validate_invoices = INVOICES.validate
-load_invoices = INVOICES.load
+# Read, validate and load one file on an open connection (tests, benchmarks, scripts).
 ingest_invoice_file = INVOICES.ingest
-read_customer_file = CUSTOMERS.read
-validate_customers = CUSTOMERS.validate
-load_customers = CUSTOMERS.load
 ingest_customer_file = CUSTOMERS.ingest
