@@ -17,7 +17,6 @@ one that `o2c watch` marked (`.o2c-inbox`) or that this process listed as one.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 import uuid
@@ -25,6 +24,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from o2c.tasks.common.files import sha256_of_stream
 
 PROCESSED = "processed"
 REJECTED = "rejected"
@@ -223,10 +224,7 @@ def sha256_of_entry(path: Path) -> str:
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             raise OSError(errno.EINVAL, "not a regular file", str(path))
-        digest = hashlib.sha256()
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return sha256_of_stream(handle)
 
 
 def event_id(sha256: str) -> uuid.UUID:
