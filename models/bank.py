@@ -12,10 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TypedDict
 
 import polars as pl
 
 from o2c.models.schemas import STATEMENT_LINE
+
+
+class RemittanceDocument(TypedDict):
+    """One document a transfer names (models.schemas.REMITTANCE_DOCUMENT)."""
+
+    doc_number: str | None
+    doc_type: str | None
+    doc_date: date | None
+    amount_cents: int | None  # in the line's currency; < 0 for a netted credit note
 
 
 @dataclass(slots=True)
@@ -37,6 +47,7 @@ class StatementLine:
     entry_ref: str | None = None  # the entry this line belongs to
     detail_index: int = 0  # 0 for a plain entry, 1..n for the details of a batch entry
     external_id: str | None = None  # provider id (Open Banking)
+    remittance_documents: list[RemittanceDocument] | None = None  # structured remittance
 
 
 class SubCentAmountError(ValueError):
@@ -64,6 +75,7 @@ def lines_table(lines: list[StatementLine]) -> pl.DataFrame:
         columns["value_date"].append(line.value_date)
         columns["is_reversal"].append(line.is_reversal)
         columns["detail_index"].append(line.detail_index)
+        columns["remittance_documents"].append(line.remittance_documents)
         for name in _TEXT_FIELDS:
             columns[name].append(getattr(line, name))
     return pl.DataFrame(columns, schema=STATEMENT_LINE)

@@ -25,6 +25,21 @@ INVOICE = {
     "po_number": pl.String,
 }
 
+# A document the payer names in a transfer's structured remittance (camt RmtInf/Strd/RfrdDocInf,
+# or a list the parser reads out of the text): what it is and how much of the transfer pays it.
+# amount_cents is in the transaction's currency, negative for a credit note the payer nets, null
+# when the payer gave no amount. Payers who list documents with amounts give an instruction, not
+# a hint: matching follows it.
+REMITTANCE_DOCUMENT = pl.Struct(
+    {
+        "doc_number": pl.String,
+        "doc_type": pl.String,  # ISO code as sent (CINV, CREN, DEBN, ...), or null
+        "doc_date": pl.Date,
+        "amount_cents": pl.Int64,
+    }
+)
+REMITTANCE_DOCUMENTS = pl.List(REMITTANCE_DOCUMENT)
+
 # One bank transaction row as parsers produce it and bank_transactions stores it.
 BANK_TRANSACTION = {
     "transaction_id": pl.String,
@@ -41,7 +56,10 @@ BANK_TRANSACTION = {
     "bank_reference": pl.String,
     "bank_tx_code": pl.String,
     "is_reversal": pl.Boolean,
+    "remittance_documents": REMITTANCE_DOCUMENTS,
 }
+# Columns a frame of transactions may leave out (they are then null): older callers and tests.
+BANK_TRANSACTION_OPTIONAL = ("remittance_documents",)
 
 # A statement's lines, columnar: what parsers of big files give the loader (models.bank.Statement).
 # The same facts as a stored transaction, before the loader adds the account and the key.

@@ -156,12 +156,12 @@ INSERT INTO bank_transactions (
     transaction_id, account_iban, currency, booking_date, value_date, amount,
     counterparty_name, counterparty_iban, remittance_unstructured, remittance_structured,
     end_to_end_id, bank_reference, bank_tx_code, is_reversal, statement_id, entry_ref,
-    detail_index, source, external_id, batch_id, loaded_at)
+    detail_index, source, external_id, remittance_documents, batch_id, loaded_at)
 SELECT k.transaction_id, account_iban, currency, booking_date, value_date,
        CAST(amount_cents * CAST(0.01 AS DECIMAL(3, 2)) AS DECIMAL(18, 2)),
        counterparty_name, counterparty_iban, remittance_unstructured, remittance_structured,
        end_to_end_id, bank_reference, bank_tx_code, is_reversal, statement_id, entry_ref,
-       detail_index, source, external_id, $batch_id, $loaded_at
+       detail_index, source, external_id, remittance_documents, $batch_id, $loaded_at
 FROM (
     SELECT substr(sha256(concat_ws('|', account_iban, CAST(booking_date AS VARCHAR), currency,
                                    CAST(amount_cents AS VARCHAR), CAST(occurrence AS VARCHAR))),

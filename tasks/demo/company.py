@@ -28,7 +28,7 @@ from o2c.models.erp import (
     INVOICE_ADDRESS,
     INVOICE_COLUMNS,
 )
-from o2c.models.schemas import BANK_TRANSACTION
+from o2c.models.schemas import BANK_TRANSACTION, BANK_TRANSACTION_OPTIONAL
 
 # How an invoice gets paid, when it does: drawn per invoice (_PAY_KINDS), then a ground-truth label.
 _PAID_KINDS = (
@@ -848,7 +848,8 @@ def _invoices(
 _TX_FACTS = tuple(
     c
     for c in BANK_TRANSACTION
-    if c not in ("transaction_id", "value_date", "bank_reference", "is_reversal")
+    if c
+    not in ("transaction_id", "value_date", "bank_reference", "is_reversal", "remittance_documents")
 )
 _TX_COLUMNS = ("tx_key", *_TX_FACTS, "is_reversal")
 
@@ -1318,9 +1319,11 @@ def generate_company(*, invoices: int = 2_000, seed: int = 42, as_of: date) -> D
     )
     bank_transactions = all_tx.select(
         [
-            (pl.col("bank_reference") if c == "transaction_id" else pl.col(c)).cast(t).alias(c)
-            if c != "value_date"
-            else pl.col("booking_date").alias("value_date")
+            pl.col("booking_date").alias("value_date")
+            if c == "value_date"
+            else pl.lit(None, t).alias(c)
+            if c in BANK_TRANSACTION_OPTIONAL
+            else (pl.col("bank_reference") if c == "transaction_id" else pl.col(c)).cast(t).alias(c)
             for c, t in BANK_TRANSACTION.items()
         ]
     )

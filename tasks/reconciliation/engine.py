@@ -21,6 +21,7 @@ from o2c.models.schemas import (
     ALLOCATION,
     ALLOCATION_MONEY,
     BANK_TRANSACTION,
+    BANK_TRANSACTION_OPTIONAL,
     CUSTOMER,
     OPEN_ITEM,
     PAYER_ALIAS,
@@ -78,6 +79,8 @@ class ReconciliationResult:
 
 
 def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], name: str) -> pl.DataFrame:
+    absent = [c for c in BANK_TRANSACTION_OPTIONAL if c in schema and c not in frame.columns]
+    frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in absent)
     missing = [c for c in schema if c not in frame.columns]
     if missing:
         raise ValueError(f"reconcile: {name} lacks column(s) {', '.join(missing)}")

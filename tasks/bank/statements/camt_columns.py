@@ -31,7 +31,7 @@ import pyarrow as pa
 from lxml import etree
 
 from o2c.models.bank import Statement, lines_table
-from o2c.models.schemas import STATEMENT_LINE
+from o2c.models.schemas import REMITTANCE_DOCUMENTS, STATEMENT_LINE
 from o2c.tasks.bank.statements.camt import (
     MESSAGES,
     CamtResult,
@@ -244,6 +244,7 @@ def _entry_lines(entries: pl.DataFrame, unusual: list[str]) -> pl.DataFrame:
         ),
         pl.lit(0, pl.Int32).alias("detail_index"),
         pl.lit(None, pl.String).alias("external_id"),
+        pl.lit(None, REMITTANCE_DOCUMENTS).alias("remittance_documents"),
     ).with_columns(_nonempty(pl.col(c).str.strip_chars()) for c in _TEXT_COLUMNS)
 
 

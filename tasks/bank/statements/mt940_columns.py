@@ -25,6 +25,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from o2c.models.schemas import REMITTANCE_DOCUMENTS
+
 # Python's whitespace (str.isspace, and `\s` of `re`), which Rust's `\s` lacks \x1c-\x1f of.
 WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
@@ -582,4 +584,5 @@ def read_entries(entries: pl.DataFrame, crlf: bool) -> pl.DataFrame:
         rows=pl.col("rows") | pl.col("rows_86").fill_null(False),
         detail_index=pl.lit(0, pl.Int32),
         external_id=pl.lit(None, pl.String),
+        remittance_documents=pl.lit(None, REMITTANCE_DOCUMENTS),
     )

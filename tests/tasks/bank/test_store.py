@@ -112,7 +112,16 @@ def test_warehouse_from_before_the_key_migration_keeps_its_rows(tmp_path: Path) 
             if m.version < 5:
                 con.execute(m.sql)
                 con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [m.version, m.name])
-        assert load(con, [st]).loaded == 2
+        # The rows as the loader of that schema wrote them (key: account|date|ccy|cents|rank).
+        for amount, ref in (("20.00", "A"), ("5.00", "B")):
+            cents = int(Decimal(amount) * 100)
+            key = hashlib.sha256(f"{IBAN}|2024-05-02|EUR|{cents}|1".encode()).hexdigest()[:32]
+            con.execute(
+                "INSERT INTO bank_transactions (transaction_id, account_iban, currency,"
+                " booking_date, amount, bank_reference, source, loaded_at)"
+                " VALUES (?, ?, 'EUR', DATE '2024-05-02', ?, ?, 'camt.053', now())",
+                [key, IBAN, Decimal(amount), ref],
+            )
         assert migrate(con) == [m.version for m in migrations() if m.version >= 5]
         keys = con.execute(
             "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'bank_transactions'"
