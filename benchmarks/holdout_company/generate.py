@@ -111,6 +111,12 @@ def rib_key(bank: str, guichet: str, account: str) -> str:
     return f"{k:02d}"
 
 
+def translit_de(s: str) -> str:
+    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("Ä", "AE"), ("Ö", "OE"), ("Ü", "UE"), ("ß", "ss")):
+        s = s.replace(a, b)
+    return s
+
+
 def strip_accents(s: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
 
@@ -422,6 +428,8 @@ def printed_name(r: random.Random, cu, habit=None) -> str:
     """A payer name as banks print it."""
     habit = habit or r.choices(["as_is", "upper", "moved", "dropped", "abbrev", "trunc"], [30, 30, 12, 12, 6, 10])[0]
     core, form = cu.core, cu.form
+    if cu.country in ("DE", "CH"):
+        core = translit_de(core)  # German banks write Mueller, not Muller
     if habit == "as_is":
         return cu.name
     up = strip_accents(core).upper()
@@ -485,7 +493,9 @@ def wording(r, cu, n, doc):
 
 
 def list_text(r, cu, docs):
-    """'Règlement factures FV26/00012, 15 et 19' and other list forms; docs invoices then credit notes."""
+    """'Règlement factures FV26/00012, 15 et 19' and other list forms; docs invoices then credit notes.
+
+    Returns the text and, per document, where its token ends (to know which survive the 140-character cut)."""
     inv = [d for d in docs if d.type == "invoice"]
     cns = [d for d in docs if d.type == "credit_note"]
     style = r.choice(["short_tail", "full", "slash", "plus"])
@@ -496,16 +506,23 @@ def list_text(r, cu, docs):
     else:
         parts = [d.id for d in inv]
     if len(parts) == 1:
-        s = r.choice(WORDING[cu.lang]).format(n=parts[0], d="", c=cu.id).strip()
+        s = wording(r, cu, parts[0], inv[0])
     elif style == "slash":
-        s = r.choice(LIST_HEAD[cu.lang]) + "/".join(parts) if False else r.choice(LIST_HEAD[cu.lang]) + "-".join(parts)
+        s = r.choice(LIST_HEAD[cu.lang]) + "-".join(parts)
     elif style == "plus":
         s = r.choice(LIST_HEAD[cu.lang]) + " + ".join(parts)
     else:
         s = r.choice(LIST_HEAD[cu.lang]) + ", ".join(parts[:-1]) + LIST_AND[cu.lang] + parts[-1]
     for c in cns:
         s += r.choice(MINUS[cu.lang]) + c.id
-    return s
+    ends = {}
+    pos = 0
+    for d, tok in list(zip(inv, parts)) + [(c, c.id) for c in cns]:
+        i = s.find(tok, pos)
+        assert i >= 0, (s, tok)
+        pos = i + len(tok)
+        ends[d.id] = pos
+    return s, ends
 
 
 def rf_text(r, ref):
@@ -538,7 +555,6 @@ def make_lines(r: random.Random, customers, docs):
     for d in docs:
         by_cust[d.cust.id].append(d)
     all_ids = {d.id for d in docs}
-    ref_counter = Counter()
     dd_queue = defaultdict(list)  # date -> [(doc, cents)]
     cheque_queue = defaultdict(list)
     RET = [("AM04", "Insufficient funds"), ("MD06", "Refund request by end customer"), ("MS02", "Refused by debtor"),
@@ -600,7 +616,7 @@ def make_lines(r: random.Random, customers, docs):
                 ev = {}
                 if cu.third and cu.third[0] == "parent":
                     ev["payer"] = None
-                    text = list_text(r, cu, batch + cnl)
+                    text, ends = list_text(r, cu, batch + cnl)
                     kind = "third_party_parent"
                     kw = dict(name=cu.third[1], piban=cu.parent_iban, pbic=cu.bic)
                 else:
@@ -617,12 +633,11 @@ def make_lines(r: random.Random, customers, docs):
                     lines.append(ln)
                     continue
                 if text is None:
-                    text = list_text(r, cu, batch + cnl)
+                    text, ends = list_text(r, cu, batch + cnl)
                 full = text
-                text = text[:140]
-                ev["refs"] = [d.id for d in batch + cnl if full.find(str(d.seq)) >= 0 and full.find(str(d.seq)) + 6 <= 140] \
-                    if len(full) > 140 else [d.id for d in batch + cnl]
-                if kind_is_parent := (cu.third and cu.third[0] == "parent"):
+                text = text[:140]  # SEPA unstructured remittance: 140 characters, the rest is lost
+                ev["refs"] = [d.id for d in batch + cnl if ends[d.id] <= 140]
+                if cu.third and cu.third[0] == "parent":
                     kind = "third_party_parent"
                 elif cnl:
                     kind = "invoices_minus_credit_note" if len(batch) > 1 else "invoice_minus_credit_note"
@@ -760,7 +775,7 @@ def make_lines(r: random.Random, customers, docs):
                 skip.add(nxt.id)
                 name, ib, bic = payer(cu, ev)
                 alloc = [(inv.id, inv.cents), (nxt.id, nxt.cents), (cn.id, cn.cents)]
-                text = list_text(r, cu, [inv, nxt, cn])
+                text, _ends = list_text(r, cu, [inv, nxt, cn])
                 ev["refs"] = [inv.id, nxt.id, cn.id]
                 lines.append(base_line(cu, pay, inv.cents + nxt.cents + cn.cents, "invoices_minus_credit_note", ev,
                                        alloc=alloc, ustrd=text[:140], name=name, piban=ib, pbic=bic))
@@ -844,7 +859,7 @@ def make_lines(r: random.Random, customers, docs):
             continue
         own = [ln for ln in lines if ln.kind == "recurring_same_amount" and ln.alloc and ln.alloc[0][0] in {d.id for d in by_cust[cu.id]}]
         own.sort(key=lambda ln: ln.date)
-        if len(own) >= 4 and r.random() < 0.6:
+        if len(own) >= 4:
             a, b = own[1], own[2]
             lines.remove(a)
             lines.remove(b)
@@ -1264,7 +1279,7 @@ def mt940_write(path, days):
             if ln.piban:
                 subs.append(f"?31{ln.piban}")
             if ln.name:
-                nm = strip_accents(ln.name).upper()
+                nm = strip_accents(translit_de(ln.name)).upper()
                 subs.append(f"?32{nm[:27]}")
                 if len(nm) > 27:
                     subs.append(f"?33{nm[27:54]}")
@@ -1361,7 +1376,6 @@ def main(argv=None):
             w.writerow([cu.id, cu.name, cu.email, cu.iban if cu.iban_on_file else "", cu.siren, cu.vat,
                         cu.lang if cu.lang in ("fr", "en") else ("en" if cu.lang != "fr" else "fr"), cu.form,
                         cu.street, cu.postal, cu.city, ISO_CTRY.get(cu.country, cu.country)])
-    paid = defaultdict(int)
     with open(os.path.join(a.out_dir, "invoices.csv"), "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["invoice_id", "customer_id", "customer_name", "issue_date", "due_date", "currency", "amount_total",
@@ -1452,8 +1466,21 @@ def self_check(out, files, lines, docs, customers):
             problems.append(f"schema {p} missing")
     ids = Counter(ln.ref for ln in lines)
     problems += [f"bank reference {k} used {n} times" for k, n in ids.items() if n > 1]
+    want = defaultdict(list)
+    for ln in lines:
+        want[ln.file].append(ln.ref)
     for name, (fmt, days) in files.items():
         path = os.path.join(out, "statements", name)
+        with open(path, encoding="latin-1" if not fmt.startswith("camt") else "utf-8", newline="") as f:
+            raw = f.read()
+        if fmt.startswith("camt"):
+            got = [e.findtext("{*}AcctSvcrRef") for e in etree.fromstring(raw.encode()).iter("{*}Ntry")]
+        elif fmt == "mt940":
+            got = [x.split("//")[1].split("\r")[0] for x in raw.split("\r\n") if x.startswith(":61:")]
+        else:
+            got = [x[104:120].strip() for x in raw.split("\r\n") if x.startswith("04")]
+        if got != want[name]:
+            problems.append(f"{name}: booked lines in the file differ from ground_truth.csv")
         if fmt.startswith("camt"):
             v = "08" if fmt == "camt08" else "02"
             doc = etree.parse(path)
@@ -1527,7 +1554,7 @@ def self_check(out, files, lines, docs, customers):
     for cu in customers:
         if not iban_ok(cu.iban):
             problems.append(f"bad IBAN {cu.iban}")
-    for k, (ib, *_r) in ACCOUNTS.items():
+    for ib, *_r in ACCOUNTS.values():
         if not iban_ok(ib):
             problems.append(f"bad account IBAN {ib}")
     for d in docs:
