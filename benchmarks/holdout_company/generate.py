@@ -710,7 +710,7 @@ def make_lines(r: random.Random, customers, docs):
                                            ustrd=wording(r, cu, inv.id, inv), name=name, piban=ib, pbic=bic,
                                            note=f"invoice issued {inv.issue}"))
                     continue
-            if roll < 0.045 and inv.cents > 3000_00 and cu.method in ("text", "ogm", "rftext", "rf", "noref"):
+            if roll < 0.045 and inv.cents > 3000_00 and inv.issue >= Y0 and cu.method in ("text", "ogm", "rftext", "rf", "noref"):
                 pct = r.choice([20, 30, 30, 50])
                 dep = int(round(inv.cents * pct / 100, -2))
                 d1 = clamp(inv.issue + dt.timedelta(days=r.randint(1, 5)))
@@ -963,7 +963,7 @@ def noncustomer_lines(r: random.Random):
         out.append(Line("BE_EUR", pd, sum(s.cents for s in subs), "salaries", noncust=True, ev={}, batch=subs, details=True,
                         code="PMNT/ICDT/ESCT", pmtinf=f"SAL-{YEAR}-{m:02d}", note=f"{n_emp} salaries, batch with details"))
         out.append(Line("BE_EUR", bizday(dt.date(YEAR, m, 5)), -r.randint(11000_00, 15000_00), "social_security", noncust=True, ev={},
-                        name="RSZ-ONSS", piban="BE63679200300008", ustrd=f"+++{r.randint(100, 999)}/{r.randint(1000, 9999)}/{r.randint(10000, 99999)}+++",
+                        name="RSZ-ONSS", piban="BE63679200300008", ustrd=ogm_print(ogm(4_410_000_000 + m * 1000 + 3)),
                         note="ONSS contributions"))
         last = bizday(dt.date(YEAR, m, 28))
         for acct, txt, lab, c in (("BE_EUR", "FRAIS DE GESTION COMPTE", "FRAIS", r.randint(18_00, 45_00)),
