@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -86,6 +88,65 @@ def _bind_ephemeral_server() -> None:
         bind_to_this_process()
 
 
+SERVER_MODE_ENV = "O2C_PREFECT_SERVER"  # "local" (default) or "ephemeral" (one per command)
+
+
+def _user_api_url() -> str | None:
+    """The Prefect API the user chose (environment or profile), if any."""
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    return str(url) if url else None
+
+
+@contextmanager
+def _prefect_api() -> Iterator[None]:
+    """The API a one-shot flow run talks to, for the `with` block.
+
+    PREFECT_API_URL (environment or profile) wins and nothing is started. Otherwise the data
+    folder's local server (o2c.local_server), started by the first command and reused by the
+    next, so the run and its artifacts stay for `o2c ui`; with O2C_PREFECT_SERVER=ephemeral,
+    Prefect's own per-command server, bound to this process. On the local server a one-shot run
+    sends no heartbeats: the command is in the foreground, and waiting for the heartbeat thread
+    to wake up and stop cost up to a second per command.
+    """
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        temporary_settings,
+    )
+
+    mode = os.environ.get(SERVER_MODE_ENV, "local").strip().lower() or "local"
+    if mode not in {"local", "ephemeral"}:
+        raise ValueError(f"{SERVER_MODE_ENV}={mode!r}: use 'local' or 'ephemeral'")
+    if _user_api_url():
+        yield
+    elif mode == "ephemeral":
+        _bind_ephemeral_server()
+        yield
+    else:
+        from o2c import local_server
+        from o2c.warehouse import db_path
+
+        files = local_server.files_for(db_path(state.db))
+        with (
+            local_server.using(files, announce=_announce_server) as server,
+            temporary_settings(
+                updates={PREFECT_API_URL: server.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+            ),
+        ):
+            yield
+
+
+def _announce_server(server: Any) -> None:
+    err.print(
+        f"started the local Prefect server on {server.ui_url} (runs kept for `o2c ui`;"
+        " it stops after an idle time)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def _fail(exc: BaseException) -> typer.Exit:
     message = " ".join(str(exc).split()) or type(exc).__name__
     err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
@@ -97,8 +158,7 @@ def _fail(exc: BaseException) -> typer.Exit:
 def _run(label: str, flow: Any, **params: Any) -> Any:
     """Run a flow in-process with a spinner; any failure becomes one line and exit code 1."""
     try:
-        _bind_ephemeral_server()
-        with err.status(label, spinner="dots"):
+        with _prefect_api(), err.status(label, spinner="dots"):
             return flow(**params)
     except (KeyboardInterrupt, typer.Exit):
         raise
@@ -375,6 +435,51 @@ def serve(
         out.print("stopped")
     except Exception as exc:
         raise _fail(exc) from None
+
+
+@app.command()
+def ui() -> None:
+    """The Prefect UI on this warehouse's local server: every earlier run and artifact."""
+    from o2c import local_server
+    from o2c.warehouse import db_path
+
+    files = local_server.files_for(db_path(state.db))
+    try:
+        url = _user_api_url()
+        if url:
+            out.print(
+                "PREFECT_API_URL is set: the runs are on that server, its UI at"
+                f" {url.removesuffix('/').removesuffix('/api')}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            return
+        with local_server.using(files) as server:
+            out.print(
+                f"Prefect UI: {server.ui_url}  (runs of {db_path(state.db)}; Ctrl-C stops it)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            sys.stdout.flush()
+            _wait_for_interrupt()
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        raise _fail(exc) from None
+    if local_server.stop_if_unused(files):
+        out.print("stopped")
+    else:
+        out.print("stopped; the server ends the command now using it, then stops when idle")
+
+
+def _wait_for_interrupt() -> None:
+    """Until Ctrl-C (SIGINT) or SIGTERM, both raised as KeyboardInterrupt."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even where a shell ignored it
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    while True:
+        signal.pause()
 
 
 def main() -> None:
