@@ -24,7 +24,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from o2c.models.bank import Statement, StatementLine
+from o2c.models.bank import RemittanceDocument, Statement, StatementLine
 from o2c.models.bounds import amount_problem
 from o2c.tasks.bank.statements.errors import StatementError
 
@@ -179,24 +179,129 @@ def _party(parties: etree._Element | None, role: str) -> tuple[str | None, str |
     return name, iban
 
 
-def _remittance(rmt: etree._Element | None) -> tuple[str | None, str | None]:
+_RF = re.compile(r"RF\d\d", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class Remittance:
+    """What a transaction's `RmtInf` says: its text, its creditor references, its documents."""
+
+    text: str | None = None
+    references: str | None = None  # every CdtrRefInf/Ref, RF ones first, space-separated
+    documents: list[RemittanceDocument] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.text or self.references or self.documents)
+
+
+def read_remittance(rmt: etree._Element | None, ccy: str | None, file: Path) -> Remittance:
+    """Every `Ustrd` and `Strd` of one `RmtInf`: texts (`Ustrd`, then each `AddtlRmtInf`) joined
+    by a space, creditor references of any type, and each referred document with its amount."""
     if rmt is None:
-        return None, None
-    unstructured = [
-        text for c in rmt if _local(c.tag) == "Ustrd" and (text := (c.text or "").strip())
-    ]
-    refs = []
-    for strd in rmt:
-        if _local(strd.tag) != "Strd":
+        return Remittance()
+    texts: list[str] = []
+    extra: list[str] = []
+    refs: list[str] = []
+    documents: list[RemittanceDocument] = []
+    for c in rmt:
+        name = _local(c.tag)
+        if name == "Ustrd":
+            if text := (c.text or "").strip():
+                texts.append(text)
+        elif name == "Strd":
+            infos = []
+            amounts = None
+            own_refs = len(refs)
+            for part in c:
+                part_name = _local(part.tag)
+                if part_name == "CdtrRefInf":
+                    if ref := _text(part, "Ref"):
+                        refs.append(ref)
+                elif part_name == "AddtlRmtInf":
+                    if text := (part.text or "").strip():
+                        extra.append(text)
+                elif part_name == "RfrdDocInf":
+                    infos.append(part)
+                elif part_name == "RfrdDocAmt":
+                    amounts = part
+            named = refs[own_refs] if len(refs) > own_refs else None
+            documents.extend(_documents(infos, amounts, named, ccy, file))
+    ordered = sorted(dict.fromkeys(refs), key=lambda r: not _RF.match(r))
+    return Remittance(
+        text=" ".join(texts + extra) or None,
+        references=" ".join(ordered) or None,
+        documents=documents or None,
+    )
+
+
+def _documents(
+    infos: list[etree._Element],
+    amounts: etree._Element | None,
+    reference: str | None,
+    ccy: str | None,
+    file: Path,
+) -> list[RemittanceDocument]:
+    """One element per `RfrdDocInf` of a `Strd`. Its `RfrdDocAmt` belongs to the document when
+    the `Strd` names one (else each document's own `LineDtls/Amt`, when it has one): `RmtdAmt`,
+    else `DuePyblAmt`, else `CdtNoteAmt`. A credit note (`CREN`, or an amount given as
+    `CdtNoteAmt`) is netted by the payer: its amount is negative. An amount in another currency
+    than the line's is not one of its amounts: null. Amounts with no document named pay the
+    `Strd`'s creditor reference."""
+    if amounts is not None and not infos:
+        infos = [None]  # type: ignore[list-item]  # amounts with no document named
+    docs: list[RemittanceDocument] = []
+    for info in infos:
+        own = amounts if len(infos) == 1 else None
+        if own is None and info is not None:
+            lines = [d for d in info if _local(d.tag) == "LineDtls"]
+            own = _child(lines[0], "Amt") if len(lines) == 1 else None
+        doc_type = None
+        if info is not None:
+            kind = _child(info, "Tp")
+            doc_type = _text(kind, "CdOrPrtry", "Cd") or _text(kind, "CdOrPrtry", "Prtry")
+        docs.append(
+            {
+                "doc_number": _text(info, "Nb") if info is not None else reference,
+                "doc_type": doc_type,
+                "doc_date": _related_date(info, file),
+                "amount_cents": _document_cents(own, doc_type, ccy, file),
+            }
+        )
+    return docs
+
+
+def _related_date(info: etree._Element | None, file: Path) -> date | None:
+    node = _child(info, "RltdDt") if info is not None else None
+    if node is None:
+        return None
+    raw = (node.text or "").strip() or _text(node, "Dt")
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw[:10])
+    except ValueError as exc:
+        raise StatementError(file, _path(node), f"bad date {raw!r}") from exc
+
+
+def _document_cents(
+    amounts: etree._Element | None, doc_type: str | None, ccy: str | None, file: Path
+) -> int | None:
+    if amounts is None:
+        return None
+    for name, sign in (("RmtdAmt", 1), ("DuePyblAmt", 1), ("CdtNoteAmt", -1)):
+        elem = _child(amounts, name)
+        if elem is None:
             continue
-        for cri in strd:
-            if _local(cri.tag) == "CdtrRefInf":
-                ref = _text(cri, "Ref")
-                if ref:
-                    refs.append(ref)
-            elif _local(cri.tag) == "AddtlRmtInf" and cri.text and cri.text.strip():
-                unstructured.append(cri.text.strip())
-    return (" ".join(unstructured) or None), (" ".join(refs) or None)
+        value, doc_ccy = _amount(elem, file)
+        if doc_ccy and ccy and doc_ccy != ccy:
+            return None
+        scaled = value.scaleb(2)
+        if scaled != int(scaled):
+            raise StatementError(file, _path(elem), f"amount {value} has a fraction of a cent")
+        if doc_type == "CREN":
+            sign = -1
+        return sign * int(scaled)
+    return None
 
 
 class _Entry:
@@ -289,6 +394,7 @@ def _line(
     if ccy is None:
         raise StatementError(file, _path(tx) if tx is not None else None, "no currency")
     name = iban = unstructured = structured = e2e = None
+    documents: list[RemittanceDocument] | None = None
     svcr_ref = entry.svcr_ref
     code = entry.code
     if tx is not None:
@@ -301,10 +407,14 @@ def _line(
         code = _tx_code(_child(tx, "BkTxCd")) or code
         parties = _child(tx, "RltdPties")
         name, iban = _party(parties, "Dbtr" if signed >= 0 else "Cdtr")
-        unstructured, structured = _remittance(_child(tx, "RmtInf"))
+        remittance = read_remittance(_child(tx, "RmtInf"), ccy, file)
+        unstructured, structured = remittance.text, remittance.references
+        documents = remittance.documents
         if unstructured is None:
             unstructured = _text(tx, "AddtlTxInf")
-    if unstructured is None:
+    if unstructured is None and structured is None and documents is None:
+        # The entry's text only for a transaction that says nothing itself: a batch's
+        # "REMISE DE 3 VIREMENTS" is not the remittance of each of its transfers.
         unstructured = entry.info
     return StatementLine(
         booking_date=entry.booking,
@@ -321,6 +431,7 @@ def _line(
         is_reversal=entry.reversal,
         entry_ref=entry_ref,
         detail_index=index,
+        remittance_documents=documents,
     )
 
 

@@ -155,7 +155,9 @@ def _code(groups: pl.Expr) -> pl.Expr:
 
 # What a plain entry holds at most once (more takes a slower path), and what only the element
 # reader reads (character references).
-_ONCE = ("<TxDtls>", "<BkTxCd>", "<Ustrd>", "<CdtrRefInf>", "<AddtlRmtInf>", "&#")
+# Documents named in a structured remittance (`RfrdDocInf`, `RfrdDocAmt`) are read by the element
+# reader only: few transfers carry them.
+_ONCE = ("<TxDtls>", "<BkTxCd>", "<Ustrd>", "<CdtrRefInf>", "<AddtlRmtInf>", "&#", "<RfrdDoc")
 
 
 def _entry_lines(entries: pl.DataFrame, unusual: list[str]) -> pl.DataFrame:
@@ -232,7 +234,11 @@ def _entry_lines(entries: pl.DataFrame, unusual: list[str]) -> pl.DataFrame:
         .otherwise(_account("Cdtr"))
         .alias("counterparty_iban"),
         pl.coalesce(
-            *(_nonempty(pl.col(c).str.strip_chars()) for c in ("ustrd", "addtl_tx", "info"))
+            *(_nonempty(pl.col(c).str.strip_chars()) for c in ("ustrd", "addtl_tx")),
+            # the entry's text only when the transaction has no remittance of its own
+            pl.when(_nonempty(pl.col("cdtr_ref").str.strip_chars()).is_null()).then(
+                _nonempty(pl.col("info").str.strip_chars())
+            ),
         ).alias("remittance_unstructured"),
         pl.col("cdtr_ref").alias("remittance_structured"),
         pl.when(e2e.str.to_uppercase() != "NOTPROVIDED").then(e2e).alias("end_to_end_id"),
@@ -254,14 +260,17 @@ def _nonempty(col: pl.Expr) -> pl.Expr:
 
 def _count_marks(frame: pl.DataFrame, rows: pl.Series, unusual: list[str]) -> pl.DataFrame:
     """The rows whose tags are not those of a plain entry: batches (several `TxDtls`), a code on
-    the detail too (the detail's wins), lists of `Ustrd` or `CdtrRefInf` or an `AddtlRmtInf`
-    (joined as the element reader does), character references."""
+    the detail too (the detail's wins), lists of `Ustrd` or an `AddtlRmtInf` (joined as the
+    element reader does). Character references, several `CdtrRefInf` (the element reader puts
+    the RF ones first) and referred documents go to the element reader (flag `batch`)."""
     body = pl.col("body")
     some = frame[rows].select(
         body.str.contains_any(unusual).alias("unusual"),
         (
             (body.str.count_matches("<TxDtls>", literal=True) > 1)
+            | (body.str.count_matches("<CdtrRefInf>", literal=True) > 1)
             | body.str.contains("&#", literal=True)
+            | body.str.contains("<RfrdDoc", literal=True)
         ).alias("batch"),
         body.str.count_matches("<BkTxCd>", literal=True).alias("codes"),
         (

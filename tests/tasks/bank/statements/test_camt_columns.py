@@ -3,8 +3,8 @@
 Each file is built from a seeded random mix of what banks write (optional elements, both status
 spellings, codes by domain or proprietary, batches, lists of remittance lines, references with
 and without their type, parties with and without `Pty`, entities, non-ASCII text, attributes,
-pretty-printing and Windows line ends); the columnar reader must give exactly what the element
-reader gives, statement by statement and line by line.
+documents with amounts, pretty-printing and Windows line ends); the columnar reader must give
+exactly what the element reader gives, statement by statement and line by line.
 """
 
 from __future__ import annotations
@@ -72,6 +72,17 @@ def _detail(rng: random.Random, batch: bool) -> str:
     strd = _maybe(rng, 0.3, f"<Strd><CdtrRefInf>{tp}<Ref>RF18539007547034</Ref></CdtrRefInf>")
     if strd:
         strd += _maybe(rng, 0.3, "<AddtlRmtInf>see invoice</AddtlRmtInf>") + "</Strd>"
+        # a second reference of another type, or documents with amounts (element reader)
+        strd += _maybe(
+            rng, 0.2, "<Strd><CdtrRefInf><Ref>+++090/9337/55493+++</Ref></CdtrRefInf></Strd>"
+        )
+    strd += _maybe(
+        rng,
+        0.15,
+        "<Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>CINV</Cd></CdOrPrtry></Tp><Nb>F-7</Nb>"
+        f'<RltdDt>2026-10-01</RltdDt></RfrdDocInf><RfrdDocAmt><RmtdAmt Ccy="EUR">{_amount(rng)}'
+        "</RmtdAmt></RfrdDocAmt></Strd>",
+    )
     rmt = f"<RmtInf>{ustrd}{strd}</RmtInf>" if ustrd or strd else ""
     return (
         f"<TxDtls><Refs>{refs}</Refs>{amount}{_maybe(rng, 0.2, _code(rng))}"

@@ -1,0 +1,219 @@
+"""The whole remittance of a transfer, as each statement format carries it: texts, creditor
+references and the documents a payer lists with the amount paid on each.
+
+Matching can only use what the parsers keep: these tests build the files banks send (camt.053
+v02 and v08, camt.054, MT940 German and Dutch dialects, CFONB 120 complements) and check each
+field lands where matching looks for it. camt files are read by both readers (columnar and
+element), which must agree.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from o2c.models.bank import StatementLine
+from o2c.tasks.bank.statements.camt import parse_camt
+from o2c.tasks.bank.statements.detect import parse_file
+from o2c.tasks.bank.statements.errors import StatementError
+from tests.tasks.bank.statements.conftest import same_statements
+
+# ---------------------------------------------------------------------------------------------
+# camt
+
+_BOOKED = "<Sts><Cd>BOOK</Cd></Sts>"
+_BOOKED_V02 = "<Sts>BOOK</Sts>"
+
+
+def _camt(tmp_path: Path, entries: str, version: str = "08", message: str = "053") -> Path:
+    kind, stmt = {
+        "053": ("BkToCstmrStmt", "Stmt"),
+        "054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn"),
+    }[message]
+    balances = (
+        ""
+        if message == "054"
+        else "".join(
+            f'<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">0</Amt>'
+            "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-11-02</Dt></Dt></Bal>"
+            for code in ("OPBD", "CLBD")
+        )
+    )
+    text = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.{message}.001.{version}">'
+        f"<{kind}><GrpHdr><MsgId>M1</MsgId><CreDtTm>2026-11-03T00:00:00</CreDtTm></GrpHdr>"
+        f"<{stmt}><Id>S1</Id><Acct><Id><IBAN>BE68539007547034</IBAN></Id><Ccy>EUR</Ccy></Acct>"
+        f"{balances}{entries}</{stmt}></{kind}></Document>\n"
+    )
+    path = tmp_path / f"camt{message}-v{version}.xml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _entry(amount: str, details: str, info: str = "", status: str = _BOOKED) -> str:
+    return (
+        f'<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>{status}'
+        "<BookgDt><Dt>2026-11-02</Dt></BookgDt><ValDt><Dt>2026-11-02</Dt></ValDt>"
+        f"<AcctSvcrRef>SVC-{amount}</AcctSvcrRef><NtryDtls>{details}</NtryDtls>"
+        f"{f'<AddtlNtryInf>{info}</AddtlNtryInf>' if info else ''}</Ntry>"
+    )
+
+
+def _tx(rmt: str, amount: str | None = None, e2e: str = "NOTPROVIDED") -> str:
+    own = f'<Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>' if amount else ""
+    return (
+        f"<TxDtls><Refs><EndToEndId>{e2e}</EndToEndId></Refs>{own}"
+        "<RltdPties><Dbtr><Nm>Brasserie du Parc SPRL</Nm></Dbtr></RltdPties>"
+        f"<RmtInf>{rmt}</RmtInf></TxDtls>"
+        if rmt
+        else f"<TxDtls><Refs><EndToEndId>{e2e}</EndToEndId></Refs>{own}</TxDtls>"
+    )
+
+
+def _document(number: str, amount: str, kind: str = "CINV", when: str = "2026-10-01") -> str:
+    return (
+        "<Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>"
+        f"{kind}</Cd></CdOrPrtry></Tp><Nb>{number}</Nb><RltdDt>{when}</RltdDt></RfrdDocInf>"
+        f'<RfrdDocAmt><RmtdAmt Ccy="EUR">{amount}</RmtdAmt></RfrdDocAmt></Strd>'
+    )
+
+
+def _read(path: Path) -> list[StatementLine]:
+    """The lines of a camt file: both readers must give the same statements."""
+    fast = parse_file(path)
+    slow = parse_camt(path, path.read_bytes()[:65536])
+    assert same_statements(fast.statements, slow.statements)
+    return [line for st in fast.statements for line in st.line_rows()]
+
+
+@pytest.mark.parametrize("version", ["02", "08"])
+def test_camt_two_invoices_with_amounts(tmp_path: Path, version: str) -> None:
+    status = _BOOKED_V02 if version == "02" else _BOOKED
+    rmt = _document("F2026-0101", "1200.00") + _document("F2026-0107", "300.50", when="2026-10-09")
+    path = _camt(tmp_path, _entry("1500.50", _tx(rmt), status=status), version)
+    (line,) = _read(path)
+    assert line.remittance_documents == [
+        {"doc_number": "F2026-0101", "doc_type": "CINV", "doc_date": date(2026, 10, 1),
+         "amount_cents": 120000},
+        {"doc_number": "F2026-0107", "doc_type": "CINV", "doc_date": date(2026, 10, 9),
+         "amount_cents": 30050},
+    ]  # fmt: skip
+    assert line.amount == Decimal("1500.50")
+    assert line.remittance_unstructured is None  # no text at all: none made up
+
+
+def test_camt_credit_note_is_netted(tmp_path: Path) -> None:
+    """An invoice minus a credit note: the credit note's amount is negative, whether the payer
+    gives it as `CdtNoteAmt` or as the remitted amount of a `CREN` document."""
+    note = (
+        "<Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>CREN</Cd></CdOrPrtry></Tp><Nb>AV-0009</Nb>"
+        '</RfrdDocInf><RfrdDocAmt><CdtNoteAmt Ccy="EUR">200.00</CdtNoteAmt></RfrdDocAmt></Strd>'
+    )
+    rmt = _document("F2026-0101", "1200.00") + note + _document("AV-0010", "50.00", kind="CREN")
+    (line,) = _read(_camt(tmp_path, _entry("950.00", _tx(rmt))))
+    docs = line.remittance_documents
+    assert [(d["doc_number"], d["amount_cents"]) for d in docs] == [
+        ("F2026-0101", 120000), ("AV-0009", -20000), ("AV-0010", -5000),
+    ]  # fmt: skip
+    assert sum(d["amount_cents"] for d in docs) == 95000  # what the transfer paid
+
+
+def test_camt_references_of_every_type_rf_first(tmp_path: Path) -> None:
+    """Every `CdtrRefInf/Ref` is kept, whatever its type, the ISO 11649 (RF) ones first, and
+    `AddtlRmtInf` joins the text."""
+    rmt = (
+        "<Ustrd>Paiement factures octobre</Ustrd>"
+        "<Strd><CdtrRefInf><Tp><CdOrPrtry><Prtry>BBA</Prtry></CdOrPrtry></Tp>"
+        "<Ref>+++090/9337/55493+++</Ref></CdtrRefInf>"
+        "<AddtlRmtInf>voir relevé joint</AddtlRmtInf></Strd>"
+        "<Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry><Issr>ISO</Issr></Tp>"
+        "<Ref>RF18539007547034</Ref></CdtrRefInf></Strd>"
+    )
+    (line,) = _read(_camt(tmp_path, _entry("10.00", _tx(rmt), info="VIREMENT SEPA RECU")))
+    assert line.remittance_structured == "RF18539007547034 +++090/9337/55493+++"
+    assert line.remittance_unstructured == "Paiement factures octobre voir relevé joint"
+    assert line.remittance_documents is None
+
+
+def test_camt_single_reference_not_scor(tmp_path: Path) -> None:
+    """A lone creditor reference of a proprietary type, read by the columnar reader."""
+    rmt = (
+        "<Strd><CdtrRefInf><Tp><CdOrPrtry><Prtry>IPI</Prtry></CdOrPrtry></Tp>"
+        "<Ref>000000012345</Ref></CdtrRefInf></Strd>"
+    )
+    (line,) = _read(_camt(tmp_path, _entry("10.00", _tx(rmt), info="VIREMENT SEPA RECU")))
+    assert line.remittance_structured == "000000012345"
+    # the transaction has its own remittance: the entry's text is not made its text
+    assert line.remittance_unstructured is None
+
+
+def test_camt_batch_details_keep_their_own_remittance(tmp_path: Path) -> None:
+    """A batch credit: each transfer has its own remittance, and the batch's text ("REMISE DE
+    3 VIREMENTS") is none of theirs."""
+    details = (
+        _tx(_document("F2026-0101", "100.00"), amount="100.00", e2e="E2E-1")
+        + _tx("<Ustrd>Facture F2026-0102</Ustrd>", amount="200.00", e2e="E2E-2")
+        + _tx(
+            "<Strd><CdtrRefInf><Ref>RF47F20260103</Ref></CdtrRefInf></Strd>",
+            amount="300.00",
+            e2e="E2E-3",
+        )
+    )
+    entry = _entry("600.00", details, info="REMISE DE 3 VIREMENTS SEPA RECUS")
+    lines = _read(_camt(tmp_path, entry))
+    assert [x.detail_index for x in lines] == [1, 2, 3]
+    assert [x.end_to_end_id for x in lines] == ["E2E-1", "E2E-2", "E2E-3"]
+    assert lines[0].remittance_documents == [
+        {"doc_number": "F2026-0101", "doc_type": "CINV", "doc_date": date(2026, 10, 1),
+         "amount_cents": 10000},
+    ]  # fmt: skip
+    assert lines[1].remittance_unstructured == "Facture F2026-0102"
+    assert lines[2].remittance_structured == "RF47F20260103"
+    assert all(x.remittance_unstructured != "REMISE DE 3 VIREMENTS SEPA RECUS" for x in lines)
+
+
+def test_camt_batch_without_details_keeps_entry_text(tmp_path: Path) -> None:
+    entry = (
+        '<Ntry><Amt Ccy="EUR">600.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+        "<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-11-02</Dt></BookgDt>"
+        "<AddtlNtryInf>REMISE DE 3 VIREMENTS SEPA RECUS</AddtlNtryInf></Ntry>"
+    )
+    (line,) = _read(_camt(tmp_path, entry))
+    assert line.remittance_unstructured == "REMISE DE 3 VIREMENTS SEPA RECUS"
+    assert line.remittance_documents is None
+
+
+def test_camt_plain_transfer_without_remittance_keeps_entry_text(tmp_path: Path) -> None:
+    (line,) = _read(_camt(tmp_path, _entry("10.00", _tx(""), info="VIREMENT RECU")))
+    assert line.remittance_unstructured == "VIREMENT RECU"
+
+
+def test_camt054_documents(tmp_path: Path) -> None:
+    rmt = _document("INV-77", "80.00") + _document("INV-78", "20.00")
+    path = _camt(tmp_path, _entry("100.00", _tx(rmt)), version="04", message="054")
+    (line,) = _read(path)
+    assert [d["doc_number"] for d in line.remittance_documents] == ["INV-77", "INV-78"]
+    assert [d["amount_cents"] for d in line.remittance_documents] == [8000, 2000]
+
+
+def test_camt_document_without_amount_or_in_another_currency(tmp_path: Path) -> None:
+    rmt = (
+        "<Strd><RfrdDocInf><Nb>F-1</Nb></RfrdDocInf></Strd>"
+        "<Strd><RfrdDocInf><Nb>F-2</Nb></RfrdDocInf>"
+        '<RfrdDocAmt><RmtdAmt Ccy="USD">12.00</RmtdAmt></RfrdDocAmt></Strd>'
+    )
+    (line,) = _read(_camt(tmp_path, _entry("10.00", _tx(rmt))))
+    assert line.remittance_documents == [
+        {"doc_number": "F-1", "doc_type": None, "doc_date": None, "amount_cents": None},
+        {"doc_number": "F-2", "doc_type": None, "doc_date": None, "amount_cents": None},
+    ]
+
+
+def test_camt_bad_document_date_names_its_place(tmp_path: Path) -> None:
+    rmt = "<Strd><RfrdDocInf><Nb>F-1</Nb><RltdDt>2026-13-45</RltdDt></RfrdDocInf></Strd>"
+    with pytest.raises(StatementError, match=r"RltdDt.*bad date"):
+        parse_file(_camt(tmp_path, _entry("10.00", _tx(rmt))))
