@@ -1,4 +1,6 @@
-"""What finance reads after a bank load: statements, accounts, counts and every balance check.
+"""What finance reads after a bank load: statements, accounts, counts, every balance check, and
+every line met in the warehouse: already known (with the stored line it is), stored but possibly
+already known, stored with a bank reference conflict (tasks/bank/store.py says when each).
 
 Statement ids, IBANs, currencies, the file name and a balance reason (which quotes currencies read
 from the file) are outside text: escaped, so a `|` or markup in a statement cannot shift amounts
@@ -9,8 +11,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import polars as pl
+
 from o2c.tasks.bank.store import BankLoadResult
-from o2c.tasks.common.escaping import md_cell, md_code
+from o2c.tasks.common.escaping import md_cell, md_code, md_label
 from o2c.tasks.common.formatting import MISSING, format_money
 from o2c.tasks.common.formatting import format_count as _n
 
@@ -35,8 +39,26 @@ def summary_markdown(result: BankLoadResult, *, title: str = "Bank statement loa
         f"| transactions read | {_n(result.transactions_in)} |",
         f"| loaded | {_n(result.loaded)} |",
         f"| already known (overlap, stored once) | {_n(result.duplicates)} |",
+        f"| stored, possibly already known: to check | {_n(result.unproven.height)} |",
+        f"| stored, bank reference conflict: to check | {_n(result.conflicts.height)} |",
         f"| balances checked | {_n(result.balances_checked)} |",
     ]
+    lines += _matches(
+        "Stored, possibly already known: to check",
+        "Neither proven new nor proven the same as the stored line beside it: stored (a payment is"
+        " never dropped on a guess); if it is the same payment, one of the two is to be reversed.",
+        result.unproven,
+    )
+    lines += _matches(
+        "Stored, bank reference conflict: to check",
+        "The bank's reference is already stored with another date or amount: stored as new.",
+        result.conflicts,
+    )
+    lines += _matches(
+        "Already known: not stored again",
+        "Each line of the file with the stored line it was proven to be.",
+        result.known,
+    )
     if result.balances:
         lines += [
             "",
@@ -53,6 +75,49 @@ def summary_markdown(result: BankLoadResult, *, title: str = "Bank statement loa
             for b in result.balances
         ]
     return "\n".join(lines) + "\n"
+
+
+MAX_LISTED = 1_000  # lines per list in the report; the load result keeps them all
+
+
+def _matches(title: str, why: str, frame: pl.DataFrame) -> list[str]:
+    """One table row per line: its date, amount, reference, and the stored line it met."""
+    if frame.height == 0:
+        return []
+    shown = frame.sort("booking_date", "account_iban").head(MAX_LISTED)
+    out = [
+        "",
+        f"## {title} ({_n(frame.height)})",
+        "",
+        why,
+        "",
+        "| date | account | amount | reference | how | stored line | stored amount"
+        " | stored reference | stored in |",
+        "|---|---|---:|---|---|---|---:|---|---|",
+    ]
+    for row in shown.iter_rows(named=True):
+        stored_in = (
+            f"batch {row['stored_batch_id']}" if row["stored_batch_id"] is not None else MISSING
+        )
+        if row["stored_file"]:
+            stored_in += f", {md_code(row['stored_file'], cell=True)}"
+        stored_id = row["stored_transaction_id"]
+        stored_line = md_code(stored_id, cell=True) if stored_id else "earlier in this load"
+        stored_date = row["stored_booking_date"]
+        stored_amount = format_money(row["stored_amount_cents"], row["currency"])
+        if stored_date is not None and stored_date != row["booking_date"]:
+            stored_amount += f" on {stored_date.isoformat()}"
+        out.append(
+            f"| {row['booking_date'].isoformat()} | {md_cell(row['account_iban'])}"
+            f" | {format_money(row['amount_cents'], row['currency'])}"
+            f" | {md_cell(row['reference']) or MISSING} | {md_label(row['how'])}"
+            f" | {stored_line}"
+            f" | {stored_amount or MISSING} | {md_cell(row['stored_reference']) or MISSING}"
+            f" | {stored_in} |"
+        )
+    if frame.height > MAX_LISTED:
+        out += ["", f"First {_n(MAX_LISTED)} of {_n(frame.height)} shown (by date)."]
+    return out
 
 
 def _money(value: Decimal | None) -> str:

@@ -47,18 +47,23 @@ def load(con, statements, name="f.xml", sha="a" * 64, **kw):
 
 
 def test_loads_with_the_documented_key(tmp_path: Path) -> None:
-    st = statement("S1", "100.00", "125.00", [line(2, "20.00", "A"), line(2, "5.00", "B")])
+    # a line with a usable reference is keyed by it, one without (NONREF) by its facts and rank
+    st = statement("S1", "100.00", "125.00", [line(2, "20.00", "NONREF"), line(2, "5.00", "B")])
     with connect(tmp_path / "w.duckdb") as con:
         result = load(con, [st])
         assert (result.status, result.loaded, result.duplicates) == ("loaded", 2, 0)
         assert result.balances[0].status == "balanced"
         rows = con.execute(
-            "SELECT transaction_id, amount, bank_reference, source, batch_id "
+            "SELECT transaction_id, amount, bank_reference, identity_ref, source, batch_id "
             "FROM bank_transactions ORDER BY amount"
         ).fetchall()
         batch = con.execute("SELECT batch_id, status, rows_loaded FROM load_batches").fetchall()
-    key = hashlib.sha256(f"{IBAN}|2024-05-02|EUR|500|1".encode()).hexdigest()[:32]
-    assert rows[0] == (key, Decimal("5.00"), "B", "camt.053", result.batch_id)
+    by_ref = hashlib.sha256(f"ref|{IBAN}|bank:B".encode()).hexdigest()[:32]
+    by_rank = hashlib.sha256(f"{IBAN}|2024-05-02|EUR|2000|1".encode()).hexdigest()[:32]
+    assert rows == [
+        (by_ref, Decimal("5.00"), "B", "bank:B", "camt.053", result.batch_id),
+        (by_rank, Decimal("20.00"), "NONREF", None, "camt.053", result.batch_id),
+    ]
     assert batch == [(result.batch_id, "loaded", 2)]
 
 
