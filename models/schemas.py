@@ -21,7 +21,7 @@ INVOICE = {
     "amount_total_cents": pl.Int64,  # signed: credit notes < 0
     "amount_paid_cents": pl.Int64,
     "status": pl.String,
-    "reference": pl.String,  # ISO 11649 RF
+    "reference": pl.String,  # ISO 11649 RF, or Belgian OGM as +++123/4567/89012+++
     "po_number": pl.String,
 }
 

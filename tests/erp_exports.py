@@ -37,7 +37,7 @@ EXPECTED_REASONS = {
     12: "amount_total is empty or not an amount",
     13: "customer_id is empty",
     14: "customer_iban has wrong check digits or shape",
-    15: "reference is not a valid ISO 11649 RF reference",
+    15: "reference is neither a valid ISO 11649 RF reference nor a Belgian structured communication",
 }
 
 

@@ -1,4 +1,5 @@
-"""Check digits of IBAN, RF references (ISO 11649), SIREN and French VAT, as Polars expressions.
+"""Check digits of IBAN, payment references (ISO 11649 RF, Belgian structured communication), SIREN
+and French VAT, as Polars expressions.
 
 Validation runs over a million rows at a time, so these are vectorised (no Python call per
 value) and computed once per distinct value: an IBAN or a SIREN repeats on every invoice of
@@ -77,6 +78,27 @@ def _rf_logic(v: pl.Expr) -> pl.Expr:
     return ref.str.contains(r"^RF[0-9]{2}[A-Z0-9]{1,21}$") & _mod97_is_one(ref)
 
 
+# The Belgian structured communication (OGM/VCS): 10 digits and their mod 97 (97 for 0), printed
+# +++123/4567/89012+++ (or with *** or without the frame and slashes).
+_OGM_SHAPE = r"^(?:\+\+\+|\*\*\*)?[0-9]{3}/?[0-9]{4}/?[0-9]{5}(?:\+\+\+|\*\*\*)?$"
+
+
+def _ogm_logic(v: pl.Expr) -> pl.Expr:
+    ref = v.str.replace_all(r"[\s\u00a0]", "")
+    digits = ref.str.replace_all(r"[^0-9]", "")
+    base = digits.str.slice(0, 10).cast(pl.Int64, strict=False)
+    check = digits.str.slice(10, 2).cast(pl.Int64, strict=False)
+    expected = pl.when(base % 97 == 0).then(97).otherwise(base % 97)
+    return ref.str.contains(_OGM_SHAPE) & (check == expected)
+
+
+def _ogm_canonical(v: pl.Expr) -> pl.Expr:
+    digits = v.str.replace_all(r"[^0-9]", "")
+    return pl.format(
+        "+++{}/{}/{}+++", digits.str.slice(0, 3), digits.str.slice(3, 4), digits.str.slice(7, 5)
+    )
+
+
 def _siren_logic(v: pl.Expr) -> pl.Expr:
     siren = _compact(v)
     total = pl.lit(0, dtype=pl.Int64)
@@ -110,6 +132,26 @@ def iban_ok(expr: pl.Expr) -> pl.Expr:
 def rf_ok(expr: pl.Expr) -> pl.Expr:
     """A valid ISO 11649 creditor reference (RFkk + up to 21 characters)."""
     return _checked(expr, _rf_logic)
+
+
+def ogm_ok(expr: pl.Expr) -> pl.Expr:
+    """A valid Belgian structured communication (+++123/4567/89012+++, mod 97 check)."""
+    return _checked(expr, _ogm_logic)
+
+
+def payment_reference_ok(expr: pl.Expr) -> pl.Expr:
+    """A reference a payer can quote and a check digit proves: ISO 11649 RF or Belgian OGM."""
+    return _checked(expr, lambda v: _rf_logic(v) | _ogm_logic(v))
+
+
+def payment_reference(expr: pl.Expr) -> pl.Expr:
+    """The reference as stored: a Belgian OGM in its printed form (+++123/4567/89012+++), anything
+    else upper-case without spaces, dashes and dots (an RF as banks carry it)."""
+    return on_distinct(
+        expr,
+        lambda v: pl.when(_ogm_logic(v)).then(_ogm_canonical(v)).otherwise(_compact(v)),
+        pl.String,
+    )
 
 
 def siren_ok(expr: pl.Expr) -> pl.Expr:

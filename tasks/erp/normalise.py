@@ -17,7 +17,14 @@ from o2c.models.erp import CUSTOMER_OPTIONAL as CUSTOMER_OPTIONAL
 from o2c.models.erp import CUSTOMER_REQUIRED as CUSTOMER_REQUIRED
 from o2c.models.erp import INVOICE_OPTIONAL as INVOICE_OPTIONAL
 from o2c.models.erp import INVOICE_REQUIRED as INVOICE_REQUIRED
-from o2c.tasks.common.checksums import compact, fr_vat_ok, iban_ok, rf_ok, siren_ok
+from o2c.tasks.common.checksums import (
+    compact,
+    fr_vat_ok,
+    iban_ok,
+    payment_reference,
+    payment_reference_ok,
+    siren_ok,
+)
 from o2c.tasks.erp.tabular_files import LINE, parse_amount_cents, parse_date
 
 # Words ERPs use for a credit note, in French and English.
@@ -65,7 +72,7 @@ def normalise_invoices(raw: pl.DataFrame) -> pl.DataFrame:
             parse_amount_cents("amount_paid").alias("amount_paid_cents"),
             pl.col("amount_paid").alias("_amount_paid_text"),
             pl.col("status").str.to_lowercase().alias("status"),
-            compact(pl.col("reference")).alias("reference"),
+            payment_reference(pl.col("reference")).alias("reference"),
             pl.col("po_number"),
             pl.col("customer_email").str.to_lowercase().alias("customer_email"),
             compact(pl.col("customer_iban")).alias("customer_iban"),
@@ -78,7 +85,7 @@ def normalise_invoices(raw: pl.DataFrame) -> pl.DataFrame:
             pl.col("customer_city"),
             pl.col("customer_country"),
             iban_ok(pl.col("customer_iban")).alias("customer_iban_checksum_ok"),
-            rf_ok(pl.col("reference")).alias("reference_checksum_ok"),
+            payment_reference_ok(pl.col("reference")).alias("reference_checksum_ok"),
             siren_ok(pl.col("customer_siren")).alias("customer_siren_checksum_ok"),
             fr_vat_ok(pl.col("customer_vat")).alias("customer_vat_checksum_ok"),
             _control_character_in(frame, (*INVOICE_REQUIRED, *INVOICE_OPTIONAL)),
