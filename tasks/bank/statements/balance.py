@@ -45,6 +45,15 @@ def check_balance(statement: Statement) -> BalanceCheck:
         "movements": movements,
         "closing": statement.closing_balance,
     }
+    if statement.format == "mt942" and statement.opening_balance is None:
+        # An intraday report carries no balances; its :90D:/:90C: entry counts and sums are
+        # checked when it is read (mt940.check_controls).
+        return BalanceCheck(
+            **common,
+            difference=None,
+            status="unchecked",
+            reason="intraday report (MT942): no balances, entry counts and sums checked",
+        )
     if statement.opening_balance is None or statement.closing_balance is None:
         missing = "opening" if statement.opening_balance is None else "closing"
         return BalanceCheck(

@@ -1,9 +1,9 @@
 """One entry point for every statement file: tell its format from its content, then parse it.
 
 The name of a file says nothing reliable (banks send `.txt`, `.dat`, `.xml` for anything), so
-only the first bytes decide: an ISO 20022 camt namespace, OFX markers, MT940 field tags,
-CFONB 120 record codes, else the header row of a known CSV mapping. Files above `max_bytes` are
-refused before being read (`size_limit`).
+only the first bytes decide: an ISO 20022 camt namespace, OFX markers, MT940 field tags (MT942
+when a :34F: or :13D: field shows), CFONB 120 record codes, else the header row of a known CSV
+mapping. Files above `max_bytes` are refused before being read (`size_limit`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from o2c.tasks.erp.tabular_files import utf16_codec, what_binary
 _HEAD = 65536
 _CAMT = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.05[234]")
 _MT940_TAG = re.compile(rb"(?m)^(?:\{4:)?:(?:20|25|28C?|60[FM]|61):")
+# An MT942 (intraday report): its floor limit or date-time field, or its SWIFT message type.
+_MT942 = re.compile(rb"(?m)^(?:\{4:)?:(?:34F|13D):|\{2:[IO]942")
 _CFONB = re.compile(rb"^0[1457]\d{5}")
 
 
@@ -48,7 +50,8 @@ class ParsedFile:
 
 
 def detect_format(head: bytes, csv_mappings: list[CsvMapping] | None = None) -> str | None:
-    """camt | ofx | mt940 | cfonb120 | csv:<mapping name>, or None when nothing matches."""
+    """camt | ofx | mt940 | mt942 | cfonb120 | csv:<mapping name>, or None when nothing
+    matches."""
     body = head.lstrip(b"\xef\xbb\xbf\x00\x01\x02\x03 \t\r\n")
     if body.startswith(b"<") or body.startswith(b"OFXHEADER"):
         upper = body[:4096].upper()
@@ -58,7 +61,7 @@ def detect_format(head: bytes, csv_mappings: list[CsvMapping] | None = None) -> 
             return "camt"
         return None
     if _MT940_TAG.search(body) or body.startswith(b"{1:"):
-        return "mt940"
+        return "mt942" if _MT942.search(body) else "mt940"
     first = body.split(b"\n", 1)[0].rstrip(b"\r")
     if _CFONB.match(first) and len(first) >= 120 and (len(first) == 120 or len(first) % 120 == 0):
         return "cfonb120"
@@ -151,8 +154,10 @@ def _parse(
         result = parse_camt_columns(path, head, ns) if ns else parse_camt(path, head)
         return result.format, result.statements, result.notes
     raw = path.read_bytes()
-    if kind == "mt940":
-        return "mt940", parse_mt940(path, raw), []
+    if kind in ("mt940", "mt942"):  # one reader: an MT942 is an MT940 without balances
+        statements = parse_mt940(path, raw)
+        mt942 = statements and all(st.format == "mt942" for st in statements)
+        return ("mt942" if mt942 else "mt940"), statements, []
     if kind == "cfonb120":
         return "cfonb120", parse_cfonb(path, raw), []
     if kind == "ofx":

@@ -11,7 +11,10 @@ reference, `//` bank reference, and supplementary details on the next line.
 `:86:` comes in four dialects, told apart by their look: German/Polish structured `?20..?63`
 subfields after a three-digit transaction code (remittance ?20-?29 and ?60-?63, name ?32-?33, IBAN
 ?31 or ?38), the same with `>` separators (Triodos), Dutch `/EREF/ /REMI/ /NAME/ /IBAN/ /CNTP/`
-tags (ING, Rabobank), and free text. Subfields and tags are wrapped at 65 columns mid-word, so
+tags (ING, Rabobank: /ORDP/ names the ordering party, /CDTRREF/ the creditor reference), and
+free text. German SEPA keys: EREF+ the end-to-end id, SVWZ+ the text, followed by KREF+ (the
+payer's reference) and ABWA+ (the ultimate debtor) so that matching sees them; IBAN+ when no
+?31/?38 gives the account. Subfields and tags are wrapped at 65 columns mid-word, so
 their continuation lines are joined without a separator; free text is joined with spaces.
 """
 
@@ -144,12 +147,20 @@ def _apply_subfields(line: StatementLine, text: str, sep: str) -> None:
         keyed = _sepa_keys(remit)
         if keyed.get("EREF") and keyed["EREF"].upper() != "NOTPROVIDED":
             line.end_to_end_id = keyed["EREF"]
-        remit = keyed.get("SVWZ") or remit
+        if keyed.get("SVWZ"):
+            # The payer's own reference (KREF+) and the ultimate debtor (ABWA+) stay in the
+            # text: matching looks for invoice numbers and names there.
+            kept = [keyed["SVWZ"], *(keyed.get(k) for k in ("KREF", "ABWA"))]
+            remit = " ".join(v for v in kept if v and v.upper() not in _NO_REFERENCE)
+        iban = iban or keyed.get("IBAN", "").replace(" ", "")
     line.remittance_unstructured = remit or line.remittance_unstructured
     if name:
         line.counterparty_name = " ".join(name.split())
     if iban:
         line.counterparty_iban = iban
+
+
+_NO_REFERENCE = ("NOTPROVIDED", "NONREF")
 
 
 def _sepa_keys(text: str) -> dict[str, str]:
@@ -178,6 +189,11 @@ def _apply_tags(line: StatementLine, text: str) -> None:
             line.counterparty_name = _none(cntp[2])
     if _none(tags.get("NAME")):
         line.counterparty_name = _none(tags["NAME"])
+    elif not (len(cntp := tags.get("CNTP", "").split("/")) > 2 and _none(cntp[2])):
+        # the ordering party (/ORDP/name/ or /ORDP//NAME/name/) when no other name is given
+        ordp = _none(tags.get("ORDP", "").split("/")[0])
+        if ordp:
+            line.counterparty_name = ordp
     if _none(tags.get("IBAN")):
         line.counterparty_iban = _none(tags["IBAN"])
     remi = tags.get("REMI")
@@ -192,6 +208,8 @@ def _apply_tags(line: StatementLine, text: str) -> None:
                 line.remittance_structured = parts[-1] if parts else None
         else:
             line.remittance_unstructured = _none(remi)
+    if line.remittance_structured is None and _none(tags.get("CDTRREF")):
+        line.remittance_structured = _none(tags["CDTRREF"])  # Rabobank: /CDTRREF/RF.../
 
 
 def apply_information(line: StatementLine, text: str) -> None:
@@ -220,7 +238,32 @@ def parse_mt940(path: Path, raw: bytes) -> list[Statement]:
     if errors:
         raise min(errors, key=lambda error: error[0])[1]
     entries.fill(frame.statements)
+    for number, controls in frame.controls.items():
+        check_controls(path, frame.statements[number], controls)
     return frame.statements
+
+
+def check_controls(
+    path: Path, statement: Statement, controls: dict[str, tuple[int, Decimal, str]]
+) -> None:
+    """An MT942 has no balances to check: its :90D:/:90C: count and sum of the debit and credit
+    entries must be what its lines hold (StatementError at the field otherwise)."""
+    if statement.table is not None:
+        cents = statement.table["amount_cents"].to_list()
+        amounts = [Decimal(c).scaleb(-2) for c in cents]
+    else:
+        amounts = [line.amount for line in statement.lines]
+    for mark, (count, total, place) in sorted(controls.items()):
+        side = [abs(a) for a in amounts if (a < 0) == (mark == "D")]
+        held = sum(side, Decimal(0))
+        if len(side) != count or held != total:
+            kind = "debit" if mark == "D" else "credit"
+            raise StatementError(
+                path,
+                place,
+                f"{count} {kind} entries for {total} announced, the statement holds "
+                f"{len(side)} for {held}",
+            )
 
 
 def _place(fields: Fields, i: int) -> str:
@@ -229,8 +272,14 @@ def _place(fields: Fields, i: int) -> str:
 
 _CODE_61, _CODE_86 = 61 << 8, 86 << 8
 _STARTS = 20 << 8
+_CONTROLS = ((90 << 8) + ord("D"), (90 << 8) + ord("C"))
 _FRAMING = {
+    (13 << 8): "13D",
+    (13 << 8) + ord("D"): "13D",
     (25 << 8): "25",
+    (34 << 8) + ord("F"): "34F",
+    (90 << 8) + ord("D"): "90D",
+    (90 << 8) + ord("C"): "90C",
     (28 << 8): "28",
     (28 << 8) + ord("C"): "28C",
     (60 << 8) + ord("F"): "60F",
@@ -254,6 +303,8 @@ class _Framing:
         self.errors: list[tuple[int, StatementError]] = []
         self.currency: list[str | None] = []
         self.reference: list[str | None] = []
+        # MT942's :90D:/:90C: by statement: mark -> (count, sum, place)
+        self.controls: dict[int, dict[str, tuple[int, Decimal, str]]] = {}
         for i in self.fields.tolist():
             value = fields.value(i)
             if starts[i]:
@@ -271,16 +322,52 @@ class _Framing:
                     )
                 )
             current = self.statements[-1]
+            tag = _FRAMING.get(int(code[i]))
             try:
-                _framing_field(current, _FRAMING.get(int(code[i])), value, path, _place(fields, i))
+                if tag in ("90D", "90C"):
+                    count, total = _control(value, path, _place(fields, i))
+                    controls = self.controls.setdefault(len(self.statements) - 1, {})
+                    controls[tag[2]] = (count, total, _place(fields, i))
+                _framing_field(current, tag, value, path, _place(fields, i))
             except StatementError as exc:
                 self.errors.append((i, exc))
             self.currency.append(current.currency)
             self.reference.append(current.statement_ref)
 
 
+_FLOOR = re.compile(r"^([A-Z]{3})[DC]?(\d[\d,]*)$")
+_CONTROL = re.compile(r"^(\d{1,5})([A-Z]{3})(\d[\d,]*)$")
+_DATE_TIME = re.compile(r"^(\d{6})(\d{4})?([+-]\d{4})?$")
+
+
+def _control(value: str, path: Path, place: str) -> tuple[int, Decimal]:
+    """MT942 :90D:/:90C:: number of debit/credit entries, currency, sum."""
+    first = value.strip().split("\n", 1)[0].strip()
+    match = _CONTROL.match(first)
+    if not match:
+        raise StatementError(path, place, f"bad entry count and sum {first!r}")
+    return int(match[1]), _amount(match[3], path, place)
+
+
 def _framing_field(current: Statement, tag: str | None, value: str, path: Path, place: str) -> None:
-    if tag == "25":
+    first = value.strip().split("\n", 1)[0].strip()
+    if tag == "13D":  # MT942: when the report was made
+        match = _DATE_TIME.match(first)
+        if not match:
+            raise StatementError(path, place, f"bad date and time {first!r}")
+        current.format = "mt942"
+        current.to_date = _date6(match[1], path, place)
+    elif tag == "34F":  # MT942 floor limit: what it gives is the currency
+        match = _FLOOR.match(first)
+        if not match:
+            raise StatementError(path, place, f"bad floor limit {first!r}")
+        current.format = "mt942"
+        current.currency = current.currency or match[1]
+    elif tag in ("90D", "90C"):
+        current.format = "mt942"
+        currency = _CONTROL.match(first)
+        current.currency = current.currency or (currency[2] if currency else None)
+    elif tag == "25":
         account = value.strip().split("\n")[0].strip()
         # "NL34RABO0142623393 EUR" / "NL77INGB0574908765EUR": the currency is not the account.
         parts = account.split()
@@ -311,7 +398,8 @@ class _Entries:
         self.at = np.flatnonzero(code == _CODE_61)
         self.statement = frame.statement_of[self.at]
         # A :86: belongs to the :61: just before it in its statement, if no :86: came between.
-        pair = np.flatnonzero((code == _CODE_61) | (code == _CODE_86))
+        # (An MT942's :90D:/:90C: ends its entries: an :86: after them is about the report.)
+        pair = np.flatnonzero(np.isin(code, [_CODE_61, _CODE_86, *_CONTROLS]))
         follows = (
             (code[pair[1:]] == _CODE_86)
             & (code[pair[:-1]] == _CODE_61)

@@ -430,19 +430,23 @@ def _dutch(frame: pl.LazyFrame, flat: pl.Expr) -> pl.LazyFrame:
     ustd, strd = remi.str.starts_with("USTD//"), remi.str.starts_with("STRD/")
     frame = frame.with_columns(
         end_to_end_id=pl.when(eref.str.to_uppercase() != "NOTPROVIDED").then(eref),
-        name_86=pl.coalesce(_none(pl.col("NAME")), _none(cntp.list.get(2, null_on_oob=True))),
+        name_86=pl.coalesce(
+            _none(pl.col("NAME")),
+            _none(cntp.list.get(2, null_on_oob=True)),
+            _none(pl.col("ORDP").str.split("/").list.first()),  # the ordering party
+        ),
         iban_86=pl.coalesce(_none(pl.col("IBAN")), _none(cntp.list.get(0, null_on_oob=True))),
         remittance_unstructured=_none(pl.when(ustd).then(remi.str.slice(6)).when(~strd).then(remi)),
         last=pl.when(~ustd & strd).then(remi).str.split("/").list.last(),
     )
     last = pl.col("last")
-    return frame.with_columns(remittance_structured=pl.coalesce(_none(last), last)).drop(
-        "marked", *_DUTCH_READ, "last"
-    )
+    return frame.with_columns(
+        remittance_structured=pl.coalesce(_none(last), last, _none(pl.col("CDTRREF")))
+    ).drop("marked", *_DUTCH_READ, "last")
 
 
 _SLASHES = f"/{_WS}+/"
-_DUTCH_READ = ("EREF", "CNTP", "NAME", "IBAN", "REMI")
+_DUTCH_READ = ("EREF", "CNTP", "NAME", "IBAN", "REMI", "ORDP", "CDTRREF")
 
 
 def _german(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -493,15 +497,29 @@ def _german(frame: pl.LazyFrame) -> pl.LazyFrame:
             [f"{k}+" for k in SEPA_KEYS], [f"{_OPEN}{k}{_CLOSE}" for k in SEPA_KEYS], leftmost=True
         ),
     )
-    # the last EREF+ and SVWZ+ count (a later key overwrites an earlier one)
-    eref = _strip(pl.col("sepa").str.extract(r"(?s).*\x01EREF\x03([^\x01]*)", 1))
-    svwz = _strip(pl.col("sepa").str.extract(r"(?s).*\x01SVWZ\x03([^\x01]*)", 1))
-    remit = pl.when(svwz.str.len_bytes() > 0).then(svwz).otherwise("remit")
+    # the last EREF+, SVWZ+, ... count (a later key overwrites an earlier one)
+    eref, svwz, kref, abwa, sepa_iban = (
+        _strip(pl.col("sepa").str.extract(rf"(?s).*\x01{key}\x03([^\x01]*)", 1))
+        for key in ("EREF", "SVWZ", "KREF", "ABWA", "IBAN")
+    )
+    kept = [
+        pl.when(
+            (v.str.len_bytes() > 0) & ~v.str.to_uppercase().is_in(["NOTPROVIDED", "NONREF"])
+        ).then(v)
+        for v in (svwz, kref, abwa)
+    ]
+    remit = (
+        pl.when(svwz.str.len_bytes() > 0)
+        .then(pl.concat_str(kept, separator=" ", ignore_nulls=True))
+        .otherwise("remit")
+    )
     return frame.select(
         "n",
         "code_86",
         "name_86",
-        "iban_86",
+        pl.coalesce(
+            "iban_86", _text_or_null(sepa_iban.str.replace_all(" ", "", literal=True))
+        ).alias("iban_86"),
         end_to_end_id=pl.when(
             (eref.str.len_bytes() > 0) & (eref.str.to_uppercase() != "NOTPROVIDED")
         ).then(eref),

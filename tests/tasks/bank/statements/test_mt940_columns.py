@@ -20,6 +20,7 @@ from o2c.tasks.bank.statements.mt940 import _statement_line, apply_information, 
 from o2c.tasks.bank.statements.mt940_columns import cut_fields
 
 _61, _86, _20 = 61 << 8, 86 << 8, 20 << 8
+_90 = ((90 << 8) + ord("D"), (90 << 8) + ord("C"))
 
 
 def row_reader_lines(raw: bytes) -> list[StatementLine]:
@@ -35,6 +36,8 @@ def row_reader_lines(raw: bytes) -> list[StatementLine]:
             out.append(last)
         elif code == _86 and last is not None:
             apply_information(last, fields.value(i))
+            last = None
+        elif code in _90:  # an MT942's counts end its entries
             last = None
     return out
 
@@ -81,6 +84,15 @@ DIALECTS = [
     ":61:2401020102D5,N051NONREF\n:86:  ?20only remittance?60 and more\n",
     ":61:2401020102D5,N051NONREF\n:86:005?20a?2٢b?21c\n",  # a subfield in Arabic digits
     ":61:2401020102D5,N051NONREF\n:86:000>20HUUR >21KANTOOR>310390123456\n",  # Triodos
+    # SEPA keys kept in the text (KREF+, ABWA+), IBAN+ when no ?31/?38; NONREF dropped
+    ":61:2401020102C5,N051NONREF\n:86:166?00GUTSCHRIFT?20EREF+E-9?21KREF+K-77?22MREF+M-1?23SVWZ\n"
+    "+RE 2026-0?2405?25ABWA+Filiale Nord?26IBAN+DE02 1203 0000 0000 2020 51?32ACME\n",
+    ":61:2401020102C5,N051NONREF\n:86:166?20KREF+NONREF?21SVWZ+RE 7?22ABWA+ \n",
+    # Dutch ordering party (alone, or under NAME), creditor reference of Rabobank
+    ":61:2401020102C1,00NTRF\n:86:/EREF/E9/ORDP/Jansen BV/REMI/STRD/CUR/RF18539007547034/\n",
+    ":61:2401020102C1,00NTRF\n:86:/ORDP//NAME/ORDERER BV/ADDR/x/REMI/USTD//INV 5\n",
+    ":61:2401020102C1,00NTRF\n:86:/CNTP/NL32INGB0000012345/INGBNL2A/CNTP NAME//ORDP/O/REMI/x\n",
+    ":61:2401020102C1,00NTRF\n:86:/REMI//CDTRREFTP//CD/SCOR/ISSR/CUR/CDTRREF/RF185390075\n47034/\n",
     # free text, supplementary details (an IBAN, a name)
     ":61:2401020102D5,N051NONREF\nNL49 RABO 0166 4169 32\n:86:  free \n  text\t here \n",
     ":61:240102D5,5NCHKNONREF\n  gerrits  glas \n\n en zo\n:86:999PN5477SCHECK\n",

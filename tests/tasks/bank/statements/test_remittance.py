@@ -20,6 +20,7 @@ from o2c.tasks.bank.statements.camt import parse_camt
 from o2c.tasks.bank.statements.detect import parse_file
 from o2c.tasks.bank.statements.errors import StatementError
 from tests.tasks.bank.statements.conftest import same_statements
+from tests.tasks.bank.statements.test_mt940_columns import assert_same_as_rows
 
 # ---------------------------------------------------------------------------------------------
 # camt
@@ -217,3 +218,43 @@ def test_camt_bad_document_date_names_its_place(tmp_path: Path) -> None:
     rmt = "<Strd><RfrdDocInf><Nb>F-1</Nb><RltdDt>2026-13-45</RltdDt></RfrdDocInf></Strd>"
     with pytest.raises(StatementError, match=r"RltdDt.*bad date"):
         parse_file(_camt(tmp_path, _entry("10.00", _tx(rmt))))
+
+
+# ---------------------------------------------------------------------------------------------
+# MT940 (columnar reader held to the row reader on each file)
+
+_MT940_HEAD = ":20:STMT\n:25:DE89370400440532013000\n:28C:1/1\n:60F:C261102EUR0,00\n"
+
+
+def _mt940(*entries: str) -> list[StatementLine]:
+    text = _MT940_HEAD + "".join(entries) + ":62F:C261103EUR0,00\n-\n"
+    return assert_same_as_rows(text.encode())
+
+
+def test_mt940_german_sepa_keys() -> None:
+    (line,) = _mt940(
+        ":61:2611031103C1500,50NTRFNONREF//B1\n"
+        ":86:166?00SEPA-GUTSCHRIFT?109310?20EREF+E2E-2026-55?21KREF+KD-4711?22MREF+MD-9\n"
+        "?23SVWZ+RE F2026-0101 F2026-01?2407?25ABWA+Brasserie du Parc?30COBADEFFXXX\n"
+        "?31DE02120300000000202051?32BRASSERIE HOLDING?33 SA\n"
+    )
+    assert line.end_to_end_id == "E2E-2026-55"
+    # the text, then the payer's reference, then the ultimate debtor: all visible to matching
+    assert line.remittance_unstructured == "RE F2026-0101 F2026-0107 KD-4711 Brasserie du Parc"
+    assert (line.counterparty_name, line.counterparty_iban) == (
+        "BRASSERIE HOLDING SA", "DE02120300000000202051",
+    )  # fmt: skip
+
+
+def test_mt940_dutch_structured_and_ordering_party() -> None:
+    first, second = _mt940(
+        ":61:2611031103C10,00NTRFEREF//B1\n"
+        ":86:/EREF/E2E-1/ORDP//NAME/Jansen BV/ADDR/Kade 1/REMI/STRD/CUR/RF18539007547034/\n",
+        ":61:2611031103C20,00NTRFEREF//B2\n"
+        ":86:/ORDP/Pietersen VOF/REMI/USTD//Factuur 2026-0042/IBAN/NL32INGB0000012345/\n",
+    )
+    assert (first.end_to_end_id, first.counterparty_name) == ("E2E-1", "Jansen BV")
+    assert first.remittance_structured == "RF18539007547034"
+    assert second.counterparty_name == "Pietersen VOF"
+    assert second.counterparty_iban == "NL32INGB0000012345"
+    assert second.remittance_unstructured == "Factuur 2026-0042"
