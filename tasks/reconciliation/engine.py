@@ -37,7 +37,12 @@ from o2c.tasks.reconciliation.exceptions import (
     no_match_rows,
 )
 from o2c.tasks.reconciliation.fast_path import obvious_settlements
-from o2c.tasks.reconciliation.payers import known_ibans, payers_by_iban, payers_by_name
+from o2c.tasks.reconciliation.payers import (
+    known_ibans,
+    name_candidates,
+    payers_by_iban,
+    payers_by_name,
+)
 from o2c.tasks.reconciliation.references import (
     CANDIDATE,
     fuzzy_invoice_numbers,
@@ -278,12 +283,51 @@ def _text_rule_for(
     known = known_ibans(customers, aliases)
 
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        claims, exceptions = _text_claims(todo, open_items, hits)
-        payer = payers_by_iban(todo, customers, aliases, known=known)
-        payer_ok = (
-            claims.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
-            .join(payer, on=["transaction_id", "customer_id"], how="semi")
+        claims, exceptions = _text_claims(todo, open_items, hits, config)
+        by_iban = payers_by_iban(todo, customers, aliases, known=known)
+        by_name = name_candidates(
+            todo.join(by_iban, on="transaction_id", how="anti"), customers, aliases, config
+        )
+        owners = claims.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
+        payer_ok = owners.join(by_iban, on=["transaction_id", "customer_id"], how="semi").select(
+            "transaction_id"
+        )
+        # Known only by name, or not known at all (then the text's invoices, all of one
+        # customer's, say who paid): the text stands for an amount that is not what it names
+        # unless another open item of that customer is exactly what was paid ("FA-1002" typed
+        # for FA-1001, say): that is left to the typo rule and to finance.
+        by_text = (
+            pl.concat(
+                [
+                    owners.join(by_name, on=["transaction_id", "customer_id"], how="semi"),
+                    owners.join(by_iban, on="transaction_id", how="anti").join(
+                        by_name, on="transaction_id", how="anti"
+                    ),
+                ]
+            )
+            .join(todo.select("transaction_id", "amount_cents"), on="transaction_id")
+            .join(open_items.select("invoice_id", "amount_open_cents"), on="invoice_id")
+            .group_by("transaction_id")
+            .agg(
+                customer_id=pl.col("customer_id").first(),
+                n_customers=pl.col("customer_id").n_unique(),
+                total=pl.col("amount_open_cents").sum(),
+                amount=pl.col("amount_cents").first(),
+            )
+            .filter(
+                (pl.col("n_customers") == 1) & (pl.col("total").sign() == pl.col("amount").sign())
+            )
+        )
+        elsewhere = (
+            by_text.join(
+                open_items.select("customer_id", "invoice_id", amount="amount_open_cents"),
+                on=["customer_id", "amount"],
+            )
+            .join(claims, on=["transaction_id", "invoice_id"], how="anti")
             .select("transaction_id")
+        )
+        unknown_ok = by_text.join(elsewhere, on="transaction_id", how="anti").select(
+            "transaction_id"
         )
         gap = pl.col("total") - pl.col("amount_cents")
         amount_ok = (
@@ -295,14 +339,14 @@ def _text_rule_for(
             )
             .select("transaction_id")
         )
-        ok = pl.concat([payer_ok, amount_ok]).unique()
+        ok = pl.concat([payer_ok, unknown_ok, amount_ok]).unique()
         return claims.join(ok, on="transaction_id", how="semi"), exceptions
 
     return rule
 
 
 def _text_claims(
-    todo: pl.DataFrame, open_items: pl.DataFrame, hits: pl.DataFrame
+    todo: pl.DataFrame, open_items: pl.DataFrame, hits: pl.DataFrame, config: ReconciliationConfig
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     found = invoice_numbers(todo, open_items, hits=hits)
     ambiguous = found.filter(pl.col("ambiguous")).join(
@@ -329,17 +373,31 @@ def _text_claims(
         REASON_AMBIGUOUS_REFERENCE,
     )
     clear = found.filter(~pl.col("ambiguous"))
-    # Weak keys (a short number) only count when the amount is exactly what they name.
-    weak = clear.filter(~pl.col("strong").any().over("transaction_id"))
+    has_strong = pl.col("strong").any().over("transaction_id")
+    # Weak keys (a short number) only count when the amount is exactly what the transfer's
+    # numbers name together: alone ("facture 217"), or beside strong ones ("FA2026-00412+00437",
+    # "factures 173, 175 et 182"); short by no more than the bank charges.
+    tol = config.short_payment_tolerance_cents
+    gap = pl.col("total") - pl.col("amount_cents")
     confirmed = (
-        _sign_total(weak, todo, open_items)
-        .filter(pl.col("total") == pl.col("amount_cents"))
+        _sign_total(clear.filter(~pl.col("strong").all().over("transaction_id")), todo, open_items)
+        .filter(
+            (pl.col("total") == pl.col("amount_cents"))
+            | ((pl.col("amount_cents") > 0) & (gap > 0) & (gap <= tol))
+        )
         .select("transaction_id")
+    )
+    grouped = clear.join(confirmed, on="transaction_id", how="semi").with_columns(
+        rule=pl.when(pl.col("invoice_id").n_unique().over("transaction_id") > 1)
+        .then(pl.lit(Rule.GROUPED_INVOICE_NUMBERS))
+        .otherwise(pl.col("rule"))
     )
     claims = pl.concat(
         [
-            clear.filter(pl.col("strong").any().over("transaction_id")),
-            weak.join(confirmed, on="transaction_id", how="semi"),
+            grouped,
+            clear.join(confirmed, on="transaction_id", how="anti").filter(
+                has_strong & pl.col("strong")
+            ),
         ]
     ).select("transaction_id", "invoice_id", "rule", "confidence")
     claims = pl.concat([claims, tie_break.with_columns(rule=pl.lit(Rule.INVOICE_NUMBER))])

@@ -76,14 +76,28 @@ def payers_by_iban(
     )
 
 
-def payers_by_name(
+def name_candidates(
     transactions: pl.DataFrame,
     customers: pl.DataFrame,
     aliases: pl.DataFrame,
     config: ReconciliationConfig,
+) -> pl.DataFrame:
+    """transaction_id, customer_id: every customer the payer's name may stand for (the clear
+    one, or the close contenders). A name that fits two customers alike cannot pick one, but it
+    still says which invoice an invoice number or RF reference can be paying."""
+    payers, ranked = _name_scores(transactions, customers, aliases)
+    fits = ranked.filter(
+        (pl.col("score") >= config.name_similarity_threshold)
+        & (pl.col("score") > pl.col("best") - config.name_similarity_margin)
+    )
+    return payers.join(fits, on="n").select("transaction_id", "customer_id").unique()
+
+
+def _name_scores(
+    transactions: pl.DataFrame, customers: pl.DataFrame, aliases: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rule 5: (transaction_id, customer_id, score) when one customer's name clearly fits, and
-    exceptions when two customers fit alike."""
+    """(payers: transaction_id, n) and (ranked: n, customer_id, score, rank, best): each normalised
+    payer name scored against the customers sharing a distinctive word with it."""
     names = (
         pl.concat(
             [
@@ -125,6 +139,18 @@ def payers_by_name(
         rank=pl.int_range(pl.len()).over("n"),
         best=pl.col("score").max().over("n"),
     )
+    return payers, ranked
+
+
+def payers_by_name(
+    transactions: pl.DataFrame,
+    customers: pl.DataFrame,
+    aliases: pl.DataFrame,
+    config: ReconciliationConfig,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rule 5: (transaction_id, customer_id, score) when one customer's name clearly fits, and
+    exceptions when two customers fit alike."""
+    payers, ranked = _name_scores(transactions, customers, aliases)
     second = ranked.filter(pl.col("rank") == 1).select("n", second="score")
     top = (
         ranked.filter(pl.col("rank") == 0)

@@ -30,6 +30,8 @@ _MAX_GROUPS = 4  # longest run of digit groups taken as one invoice number
 _MAX_CHAIN_GROUPS = 8
 _STRONG_DIGITS = 6  # a key with fewer digits only counts when the amount confirms it
 _FUZZY_MIN_DIGITS = 6
+# How much an invoice's bare sequence number ("173" for FA2026-00173) weighs: a weak key.
+TAIL_STRENGTH = 0.6
 
 
 def _strip_zeros(groups: pl.Expr) -> pl.Expr:
@@ -89,6 +91,11 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
             digits=up.str.replace_all(r"[^0-9]+", ""),
             stripped=_stripped_digits(up),
             full=normalize_reference(up),
+            # The sequence alone, when the number has a year or series before it: payers write
+            # "facture 173" or "FA26-173" for FA2026-00173.
+            tail=pl.when(up.str.count_matches(r"[0-9]+") >= 2).then(
+                up.str.extract(r"([0-9]+)[^0-9]*$", 1).str.strip_chars_start("0")
+            ),
         )
         .filter(pl.col("digits") != "")  # a key without digits is no invoice number
         .with_columns(full_stripped=pl.col("letters") + pl.col("stripped"))
@@ -117,6 +124,10 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
         ),
         base.filter((stripped != full) & (stripped != fs) & (stripped != digits)).select(
             *ids, key=stripped, strength=by_length(stripped)
+        ),
+        # Never strong, whatever its length: the same sequence recurs every year and series.
+        base.filter(pl.col("tail").str.len_bytes() > 0).select(
+            *ids, key="tail", strength=pl.lit(TAIL_STRENGTH)
         ),
     ]
     return pl.concat(forms)
@@ -326,8 +337,10 @@ def invoice_numbers(
         strong=pl.col("strength") >= 0.95,
         ambiguous=pl.col("invoice_id").list.len() > 1,
     )
-    # Strong evidence silences weak runs of the same transfer.
-    runs = runs.filter(pl.col("strong") | ~pl.col("strong").any().over("t"))
+    # A short number that fits several invoices says nothing: it is dropped (a strong one that
+    # does makes the transfer ambiguous). A weak run beside strong ones is kept, marked weak:
+    # "FA2026-00412+00437" names two invoices only if their sum is what was paid (the engine).
+    runs = runs.filter(pl.col("strong") | ~pl.col("ambiguous"))
     out = (
         runs.explode("invoice_id")
         .group_by("t", "invoice_id")

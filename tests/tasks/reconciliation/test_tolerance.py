@@ -3,10 +3,9 @@
 The documented rule (config.py, amounts.settle_claims, README "Reconciliation"): a payment short
 of what it names by at most the tolerance (bank charges) settles it, the gap written off on the
 last invoice under ``short_payment_write_off``. Short by more: a partial payment when the payer
-is the invoice's customer, and nothing at all when only the number vouches for it (rule 2 takes a
-number only if the amount fits or the payer is the customer). There is no tolerance on the
-overpayment side: any surplus of a known payer is an unapplied credit, and an unknown payer's
-overpayment is not taken on the number alone. The tolerance has no percentage form.
+is the invoice's customer or nobody known (issue 15: "Acompte FA-1001" from an account we have
+never seen is a deposit on FA-1001). There is no tolerance on the overpayment side: any surplus
+is an unapplied credit on the customer. The tolerance has no percentage form.
 
 Each case runs at two tolerances, the default and an odd one, so that a tolerance read in the
 wrong unit (euros for cents, or a fixed 500) fails as surely as ``<`` for ``<=``.
@@ -57,12 +56,13 @@ def test_number_and_short_by_exactly_the_tolerance_settles_with_a_write_off(run,
     assert _exceptions(r) == {}
 
 
-def test_number_and_short_by_one_cent_more_than_the_tolerance_is_not_taken(run, tol):
-    # Unknown payer and an amount that does not fit: the number alone does not settle it.
+def test_unknown_payer_short_by_one_cent_more_than_the_tolerance_pays_part(run, tol):
+    # Unknown payer, the text names one invoice and no other customer owns that number: what came
+    # is paid on it and the rest stays open (no write-off beyond the tolerance).
     t = tx("t1", OPEN - tol - 1, remittance_unstructured="FA-1001")
     r = run([t], [item("FA-1001", "C1", OPEN)], config=_config(tol))
-    assert pairs(r) == []
-    assert _exceptions(r) == {"t1": "no_match"}
+    assert pairs(r) == [("t1", "FA-1001", OPEN - tol - 1, "payment", "invoice_number")]
+    assert _exceptions(r) == {}
 
 
 def test_known_payer_short_by_exactly_the_tolerance_settles_with_a_write_off(run, tol):
@@ -112,12 +112,16 @@ def test_grouped_payment_short_by_one_cent_more_leaves_the_last_due_open(run, to
 
 
 @pytest.mark.parametrize("over", [1, 137, 500, 501])
-def test_unknown_payer_overpaying_is_not_taken_on_the_number(run, over):
-    # No tolerance on the overpayment side: even one cent over, with nobody vouching, is left.
+def test_unknown_payer_overpaying_settles_and_keeps_the_surplus_as_credit(run, over):
+    # The text names one invoice, nobody else owns that number: settled, the surplus (whatever
+    # its size) an unapplied credit on the invoice's customer.
     t = tx("t1", OPEN + over, remittance_unstructured="FA-1001")
     r = run([t], [item("FA-1001", "C1", OPEN)])
-    assert pairs(r) == []
-    assert _exceptions(r) == {"t1": "no_match"}
+    assert pairs(r) == [
+        ("t1", None, over, "unapplied_credit", "overpayment_credit"),
+        ("t1", "FA-1001", OPEN, "payment", "invoice_number"),
+    ]
+    assert r.allocations.filter(pl.col("invoice_id").is_null())["customer_id"].to_list() == ["C1"]
 
 
 @pytest.mark.parametrize("over", [1, 500, 501])
