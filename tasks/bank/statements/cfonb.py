@@ -5,12 +5,14 @@ Amounts are 14 digits whose last character carries both the last digit and the s
 (`{` `A`-`I` positive 0-9, `}` `J`-`R` negative 0-9), scaled by the record's decimals-count
 column. The account is given as bank, branch and account number (a RIB without its key): the
 French IBAN is computed from them, so CFONB rows meet camt and Open Banking rows of the same
-account. Complement qualifiers read: LIB/LCC remittance text, NPY payer name, NBE beneficiary
-name, RCN end-to-end reference, IPY/IBE counterparty identifier; others are appended to the text.
+account. Complement (05) qualifiers read: LIB/LCC/LC2 remittance text, LCS structured reference,
+NPY payer name, NBE beneficiary name, RCN end-to-end reference, IPY/IBE counterparty IBAN;
+others (ultimate parties NPO/NBU, REF, RUM, ...) are appended to the text (see `_complement`).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -79,21 +81,42 @@ def _decimals(record: str) -> int:
     return int(raw) if raw.isdigit() else 2
 
 
-def _complement(line: StatementLine, qualifier: str, text: str, texts: list[str]) -> None:
-    text = text.strip()
+_IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")  # 15 or more: not a creditor id (ICS)
+_ZONE = 70  # characters of a complement's text zone (columns 49-118)
+
+
+def _complement(line: StatementLine, qualifier: str, zone: str, texts: list[str]) -> None:
+    """One 05 record's text zone into the line it completes.
+
+    LIB/LCC is the remittance text, LC2 continues the LCC before it (joined without a space
+    when that one filled its zone: the bank cut a word); LCS is a structured creditor reference;
+    NPY (a credit's payer) or NBE (a debit's beneficiary) the counterparty's name, IPY/IBE its
+    account when an IBAN; RCN the end-to-end reference (its first 35 characters). The ultimate
+    parties (NPO, NBU) and any other qualifier (REF, RUM, ...) stay visible in the text."""
+    text = zone.strip()
     if not text:
         return
     if qualifier in ("LIB", "LCC"):
-        texts.append(text)
+        if text not in texts:  # banks often send the same text as LIB and as LCC
+            texts.append(text)
+    elif qualifier == "LC2":
+        if texts and len(texts[-1]) >= _ZONE:
+            texts[-1] += text
+        else:
+            texts.append(text)
     elif (qualifier == "NPY" and line.amount >= 0) or (qualifier == "NBE" and line.amount < 0):
         line.counterparty_name = line.counterparty_name or text
     elif qualifier in ("NPY", "NBE"):
         pass  # the account holder's own name on the other side
     elif qualifier == "RCN":
         line.end_to_end_id = line.end_to_end_id or text[:35].strip() or None
+    elif qualifier == "LCS":
+        refs = [r for r in (line.remittance_structured, text) if r]
+        line.remittance_structured = " ".join(refs)
     elif qualifier in ("IPY", "IBE"):
-        if (qualifier == "IPY") == (line.amount >= 0):
-            line.counterparty_iban = line.counterparty_iban or text.split()[0]
+        first = text.split()[0].upper()
+        if (qualifier == "IPY") == (line.amount >= 0) and _IBAN.fullmatch(first):
+            line.counterparty_iban = line.counterparty_iban or first
     else:
         texts.append(text)
 

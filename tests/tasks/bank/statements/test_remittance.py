@@ -17,6 +17,7 @@ import pytest
 
 from o2c.models.bank import StatementLine
 from o2c.tasks.bank.statements.camt import parse_camt
+from o2c.tasks.bank.statements.cfonb import parse_cfonb
 from o2c.tasks.bank.statements.detect import parse_file
 from o2c.tasks.bank.statements.errors import StatementError
 from tests.tasks.bank.statements.conftest import same_statements
@@ -258,3 +259,72 @@ def test_mt940_dutch_structured_and_ordering_party() -> None:
     assert second.counterparty_name == "Pietersen VOF"
     assert second.counterparty_iban == "NL32INGB0000012345"
     assert second.remittance_unstructured == "Factuur 2026-0042"
+
+
+# ---------------------------------------------------------------------------------------------
+# CFONB 120 complements (05)
+
+_ACCOUNT = "30003" + "0000" + "01234" + "EUR2" + " " + "01234567890"  # columns 3-32
+
+
+def _record(code: str, tail: str) -> str:
+    return (code + _ACCOUNT + tail).ljust(120)[:120]
+
+
+def _movement(amount: str, label: str, op: str = "05") -> str:
+    # op code, booking date, 2 blanks, value date, label (31), 11 blanks, amount (14), reference
+    return _record("04", f"{op}031126  031126{label:<31}{'':11}{amount:>14}{'REF-BANK-1':<16}")
+
+
+def _complement(qualifier: str, zone: str) -> str:
+    return _record("05", f"{'':13}{qualifier}{zone:<70}")
+
+
+def _cfonb(tmp_path: Path, *records: str) -> list[StatementLine]:
+    text = "\n".join(
+        [
+            _record("01", f"  021126{'':50}{'0000000000000{':>14}"),
+            *records,
+            _record("07", f"  031126{'':50}{'0000000000000{':>14}"),
+        ]
+    )
+    path = tmp_path / "releve.cfo"
+    path.write_text(text + "\n", encoding="latin-1")
+    return [line for st in parse_cfonb(path, path.read_bytes()) for line in st.lines]
+
+
+def test_cfonb_complements(tmp_path: Path) -> None:
+    wrapped = "Paiement factures F2026-0101 F2026-0107 et avoir AV-0009 du client 123"  # 70
+    assert len(wrapped) == 70
+    credit, debit = _cfonb(
+        tmp_path,
+        _movement("0000000150050{", "VIR SEPA RECU /DE BRASSERIE"),
+        _complement("NPY", "BRASSERIE DU PARC SPRL"),
+        _complement("IPY", "BE71096123456769"),
+        _complement("LIB", wrapped),
+        _complement("LCC", wrapped),  # the same text again: kept once
+        _complement("LC2", "45 merci"),  # continues a word cut at the end of the zone
+        _complement("RCN", f"{'E2E-2026-55':<35}SUPP"),
+        _complement("LCS", "RF18539007547034"),
+        _complement("NPO", "CAFE DU PARC"),  # the ultimate debtor stays visible
+        _movement("0000000002000}", "PRLV SEPA STROM", op="01"),
+        _complement("NPY", "MY OWN COMPANY"),  # the account holder: not the counterparty
+        _complement("NBE", "STROM AG"),
+        _complement("IBE", "FR07ZZZ591778"),  # a creditor identifier, not an account
+        _complement("RUM", "MANDATE-9"),
+    )
+    assert credit.amount == Decimal("15005.00") and debit.amount == Decimal("-200.00")
+    assert credit.counterparty_name == "BRASSERIE DU PARC SPRL"
+    assert credit.counterparty_iban == "BE71096123456769"
+    assert credit.remittance_unstructured == f"{wrapped}45 merci CAFE DU PARC"
+    assert credit.end_to_end_id == "E2E-2026-55"
+    assert credit.remittance_structured == "RF18539007547034"
+    assert credit.bank_reference == "REF-BANK-1"
+    assert (debit.counterparty_name, debit.counterparty_iban) == ("STROM AG", None)
+    assert debit.remittance_unstructured == "MANDATE-9"
+
+
+def test_cfonb_movement_without_complement_keeps_its_label(tmp_path: Path) -> None:
+    (line,) = _cfonb(tmp_path, _movement("0000000001000{", "VIR SEPA RECU F2026-0042"))
+    assert line.remittance_unstructured == "VIR SEPA RECU F2026-0042"
+    assert line.remittance_structured is None and line.counterparty_name is None
