@@ -93,6 +93,12 @@ def ingest_bank_statement(
         f"{file.name}: {result.statements} statement(s), {result.transactions_in} transactions,"
         f" {result.loaded} loaded, {result.duplicates} already known"
         + (" (same file as an earlier load)" if result.status == "duplicate_file" else "")
+        + (
+            f"; to check: {result.unproven.height} stored but possibly already known,"
+            f" {result.conflicts.height} bank reference conflicts (see the artifact)"
+            if result.unproven.height or result.conflicts.height
+            else ""
+        )
     )
     return result
 

@@ -382,6 +382,9 @@ class SyncResult:
             "statements": self.statements,
             "loaded": self.load.loaded if self.load else 0,
             "duplicates": self.load.duplicates if self.load else 0,
+            "stored, possibly already known (to check)": self.load.unproven.height
+            if self.load
+            else 0,
             "withdrawn by the provider": len(self.deleted_ids),
             "withdrawn but already stored": len(self.withdrawn_stored),
             "announced, not yet booked": self.future_skipped,

@@ -90,3 +90,29 @@ def test_a_rejection_artifact_shows_a_hostile_file_name_inert(tmp_path: Path, mo
     assert shown.startswith("# Bank statement rejected: ``[x](http:evil) *b* `c`.xml``\n")
     assert "\\[x\\]\\(http\\:evil\\) \\*b\\*" in shown  # the reason names it, escaped
     assert (folder / "rejected" / name).read_text() == "not a statement"
+
+
+def test_the_artifact_lists_each_already_known_line_with_its_stored_line(tmp_path: Path):
+    from o2c.flows.ingest_bank_statement import ingest_bank_statement
+    from tests.prefect_artifacts import latest_artifact
+
+    db = str(tmp_path / "o2c.duckdb")
+    first = ingest_bank_statement(str(camt(tmp_path / "monday.xml")), db=db)
+    # the same statement rewritten with a third line: two lines known by their references
+    lines = [
+        StatementLine(date(2026, 11, 2), Decimal("120.00"), "EUR", bank_reference="R1"),
+        StatementLine(date(2026, 11, 3), Decimal("30.00"), "EUR", bank_reference="R2"),
+        StatementLine(date(2026, 11, 3), Decimal("30.00"), "EUR", bank_reference="R3"),
+    ]
+    later = tmp_path / "tuesday.xml"
+    write_camt053(later, [Statement(
+        "camt.053", IBAN, "EUR", "S-2", date(2026, 11, 2), date(2026, 11, 3),
+        Decimal("1000.00"), Decimal("1180.00"), lines,
+    )])  # fmt: skip
+    result = ingest_bank_statement(str(later), db=db)
+    assert (result.loaded, result.duplicates) == (1, 2)
+    shown = latest_artifact("bank-ingestion").data
+    listed = [x for x in shown.splitlines() if x.startswith("| 2026-11-0")]
+    assert len(listed) == 2
+    assert "R1" in listed[0] and "120,00" in listed[0]
+    assert all(f"batch {first.batch_id}" in x and "monday.xml" in x for x in listed)
