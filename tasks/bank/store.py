@@ -260,7 +260,7 @@ LEFT JOIN load_batches b USING (batch_id)
 LEFT JOIN bank_statements s USING (statement_id)
 WHERE list_contains($accounts, t.account_iban)
   AND (t.booking_date BETWEEN $first AND $last
-       OR (t.identity_ref IS NOT NULL AND list_contains($refs, t.identity_ref)))
+       OR t.identity_ref IN (SELECT identity_ref FROM _bank_refs))
 """
 _STORED_SCHEMA = {
     "transaction_id": pl.String, "account_iban": pl.String, "currency": pl.String,
@@ -282,9 +282,13 @@ def _stored(con: duckdb.DuckDBPyConnection, staged: pl.DataFrame) -> pl.DataFram
     ):
         return None
     days = staged.get_column("booking_date")
-    refs = staged.get_column("identity_ref").drop_nulls().unique().to_list()
-    params = {"accounts": accounts, "first": days.min(), "last": days.max(), "refs": refs or [""]}
-    return con.sql(_STORED_LINES, params=params).pl().cast(_STORED_SCHEMA)
+    refs = staged.select(pl.col("identity_ref").drop_nulls().unique())
+    params = {"accounts": accounts, "first": days.min(), "last": days.max()}
+    con.register("_bank_refs", refs.to_arrow())
+    try:
+        return con.sql(_STORED_LINES, params=params).pl().cast(_STORED_SCHEMA)
+    finally:
+        con.unregister("_bank_refs")
 
 
 def _continuing(con: duckdb.DuckDBPyConnection, statements: list[Statement]) -> pl.DataFrame:
@@ -584,7 +588,8 @@ FROM ({_KEYED}) k
 """
 _TAKEN = f"""
 SELECT k.transaction_id, k.account_iban, k.booking_date FROM ({_KEYED}) k
-JOIN bank_transactions t USING (transaction_id) LIMIT 1
+JOIN (SELECT transaction_id FROM bank_transactions WHERE list_contains($accounts, account_iban))
+    USING (transaction_id) LIMIT 1
 """
 
 
@@ -599,7 +604,8 @@ def _insert(
     """Insert the lines found new, in one statement (a taken key refuses the load)."""
     con.register("_bank_staged", new.to_arrow())
     try:
-        if checked and (taken := first_row(con, _TAKEN)):
+        accounts = {"accounts": new.get_column("account_iban").unique().to_list()}
+        if checked and (taken := first_row(con, _TAKEN, accounts)):
             raise BankLoadError(
                 f"account {taken[1]} {taken[2]}: key {taken[0]} is taken by a stored line"
                 " that was not recognised as this one; nothing loaded"

@@ -371,7 +371,7 @@ def test_migration_gives_stored_rows_their_identity(tmp_path: Path) -> None:
         before = con.execute(
             "SELECT transaction_id, amount FROM bank_transactions ORDER BY 1"
         ).fetchall()
-        assert migrate(con) == [10]
+        assert migrate(con) == [m.version for m in migrations() if m.version >= 10]
         after = con.execute(
             "SELECT transaction_id, amount FROM bank_transactions ORDER BY 1"
         ).fetchall()
