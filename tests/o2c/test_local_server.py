@@ -158,6 +158,27 @@ def test_a_stale_server_file_is_replaced_and_a_recycled_pid_left_alone(tmp_path,
         stranger.wait()
 
 
+def test_a_command_killed_while_starting_the_server_leaves_nothing_behind(tmp_path, env, tag):
+    warehouse = tmp_path / "data" / "o2c.duckdb"
+    env["O2C_PREFECT_IDLE_S"] = "2"
+    command = subprocess.Popen(
+        [str(O2C), "--db", str(warehouse), "reconcile"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: tagged(tag, servers_only=True), 60, "the server process exists")
+    finally:
+        command.kill()  # SIGKILL: the command's locks go with it, nothing else runs for it
+        command.wait()
+    # the server it was starting, recorded or not, stops by itself once idle
+    wait_until(lambda: tagged(tag) == [], 120, "the orphaned server has stopped")
+    done = o2c(env, warehouse, "reconcile")
+    assert done.returncode == 0, done.stderr
+    assert STARTED in done.stderr
+
+
 def test_two_commands_at_once_share_one_new_server(tmp_path, env, tag):
     folder = tmp_path / "data"
     commands = [
