@@ -387,3 +387,34 @@ def test_migration_gives_stored_rows_their_identity(tmp_path: Path) -> None:
         again = load(con, [st], "same-statement-again.xml")
         assert figures(again) == (0, 6, 0, 0)
         assert stored(con) == (6, Decimal("50.00"))
+
+
+def mt9xx_entries(refs: list[str]) -> str:
+    """The first len(refs) of four :61: lines of 2026-11-03 (the last two both 9,50)."""
+    amounts = ["C250,00", "D40,50", "C9,50", "C9,50"][: len(refs)]
+    return "".join(
+        f":61:2611031103{a}NTRFNONREF{'//' + r if r else ''}\n"
+        for a, r in zip(amounts, refs, strict=True)
+    )
+
+
+@pytest.mark.parametrize("with_refs", [True, False], ids=["with-refs", "without-refs"])
+def test_mt942_file_then_the_day_s_mt940(tmp_path: Path, with_refs: bool) -> None:
+    refs = ["B1", "B2", "B3", "B4"] if with_refs else ["", "", "", ""]
+    intraday = tmp_path / "intraday.txt"
+    intraday.write_text(
+        ":20:INTRADAY1\n:25:DE89370400440532013000\n:28C:7/1\n:34F:EUR0,\n"
+        f":13D:2611031015+0100\n{mt9xx_entries(refs[:3])}:90D:1EUR40,50\n:90C:2EUR259,50\n-\n"
+    )
+    final = tmp_path / "final.sta"
+    final.write_text(
+        ":20:STMT\n:25:DE89370400440532013000\n:28C:7/1\n:60F:C261102EUR1000,00\n"
+        f"{mt9xx_entries(refs)}:62F:C261103EUR1228,50\n-\n"
+    )
+    first, second = parse_file(intraday), parse_file(final)
+    assert (first.format, second.format) == ("mt942", "mt940")
+    with connect(tmp_path / "w.duckdb") as con:
+        assert load(con, first.statements, "intraday.txt").loaded == 3
+        result = load(con, second.statements, "final.sta")
+        assert figures(result) == (1, 3, 0, 0)
+        assert stored(con) == (4, Decimal("228.50"))
