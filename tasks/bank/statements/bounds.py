@@ -10,6 +10,7 @@ files) are checked with Polars, a column at a time.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -92,6 +93,8 @@ def _check_table(path: Path | str, label: str, st: Statement) -> None:
             for name in _TEXT
         ),
     ]
+    if table["remittance_documents"].null_count() < table.height:
+        checks += _document_checks(low, high)
     flags = table.select(
         *(expr.alias(str(i)) for i, (_, expr) in enumerate(checks)),
     ).with_row_index("_k", offset=1)
@@ -105,10 +108,53 @@ def _check_table(path: Path | str, label: str, st: Statement) -> None:
     row = table.row(k - 1, named=True)
     place = f"{_line_place(label, k, row['entry_ref'])}, {field}"
     more = f" ({failing.height - 1} more line(s) out of bounds)" if failing.height > 1 else ""
-    raise StatementError(path, place, _reason(field, row, window) + more)
+    raise StatementError(path, place, _reason(field, row, window, (low, high)) + more)
 
 
-def _reason(field: str, row: dict, window: str) -> str:
+_DOCUMENT = "remittance document "
+
+
+def _document_checks(low: date, high: date) -> list[tuple[str, pl.Expr]]:
+    """The documents a line lists: their amounts, dates and texts are held to the same bounds."""
+
+    def any_document(test: pl.Expr) -> pl.Expr:
+        return pl.col("remittance_documents").list.eval(test).list.any().fill_null(False)
+
+    day = pl.element().struct.field("doc_date")
+    return [
+        (
+            f"{_DOCUMENT}amount",
+            any_document(pl.element().struct.field("amount_cents").abs() > MAX_AMOUNT_CENTS),
+        ),
+        (
+            f"{_DOCUMENT}date",
+            any_document(day.is_not_null() & ~day.is_between(pl.lit(low), pl.lit(high))),
+        ),
+        *(
+            (
+                f"{_DOCUMENT}{name}",
+                any_document(
+                    pl.element().struct.field(f"doc_{name}").str.contains(CONTROL_CHARACTERS)
+                ),
+            )
+            for name in ("number", "type")
+        ),
+    ]
+
+
+def _reason(field: str, row: dict, window: str, bounds: tuple[date, date]) -> str:
+    if field.startswith(_DOCUMENT):
+        part = field.removeprefix(_DOCUMENT)
+        key = "amount_cents" if part == "amount" else f"doc_{part}"
+        values = [d[key] for d in row["remittance_documents"] if d[key] is not None]
+        if part == "amount":
+            amounts = [Decimal(v).scaleb(-2) for v in values]
+            return next(p for p in map(amount_problem, amounts) if p)
+        if part == "date":
+            low, high = bounds
+            return f"{next(v for v in values if not low <= v <= high)} is {window}"
+        bad = next(v for v in values if re.search(CONTROL_CHARACTERS, v))
+        return f"control character in {bad!r} (NUL or another C0 but tab and line breaks)"
     if field == "amount":
         amount = Decimal(row["amount_cents"]).scaleb(-2)
         return amount_problem(amount) or f"amount {amount}"

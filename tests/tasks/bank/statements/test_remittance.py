@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from o2c.models.bank import StatementLine
+from o2c.models.bank import Statement, StatementLine
+from o2c.tasks.bank.statements.bounds import check_statements
 from o2c.tasks.bank.statements.camt import parse_camt
 from o2c.tasks.bank.statements.cfonb import parse_cfonb
 from o2c.tasks.bank.statements.detect import parse_file
@@ -328,3 +329,33 @@ def test_cfonb_movement_without_complement_keeps_its_label(tmp_path: Path) -> No
     (line,) = _cfonb(tmp_path, _movement("0000000001000{", "VIR SEPA RECU F2026-0042"))
     assert line.remittance_unstructured == "VIR SEPA RECU F2026-0042"
     assert line.remittance_structured is None and line.counterparty_name is None
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (
+            _document("F-1", "10.00", when="1901-01-01"),
+            r"statement S1, line 1 .*, remittance document date: 1901-01-01 is outside",
+        ),
+        (
+            _document("F-1", "10000000000000.00"),
+            r"statement S1, entry 1, .*/RfrdDocAmt/RmtdAmt: amount .* is beyond the bound",
+        ),
+    ],
+)
+def test_camt_documents_held_to_the_bounds(tmp_path: Path, document: str, expected: str) -> None:
+    """A listed document's date, amount and number are stored too: the same bounds apply."""
+    with pytest.raises(StatementError, match=expected):
+        parse_file(_camt(tmp_path, _entry("10.00", _tx(document))))
+
+
+def test_document_number_with_a_control_character_is_refused() -> None:
+    """XML cannot carry one, but any parser's lines go through the same check."""
+    line = StatementLine(booking_date=date(2026, 11, 2), amount=Decimal("10.00"), currency="EUR")
+    line.remittance_documents = [
+        {"doc_number": "F\x01-1", "doc_type": None, "doc_date": None, "amount_cents": 1000}
+    ]
+    st = Statement("csv", None, "EUR", "S9", None, None, None, None, lines=[line])
+    with pytest.raises(StatementError, match=r"S9, line 1, remittance document number: control"):
+        check_statements("x.csv", [st])
