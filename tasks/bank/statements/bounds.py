@@ -1,4 +1,5 @@
-"""The bounds of models/bounds.py applied to every parsed statement, whatever its format.
+"""The bounds of models/bounds.py applied to every parsed statement, whatever its format, and to
+the documents its lines list in their structured remittance.
 
 `detect.parse_file` calls `check_statements` on what any parser gives, so no format can let an
 amount beyond the bound, an unknown currency, an absurd date or a control character through to
