@@ -17,6 +17,7 @@ from o2c.orchestration import (
 )
 from o2c.tasks.aging import analysis, report, store
 from o2c.tasks.aging.pipeline import AgingViews, compute_aging, save_snapshot
+from o2c.tasks.common.formatting import format_date
 from o2c.warehouse import db_path
 
 
@@ -42,6 +43,7 @@ def write_report(views: AgingViews, history, dso_history, folder: Path) -> Path:
             as_of=views.as_of,
             dso_history=dso_history,
             buckets=views.buckets,
+            settings=views.settings,
         ),
         encoding="utf-8",
     )
@@ -55,21 +57,30 @@ def aging_flow(
     bucket_edges: list[int] | None = None,
     report_dir: str | None = None,
 ) -> dict:
-    """Age open items, keep the day's snapshot, publish the summary, the table and the chart."""
+    """Age open items, keep the day's snapshot, publish the summary, the table and the chart.
+
+    Thresholds (small balances, the revenue a DSO needs) and the language come from the
+    O2C_AGING_* settings (tasks/aging/settings.py)."""
     as_of = as_of or date.today()
     buckets = analysis.as_buckets(bucket_edges) if bucket_edges else analysis.DEFAULT_BUCKETS
     views, history, dso_history = compute_and_snapshot(db, as_of, buckets)
+    day = format_date(as_of, views.settings.lang)
     markdown_artifact(
         "aging-summary",
         report.summary_markdown(
-            views.by_customer, views.dso, as_of=as_of, dso_history=dso_history, buckets=buckets
+            views.by_customer,
+            views.dso,
+            as_of=as_of,
+            dso_history=dso_history,
+            buckets=buckets,
+            settings=views.settings,
         ),
-        f"Receivables aging as of {as_of.isoformat()}",
+        f"Receivables aging as of {day}",
     )
     table_artifact(
         "aging-by-customer",
-        report.customer_table(views.by_customer, buckets=buckets),
-        f"Aging by customer as of {as_of.isoformat()}",
+        report.customer_table(views.by_customer, buckets=buckets, lang=views.settings.lang),
+        f"Aging by customer as of {day}",
     )
     folder = Path(report_dir) if report_dir else db_path(db).resolve().parent / "reports"
     page = write_report(views, history, dso_history, folder)

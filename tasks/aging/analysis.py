@@ -2,11 +2,21 @@
 
 Plain functions over Polars frames (money is Int64 cents, see o2c.models.schemas); the flow
 wraps them in tasks. Every sum is grouped by currency: amounts in two currencies are never added.
+
+How a credit controller reads an open item (age_open_items sorts each into one of three):
+- a debt: a positive open amount, aged by its due date into a bucket;
+- a small balance: what is left open on a partly paid invoice, up to a threshold per currency
+  (a bank fee above the reconciliation tolerance): shown apart and offered for write-off, never
+  in a bucket nor in what is overdue;
+- an unapplied credit: a negative open amount (an open credit note, an overpayment credit, an
+  invoice paid beyond its total): money the customer may set against its debts, in its own
+  column, never in a due-date bucket. "Overdue" is the debts' overdue amount (gross); "overdue
+  net of credits" takes the customer's credits off it, not below zero.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -60,8 +70,24 @@ def as_buckets(buckets: Buckets | Sequence[int]) -> Buckets:
     return buckets if isinstance(buckets, Buckets) else Buckets(tuple(buckets))
 
 
+# The two kinds of open item that are not aged into a due-date bucket (see the module docstring):
+# their keys sit after the buckets in age_open_items' `bucket` Enum and in the snapshots.
+SMALL_BALANCE = "small_balance"
+UNAPPLIED_CREDIT = "unapplied_credit"
+APART = (SMALL_BALANCE, UNAPPLIED_CREDIT)
+
+
+def item_keys(buckets: Buckets) -> tuple[str, ...]:
+    """The categories of age_open_items' `bucket` column: the due-date buckets, then APART."""
+    return (*buckets.keys, *APART)
+
+
 def bucket_label(key: str) -> str:
     """'not_due' -> 'not yet due', '1_30' -> '1-30 days', 'over_120' -> 'over 120 days'."""
+    if key == SMALL_BALANCE:
+        return "small balances"
+    if key == UNAPPLIED_CREDIT:
+        return "unapplied credits"
     if key == "not_due":
         return "not yet due"
     if key.startswith("over_"):
@@ -72,6 +98,10 @@ def bucket_label(key: str) -> str:
 
 def bucket_order(key: str) -> int:
     """Sort key of a bucket key, so snapshots taken with other edges still sort sensibly."""
+    if key == UNAPPLIED_CREDIT:
+        return -2
+    if key == SMALL_BALANCE:
+        return -1
     if key == "not_due":
         return 0
     if key.startswith("over_"):
@@ -106,15 +136,29 @@ def _check_not_null(frame: pl.DataFrame, columns: Sequence[str], what: str, key:
             )
 
 
-def age_open_items(
-    open_items: pl.DataFrame, *, as_of: date, buckets: Buckets | Sequence[int] = DEFAULT_BUCKETS
-) -> pl.DataFrame:
-    """Each open item with its days past due and bucket as of `as_of`.
+def per_currency(value: int | Mapping[str, int], currency: pl.Expr) -> pl.Expr:
+    """Cents as an expression: one figure for every currency, or {currency: cents} (0 if absent)."""
+    if isinstance(value, Mapping):
+        if not value:
+            return pl.lit(0, dtype=pl.Int64)
+        return currency.replace_strict(dict(value), default=0, return_dtype=pl.Int64)
+    return pl.lit(int(value), dtype=pl.Int64)
 
-    Items age on their open amount (a partly paid invoice counts for what is left) and by their
-    own due date, credit notes included: their negative amount then lowers the customer's total
-    in the bucket of their due date. Settled items (open amount 0) are not open items and are
-    left out, as the warehouse view does. `bucket` is an Enum in bucket order.
+
+def age_open_items(
+    open_items: pl.DataFrame,
+    *,
+    as_of: date,
+    buckets: Buckets | Sequence[int] = DEFAULT_BUCKETS,
+    small_balance: int | Mapping[str, int] = 0,
+) -> pl.DataFrame:
+    """Each open item with its days past due and its place as of `as_of`.
+
+    A debt goes to the bucket of its due date, on its open amount (a partly paid invoice counts
+    for what is left). A negative open amount (credit note, overpayment) goes to
+    UNAPPLIED_CREDIT; what is left open on a partly paid invoice up to `small_balance` cents (one
+    figure, or per currency) to SMALL_BALANCE. Settled items (open amount 0) are not open items
+    and are left out, as the warehouse view does. `bucket` is an Enum: item_keys(buckets).
     """
     b = as_buckets(buckets)
     _check_frame(open_items, OPEN_ITEM, "open items")
@@ -125,11 +169,22 @@ def age_open_items(
         "invoice_id",
     )
     dpd = (pl.lit(as_of) - pl.col("due_date")).dt.total_days()
-    enum = pl.Enum(b.keys)
-    bucket = pl.when(dpd <= 0).then(pl.lit(b.keys[0], dtype=enum))
+    enum = pl.Enum(item_keys(b))
+    amount = pl.col("amount_open_cents")
+    residual = (amount < pl.col("amount_total_cents")) & (
+        amount <= per_currency(small_balance, pl.col("currency"))
+    )
+    bucket = (
+        pl.when(amount < 0)
+        .then(pl.lit(UNAPPLIED_CREDIT, dtype=enum))
+        .when(residual)
+        .then(pl.lit(SMALL_BALANCE, dtype=enum))
+        .when(dpd <= 0)
+        .then(pl.lit(b.keys[0], dtype=enum))
+    )
     for key, edge in zip(b.keys[1:], b.edges, strict=False):
         bucket = bucket.when(dpd <= edge).then(pl.lit(key, dtype=enum))
-    settled = pl.col("amount_open_cents") == 0
+    settled = amount == 0
     # Filtering copies every column: only do it when there is something to leave out.
     items = open_items.filter(~settled) if open_items.select(settled.any()).item() else open_items
     return items.with_columns(
@@ -139,7 +194,7 @@ def age_open_items(
 
 
 def _check_aged(aged: pl.DataFrame, b: Buckets) -> None:
-    if "bucket" not in aged.columns or aged.schema["bucket"] != pl.Enum(b.keys):
+    if "bucket" not in aged.columns or aged.schema["bucket"] != pl.Enum(item_keys(b)):
         raise ValueError(
             f"aged items: expected the output of age_open_items with buckets {b.keys}, "
             f"got a bucket column of type {aged.schema.get('bucket')}"
@@ -153,19 +208,24 @@ def aging_by_customer(
     behaviour: pl.DataFrame | None = None,
     names: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Per customer, currency and legal entity: open cents per bucket, total, oldest lateness.
+    """Per customer, currency and legal entity: what it owes, how late, and its credits.
 
-    `oldest_days_past_due` is the largest days past due among what the customer still owes
-    (positive open amounts), 0 when nothing is late. With `behaviour` (from payment_behaviour) the
-    average days late and grade are joined on customer and currency; with `names` (customer_id,
-    name) the customer's name.
+    Cents columns: one per due-date bucket (debts only, never negative), `small_balance_cents`
+    (with `small_balance_items`), `total_cents` (debts and small balances: what it owes),
+    `credits_cents` (unapplied credits, <= 0), `balance_cents` (total + credits: the ledger),
+    `overdue_cents` (debts past due, gross) and `overdue_net_cents` (overdue + credits, not
+    below 0). `oldest_days_past_due` is the largest days past due among its debts (0 when none
+    is late). With `behaviour` (from payment_behaviour) the average days late and grade are
+    joined on customer and currency; with `names` (customer_id, name) the customer's name.
     """
     b = as_buckets(buckets)
     _check_aged(aged, b)
     amount = pl.col("amount_open_cents")
+    code = pl.col("bucket").to_physical()  # 0..len(keys)-1 the buckets, then SMALL, CREDIT
+    n = len(b.keys)
     in_bucket = [
-        pl.when(pl.col("bucket") == key).then(amount).otherwise(0).alias(b.column(key))
-        for key in b.keys
+        pl.when(code == i).then(amount).otherwise(0).alias(b.column(key))
+        for i, key in enumerate(b.keys)
     ]
     # Masked columns summed by a plain group-by: much cheaper than a filter per group.
     frame = (
@@ -175,16 +235,34 @@ def aging_by_customer(
             "currency",
             "legal_entity",
             *in_bucket,
-            amount.alias("total_cents"),
-            pl.when(pl.col("bucket") != b.keys[0]).then(amount).otherwise(0).alias("overdue_cents"),
-            pl.when(amount > 0).then(pl.col("days_past_due")).alias("oldest_days_past_due"),
+            pl.when(code == n).then(amount).otherwise(0).alias("small_balance_cents"),
+            (code == n).cast(pl.Int64).alias("small_balance_items"),
+            pl.when(code == n + 1).then(amount).otherwise(0).alias("credits_cents"),
+            pl.when(code < n).then(amount).otherwise(0).alias("_debts"),
+            pl.when((code > 0) & (code < n)).then(amount).otherwise(0).alias("overdue_cents"),
+            pl.when(code < n).then(pl.col("days_past_due")).alias("oldest_days_past_due"),
         )
         .group_by("customer_id", "currency", "legal_entity")
         .agg(
-            pl.col(*(b.column(k) for k in b.keys), "total_cents", "overdue_cents").sum(),
+            pl.col(
+                *(b.column(k) for k in b.keys),
+                "small_balance_cents",
+                "small_balance_items",
+                "credits_cents",
+                "_debts",
+                "overdue_cents",
+            ).sum(),
             pl.len().cast(pl.Int64).alias("items"),
             pl.col("oldest_days_past_due").max().fill_null(0).clip(lower_bound=0),
         )
+        .with_columns(total_cents=pl.col("_debts") + pl.col("small_balance_cents"))
+        .with_columns(
+            balance_cents=pl.col("total_cents") + pl.col("credits_cents"),
+            overdue_net_cents=(pl.col("overdue_cents") + pl.col("credits_cents")).clip(
+                lower_bound=0
+            ),
+        )
+        .drop("_debts")
         .sort("currency", "customer_id", "legal_entity", nulls_last=True)
         .collect()
     )
@@ -209,7 +287,8 @@ def aging_by_customer(
 def bucket_totals(
     aged: pl.DataFrame, *, buckets: Buckets | Sequence[int] = DEFAULT_BUCKETS
 ) -> pl.DataFrame:
-    """Open cents and item count per currency and bucket, every bucket present (0 when empty)."""
+    """Open cents and item count per currency and due-date bucket, every bucket present (0 when
+    empty). Debts only: small balances and unapplied credits are in no due-date bucket."""
     b = as_buckets(buckets)
     _check_aged(aged, b)
     enum = pl.Enum(b.keys)
@@ -307,13 +386,19 @@ def dso_table(
     as_of: date,
     period_days: int = 90,
     countback_months: int = 24,
+    min_revenue: int | Mapping[str, int] = 0,
 ) -> pl.DataFrame:
     """DSO per currency and legal entity as of a date, by both methods, from the invoice history.
 
     `invoices` needs invoice_id, legal_entity, issue_date, currency, amount_total_cents (credit
     notes negative); only those issued on or before `as_of` count. Receivables are the open
-    amounts of `aged`. Standard: revenue of the `period_days` days ending on `as_of`. Countback:
-    the month to date, then up to `countback_months` - 1 previous calendar months.
+    amounts of `aged` (credits included: what the ledger says). Standard: revenue of the
+    `period_days` days ending on `as_of`. Countback: the month to date, then up to
+    `countback_months` - 1 previous calendar months.
+
+    `dso_meaningful` is false when that revenue is not positive or is under `min_revenue` cents
+    (one figure, or per currency): 117,00 USD of sales make any receivable look like years of
+    them. Both DSO figures are then null, so that no absurd figure reaches a report or a trend.
     """
     if period_days <= 0 or countback_months <= 0:
         raise ValueError("dso_table: period_days and countback_months must be > 0")
@@ -356,6 +441,12 @@ def dso_table(
         per_month.update(
             zip(mine["months_back"].to_list(), mine["amount_total_cents"].to_list(), strict=True)
         )
+        floor = (
+            min_revenue.get(group["currency"], 0)
+            if isinstance(min_revenue, Mapping)
+            else int(min_revenue)
+        )
+        meaningful = group["revenue_cents"] > 0 and group["revenue_cents"] >= floor
         standard = dso_standard(group["receivables_cents"], group["revenue_cents"], period_days)
         countback = dso_countback(
             group["receivables_cents"],
@@ -366,13 +457,13 @@ def dso_table(
                 "as_of_date": as_of,
                 **group,
                 "period_days": period_days,
-                "dso_standard": None if standard is None else float(standard),
-                "dso_countback": float(countback),
+                "dso_standard": float(standard) if meaningful and standard is not None else None,
+                "dso_countback": float(countback) if meaningful else None,
+                "dso_meaningful": meaningful,
             }
         )
-    return (
-        pl.DataFrame(rows, schema=DSO_ROW, orient="row") if rows else pl.DataFrame(schema=DSO_ROW)
-    )
+    schema = {**DSO_ROW, "dso_meaningful": pl.Boolean}
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
 DSO_ROW = {

@@ -1,9 +1,12 @@
 """What finance reads about aging: the markdown summary, the customer table, the HTML report.
 
 Plain text out of plain frames (those of aging.analysis and aging.store); the flow publishes them
-as Prefect artifacts. Money is shown the French way, "12 345,67 EUR" (common.formatting), and every
-figure stays in its own currency: there is no grand total across currencies. Customer ids, names,
-entities and currencies are data: escaped for Markdown (common.escaping) and for HTML.
+as Prefect artifacts. Money and dates are written for the language (common.formatting: "12 345,67
+EUR" and 04/12/2026 in French), and every figure stays in its own currency: one total line per
+currency, never a sum across currencies. Tables put first what finance reads first (who, how much
+overdue, how late) and stay narrow enough for the Prefect artifact pane (about 1000 px on a
+1366 px screen); the full detail is in the workbook. Customer ids, names, entities and currencies
+are data: escaped for Markdown (common.escaping) and for HTML.
 """
 
 from __future__ import annotations
@@ -16,13 +19,24 @@ import polars as pl
 
 from o2c.tasks.aging.analysis import (
     DEFAULT_BUCKETS,
+    SMALL_BALANCE,
+    UNAPPLIED_CREDIT,
     Buckets,
     as_buckets,
     bucket_label,
     bucket_order,
 )
+from o2c.tasks.aging.settings import DEFAULT_SETTINGS, AgingSettings
 from o2c.tasks.common.escaping import md_cell
-from o2c.tasks.common.formatting import format_days, format_money
+from o2c.tasks.common.formatting import Lang, format_count, format_date, format_days, format_money
+
+NOT_MEANINGFUL = "n/s"  # a DSO that the period's revenue is too small to make meaningful
+
+CREDITS_NOTE = (
+    "Debts age by their due date. Unapplied credits (open credit notes and overpayments) are "
+    "in their own column, never in a due-date bucket: overdue is shown gross (debts only) and "
+    "net of the customer's credits (not below zero, then added over customers)."
+)
 
 
 def _text(value: object) -> str:
@@ -41,31 +55,63 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]], right: set[i
 def currency_totals(
     by_customer: pl.DataFrame, *, buckets: Buckets | Sequence[int] = DEFAULT_BUCKETS
 ) -> pl.DataFrame:
-    """Per currency: cents per bucket, total and overdue (legal entities added, currencies not)."""
+    """One line per currency (legal entities added, currencies never): cents per bucket, small
+    balances, total, credits, balance, overdue gross and net; customers with anything open."""
     b = as_buckets(buckets)
-    money = [b.column(k) for k in b.keys] + ["total_cents", "overdue_cents"]
+    money = [b.column(k) for k in b.keys] + [
+        "small_balance_cents",
+        "total_cents",
+        "credits_cents",
+        "balance_cents",
+        "overdue_cents",
+        "overdue_net_cents",
+    ]
     return (
         by_customer.group_by("currency")
-        .agg(pl.col(money).sum(), pl.col("customer_id").n_unique().alias("customers"))
+        .agg(
+            pl.col(money).sum(),
+            pl.col("small_balance_items").sum(),
+            pl.col("customer_id").n_unique().alias("customers"),
+            pl.col("customer_id")
+            .filter(pl.col("small_balance_items") > 0)
+            .n_unique()
+            .alias("small_balance_customers"),
+        )
         .sort("currency")
     )
 
 
-def _late_payers(by_customer: pl.DataFrame, top: int) -> pl.DataFrame:
-    """Customers with money overdue, the most overdue first, `top` per currency."""
+def late_payers(by_customer: pl.DataFrame, top: int) -> pl.DataFrame:
+    """The `top` late payers of each currency, ranked within it (`rank` restarts at 1).
+
+    A late payer owes debts past due net of its credits; small balances are no debt, so a
+    customer owing only leftovers is not one. Most overdue net first, then gross, then oldest.
+    """
     return (
-        by_customer.filter(pl.col("overdue_cents") > 0)
+        by_customer.filter(pl.col("overdue_net_cents") > 0)
         .sort(
-            ["currency", "overdue_cents", "oldest_days_past_due", "customer_id"],
-            descending=[False, True, True, False],
+            [
+                "currency",
+                "overdue_net_cents",
+                "overdue_cents",
+                "oldest_days_past_due",
+                "customer_id",
+            ],
+            descending=[False, True, True, True, False],
         )
         .group_by("currency", maintain_order=True)
         .head(top)
+        .with_columns(rank=pl.int_range(1, pl.len() + 1).over("currency"))
     )
 
 
 def _col(frame: pl.DataFrame, row: dict, name: str) -> object:
     return row.get(name) if name in frame.columns else None
+
+
+def _who(frame: pl.DataFrame, row: dict) -> object:
+    """The customer as finance names it: its name, its account id when the name is unknown."""
+    return _col(frame, row, "customer_name") or row["customer_id"]
 
 
 def _dso_trend(history: pl.DataFrame | None, as_of: date) -> dict:
@@ -81,14 +127,102 @@ def _dso_trend(history: pl.DataFrame | None, as_of: date) -> dict:
     return {(r["currency"], r["legal_entity"]): r for r in before.iter_rows(named=True)}
 
 
-def _change(now: float | None, before: float | None) -> str:
+def _change(now: float | None, before: float | None, lang: Lang) -> str:
     if now is None or before is None:
         return "–"
     delta = round(now - before, 1)
     if delta == 0:
         return "unchanged"
     word = "worse" if delta > 0 else "better"
-    return f"{'+' if delta > 0 else '−'}{format_days(abs(delta))} days ({word})"
+    return f"{'+' if delta > 0 else '−'}{format_days(abs(delta), lang)} days ({word})"
+
+
+def _dso_cell(row: dict, column: str, lang: Lang) -> str:
+    if row.get("dso_meaningful", True) is False:
+        return NOT_MEANINGFUL
+    return format_days(row[column], lang)
+
+
+def dso_notes(dso: pl.DataFrame, settings: AgingSettings = DEFAULT_SETTINGS) -> list[str]:
+    """One sentence per currency and entity whose DSO is not meaningful, saying why."""
+    lang = settings.lang
+    notes = []
+    if "dso_meaningful" not in dso.columns:
+        return notes
+    for r in dso.filter(~pl.col("dso_meaningful")).iter_rows(named=True):
+        cur = r["currency"]
+        floor = settings.dso_min_revenue_cents(cur)
+        entity = f" ({md_cell(r['legal_entity'])})" if r["legal_entity"] else ""
+        notes.append(
+            f"{NOT_MEANINGFUL}: DSO in {md_cell(cur)}{entity} is not meaningful: "
+            f"{format_money(r['revenue_cents'], cur, lang)} invoiced over the last "
+            f"{r['period_days']} days, under the {format_money(floor, cur, lang)} it needs "
+            "(setting O2C_AGING_DSO_MIN_REVENUE)."
+        )
+    return notes
+
+
+def bucket_rows(
+    totals: pl.DataFrame, b: Buckets, lang: Lang
+) -> tuple[list[str], list[list[object]]]:
+    """Header and rows of the debts per due-date bucket, one line per currency."""
+    header = ["Currency", *b.labels]
+    rows = [
+        [r["currency"], *(format_money(r[b.column(k)], r["currency"], lang) for k in b.keys)]
+        for r in totals.iter_rows(named=True)
+    ]
+    return header, rows
+
+
+def owed_rows(totals: pl.DataFrame, lang: Lang) -> tuple[list[str], list[list[object]]]:
+    """Header and rows of what is owed, one line per currency: the figures finance reads first."""
+    header = [
+        "Currency",
+        "Overdue",
+        "Overdue net of credits",
+        "Total owed",
+        "Unapplied credits",
+        "Net balance",
+        "Customers",
+    ]
+    rows = []
+    for r in totals.iter_rows(named=True):
+        cur = r["currency"]
+        rows.append(
+            [
+                cur,
+                format_money(r["overdue_cents"], cur, lang),
+                format_money(r["overdue_net_cents"], cur, lang),
+                format_money(r["total_cents"], cur, lang),
+                format_money(r["credits_cents"], cur, lang),
+                format_money(r["balance_cents"], cur, lang),
+                format_count(r["customers"], lang),
+            ]
+        )
+    return header, rows
+
+
+def small_balance_rows(
+    totals: pl.DataFrame, settings: AgingSettings
+) -> tuple[list[str], list[list[object]]]:
+    """Header and rows of the small balances offered for write-off, one line per currency."""
+    lang = settings.lang
+    header = ["Currency", "Items", "Total", "Customers", "Threshold"]
+    rows = [
+        [
+            r["currency"],
+            format_count(r["small_balance_items"], lang),
+            format_money(r["small_balance_cents"], r["currency"], lang),
+            format_count(r["small_balance_customers"], lang),
+            format_money(settings.small_balance_cents(r["currency"]), r["currency"], lang),
+        ]
+        for r in totals.filter(pl.col("small_balance_items") > 0).iter_rows(named=True)
+    ]
+    return header, rows
+
+
+def _escaped(rows: list[list[object]], text_columns: set[int]) -> list[list[object]]:
+    return [[_text(c) if i in text_columns else c for i, c in enumerate(r)] for r in rows]
 
 
 def summary_markdown(
@@ -98,35 +232,41 @@ def summary_markdown(
     as_of: date,
     dso_history: pl.DataFrame | None = None,
     buckets: Buckets | Sequence[int] = DEFAULT_BUCKETS,
-    top: int = 10,
+    top: int | None = None,
+    settings: AgingSettings = DEFAULT_SETTINGS,
 ) -> str:
-    """The run's markdown artifact: totals per bucket and currency, DSO and its trend, late payers.
+    """The run's markdown artifact: what is owed and overdue per currency, debts per bucket,
+    small balances, DSO and its trend, the top late payers of each currency.
 
     `by_customer` is aging_by_customer's frame (with behaviour and names when known), `dso` is
     dso_table's, `dso_history` read_dso_history's (today's rows may be in it or not).
     """
     b = as_buckets(buckets)
-    out = [f"# Receivables aging as of {as_of.isoformat()}", ""]
+    lang = settings.lang
+    top = top or settings.top_late_payers
+    out = [f"# Receivables aging as of {format_date(as_of, lang)}", ""]
 
     totals = currency_totals(by_customer, buckets=b)
-    out += ["## Open amounts per bucket", ""]
+    out += ["## Owed and overdue, per currency", ""]
     if totals.is_empty():
         out += ["Nothing is open.", ""]
     else:
-        header = ["Currency", *b.labels, "Total", "Overdue", "Customers"]
-        rows = [
-            [
-                _text(r["currency"]),
-                *(format_money(r[b.column(k)], r["currency"]) for k in b.keys),
-                format_money(r["total_cents"], r["currency"]),
-                format_money(r["overdue_cents"], r["currency"]),
-                r["customers"],
-            ]
-            for r in totals.iter_rows(named=True)
-        ]
-        out += [*_table(header, rows, set(range(1, len(header)))), ""]
+        header, rows = owed_rows(totals, lang)
+        out += [*_table(header, _escaped(rows, {0}), set(range(1, len(header)))), ""]
+        out += [CREDITS_NOTE, ""]
+        out += ["## Debts per due-date bucket", ""]
+        header, rows = bucket_rows(totals, b, lang)
+        out += [*_table(header, _escaped(rows, {0}), set(range(1, len(header)))), ""]
+
+    header, rows = small_balance_rows(totals, settings)
+    if rows:
+        out += ["## Small balances, offered for write-off", ""]
+        out += [*_table(header, _escaped(rows, {0}), {1, 2, 3, 4}), ""]
         out += [
-            "Credit notes count in the bucket of their own due date, as negative amounts.",
+            "What is left open on a partly paid invoice up to the threshold (bank fees above "
+            "the reconciliation tolerance): not a debt, not overdue, no late payer; write it "
+            "off or claim it. Setting O2C_AGING_SMALL_BALANCE (per currency: "
+            "O2C_AGING_SMALL_BALANCE_BY_CURRENCY).",
             "",
         ]
 
@@ -139,11 +279,11 @@ def summary_markdown(
         header = [
             "Currency",
             "Entity",
-            "Receivables",
-            f"Revenue ({period} days)",
             "DSO standard",
             "DSO countback",
             "Since last snapshot",
+            "Receivables",
+            f"Revenue ({period} days)",
         ]
         rows = []
         for r in dso.iter_rows(named=True):
@@ -152,104 +292,131 @@ def summary_markdown(
                 [
                     _text(r["currency"]),
                     _text(r["legal_entity"]) or "–",
-                    format_money(r["receivables_cents"], r["currency"]),
-                    format_money(r["revenue_cents"], r["currency"]),
-                    format_days(r["dso_standard"]),
-                    format_days(r["dso_countback"]),
-                    _change(r["dso_standard"], before.get("dso_standard")),
+                    _dso_cell(r, "dso_standard", lang),
+                    _dso_cell(r, "dso_countback", lang),
+                    _change(r["dso_standard"], before.get("dso_standard"), lang),
+                    format_money(r["receivables_cents"], r["currency"], lang),
+                    format_money(r["revenue_cents"], r["currency"], lang),
                 ]
             )
-        out += [*_table(header, rows, {2, 3, 4, 5}), ""]
+        out += [*_table(header, rows, {2, 3, 5, 6}), ""]
         out += [
             f"Standard: receivables / revenue of the last {period} days × {period}. "
             "Countback: days of the latest sales, month by month, that the receivables "
             "still cover.",
             "",
         ]
+        for note in dso_notes(dso, settings):
+            out += [note, ""]
         if dso_history is not None and not dso_history.is_empty():
             dates = dso_history["as_of_date"].n_unique()
             out += [f"### Trend over the last {dates} snapshots", ""]
             rows = [
                 [
-                    r["as_of_date"].isoformat(),
+                    format_date(r["as_of_date"], lang),
                     _text(r["currency"]),
                     _text(r["legal_entity"]) or "–",
-                    format_days(r["dso_standard"]),
-                    format_days(r["dso_countback"]),
+                    format_days(r["dso_standard"], lang),
+                    format_days(r["dso_countback"], lang),
                 ]
                 for r in dso_history.sort("as_of_date", "currency").iter_rows(named=True)
             ]
             header = ["Date", "Currency", "Entity", "DSO standard", "DSO countback"]
             out += [*_table(header, rows, {3, 4}), ""]
 
-    out += [f"## Top {top} late payers per currency", ""]
-    late = _late_payers(by_customer, top)
+    out += [f"## Top {top} late payers, per currency", ""]
+    late = late_payers(by_customer, top)
     if late.is_empty():
         out += ["No customer has anything overdue.", ""]
-    else:
+    for (cur,), mine in late.group_by("currency", maintain_order=True):
+        out += [f"### {_text(cur)}", ""]
         header = [
             "#",
             "Customer",
-            "Name",
-            "Currency",
             "Overdue",
-            "Oldest days past due",
+            "Net of credits",
+            "Oldest days late",
             "Avg days late",
             "Grade",
+            "Account",
         ]
-        rows = []
-        for rank, r in enumerate(late.iter_rows(named=True), start=1):
-            rows.append(
-                [
-                    rank,
-                    _text(r["customer_id"]),
-                    _text(_col(late, r, "customer_name")),
-                    _text(r["currency"]),
-                    format_money(r["overdue_cents"], r["currency"]),
-                    r["oldest_days_past_due"],
-                    format_days(_col(late, r, "avg_days_late")),
-                    _text(_col(late, r, "grade")) or "–",
-                ]
-            )
-        out += [*_table(header, rows, {0, 4, 5, 6}), ""]
+        rows = [
+            [
+                r["rank"],
+                _text(_who(mine, r)),
+                format_money(r["overdue_cents"], cur, lang),
+                format_money(r["overdue_net_cents"], cur, lang),
+                r["oldest_days_past_due"],
+                format_days(_col(mine, r, "avg_days_late"), lang),
+                _text(_col(mine, r, "grade")) or "–",
+                _text(r["customer_id"]),
+            ]
+            for r in mine.iter_rows(named=True)
+        ]
+        out += [*_table(header, rows, {0, 2, 3, 4, 5}), ""]
+    if not late.is_empty():
         out += [
-            "Ranked by overdue amount within each currency. Average days late: weighted by "
-            "amount over fully paid invoices, early payments counting as 0. Grades: "
-            "A ≤ 5 days, B ≤ 15, C ≤ 30, D ≤ 60, E above; – without a paid invoice yet.",
+            "Ranked within each currency by overdue net of credits; small balances are not "
+            "debts. Average days late: weighted by amount over fully paid invoices, early "
+            "payments counting as 0. Grades: A ≤ 5 days, B ≤ 15, C ≤ 30, D ≤ 60, E above; – "
+            "without a paid invoice yet.",
             "",
         ]
     return "\n".join(out)
 
 
 def customer_table(
-    by_customer: pl.DataFrame, *, buckets: Buckets | Sequence[int] = DEFAULT_BUCKETS
+    by_customer: pl.DataFrame,
+    *,
+    buckets: Buckets | Sequence[int] = DEFAULT_BUCKETS,
+    lang: Lang = "fr",
 ) -> list[dict]:
-    """Rows of the table artifact: one per customer, currency and entity, most overdue first."""
+    """Rows of the table artifact: one per customer, currency and entity, most overdue first.
+
+    Columns in the order finance reads them: who, overdue (gross, then net of credits), oldest
+    days late, total, grade, then credits, small balances and the buckets, the account id last.
+    Amounts without the currency code (the Currency column says it once) and the buckets to the
+    unit, so that the table fits the artifact pane; the workbook has every cent. The Entity
+    column is there only when the customers' items belong to more than one legal entity.
+    """
     b = as_buckets(buckets)
     ordered = by_customer.sort(
-        ["currency", "overdue_cents", "customer_id"], descending=[False, True, False]
+        ["currency", "overdue_cents", "overdue_net_cents", "customer_id"],
+        descending=[False, True, True, False],
     )
+    entities = ordered["legal_entity"].n_unique() > 1
     rows = []
     for r in ordered.iter_rows(named=True):
-        cur = r["currency"]
+
+        def money(column: str, *, cents: bool = True, row: dict = r) -> str:
+            return format_money(row[column], None, lang, decimals=cents)
+
         rows.append(
             {
-                "Customer": r["customer_id"],
-                "Name": _col(ordered, r, "customer_name") or "",
-                "Entity": r["legal_entity"] or "",
-                "Currency": cur,
-                **{
-                    label: format_money(r[b.column(k)], cur)
-                    for k, label in zip(b.keys, b.labels, strict=True)
-                },
-                "Total": format_money(r["total_cents"], cur),
-                "Overdue": format_money(r["overdue_cents"], cur),
-                "Oldest days past due": r["oldest_days_past_due"],
-                "Avg days late": format_days(_col(ordered, r, "avg_days_late")),
+                "Customer": _who(ordered, r),
+                **({"Entity": r["legal_entity"] or ""} if entities else {}),
+                "Currency": r["currency"],
+                "Overdue": money("overdue_cents"),
+                "Net of credits": money("overdue_net_cents"),
+                "Days late": r["oldest_days_past_due"],
+                "Total": money("total_cents"),
                 "Grade": _col(ordered, r, "grade") or "–",
+                "Credits": money("credits_cents"),
+                "Small bal.": money("small_balance_cents"),
+                **{short_label(k): money(b.column(k), cents=False) for k in b.keys},
+                "Account": r["customer_id"],
             }
         )
     return rows
+
+
+def short_label(key: str) -> str:
+    """A bucket's column head in the narrow table: 'not due', '1-30', '> 120'."""
+    if key == "not_due":
+        return "Not due"
+    if key.startswith("over_"):
+        return f"> {key.removeprefix('over_')}"
+    return key.replace("_", "-")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,7 +434,7 @@ th{background:#f5f7fa;font-weight:600}td.n,th.n{text-align:right;white-space:now
 tr:hover td{background:#f0f4f8}figure{margin:1rem 0}figcaption{color:#52606d;font-size:.9rem}
 .legend span{display:inline-block;margin-right:1rem;font-size:.85rem}
 .legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
-.note{color:#52606d;font-size:.85rem}
+.note{color:#52606d;font-size:.85rem}.wide{overflow-x:auto}.wide table{font-size:.85rem}
 """
 
 
@@ -291,13 +458,26 @@ def _nice_step(span: int) -> int:
     return 10 * magnitude
 
 
-def bucket_chart_svg(history: pl.DataFrame, currency: str, *, width: int = 760) -> str:
+_APART_COLOURS = {UNAPPLIED_CREDIT: "#1e88e5", SMALL_BALANCE: "#9aa5b1"}
+
+
+def bucket_chart_svg(
+    history: pl.DataFrame, currency: str, *, width: int = 760, lang: Lang = "fr"
+) -> str:
     """Stacked bars of one currency's open amounts per bucket, one bar per snapshot date.
 
-    Credit balances (negative buckets) are stacked below the zero line so they stay visible.
+    Unapplied credits (and the negative buckets of snapshots taken before they had their own
+    column) are stacked below the zero line so they stay visible; small balances in grey.
     """
     rows = history.filter(pl.col("currency") == currency)
     keys = sorted(rows["bucket"].unique().to_list(), key=bucket_order)
+    aged_keys = [k for k in keys if k not in _APART_COLOURS]
+
+    def colour(key: str) -> str:
+        if key in _APART_COLOURS:
+            return _APART_COLOURS[key]
+        return bucket_colour(aged_keys.index(key), len(aged_keys))
+
     dates = sorted(rows["as_of_date"].unique().to_list())
     cents = {
         (r["as_of_date"], r["bucket"]): r["amount_open_cents"] for r in rows.iter_rows(named=True)
@@ -330,7 +510,8 @@ def bucket_chart_svg(history: pl.DataFrame, currency: str, *, width: int = 760) 
             f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" '
             f'stroke="{"#9aa5b1" if tick == 0 else "#e4e7eb"}"/>'
             f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="#52606d">{html.escape(format_money(tick, currency, decimals=False))}</text>'
+            f'fill="#52606d">'
+            f"{html.escape(format_money(tick, currency, lang, decimals=False))}</text>"
         )
     label_every = max(1, -(-len(dates) // 12))
     for i, d in enumerate(dates):
@@ -346,22 +527,22 @@ def bucket_chart_svg(history: pl.DataFrame, currency: str, *, width: int = 760) 
                 pos += value
             else:
                 neg += value
-            tip = f"{d.isoformat()} · {bucket_label(k)}: {format_money(value, currency)}"
+            day = format_date(d, lang)
+            tip = f"{day} · {bucket_label(k)}: {format_money(value, currency, lang)}"
             parts.append(
                 f'<rect x="{x:.1f}" y="{min(y0, y1):.1f}" width="{bar:.1f}" '
-                f'height="{abs(y1 - y0):.1f}" fill="{bucket_colour(keys.index(k), len(keys))}">'
+                f'height="{abs(y1 - y0):.1f}" fill="{colour(k)}">'
                 f"<title>{html.escape(tip)}</title></rect>"
             )
         if i % label_every == 0:
             parts.append(
                 f'<text x="{x + bar / 2:.1f}" y="{height - lower + 16}" text-anchor="middle" '
-                f'font-size="11" fill="#52606d">{d.isoformat()}</text>'
+                f'font-size="11" fill="#52606d">{format_date(d, lang)}</text>'
             )
     parts.append("</svg>")
     legend = "".join(
-        f'<span><i style="background:{bucket_colour(i, len(keys))}"></i>'
-        f"{html.escape(bucket_label(k))}</span>"
-        for i, k in enumerate(keys)
+        f'<span><i style="background:{colour(k)}"></i>{html.escape(bucket_label(k))}</span>'
+        for k in keys
     )
     return "".join(parts) + f'<div class="legend">{legend}</div>'
 
@@ -387,32 +568,34 @@ def render_html_report(
     dso_history: pl.DataFrame | None = None,
     buckets: Buckets | Sequence[int] = DEFAULT_BUCKETS,
     title: str = "Receivables aging",
+    settings: AgingSettings = DEFAULT_SETTINGS,
 ) -> str:
     """A self-contained HTML page (inline CSS and SVG, no script): charts, DSO, customers.
 
-    `aging_history` is read_aging_history's frame; write today's snapshot before reading it so
-    that today's bar is drawn.
+    The same tables as the summary and the customer artifact, in the same order. `aging_history`
+    is read_aging_history's frame; write today's snapshot before reading it so that today's bar
+    is drawn.
     """
     b = as_buckets(buckets)
+    lang = settings.lang
     esc = html.escape
-    body = [f"<h1>{esc(title)}</h1>", f'<p class="meta">As of {as_of.isoformat()}</p>']
+    body = [f"<h1>{esc(title)}</h1>", f'<p class="meta">As of {format_date(as_of, lang)}</p>']
 
     totals = currency_totals(by_customer, buckets=b)
-    body.append("<h2>Open amounts per bucket</h2>")
+    body.append("<h2>Owed and overdue, per currency</h2>")
     if totals.is_empty():
         body.append("<p>Nothing is open.</p>")
     else:
-        rows = [
-            [
-                r["currency"],
-                *(format_money(r[b.column(k)], r["currency"]) for k in b.keys),
-                format_money(r["total_cents"], r["currency"]),
-                format_money(r["overdue_cents"], r["currency"]),
-            ]
-            for r in totals.iter_rows(named=True)
-        ]
-        header = ["Currency", *b.labels, "Total", "Overdue"]
+        header, rows = owed_rows(totals, lang)
         body.append(_html_table(header, rows, set(range(1, len(header)))))
+        body.append(f'<p class="note">{esc(CREDITS_NOTE)}</p>')
+        body.append("<h2>Debts per due-date bucket</h2>")
+        header, rows = bucket_rows(totals, b, lang)
+        body.append(_html_table(header, rows, set(range(1, len(header)))))
+    header, rows = small_balance_rows(totals, settings)
+    if rows:
+        body.append("<h2>Small balances, offered for write-off</h2>")
+        body.append(_html_table(header, rows, {1, 2, 3, 4}))
 
     body.append("<h2>Buckets over time</h2>")
     currencies = (
@@ -423,8 +606,8 @@ def render_html_report(
     for cur in currencies:
         dates = aging_history.filter(pl.col("currency") == cur)["as_of_date"].n_unique()
         body.append(
-            f"<figure>{bucket_chart_svg(aging_history, cur)}<figcaption>Open amounts in "
-            f"{esc(cur)}, {dates} snapshot(s). Hover a bar for its amount.</figcaption></figure>"
+            f"<figure>{bucket_chart_svg(aging_history, cur, lang=lang)}<figcaption>Open amounts "
+            f"in {esc(cur)}, {dates} snapshot(s). Hover a bar for its amount.</figcaption></figure>"
         )
 
     body.append("<h2>Days sales outstanding</h2>")
@@ -435,25 +618,27 @@ def render_html_report(
             [
                 r["currency"],
                 r["legal_entity"] or "–",
-                format_money(r["receivables_cents"], r["currency"]),
-                format_money(r["revenue_cents"], r["currency"]),
-                format_days(r["dso_standard"]),
-                format_days(r["dso_countback"]),
+                _dso_cell(r, "dso_standard", lang),
+                _dso_cell(r, "dso_countback", lang),
+                format_money(r["receivables_cents"], r["currency"], lang),
+                format_money(r["revenue_cents"], r["currency"], lang),
             ]
             for r in dso.iter_rows(named=True)
         ]
         period = int(dso["period_days"][0])
-        header = ["Currency", "Entity", "Receivables", f"Revenue ({period} days)"]
-        header += ["DSO standard", "DSO countback"]
+        header = ["Currency", "Entity", "DSO standard", "DSO countback", "Receivables"]
+        header += [f"Revenue ({period} days)"]
         body.append(_html_table(header, rows, {2, 3, 4, 5}))
+        for note in dso_notes(dso, settings):
+            body.append(f'<p class="note">{esc(note)}</p>')
     if dso_history is not None and not dso_history.is_empty():
         rows = [
             [
-                r["as_of_date"].isoformat(),
+                format_date(r["as_of_date"], lang),
                 r["currency"],
                 r["legal_entity"] or "–",
-                format_days(r["dso_standard"]),
-                format_days(r["dso_countback"]),
+                format_days(r["dso_standard"], lang),
+                format_days(r["dso_countback"], lang),
             ]
             for r in dso_history.sort("as_of_date", "currency").iter_rows(named=True)
         ]
@@ -462,25 +647,26 @@ def render_html_report(
         body.append(_html_table(header, rows, {3, 4}))
 
     body.append("<h2>By customer</h2>")
-    table = customer_table(by_customer, buckets=b)
+    table = customer_table(by_customer, buckets=b, lang=lang)
     if table:
         header = list(table[0])
         right = {
             i
             for i, h in enumerate(header)
-            if h not in ("Customer", "Name", "Entity", "Currency", "Grade")
+            if h not in ("Customer", "Entity", "Currency", "Grade", "Account")
         }
-        body.append(_html_table(header, [list(r.values()) for r in table], right))
+        rows = [list(r.values()) for r in table]
+        body.append(f'<div class="wide">{_html_table(header, rows, right)}</div>')
     else:
         body.append("<p>No customer has anything open.</p>")
     body.append(
-        '<p class="note">Credit notes count in the bucket of their own due date, as negative '
-        "amounts. Grades from the amount-weighted average days late of fully paid invoices: "
+        '<p class="note">Amounts in the currency of their line; buckets to the unit. '
+        "Grades from the amount-weighted average days late of fully paid invoices: "
         "A ≤ 5, B ≤ 15, C ≤ 30, D ≤ 60, E above.</p>"
     )
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)} – {as_of.isoformat()}</title><style>{_CSS}</style></head>"
+        f"<title>{esc(title)} – {format_date(as_of, lang)}</title><style>{_CSS}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
     )

@@ -3,8 +3,9 @@
 Open amounts are derived as of a date from invoices and the allocations booked by then, so an
 older as-of date (a backfill, a re-run) sees the ledger as it stood that day. An allocation is
 dated by the booking date of its bank transaction, or by its creation day when it has none
-(a credit note set against an invoice, a write-off): the rule of the open_items_at macro
-(sql/008), which payments below follow too. DECIMAL(18,2) becomes Int64 cents here.
+(a credit note set against an invoice, a write-off): the allocations_at macro (sql/011), which
+open_items_at, the overpayment credits and the payments below all read. DECIMAL(18,2) becomes
+Int64 cents here.
 """
 
 from __future__ import annotations
@@ -20,12 +21,9 @@ from o2c.tasks.aging.analysis import DSO_ROW
 from o2c.warehouse import transaction
 
 _ALLOCATIONS_AS_OF = """
-    SELECT a.allocation_id, a.invoice_id, amount_to_cents(a.amount) AS amount_cents,
-           COALESCE(t.booking_date, CAST(a.created_at AS DATE)) AS pay_date
-    FROM allocations a
-    LEFT JOIN bank_transactions t USING (transaction_id)
-    WHERE a.invoice_id IS NOT NULL
-      AND COALESCE(t.booking_date, CAST(a.created_at AS DATE)) <= $as_of
+    SELECT allocation_id, invoice_id, amount_to_cents(amount) AS amount_cents, pay_date
+    FROM allocations_at(CAST($as_of AS DATE))
+    WHERE invoice_id IS NOT NULL
 """
 
 AGING_SNAPSHOT_ROW = {
@@ -51,6 +49,20 @@ def read_open_items(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFr
                currency, amount_to_cents(amount_total) AS amount_total_cents,
                amount_to_cents(amount_open) AS amount_open_cents, reference
         FROM open_items_at(CAST($as_of AS DATE))
+        ORDER BY invoice_id
+    """
+    return _frame(con, sql, {"as_of": as_of}, OPEN_ITEM)
+
+
+def read_unapplied_credits(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
+    """Overpayment credits as they stood on `as_of`, one per transfer, shaped as open items
+    (negative open amount, document_type 'overpayment', invoice_id the bank transaction's id):
+    the unapplied_credits_at macro (sql/011). Credit notes are in read_open_items already."""
+    sql = """
+        SELECT invoice_id, document_type, customer_id, legal_entity, issue_date, due_date,
+               currency, amount_to_cents(amount_total) AS amount_total_cents,
+               amount_to_cents(amount_open) AS amount_open_cents, reference
+        FROM unapplied_credits_at(CAST($as_of AS DATE))
         ORDER BY invoice_id
     """
     return _frame(con, sql, {"as_of": as_of}, OPEN_ITEM)

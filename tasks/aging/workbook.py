@@ -19,7 +19,13 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from o2c.tasks.aging.analysis import DEFAULT_BUCKETS, Buckets, as_buckets
+from o2c.tasks.aging.analysis import (
+    DEFAULT_BUCKETS,
+    Buckets,
+    as_buckets,
+    bucket_label,
+    item_keys,
+)
 from o2c.tasks.aging.report import currency_totals
 
 MONEY_SUFFIX = "_cents"
@@ -171,36 +177,52 @@ def aging_workbook_views(
     *,
     buckets: Buckets | Sequence[int] = DEFAULT_BUCKETS,
 ) -> dict[str, pl.DataFrame]:
-    """The four sheets of `o2c export aging`, with headers finance reads.
+    """The four sheets of `o2c export aging`, with headers finance reads, in the order of the
+    artifacts: who, overdue (gross, net of credits), how late, total, grade, then the rest.
 
     `by_customer` from aging_by_customer, `aged` from age_open_items, `dso_history` from
     read_dso_history.
     """
     b = as_buckets(buckets)
-    labels = dict(zip(b.keys, b.labels, strict=True))
-    money_cols = {b.column(k): f"{label}{MONEY_SUFFIX}" for k, label in labels.items()}
+    labels = {k: bucket_label(k) for k in item_keys(b)}
+    money_cols = {b.column(k): f"{labels[k]}{MONEY_SUFFIX}" for k in b.keys}
+    owed = [
+        pl.col("overdue_cents").alias("Overdue_cents"),
+        pl.col("overdue_net_cents").alias("Overdue net of credits_cents"),
+    ]
+    rest = [
+        pl.col("credits_cents").alias("Unapplied credits_cents"),
+        pl.col("balance_cents").alias("Net balance_cents"),
+        pl.col("small_balance_cents").alias("Small balances_cents"),
+        pl.col("small_balance_items").alias("Small balance items"),
+    ]
     totals = currency_totals(by_customer, buckets=b).select(
         pl.col("currency").alias("Currency"),
-        *(pl.col(c).alias(new) for c, new in money_cols.items()),
-        pl.col("total_cents").alias("Total_cents"),
-        pl.col("overdue_cents").alias("Overdue_cents"),
+        *owed,
+        pl.col("total_cents").alias("Total owed_cents"),
         pl.col("customers").alias("Customers"),
+        *rest,
+        *(pl.col(c).alias(new) for c, new in money_cols.items()),
     )
     names = ["customer_name"] if "customer_name" in by_customer.columns else []
-    extra = [c for c in ("avg_days_late", "grade") if c in by_customer.columns]
+    grade = ["grade"] if "grade" in by_customer.columns else []
+    avg = ["avg_days_late"] if "avg_days_late" in by_customer.columns else []
     customers = by_customer.sort(
-        ["currency", "overdue_cents", "customer_id"], descending=[False, True, False]
+        ["currency", "overdue_cents", "overdue_net_cents", "customer_id"],
+        descending=[False, True, True, False],
     ).select(
-        pl.col("customer_id").alias("Customer"),
         *(pl.col(c).alias("Name") for c in names),
+        pl.col("customer_id").alias("Customer"),
         pl.col("legal_entity").alias("Entity"),
         pl.col("currency").alias("Currency"),
+        *owed,
+        pl.col("oldest_days_past_due").alias("Oldest days late"),
+        pl.col("total_cents").alias("Total owed_cents"),
+        *(pl.col(c).alias("Grade") for c in grade),
+        *(pl.col(c).alias("Avg days late") for c in avg),
+        *rest,
         *(pl.col(c).alias(new) for c, new in money_cols.items()),
-        pl.col("total_cents").alias("Total_cents"),
-        pl.col("overdue_cents").alias("Overdue_cents"),
         pl.col("items").alias("Items"),
-        pl.col("oldest_days_past_due").alias("Oldest days past due"),
-        *(pl.col(c).alias({"avg_days_late": "Avg days late", "grade": "Grade"}[c]) for c in extra),
     )
     items = aged.sort("currency", "customer_id", "due_date", "invoice_id").select(
         pl.col("invoice_id").alias("Invoice"),

@@ -87,7 +87,9 @@ def test_edges_on_calendar_dates():
     assert bucket_of(aged, "B") == "31_60"
 
 
-def test_credit_note_ages_by_its_own_due_date_and_reduces_the_total():
+def test_credit_note_is_an_unapplied_credit_not_a_bucket():
+    # Issue 16: the credit note used to age in the bucket of its own due date (-300,00 in
+    # 1-30 days), so buckets went negative and "overdue" was net of it. It is a credit now.
     aged = age_open_items(
         frame(
             item("INV", AS_OF - timedelta(days=45), 100_000),
@@ -97,8 +99,11 @@ def test_credit_note_ages_by_its_own_due_date_and_reduces_the_total():
     )
     row = aging_by_customer(aged).row(0, named=True)
     assert row["31_60_cents"] == 100_000
-    assert row["1_30_cents"] == -30_000
-    assert row["total_cents"] == 70_000  # 1 000,00 - 300,00
+    assert row["1_30_cents"] == 0
+    assert row["credits_cents"] == -30_000
+    assert row["total_cents"] == 100_000  # what it owes
+    assert row["balance_cents"] == 70_000  # 1 000,00 - 300,00: the ledger
+    assert (row["overdue_cents"], row["overdue_net_cents"]) == (100_000, 70_000)
     # what the customer still owes and is late on is the invoice: 45 days
     assert row["oldest_days_past_due"] == 45
 
@@ -318,8 +323,9 @@ def test_bucket_totals_count_items_and_list_empty_buckets_as_zero():
         (r["currency"], r["bucket"]): (r["amount_open_cents"], r["items"])
         for r in bucket_totals(aged).iter_rows(named=True)
     }
-    # EUR 1-30: 50,00 + 20,00 - 15,00 = 55,00 over 3 items (the credit note counts as one)
-    assert got[("EUR", "1_30")] == (5_500, 3)
+    # EUR 1-30: 50,00 + 20,00 = 70,00 over 2 items; the credit note is in no due-date bucket
+    # (issue 16: it used to be, 55,00 over 3 items)
+    assert got[("EUR", "1_30")] == (7_000, 2)
     assert got[("EUR", "over_120")] == (900, 1)
     assert got[("EUR", "not_due")] == (0, 0)
     assert got[("USD", "not_due")] == (700, 1)

@@ -88,22 +88,45 @@ def dso_frame(as_of, standard, countback):
     )
 
 
+def md_table(md, first_header):
+    """The Markdown table whose header starts with `first_header`, as dicts of stripped cells."""
+    lines = md.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    header = [c.strip() for c in lines[start].strip("|").split(" | ")]
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(
+            dict(zip(header, [c.strip() for c in line.strip("|").split(" | ")], strict=True))
+        )
+    return rows
+
+
 def test_summary_totals_per_bucket_and_currency(by_customer):
     md = summary_markdown(by_customer, dso_frame(AS_OF, 24.3, 30.0), as_of=AS_OF)
     assert not any(line.startswith((" ", "\t")) for line in md.splitlines())
-    eur = next(line for line in md.splitlines() if line.startswith("| EUR |"))
-    cells = [c.strip() for c in eur.strip("|").split("|")]
-    # not due 3 000,00; 1-30: 10 000,00 - 200,00 + twelve small ones 1,00..1,11 (12,66)
-    assert cells[1] == "3\u202f000,00\u00a0EUR"
-    assert cells[2] == "9\u202f812,66\u00a0EUR"
-    assert cells[3] == "500,00\u00a0EUR"
-    assert cells[6] == "2\u202f500,50\u00a0EUR"
-    # total 3 000 + 9 812,66 + 500 + 2 500,50 = 15 813,16; overdue = total - not due
-    assert cells[7] == "15\u202f813,16\u00a0EUR"
-    assert cells[8] == "12\u202f813,16\u00a0EUR"
-    usd = next(line for line in md.splitlines() if line.startswith("| USD |"))
-    assert "7\u202f000,00\u00a0USD" in usd
-    assert "EUR" not in usd
+    assert md.startswith("# Receivables aging as of 31/03/2026")
+    owed = {r["Currency"]: r for r in md_table(md, "Currency")}
+    eur = owed["EUR"]
+    # overdue, gross: 10 000,00 + 2 500,50 (ACME) + 500,00 (BETA) + 1,00..1,11 (12,66)
+    assert eur["Overdue"] == "13\u202f013,16\u00a0EUR"
+    # net of credits: BETA 500,00 - 200,00 = 300,00, so 200,00 less
+    assert eur["Overdue net of credits"] == "12\u202f813,16\u00a0EUR"
+    assert eur["Total owed"] == "16\u202f013,16\u00a0EUR"  # + 3 000,00 not yet due
+    assert eur["Unapplied credits"] == "-200,00\u00a0EUR"
+    assert eur["Net balance"] == "15\u202f813,16\u00a0EUR"
+    assert eur["Customers"] == "14"
+    assert owed["USD"]["Overdue"] == "7\u202f000,00\u00a0USD"
+    assert "EUR" not in "".join(owed["USD"].values())
+    buckets = {
+        r["Currency"]: r for r in md_table(md.split("## Debts per due-date bucket")[1], "Currency")
+    }
+    # the credit note is in no bucket: 1-30 is 10 000,00 + 12,66, never less
+    assert buckets["EUR"]["1-30 days"] == "10\u202f012,66\u00a0EUR"
+    assert buckets["EUR"]["not yet due"] == "3\u202f000,00\u00a0EUR"
+    assert buckets["EUR"]["over 120 days"] == "2\u202f500,50\u00a0EUR"
+    assert buckets["USD"]["61-90 days"] == "7\u202f000,00\u00a0USD"
 
 
 def test_summary_dso_and_its_trend(by_customer):
@@ -122,31 +145,49 @@ def test_summary_dso_and_its_trend(by_customer):
 
 def test_summary_top_late_payers(by_customer):
     md = summary_markdown(by_customer, dso_frame(AS_OF, 24.3, 30.0), as_of=AS_OF, top=10)
-    section = md.split("## Top 10 late payers")[1]
-    ranked = [line for line in section.splitlines() if re.match(r"^\| \d+ \|", line)]
-    # EUR: ACME (12 500,50 overdue), BETA (300,00), then 8 of the 12 small ones; USD: ACME
-    assert len(ranked) == 11
-    assert ranked[0].startswith(
-        "| 1 | ACME | Acme \\| Fils | EUR | 12\u202f500,50\u00a0EUR | 130 | 21,7 | C |"
+    section = md.split("## Top 10 late payers, per currency")[1]
+    eur = md_table(section.split("### EUR")[1], "#")
+    usd = md_table(section.split("### USD")[1], "#")
+    # EUR: ACME (12 500,50 overdue), BETA (300,00 net), then 8 of the 12 small ones; USD: ACME,
+    # ranked 1 in its own currency
+    assert [r["#"] for r in eur] == [str(n) for n in range(1, 11)]
+    assert eur[0] == {
+        "#": "1",
+        "Customer": "Acme \\| Fils",
+        "Overdue": "12\u202f500,50\u00a0EUR",
+        "Net of credits": "12\u202f500,50\u00a0EUR",
+        "Oldest days late": "130",
+        "Avg days late": "21,7",
+        "Grade": "C",
+        "Account": "ACME",
+    }
+    assert (eur[1]["Account"], eur[1]["Overdue"], eur[1]["Net of credits"]) == (
+        "BETA",
+        "500,00\u00a0EUR",
+        "300,00\u00a0EUR",
     )
-    assert "| BETA |" in ranked[1] and "300,00\u00a0EUR" in ranked[1]
-    assert "| USD | 7\u202f000,00\u00a0USD | 70 |" in ranked[10]
+    assert [(r["#"], r["Account"], r["Overdue"]) for r in usd] == [
+        ("1", "ACME", "7\u202f000,00\u00a0USD")
+    ]
 
 
 def test_customer_table_rows(by_customer):
     rows = customer_table(by_customer)
-    acme = next(r for r in rows if r["Customer"] == "ACME" and r["Currency"] == "EUR")
-    assert acme["Name"] == "Acme | Fils"
-    assert acme["1-30 days"] == "10\u202f000,00\u00a0EUR"
-    assert acme["over 120 days"] == "2\u202f500,50\u00a0EUR"
-    assert acme["Total"] == "15\u202f500,50\u00a0EUR"
-    assert (acme["Oldest days past due"], acme["Avg days late"], acme["Grade"]) == (
-        130,
-        "21,7",
-        "C",
-    )
-    beta = next(r for r in rows if r["Customer"] == "BETA")
-    assert beta["1-30 days"] == "-200,00\u00a0EUR"
+    acme = next(r for r in rows if r["Account"] == "ACME" and r["Currency"] == "EUR")
+    # what finance reads first comes first; one legal entity, so no Entity column
+    assert list(acme)[:8] == [
+        "Customer", "Currency", "Overdue", "Net of credits", "Days late", "Total", "Grade",
+        "Credits",
+    ]  # fmt: skip
+    assert list(acme)[-1] == "Account"
+    assert acme["Customer"] == "Acme | Fils"
+    assert acme["1-30"] == "10\u202f000"
+    assert acme["> 120"] == "2\u202f501"  # buckets to the unit: 2 500,50 rounds half up
+    assert acme["Total"] == "15\u202f500,50"
+    assert (acme["Days late"], acme["Grade"]) == (130, "C")
+    beta = next(r for r in rows if r["Account"] == "BETA")
+    assert beta["1-30"] == "0" and beta["Credits"] == "-200,00"
+    assert (beta["Overdue"], beta["Net of credits"]) == ("500,00", "300,00")
     assert beta["Grade"] == "–"
     assert [r["Currency"] for r in rows] == ["EUR"] * 14 + ["USD"]
 
@@ -174,7 +215,7 @@ def test_html_report_is_self_contained_and_escapes_names(by_customer):
     assert "&lt;b&gt;Béta&lt;/b&gt;" in page
     tree = lxml_html.fromstring(page)
     assert tree.findtext(".//h1") == "Receivables aging"
-    assert "12\u202f500,50\u00a0EUR" in tree.text_content()
+    assert "12\u202f813,16\u00a0EUR" in tree.text_content()  # EUR overdue net of credits
 
 
 def test_html_chart_bars_are_proportional_and_credits_below_zero(by_customer):
@@ -190,6 +231,7 @@ def test_html_chart_bars_are_proportional_and_credits_below_zero(by_customer):
     }
     assert len(rects) == 5  # one per non-empty bucket and date
     h = {k.split(" · ")[0] + " " + k.split(" · ")[1].split(":")[0]: v for k, v in rects.items()}
+    h = {f"{k[6:10]}-{k[3:5]}-{k[0:2]}{k[10:]}": v for k, v in h.items()}  # dd/mm/yyyy
     # 3 000 not due vs 1 000 in 1-30 on the first date: three times as tall
     assert h["2026-03-24 not yet due"][1] == pytest.approx(
         3 * h["2026-03-24 1-30 days"][1], rel=0.01
@@ -198,7 +240,7 @@ def test_html_chart_bars_are_proportional_and_credits_below_zero(by_customer):
     zero = h["2026-03-31 not yet due"][0] + h["2026-03-31 not yet due"][1]
     assert h["2026-03-31 over 120 days"][0] == pytest.approx(zero, abs=0.2)
     assert h["2026-03-31 over 120 days"][1] == pytest.approx(h["2026-03-24 1-30 days"][1], rel=0.01)
-    assert "2026-03-31 · over 120 days: -1\u202f000,00\u00a0EUR" in rects
+    assert "31/03/2026 · over 120 days: -1\u202f000,00\u00a0EUR" in rects
 
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>\r\n| 1 | x | ![t](http://evil/beacon.png)"
@@ -236,13 +278,13 @@ def test_hostile_names_in_the_summary_are_inert(hostile_customers):
     late = tree.xpath("//table")[-1].xpath("tbody/tr")
     assert len(late) == 2  # a line break in a name adds no row
     first = [td.text_content() for td in late[0].xpath("td")]
-    assert first[1:4] == ["C|1`", " ".join(HOSTILE_NAME.split()), "EUR"]
-    assert first[4] == "1\u202f234,56\u00a0EUR"  # the amount stays under "Overdue"
-    assert [td.text_content() for td in late[1].xpath("td")][1:3] == [
-        "<script>alert(1)</script>",
-        "xy",
-    ]
-    dso_row = [td.text_content() for td in tree.xpath("//table")[1].xpath("tbody/tr/td")]
+    assert (first[1], first[-1]) == (" ".join(HOSTILE_NAME.split()), "C|1`")
+    assert first[2] == "1\u202f234,56\u00a0EUR"  # the amount stays under "Overdue"
+    second = [td.text_content() for td in late[1].xpath("td")]
+    assert (second[1], second[-1]) == ("xy", "<script>alert(1)</script>")
+    tables = tree.xpath("//table")
+    dso_table = next(t for t in tables if "DSO standard" in t.xpath("string(thead)"))
+    dso_row = [td.text_content() for td in dso_table.xpath("tbody/tr/td")]
     assert dso_row[1] == HOSTILE_ENTITY
 
 

@@ -88,17 +88,27 @@ def test_open_items_money_and_dates(workbook):
 def test_summary_and_customers_keep_currencies_apart(workbook):
     ws = workbook["Summary by bucket"]
     cols = {name: i + 1 for i, name in enumerate(header(ws))}
-    assert "1-30 days" in cols and "Total" in cols
+    assert "1-30 days" in cols and "Total owed" in cols
+    assert header(ws)[:3] == ["Currency", "Overdue", "Overdue net of credits"]
     by_cur = {ws.cell(r, 1).value: r for r in range(2, ws.max_row + 1)}
     assert set(by_cur) == {"EUR", "USD"}
-    # EUR: 12 345,67 + 200,00 - 100,50 = 12 445,17
-    total = ws.cell(by_cur["EUR"], cols["Total"])
-    assert total.value == pytest.approx(12_445.17)
+    # EUR owed: 12 345,67 + 200,00; the credit note (-100,50) apart: net 12 445,17
+    total = ws.cell(by_cur["EUR"], cols["Total owed"])
+    assert total.value == pytest.approx(12_545.67)
     assert total.number_format == '#,##0.00 "EUR"'
-    assert ws.cell(by_cur["USD"], cols["Total"]).value == pytest.approx(999.00)
+    assert ws.cell(by_cur["EUR"], cols["Unapplied credits"]).value == pytest.approx(-100.50)
+    assert ws.cell(by_cur["EUR"], cols["Net balance"]).value == pytest.approx(12_445.17)
+    # overdue: F-001 (59 days); net of the credit note: 12 345,67 - 100,50
+    assert ws.cell(by_cur["EUR"], cols["Overdue"]).value == pytest.approx(12_345.67)
+    assert ws.cell(by_cur["EUR"], cols["Overdue net of credits"]).value == pytest.approx(12_245.17)
+    assert ws.cell(by_cur["USD"], cols["Total owed"]).value == pytest.approx(999.00)
     cust = workbook["By customer"]
-    assert header(cust)[:4] == ["Customer", "Name", "Entity", "Currency"]
-    assert cust.cell(2, 2).value in ("Acme SARL", "Yank Inc.")
+    # the order of the artifacts: who, overdue gross and net, how late, total, grade
+    assert header(cust)[:8] == [
+        "Name", "Customer", "Entity", "Currency", "Overdue", "Overdue net of credits",
+        "Oldest days late", "Total owed",
+    ]  # fmt: skip
+    assert cust.cell(2, 1).value in ("Acme SARL", "Yank Inc.")
 
 
 def test_dso_history_sheet(workbook):
