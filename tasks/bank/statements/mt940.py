@@ -181,19 +181,18 @@ def _apply_tags(line: StatementLine, text: str) -> None:
     eref = _none(tags.get("EREF"))
     if eref and eref.upper() != "NOTPROVIDED":
         line.end_to_end_id = eref
-    if "CNTP" in tags:
-        cntp = tags["CNTP"].split("/")
-        if cntp and _none(cntp[0]):
-            line.counterparty_iban = _none(cntp[0])
-        if len(cntp) > 2 and _none(cntp[2]):
-            line.counterparty_name = _none(cntp[2])
-    if _none(tags.get("NAME")):
-        line.counterparty_name = _none(tags["NAME"])
-    elif not (len(cntp := tags.get("CNTP", "").split("/")) > 2 and _none(cntp[2])):
-        # the ordering party (/ORDP/name/ or /ORDP//NAME/name/) when no other name is given
-        ordp = _none(tags.get("ORDP", "").split("/")[0])
-        if ordp:
-            line.counterparty_name = ordp
+    cntp = tags["CNTP"].split("/") if "CNTP" in tags else []
+    if cntp and _none(cntp[0]):
+        line.counterparty_iban = _none(cntp[0])
+    # /NAME/, else the name in /CNTP/, else the ordering party (/ORDP/name/; ING writes
+    # /ORDP//NAME/name/, which /NAME/ reads)
+    name = (
+        _none(tags.get("NAME"))
+        or (_none(cntp[2]) if len(cntp) > 2 else None)
+        or _none(tags.get("ORDP", "").split("/")[0])
+    )
+    if name:
+        line.counterparty_name = name
     if _none(tags.get("IBAN")):
         line.counterparty_iban = _none(tags["IBAN"])
     remi = tags.get("REMI")
