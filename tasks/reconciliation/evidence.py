@@ -342,13 +342,13 @@ def _named_together(hints: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(w=pl.col("kind").replace_strict(WEIGHTS, return_dtype=pl.Float64))
     best = (
         named.explode("ids")
-        .sort("w", descending=True)
+        .sort(["w", "kind"], descending=[True, False])
         .group_by("transaction_id", "ids", maintain_order=True)
         .agg(pl.col("kind").first(), pl.col("w").first())
     )
     together = (
-        best.sort("w")
-        .group_by("transaction_id")
+        best.sort("w", "kind")
+        .group_by("transaction_id", maintain_order=True)
         .agg(pl.col("ids").sort(), pl.col("kind").first())
         .filter(pl.col("ids").list.len().is_between(2, MAX_CANDIDATES))
     )
@@ -463,7 +463,7 @@ def _rank(
     per_kind = hints.group_by("transaction_id", "key", "kind").agg(pl.col("weight").max())
     text_score = per_kind.group_by("transaction_id", "key").agg(hint_score=pl.col("weight").sum())
     cand = (
-        hints.sort("weight", descending=True, nulls_last=True)
+        hints.sort(["weight", "why"], descending=[True, False], nulls_last=True)
         .group_by("transaction_id", "key", maintain_order=True)
         .agg(
             pl.col("ids").first(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -27,6 +28,8 @@ from o2c.tasks.reconciliation.engine import (
     manual_allocations,
     reconcile,
 )
+from o2c.tasks.reconciliation.evidence import exception_evidence
+from o2c.tasks.reconciliation.payers import normalize_iban, normalize_name
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS
 from o2c.warehouse import transaction
 
@@ -238,6 +241,16 @@ def reconcile_warehouse(
     """Read, reconcile, write. ``stats`` also says what was actually written."""
     inputs = read_inputs(con)
     result = reconcile(**inputs, config=config)
+    # Each exception with the invoices its payment points to and why (what finance clicks).
+    result.exceptions = exception_evidence(
+        result.exceptions,
+        inputs["transactions"],
+        inputs["open_items"],
+        inputs["customers"],
+        inputs["aliases"],
+        allocations=result.allocations,
+        config=config,
+    )
     result.stats.update(write_result(con, result, flow_run_id=flow_run_id))
     return result
 
@@ -248,6 +261,101 @@ def reconcile_warehouse(
 
 DECISION_CSV_COLUMNS = ("transaction_id", "invoice_id", "amount", "note")
 _AMOUNT = re.compile(r"^-?\d+(?:[.,]\d{1,2})?$")
+# "candidate 2" (or "candidat 2", "cand. #2") in the invoice_id field: the exception's second
+# candidate as the artifact numbers them, from 1.
+_CANDIDATE = re.compile(
+    r"^\s*cand(?:idate?)?\.?\s*(?:n[o°]?\.?\s*)?#?\s*(-?\d+)\s*$", re.IGNORECASE
+)
+
+
+def candidate_number(invoice_id: str | None) -> int | None:
+    """N when the invoice_id field says "candidate N", else None."""
+    match = _CANDIDATE.match(invoice_id or "")
+    return int(match.group(1)) if match else None
+
+
+def form_decisions(decisions: list[dict]) -> pl.DataFrame:
+    """The paused run's form (models/decisions.Decision dicts) as decision rows, numbered as the
+    form shows them. A line may give a candidate number instead of an invoice, not both."""
+    rows = []
+    for line, d in enumerate(decisions, start=1):
+        invoice_id, candidate = d.get("invoice_id"), d.get("candidate")
+        if candidate is not None:
+            if invoice_id:
+                raise ValueError(
+                    f"decisions (ui) line {line}: give invoice_id or candidate, not both"
+                )
+            invoice_id = f"candidate {candidate}"
+        amount = d.get("amount")
+        rows.append(
+            {
+                "transaction_id": d.get("transaction_id"),
+                "invoice_id": invoice_id,
+                "amount": None if amount is None else str(amount),
+                "note": d.get("note"),
+                "line": line,
+            }
+        )
+    schema = {**{c: pl.String for c in DECISION_CSV_COLUMNS}, "line": pl.Int64}
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+def _candidates_of(con: duckdb.DuckDBPyConnection, transaction_ids: list[str]) -> dict[str, list]:
+    """The candidates each open exception shows finance, in their order."""
+    if not transaction_ids:
+        return {}
+    found = con.execute(
+        """SELECT transaction_id, candidates FROM reconciliation_exceptions
+           WHERE status = 'open' AND list_contains(?, transaction_id)""",
+        [transaction_ids],
+    ).fetchall()
+    return {tx: json.loads(raw or "[]") for tx, raw in found}
+
+
+def _resolve_candidates(
+    con: duckdb.DuckDBPyConnection, rows: list[dict], source: str
+) -> list[dict]:
+    """Rows whose invoice_id says "candidate N" replaced by that candidate's invoices and amounts
+    (one row per invoice, the same line). Refused naming the line and field when N is not one of
+    the transaction's candidates."""
+    wanted = [r for r in rows if candidate_number(r["invoice_id"]) is not None]
+    known = _candidates_of(con, sorted({r["transaction_id"] for r in wanted}))
+    out = []
+    for r in rows:
+        n = candidate_number(r["invoice_id"])
+        if n is None:
+            out.append(r)
+            continue
+        where = f"decisions ({source}) line {r['line']}: invoice_id {r['invoice_id']!r}"
+        listed = known.get(r["transaction_id"])
+        if listed is None:
+            raise ValueError(
+                f"{where}: transaction {r['transaction_id']!r} has no open exception to pick a"
+                " candidate from; give the invoice_id"
+            )
+        if not 1 <= n <= len(listed):
+            have = f"candidates 1 to {len(listed)}" if listed else "no candidate"
+            raise ValueError(f"{where}: transaction {r['transaction_id']!r} has {have}")
+        chosen = listed[n - 1]
+        invoices = chosen.get("invoice_ids") or []
+        if not invoices or any(i.startswith("customer:") for i in invoices):
+            raise ValueError(
+                f"{where}: candidate {n} names a customer ({', '.join(invoices)}), not"
+                " invoices; give the invoice_id"
+            )
+        amounts = chosen.get("amounts_cents") or [None] * len(invoices)
+        if r["amount_cents"] is not None:
+            if len(invoices) > 1:
+                raise ValueError(
+                    f"{where}: candidate {n} settles {len(invoices)} invoices with their own"
+                    " amounts; leave amount empty or give the invoices one by one"
+                )
+            amounts = [r["amount_cents"]]
+        out += [
+            {**r, "invoice_id": invoice_id, "amount_cents": cents}
+            for invoice_id, cents in zip(invoices, amounts, strict=True)
+        ]
+    return out
 
 
 def read_decisions_csv(path: str | Path) -> pl.DataFrame:
@@ -300,9 +408,11 @@ def apply_decisions(
     """Record finance's decisions, allocate with rule 'manual', resolve the exceptions, and learn
     the payer's IBAN and name for the customer of the invoice chosen.
 
-    ``decisions``: transaction_id, invoice_id (empty: not a customer payment), amount (Decimal or
-    text; empty with an invoice: what is open on it), note. Refused as a whole, naming the line,
-    when a transaction or invoice is unknown or the transaction is already allocated.
+    ``decisions``: transaction_id, invoice_id (empty: not a customer payment; "candidate N":
+    the N-th candidate of the transaction's open exception, its invoices and amounts), amount
+    (Decimal or text; empty with an invoice: what is open on it), note. Refused as a whole,
+    naming the line, when a transaction, invoice or candidate is unknown or the transaction is
+    already allocated: nothing is written, the file or form stays as typed.
     """
     if "line" not in decisions.columns:
         decisions = decisions.with_columns(line=pl.int_range(1, pl.len() + 1))
@@ -325,6 +435,7 @@ def apply_decisions(
                 "line": r["line"],
             }
         )
+    rows = _resolve_candidates(con, rows, source)
     frame = (
         pl.DataFrame(rows, schema={**DECISION, "line": pl.Int64}, orient="row")
         if rows
@@ -388,20 +499,7 @@ def apply_decisions(
                WHERE status = 'open' AND transaction_id IN (SELECT transaction_id FROM _dec)""",
             [now],
         ).fetchall()[0][0]
-        learned = con.execute(
-            """INSERT INTO customer_payer_aliases
-               SELECT DISTINCT i.customer_id, t.counterparty_iban, t.counterparty_name,
-                      t.transaction_id, ?
-               FROM _dec d JOIN bank_transactions t USING (transaction_id)
-               JOIN invoices i ON i.invoice_id = d.invoice_id
-               WHERE (t.counterparty_iban IS NOT NULL OR t.counterparty_name IS NOT NULL)
-                 AND NOT EXISTS (
-                   SELECT 1 FROM customer_payer_aliases k
-                   WHERE k.customer_id = i.customer_id
-                     AND k.payer_iban IS NOT DISTINCT FROM t.counterparty_iban
-                     AND k.payer_name IS NOT DISTINCT FROM t.counterparty_name)""",
-            [now],
-        ).fetchall()[0][0]
+        learned = _learn_payers(con, now)
         con.unregister("_dec")
     return {
         "decisions": frame.height,
@@ -409,6 +507,84 @@ def apply_decisions(
         "exceptions_resolved": resolved,
         "aliases_learned": learned,
     }
+
+
+def payer_aliases_to_learn(
+    decided: pl.DataFrame, customers: pl.DataFrame, aliases: pl.DataFrame
+) -> pl.DataFrame:
+    """What confirmed decisions teach (customer_id, payer_iban, payer_name, learned_from): the
+    payer's IBAN, else its normalised name (legal forms, accents and punctuation dropped), as an
+    alias of the customer it paid for; nothing already known (the customer's own IBAN or an
+    alias), nor a name too short to tell anyone apart.
+
+    ``decided``: transaction_id, customer_id, counterparty_iban, counterparty_name."""
+    iban = normalize_iban(pl.col("counterparty_iban"))
+    name = normalize_name(pl.col("counterparty_name"))
+    learned = decided.select(
+        "customer_id",
+        payer_iban=pl.when(iban.str.len_chars() > 0).then(iban),
+        payer_name=pl.when(iban.fill_null("").str.len_chars() == 0).then(name),
+        learned_from="transaction_id",
+    ).filter(pl.col("payer_iban").is_not_null() | (pl.col("payer_name").str.len_chars() >= 3))
+    known = pl.concat(
+        [
+            customers.select(
+                "customer_id",
+                payer_iban=normalize_iban(pl.col("iban")),
+                payer_name=pl.lit(None, pl.String),
+            ),
+            aliases.select(
+                "customer_id",
+                payer_iban=pl.when(normalize_iban(pl.col("payer_iban")).str.len_chars() > 0).then(
+                    normalize_iban(pl.col("payer_iban"))
+                ),
+                payer_name=normalize_name(pl.col("payer_name")),
+            ),
+        ]
+    ).cast(pl.String)
+    by_iban = known.filter(pl.col("payer_iban").is_not_null()).select("customer_id", "payer_iban")
+    by_name = known.filter(pl.col("payer_name").is_not_null()).select("customer_id", "payer_name")
+    return (
+        learned.join(by_iban, on=["customer_id", "payer_iban"], how="anti")
+        .join(by_name, on=["customer_id", "payer_name"], how="anti")
+        .unique(["customer_id", "payer_iban", "payer_name"], keep="first", maintain_order=True)
+        .sort("customer_id", "learned_from")
+    )
+
+
+def _learn_payers(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
+    """Record what the decisions in ``_dec`` teach about payers (payer_aliases_to_learn)."""
+    decided = _frame(
+        con,
+        """SELECT DISTINCT d.transaction_id, i.customer_id, t.counterparty_iban,
+                  t.counterparty_name
+           FROM _dec d JOIN bank_transactions t USING (transaction_id)
+           JOIN invoices i ON i.invoice_id = d.invoice_id""",
+        {
+            "transaction_id": pl.String,
+            "customer_id": pl.String,
+            "counterparty_iban": pl.String,
+            "counterparty_name": pl.String,
+        },
+    )
+    customers = _frame(con, "SELECT customer_id, name, iban FROM customers", CUSTOMER)
+    aliases = _frame(
+        con, "SELECT customer_id, payer_iban, payer_name FROM customer_payer_aliases", PAYER_ALIAS
+    )
+    learned = payer_aliases_to_learn(decided, customers, aliases)
+    if learned.height == 0:
+        return 0
+    con.register("_learned", learned.to_arrow())
+    try:
+        _do(
+            con,
+            """INSERT INTO customer_payer_aliases
+               SELECT customer_id, payer_iban, payer_name, learned_from, ? FROM _learned""",
+            [now],
+        )
+    finally:
+        con.unregister("_learned")
+    return learned.height
 
 
 def read_inputs_for(

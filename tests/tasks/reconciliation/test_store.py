@@ -186,7 +186,7 @@ def test_decisions_csv_teaches_the_payer_for_later_runs(db, tmp_path):
         ).fetchall() == [("FA-2026-0003", Decimal("99.99"), "manual", "C2")]
         assert con.execute(
             "SELECT customer_id, payer_iban, payer_name FROM customer_payer_aliases"
-        ).fetchall() == [("C2", STRANGER_IBAN, "SCI LES TILLEULS")]
+        ).fetchall() == [("C2", STRANGER_IBAN, None)]  # the IBAN says it; the name is not needed
         # Next month the same payer sends 45,00 with no reference: the learned IBAN says C2.
         _tx(
             con, "T5", "45.00", iban=STRANGER_IBAN, name="SCI LES TILLEULS", booked=date(2026, 4, 2)
@@ -243,3 +243,116 @@ def test_exception_candidates_are_json(db):
             "SELECT candidates FROM reconciliation_exceptions"
         ).fetchall():
             assert isinstance(json.loads(candidates), list)
+
+
+def test_a_decision_without_iban_teaches_the_normalised_name(db):
+    with connect(db) as con:
+        _tx(con, "T9", "99.99", name="Sté Les Tilleuls S.A.R.L.")
+        reconcile_warehouse(con, flow_run_id="run-1")
+        summary = apply_decisions(con, _decisions(("T9", "FA-2026-0003", "")), "csv")
+        assert summary["aliases_learned"] == 1
+        assert con.execute(
+            "SELECT customer_id, payer_iban, payer_name, learned_from FROM customer_payer_aliases"
+        ).fetchall() == [("C2", None, "TILLEULS", "T9")]
+        # The same decision taught twice (another payment, same name) adds nothing.
+        _tx(con, "T10", "12.00", name="TILLEULS SARL", booked=date(2026, 3, 20))
+        _invoice(con, "FA-2026-0010", "C2", "12.00")
+        reconcile_warehouse(con, flow_run_id="run-2")
+        # Next month the same payer, still no IBAN, sends 45,00 without reference: its name
+        # now says C2, whose one item of that amount it settles.
+        assert con.execute(
+            "SELECT invoice_id, rule FROM allocations WHERE transaction_id = 'T10'"
+        ).fetchall() == [("FA-2026-0010", "payer_name_amount")]
+        assert con.execute("SELECT count(*) FROM customer_payer_aliases").fetchall() == [(1,)]
+
+
+def test_the_customers_own_iban_is_not_learned_again(db):
+    with connect(db) as con:
+        _tx(con, "T9", "10.00", iban="FR14 2004 1010 0505 0001 3M02 606")
+        reconcile_warehouse(con)
+        summary = apply_decisions(con, _decisions(("T9", "FA-2026-0002", "10.00")), "csv")
+        assert summary["aliases_learned"] == 0
+
+
+def _decisions(*rows: tuple[str, str, str]):
+    import polars as pl
+
+    return pl.DataFrame(
+        [(t, i or None, a or None, None) for t, i, a in rows],
+        schema={c: pl.String for c in ("transaction_id", "invoice_id", "amount", "note")},
+        orient="row",
+    ).with_columns(line=pl.int_range(2, pl.len() + 2))
+
+
+def test_a_payment_before_its_invoice_matches_when_the_invoice_export_arrives(tmp_path):
+    """Through the warehouse as it runs: bank file, reconcile, invoice export, reconcile."""
+    from o2c.models.bank import Statement, StatementLine
+    from o2c.tasks.bank.store import load_statements
+    from tests.erp_exports import ingest, write_export
+
+    db = tmp_path / "o2c.duckdb"
+    ingest(
+        db,
+        write_export(
+            tmp_path / "erp-1.csv",
+            ["FA-100;C1;Dupont SARL;2026-10-01;2026-10-31;EUR;100,00;invoice;;"],
+        ),
+    )
+    line = StatementLine(
+        date(2026, 11, 5),
+        Decimal("250.00"),
+        "EUR",
+        bank_reference="B1",
+        counterparty_name="DUPONT SARL",
+        remittance_unstructured="Reglement facture FA-101",
+    )
+    statement = Statement(
+        "camt.053", "FR7630003012340123456789057", "EUR", "S1", date(2026, 11, 5),
+        date(2026, 11, 5), Decimal("0.00"), Decimal("250.00"), [line],
+    )  # fmt: skip
+    with connect(db) as con:
+        load_statements(
+            con, [statement], file_name="s.xml", sha256="c" * 64, source="bank_statement"
+        )
+        reconcile_warehouse(con, flow_run_id="run-1")
+        assert con.execute("SELECT status FROM reconciliation_exceptions").fetchall() == [
+            ("open",)
+        ], "FA-101 is not loaded yet: an exception"
+        assert con.execute("SELECT count(*) FROM allocations").fetchall() == [(0,)]
+    ingest(
+        db,
+        write_export(
+            tmp_path / "erp-2.csv",
+            [
+                "FA-100;C1;Dupont SARL;2026-10-01;2026-10-31;EUR;100,00;invoice;;",
+                "FA-101;C1;Dupont SARL;2026-11-04;2026-12-04;EUR;250,00;invoice;;",
+            ],
+        ),
+    )
+    with connect(db) as con:
+        second = reconcile_warehouse(con, flow_run_id="run-2")
+        assert second.stats["exceptions_resolved"] == 1
+        assert con.execute(
+            "SELECT a.invoice_id, a.amount, a.flow_run_id, e.status FROM allocations a"
+            " JOIN reconciliation_exceptions e USING (transaction_id)"
+        ).fetchall() == [("FA-101", Decimal("250.00"), "run-2", "resolved")]
+        assert reconcile_warehouse(con, flow_run_id="run-3").stats["allocations_written"] == 0
+
+
+def test_exceptions_carry_their_evidence_in_the_warehouse(db):
+    with connect(db) as con:
+        # 5,00 naming invoices of two customers, fitting neither: a person decides.
+        _invoice(con, "FA-2026-0009", "C1", "80.00")
+        _tx(con, "T9", "5.00", text="FA-2026-0004 FA-2026-0009")
+        reconcile_warehouse(con)
+        (raw,) = con.execute(
+            "SELECT candidates FROM reconciliation_exceptions WHERE transaction_id = 'T9'"
+        ).fetchall()[0]
+        named = {tuple(c["invoice_ids"]): c for c in json.loads(raw)}
+        assert {("FA-2026-0004",), ("FA-2026-0009",)} <= set(named)
+        assert "invoice number FA-2026-0004 in the text" in named[("FA-2026-0004",)]["why"]
+        assert named[("FA-2026-0004",)]["amounts_cents"] == [500]
+        # T3 (99,99 from an unknown payer, no text) has nothing pointing anywhere.
+        assert con.execute(
+            "SELECT candidates FROM reconciliation_exceptions WHERE transaction_id = 'T3'"
+        ).fetchall() == [("[]",)]
