@@ -15,6 +15,8 @@ from o2c.tasks.reconciliation.exceptions import (
 )
 
 _ALLOC_COLS = [c for c in ALLOCATION if c != "allocation_id"]
+# An exception lists at most this many of the sums that fit.
+MAX_LISTED_SETS = 10
 
 
 def settle_claims(
@@ -184,6 +186,7 @@ def amount_matches(
     rule_single: str,
     rule_set: str,
     confidence: float,
+    settled_later: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rule 4 (and 5 once the payer is known by name): the customer is known, the amount
     says which items.
@@ -199,24 +202,69 @@ def amount_matches(
     # number t (or, without one, the rank of transaction_id) stands for the transaction.
     if "t" not in payers.columns:
         payers = payers.with_columns(t=pl.col("transaction_id").rank("dense"))
+    if "issue_date" not in open_items.columns:
+        open_items = open_items.with_columns(issue_date=pl.lit(None, pl.Date))
+    cols = ["invoice_id", "customer_id", "currency", "due_date", "issue_date", "amount_open_cents"]
+    keys = payers.select("customer_id", "currency").unique()
     ranked = (
-        open_items.select("invoice_id", "customer_id", "currency", "due_date", "amount_open_cents")
-        .join(
-            payers.select("customer_id", "currency").unique(),
-            on=["customer_id", "currency"],
-            how="semi",
-        )
-        .sort("due_date", "invoice_id", nulls_last=True)
-        .with_columns(rank=pl.int_range(pl.len(), dtype=pl.Int64))
+        open_items.select(cols)
+        .join(keys, on=["customer_id", "currency"], how="semi")
+        .with_columns(phantom=pl.lit(False))
     )
-    # Only what the searches below read is carried through the reordering.
-    pairs = payers.join(ranked, on=["customer_id", "currency"]).select(
+    # Items this run paid with money booked after a payment were open when it arrived, for what
+    # transfers booked before it had left: they count as answers (a sum they make is a second
+    # answer), never as claims.
+    if settled_later is not None and settled_later.height:
+        paid = settled_later.join(keys, on=["customer_id", "currency"], how="semi")
+        then_open = (
+            payers.select("transaction_id", "t", "customer_id", "currency")
+            .join(paid, on=["customer_id", "currency"])
+            .group_by("transaction_id", "t", *cols)
+            .agg(
+                later=(pl.col("alloc_t") > pl.col("t")).any(),
+                before=pl.col("alloc_cents").filter(pl.col("alloc_t") < pl.col("t")).sum(),
+            )
+            .filter(pl.col("later"))
+            .with_columns(amount_open_cents=pl.col("amount_open_cents") - pl.col("before"))
+            .filter(pl.col("amount_open_cents") != 0)
+            .select("transaction_id", *cols, phantom=pl.lit(True))
+        )
+    else:
+        then_open = pl.DataFrame(schema={"transaction_id": pl.String, **ranked.schema})
+    # Ranks by (due date, invoice id) over both.
+    rank = (
+        pl.concat(
+            [ranked.select("invoice_id", "due_date"), then_open.select("invoice_id", "due_date")]
+        )
+        .unique("invoice_id")
+        .sort("due_date", "invoice_id", nulls_last=True)
+        .select("invoice_id", rank=pl.int_range(pl.len(), dtype=pl.Int64))
+    )
+    # Only what the searches below read is carried through the reordering. An invoice issued
+    # after the money arrived is not what a payment without reference paid.
+    pairs = pl.concat(
+        [
+            payers.join(ranked, on=["customer_id", "currency"]),
+            payers.join(then_open.drop("customer_id", "currency"), on="transaction_id").select(
+                payers.columns + [c for c in ranked.columns if c not in payers.columns]
+            ),
+        ],
+        how="vertical_relaxed",
+    ).join(rank, on="invoice_id")
+    if "booking_date" in pairs.columns:
+        pairs = pairs.filter(
+            pl.col("issue_date").is_null()
+            | pl.col("booking_date").is_null()
+            | (pl.col("issue_date") <= pl.col("booking_date"))
+        )
+    pairs = pairs.select(
         "transaction_id",
         "t",
         "amount_cents",
         "invoice_id",
         "amount_open_cents",
-        order=pl.col("t").cast(pl.Int64) * max(ranked.height, 1) + pl.col("rank"),
+        "phantom",
+        order=pl.col("t").cast(pl.Int64) * max(rank.height, 1) + pl.col("rank"),
     )
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     # Sorted by t: a transaction's first row is where t changes.
@@ -224,21 +272,35 @@ def amount_matches(
     items = pairs[pairs["order"].arg_sort()].with_columns(idx=row - first)
     singles = items.filter(pl.col("amount_open_cents") == pl.col("amount_cents"))
     single_solutions = singles.select(
-        "transaction_id", invoice_ids=pl.concat_list("invoice_id"), size=pl.lit(1)
+        "transaction_id", "phantom", invoice_ids=pl.concat_list("invoice_id"), size=pl.lit(1)
     )
-    n_single = single_solutions.group_by("transaction_id").len()
-    # Sets only where no single item fits.
-    pool = items.join(n_single, on="transaction_id", how="anti").filter(
-        pl.col("idx") < config.max_set_items
+    # Sets are sought among the oldest max_set_items, even where one item fits: a sum proves
+    # nothing unless it is the only way to make the amount (a single item of that amount and
+    # two others adding up to it are two answers). A payer with more items than that is a search
+    # that hit its bound: a set found then is not proven the only one.
+    pool = items.filter(pl.col("idx") < config.max_set_items).with_columns(
+        # What credit notes could still take off a running total: a total above the amount by
+        # more than that can never come back to it (the search prunes it).
+        slack=(-pl.col("amount_open_cents").clip(upper_bound=0)).sum().over("transaction_id")
+    )
+    bound_hit = (
+        items.group_by("transaction_id")
+        .agg(n_items=pl.len())
+        .filter(pl.col("n_items") > config.max_set_items)
+        .select("transaction_id")
     )
     level = pool.select(
         "transaction_id",
         "amount_cents",
+        "slack",
+        "phantom",
         last=pl.col("idx"),
         total=pl.col("amount_open_cents"),
         invoice_ids=pl.concat_list("invoice_id"),
+    ).filter(pl.col("total") - pl.col("slack") <= pl.col("amount_cents"))
+    right = pool.select(
+        "transaction_id", "idx", "invoice_id", "amount_open_cents", phantom_r="phantom"
     )
-    right = pool.select("transaction_id", "idx", "invoice_id", "amount_open_cents")
     set_solutions = []
     for size in range(2, config.max_set_size + 1):
         level = (
@@ -247,14 +309,17 @@ def amount_matches(
             .select(
                 "transaction_id",
                 "amount_cents",
+                "slack",
+                phantom=pl.col("phantom") | pl.col("phantom_r"),
                 last=pl.col("idx"),
                 total=pl.col("total") + pl.col("amount_open_cents"),
                 invoice_ids=pl.col("invoice_ids").list.concat(pl.concat_list("invoice_id")),
             )
+            .filter(pl.col("total") - pl.col("slack") <= pl.col("amount_cents"))
         )
         set_solutions.append(
             level.filter(pl.col("total") == pl.col("amount_cents")).select(
-                "transaction_id", "invoice_ids", size=pl.lit(size)
+                "transaction_id", "phantom", "invoice_ids", size=pl.lit(size)
             )
         )
     sets = pl.concat(set_solutions) if set_solutions else single_solutions.clear()
@@ -265,10 +330,28 @@ def amount_matches(
     near = (
         items.join(solved.select("transaction_id").unique(), on="transaction_id", how="anti")
         .filter((pl.col("amount_cents") > 0) & (gap > 0) & (gap <= tol))
-        .select("transaction_id", invoice_ids=pl.concat_list("invoice_id"), size=pl.lit(1))
+        .select(
+            "transaction_id", "phantom", invoice_ids=pl.concat_list("invoice_id"), size=pl.lit(1)
+        )
     )
     solutions = pl.concat([solved, near.cast(solved.schema)]).with_columns(
         n=pl.len().over("transaction_id"), is_set=pl.col("size") > 1
+    )
+    # One answer, but a set found by a search that did not see all the payer's items, or an item
+    # a later transfer paid: unproven.
+    unproven = (
+        solutions.filter((pl.col("n") == 1) & (pl.col("is_set") | pl.col("phantom")))
+        .join(bound_hit, on="transaction_id", how="left")
+        .filter(
+            pl.col("phantom")
+            | pl.col("transaction_id").is_in(bound_hit["transaction_id"].implode())
+        )
+        .select("transaction_id")
+    )
+    solutions = solutions.with_columns(
+        n=pl.when(pl.col("transaction_id").is_in(unproven["transaction_id"].implode()))
+        .then(2)
+        .otherwise(pl.col("n"))
     )
     unique = solutions.filter(pl.col("n") == 1)
     claims = unique.explode("invoice_ids").select(
@@ -277,9 +360,10 @@ def amount_matches(
         rule=pl.when(pl.col("is_set")).then(pl.lit(rule_set)).otherwise(pl.lit(rule_single)),
         confidence=pl.lit(confidence),
     )
-    ambiguous = solutions.filter(pl.col("n") > 1).join(
-        payers.select("transaction_id", "amount_cents").unique(), on="transaction_id"
-    )
+    # An exception lists the first few answers (a payer with many equal items has hundreds).
+    ambiguous = solutions.filter(
+        (pl.col("n") > 1) & (pl.int_range(pl.len()).over("transaction_id") < MAX_LISTED_SETS)
+    ).join(payers.select("transaction_id", "amount_cents").unique(), on="transaction_id")
     exceptions = exception_rows(
         ambiguous.select(
             "transaction_id",

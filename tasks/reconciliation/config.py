@@ -14,8 +14,9 @@ class ReconciliationConfig:
     name_similarity_threshold: float = 90.0
     # ...and by how much it must beat the next customer; closer than this is an exception.
     name_similarity_margin: float = 5.0
-    # Sums of open items: sets of at most this many items, among the customer's oldest ones.
-    max_set_size: int = 3
-    max_set_items: int = 10
+    # Sums of open items: sets of at most this many items, among the customer's oldest ones; a
+    # customer with more open items than that is a search that hit its bound (never a guess).
+    max_set_size: int = 4
+    max_set_items: int = 12
     # Rounds of a rule when several transfers claim the same invoice (earliest wins each round).
     max_rounds: int = 10

@@ -30,6 +30,7 @@ from o2c.models.schemas import (
 from o2c.tasks.reconciliation.amounts import amount_matches, settle_claims
 from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.exceptions import (
+    REASON_AMBIGUOUS_AMOUNT,
     REASON_AMBIGUOUS_REFERENCE,
     REASON_NO_MATCH,
     REASON_REFERENCE_AMOUNT_MISMATCH,
@@ -155,6 +156,7 @@ class _Run:
         self, pending: pl.DataFrame, open_items: pl.DataFrame, config: ReconciliationConfig
     ):
         self.pending = pending
+        self.tx = pending
         # Open amounts live apart, by row number i: a settlement updates the rows it touched
         # instead of joining the million items again.
         self.items = open_items
@@ -193,6 +195,23 @@ class _Run:
             )
             self._open = None
         self.drop_pending(allocations)
+
+    def settled(self) -> pl.DataFrame:
+        """What this run paid on items, one row per payment: the item as it was open before the
+        run, ``alloc_t`` the booking rank of the transfer and ``alloc_cents`` what it paid."""
+        cols = ["invoice_id", "customer_id", "currency", "due_date", "issue_date"]
+        items = self.items.select(*cols, "amount_open_cents")
+        if not self.allocations:
+            return items.clear().with_columns(
+                alloc_t=pl.lit(None, pl.UInt32), alloc_cents=pl.lit(None, pl.Int64)
+            )
+        paid = (
+            pl.concat(self.allocations)
+            .filter((pl.col("kind") == "payment") & pl.col("invoice_id").is_not_null())
+            .join(self.tx.select("transaction_id", "t"), on="transaction_id")
+            .select("invoice_id", alloc_t="t", alloc_cents="amount_cents")
+        )
+        return items.join(paid, on="invoice_id")
 
     def fail(self, exceptions: pl.DataFrame) -> None:
         if exceptions.height == 0:
@@ -283,10 +302,12 @@ def _text_rule_for(
     known = known_ibans(customers, aliases)
 
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        claims, exceptions = _text_claims(todo, open_items, hits, config)
         by_iban = payers_by_iban(todo, customers, aliases, known=known)
         by_name = name_candidates(
             todo.join(by_iban, on="transaction_id", how="anti"), customers, aliases, config
+        )
+        claims, exceptions = _text_claims(
+            todo, open_items, hits, config, pl.concat([by_iban, by_name])
         )
         owners = claims.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
         payer_ok = owners.join(by_iban, on=["transaction_id", "customer_id"], how="semi").select(
@@ -346,9 +367,13 @@ def _text_rule_for(
 
 
 def _text_claims(
-    todo: pl.DataFrame, open_items: pl.DataFrame, hits: pl.DataFrame, config: ReconciliationConfig
+    todo: pl.DataFrame,
+    open_items: pl.DataFrame,
+    hits: pl.DataFrame,
+    config: ReconciliationConfig,
+    payers: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    found = invoice_numbers(todo, open_items, hits=hits)
+    found = invoice_numbers(todo, open_items, hits=hits, payers=payers)
     ambiguous = found.filter(pl.col("ambiguous")).join(
         todo.select("transaction_id", "amount_cents"), on="transaction_id"
     )
@@ -489,7 +514,11 @@ def _payer_rule_for(
     config: ReconciliationConfig,
     *,
     by_name: bool,
+    settled_later: Callable[[], pl.DataFrame],
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
+    """Rules 4-5: a known payer's amount, against the sums of its open items (see
+    amounts.amount_matches); ``settled_later``: the run's items settled so far, with the booking
+    rank of the latest transfer that paid them."""
     known = known_ibans(customers, aliases)
 
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -511,9 +540,12 @@ def _payer_rule_for(
                 confidence=0.95,
             )
         payers = payers.join(
-            todo.select("transaction_id", "t", "amount_cents", "currency"), on="transaction_id"
+            todo.select("transaction_id", "t", "amount_cents", "currency", "booking_date"),
+            on="transaction_id",
         )
-        claims, exc = amount_matches(payers, open_items, config, **rules)
+        claims, exc = amount_matches(
+            payers, open_items, config, settled_later=settled_later(), **rules
+        )
         return claims, pl.concat([name_exc, exc])
 
     return rule
@@ -600,9 +632,12 @@ def reconcile(
         _reference_rule_for(pairs),
         _text_rule_for(hits, customers, aliases, config),
         _fuzzy_rule_for(customers, aliases, config),
-        _payer_rule_for(customers, aliases, config, by_name=False),
-        _payer_rule_for(customers, aliases, config, by_name=True),
+        _payer_rule_for(customers, aliases, config, by_name=False, settled_later=run.settled),
+        _payer_rule_for(customers, aliases, config, by_name=True, settled_later=run.settled),
     ]
+    # Two sums of open items fitting one payment stay a person's question on the next pass, even
+    # if another transfer has meanwhile settled one of them: at the payment's date both fitted.
+    settled_doubts: list[pl.DataFrame] = []
     for _ in range(config.max_rounds):
         run.exceptions = []
         count = sum(a.height for a in run.allocations)
@@ -620,11 +655,18 @@ def reconcile(
             break
         if not run.exceptions and reversal_tx.height == 0:
             break
+        doubts = [e.filter(pl.col("reason") == REASON_AMBIGUOUS_AMOUNT) for e in run.exceptions]
+        settled_doubts.extend(doubts)
         retry = pl.concat(
             [e.select("transaction_id") for e in run.exceptions]
             + [pl.DataFrame(schema={"transaction_id": pl.String})]
+        ).join(
+            pl.concat([pl.DataFrame(schema=RECONCILIATION_EXCEPTION), *doubts]),
+            on="transaction_id",
+            how="anti",
         )
         run.pending = tx.join(retry, on="transaction_id", how="semi").filter(~pl.col("is_reversal"))
+    run.exceptions.extend(settled_doubts)
     run.exceptions.append(rev_exc.join(reversal_tx, on="transaction_id", how="semi"))
     run.fail(no_match_rows(zero["transaction_id"], REASON_NO_MATCH))
 

@@ -289,8 +289,12 @@ def invoice_numbers(
     keys: pl.DataFrame | None = None,
     *,
     hits: pl.DataFrame | None = None,
+    payers: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Rules 2 and 3: invoice numbers written in the remittance text, one or several.
+
+    ``payers`` (transaction_id, customer_id): whom each payer may be; a weak key then only names
+    that customer's items ("factures 11 et 24" from a customer, not another's credit note AV-0011).
 
     Returns candidates with a ``strong`` flag and ``ambiguous``: a strong key names an invoice on
     its own; a weak one (few digits) only when the amount confirms it, which amounts.py checks.
@@ -311,6 +315,23 @@ def invoice_numbers(
         raw = hits.lazy().join(ids.select("t"), on="t", how="semi")
     # Keys of the whole run first, then only the hits on what is still open (far fewer rows).
     hits = raw.join(open_items.lazy().select("invoice_id"), on="invoice_id", how="semi")
+    if payers is not None and payers.height:
+        known = ids.join(payers.lazy(), on="transaction_id").select("t", "customer_id")
+        foreign = (
+            hits.filter(pl.col("strength") < 0.95)
+            .join(open_items.lazy().select("invoice_id", "customer_id"), on="invoice_id")
+            .join(known.select("t").unique(), on="t", how="semi")
+            .join(known, on=["t", "customer_id"], how="anti")
+            .select("t", "invoice_id")
+        )
+        hits = pl.concat(
+            [
+                hits.filter(pl.col("strength") >= 0.95),
+                hits.filter(pl.col("strength") < 0.95).join(
+                    foreign, on=["t", "invoice_id"], how="anti"
+                ),
+            ]
+        )
     # Per run of text, keep the invoices reached by its best key; a longer run beats a shorter one
     # it contains ("2024 00123" beats "00123").
     hits = hits.filter(pl.col("strength") == pl.col("strength").max().over("t", "chain_no"))
