@@ -112,11 +112,11 @@ def fetch_transactions(
     its whole history when `since` is None. Nothing is kept if any page fails: the caller
     saves no cursor and the next run asks again from the same place.
 
-    The loader's natural key ranks identical payments (same account, day, currency, amount)
-    within a statement, as a bank file does within its day. An incremental cut could hold the
-    second of two such payments alone and make it look like the first, stored already: so for
-    every booking day the cut touches, the day is listed again in full and all of it is handed
-    over (already stored rows then count as duplicates, nothing is doubled or lost).
+    The loader knows a feed line by its provider id (tasks/bank/store.py); a line without one
+    is compared with the stored lines of its day. So for every booking day the cut touches, the
+    day is listed again in full and all of it is handed over: stored rows are then recognised
+    by their ids (listed as already known), a whole day can be compared with a file's, and
+    nothing is doubled or lost.
     """
     feeds = []
     for account in client.list_accounts():
