@@ -196,6 +196,7 @@ def _start(files: ServerFiles) -> LocalServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=_server_environment(files, port),
+                cwd=files.home,  # keeps none of the user's directories busy
                 start_new_session=True,  # no Ctrl-C of the command that started it reaches it
             )
         server = LocalServer(process.pid, port)
@@ -347,10 +348,16 @@ def _stop_when_idle(files: ServerFiles, idle_s: float, server: object) -> None:
             fcntl.flock(handle, fcntl.LOCK_UN)
             continue
         # Idle: keep the lock until this process is gone, so no command talks to us meanwhile.
+        _say(f"idle for {idle_s:.0f} s: stopping")
         _remove_state(files, os.getpid())
         server.should_exit = True  # type: ignore[attr-defined]
         time.sleep(_STOP_GRACE_S)
         os._exit(0)
+
+
+def _say(message: str) -> None:
+    """One line in server.log (the server's stdout): when and why it started or stopped."""
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}: {message}", flush=True)
 
 
 def serve(home: Path, port: int) -> None:
@@ -375,10 +382,12 @@ def serve(home: Path, port: int) -> None:
         name="o2c-idle",
     )
     watcher.start()
+    _say(f"serving http://127.0.0.1:{port} (stops after {idle_seconds():.0f} s idle)")
     try:
         server.run()
     finally:
         _remove_state(files, os.getpid())
+        _say("stopped")
     if not server.started:
         sys.exit(3)  # could not bind: the command tries another port
 
