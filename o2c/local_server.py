@@ -382,6 +382,9 @@ def serve(home: Path, port: int) -> None:
         name="o2c-idle",
     )
     watcher.start()
+    # uvicorn stops gracefully on SIGTERM, then raises it again once its own handler is gone:
+    # let that end the process through the `finally` below rather than by the signal.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     _say(f"serving http://127.0.0.1:{port} (stops after {idle_seconds():.0f} s idle)")
     try:
         server.run()
