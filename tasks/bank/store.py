@@ -29,24 +29,25 @@ result's `known` frame and in the load's report):
    lines of the same kind of file (camt, MT940/MT942, CFONB, Open Banking...) carry references:
    proven new (the bank numbers its lines; a different number is a different line);
 3. the rest of an account-day (lines without a usable reference, or whose references cannot be
-   compared with the stored ones: an MT940 against a camt, a feed against a file) is compared
-   with the stored lines of that day not claimed by 1, as amounts with their multiplicity:
-   - no stored line that day: new;
-   - the incoming statement is one already stored (same account, currency, dates, opening and
-     closing balances: another rendering of it) and its lines are among the stored ones: known;
-   - the incoming statement continues a stored one (its opening balance is the closing balance
-     of a stored statement of the account that ends the day this one starts, and that moved
-     money), and is not itself stored: new, even when amounts repeat (morning, then evening);
-   - same amounts, same count (so same sum): known, each incoming line matched to a stored one;
-   - incoming is a superset of what an intraday or partial source stored (camt.052, camt.054,
-     MT942, Open Banking): the matched are known, the others new (intraday, then the final
-     statement); an intraday or partial incoming that is a subset of the stored day: known;
+   compared with the stored ones: an MT940 against a camt, a feed against a file):
+   - a line of a statement already stored (same account, currency, dates, opening and closing
+     balances: another rendering of it, or a file that sends it again) is known when the stored
+     day has a line of its amount (paired in order);
+   - a line of a statement that continues a stored one (its opening balance is the closing
+     balance of a stored statement of the account that ends the day this one starts, and that
+     moved money), on that first day: new, even when amounts repeat (morning, then evening);
+   - what is left of the day is compared with the stored lines of that day not claimed above,
+     as amounts with their multiplicity: no stored line that day: new; same amounts, same count
+     (so same sum): known, each incoming line paired with a stored one; incoming a superset of
+     what an intraday or partial source stored (camt.052, camt.054, MT942, Open Banking): the
+     paired are known, the others new (intraday, then the final statement); an intraday or
+     partial incoming that is a subset of the stored day: known;
    - anything else cannot be proven either way. Safe behaviour chosen for a credit controller:
      **the line is stored** (a payment is never lost, so nobody is chased for money they paid)
      **and listed as "stored, possibly already known"** with the stored line it may repeat,
      in the load result (`unproven`), the batch message and the report: a doubled credit shows
      up as unapplied cash to review, a dropped one would never show up again. An incoming line
-     whose amount has no stored counterpart that day is new whatever the case.
+     whose amount has no stored counterpart left that day is new whatever the case.
 
 A file is loaded in one DuckDB transaction (batch row, statements, transactions: all or none), a
 file whose sha256 was already loaded is a no-op that says so, and a statement whose balances do
@@ -304,8 +305,11 @@ def _continuing(con: duckdb.DuckDBPyConnection, statements: list[Statement]) -> 
     flags = []
     for st in statements:
         same = [t for t in stored if (t[0], t[1]) == (st.account_iban, st.currency)]
-        known = any(t[2:] == (st.from_date, st.to_date, st.opening_balance, st.closing_balance)
-                    for t in same)  # fmt: skip
+        balanced = st.opening_balance is not None and st.closing_balance is not None
+        known = balanced and any(
+            t[2:] == (st.from_date, st.to_date, st.opening_balance, st.closing_balance)
+            for t in same
+        )
         follows = st.opening_balance is not None and any(
             t[3] == st.from_date and t[5] == st.opening_balance and t[4] != t[5] for t in same
         )
@@ -463,21 +467,54 @@ def _repeats_in_load(
     )
 
 
+def _pair(lines: pl.DataFrame, stored_pool: pl.DataFrame) -> pl.DataFrame:
+    """Each line with the stored line of the same facts and rank (file order against stored
+    order), its columns suffixed _s; null when the stored day has fewer such lines."""
+    stored_side = (
+        stored_pool.sort("batch_id", "rid")
+        .with_columns(rank=pl.int_range(pl.len()).over(_FACTS).cast(pl.UInt32) + 1)
+        .select(
+            *_FACTS, "rank", "transaction_id", "batch_id", "file_name",
+            booking_date_s="booking_date", amount_cents_s="amount_cents",
+            reference_s="reference",
+        )
+    )  # fmt: skip
+    return lines.with_columns(rank=pl.col("seq").rank("ordinal").over(_FACTS)).join(
+        stored_side, on=[*_FACTS, "rank"], how="left"
+    )
+
+
 def _day_proof(
     pool: pl.DataFrame, stored_pool: pl.DataFrame, continuing: pl.DataFrame
 ) -> pl.DataFrame:
     """Each pooled line with `decision` (new / known / unproven), `how`, and its stored line."""
-    ranked = pool.with_columns(rank=pl.col("seq").rank("ordinal").over(_FACTS)).join(
-        continuing, on="st_index", how="left"
+    pool = pool.join(continuing, on="st_index", how="left").with_columns(
+        pl.col("restates", "continues").fill_null(False)
     )
-    stored_ranked = stored_pool.sort("batch_id", "rid").with_columns(
-        rank=pl.int_range(pl.len()).over(_FACTS).cast(pl.UInt32) + 1
+    # a. A statement already stored: each of its lines is one of the stored lines of its day.
+    restated = (
+        _pair(pool.filter("restates"), stored_pool)
+        .filter(pl.col("transaction_id").is_not_null())
+        .with_columns(
+            decision=pl.lit("known"),
+            how=pl.lit("statement already stored (same dates and balances)"),
+        )
     )
+    pool = pool.join(restated.select("seq"), on="seq", how="anti")
+    stored_pool = stored_pool.join(restated.select("transaction_id"), on="transaction_id",
+                                   how="anti")  # fmt: skip
+    # b. A statement that opens where a stored one closed: its first day's lines are new.
+    follows = pl.col("continues") & (pl.col("booking_date") == pl.col("st_from"))
+    continued = pool.filter(follows).with_columns(
+        decision=pl.lit("new"), how=pl.lit("continues a stored statement")
+    )
+    pool = pool.filter(~follows)
+    # c. The rest of the day, compared as a whole with the stored day.
     counts = (
-        ranked.group_by(_FACTS)
+        pool.group_by(_FACTS)
         .len("n_in")
-        .join(stored_ranked.group_by(_FACTS).len("n_st"), on=_FACTS, how="full", coalesce=True)
-        .join(ranked.select(_DAY).unique(), on=_DAY, how="semi")
+        .join(stored_pool.group_by(_FACTS).len("n_st"), on=_FACTS, how="full", coalesce=True)
+        .join(pool.select(_DAY).unique(), on=_DAY, how="semi")
         .with_columns(pl.col("n_in", "n_st").fill_null(0))
     )
     partial = pl.col("source").is_in(PARTIAL_SOURCES)
@@ -490,22 +527,9 @@ def _day_proof(
             subset=(pl.col("n_in") <= pl.col("n_st")).all(),
         )
         .join(stored_pool.group_by(_DAY).agg(stored_partial=partial.all()), on=_DAY, how="left")
-        .join(
-            ranked.group_by(_DAY).agg(
-                incoming_partial=partial.all(),
-                restates=pl.col("restates").all(),
-                continues=(
-                    pl.col("continues") & (pl.col("booking_date") == pl.col("st_from"))
-                ).all(),
-            ),
-            on=_DAY,
-        )
+        .join(pool.group_by(_DAY).agg(incoming_partial=partial.all()), on=_DAY)
         .with_columns(
-            day=pl.when(~pl.col("stored"))
-            .then(pl.lit("new"))
-            .when(pl.col("restates") & pl.col("subset"))
-            .then(pl.lit("statement already stored (same dates and balances)"))
-            .when(pl.col("continues"))
+            how=pl.when(~pl.col("stored"))
             .then(pl.lit("new"))
             .when(pl.col("equal"))
             .then(pl.lit("same day, same count and sum as a stored statement"))
@@ -515,27 +539,20 @@ def _day_proof(
             .then(pl.lit("partial report (intraday, feed) of a stored day"))
             .otherwise(pl.lit("unproven"))
         )
-        .select(*_DAY, "day")
+        .select(*_DAY, "how")
     )
-    stored_side = stored_ranked.drop("identity_ref", "source", "family", "rid").rename(
-        {"booking_date": "booking_date_s", "amount_cents": "amount_cents_s",
-         "reference": "reference_s"}
-    ).with_columns(pl.col("booking_date_s").alias("booking_date"),
-                   pl.col("amount_cents_s").alias("amount_cents"))  # fmt: skip
-    return (
-        ranked.join(days, on=_DAY, how="left")
-        .join(stored_side, on=[*_FACTS, "rank"], how="left")
+    compared = (
+        _pair(pool, stored_pool)
+        .join(days, on=_DAY, how="left")
         .with_columns(
-            decision=pl.when(pl.col("day") == "new")
+            decision=pl.when((pl.col("how") == "new") | pl.col("transaction_id").is_null())
             .then(pl.lit("new"))
-            .when(pl.col("transaction_id").is_null())
-            .then(pl.lit("new"))
-            .when(pl.col("day") == "unproven")
+            .when(pl.col("how") == "unproven")
             .then(pl.lit("unproven"))
-            .otherwise(pl.lit("known")),
-            how=pl.col("day"),
+            .otherwise(pl.lit("known"))
         )
     )
+    return pl.concat([restated, continued, compared], how="diagonal_relaxed")
 
 
 def _occurrence(new: pl.DataFrame, stored: pl.DataFrame | None) -> pl.DataFrame:

@@ -150,6 +150,20 @@ def test_morning_then_evening_statement(tmp_path: Path, with_refs: bool) -> None
         assert stored(con) == (3, Decimal("40.00"))
 
 
+def test_a_file_resending_the_morning_with_the_evening(tmp_path: Path) -> None:
+    """A bank that sends the day's statements again, the stored morning one with the evening."""
+    morning = statement([line("10.00"), line("20.00")], "0.00", "30.00", ref="S-morning")
+    evening = statement([line("10.00"), line("20.00")], "30.00", "60.00", ref="S-evening")
+    with connect(tmp_path / "w.duckdb") as con:
+        load(con, [morning], "morning.sta")
+        result = load(con, [morning, evening], "day.sta")
+        assert figures(result) == (2, 2, 0, 0)
+        assert set(result.known.get_column("how")) == {
+            "statement already stored (same dates and balances)"
+        }
+        assert stored(con) == (4, Decimal("60.00"))
+
+
 def test_what_cannot_be_proven_is_stored_and_listed(tmp_path: Path) -> None:
     """No references, no balances: the second file's 10.00 may be the first file's or another.
     Stored (never lost), and listed with the stored line it may repeat."""
