@@ -47,6 +47,25 @@ def _publish(stats: dict, exceptions: list[dict], decisions: dict | None) -> Non
     )
 
 
+def _ask_finance(db: str | None, count: int, wait_minutes: int) -> dict[str, int]:
+    """Pause for the form; a refused decision (unknown invoice, bad candidate N) shows the form
+    again with the reason and everything typed, until it applies or the wait runs out."""
+    note = f"{count} exceptions: see artifact reconciliation-exceptions"
+    typed: dict = {"decided_by": ""}
+    while True:
+        answer: ExceptionDecisions = pause_flow_run(
+            wait_for_input=ExceptionDecisions.with_initial_data(description=note, **typed),
+            timeout=wait_minutes * 60,
+        )
+        try:
+            frame = store.form_decisions([d.model_dump() for d in answer.decisions])
+            return apply_decisions(db, frame, "ui", answer.decided_by)
+        except ValueError as refused:
+            print(f"decisions not applied, the form asks again: {refused}")
+            note = f"Not applied, nothing was written: {refused}. Correct it and submit again."
+            typed = {"decided_by": answer.decided_by, "decisions": answer.decisions}
+
+
 @flow(name="reconcile", log_prints=True)
 def reconcile(
     db: str | None = None,
@@ -62,26 +81,7 @@ def reconcile(
     _publish(stats, exceptions, applied)
     print(f"{stats['settled']} settled, {stats['exceptions']} exceptions")
     if ask_finance and exceptions:
-        answer: ExceptionDecisions = pause_flow_run(
-            wait_for_input=ExceptionDecisions.with_initial_data(
-                description=f"{len(exceptions)} exceptions: see artifact reconciliation-exceptions",
-                decided_by="",
-            ),
-            timeout=wait_minutes * 60,
-        )
-        frame = pl.DataFrame(
-            [
-                {
-                    "transaction_id": d.transaction_id,
-                    "invoice_id": d.invoice_id,
-                    "amount": None if d.amount is None else str(d.amount),
-                    "note": d.note,
-                }
-                for d in answer.decisions
-            ],
-            schema={c: pl.String for c in store.DECISION_CSV_COLUMNS},
-        )
-        applied = apply_decisions(db, frame, "ui", answer.decided_by)
+        applied = _ask_finance(db, len(exceptions), wait_minutes)
         stats, exceptions = reconcile_warehouse(db)
         _publish(stats, exceptions, applied)
     return stats

@@ -11,7 +11,14 @@ from pydantic import BaseModel, Field
 class Decision(BaseModel):
     transaction_id: str = Field(description="The bank transaction, as in the exceptions table")
     invoice_id: str | None = Field(
-        default=None, description="The invoice it pays; empty: not a customer payment, leave it"
+        default=None,
+        description='The invoice it pays (or "candidate N"); empty: not a customer payment',
+    )
+    candidate: int | None = Field(
+        default=None,
+        ge=1,
+        description="Instead of an invoice: candidate N of the exceptions table (its invoices"
+        " and amounts)",
     )
     amount: Decimal | None = Field(
         default=None, description="Amount to allocate; empty: what is open on the invoice"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import date
@@ -119,4 +120,66 @@ def test_finance_decides_in_the_paused_run_form(db: Path):
             "SELECT customer_id, payer_iban FROM customer_payer_aliases"
         ).fetchall()
     assert decided == [("Claire (credit control)", "ui")]
-    assert aliases == [("C1", PAYER)]
+    # PAYER is C1's own IBAN (in the ERP export): nothing new to learn.
+    assert aliases == []
+
+
+def _paused_run(client, after: set | None = None):
+    """The paused flow run (waiting for another pause than those in ``after``), or None."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+            )
+        )
+        runs = [r for r in runs if r.state.state_details.pause_key not in (after or set())]
+        if runs:
+            return runs[0]
+        time.sleep(0.5)
+    return None
+
+
+def test_a_bad_candidate_in_the_form_asks_again_with_what_was_typed(db: Path):
+    from prefect.input.run_input import keyset_from_paused_state
+
+    outcome: dict = {}
+    runner = threading.Thread(
+        target=lambda: outcome.update(stats=reconcile(db=str(db), ask_finance=True, wait_minutes=2))
+    )
+    runner.start()
+    with get_client(sync_client=True) as client:
+        first = _paused_run(client)
+        assert first is not None, "the run never paused for finance's input"
+        with connect(db, read_only=True) as con:
+            transaction_id, raw = con.execute(
+                "SELECT e.transaction_id, e.candidates FROM reconciliation_exceptions e"
+                " JOIN bank_transactions t USING (transaction_id) WHERE t.bank_reference = 'B2'"
+            ).fetchall()[0]
+        shown = json.loads(raw)
+        assert {tuple(c["invoice_ids"]) for c in shown} >= {("FA-1",), ("FA-2",)}
+        typed = [{"transaction_id": transaction_id, "candidate": len(shown) + 1, "note": "n"}]
+        resume_flow_run(first.id, run_input={"decided_by": "Claire", "decisions": typed})
+        second = _paused_run(client, after={first.state.state_details.pause_key})
+        assert second is not None, "a refused decision must show the form again"
+        keys = keyset_from_paused_state(second.state)
+        description = client.read_flow_run_input(second.id, keys["description"])
+        assert f"has candidates 1 to {len(shown)}" in description
+        schema = json.loads(client.read_flow_run_input(second.id, keys["schema"]))
+        assert "Claire" in json.dumps(schema), "what was typed is kept in the form"
+        assert allocations(db) == [("B1", "FA-3", Decimal("200.00"), "invoice_number")]
+        pick = [tuple(c["invoice_ids"]) for c in shown].index(("FA-2",)) + 1
+        resume_flow_run(
+            second.id,
+            run_input={
+                "decided_by": "Claire",
+                "decisions": [{"transaction_id": transaction_id, "candidate": pick}],
+            },
+        )
+    runner.join(timeout=120)
+    assert not runner.is_alive()
+    assert outcome["stats"]["exceptions"] == 0
+    assert allocations(db) == [
+        ("B1", "FA-3", Decimal("200.00"), "invoice_number"),
+        ("B2", "FA-2", Decimal("100.00"), "manual"),
+    ]
