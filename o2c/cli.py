@@ -1,7 +1,9 @@
 """The `o2c` command: each subcommand runs its Prefect flow in-process and says what happened.
 
-Prefect runs on its ephemeral API unless PREFECT_API_URL points at a server; flows and Great
-Expectations are imported only by the commands that need them, so `o2c status` stays instant.
+Flows talk to the Prefect server at PREFECT_API_URL when the user set one; otherwise to the data
+folder's local server (o2c.local_server), started by the first command and reused until idle,
+whose UI `o2c ui` opens. Flows and Great Expectations are imported only by the commands that
+need them, so `o2c status` stays instant.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -454,7 +456,9 @@ def ui() -> None:
                 soft_wrap=True,
             )
             return
-        with local_server.using(files) as server:
+        with ExitStack() as holding:
+            with err.status("starting the Prefect UI", spinner="dots"):
+                server = holding.enter_context(local_server.using(files))
             out.print(
                 f"Prefect UI: {server.ui_url}  (runs of {db_path(state.db)}; Ctrl-C stops it)",
                 highlight=False,
