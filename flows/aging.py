@@ -31,19 +31,18 @@ def compute_and_snapshot(db: str | None, as_of: date, buckets: analysis.Buckets)
     return views, history, dso_history
 
 
+def _report_options(views: AgingViews, dso_history) -> dict:
+    return {"as_of": views.as_of, "dso_history": dso_history, "buckets": views.buckets,
+            "settings": views.settings}  # fmt: skip
+
+
 @task(name="write-aging-report", cache_policy=NO_CACHE)
 def write_report(views: AgingViews, history, dso_history, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / f"aging-{views.as_of.isoformat()}.html"
     page.write_text(
         report.render_html_report(
-            views.by_customer,
-            views.dso,
-            history,
-            as_of=views.as_of,
-            dso_history=dso_history,
-            buckets=views.buckets,
-            settings=views.settings,
+            views.by_customer, views.dso, history, **_report_options(views, dso_history)
         ),
         encoding="utf-8",
     )
@@ -57,10 +56,8 @@ def aging_flow(
     bucket_edges: list[int] | None = None,
     report_dir: str | None = None,
 ) -> dict:
-    """Age open items, keep the day's snapshot, publish the summary, the table and the chart.
-
-    Thresholds (small balances, the revenue a DSO needs) and the language come from the
-    O2C_AGING_* settings (tasks/aging/settings.py)."""
+    """Age open items, keep the day's snapshot, publish the summary, the table and the chart
+    (thresholds and language: the O2C_AGING_* settings, tasks/aging/settings.py)."""
     as_of = as_of or date.today()
     buckets = analysis.as_buckets(bucket_edges) if bucket_edges else analysis.DEFAULT_BUCKETS
     views, history, dso_history = compute_and_snapshot(db, as_of, buckets)
@@ -68,12 +65,7 @@ def aging_flow(
     markdown_artifact(
         "aging-summary",
         report.summary_markdown(
-            views.by_customer,
-            views.dso,
-            as_of=as_of,
-            dso_history=dso_history,
-            buckets=buckets,
-            settings=views.settings,
+            views.by_customer, views.dso, **_report_options(views, dso_history)
         ),
         f"Receivables aging as of {day}",
     )

@@ -39,6 +39,12 @@ CREDITS_NOTE = (
 )
 
 
+def _amount(cents: int, lang: Lang) -> str:
+    """An amount in a table whose line (or section) names the currency: the figure alone, so
+    that the table stays narrow enough for the artifact pane."""
+    return format_money(cents, None, lang)
+
+
 def _text(value: object) -> str:
     """Data (an id, a name, an entity, a currency) for a Markdown table cell: shown, not read."""
     return md_cell(value)
@@ -168,7 +174,7 @@ def bucket_rows(
     """Header and rows of the debts per due-date bucket, one line per currency."""
     header = ["Currency", *b.labels]
     rows = [
-        [r["currency"], *(format_money(r[b.column(k)], r["currency"], lang) for k in b.keys)]
+        [r["currency"], *(_amount(r[b.column(k)], lang) for k in b.keys)]
         for r in totals.iter_rows(named=True)
     ]
     return header, rows
@@ -191,11 +197,11 @@ def owed_rows(totals: pl.DataFrame, lang: Lang) -> tuple[list[str], list[list[ob
         rows.append(
             [
                 cur,
-                format_money(r["overdue_cents"], cur, lang),
-                format_money(r["overdue_net_cents"], cur, lang),
-                format_money(r["total_cents"], cur, lang),
-                format_money(r["credits_cents"], cur, lang),
-                format_money(r["balance_cents"], cur, lang),
+                _amount(r["overdue_cents"], lang),
+                _amount(r["overdue_net_cents"], lang),
+                _amount(r["total_cents"], lang),
+                _amount(r["credits_cents"], lang),
+                _amount(r["balance_cents"], lang),
                 format_count(r["customers"], lang),
             ]
         )
@@ -212,9 +218,9 @@ def small_balance_rows(
         [
             r["currency"],
             format_count(r["small_balance_items"], lang),
-            format_money(r["small_balance_cents"], r["currency"], lang),
+            _amount(r["small_balance_cents"], lang),
             format_count(r["small_balance_customers"], lang),
-            format_money(settings.small_balance_cents(r["currency"]), r["currency"], lang),
+            _amount(settings.small_balance_cents(r["currency"]), lang),
         ]
         for r in totals.filter(pl.col("small_balance_items") > 0).iter_rows(named=True)
     ]
@@ -245,6 +251,7 @@ def summary_markdown(
     lang = settings.lang
     top = top or settings.top_late_payers
     out = [f"# Receivables aging as of {format_date(as_of, lang)}", ""]
+    out += ["Amounts are in the currency of their line or section: none adds two currencies.", ""]
 
     totals = currency_totals(by_customer, buckets=b)
     out += ["## Owed and overdue, per currency", ""]
@@ -295,8 +302,8 @@ def summary_markdown(
                     _dso_cell(r, "dso_standard", lang),
                     _dso_cell(r, "dso_countback", lang),
                     _change(r["dso_standard"], before.get("dso_standard"), lang),
-                    format_money(r["receivables_cents"], r["currency"], lang),
-                    format_money(r["revenue_cents"], r["currency"], lang),
+                    _amount(r["receivables_cents"], lang),
+                    _amount(r["revenue_cents"], lang),
                 ]
             )
         out += [*_table(header, rows, {2, 3, 5, 6}), ""]
@@ -344,8 +351,8 @@ def summary_markdown(
             [
                 r["rank"],
                 _text(_who(mine, r)),
-                format_money(r["overdue_cents"], cur, lang),
-                format_money(r["overdue_net_cents"], cur, lang),
+                _amount(r["overdue_cents"], lang),
+                _amount(r["overdue_net_cents"], lang),
                 r["oldest_days_past_due"],
                 format_days(_col(mine, r, "avg_days_late"), lang),
                 _text(_col(mine, r, "grade")) or "–",
@@ -373,11 +380,13 @@ def customer_table(
 ) -> list[dict]:
     """Rows of the table artifact: one per customer, currency and entity, most overdue first.
 
-    Columns in the order finance reads them: who, overdue (gross, then net of credits), oldest
-    days late, total, grade, then credits, small balances and the buckets, the account id last.
-    Amounts without the currency code (the Currency column says it once) and the buckets to the
-    unit, so that the table fits the artifact pane; the workbook has every cent. The Entity
-    column is there only when the customers' items belong to more than one legal entity.
+    Columns in the order finance reads them: who (and in which currency), overdue (gross, then
+    net of credits), oldest days late, total, grade, then credits, small balances and the
+    buckets, the account id last. Amounts without the currency code (the Cur. column says it
+    once) and the buckets to the unit, so that the columns up to the grade fit the artifact
+    pane (about 650 px in the newer UI at 1366 px wide, 800 px in the classic one); the workbook
+    has every cent. The Entity column (after the grade) is there only when the customers' items
+    belong to more than one legal entity.
     """
     b = as_buckets(buckets)
     ordered = by_customer.sort(
@@ -394,13 +403,13 @@ def customer_table(
         rows.append(
             {
                 "Customer": _who(ordered, r),
-                **({"Entity": r["legal_entity"] or ""} if entities else {}),
-                "Currency": r["currency"],
+                "Cur.": r["currency"],
                 "Overdue": money("overdue_cents"),
                 "Net of credits": money("overdue_net_cents"),
                 "Days late": r["oldest_days_past_due"],
                 "Total": money("total_cents"),
                 "Grade": _col(ordered, r, "grade") or "–",
+                **({"Entity": r["legal_entity"] or ""} if entities else {}),
                 "Credits": money("credits_cents"),
                 "Small bal.": money("small_balance_cents"),
                 **{short_label(k): money(b.column(k), cents=False) for k in b.keys},
@@ -620,8 +629,8 @@ def render_html_report(
                 r["legal_entity"] or "–",
                 _dso_cell(r, "dso_standard", lang),
                 _dso_cell(r, "dso_countback", lang),
-                format_money(r["receivables_cents"], r["currency"], lang),
-                format_money(r["revenue_cents"], r["currency"], lang),
+                _amount(r["receivables_cents"], lang),
+                _amount(r["revenue_cents"], lang),
             ]
             for r in dso.iter_rows(named=True)
         ]
@@ -653,7 +662,7 @@ def render_html_report(
         right = {
             i
             for i, h in enumerate(header)
-            if h not in ("Customer", "Entity", "Currency", "Grade", "Account")
+            if h not in ("Customer", "Entity", "Cur.", "Grade", "Account")
         }
         rows = [list(r.values()) for r in table]
         body.append(f'<div class="wide">{_html_table(header, rows, right)}</div>')
