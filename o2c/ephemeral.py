@@ -1,5 +1,8 @@
 """The ephemeral Prefect server dies with the o2c command that started it.
 
+Used by `o2c watch` and `o2c serve` without PREFECT_API_URL, and by every command with
+O2C_PREFECT_SERVER=ephemeral; one-shot commands otherwise share o2c.local_server.
+
 Without PREFECT_API_URL, Prefect 3.8 starts `python -m uvicorn ... prefect.server.api.server:
 create_app` as a child (SubprocessASGIServer) and stops it at exit; a SIGKILLed command never
 reaches its exit, so the server lived on, one orphan per kill. Here the child is started as
