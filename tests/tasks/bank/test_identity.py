@@ -17,6 +17,9 @@ from o2c.tasks.bank.statements.detect import parse_file
 from o2c.tasks.bank.store import load_statements
 from o2c.tasks.demo.camt_writer import write_camt053
 from o2c.warehouse import connect, migrate, migrations
+from tests import locations
+
+SAMPLES = locations.SAMPLES
 
 IBAN = "DE89370400440532013000"
 DAY = date(2024, 5, 2)
@@ -432,3 +435,43 @@ def test_mt942_file_then_the_day_s_mt940(tmp_path: Path, with_refs: bool) -> Non
         result = load(con, second.statements, "final.sta")
         assert figures(result) == (1, 3, 0, 0)
         assert stored(con) == (4, Decimal("228.50"))
+
+
+# --- the real samples ------------------------------------------------------------------------------
+
+
+def sample_files() -> list[Path]:
+    folders = ("camt053", "camt054", "cfonb120", "mt940", "ofx")
+    if not SAMPLES.is_dir():
+        return []
+    return sorted(p for f in folders if (SAMPLES / f).is_dir() for p in (SAMPLES / f).iterdir())
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize("path", sample_files(), ids=lambda p: p.name)
+def test_every_line_of_a_real_sample_is_stored_once(tmp_path: Path, path: Path) -> None:
+    parsed = parse_file(path)
+    total = sum((x.amount for st in parsed.statements for x in st.line_rows()), Decimal(0))
+    with connect(tmp_path / "w.duckdb") as con:
+        result = load(con, parsed.statements, path.name)
+        assert (result.loaded, result.duplicates) == (result.transactions_in, 0)
+        count, amount = stored(con)
+        again = load(con, parsed.statements, f"{path.name} (rewritten)")
+    assert (count, amount or Decimal(0)) == (result.transactions_in, total)
+    assert (again.loaded, again.duplicates, again.unproven.height) == (0, count, 0)
+
+
+@pytest.mark.samples
+def test_the_german_two_page_sample_keeps_both_same_amount_credits(tmp_path: Path) -> None:
+    """spk_sample.sta: 2010-02-17 over two pages (:28C:09198/001 and /002), a 250,00 credit on
+    each page. The key ranked within a page and dropped the second as "already known" (9 lines
+    stored, 665.32); every line is kept now, and the sum is what the balances say moved."""
+    path = SAMPLES / "mt940" / "php-mt940__spk_sample.sta"
+    if not path.is_file():
+        pytest.skip(f"no sample at {path}")
+    parsed = parse_file(path)
+    moved = parsed.statements[-1].closing_balance - parsed.statements[0].opening_balance
+    with connect(tmp_path / "w.duckdb") as con:
+        result = load(con, parsed.statements, path.name)
+        assert stored(con) == (10, moved) == (10, Decimal("915.32"))
+    assert (result.loaded, result.duplicates) == (10, 0)
