@@ -63,13 +63,14 @@ def summary_markdown(stats: dict[str, Any], decisions: dict[str, int] | None = N
 
 
 def open_exceptions(con: duckdb.DuckDBPyConnection, limit: int = 1000) -> list[dict[str, Any]]:
-    """Open exceptions with what a person needs to decide them, oldest booking first."""
+    """Open exceptions as finance reads them in the artifact, oldest booking first: what the
+    payment is (date, amount, payer, text), why it waits, the numbered candidates with what
+    points to each (decide with "candidate N"), then the ids."""
     rows = con.execute(
         """
-        SELECT e.transaction_id, t.bank_reference, t.booking_date, t.amount, t.currency,
-               t.counterparty_name, t.counterparty_iban,
+        SELECT t.booking_date, t.amount, t.currency, t.counterparty_name,
                coalesce(t.remittance_structured, t.remittance_unstructured) AS remittance,
-               e.reason, e.candidates
+               e.reason, e.candidates, e.transaction_id, t.bank_reference, t.counterparty_iban
         FROM reconciliation_exceptions e
         JOIN bank_transactions t USING (transaction_id)
         WHERE e.status = 'open'
@@ -78,35 +79,55 @@ def open_exceptions(con: duckdb.DuckDBPyConnection, limit: int = 1000) -> list[d
         """,
         [limit],
     ).fetchall()
-    columns = [
-        "transaction_id",
-        "bank_reference",
-        "booking_date",
-        "amount",
-        "currency",
-        "counterparty_name",
-        "counterparty_iban",
-        "remittance",
-        "reason",
-        "candidates",
+    return [
+        {
+            "booking_date": booked,
+            "amount": format_money(amount, currency),
+            "payer": payer,
+            "remittance": remittance,
+            "reason": reason,
+            "candidates (decide with: candidate N)": candidates_text(raw, currency),
+            "transaction_id": tx_id,
+            "bank_reference": bank_ref,
+            "payer_iban": iban,
+        }
+        for (
+            booked,
+            amount,
+            currency,
+            payer,
+            remittance,
+            reason,
+            raw,
+            tx_id,
+            bank_ref,
+            iban,
+        ) in rows
     ]
-    out = []
-    for row in rows:
-        record = dict(zip(columns, row, strict=True))
-        record["candidates"] = _candidates_text(record["candidates"])
-        out.append(record)
-    return out
 
 
-def _candidates_text(raw: str | None) -> str:
-    """'FA2026-000123 (invoice_number, 0.9); …' rather than JSON for a person to read."""
+def candidates_text(raw: str | None, currency: str | None = None) -> str:
+    """ "1) FA-2026-0001: 600,00 EUR (score 0.65; invoice number FA-2026-0001 in the text,
+    partial: ...) · 2) ..." for a person to read; the numbers are those "candidate N" takes."""
     if not raw:
         return ""
     try:
         candidates = json.loads(raw)
     except json.JSONDecodeError:
         return raw
-    return "; ".join(
-        f"{', '.join(c.get('invoice_ids') or [])} ({c.get('rule')}, {c.get('score')})"
-        for c in candidates
-    )
+    parts = []
+    for n, c in enumerate(candidates, start=1):
+        ids = c.get("invoice_ids") or []
+        amounts = c.get("amounts_cents")
+        if amounts and len(amounts) == len(ids) and len(ids) > 1:
+            what = " + ".join(
+                f"{i} {format_money(a, currency)}" for i, a in zip(ids, amounts, strict=True)
+            )
+        else:
+            what = ", ".join(ids)
+            if c.get("amount_cents") is not None:
+                what += f": {format_money(int(c['amount_cents']), currency)}"
+        label = RULE_LABELS.get(c.get("rule") or "", c.get("rule") or "")
+        why = "; ".join(c.get("why") or []) or label
+        parts.append(f"{n}) {what} (score {c.get('score')}; {why})")
+    return " · ".join(parts)
