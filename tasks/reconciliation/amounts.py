@@ -298,9 +298,10 @@ def amount_matches(
         total=pl.col("amount_open_cents"),
         invoice_ids=pl.concat_list("invoice_id"),
     ).filter(pl.col("total") - pl.col("slack") <= pl.col("amount_cents"))
-    right = pool.select(
-        "transaction_id", "idx", "invoice_id", "amount_open_cents", phantom_r="phantom"
-    )
+    # An item alone above the amount by more than the slack is in no set: pruned on both sides.
+    right = pool.filter(
+        pl.col("amount_open_cents") - pl.col("slack") <= pl.col("amount_cents")
+    ).select("transaction_id", "idx", "invoice_id", "amount_open_cents", phantom_r="phantom")
     set_solutions = []
     for size in range(2, config.max_set_size + 1):
         level = (

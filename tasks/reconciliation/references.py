@@ -203,6 +203,97 @@ def text_keys(chains: pl.DataFrame) -> pl.DataFrame:
     return _text_keys(lazy, "transaction_id").drop("variable").unique().collect()
 
 
+# Fields where a payer or its bank may have put a creditor reference.
+_REFERENCE_FIELDS = (
+    "remittance_unstructured",
+    "remittance_structured",
+    "end_to_end_id",
+    "counterparty_name",
+)
+# Fields rule 1 already compares whole (_two_keys).
+_WHOLE_FIELDS = ("remittance_structured", "end_to_end_id")
+# ISO 11649: RF, two check digits, up to 21 letters or digits, written in groups of four or not,
+# glued to the words around it or not ("PAIEMENTRF89...", "REF. RF24 0186 2600 818").
+_RF_RUN = r"RF[0-9]{2}(?:[ ]?[0-9A-Z]){1,21}"
+# Belgian structured communication: +++123/4567/89012+++, also with *** or without, spaces or
+# slashes or dots between the groups, or the twelve digits in a row.
+_BE_RUN = r"(?:^|[^0-9])([0-9]{3})[ /.]*([0-9]{4})[ /.]*([0-9]{5})(?:[^0-9]|$)"
+
+
+def _iso7064_ok(reference: str) -> bool:
+    """ISO 11649 check: the reference with RF and its check digits moved to the end, letters as
+    10-35, is 1 modulo 97."""
+    moved = reference[4:] + reference[:4]
+    digits = "".join(str(int(c, 36)) for c in moved)
+    return int(digits) % 97 == 1
+
+
+def _valid_rf_prefixes(run: str) -> list[str]:
+    """Every prefix of a compacted RF run that is a valid reference: where it ends is what its
+    check digits say, not where the text puts a space (a random extension is valid 1 time in 97,
+    and a key only counts if it is an open item's reference)."""
+    return [run[:n] for n in range(5, min(len(run), 25) + 1) if _iso7064_ok(run[:n])]
+
+
+def check_digit_references(frame: pl.LazyFrame | pl.DataFrame, ids: list[str]) -> pl.LazyFrame:
+    """ids, key: the RF creditor references (ISO 11649) and Belgian structured communications
+    written anywhere in a transfer's text fields, kept only when their check digits hold, as
+    normalize_reference() keys.
+
+    A field that is a reference and nothing else is compared whole already (_two_keys); only
+    runs inside longer text are looked for here. The RF check is arbitrary-precision arithmetic
+    on the few distinct runs found, not on every row."""
+    lazy = frame.lazy()
+    fields = [c for c in _REFERENCE_FIELDS if c in lazy.collect_schema().names()]
+    text = pl.concat_str(
+        [
+            pl.when(
+                pl.lit(c in _WHOLE_FIELDS)
+                & normalize_reference(pl.col(c)).str.contains(
+                    r"^(?:RF[0-9]{2}[0-9A-Z]+|[0-9]{12})$"
+                )
+            )
+            .then(pl.lit(""))
+            .otherwise(pl.col(c).fill_null("").str.to_uppercase())
+            for c in fields
+        ],
+        separator=" | ",
+    )
+    texts = lazy.select(*ids, text=text)
+    rf = (
+        texts.filter(pl.col("text").str.contains("RF[0-9]{2}"))
+        .select(*ids, run=pl.col("text").str.extract_all(_RF_RUN))
+        .explode("run")
+        .drop_nulls("run")
+        .with_columns(run=pl.col("run").str.replace_all(" ", "", literal=True))
+    )
+    valid = (
+        rf.select("run")
+        .unique()
+        .with_columns(
+            key=pl.col("run").map_elements(_valid_rf_prefixes, return_dtype=pl.List(pl.String))
+        )
+        .explode("key")
+        .drop_nulls("key")
+    )
+    rf_keys = rf.join(valid, on="run").select(*ids, "key")
+    be = (
+        texts.filter(pl.col("text").str.contains("[0-9]{3}"))
+        .select(*ids, run=pl.col("text").str.replace_all(r"[+*]", " ").str.extract_all(_BE_RUN))
+        .explode("run")
+        .drop_nulls("run")
+        .with_columns(key=pl.col("run").str.replace_all(r"[^0-9]", ""))
+        .filter(pl.col("key").str.len_bytes() == 12)
+        .with_columns(
+            body=pl.col("key").str.slice(0, 10).cast(pl.Int64) % 97,
+            check=pl.col("key").str.slice(10, 2).cast(pl.Int64),
+        )
+        .filter(pl.when(pl.col("body") == 0).then(97).otherwise(pl.col("body")) == pl.col("check"))
+        .select(*ids, "key")
+    )
+    return pl.concat([rf_keys, be])
+
+
 def _two_keys(frame: pl.DataFrame, ids: list[str], first: str, second: str) -> pl.DataFrame:
     """ids, key: two columns normalized as references, the second kept only where it differs
     (deduplicated in the row: no unique() over a million keys)."""
@@ -229,11 +320,12 @@ def structured_pairs(
 ) -> pl.DataFrame:
     """transaction_id, invoice_id (and the ``carry`` columns of both sides): every pair rule 1
     links, open or not. Computed once a run; what is open is filtered at each use."""
-    tx = _two_keys(
-        transactions,
-        ["transaction_id", *(c for c in carry if c in transactions.columns)],
-        "remittance_structured",
-        "end_to_end_id",
+    ids = ["transaction_id", *(c for c in carry if c in transactions.columns)]
+    tx = pl.concat(
+        [
+            _two_keys(transactions, ids, "remittance_structured", "end_to_end_id"),
+            check_digit_references(transactions, ids).collect(),
+        ]
     )
     return tx.join(refs, on="key").drop("key").unique()
 
@@ -245,8 +337,12 @@ def run_links(
     against every item, in one collect_all: the two are independent and partly single-threaded,
     so on two cores they overlap. ``transactions`` carry ``t``, ``open_items`` carry ``i``."""
     refs = _two_keys(open_items.lazy(), ["invoice_id", "i"], "reference", "invoice_id")
-    tx = _two_keys(
-        transactions.lazy(), ["transaction_id", "t"], "remittance_structured", "end_to_end_id"
+    ids = ["transaction_id", "t"]
+    tx = pl.concat(
+        [
+            _two_keys(transactions.lazy(), ids, "remittance_structured", "end_to_end_id"),
+            check_digit_references(transactions, ids),
+        ]
     )
     pairs = tx.join(refs, on="key").drop("key").unique()
     texts = transactions.lazy().select("t", "remittance_unstructured")
@@ -261,7 +357,12 @@ def structured_reference(
     """Rule 1: the RF creditor reference or end-to-end id equals an invoice's reference
     (or its id). ``refs``: reference_keys() of a superset of open_items (a run reuses them)."""
     refs = reference_keys(open_items) if refs is None else refs
-    tx = _two_keys(transactions, ["transaction_id"], "remittance_structured", "end_to_end_id")
+    tx = pl.concat(
+        [
+            _two_keys(transactions, ["transaction_id"], "remittance_structured", "end_to_end_id"),
+            check_digit_references(transactions, ["transaction_id"]).collect(),
+        ]
+    )
     return (
         tx.join(refs, on="key")
         .select("transaction_id", "invoice_id")
