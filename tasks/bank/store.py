@@ -415,7 +415,7 @@ def identify(
     )
     free = stored.join(by_ref.select("transaction_id"), on="transaction_id", how="anti")
     # 2. A reference the same kind of file numbers otherwise that day: a different line.
-    ref_days = free.filter(pl.col("identity_ref").is_not_null()).select(*_DAY, "family").unique()
+    ref_days = stored.filter(pl.col("identity_ref").is_not_null()).select(*_DAY, "family").unique()
     referenced = pl.col("identity_ref").is_not_null()
     lines = lines.join(ref_days.with_columns(ref_day=pl.lit(True)), on=[*_DAY, "family"],
                        how="left")  # fmt: skip

@@ -335,6 +335,20 @@ def test_a_stored_reference_with_another_amount_is_a_conflict(tmp_path: Path) ->
     assert "Stored, bank reference conflict: to check (1)" in summary_markdown(result)
 
 
+def test_a_new_reference_where_the_same_kind_of_file_numbered_the_day(tmp_path: Path) -> None:
+    """R9 is no stored reference of a day the same kind of file numbered (R1): a new line, even
+    of R1's amount; the unnumbered 35.10 is then the day's stored one."""
+    first = statement([line("1200.00", "R1"), line("35.10")], fmt="csv")
+    second = statement(
+        [line("1200.00", "R1"), line("1200.00", "R9"), line("35.10")], fmt="csv", ref="S2"
+    )
+    with connect(tmp_path / "w.duckdb") as con:
+        load(con, [first], "monday.csv")
+        result = load(con, [second], "tuesday.csv")
+        assert figures(result) == (1, 2, 0, 0)
+        assert stored(con) == (3, Decimal("2435.10"))
+
+
 def test_the_same_file_twice(tmp_path: Path) -> None:
     st = statement([line("10.00", "R1"), line("10.00")], "0.00", "20.00")
     with connect(tmp_path / "w.duckdb") as con:
