@@ -437,6 +437,7 @@ def _fuzzy_rule_for(
     customers: pl.DataFrame,
     aliases: pl.DataFrame,
     config: ReconciliationConfig,
+    settled_later: Callable[[], pl.DataFrame],
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
     """One typo or a truncation: only neighbours that fit the transfer by amount or payer are
     candidates (references.fuzzy_invoice_numbers). A guessed number settles only where the amount
@@ -475,6 +476,34 @@ def _fuzzy_rule_for(
         ok = scored.filter(
             pl.col("amount_fits") & ((pl.col("n_amount") == 1) | (best & (pl.col("n_best") == 1)))
         )
+        # The number is wrong, so the amount is the proof: it proves nothing when the customer
+        # has another open item of that same amount ("00905" typed, 00950 and 00912 both 309,00).
+        # (Open then: an item a transfer booked later has paid in this run counts too.)
+        paid_later = settled_later().select(
+            "customer_id", "alloc_t", amount_cents="amount_open_cents", other="invoice_id"
+        )
+        mine = ok.join(open_items.select("invoice_id", "customer_id"), on="invoice_id").join(
+            todo.select("transaction_id", "t", "amount_cents"), on="transaction_id"
+        )
+        twins = (
+            pl.concat(
+                [
+                    mine.join(
+                        open_items.select(
+                            "customer_id", amount_cents="amount_open_cents", other="invoice_id"
+                        ),
+                        on=["customer_id", "amount_cents"],
+                    ).select("transaction_id", "invoice_id", "other"),
+                    mine.join(paid_later, on=["customer_id", "amount_cents"])
+                    .filter(pl.col("alloc_t") > pl.col("t"))
+                    .select("transaction_id", "invoice_id", "other"),
+                ]
+            )
+            .filter(pl.col("other") != pl.col("invoice_id"))
+            .select("transaction_id")
+            .unique()
+        )
+        ok = ok.join(twins, on="transaction_id", how="anti")
         doubt = (
             scored.join(ok, on="transaction_id", how="anti")
             .sort(
@@ -631,7 +660,7 @@ def reconcile(
     rules = [
         _reference_rule_for(pairs),
         _text_rule_for(hits, customers, aliases, config),
-        _fuzzy_rule_for(customers, aliases, config),
+        _fuzzy_rule_for(customers, aliases, config, run.settled),
         _payer_rule_for(customers, aliases, config, by_name=False, settled_later=run.settled),
         _payer_rule_for(customers, aliases, config, by_name=True, settled_later=run.settled),
     ]
