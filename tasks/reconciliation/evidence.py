@@ -112,10 +112,10 @@ def _one(col: str) -> pl.Expr:
     return pl.concat_list(pl.col(col))
 
 
-def _reference_hints(tx: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
+def _reference_hints(tx: pl.DataFrame, items: pl.DataFrame, refs: pl.DataFrame) -> pl.DataFrame:
     """Structured field and end-to-end id (rule 1's comparison), and check-digit references (RF,
     Belgian structured communication) written anywhere in the free text."""
-    pairs = structured_pairs(tx, reference_keys(items)).join(
+    pairs = structured_pairs(tx, refs).join(
         items.select("invoice_id", "reference"), on="invoice_id"
     )
     structured = _hints(
@@ -167,9 +167,9 @@ def _reference_hints(tx: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([structured, written])
 
 
-def _number_hints(tx: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
+def _number_hints(tx: pl.DataFrame, items: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
     """Invoice numbers in the text, as rules 2-3 read them (weak short numbers weigh less)."""
-    found = invoice_numbers(tx, items)
+    found = invoice_numbers(tx, items, keys)
     return _hints(
         found,
         _one("invoice_id"),
@@ -181,7 +181,7 @@ def _number_hints(tx: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _document_hits(tx: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
+def _document_hits(tx: pl.DataFrame, keys: pl.DataFrame, refs: pl.DataFrame) -> pl.DataFrame:
     """transaction_id, invoice_id, doc_number, amount_cents: the documents a structured remittance
     lists, found among the open items by number or reference."""
     docs = (
@@ -191,12 +191,21 @@ def _document_hits(tx: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
         .unnest("remittance_documents")
         .filter(pl.col("doc_number").is_not_null())
     )
+    if docs.height == 0:  # no remittance documents: nothing to join the items' keys with
+        return pl.DataFrame(
+            schema={
+                "transaction_id": pl.String,
+                "invoice_id": pl.String,
+                "doc_number": pl.String,
+                "amount_cents": pl.Int64,
+            }
+        )
     keys = pl.concat(
         [
-            invoice_keys(items).filter(pl.col("strength") >= 0.95).select("invoice_id", "key"),
-            reference_keys(items).select("invoice_id", "key"),
+            keys.filter(pl.col("strength") >= 0.95).select("invoice_id", "key"),
+            refs.select("invoice_id", "key"),
         ]
-    ).unique()
+    )
     by_key = pl.concat(
         [
             docs.with_columns(key=normalize_reference(pl.col("doc_number"))),
@@ -392,12 +401,14 @@ def exception_evidence(
     customers = _conform(customers, CUSTOMER)
     aliases = _conform(aliases, PAYER_ALIAS)
     payers = _payers(tx, customers, aliases, config)
-    documents = _document_hits(tx, items)
+    # The items' keys, once (the costly part: linear in the open items, not the exceptions).
+    keys, refs = invoice_keys(items), reference_keys(items)
+    documents = _document_hits(tx, keys, refs)
     hints = pl.concat(
         [
             _engine_hints(exceptions),
-            _reference_hints(tx, items),
-            _number_hints(tx, items),
+            _reference_hints(tx, items, refs),
+            _number_hints(tx, items, keys),
             _document_hints(documents),
             _amount_hints(tx, items, payers, config),
         ]
