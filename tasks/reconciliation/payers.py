@@ -21,6 +21,7 @@ _NOISE = (
     "LIMITED|PLC|INC|LLC|SPA|SRL|SL|BV|NV|THE|LA|LE|LES|L|DE|DU|DES|D|ET|AND|EN|GROUPE|GROUP|"
     "FRANCE|VIR|VIREMENT|SEPA|M|MME|MR|MLLE"
 )
+_MIN_CUT_NAME = 10  # a cut name this long (legal forms aside) still says who it is
 _MAX_BLOCK = 200  # a word shared by more customers than this is too common to block on
 
 
@@ -132,6 +133,14 @@ def _name_scores(
         pairs = pairs.with_columns(score=pl.Series(scores, dtype=pl.Float64))
     else:
         pairs = pairs.with_columns(score=pl.lit(None, pl.Float64))
+    # A name field cut by the bank ("STE NOUVELLE PAPETER" for Société Nouvelle Papeterie Garnier):
+    # the payer's name is the start of the customer's, cut inside a word. As good as equal.
+    cut = (
+        (pl.col("n").str.len_chars() >= _MIN_CUT_NAME)
+        & pl.col("cn").str.starts_with(pl.col("n"))
+        & pl.col("cn").str.slice(pl.col("n").str.len_chars(), 1).str.contains("^[A-Z0-9]$")
+    )
+    pairs = pairs.with_columns(score=pl.when(cut).then(pl.lit(100.0)).otherwise(pl.col("score")))
     per_customer = pairs.group_by("n", "customer_id").agg(pl.col("score").max())
     ranked = per_customer.sort(
         ["n", "score", "customer_id"], descending=[False, True, False]
