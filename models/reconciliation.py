@@ -20,6 +20,10 @@ class Rule(StrEnum):
         member.label = label
         return member
 
+    REMITTANCE_DOCUMENTS = (
+        "remittance_documents",
+        "documents and amounts listed in the structured remittance",
+    )
     STRUCTURED_REFERENCE = ("structured_reference", "RF reference or end-to-end id")
     INVOICE_NUMBER = ("invoice_number", "invoice number in the remittance text")
     GROUPED_INVOICE_NUMBERS = ("grouped_invoice_numbers", "several invoice numbers in one transfer")

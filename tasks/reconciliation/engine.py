@@ -46,6 +46,7 @@ from o2c.tasks.reconciliation.payers import (
 )
 from o2c.tasks.reconciliation.references import (
     CANDIDATE,
+    document_links,
     fuzzy_invoice_numbers,
     invoice_numbers,
     run_links,
@@ -580,6 +581,94 @@ def _payer_rule_for(
     return rule
 
 
+def _document_allocations(
+    pending: pl.DataFrame, open_items: pl.DataFrame, config: ReconciliationConfig
+) -> pl.DataFrame:
+    """The structured remittance as an instruction: a transfer whose remittance documents all
+    name open items of its currency, each open for at least what is remitted on it, and whose
+    remitted amounts (credit notes netted) make the amount paid (or exceed it by no more than the
+    bank charges) pays each document what the payer said; the charges are written off on the
+    largest document. Anything less than that is left to the rules that follow (and the
+    documents stay in the transfer for finance to read)."""
+    links = document_links(pending, open_items)
+    if links.height == 0:
+        return pl.DataFrame(schema={**_ALLOC_NO_ID, "t": pl.UInt32, "i": pl.UInt32})
+    tol = config.short_payment_tolerance_cents
+    rows = (
+        links.join(
+            open_items.select(
+                "invoice_id", "customer_id", "i", "amount_open_cents", item_currency="currency"
+            ),
+            on="invoice_id",
+        )
+        .join(
+            pending.select("transaction_id", "t", "amount_cents", "currency"), on="transaction_id"
+        )
+        .with_columns(
+            fits=(pl.col("currency") == pl.col("item_currency"))
+            & (pl.col("doc_cents").sign() == pl.col("amount_open_cents").sign())
+            & (pl.col("doc_cents").abs() <= pl.col("amount_open_cents").abs())
+        )
+        .with_columns(
+            total=pl.col("doc_cents").sum().over("transaction_id"),
+            all_fit=pl.col("fits").all().over("transaction_id")
+            & (pl.len().over("transaction_id") == pl.col("n_docs"))
+            & (pl.col("invoice_id").n_unique().over("transaction_id") == pl.col("n_docs")),
+        )
+        .with_columns(gap=pl.col("total") - pl.col("amount_cents"))
+        .filter(
+            pl.col("all_fit")
+            & (pl.col("amount_cents") > 0)
+            & (pl.col("gap") >= 0)
+            & (pl.col("gap") <= tol)
+        )
+        .with_columns(
+            # The charges on the largest document (then the first by id), one row per transfer.
+            charged=(pl.col("gap") > 0)
+            & (
+                pl.int_range(pl.len())
+                .sort_by(["doc_cents", "invoice_id"], descending=[True, False])
+                .over("transaction_id")
+                == 0
+            )
+        )
+    )
+    base = dict(
+        rule=pl.lit(Rule.REMITTANCE_DOCUMENTS),
+        confidence=pl.lit(1.0),
+        reverses_allocation_id=pl.lit(None, pl.String),
+    )
+    payments = rows.select(
+        "transaction_id",
+        "invoice_id",
+        "customer_id",
+        amount_cents=pl.col("doc_cents") - pl.when("charged").then(pl.col("gap")).otherwise(0),
+        currency="currency",
+        kind=pl.lit("payment"),
+        **base,
+        t="t",
+        i="i",
+    )
+    write_offs = rows.filter("charged").select(
+        "transaction_id",
+        "invoice_id",
+        "customer_id",
+        amount_cents="gap",
+        currency="currency",
+        kind=pl.lit("write_off"),
+        rule=pl.lit(Rule.SHORT_PAYMENT_WRITE_OFF),
+        confidence=pl.lit(1.0),
+        reverses_allocation_id=pl.lit(None, pl.String),
+        t="t",
+        i="i",
+    )
+    return (
+        pl.concat([payments, write_offs])
+        .select(*_ALLOC_NO_ID, "t", "i")
+        .cast({**_ALLOC_NO_ID, "t": pl.UInt32, "i": pl.UInt32})
+    )
+
+
 def _current(run: _Run, tx: pl.DataFrame) -> pl.DataFrame:
     """This run's allocations so far, with what reversals need of their transaction."""
     if not run.allocations:
@@ -651,6 +740,7 @@ def reconcile(
     # What the texts and references name, once for the run, against every item (a reversal may
     # reopen any); each rule use filters it to what is still open.
     pairs, hits = run_links(run.pending, items)
+    run.record(_document_allocations(run.pending, run.open_positive(), config))
     run.record(
         obvious_settlements(run.pending, run.open_positive(), pairs, hits)
         .with_columns(kind=pl.lit("payment"), reverses_allocation_id=pl.lit(None, pl.String))

@@ -633,3 +633,45 @@ def fuzzy_invoice_numbers(
         .sort("transaction_id", "invoice_id")
     )
     return found.collect().cast(FUZZY_CANDIDATE)
+
+
+DOCUMENT_LINK = {
+    "transaction_id": pl.String,
+    "invoice_id": pl.String,
+    "doc_cents": pl.Int64,  # signed as the item: a credit note's amount is negative
+}
+
+
+def document_links(transactions: pl.DataFrame, open_items: pl.DataFrame) -> pl.DataFrame:
+    """DOCUMENT_LINK: each document a transfer's structured remittance names (its
+    ``remittance_documents``: number, type, amount), resolved to the one open item of that number
+    (compared as references are: "FA-2026-00012" names FA202600012), with the amount the payer
+    remits for it (the item's open amount when the payer gave none). A number that fits no open
+    item, or several, gives no row for that document; the engine then takes none of the
+    transfer's documents. A credit note (doc_type CREN or a negative item) is netted: its amount
+    counts negative whatever sign the payer wrote."""
+    if "remittance_documents" not in transactions.columns:
+        return pl.DataFrame(schema={**DOCUMENT_LINK, "n_docs": pl.UInt32})
+    docs = (
+        transactions.select("transaction_id", doc="remittance_documents")
+        .filter(pl.col("doc").list.len() > 0)
+        .with_columns(n_docs=pl.col("doc").list.len().cast(pl.UInt32))
+        .explode("doc")
+        .unnest("doc")
+        .with_columns(key=normalize_reference(pl.col("doc_number")))
+        .filter(pl.col("key").str.len_chars() > 0)
+    )
+    if docs.height == 0:
+        return pl.DataFrame(schema={**DOCUMENT_LINK, "n_docs": pl.UInt32})
+    items = open_items.select(
+        "invoice_id", "amount_open_cents", key=normalize_reference(pl.col("invoice_id"))
+    )
+    found = docs.join(items, on="key").filter(pl.len().over("transaction_id", "key") == 1)
+    credit = (pl.col("amount_open_cents") < 0) | (pl.col("doc_type").fill_null("") == "CREN")
+    cents = pl.col("amount_cents").fill_null(pl.col("amount_open_cents")).abs()
+    return found.select(
+        "transaction_id",
+        "invoice_id",
+        doc_cents=pl.when(credit).then(-cents).otherwise(cents),
+        n_docs="n_docs",
+    ).cast({**DOCUMENT_LINK, "n_docs": pl.UInt32})
