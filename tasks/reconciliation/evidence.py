@@ -36,6 +36,8 @@ from o2c.tasks.reconciliation.references import (
     normalize_reference,
     reference_keys,
     structured_pairs,
+    text_chains,
+    text_keys,
 )
 
 MAX_CANDIDATES = 10  # a person reads them; beyond ten the list hides the good one
@@ -110,6 +112,39 @@ def _hints(
 
 def _one(col: str) -> pl.Expr:
     return pl.concat_list(pl.col(col))
+
+
+def _nonzero_digits(expr: pl.Expr) -> pl.Expr:
+    """The digits 1-9 of a text in order: every way an invoice number or reference is written
+    (letters or not, separators, leading zeros dropped) keeps them, so they block the search."""
+    return expr.str.replace_all(r"[^1-9]+", "")
+
+
+def _maybe_named(items: pl.DataFrame, tx: pl.DataFrame) -> pl.DataFrame:
+    """The items a transfer's text, references or documents may name: those whose id or
+    reference has the non-zero digits of one of the transfers' number runs or references."""
+    up = pl.col("remittance_unstructured").fill_null("").str.to_uppercase()
+    runs = text_keys(text_chains(tx)).select(z=_nonzero_digits(pl.col("key")))
+    compact = tx.select(
+        z=pl.concat_list(
+            up.str.replace_all(r"[^A-Z0-9]", "").str.extract_all(r"RF[0-9]{2}[A-Z0-9]{1,21}"),
+            up.str.extract_all(r"[0-9]{3}[ ]?[/.\-]?[ ]?[0-9]{4}[ ]?[/.\-]?[ ]?[0-9]{5}"),
+            pl.concat_list(pl.col("remittance_structured"), pl.col("end_to_end_id")),
+            pl.col("remittance_documents").list.eval(pl.element().struct.field("doc_number")),
+        )
+    ).explode("z")
+    # An RF written with spaces: its end is unknown, so every prefix (as _reference_hints).
+    z = compact.select(z=_nonzero_digits(pl.col("z").fill_null("")))
+    prefixes = z.with_columns(n=pl.int_ranges(1, pl.col("z").str.len_chars() + 1)).explode("n")
+    wanted = (
+        pl.concat([runs, z, prefixes.select(z=pl.col("z").str.slice(0, pl.col("n")))])
+        .filter(pl.col("z").str.len_chars() > 0)["z"]
+        .unique()
+    )
+    return items.filter(
+        _nonzero_digits(pl.col("invoice_id")).is_in(wanted.implode())
+        | _nonzero_digits(pl.col("reference").fill_null("")).is_in(wanted.implode())
+    )
 
 
 def _reference_hints(tx: pl.DataFrame, items: pl.DataFrame, refs: pl.DataFrame) -> pl.DataFrame:
@@ -401,13 +436,15 @@ def exception_evidence(
     customers = _conform(customers, CUSTOMER)
     aliases = _conform(aliases, PAYER_ALIAS)
     payers = _payers(tx, customers, aliases, config)
-    # The items' keys, once (the costly part: linear in the open items, not the exceptions).
-    keys, refs = invoice_keys(items), reference_keys(items)
+    # The items' keys, once, and only of the items whose digits the transfers hold (building the
+    # keys of every open item is the costly part: linear in the items, not the exceptions).
+    named = _maybe_named(items, tx)
+    keys, refs = invoice_keys(named), reference_keys(named)
     documents = _document_hits(tx, keys, refs)
     hints = pl.concat(
         [
             _engine_hints(exceptions),
-            _reference_hints(tx, items, refs),
+            _reference_hints(tx, named, refs),
             _number_hints(tx, items, keys),
             _document_hints(documents),
             _amount_hints(tx, items, payers, config),
@@ -490,11 +527,10 @@ def _rank(
     )
     # Per invoice of each candidate: what is open, whose it is, and what it would receive.
     t = tx.select("transaction_id", "booking_date", tx_cents="amount_cents")
+    listed = cand.select("transaction_id", "key", invoice_id="ids").explode("invoice_id")
     lines = (
-        cand.select("transaction_id", "key", invoice_id="ids")
-        .explode("invoice_id")
-        .join(
-            items.select(
+        listed.join(
+            items.filter(pl.col("invoice_id").is_in(listed["invoice_id"].implode())).select(
                 "invoice_id", "customer_id", "issue_date", "due_date", "amount_open_cents"
             ),
             on="invoice_id",
