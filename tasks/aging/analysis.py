@@ -238,7 +238,6 @@ def aging_by_customer(
             pl.when(code == n).then(amount).otherwise(0).alias("small_balance_cents"),
             (code == n).cast(pl.Int64).alias("small_balance_items"),
             pl.when(code == n + 1).then(amount).otherwise(0).alias("credits_cents"),
-            pl.when(code < n).then(amount).otherwise(0).alias("_debts"),
             pl.when((code > 0) & (code < n)).then(amount).otherwise(0).alias("overdue_cents"),
             pl.when(code < n).then(pl.col("days_past_due")).alias("oldest_days_past_due"),
         )
@@ -249,20 +248,20 @@ def aging_by_customer(
                 "small_balance_cents",
                 "small_balance_items",
                 "credits_cents",
-                "_debts",
                 "overdue_cents",
             ).sum(),
             pl.len().cast(pl.Int64).alias("items"),
             pl.col("oldest_days_past_due").max().fill_null(0).clip(lower_bound=0),
         )
-        .with_columns(total_cents=pl.col("_debts") + pl.col("small_balance_cents"))
+        .with_columns(
+            total_cents=pl.sum_horizontal(*(b.column(k) for k in b.keys), "small_balance_cents")
+        )
         .with_columns(
             balance_cents=pl.col("total_cents") + pl.col("credits_cents"),
             overdue_net_cents=(pl.col("overdue_cents") + pl.col("credits_cents")).clip(
                 lower_bound=0
             ),
         )
-        .drop("_debts")
         .sort("currency", "customer_id", "legal_entity", nulls_last=True)
         .collect()
     )
