@@ -35,7 +35,7 @@ def settle_claims(
     Returns (allocations without allocation_id, exceptions); the items' row number ``i``, when
     open_items carry one, is kept beside (the engine's bookkeeping; null for a credit).
     """
-    tol = config.short_payment_tolerance_cents
+    tol = config.tolerance(pl.col("currency"))
     row = ["i"] if "i" in open_items.columns else []
     # The row number t, when transactions carry one, stands for the transaction in sorts and
     # windows: one per transaction as the id is, and an integer is cheaper to sort and hash.
@@ -260,6 +260,7 @@ def amount_matches(
     pairs = pairs.select(
         "transaction_id",
         "t",
+        "currency",
         "amount_cents",
         "invoice_id",
         "amount_open_cents",
@@ -326,7 +327,7 @@ def amount_matches(
     sets = pl.concat(set_solutions) if set_solutions else single_solutions.clear()
     solved = pl.concat([single_solutions, sets.cast(single_solutions.schema)])
     # Short payment within tolerance, only where nothing exact exists.
-    tol = config.short_payment_tolerance_cents
+    tol = config.tolerance(pl.col("currency"))
     gap = pl.col("amount_open_cents") - pl.col("amount_cents")
     near = (
         items.join(solved.select("transaction_id").unique(), on="transaction_id", how="anti")

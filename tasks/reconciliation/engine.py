@@ -28,7 +28,7 @@ from o2c.models.schemas import (
     RECONCILIATION_EXCEPTION,
 )
 from o2c.tasks.reconciliation.amounts import amount_matches, settle_claims
-from o2c.tasks.reconciliation.config import ReconciliationConfig
+from o2c.tasks.reconciliation.config import ReconciliationConfig, load_config
 from o2c.tasks.reconciliation.exceptions import (
     REASON_AMBIGUOUS_AMOUNT,
     REASON_AMBIGUOUS_REFERENCE,
@@ -285,7 +285,7 @@ def _sign_total(claims: pl.DataFrame, todo: pl.DataFrame, open_items: pl.DataFra
         claims.join(open_items.select("invoice_id", "amount_open_cents"), on="invoice_id")
         .group_by("transaction_id")
         .agg(total=pl.col("amount_open_cents").sum())
-        .join(todo.select("transaction_id", "amount_cents"), on="transaction_id")
+        .join(todo.select("transaction_id", "amount_cents", "currency"), on="transaction_id")
     )
 
 
@@ -356,7 +356,7 @@ def _text_rule_for(
             _sign_total(claims, todo, open_items)
             .filter(
                 (pl.col("total").sign() == pl.col("amount_cents").sign())
-                & (gap.abs() <= config.short_payment_tolerance_cents)
+                & (gap.abs() <= config.tolerance(pl.col("currency")))
                 & (gap * pl.col("amount_cents").sign() >= 0)
             )
             .select("transaction_id")
@@ -403,7 +403,7 @@ def _text_claims(
     # Weak keys (a short number) only count when the amount is exactly what the transfer's
     # numbers name together: alone ("facture 217"), or beside strong ones ("FA2026-00412+00437",
     # "factures 173, 175 et 182"); short by no more than the bank charges.
-    tol = config.short_payment_tolerance_cents
+    tol = config.tolerance(pl.col("currency"))
     gap = pl.col("total") - pl.col("amount_cents")
     confirmed = (
         _sign_total(clear.filter(~pl.col("strong").all().over("transaction_id")), todo, open_items)
@@ -593,7 +593,7 @@ def _document_allocations(
     links = document_links(pending, open_items)
     if links.height == 0:
         return pl.DataFrame(schema={**_ALLOC_NO_ID, "t": pl.UInt32, "i": pl.UInt32})
-    tol = config.short_payment_tolerance_cents
+    tol = config.tolerance(pl.col("currency"))
     rows = (
         links.join(
             open_items.select(
@@ -705,7 +705,7 @@ def reconcile(
     transactions are no longer pending.
     Returns allocations (ALLOCATION, sorted) and exceptions (one per unsettled transaction).
     """
-    config = config or ReconciliationConfig()
+    config = config or load_config()
     # Integer keys the engine's joins and windows work on: t ranks by booking, i is the row.
     tx = _with_booking_rank(_conform(transactions, BANK_TRANSACTION, "transactions"))
     items = _conform(open_items, OPEN_ITEM, "open_items").with_columns(
