@@ -393,7 +393,7 @@ def _line(
 ) -> StatementLine:
     if ccy is None:
         raise StatementError(file, _path(tx) if tx is not None else None, "no currency")
-    name = iban = unstructured = structured = e2e = None
+    name = iban = unstructured = structured = e2e = ultimate = None
     documents: list[RemittanceDocument] | None = None
     svcr_ref = entry.svcr_ref
     code = entry.code
@@ -407,6 +407,7 @@ def _line(
         code = _tx_code(_child(tx, "BkTxCd")) or code
         parties = _child(tx, "RltdPties")
         name, iban = _party(parties, "Dbtr" if signed >= 0 else "Cdtr")
+        ultimate, _ = _party(parties, "UltmtDbtr" if signed >= 0 else "UltmtCdtr")
         remittance = read_remittance(_child(tx, "RmtInf"), ccy, file)
         unstructured, structured = remittance.text, remittance.references
         documents = remittance.documents
@@ -416,6 +417,8 @@ def _line(
         # The entry's text only for a transaction that says nothing itself: a batch's
         # "REMISE DE 3 VIREMENTS" is not the remittance of each of its transfers.
         unstructured = entry.info
+    if ultimate:  # on whose behalf a third party (factor, parent company) pays: kept visible
+        unstructured = f"{unstructured} {ultimate}" if unstructured else ultimate
     return StatementLine(
         booking_date=entry.booking,
         amount=signed,

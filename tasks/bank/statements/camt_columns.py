@@ -133,7 +133,7 @@ _HEAD = (
 _CDTR_REF = r"<CdtrRefInf>\s*<(?:Tp>(?s:.)*?</Tp>\s*<)?Ref>([^<]*)</Ref>"
 _NAME = r"<{}>\s*<(?:Pty>\s*<)?Nm>([^<]*)</Nm>"
 _ACCOUNT = r"<{}Acct>\s*<Id>\s*<(?:IBAN>(?P<iban>[^<]*)</IBAN>|Othr>\s*<Id>(?P<othr>[^<]*)</Id>)"
-_ROLES = ("Dbtr", "Cdtr")
+_ROLES = ("Dbtr", "Cdtr", "UltmtDbtr", "UltmtCdtr")
 _TEXT_COLUMNS = [
     "counterparty_name", "counterparty_iban", "remittance_unstructured", "remittance_structured",
     "end_to_end_id", "bank_reference", "bank_tx_code", "entry_ref",
@@ -175,7 +175,7 @@ def _entry_lines(entries: pl.DataFrame, unusual: list[str]) -> pl.DataFrame:
         addtl_tx=body.str.extract(r"<AddtlTxInf>([^<]*)</AddtlTxInf>", 1),
         info=body.str.extract(r"<AddtlNtryInf>([^<]*)</AddtlNtryInf>", 1),
         **{f"{role}_name": body.str.extract(_NAME.format(role), 1) for role in _ROLES},
-        **{f"{role}_acct": body.str.extract_groups(_ACCOUNT.format(role)) for role in _ROLES},
+        **{f"{role}_acct": body.str.extract_groups(_ACCOUNT.format(role)) for role in _ROLES[:2]},
         marks=body.str.count_matches("|".join(re.escape(m) for m in (*_ONCE, *unusual))),
         # Any attribute but a plain Ccy (an '=' in text counts too: that entry only goes the
         # slow way).
@@ -233,12 +233,20 @@ def _entry_lines(entries: pl.DataFrame, unusual: list[str]) -> pl.DataFrame:
         .then(_account("Dbtr"))
         .otherwise(_account("Cdtr"))
         .alias("counterparty_iban"),
-        pl.coalesce(
-            *(_nonempty(pl.col(c).str.strip_chars()) for c in ("ustrd", "addtl_tx")),
-            # the entry's text only when the transaction has no remittance of its own
-            pl.when(_nonempty(pl.col("cdtr_ref").str.strip_chars()).is_null()).then(
-                _nonempty(pl.col("info").str.strip_chars())
+        pl.concat_str(
+            pl.coalesce(
+                *(_nonempty(pl.col(c).str.strip_chars()) for c in ("ustrd", "addtl_tx")),
+                # the entry's text only when the transaction has no remittance of its own
+                pl.when(_nonempty(pl.col("cdtr_ref").str.strip_chars()).is_null()).then(
+                    _nonempty(pl.col("info").str.strip_chars())
+                ),
             ),
+            # the party on whose behalf a third party pays (the ultimate debtor of a credit)
+            _nonempty(
+                pl.when(credit).then("UltmtDbtr_name").otherwise("UltmtCdtr_name").str.strip_chars()
+            ),
+            separator=" ",
+            ignore_nulls=True,
         ).alias("remittance_unstructured"),
         pl.col("cdtr_ref").alias("remittance_structured"),
         pl.when(e2e.str.to_uppercase() != "NOTPROVIDED").then(e2e).alias("end_to_end_id"),

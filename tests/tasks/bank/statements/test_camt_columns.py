@@ -2,9 +2,9 @@
 
 Each file is built from a seeded random mix of what banks write (optional elements, both status
 spellings, codes by domain or proprietary, batches, lists of remittance lines, references with
-and without their type, parties with and without `Pty`, entities, non-ASCII text, attributes,
-documents with amounts, pretty-printing and Windows line ends); the columnar reader must give
-exactly what the element reader gives, statement by statement and line by line.
+and without their type, parties with and without `Pty`, ultimate parties, entities, non-ASCII
+text, attributes, documents with amounts, pretty-printing and Windows line ends); the columnar
+reader must give exactly what the element reader gives, statement by statement and line by line.
 """
 
 from __future__ import annotations
@@ -66,7 +66,12 @@ def _detail(rng: random.Random, batch: bool) -> str:
     amount = ""
     if batch:
         amount = f'<Amt Ccy="EUR">{_amount(rng)}</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
-    parties = _party(rng, "Dbtr") + _party(rng, "Cdtr")
+    parties = (
+        _party(rng, "Dbtr")
+        + _maybe(rng, 0.2, f"<UltmtDbtr><Nm>{rng.choice(NAMES)}</Nm></UltmtDbtr>")
+        + _party(rng, "Cdtr")
+        + _maybe(rng, 0.2, "<UltmtCdtr><Pty><Nm> Filiale Nord </Nm></Pty></UltmtCdtr>")
+    )
     ustrd = "".join(f"<Ustrd>{rng.choice(TEXTS)}</Ustrd>" for _ in range(rng.choice([0, 1, 1, 2])))
     tp = "<Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp>" if rng.random() < 0.5 else ""
     strd = _maybe(rng, 0.3, f"<Strd><CdtrRefInf>{tp}<Ref>RF18539007547034</Ref></CdtrRefInf>")

@@ -195,6 +195,21 @@ def test_camt_plain_transfer_without_remittance_keeps_entry_text(tmp_path: Path)
     assert line.remittance_unstructured == "VIREMENT RECU"
 
 
+def test_camt_ultimate_debtor_stays_visible(tmp_path: Path) -> None:
+    """A factor pays for its client: the payer is the factor, the client is named as the
+    ultimate debtor and must stay visible to matching (read by the columnar reader)."""
+    tx = (
+        "<TxDtls><Refs><EndToEndId>E-9</EndToEndId></Refs><RltdPties>"
+        "<Dbtr><Pty><Nm>EUROFACTOR SA</Nm></Pty></Dbtr>"
+        "<DbtrAcct><Id><IBAN>FR7630006000011234567890189</IBAN></Id></DbtrAcct>"
+        "<UltmtDbtr><Pty><Nm>Brasserie du Parc</Nm></Pty></UltmtDbtr></RltdPties>"
+        "<RmtInf><Ustrd>FACT F2026-0101</Ustrd></RmtInf></TxDtls>"
+    )
+    (line,) = _read(_camt(tmp_path, _entry("10.00", tx)))
+    assert line.counterparty_name == "EUROFACTOR SA"
+    assert line.remittance_unstructured == "FACT F2026-0101 Brasserie du Parc"
+
+
 def test_camt054_documents(tmp_path: Path) -> None:
     rmt = _document("INV-77", "80.00") + _document("INV-78", "20.00")
     path = _camt(tmp_path, _entry("100.00", _tx(rmt)), version="04", message="054")
