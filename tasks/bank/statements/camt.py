@@ -12,6 +12,10 @@ rejected), and libxml2 runs with entity resolution, DTD loading and network acce
 
 Only booked entries (`Sts` BOOK, or no status) become lines: pending and information-only entries
 of intraday reports do not move the booked balance; they are counted in the parse notes.
+
+A transaction's remittance is read whole (`read_remittance`): every `Ustrd` and `AddtlRmtInf` as
+text, every creditor reference, every referred document with its amount. The entry's
+`AddtlNtryInf` ("REMISE DE 3 VIREMENTS") becomes the text only of a transaction that has none.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ on every sample. Safety and exactness come from these rules:
 - An entry's own fields are read by one anchored pattern in schema order; detail fields by their
   tags. An entry of another shape goes to the element reader of camt.py: a batch (several
   `TxDtls`), a character reference, an attribute other than `Ccy`, an amount, date or code that
-  is not plain.
+  is not plain, several creditor references, referred documents (`RfrdDocInf`/`RfrdDocAmt`).
 - Comments, CDATA, processing instructions or prefixed tags anywhere send the whole file to the
   element reader.
 
