@@ -32,6 +32,7 @@ from o2c.tasks.common.formatting import Lang, format_count, format_date, format_
 
 NOT_MEANINGFUL = "n/s"  # a DSO that the period's revenue is too small to make meaningful
 
+CURRENCY_NOTE = "Amounts are in the currency of their line or section: none adds two currencies."
 CREDITS_NOTE = (
     "Debts age by their due date. Unapplied credits (open credit notes and overpayments) are "
     "in their own column, never in a due-date bucket: overdue is shown gross (debts only) and "
@@ -251,7 +252,7 @@ def summary_markdown(
     lang = settings.lang
     top = top or settings.top_late_payers
     out = [f"# Receivables aging as of {format_date(as_of, lang)}", ""]
-    out += ["Amounts are in the currency of their line or section: none adds two currencies.", ""]
+    out += [CURRENCY_NOTE, ""]
 
     totals = currency_totals(by_customer, buckets=b)
     out += ["## Owed and overdue, per currency", ""]
@@ -588,7 +589,10 @@ def render_html_report(
     b = as_buckets(buckets)
     lang = settings.lang
     esc = html.escape
-    body = [f"<h1>{esc(title)}</h1>", f'<p class="meta">As of {format_date(as_of, lang)}</p>']
+    body = [
+        f"<h1>{esc(title)}</h1>",
+        f'<p class="meta">As of {format_date(as_of, lang)}. {esc(CURRENCY_NOTE)}</p>',
+    ]
 
     totals = currency_totals(by_customer, buckets=b)
     body.append("<h2>Owed and overdue, per currency</h2>")

@@ -210,6 +210,27 @@ def test_the_threshold_is_a_setting_per_currency(db: Path):
         AgingSettings(small_balance_by_currency={"euro": Decimal("1.00")})
 
 
+def test_settings_come_from_the_environment(db: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("O2C_AGING_SMALL_BALANCE", "5.00")
+    monkeypatch.setenv("O2C_AGING_DSO_MIN_REVENUE_BY_CURRENCY", '{"USD": "100.00"}')
+    with connect(db, read_only=True) as con:
+        views = compute_aging(con, as_of=AS_OF)  # AgingSettings() read from O2C_AGING_*
+    # 5,00: I2's 10,00 (due 20/06, 10 days late) is a debt again, C2's leftovers too
+    c1 = row(views, "C1", "EUR")
+    assert (c1["small_balance_cents"], c1["1_30_cents"], c1["overdue_cents"]) == (
+        0,
+        1_000,
+        101_000,
+    )
+    assert row(views, "C2", "GBP")["overdue_cents"] == 3_750
+    # USD needs 100,00 now: 117,00 is enough; 117,00 owed / 117,00 invoiced x 90 = 90 days
+    usd = views.dso.filter(pl.col("currency") == "USD").row(0, named=True)
+    assert (usd["dso_meaningful"], usd["dso_standard"]) == (True, 90.0)
+    monkeypatch.setenv("O2C_AGING_SMALL_BALANCE", "a lot")
+    with pytest.raises(ValueError, match="small_balance"):
+        AgingSettings()
+
+
 def test_late_payers_are_ranked_within_each_currency(views):
     late = late_payers(views.by_customer, 10)
     got = late.select("currency", "rank", "customer_id", "overdue_net_cents").rows()
