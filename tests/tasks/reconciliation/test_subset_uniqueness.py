@@ -1,0 +1,86 @@
+"""Never a guess on sums (issue 15). A customer pays several invoices in one transfer without
+saying which ("VIREMENT"): a controller allocates it only when exactly one set of that customer's
+open items makes the amount. When two do (one invoice of 1 935,00, or two of 437,40 and
+1 497,60), or when the search could not look at them all, finance decides, with the sets listed."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from o2c.tasks.reconciliation.config import ReconciliationConfig
+from tests.tasks.reconciliation.conftest import item, pairs, tx
+
+DUPONT = "FR1420041010050500013M02606"  # C1's own IBAN
+
+
+def _candidates(result) -> list[list[str]]:
+    (raw,) = result.exceptions["candidates"].to_list()
+    return sorted(c["invoice_ids"] for c in json.loads(raw))
+
+
+def test_one_invoice_and_a_pair_of_others_making_the_amount_is_a_question(run):
+    items = [
+        item("FA-171", "C1", 43_740),
+        item("FA-317", "C1", 149_760),
+        item("FA-321", "C1", 193_500),
+    ]
+    r = run(
+        [tx("t1", 193_500, counterparty_iban=DUPONT, remittance_unstructured="VIREMENT")], items
+    )
+    assert r.allocations.height == 0
+    assert r.exceptions["reason"].to_list() == ["ambiguous_amount"]
+    assert _candidates(r) == [["FA-171", "FA-317"], ["FA-321"]]
+
+
+def test_the_only_set_of_four_that_makes_the_amount_is_taken(run):
+    items = [
+        item("FA-55", "C1", 84_120, due_date=date(2026, 1, 10)),
+        item("FA-135", "C1", 695_280, due_date=date(2026, 1, 20)),
+        item("FA-141", "C1", 66_780, due_date=date(2026, 1, 25)),
+        item("FA-204", "C1", 59_760, due_date=date(2026, 2, 5)),
+        item("FA-300", "C1", 12_345, due_date=date(2026, 2, 6)),
+    ]
+    r = run([tx("t1", 905_940, counterparty_iban=DUPONT)], items)
+    assert [p[1] for p in pairs(r)] == ["FA-135", "FA-141", "FA-204", "FA-55"]
+    assert {p[4] for p in pairs(r)} == {"payer_iban_amount_set"}
+
+
+def test_an_invoice_issued_after_the_money_arrived_is_not_an_answer(run):
+    # FA-9 (same amount) was issued a week after the transfer: only FA-1 + FA-2 could be meant.
+    items = [
+        item("FA-1", "C1", 96_000, issue_date=date(2026, 1, 2)),
+        item("FA-2", "C1", 96_000, issue_date=date(2026, 1, 3)),
+        item("FA-9", "C1", 192_000, issue_date=date(2026, 1, 21)),
+    ]
+    r = run([tx("t1", 192_000, counterparty_iban=DUPONT, booking_date=date(2026, 1, 14))], items)
+    assert [p[1] for p in pairs(r)] == ["FA-1", "FA-2"]
+
+
+def test_a_later_transfer_paying_one_answer_does_not_settle_the_question(run):
+    # On 26/03 both FA-321 and FA-171 + FA-317 fit; FA-321's own transfer on 02/04 names it. At
+    # the date the money came both answers stood, so the first transfer stays finance's question.
+    items = [
+        item("FA-171", "C1", 43_740),
+        item("FA-317", "C1", 149_760),
+        item("FA-321", "C1", 193_500),
+    ]
+    grouped = tx("t1", 193_500, counterparty_iban=DUPONT, booking_date=date(2026, 3, 26))
+    named = tx(
+        "t2", 193_500, booking_date=date(2026, 4, 2), remittance_unstructured="FACTURE FA-321"
+    )
+    r = run([grouped, named], items)
+    assert pairs(r) == [("t2", "FA-321", 193_500, "payment", "invoice_number")]
+    assert r.exceptions.select("transaction_id", "reason").rows() == [("t1", "ambiguous_amount")]
+
+
+def test_a_set_found_when_the_payer_has_more_items_than_the_search_reads_is_listed(run):
+    items = [item(f"FA-{k}", "C1", 10_000 * k, due_date=date(2026, 1, k)) for k in range(1, 6)]
+    config = ReconciliationConfig(max_set_items=3)
+    # 10 + 20 + ... only FA-1 + FA-2 make 300,00 among the three oldest; FA-3 alone does too.
+    r = run([tx("t1", 30_000, counterparty_iban=DUPONT)], items, config=config)
+    assert r.allocations.height == 0
+    assert _candidates(r) == [["FA-1", "FA-2"], ["FA-3"]]
+    # 700,00: FA-3 + FA-4 is beyond the three oldest, FA-2 + FA-5 too; nothing taken either.
+    r = run([tx("t2", 70_000, counterparty_iban=DUPONT)], items, config=config)
+    assert r.allocations.height == 0
