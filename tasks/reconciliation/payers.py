@@ -137,6 +137,8 @@ def _name_scores(
     # the payer's name is the start of the customer's, cut inside a word. As good as equal.
     cut = (
         (pl.col("n").str.len_chars() >= _MIN_CUT_NAME)
+        # What is left of the cut word must still be a word's start, not an initial.
+        & (pl.col("n").str.extract(r"(\S+)$", 1).str.len_chars() >= 3)
         & pl.col("cn").str.starts_with(pl.col("n"))
         & pl.col("cn").str.slice(pl.col("n").str.len_chars(), 1).str.contains("^[A-Z0-9]$")
     )

@@ -1,0 +1,50 @@
+"""Payer by name (issue 15): a CFONB line or an MT940 ?32/?33 carries no IBAN, only the name the
+payer's bank wrote: upper case, without accents, legal form before or after or dropped ("STE",
+"ETS", "SAS", "GmbH", "BV"), words in another order, cut at the field's length. The name
+identifies a customer when exactly one fits; two that fit alike are finance's question."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.tasks.reconciliation.conftest import item, pairs, tx
+
+CUSTOMERS = [
+    {"customer_id": "C1", "name": "Société Nouvelle Papeterie Garnier SARL", "iban": None},
+    {"customer_id": "C2", "name": "Société Nouvelle Maintenance Legrand SAS", "iban": None},
+    {"customer_id": "C3", "name": "Société Nouvelle Menuiserie Guérin SARL", "iban": None},
+    {"customer_id": "C4", "name": "Établissements Lemaître SAS", "iban": None},
+    {"customer_id": "C5", "name": "Schröder Maschinenbau GmbH", "iban": None},
+    {"customer_id": "C6", "name": "Van Dijk Techniek B.V.", "iban": None},
+]
+# One open item of the same amount at every customer: only the name can choose.
+ITEMS = [item(f"FA-{c['customer_id']}", c["customer_id"], 98_100) for c in CUSTOMERS]
+
+
+@pytest.mark.parametrize(
+    ("name", "customer"),
+    [
+        ("STE NOUVELLE PAPETER", "C1"),  # cut inside a word by an 18-24 character field
+        ("SOCIETE NOUVELLE PAPETERIE GARNIER", "C1"),
+        ("ETS LEMAITRE", "C4"),
+        ("LEMAITRE ETABLISSEMENTS SAS", "C4"),
+        ("SCHRODER MASCHINENBAU", "C5"),
+        ("DIJK TECHNIEK VAN", "C6"),  # MT940 names turned round
+        ("van dijk techniek bv", "C6"),
+    ],
+)
+def test_the_name_the_bank_wrote_finds_the_one_customer(run, name, customer):
+    r = run([tx("t1", 98_100, counterparty_name=name)], ITEMS, customers=CUSTOMERS)
+    assert pairs(r) == [("t1", f"FA-{customer}", 98_100, "payment", "payer_name_amount")]
+
+
+def test_a_name_cut_where_several_customers_begin_alike_is_not_taken(run):
+    # "SOCIETE NOUVELLE M": Maintenance Legrand or Menuiserie Guérin.
+    r = run([tx("t1", 98_100, counterparty_name="SOCIETE NOUVELLE M")], ITEMS, customers=CUSTOMERS)
+    assert r.allocations.height == 0
+
+
+def test_a_short_cut_name_says_nothing(run):
+    # "STE NOUVELLE P": an initial is not a cut word (Société Nouvelle P... could be anyone new).
+    r = run([tx("t1", 98_100, counterparty_name="STE NOUVELLE P")], ITEMS, customers=CUSTOMERS)
+    assert r.allocations.height == 0
