@@ -28,7 +28,7 @@ from o2c.models.schemas import (
     PAYER_ALIAS,
     RECONCILIATION_EXCEPTION,
 )
-from o2c.tasks.reconciliation.config import ReconciliationConfig
+from o2c.tasks.reconciliation.config import ReconciliationConfig, load_config
 from o2c.tasks.reconciliation.payers import name_candidates, payers_by_iban
 from o2c.tasks.reconciliation.references import (
     invoice_keys,
@@ -290,9 +290,15 @@ def _amount_hints(
 ) -> pl.DataFrame:
     """The payer's open items, one or a set of up to max_set_size, whose open amount equals the
     payment or exceeds it by at most the tolerance. Sets only for credits."""
-    tol = config.short_payment_tolerance_cents
+    tol = pl.col("tol")  # the short-payment tolerance of the transfer's currency
     theirs = payers.join(
-        tx.select("transaction_id", "currency", tx_cents="amount_cents"), on="transaction_id"
+        tx.select(
+            "transaction_id",
+            "currency",
+            tx_cents="amount_cents",
+            tol=config.tolerance(pl.col("currency")),
+        ),
+        on="transaction_id",
     ).join(
         items.select("invoice_id", "customer_id", "currency", "due_date", "amount_open_cents"),
         on=["customer_id", "currency"],
@@ -320,6 +326,7 @@ def _amount_hints(
             "customer_id",
             "kind",
             "tx_cents",
+            "tol",
             ids=_one("invoice_id"),
             total="amount_open_cents",
             last="invoice_id",
@@ -339,6 +346,7 @@ def _amount_hints(
                 "customer_id",
                 "kind",
                 "tx_cents",
+                "tol",
                 ids=pl.col("ids").list.concat(_one("nxt")),
                 total=pl.col("total") + pl.col("open"),
                 last="nxt",
@@ -426,7 +434,7 @@ def exception_evidence(
     amount_cents: what it would allocate in all, rule, score) and adds ``amounts_cents`` (per
     invoice, in the order of invoice_ids) and ``why``. At most MAX_CANDIDATES, the engine's own
     first kept."""
-    config = config or ReconciliationConfig()
+    config = config or load_config()
     if exceptions.height == 0:
         return exceptions.cast(RECONCILIATION_EXCEPTION)
     tx = _conform(transactions, BANK_TRANSACTION).join(
@@ -503,7 +511,7 @@ def _rank(
     config: ReconciliationConfig,
 ) -> pl.DataFrame:
     """One row per candidate (transaction, set of invoices), best first: why, score, amounts."""
-    tol = config.short_payment_tolerance_cents
+    tol = pl.col("tol")
     hints = hints.with_columns(ids=pl.col("ids").list.unique().list.sort()).with_columns(
         key=pl.col("ids").list.join("|"),
         weight=pl.col("kind").replace_strict(WEIGHTS, default=0.0, return_dtype=pl.Float64),
@@ -526,7 +534,12 @@ def _rank(
         .with_columns(rule=pl.coalesce("engine_rule", "rule"))
     )
     # Per invoice of each candidate: what is open, whose it is, and what it would receive.
-    t = tx.select("transaction_id", "booking_date", tx_cents="amount_cents")
+    t = tx.select(
+        "transaction_id",
+        "booking_date",
+        tx_cents="amount_cents",
+        tol=config.tolerance(pl.col("currency")),
+    )
     listed = cand.select("transaction_id", "key", invoice_id="ids").explode("invoice_id")
     lines = (
         listed.join(
@@ -573,6 +586,7 @@ def _rank(
         open_cents=pl.coalesce(s * pl.col("by_doc"), pl.col("amount_open_cents")).sum(),
         listed=pl.col("by_doc").is_not_null().any(),
         tx_cents=pl.col("tx_cents").first(),
+        tol=pl.col("tol").first(),
         payer=pl.col("payer").min(),  # payer_iban before payer_name
         payer_all=pl.col("payer").is_not_null().all(),
         customer=pl.col("customer_id").first(),

@@ -8,6 +8,7 @@ from datetime import date
 import polars as pl
 
 from o2c.models.schemas import ALLOCATION, RECONCILIATION_EXCEPTION
+from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.evidence import MAX_CANDIDATES, exception_evidence
 from tests.tasks.reconciliation.conftest import frame, inputs, item, tx
 
@@ -15,14 +16,20 @@ DUPONT_IBAN = "FR1420041010050500013M02606"  # C1's own IBAN (conftest CUSTOMERS
 MARTIN_IBAN = "DE89370400440532013000"  # C2's
 
 
-def _evidence(transactions, items, *, exceptions=None, allocations=(), aliases=()):
+def _evidence(transactions, items, *, exceptions=None, allocations=(), aliases=(), config=None):
     """Candidates per transaction, as finance will see them (decoded JSON)."""
     txs, its, customers, alias_frame, _, _ = inputs(transactions, items, aliases=aliases)
     if exceptions is None:
         exceptions = [(t["transaction_id"], "no_match", "[]") for t in transactions]
     exc = pl.DataFrame(exceptions, schema=RECONCILIATION_EXCEPTION, orient="row")
     out = exception_evidence(
-        exc, txs, its, customers, alias_frame, allocations=frame(list(allocations), ALLOCATION)
+        exc,
+        txs,
+        its,
+        customers,
+        alias_frame,
+        allocations=frame(list(allocations), ALLOCATION),
+        config=config,
     )
     assert out.height == exc.height
     return {r["transaction_id"]: json.loads(r["candidates"]) for r in out.iter_rows(named=True)}
@@ -60,6 +67,13 @@ def test_overpayment_and_short_payment_say_by_how_much():
     assert "5,25 more than what is open (300,50)" in over["why"]
     assert short["invoice_ids"] == ["FA-2026-0003"] and short["amounts_cents"] == [9743]
     assert any(w.startswith("2,56 short of what is open") for w in short["why"])
+
+
+def test_the_tolerance_is_that_of_the_payments_currency():
+    strict = ReconciliationConfig(tolerance_by_currency=(("EUR", 100),))
+    payment = [tx("T3", 9743, remittance_unstructured="facture FA-2026-0003")]
+    (best,) = _evidence(payment, ITEMS, config=strict)["T3"][:1]
+    assert "partial: pays 97,43 of 99,99 open" in best["why"], "2,56 is beyond 1,00 in EUR"
 
 
 def test_rf_reference_written_with_spaces_in_the_text_names_the_invoice():
