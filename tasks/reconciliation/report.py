@@ -54,7 +54,9 @@ def summary_markdown(stats: dict[str, Any], decisions: dict[str, int] | None = N
         lines += [
             "",
             "Decide them in the table artifact `reconciliation-exceptions`, then feed the"
-            " decisions back with `o2c reconcile --decisions FILE.csv` or the paused run's form.",
+            " decisions back with `o2c reconcile --decisions FILE.csv` or the paused run's form."
+            " In the invoice_id field, `candidate N` takes the N-th candidate listed for the"
+            " transaction, its invoices and amounts.",
         ]
     if decisions:
         lines += ["", "## Decisions applied", ""]

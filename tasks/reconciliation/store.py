@@ -359,7 +359,8 @@ def _resolve_candidates(
 
 
 def read_decisions_csv(path: str | Path) -> pl.DataFrame:
-    """finance's CSV (transaction_id, invoice_id, amount, note; ',' or ';'), all as text."""
+    """finance's CSV (transaction_id, invoice_id, amount, note; ',' or ';'), all as text, with
+    each row's line in the file. invoice_id may say "candidate N" (apply_decisions resolves it)."""
     path = Path(path)
     text = path.read_text(encoding="utf-8-sig")
     dialect = ";" if text.splitlines()[0].count(";") > text.splitlines()[0].count(",") else ","
