@@ -11,7 +11,9 @@ the cascade settles them, so the conditions below are strict:
 - rule 1: the transfer's references name exactly one open item, named by no other transfer's
   reference;
 - rules 2-3: the transfer has no reference to an open item, and every run of its text that names
-  an open item names the same one, which no other pending transfer names (by reference or text);
+  an open item names the same one, by a strong key (a short number alone needs the payer
+  checked, which only the cascade does), which no other pending transfer names (by reference or
+  text);
 - the item is open for exactly the amount, in the transfer's currency.
 
 Later rules (one typo, payer and amount) run after rules 1-3 and so already saw these items
@@ -57,7 +59,8 @@ def obvious_settlements(
     one_item = (
         text.group_by("t")
         .agg(lo=pl.col("i").min(), hi=pl.col("i").max(), confidence=pl.col("strength").max())
-        .filter(pl.col("lo") == pl.col("hi"))
+        # A short number alone (weak) needs the payer checked against it: the cascade's.
+        .filter((pl.col("lo") == pl.col("hi")) & (pl.col("confidence") >= 0.95))
         .select("t", i="lo", confidence="confidence")
     )
     one_payer = (

@@ -1,0 +1,106 @@
+"""Several invoice numbers in one transfer, written as people write them (issue 15): "Règlement
+factures 173, 175, 182 et 201" (the sequence without prefix or year), "FA2026-00412+00437" (the
+prefix once), "FACT 217" alone, a number with two digits swapped. A number that is not the whole
+invoice number settles only when number, amount and payer together prove it."""
+
+from __future__ import annotations
+
+from tests.tasks.reconciliation.conftest import item, pairs, tx
+
+VAL_DE_LOIRE = "FR7610278746418371008933029"
+CUSTOMERS = [
+    {"customer_id": "C1", "name": "Métallerie Val de Loire SARL", "iban": VAL_DE_LOIRE},
+    {"customer_id": "C2", "name": "Garage Garnier SAS", "iban": None},
+]
+
+
+def _paid(result) -> list[str]:
+    return sorted({p[1] for p in pairs(result) if p[3] == "payment"})
+
+
+def test_sequence_numbers_listed_in_french_settle_when_they_make_the_amount(run):
+    items = [
+        item("FA2026-00173", "C1", 163_620),
+        item("FA2026-00175", "C1", 143_640),
+        item("FA2026-00182", "C1", 63_900),
+        item("FA2026-00201", "C1", 138_300),
+        item("FA2026-00202", "C1", 63_900),
+    ]
+    t = tx(
+        "t1",
+        509_460,
+        counterparty_iban=VAL_DE_LOIRE,
+        remittance_unstructured="Règlement factures 173, 175, 182 et 201",
+    )
+    r = run([t], items, customers=CUSTOMERS)
+    assert _paid(r) == ["FA2026-00173", "FA2026-00175", "FA2026-00182", "FA2026-00201"]
+    assert {p[4] for p in pairs(r)} == {"grouped_invoice_numbers"}
+
+
+def test_listed_sequence_numbers_that_do_not_make_the_amount_are_not_taken_on_their_own(run):
+    items = [item("FA2026-00173", "C1", 163_620), item("FA2026-00175", "C1", 143_640)]
+    t = tx(
+        "t1",
+        200_000,
+        counterparty_iban=VAL_DE_LOIRE,
+        remittance_unstructured="REGLEMENT FACTURES 173 ET 175",
+    )
+    r = run([t], items, customers=CUSTOMERS)
+    assert r.allocations.height == 0
+
+
+def test_the_prefix_written_once_for_several_invoices(run):
+    items = [
+        item("FA2026-00412", "C2", 11_100),
+        item("FA2026-00437", "C2", 466_500),
+        item("FA2025-00437", "C2", 466_500),
+    ]
+    t = tx("t1", 477_600, remittance_unstructured="FA2026-00412+00437")
+    r = run([t], items, customers=CUSTOMERS)
+    # "00437" alone fits two invoices of C2 (2025 and 2026): which one, the amount cannot say.
+    assert _paid(r) in (["FA2026-00412"], [])
+    items = items[:2]
+    r = run([t], items, customers=CUSTOMERS)
+    assert _paid(r) == ["FA2026-00412", "FA2026-00437"]
+
+
+def test_a_bare_sequence_number_settles_on_its_exact_amount_only(run):
+    items = [item("FA2026-00217", "C2", 89_160), item("FA2026-00218", "C2", 50_000)]
+    exact = tx("t1", 89_160, remittance_unstructured="FACT 217")
+    other = tx("t2", 40_000, remittance_unstructured="FACT 218")
+    r = run([exact, other], items, customers=CUSTOMERS)
+    assert pairs(r) == [("t1", "FA2026-00217", 89_160, "payment", "invoice_number")]
+
+
+def test_a_bare_number_naming_another_customers_invoice_is_not_taken(run):
+    # Val de Loire (known by IBAN) writes "FACTURE 217": FA2026-00217 is C2's, not theirs.
+    items = [item("FA2026-00217", "C2", 89_160)]
+    t = tx("t1", 89_160, counterparty_iban=VAL_DE_LOIRE, remittance_unstructured="FACTURE 217")
+    r = run([t], items, customers=CUSTOMERS)
+    assert r.allocations.height == 0
+
+
+def test_swapped_digits_with_two_invoices_of_that_amount_go_to_finance(run):
+    # "00905" typed for FA2026-00950; FA2026-00912 has the same amount: the amount proves nothing.
+    items = [item("FA2026-00950", "C1", 30_900), item("FA2026-00912", "C1", 30_900)]
+    t = tx(
+        "t1",
+        30_900,
+        counterparty_iban=VAL_DE_LOIRE,
+        remittance_unstructured="REGLEMENT FA2026-00905",
+    )
+    r = run([t], items, customers=CUSTOMERS)
+    assert r.allocations.height == 0
+    assert "FA2026-00950" in r.exceptions["candidates"][0]
+
+
+def test_swapped_digits_with_one_invoice_of_that_amount_settle(run):
+    items = [item("FA2026-00950", "C1", 30_900), item("FA2026-00912", "C1", 41_000)]
+    t = tx(
+        "t1",
+        30_900,
+        counterparty_iban=VAL_DE_LOIRE,
+        remittance_unstructured="REGLEMENT FA2026-00905",
+    )
+    r = run([t], items, customers=CUSTOMERS)
+    assert pairs(r) == [("t1", "FA2026-00950", 30_900, "payment", "invoice_number_fuzzy")]
