@@ -125,14 +125,16 @@ def _maybe_named(items: pl.DataFrame, tx: pl.DataFrame) -> pl.DataFrame:
     reference has the non-zero digits of one of the transfers' number runs or references."""
     up = pl.col("remittance_unstructured").fill_null("").str.to_uppercase()
     runs = text_keys(text_chains(tx)).select(z=_nonzero_digits(pl.col("key")))
-    compact = tx.select(
-        z=pl.concat_list(
-            up.str.replace_all(r"[^A-Z0-9]", "").str.extract_all(r"RF[0-9]{2}[A-Z0-9]{1,21}"),
-            up.str.extract_all(r"[0-9]{3}[ ]?[/.\-]?[ ]?[0-9]{4}[ ]?[/.\-]?[ ]?[0-9]{5}"),
-            pl.concat_list(pl.col("remittance_structured"), pl.col("end_to_end_id")),
-            pl.col("remittance_documents").list.eval(pl.element().struct.field("doc_number")),
-        )
-    ).explode("z")
+    found = [
+        up.str.replace_all(r"[^A-Z0-9]", "").str.extract_all(r"RF[0-9]{2}[A-Z0-9]{1,21}"),
+        up.str.extract_all(r"[0-9]{3}[ ]?[/.\-]?[ ]?[0-9]{4}[ ]?[/.\-]?[ ]?[0-9]{5}"),
+        pl.concat_list(
+            pl.col("remittance_structured").fill_null(""), pl.col("end_to_end_id").fill_null("")
+        ),
+        pl.col("remittance_documents").list.eval(pl.element().struct.field("doc_number")),
+    ]
+    # One frame per source (a null list in a concat_list would blank the others of its row).
+    compact = pl.concat([tx.select(z=f).explode("z") for f in found])
     # An RF written with spaces: its end is unknown, so every prefix (as _reference_hints).
     z = compact.select(z=_nonzero_digits(pl.col("z").fill_null("")))
     prefixes = z.with_columns(n=pl.int_ranges(1, pl.col("z").str.len_chars() + 1)).explode("n")

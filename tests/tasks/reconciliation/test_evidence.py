@@ -87,6 +87,13 @@ def test_rf_reference_written_with_spaces_in_the_text_names_the_invoice():
     assert best["score"] > 0.8
 
 
+def test_an_rf_reference_with_letters_split_in_the_text_is_found():
+    items = [*ITEMS, item("FA-2026-0010", "C3", 4200, reference="RF45G72UUR")]
+    got = _evidence([tx("T12", 4200, remittance_unstructured="virement rf45 g72u ur merci")], items)
+    assert got["T12"][0]["invoice_ids"] == ["FA-2026-0010"]
+    assert "reference RF45G72UUR in the text" in got["T12"][0]["why"]
+
+
 def test_remittance_documents_give_each_invoice_its_amount():
     docs = [
         {"doc_number": "2026-0001", "doc_type": "CINV", "doc_date": None, "amount_cents": 20000},
