@@ -37,44 +37,70 @@ def test_every_step_ran_and_the_inbox_is_empty(demo):
 
 def test_artifacts_agree_with_the_warehouse(demo):
     db, result = demo
+    # Aging's groups as of AS_OF, written here in SQL: open items (open_items_at) and overpayment
+    # credits (unapplied_credits_at) per customer, legal entity and currency. A negative open
+    # amount is a credit; what is left on a partly paid invoice up to 25,00 is a small balance;
+    # the rest is a debt, overdue when it was due before AS_OF (issue 16).
+    groups_sql = """
+        WITH items AS (
+            SELECT customer_id, legal_entity, currency, due_date, amount_total, amount_open
+            FROM open_items_at($as_of)
+            UNION ALL
+            SELECT customer_id, legal_entity, currency, due_date, amount_total, amount_open
+            FROM unapplied_credits_at($as_of)
+        ), kinds AS (
+            SELECT *, amount_open > 0 AND NOT (amount_open < amount_total
+                                               AND amount_open <= 25) AS debt
+            FROM items
+        )
+        SELECT customer_id, coalesce(legal_entity, ''), currency,
+               coalesce(sum(amount_open) FILTER (WHERE debt AND due_date < $as_of), 0),
+               coalesce(sum(amount_open) FILTER (WHERE amount_open < 0), 0),
+               coalesce(sum(amount_open) FILTER (WHERE amount_open > 0), 0)
+        FROM kinds GROUP BY ALL
+    """
     with connect(db, read_only=True) as con:
         settled = con.execute("SELECT count(DISTINCT transaction_id) FROM allocations").fetchall()
-        # Aging's groups as of AS_OF: items issued by then with something open, per customer,
-        # legal entity and currency; overdue is what was due before AS_OF.
-        groups = con.execute(
-            "SELECT customer_id, coalesce(legal_entity, ''), currency, sum(amount_open),"
-            " coalesce(sum(amount_open) FILTER (WHERE due_date < ?), 0)"
-            " FROM open_items WHERE issue_date <= ? GROUP BY ALL",
-            [AS_OF, AS_OF],
-        ).fetchall()
+        groups = con.execute(groups_sql, {"as_of": AS_OF}).fetchall()
         (open_count,) = con.execute(
-            "SELECT count(*) FROM open_items WHERE issue_date <= ?", [AS_OF]
+            "SELECT (SELECT count(*) FROM open_items_at($d))"
+            " + (SELECT count(*) FROM unapplied_credits_at($d))",
+            {"d": AS_OF},
         ).fetchone()
         snapshot_dates = con.execute("SELECT DISTINCT as_of_date FROM aging_snapshots").fetchall()
     assert result["reconcile"]["settled"] == settled[0][0]
     settled_text = f"{settled[0][0]:,}".replace(",", "\u202f")
     assert f"| settled automatically | {settled_text} |" in latest_artifact("reconciliation").data
     assert snapshot_dates == [(AS_OF,)]
-    # The summary's line per currency: total, overdue and customers, as the groups add up.
-    summary = latest_artifact("aging-summary").data.split("## Open amounts per bucket")[1]
-    summary = summary.split("\n## ")[0].splitlines()
-    for cur in {c for _, _, c, _, _ in groups}:
+    # The summary's line per currency: overdue (gross), ... total owed, credits, net balance and
+    # customers, as the groups add up (figures alone: the line names the currency).
+    summary = latest_artifact("aging-summary").data
+    summary = summary.split("## Owed and overdue, per currency")[1].split("\n## ")[0]
+    for cur in {c for _, _, c, *_ in groups}:
         mine = [g for g in groups if g[2] == cur]
-        total, overdue = sum(g[3] for g in mine), sum(g[4] for g in mine)
-        tail = f"| {format_money(total, cur)} | {format_money(overdue, cur)} | "
-        tail += f"{len({g[0] for g in mine})} |"
-        lines = [line for line in summary if line.startswith(f"| {cur} |")]
-        assert len(lines) == 1 and lines[0].endswith(tail), (cur, lines, tail)
+        overdue, credits, owed = (sum(g[i] for g in mine) for i in (3, 4, 5))
+        head = f"| {cur} | {format_money(overdue)} |"
+        tail = f"| {format_money(owed)} | {format_money(credits)} | {format_money(owed + credits)}"
+        tail += f" | {len({g[0] for g in mine})} |"
+        lines = [line for line in summary.splitlines() if line.startswith(f"| {cur} |")]
+        assert len(lines) == 1 and lines[0].startswith(head) and lines[0].endswith(tail), (
+            cur,
+            lines,
+            head,
+            tail,
+        )
     by_customer = json.loads(latest_artifact("aging-by-customer").data)
-    table = {(r["Customer"], r["Entity"], r["Currency"]): r for r in by_customer}
+    table = {(r["Account"], r.get("Entity", ""), r["Cur."]): r for r in by_customer}
     assert len(table) == len(by_customer), "one row per customer, entity and currency"
-    assert set(table) == {(c, e, cur) for c, e, cur, _, _ in groups}
-    assert any(overdue for *_, overdue in groups) and any(t != o for *_, t, o in groups)
-    for customer, entity, currency, total, overdue in groups:
+    assert set(table) == {(c, e, cur) for c, e, cur, *_ in groups}
+    assert any(overdue for *_, overdue, _, _ in groups)
+    assert any(credits for *_, credits, _ in groups)
+    for customer, entity, currency, overdue, credits, owed in groups:
         row = table[(customer, entity, currency)]
-        assert (row["Total"], row["Overdue"]) == (
-            format_money(total, currency),
-            format_money(overdue, currency),
+        assert (row["Overdue"], row["Credits"], row["Total"]) == (
+            format_money(overdue),
+            format_money(credits),
+            format_money(owed),
         ), customer
     link = latest_artifact("aging-report").data
     page = Path(link[link.index("(file://") + 8 : -1])
