@@ -351,10 +351,12 @@ def _resolve_candidates(
                     " amounts; leave amount empty or give the invoices one by one"
                 )
             amounts = [r["amount_cents"]]
-        out += [
+        # An invoice the payment does not reach (a set paid in part) gets no allocation of 0.
+        chosen_rows = [
             {**r, "invoice_id": invoice_id, "amount_cents": cents}
             for invoice_id, cents in zip(invoices, amounts, strict=True)
         ]
+        out += [c for c in chosen_rows if c["amount_cents"] != 0] or chosen_rows[:1]
     return out
 
 

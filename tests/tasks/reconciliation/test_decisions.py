@@ -161,3 +161,20 @@ def test_the_form_takes_a_candidate_number_by_line(db):
         ).fetchall() == [("FA-3",), ("FA-4",)]
     with pytest.raises(ValueError, match=r"decisions \(ui\) line 1: give invoice_id or candidate"):
         form_decisions([{"transaction_id": "T1", "invoice_id": "FA-3", "candidate": 1}])
+
+
+def test_a_set_paid_in_part_allocates_only_what_the_payment_reaches(db, tmp_path):
+    with connect(db) as con:
+        _tx(con, "T4", "50.00")
+        shown = [{"invoice_ids": ["FA-3", "FA-4"], "amount_cents": 5000, "rule": "manual",
+                  "score": 0.5, "amounts_cents": [5000, 0], "why": []}]  # fmt: skip
+        con.execute(
+            "INSERT INTO reconciliation_exceptions VALUES ('T4', 'no_match', ?, 'open', NULL, ?,"
+            " NULL)",
+            [json.dumps(shown), NOW],
+        )
+        apply_decisions(con, _csv(tmp_path, "T4;candidate 1;;"), "csv")
+        # FA-3 (due first) takes the 50,00; FA-4 gets nothing, not an allocation of 0.
+        assert con.execute(
+            "SELECT invoice_id, amount FROM allocations WHERE transaction_id = 'T4'"
+        ).fetchall() == [("FA-3", Decimal("50.00"))]
