@@ -62,6 +62,7 @@ primary-key index; sql/010 set `identity_ref` on the rows stored before it.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -173,22 +174,21 @@ _EMPTY = pl.DataFrame(
 
 # What banks write where they have no reference (compared trimmed, upper case).
 PLACEHOLDER_REFS = ("NONREF", "NOTPROVIDED", "NOT PROVIDED", "NONE", "NULL", "N/A", "NA", "-")
-_BLANK_REF = r"^[0\s./-]*$"  # empty, or zeros and separators only
 # Formats that may hold part of a day only (intraday reports, notifications, the live feed).
 PARTIAL_SOURCES = ("camt.052", "camt.054", "mt942", "open_banking")
 _DAY = ["account_iban", "currency", "booking_date"]
 _FACTS = [*_DAY, "amount_cents"]
 
 
+# One pass over the text: a placeholder, or nothing but zeros, blanks and separators.
+_PLACEHOLDER = (
+    "(?i)^\\s*(?:" + "|".join(re.escape(p) for p in PLACEHOLDER_REFS) + "|[0\\s./-]*)\\s*$"
+)
+
+
 def usable_ref(ref: pl.Expr) -> pl.Expr:
     """The reference trimmed, or null when it is a placeholder (sql/010's bank_usable_ref)."""
-    text = ref.str.strip_chars()
-    upper = text.str.to_uppercase()
-    return (
-        pl.when(upper.is_in(PLACEHOLDER_REFS) | upper.str.contains(_BLANK_REF))
-        .then(None)
-        .otherwise(text)
-    )
+    return pl.when(ref.str.contains(_PLACEHOLDER)).then(None).otherwise(ref.str.strip_chars())
 
 
 def _family(source: pl.Expr) -> pl.Expr:
@@ -207,21 +207,20 @@ def _family(source: pl.Expr) -> pl.Expr:
 def _with_identity_ref(staged: pl.DataFrame) -> pl.DataFrame:
     """`identity_ref` where the line's reference is usable; `repeat_of` (the seq of the first
     copy) for a line seen again in another statement of the same load."""
-    detail = (
-        pl.when(pl.col("detail_index") > 0)
-        .then(pl.lit("#") + pl.col("detail_index").cast(pl.String))
-        .otherwise(pl.lit(""))
-    )
-    ref = (
-        pl.when(pl.col("source") == "open_banking")
-        .then(pl.lit("ob:") + usable_ref(pl.col("external_id")))
-        .otherwise(pl.lit("bank:") + usable_ref(pl.col("bank_reference")) + detail)
-    )
+    bank = pl.lit("bank:") + usable_ref(pl.col("bank_reference"))
+    if staged.get_column("detail_index").max() or 0:
+        bank = bank + pl.when(pl.col("detail_index") > 0).then(
+            pl.lit("#") + pl.col("detail_index").cast(pl.String)
+        ).otherwise(pl.lit(""))
+    ref = bank
+    if staged.get_column("source").eq("open_banking").any():
+        feed = pl.lit("ob:") + usable_ref(pl.col("external_id"))
+        ref = pl.when(pl.col("source") == "open_banking").then(feed).otherwise(bank)
     staged = staged.with_columns(identity_ref=ref, repeat_of=pl.lit(None, pl.UInt32))
-    shared = staged.select(
-        pl.struct("account_iban", "identity_ref").is_duplicated()
-        & pl.col("identity_ref").is_not_null()
-    ).to_series()
+    # Candidates by hash (a third of the cost of comparing the text); the groups below are
+    # exact, so a hash collision only sends a unique reference through them unchanged.
+    same_ref = pl.struct("account_iban", "identity_ref").hash().is_duplicated()
+    shared = staged.select(same_ref & pl.col("identity_ref").is_not_null()).to_series()
     if not shared.any():
         return staged
     groups = pl.col("seq").over("account_iban", "identity_ref")
@@ -561,7 +560,8 @@ def _occurrence(new: pl.DataFrame, stored: pl.DataFrame | None) -> pl.DataFrame:
     those rows only: a window over every row cost more than the rest of the key)."""
     fallback = pl.col("identity_ref").is_null()
     occurrence = pl.repeat(1, new.height, dtype=pl.UInt32, eager=True)
-    rows = new.select(pl.struct(_FACTS).is_duplicated() & fallback).to_series().arg_true()
+    # candidates by hash, ranked exactly: a collision only ranks a unique line 1
+    rows = new.select(pl.struct(_FACTS).hash().is_duplicated() & fallback).to_series().arg_true()
     if rows.len():
         ranks = new[rows].select(pl.col("seq").rank("ordinal").over(_FACTS))
         occurrence = occurrence.scatter(rows, ranks.to_series())
@@ -574,8 +574,9 @@ def _occurrence(new: pl.DataFrame, stored: pl.DataFrame | None) -> pl.DataFrame:
             new.join(before, on=_FACTS, how="left")
             .with_columns(occurrence=pl.col("occurrence") + pl.col("before").fill_null(0))
             .drop("before")
+            .sort("seq")  # the pieces of identify(), back in file order
         )
-    return new.sort("seq")
+    return new
 
 
 # The key computed by DuckDB over the lines found new; the check before it says so if a key is
