@@ -117,6 +117,8 @@ ALLOCATION_MONEY = ("transaction_id", "invoice_id", "customer_id", "amount_cents
 RECONCILIATION_EXCEPTION = {
     "transaction_id": pl.String,
     "reason": pl.String,
-    # JSON list of {"invoice_ids": [...], "amount_cents": n, "rule": r, "score": s}
+    # JSON list, best first, of {"invoice_ids": [...], "amount_cents": n (what it would allocate),
+    # "rule": r, "score": s, "amounts_cents": [per invoice], "why": [what points to it]}
+    # (tasks/reconciliation/evidence.py); finance decides with "candidate N" (1-based)
     "candidates": pl.String,
 }

@@ -11,6 +11,7 @@ banks fill payments, independently of the engine and of the other benchmark gene
 Pure Python + lxml; deterministic per --seed.  Exits 1 when its own output fails its checks.
 See README.md beside this file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -105,14 +106,26 @@ def be_vat(r: random.Random) -> str:
 
 
 def rib_key(bank: str, guichet: str, account: str) -> str:
-    tr = {c: str(v) for v, cs in enumerate(["", "AJ", "BKS", "CLT", "DMU", "ENV", "FOW", "GPX", "HQY", "IRZ"]) for c in cs}
+    tr = {
+        c: str(v)
+        for v, cs in enumerate(["", "AJ", "BKS", "CLT", "DMU", "ENV", "FOW", "GPX", "HQY", "IRZ"])
+        for c in cs
+    }
     acc = "".join(tr.get(c, c) for c in account)
     k = 97 - (89 * int(bank) + 15 * int(guichet) + 3 * int(acc)) % 97
     return f"{k:02d}"
 
 
 def translit_de(s: str) -> str:
-    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("Ä", "AE"), ("Ö", "OE"), ("Ü", "UE"), ("ß", "ss")):
+    for a, b in (
+        ("ä", "ae"),
+        ("ö", "oe"),
+        ("ü", "ue"),
+        ("Ä", "AE"),
+        ("Ö", "OE"),
+        ("Ü", "UE"),
+        ("ß", "ss"),
+    ):
         s = s.replace(a, b)
     return s
 
@@ -147,45 +160,184 @@ ACCOUNTS = {
     "BE_CHF": (iban("BE", "363" + "1842208" + "67"), "CHF", "BBRUBEBB", "camt02"),
 }
 FR_BANK, FR_GUICHET, FR_ACCOUNT = "30003", "02180", "00020417603"
-ACCOUNTS["FR_EUR"] = (iban("FR", FR_BANK + FR_GUICHET + FR_ACCOUNT + rib_key(FR_BANK, FR_GUICHET, FR_ACCOUNT)),
-                      "EUR", "SOGEFRPP", "cfonb")
+ACCOUNTS["FR_EUR"] = (
+    iban("FR", FR_BANK + FR_GUICHET + FR_ACCOUNT + rib_key(FR_BANK, FR_GUICHET, FR_ACCOUNT)),
+    "EUR",
+    "SOGEFRPP",
+    "cfonb",
+)
 ACCT_ORDER = ["BE_EUR", "FR_EUR", "DE_EUR", "BE_GBP", "BE_CHF"]
-OPENING = {"BE_EUR": 184_322_17, "FR_EUR": 61_207_45, "DE_EUR": 43_880_09, "BE_GBP": 12_450_00, "BE_CHF": 8_115_30}
+OPENING = {
+    "BE_EUR": 184_322_17,
+    "FR_EUR": 61_207_45,
+    "DE_EUR": 43_880_09,
+    "BE_GBP": 12_450_00,
+    "BE_CHF": 8_115_30,
+}
 
 # ----------------------------------------------------------------------------------------------
 # customers
 # ----------------------------------------------------------------------------------------------
 
 CORES = {
-    "BE": ["Brasserie {a}", "Traiteur {a}", "Hotel {b}", "Horeca {a}", "Taverne {b}", "Friterie {a}",
-           "Restaurant {b}", "Catering {a}", "Bakkerij {a}", "Eethuis {b}", "Cuisine {a}"],
-    "FR": ["Hôtel {b}", "Restaurant {b}", "Boulangerie {a}", "Traiteur {a}", "Brasserie {b}", "Cuisines {a}",
-           "Le Comptoir {b}", "Auberge {b}", "Pâtisserie {a}", "Restauration {a}"],
-    "NL": ["Horeca {a}", "Bakkerij {a}", "Grand Café {b}", "Catering {a}", "Eetcafé {b}", "Hotel {b}"],
-    "DE": ["Gasthaus {b}", "Bäckerei {a}", "Hotel {b}", "Großküche {a}", "Gastro {a}", "Brauhaus {b}"],
+    "BE": [
+        "Brasserie {a}",
+        "Traiteur {a}",
+        "Hotel {b}",
+        "Horeca {a}",
+        "Taverne {b}",
+        "Friterie {a}",
+        "Restaurant {b}",
+        "Catering {a}",
+        "Bakkerij {a}",
+        "Eethuis {b}",
+        "Cuisine {a}",
+    ],
+    "FR": [
+        "Hôtel {b}",
+        "Restaurant {b}",
+        "Boulangerie {a}",
+        "Traiteur {a}",
+        "Brasserie {b}",
+        "Cuisines {a}",
+        "Le Comptoir {b}",
+        "Auberge {b}",
+        "Pâtisserie {a}",
+        "Restauration {a}",
+    ],
+    "NL": [
+        "Horeca {a}",
+        "Bakkerij {a}",
+        "Grand Café {b}",
+        "Catering {a}",
+        "Eetcafé {b}",
+        "Hotel {b}",
+    ],
+    "DE": [
+        "Gasthaus {b}",
+        "Bäckerei {a}",
+        "Hotel {b}",
+        "Großküche {a}",
+        "Gastro {a}",
+        "Brauhaus {b}",
+    ],
     "ES": ["Hostelería {a}", "Restaurante {b}", "Distribuciones {a}", "Hotel {b}", "Catering {a}"],
-    "IT": ["Ristorazione {a}", "Albergo {b}", "Pasticceria {a}", "Distribuzione {a}", "Trattoria {b}"],
+    "IT": [
+        "Ristorazione {a}",
+        "Albergo {b}",
+        "Pasticceria {a}",
+        "Distribuzione {a}",
+        "Trattoria {b}",
+    ],
     "UK": ["{a} Catering", "{b} Hotel", "{a} Foodservice", "{a} & Sons", "{b} Kitchens"],
     "CH": ["Hotel {b}", "Gastro {a}", "Restaurant {b}", "Bäckerei {a}"],
 }
 SURN = {
-    "BE": ["Van den Bossche", "Peeters", "Dubois", "Claes", "Janssens", "Lambert", "Maes", "Wouters", "Goossens",
-           "Mertens", "Dupont", "Willems", "De Smet", "Lemaire", "Vermeulen", "Hermans", "Jacobs", "Michiels",
-           "Desmet", "Leclercq", "Stevens", "Van Damme", "Martens", "Renard", "Collignon"],
-    "FR": ["Martin", "Bernard", "Lefèvre", "Moreau", "Girard", "Roux", "Fournier", "Mercier", "Bonnet", "Lambert",
-           "Fontaine", "Chevalier", "Garnier", "Faure", "Rousseau", "Blanc", "Guérin", "Muller", "Henry", "Perrin"],
-    "NL": ["de Vries", "Jansen", "van Dijk", "Bakker", "Visser", "Smit", "Meijer", "de Boer", "Mulder", "Bos"],
-    "DE": ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Becker", "Hoffmann", "Koch", "Richter", "Wolf"],
+    "BE": [
+        "Van den Bossche",
+        "Peeters",
+        "Dubois",
+        "Claes",
+        "Janssens",
+        "Lambert",
+        "Maes",
+        "Wouters",
+        "Goossens",
+        "Mertens",
+        "Dupont",
+        "Willems",
+        "De Smet",
+        "Lemaire",
+        "Vermeulen",
+        "Hermans",
+        "Jacobs",
+        "Michiels",
+        "Desmet",
+        "Leclercq",
+        "Stevens",
+        "Van Damme",
+        "Martens",
+        "Renard",
+        "Collignon",
+    ],
+    "FR": [
+        "Martin",
+        "Bernard",
+        "Lefèvre",
+        "Moreau",
+        "Girard",
+        "Roux",
+        "Fournier",
+        "Mercier",
+        "Bonnet",
+        "Lambert",
+        "Fontaine",
+        "Chevalier",
+        "Garnier",
+        "Faure",
+        "Rousseau",
+        "Blanc",
+        "Guérin",
+        "Muller",
+        "Henry",
+        "Perrin",
+    ],
+    "NL": [
+        "de Vries",
+        "Jansen",
+        "van Dijk",
+        "Bakker",
+        "Visser",
+        "Smit",
+        "Meijer",
+        "de Boer",
+        "Mulder",
+        "Bos",
+    ],
+    "DE": [
+        "Müller",
+        "Schmidt",
+        "Schneider",
+        "Fischer",
+        "Weber",
+        "Becker",
+        "Hoffmann",
+        "Koch",
+        "Richter",
+        "Wolf",
+    ],
     "ES": ["García", "Fernández", "López", "Martínez", "Sánchez", "Pérez", "Gómez", "Ruiz"],
     "IT": ["Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo", "Ricci"],
     "UK": ["Smith", "Taylor", "Brown", "Wilson", "Hughes", "Wright", "Walker", "Hall"],
     "CH": ["Meier", "Keller", "Huber", "Brunner", "Gerber", "Baumann"],
 }
 PLACES = {
-    "BE": ["du Parc", "de la Gare", "Sint-Jan", "Grand-Place", "De Kroon", "Het Anker", "du Sablon", "De Zwaan",
-           "Lion d'Or", "Saint-Hubert", "Ter Heide", "des Ardennes"],
-    "FR": ["du Lac", "de la Poste", "des Flandres", "du Vieux Lille", "de l'Europe", "Saint-Maurice", "du Marché",
-           "des Halles", "de la Citadelle", "du Beffroi"],
+    "BE": [
+        "du Parc",
+        "de la Gare",
+        "Sint-Jan",
+        "Grand-Place",
+        "De Kroon",
+        "Het Anker",
+        "du Sablon",
+        "De Zwaan",
+        "Lion d'Or",
+        "Saint-Hubert",
+        "Ter Heide",
+        "des Ardennes",
+    ],
+    "FR": [
+        "du Lac",
+        "de la Poste",
+        "des Flandres",
+        "du Vieux Lille",
+        "de l'Europe",
+        "Saint-Maurice",
+        "du Marché",
+        "des Halles",
+        "de la Citadelle",
+        "du Beffroi",
+    ],
     "NL": ["De Gouden Leeuw", "Het Wapen", "De Molen", "Centraal", "De Haven"],
     "DE": ["Zur Post", "Am Markt", "Zum Löwen", "Rheinblick", "Stadtmitte"],
     "ES": ["del Mar", "La Plaza", "El Puerto", "Castilla", "Mediterráneo"],
@@ -193,24 +345,64 @@ PLACES = {
     "UK": ["Riverside", "Kingsway", "Highgate", "Harbour", "Castle"],
     "CH": ["Bellevue", "Alpenblick", "Seeblick", "Bahnhof"],
 }
-FORMS = {"BE": ["SA", "SRL", "BV", "NV", "SPRL", "CVBA"], "FR": ["SAS", "SARL", "SA", "EURL"],
-         "NL": ["B.V.", "B.V."], "DE": ["GmbH", "GmbH & Co. KG", "AG"], "ES": ["S.L.", "S.A."],
-         "IT": ["S.r.l.", "S.p.A."], "UK": ["Ltd", "Limited"], "CH": ["AG", "GmbH", "SA"]}
-CITY = {"BE": [("1000", "Bruxelles"), ("2000", "Antwerpen"), ("9000", "Gent"), ("4000", "Liège"), ("8000", "Brugge"),
-               ("5000", "Namur"), ("7000", "Mons"), ("3000", "Leuven")],
-        "FR": [("59000", "Lille"), ("59100", "Roubaix"), ("62000", "Arras"), ("75011", "Paris"), ("51100", "Reims"),
-               ("80000", "Amiens"), ("59140", "Dunkerque")],
-        "NL": [("1012", "Amsterdam"), ("3011", "Rotterdam"), ("4811", "Breda"), ("5611", "Eindhoven")],
-        "DE": [("50667", "Köln"), ("52062", "Aachen"), ("40213", "Düsseldorf"), ("10115", "Berlin")],
-        "ES": [("28001", "Madrid"), ("08001", "Barcelona"), ("46001", "Valencia")],
-        "IT": [("20121", "Milano"), ("10121", "Torino"), ("40121", "Bologna")],
-        "UK": [("EC1A 1BB", "London"), ("M1 1AE", "Manchester"), ("CT1 2EH", "Canterbury")],
-        "CH": [("8001", "Zürich"), ("1201", "Genève"), ("4051", "Basel")]}
-LANG = {"BE": None, "FR": "fr", "NL": "nl", "DE": "de", "ES": "es", "IT": "it", "UK": "en", "CH": None}
+FORMS = {
+    "BE": ["SA", "SRL", "BV", "NV", "SPRL", "CVBA"],
+    "FR": ["SAS", "SARL", "SA", "EURL"],
+    "NL": ["B.V.", "B.V."],
+    "DE": ["GmbH", "GmbH & Co. KG", "AG"],
+    "ES": ["S.L.", "S.A."],
+    "IT": ["S.r.l.", "S.p.A."],
+    "UK": ["Ltd", "Limited"],
+    "CH": ["AG", "GmbH", "SA"],
+}
+CITY = {
+    "BE": [
+        ("1000", "Bruxelles"),
+        ("2000", "Antwerpen"),
+        ("9000", "Gent"),
+        ("4000", "Liège"),
+        ("8000", "Brugge"),
+        ("5000", "Namur"),
+        ("7000", "Mons"),
+        ("3000", "Leuven"),
+    ],
+    "FR": [
+        ("59000", "Lille"),
+        ("59100", "Roubaix"),
+        ("62000", "Arras"),
+        ("75011", "Paris"),
+        ("51100", "Reims"),
+        ("80000", "Amiens"),
+        ("59140", "Dunkerque"),
+    ],
+    "NL": [("1012", "Amsterdam"), ("3011", "Rotterdam"), ("4811", "Breda"), ("5611", "Eindhoven")],
+    "DE": [("50667", "Köln"), ("52062", "Aachen"), ("40213", "Düsseldorf"), ("10115", "Berlin")],
+    "ES": [("28001", "Madrid"), ("08001", "Barcelona"), ("46001", "Valencia")],
+    "IT": [("20121", "Milano"), ("10121", "Torino"), ("40121", "Bologna")],
+    "UK": [("EC1A 1BB", "London"), ("M1 1AE", "Manchester"), ("CT1 2EH", "Canterbury")],
+    "CH": [("8001", "Zürich"), ("1201", "Genève"), ("4051", "Basel")],
+}
+LANG = {
+    "BE": None,
+    "FR": "fr",
+    "NL": "nl",
+    "DE": "de",
+    "ES": "es",
+    "IT": "it",
+    "UK": "en",
+    "CH": None,
+}
 ISO_CTRY = {"UK": "GB"}
-BICS = {"BE": ["GEBABEBB", "KREDBEBB", "BBRUBEBB", "GKCCBEBB", "ARSPBE22"], "FR": ["BNPAFRPP", "CRLYFRPP", "AGRIFRPP", "CMCIFRPP"],
-        "NL": ["INGBNL2A", "RABONL2U", "ABNANL2A"], "DE": ["DEUTDEFF", "COBADEFF", "COLSDE33"], "ES": ["CAIXESBB", "BSCHESMM"],
-        "IT": ["UNCRITMM", "BCITITMM"], "UK": ["BARCGB22", "NWBKGB2L", "LOYDGB2L"], "CH": ["UBSWCHZH80A", "POFICHBEXXX"]}
+BICS = {
+    "BE": ["GEBABEBB", "KREDBEBB", "BBRUBEBB", "GKCCBEBB", "ARSPBE22"],
+    "FR": ["BNPAFRPP", "CRLYFRPP", "AGRIFRPP", "CMCIFRPP"],
+    "NL": ["INGBNL2A", "RABONL2U", "ABNANL2A"],
+    "DE": ["DEUTDEFF", "COBADEFF", "COLSDE33"],
+    "ES": ["CAIXESBB", "BSCHESMM"],
+    "IT": ["UNCRITMM", "BCITITMM"],
+    "UK": ["BARCGB22", "NWBKGB2L", "LOYDGB2L"],
+    "CH": ["UBSWCHZH80A", "POFICHBEXXX"],
+}
 
 
 def random_iban(r: random.Random, c: str) -> str:
@@ -241,7 +433,16 @@ class Customer:
 
 
 def make_customers(r: random.Random, n: int):
-    mix = [("BE", 34), ("FR", 24), ("NL", 10), ("DE", 10), ("ES", 7), ("IT", 7), ("UK", 5), ("CH", 3)]
+    mix = [
+        ("BE", 34),
+        ("FR", 24),
+        ("NL", 10),
+        ("DE", 10),
+        ("ES", 7),
+        ("IT", 7),
+        ("UK", 5),
+        ("CH", 3),
+    ]
     countries = []
     for c, w in mix:
         countries += [c] * max(1, round(n * w / 100))
@@ -267,31 +468,62 @@ def make_customers(r: random.Random, n: int):
         cu.bic = r.choice(BICS[c])
         cu.iban_on_file = r.random() < 0.78
         cu.currency = {"UK": "GBP", "CH": "CHF" if r.random() < 0.7 else "EUR"}.get(c, "EUR")
-        cu.account = {"BE": "BE_EUR", "FR": "FR_EUR", "NL": "DE_EUR", "DE": "DE_EUR", "ES": "BE_EUR", "IT": "BE_EUR",
-                      "UK": "BE_GBP", "CH": "BE_CHF" if cu.currency == "CHF" else "BE_EUR"}[c]
-        cu.terms = r.choice({"BE": [30, 30, 30, 45, 60], "FR": [30, 45, 60, 60], "NL": [14, 30, 30], "DE": [14, 30, 30],
-                             "ES": [60, 60, 90], "IT": [60, 90, 90], "UK": [30, 30], "CH": [30, 30]}[c])
+        cu.account = {
+            "BE": "BE_EUR",
+            "FR": "FR_EUR",
+            "NL": "DE_EUR",
+            "DE": "DE_EUR",
+            "ES": "BE_EUR",
+            "IT": "BE_EUR",
+            "UK": "BE_GBP",
+            "CH": "BE_CHF" if cu.currency == "CHF" else "BE_EUR",
+        }[c]
+        cu.terms = r.choice(
+            {
+                "BE": [30, 30, 30, 45, 60],
+                "FR": [30, 45, 60, 60],
+                "NL": [14, 30, 30],
+                "DE": [14, 30, 30],
+                "ES": [60, 60, 90],
+                "IT": [60, 90, 90],
+                "UK": [30, 30],
+                "CH": [30, 30],
+            }[c]
+        )
         cu.delay = r.choice([-6, -2, 0, 2, 4, 7, 10, 15, 25])
         cu.siren = luhn_complete(f"{r.randint(30000000, 99999999)}") if c == "FR" else ""
         cu.vat = fr_vat(cu.siren) if c == "FR" else (be_vat(r) if c == "BE" else "")
         pc, city = r.choice(CITY[c])
         cu.postal, cu.city = pc, city
-        cu.street = r.choice(["Rue", "Avenue", "Straat", "Weg", "Via", "Calle", "Road"]) + f" {r.randint(1, 240)}"
-        cu.email = "compta@" + strip_accents(core).lower().replace(" ", "").replace("'", "")[:18] + {"UK": ".co.uk"}.get(c, "." + c.lower())
+        cu.street = (
+            r.choice(["Rue", "Avenue", "Straat", "Weg", "Via", "Calle", "Road"])
+            + f" {r.randint(1, 240)}"
+        )
+        cu.email = (
+            "compta@"
+            + strip_accents(core).lower().replace(" ", "").replace("'", "")[:18]
+            + {"UK": ".co.uk"}.get(c, "." + c.lower())
+        )
         # the seller prints a Belgian structured communication for Belgian customers, RF for some others
         if c == "BE":
             cu.refkind = "ogm" if r.random() < 0.85 else None
         else:
-            cu.refkind = "rf" if r.random() < {"NL": 0.6, "DE": 0.3, "FR": 0.3, "ES": 0.3, "IT": 0.3}.get(c, 0.2) else None
+            cu.refkind = (
+                "rf"
+                if r.random() < {"NL": 0.6, "DE": 0.3, "FR": 0.3, "ES": 0.3, "IT": 0.3}.get(c, 0.2)
+                else None
+            )
         # how the customer pays
-        w = {"BE": [("ogm", 50), ("text", 16), ("dd", 20), ("strd", 6), ("noref", 8)],
-             "FR": [("text", 46), ("list", 22), ("cheque", 12), ("noref", 10), ("rftext", 14)],
-             "NL": [("rf", 45), ("text", 30), ("list", 15), ("noref", 10)],
-             "DE": [("text", 50), ("list", 25), ("rf", 15), ("noref", 10)],
-             "ES": [("text", 45), ("strd", 35), ("rf", 20)],
-             "IT": [("text", 45), ("strd", 35), ("rf", 20)],
-             "UK": [("text", 80), ("noref", 20)],
-             "CH": [("text", 70), ("rf", 30)]}[c]
+        w = {
+            "BE": [("ogm", 50), ("text", 16), ("dd", 20), ("strd", 6), ("noref", 8)],
+            "FR": [("text", 46), ("list", 22), ("cheque", 12), ("noref", 10), ("rftext", 14)],
+            "NL": [("rf", 45), ("text", 30), ("list", 15), ("noref", 10)],
+            "DE": [("text", 50), ("list", 25), ("rf", 15), ("noref", 10)],
+            "ES": [("text", 45), ("strd", 35), ("rf", 20)],
+            "IT": [("text", 45), ("strd", 35), ("rf", 20)],
+            "UK": [("text", 80), ("noref", 20)],
+            "CH": [("text", 70), ("rf", 30)],
+        }[c]
         m = r.choices([k for k, _ in w], [v for _, v in w])[0]
         if m in ("ogm",) and cu.refkind != "ogm":
             m = "text"
@@ -312,18 +544,38 @@ def make_customers(r: random.Random, n: int):
         if cu.method == "noref" and r.random() < 0.4:
             cu.iban_on_file = False
     # third-party payers: a factor paying for a few customers, two parent companies paying for subsidiaries
-    fr_be = [cu for cu in out if cu.country in ("FR", "BE") and cu.method in ("text", "list", "noref")]
+    fr_be = [
+        cu for cu in out if cu.country in ("FR", "BE") and cu.method in ("text", "list", "noref")
+    ]
     r.shuffle(fr_be)
     for cu in fr_be[:3]:
-        cu.third = ("factor", r.choice(["BNP PARIBAS FACTOR", "CGA FACTORING - GROUPE SG", "BELFIUS COMMERCIAL FINANCE"]))
-    for grp, name in (("FR", "GROUPE HOTELIER DES FLANDRES SA"), ("BE", "HORECA INVEST HOLDING NV")):
-        subs = [cu for cu in out if cu.country == grp and cu.third is None and cu.method in ("text", "list", "ogm", "noref")]
+        cu.third = (
+            "factor",
+            r.choice(
+                ["BNP PARIBAS FACTOR", "CGA FACTORING - GROUPE SG", "BELFIUS COMMERCIAL FINANCE"]
+            ),
+        )
+    for grp, name in (
+        ("FR", "GROUPE HOTELIER DES FLANDRES SA"),
+        ("BE", "HORECA INVEST HOLDING NV"),
+    ):
+        subs = [
+            cu
+            for cu in out
+            if cu.country == grp
+            and cu.third is None
+            and cu.method in ("text", "list", "ogm", "noref")
+        ]
         r.shuffle(subs)
         for cu in subs[:3]:
             cu.third = ("parent", name)
             cu.parent_iban = random_iban(random.Random(name), grp)
     # recurring maintenance contracts: same fixed monthly amounts at several customers
-    rec = [cu for cu in out if cu.country in ("BE", "FR") and cu.method in ("text", "noref", "ogm") and cu.third is None]
+    rec = [
+        cu
+        for cu in out
+        if cu.country in ("BE", "FR") and cu.method in ("text", "noref", "ogm") and cu.third is None
+    ]
     r.shuffle(rec)
     for cu in rec[:10]:
         cu.recurring = r.choice([450_00, 450_00, 189_90, 1_250_00])
@@ -344,8 +596,12 @@ def make_invoices(r: random.Random, customers, n: int):
     docs = []
     # December 2025 invoices (the previous year's tail, numbered FV25/00981...), then 2026
     n_prev = max(20, n // 16)
-    dates_prev = sorted(dt.date(2025, 12, 1) + dt.timedelta(days=r.randint(0, 30)) for _ in range(n_prev))
-    dates = sorted(dt.date(YEAR, 1, 2) + dt.timedelta(days=r.randint(0, 345)) for _ in range(n - n_prev))
+    dates_prev = sorted(
+        dt.date(2025, 12, 1) + dt.timedelta(days=r.randint(0, 30)) for _ in range(n_prev)
+    )
+    dates = sorted(
+        dt.date(YEAR, 1, 2) + dt.timedelta(days=r.randint(0, 345)) for _ in range(n - n_prev)
+    )
     seq = {2025: 980, 2026: 0}
     cseq = {2025: 61, 2026: 0}
     rec_customers = [cu for cu in customers if cu.recurring]
@@ -354,7 +610,9 @@ def make_invoices(r: random.Random, customers, n: int):
     for cu in rec_customers:
         for m in range(1, 13):
             picks.append((bizday(dt.date(YEAR, m, 2)), 2026, cu, cu.recurring, "invoice"))
-    all_dates = [(d, 2025) for d in dates_prev] + [(d, 2026) for d in dates[: max(0, n - n_prev - len(picks))]]
+    all_dates = [(d, 2025) for d in dates_prev] + [
+        (d, 2026) for d in dates[: max(0, n - n_prev - len(picks))]
+    ]
     for d, y in all_dates:
         cu = r.choices(customers, weights)[0]
         if r.random() < 0.045 and y == 2026:
@@ -386,7 +644,12 @@ def make_invoices(r: random.Random, customers, n: int):
             doc.cents = -max(20_00, int(base * r.choice([0.05, 0.1, 0.15, 0.25, 1.0])))
         doc.ref = ""
         if cu.refkind == "ogm":
-            doc.ref = ogm_print(ogm(int(f"{y % 100:02d}{doc.seq:05d}{cu.num % 1000:03d}") + (0 if typ == "invoice" else 5_000_000_000)))
+            doc.ref = ogm_print(
+                ogm(
+                    int(f"{y % 100:02d}{doc.seq:05d}{cu.num % 1000:03d}")
+                    + (0 if typ == "invoice" else 5_000_000_000)
+                )
+            )
         elif cu.refkind == "rf":
             doc.ref = rf_ref(f"{y % 100:02d}{doc.seq:05d}{'C' if typ == 'credit_note' else ''}")
         docs.append(doc)
@@ -426,7 +689,12 @@ class Line:
 
 def printed_name(r: random.Random, cu, habit=None) -> str:
     """A payer name as banks print it."""
-    habit = habit or r.choices(["as_is", "upper", "moved", "dropped", "abbrev", "trunc"], [30, 30, 12, 12, 6, 10])[0]
+    habit = (
+        habit
+        or r.choices(
+            ["as_is", "upper", "moved", "dropped", "abbrev", "trunc"], [30, 30, 12, 12, 6, 10]
+        )[0]
+    )
     core, form = cu.core, cu.form
     if cu.country in ("DE", "CH"):
         core = translit_de(core)  # German banks write Mueller, not Muller
@@ -441,9 +709,20 @@ def printed_name(r: random.Random, cu, habit=None) -> str:
     if habit == "dropped":
         return up
     if habit == "abbrev":
-        ab = {"RESTAURANT": "REST.", "BOULANGERIE": "BOUL.", "HOTEL": "HTL", "TRAITEUR": "TRAIT.", "BRASSERIE": "BRASS.",
-              "CATERING": "CAT.", "PATISSERIE": "PATISS.", "RESTAURATION": "RESTAUR.", "BAKKERIJ": "BAKK.",
-              "DISTRIBUCIONES": "DISTRIB.", "DISTRIBUZIONE": "DISTRIB.", "RISTORAZIONE": "RIST."}
+        ab = {
+            "RESTAURANT": "REST.",
+            "BOULANGERIE": "BOUL.",
+            "HOTEL": "HTL",
+            "TRAITEUR": "TRAIT.",
+            "BRASSERIE": "BRASS.",
+            "CATERING": "CAT.",
+            "PATISSERIE": "PATISS.",
+            "RESTAURATION": "RESTAUR.",
+            "BAKKERIJ": "BAKK.",
+            "DISTRIBUCIONES": "DISTRIB.",
+            "DISTRIBUZIONE": "DISTRIB.",
+            "RISTORAZIONE": "RIST.",
+        }
         w = up.split()
         w[0] = ab.get(w[0], w[0])
         pre = {"FR": "STE ", "BE": "ETS "}.get(cu.country, "")
@@ -462,34 +741,101 @@ def num_form(r: random.Random, doc, form=None) -> str:
     p = doc.id[:2]
     y = doc.id[2:4]
     s = f"{doc.seq:05d}"
-    return {"std": doc.id, "dash": f"{p}{y}-{s}", "space": f"{p} {y}/{s}", "glued": f"{p}{y}{s}",
-            "nozero": f"{p.lower() if r.random() < 0.3 else p}{y}/{doc.seq}", "short": f"{y}/{s}"}[form]
+    return {
+        "std": doc.id,
+        "dash": f"{p}{y}-{s}",
+        "space": f"{p} {y}/{s}",
+        "glued": f"{p}{y}{s}",
+        "nozero": f"{p.lower() if r.random() < 0.3 else p}{y}/{doc.seq}",
+        "short": f"{y}/{s}",
+    }[form]
 
 
 WORDING = {
-    "fr": ["Facture {n}", "Fact. {n}", "FACT {n}", "Règlement facture {n}", "Paiement fact n° {n}", "REGLEMENT {n}",
-           "Votre facture {n} merci", "{n}", "FACTURE N {n} DU {d}"],
-    "nl": ["Factuur {n}", "factuurnr. {n}", "Betaling factuur {n}", "fact {n}", "{n} bedankt", "FACTUUR {n} VAN {d}"],
-    "de": ["Rechnung {n}", "RE {n}", "Rechnungsnr. {n} vom {d}", "Re-Nr {n} Kd-Nr {c}", "{n}", "Zahlung RG {n}"],
-    "en": ["Invoice {n}", "INV {n}", "Payment of invoice {n}", "Inv no {n}", "{n}", "INVOICE {n} THANK YOU"],
+    "fr": [
+        "Facture {n}",
+        "Fact. {n}",
+        "FACT {n}",
+        "Règlement facture {n}",
+        "Paiement fact n° {n}",
+        "REGLEMENT {n}",
+        "Votre facture {n} merci",
+        "{n}",
+        "FACTURE N {n} DU {d}",
+    ],
+    "nl": [
+        "Factuur {n}",
+        "factuurnr. {n}",
+        "Betaling factuur {n}",
+        "fact {n}",
+        "{n} bedankt",
+        "FACTUUR {n} VAN {d}",
+    ],
+    "de": [
+        "Rechnung {n}",
+        "RE {n}",
+        "Rechnungsnr. {n} vom {d}",
+        "Re-Nr {n} Kd-Nr {c}",
+        "{n}",
+        "Zahlung RG {n}",
+    ],
+    "en": [
+        "Invoice {n}",
+        "INV {n}",
+        "Payment of invoice {n}",
+        "Inv no {n}",
+        "{n}",
+        "INVOICE {n} THANK YOU",
+    ],
     "es": ["Factura {n}", "FRA {n}", "Pago factura {n}", "Fra. nº {n}", "PAGO FRA {n} {c}"],
-    "it": ["Fattura {n}", "Pagamento fattura n. {n}", "Saldo fattura {n}", "FT {n}", "Rif. fatt. {n} del {d}"],
+    "it": [
+        "Fattura {n}",
+        "Pagamento fattura n. {n}",
+        "Saldo fattura {n}",
+        "FT {n}",
+        "Rif. fatt. {n} del {d}",
+    ],
 }
 LIST_AND = {"fr": " et ", "nl": " en ", "de": " und ", "en": " & ", "es": " y ", "it": " e "}
-LIST_HEAD = {"fr": ["Règlement factures ", "Fact. ", "REGLT FACT ", "Factures "], "nl": ["Facturen ", "Betaling fact. "],
-             "de": ["Rechnungen ", "RE ", "Sammelzahlung RG "], "en": ["Invoices ", "INV "], "es": ["Facturas ", "FRAS "],
-             "it": ["Fatture ", "Pagamento ft. "]}
-MINUS = {"fr": [" moins avoir ", " - ", " dont avoir "], "nl": [" min creditnota ", " - "], "de": [" abzgl. Gutschrift ", " ./. "],
-         "en": [" less credit note ", " - "], "es": [" menos abono ", " - "], "it": [" meno nota credito ", " - "]}
-DEPOSIT = {"fr": "Acompte {p}% facture {n}", "nl": "Voorschot {p}% factuur {n}", "de": "Anzahlung {p}% Rechnung {n}",
-           "en": "Deposit {p}% invoice {n}", "es": "Anticipo {p}% factura {n}", "it": "Acconto {p}% fattura {n}"}
-BALANCE = {"fr": "Solde facture {n}", "nl": "Saldo factuur {n}", "de": "Restzahlung Rechnung {n}",
-           "en": "Balance invoice {n}", "es": "Resto factura {n}", "it": "Saldo fattura {n}"}
+LIST_HEAD = {
+    "fr": ["Règlement factures ", "Fact. ", "REGLT FACT ", "Factures "],
+    "nl": ["Facturen ", "Betaling fact. "],
+    "de": ["Rechnungen ", "RE ", "Sammelzahlung RG "],
+    "en": ["Invoices ", "INV "],
+    "es": ["Facturas ", "FRAS "],
+    "it": ["Fatture ", "Pagamento ft. "],
+}
+MINUS = {
+    "fr": [" moins avoir ", " - ", " dont avoir "],
+    "nl": [" min creditnota ", " - "],
+    "de": [" abzgl. Gutschrift ", " ./. "],
+    "en": [" less credit note ", " - "],
+    "es": [" menos abono ", " - "],
+    "it": [" meno nota credito ", " - "],
+}
+DEPOSIT = {
+    "fr": "Acompte {p}% facture {n}",
+    "nl": "Voorschot {p}% factuur {n}",
+    "de": "Anzahlung {p}% Rechnung {n}",
+    "en": "Deposit {p}% invoice {n}",
+    "es": "Anticipo {p}% factura {n}",
+    "it": "Acconto {p}% fattura {n}",
+}
+BALANCE = {
+    "fr": "Solde facture {n}",
+    "nl": "Saldo factuur {n}",
+    "de": "Restzahlung Rechnung {n}",
+    "en": "Balance invoice {n}",
+    "es": "Resto factura {n}",
+    "it": "Saldo fattura {n}",
+}
 
 
 def wording(r, cu, n, doc):
     w = r.choice(WORDING[cu.lang])
-    return w.format(n=n, d=doc.issue.strftime("%d.%m.%Y" if cu.lang == "de" else "%d/%m/%Y"), c=cu.id)
+    return w.format(
+        n=n, d=doc.issue.strftime("%d.%m.%Y" if cu.lang == "de" else "%d/%m/%Y"), c=cu.id
+    )
 
 
 def list_text(r, cu, docs):
@@ -527,16 +873,26 @@ def list_text(r, cu, docs):
 
 def rf_text(r, ref):
     style = r.choice(["spaced", "lower", "glued", "prefix", "spaced_lower"])
-    sp = " ".join(ref[i:i + 4] for i in range(0, len(ref), 4))
-    return {"spaced": sp, "lower": ref.lower(), "glued": r.choice(["Payment", "Ref", "Betaling", "Zahlung", "Facture"]) + ref,
-            "prefix": "REF:" + ref, "spaced_lower": sp.lower()}[style]
+    sp = " ".join(ref[i : i + 4] for i in range(0, len(ref), 4))
+    return {
+        "spaced": sp,
+        "lower": ref.lower(),
+        "glued": r.choice(["Payment", "Ref", "Betaling", "Zahlung", "Facture"]) + ref,
+        "prefix": "REF:" + ref,
+        "spaced_lower": sp.lower(),
+    }[style]
 
 
 def ogm_text(r, ref):
     d = "".join(c for c in ref if c.isdigit())
     style = r.choice(["plus", "bare_slash", "stars", "digits", "spaced"])
-    return {"plus": ref, "bare_slash": f"{d[:3]}/{d[3:7]}/{d[7:]}", "stars": f"***{d[:3]}/{d[3:7]}/{d[7:]}***",
-            "digits": d, "spaced": f"MEDEDELING {d[:3]} {d[3:7]} {d[7:]}"}[style]
+    return {
+        "plus": ref,
+        "bare_slash": f"{d[:3]}/{d[3:7]}/{d[7:]}",
+        "stars": f"***{d[:3]}/{d[3:7]}/{d[7:]}***",
+        "digits": d,
+        "spaced": f"MEDEDELING {d[:3]} {d[3:7]} {d[7:]}",
+    }[style]
 
 
 def transpose(r, doc, all_ids):
@@ -557,8 +913,12 @@ def make_lines(r: random.Random, customers, docs):
     all_ids = {d.id for d in docs}
     dd_queue = defaultdict(list)  # date -> [(doc, cents)]
     cheque_queue = defaultdict(list)
-    RET = [("AM04", "Insufficient funds"), ("MD06", "Refund request by end customer"), ("MS02", "Refused by debtor"),
-           ("AC04", "Closed account number")]
+    RET = [
+        ("AM04", "Insufficient funds"),
+        ("MD06", "Refund request by end customer"),
+        ("MS02", "Refused by debtor"),
+        ("AC04", "Closed account number"),
+    ]
 
     def clamp(d):
         d = bizday(d)
@@ -596,7 +956,13 @@ def make_lines(r: random.Random, customers, docs):
             for m in range(1, 13):
                 run = clamp(dt.date(YEAR, m, r.choice([8, 10, 12, 15])))
                 horizon = run + dt.timedelta(days=20)
-                batch = [d for d in invs if d.id not in paid and d.due <= horizon and d.issue < run - dt.timedelta(days=2)]
+                batch = [
+                    d
+                    for d in invs
+                    if d.id not in paid
+                    and d.due <= horizon
+                    and d.issue < run - dt.timedelta(days=2)
+                ]
                 if not batch:
                     continue
                 if r.random() < 0.04:
@@ -625,11 +991,34 @@ def make_lines(r: random.Random, customers, docs):
                     text = None
                 if cu.method == "strd" and not (cu.third and cu.third[0] == "parent"):
                     cn_style = r.choice(["CdtNoteAmt", "RmtdAmt"])
-                    strd = [dict(tp="CINV", nb=d.id, dt=d.issue, amt=d.cents, ccy=d.cust.currency) for d in batch]
-                    strd += [dict(tp="CREN", nb=c.id, dt=c.issue, amt=-c.cents, ccy=c.cust.currency, style=cn_style) for c in cnl]
+                    strd = [
+                        dict(tp="CINV", nb=d.id, dt=d.issue, amt=d.cents, ccy=d.cust.currency)
+                        for d in batch
+                    ]
+                    strd += [
+                        dict(
+                            tp="CREN",
+                            nb=c.id,
+                            dt=c.issue,
+                            amt=-c.cents,
+                            ccy=c.cust.currency,
+                            style=cn_style,
+                        )
+                        for c in cnl
+                    ]
                     ev["refs"] = [d.id for d in batch] + [c.id for c in cnl]
-                    ln = base_line(cu, run, total, "structured_remittance", ev, alloc=alloc, strd=strd,
-                                   e2e=f"PAY{run:%y%m%d}{cu.num:04d}", note=f"{len(strd)} Strd blocks" + (", CREN netted" if cnl else ""), **kw)
+                    ln = base_line(
+                        cu,
+                        run,
+                        total,
+                        "structured_remittance",
+                        ev,
+                        alloc=alloc,
+                        strd=strd,
+                        e2e=f"PAY{run:%y%m%d}{cu.num:04d}",
+                        note=f"{len(strd)} Strd blocks" + (", CREN netted" if cnl else ""),
+                        **kw,
+                    )
                     lines.append(ln)
                     continue
                 if text is None:
@@ -640,11 +1029,17 @@ def make_lines(r: random.Random, customers, docs):
                 if cu.third and cu.third[0] == "parent":
                     kind = "third_party_parent"
                 elif cnl:
-                    kind = "invoices_minus_credit_note" if len(batch) > 1 else "invoice_minus_credit_note"
+                    kind = (
+                        "invoices_minus_credit_note"
+                        if len(batch) > 1
+                        else "invoice_minus_credit_note"
+                    )
                 else:
                     kind = "invoice_list" if len(batch) > 1 else "invoice_number_text"
                 note = "list cut at 140 characters" if len(full) > 140 else ""
-                lines.append(base_line(cu, run, total, kind, ev, alloc=alloc, ustrd=text, note=note, **kw))
+                lines.append(
+                    base_line(cu, run, total, kind, ev, alloc=alloc, ustrd=text, note=note, **kw)
+                )
             continue
 
         skip = set()
@@ -663,9 +1058,15 @@ def make_lines(r: random.Random, customers, docs):
             # ---------------- direct debit ----------------
             if cu.method == "dd":
                 # the seller collects twice a month, on the 5th and the 20th, what is due by then
-                cdate = dt.date(due.year, due.month, 5) if due.day <= 5 else (
-                    dt.date(due.year, due.month, 20) if due.day <= 20 else
-                    dt.date(due.year + (due.month == 12), due.month % 12 + 1, 5))
+                cdate = (
+                    dt.date(due.year, due.month, 5)
+                    if due.day <= 5
+                    else (
+                        dt.date(due.year, due.month, 20)
+                        if due.day <= 20
+                        else dt.date(due.year + (due.month == 12), due.month % 12 + 1, 5)
+                    )
+                )
                 cdate = clamp(cdate)
                 dd_queue[cdate].append((inv, cu))
                 continue
@@ -675,7 +1076,9 @@ def make_lines(r: random.Random, customers, docs):
                 dep = dep - dt.timedelta(days=dep.weekday()) + dt.timedelta(days=r.choice([1, 3]))
                 cn = take_cn(pay)
                 amt = inv.cents + (cn.cents if cn and inv.cents + cn.cents > 0 else 0)
-                alloc = [(inv.id, inv.cents)] + ([(cn.id, cn.cents)] if cn and inv.cents + cn.cents > 0 else [])
+                alloc = [(inv.id, inv.cents)] + (
+                    [(cn.id, cn.cents)] if cn and inv.cents + cn.cents > 0 else []
+                )
                 if cn and inv.cents + cn.cents <= 0:
                     cn_pending.append(cn)
                 cheque_queue[clamp(dep)].append((cu, amt, alloc))
@@ -687,14 +1090,31 @@ def make_lines(r: random.Random, customers, docs):
                 fdate = clamp(inv.issue + dt.timedelta(days=r.randint(5, 20)))
                 if r.random() < 0.7:
                     n = num_form(r, inv, "std")
-                    text = r.choice([f"{cu.core.upper()} FACT {n}", f"FINANCEMENT {n} {strip_accents(cu.core).upper()}",
-                                     f"REGLEMENT POUR COMPTE DE {strip_accents(cu.core).upper()[:20]} {n}"])
+                    text = r.choice(
+                        [
+                            f"{cu.core.upper()} FACT {n}",
+                            f"FINANCEMENT {n} {strip_accents(cu.core).upper()}",
+                            f"REGLEMENT POUR COMPTE DE {strip_accents(cu.core).upper()[:20]} {n}",
+                        ]
+                    )
                     ev["refs"] = [inv.id]
                 else:
                     text = f"DOSSIER {r.randint(100000, 999999)} REMISE {r.randint(1000, 9999)}"
-                lines.append(base_line(cu, fdate, inv.cents, "third_party_factor", ev, alloc=[(inv.id, inv.cents)], ustrd=text,
-                                       name=fname, piban=random_iban(random.Random(fname), "FR"), pbic="BNPAFRPP",
-                                       note="factor pays for " + cu.id))
+                lines.append(
+                    base_line(
+                        cu,
+                        fdate,
+                        inv.cents,
+                        "third_party_factor",
+                        ev,
+                        alloc=[(inv.id, inv.cents)],
+                        ustrd=text,
+                        name=fname,
+                        piban=random_iban(random.Random(fname), "FR"),
+                        pbic="BNPAFRPP",
+                        note="factor pays for " + cu.id,
+                    )
+                )
                 continue
 
             n_std = num_form(r, inv)
@@ -706,79 +1126,220 @@ def make_lines(r: random.Random, customers, docs):
                 if Y0 <= d0 < inv.issue:
                     name, ib, bic = payer(cu, ev)
                     ev["refs"] = [inv.id]
-                    lines.append(base_line(cu, d0, inv.cents, "paid_before_issue", ev, alloc=[(inv.id, inv.cents)],
-                                           ustrd=wording(r, cu, inv.id, inv), name=name, piban=ib, pbic=bic,
-                                           note=f"invoice issued {inv.issue}"))
+                    lines.append(
+                        base_line(
+                            cu,
+                            d0,
+                            inv.cents,
+                            "paid_before_issue",
+                            ev,
+                            alloc=[(inv.id, inv.cents)],
+                            ustrd=wording(r, cu, inv.id, inv),
+                            name=name,
+                            piban=ib,
+                            pbic=bic,
+                            note=f"invoice issued {inv.issue}",
+                        )
+                    )
                     continue
-            if roll < 0.045 and inv.cents > 3000_00 and inv.issue >= Y0 and cu.method in ("text", "ogm", "rftext", "rf", "noref"):
+            if (
+                roll < 0.045
+                and inv.cents > 3000_00
+                and inv.issue >= Y0
+                and cu.method in ("text", "ogm", "rftext", "rf", "noref")
+            ):
                 pct = r.choice([20, 30, 30, 50])
                 dep = int(round(inv.cents * pct / 100, -2))
                 d1 = clamp(inv.issue + dt.timedelta(days=r.randint(1, 5)))
                 name, ib, bic = payer(cu, ev)
                 ev1 = dict(ev, refs=[inv.id], partial=True)
-                lines.append(base_line(cu, d1, dep, "deposit", ev1, alloc=[(inv.id, dep)],
-                                       ustrd=DEPOSIT[cu.lang].format(p=pct, n=inv.id), name=name, piban=ib, pbic=bic))
+                lines.append(
+                    base_line(
+                        cu,
+                        d1,
+                        dep,
+                        "deposit",
+                        ev1,
+                        alloc=[(inv.id, dep)],
+                        ustrd=DEPOSIT[cu.lang].format(p=pct, n=inv.id),
+                        name=name,
+                        piban=ib,
+                        pbic=bic,
+                    )
+                )
                 ev2 = dict(ev, refs=[inv.id])
-                lines.append(base_line(cu, pay, inv.cents - dep, "balance", ev2, alloc=[(inv.id, inv.cents - dep)],
-                                       ustrd=BALANCE[cu.lang].format(n=num_form(r, inv)), name=name, piban=ib, pbic=bic))
+                lines.append(
+                    base_line(
+                        cu,
+                        pay,
+                        inv.cents - dep,
+                        "balance",
+                        ev2,
+                        alloc=[(inv.id, inv.cents - dep)],
+                        ustrd=BALANCE[cu.lang].format(n=num_form(r, inv)),
+                        name=name,
+                        piban=ib,
+                        pbic=bic,
+                    )
+                )
                 continue
             if roll < 0.065 and cu.method in ("text", "rftext", "noref"):
                 bad = transpose(r, inv, all_ids)
                 if bad:
                     name, ib, bic = payer(cu, ev)
                     ev["mangled"] = bad
-                    lines.append(base_line(cu, pay, inv.cents, "transposed_digits", ev, alloc=[(inv.id, inv.cents)],
-                                           ustrd=wording(r, cu, bad, inv), name=name, piban=ib, pbic=bic,
-                                           note=f"{bad} typed for {inv.id}" + (" (an existing document)" if bad in all_ids else "")))
+                    lines.append(
+                        base_line(
+                            cu,
+                            pay,
+                            inv.cents,
+                            "transposed_digits",
+                            ev,
+                            alloc=[(inv.id, inv.cents)],
+                            ustrd=wording(r, cu, bad, inv),
+                            name=name,
+                            piban=ib,
+                            pbic=bic,
+                            note=f"{bad} typed for {inv.id}"
+                            + (" (an existing document)" if bad in all_ids else ""),
+                        )
+                    )
                     continue
             if roll < 0.105 and cu.method in ("text", "noref", "rftext"):
                 name, ib, bic = payer(cu, ev)
                 nn = str(inv.seq) if r.random() < 0.6 else f"{inv.seq:05d}"
                 ev["nopfx"] = inv.seq
-                lines.append(base_line(cu, pay, inv.cents, "number_without_prefix", ev, alloc=[(inv.id, inv.cents)],
-                                       ustrd=wording(r, cu, nn, inv), name=name, piban=ib, pbic=bic))
+                lines.append(
+                    base_line(
+                        cu,
+                        pay,
+                        inv.cents,
+                        "number_without_prefix",
+                        ev,
+                        alloc=[(inv.id, inv.cents)],
+                        ustrd=wording(r, cu, nn, inv),
+                        name=name,
+                        piban=ib,
+                        pbic=bic,
+                    )
+                )
                 continue
             fee_payer = cu.country in ("UK", "CH")
-            if fee_payer and r.random() < 0.35 or (not fee_payer and roll < 0.11):
-                fee = r.choice([7_50, 10_00, 12_00, 15_00, 20_00, 25_00]) if fee_payer else r.choice([1_50, 2_50, 5_00, 8_00])
+            if (fee_payer and r.random() < 0.35) or (not fee_payer and roll < 0.11):
+                fee = (
+                    r.choice([7_50, 10_00, 12_00, 15_00, 20_00, 25_00])
+                    if fee_payer
+                    else r.choice([1_50, 2_50, 5_00, 8_00])
+                )
                 name, ib, bic = payer(cu, ev)
                 ev["refs"] = [inv.id]
-                lines.append(base_line(cu, pay, inv.cents - fee, "bank_fee_deducted", ev, alloc=[(inv.id, inv.cents - fee)],
-                                       ustrd=wording(r, cu, n_std, inv), name=name, piban=ib, pbic=bic,
-                                       note=f"{money(fee)} " + ("charges taken on the way" if fee_payer else "the customer deducted its own transfer charges")))
+                lines.append(
+                    base_line(
+                        cu,
+                        pay,
+                        inv.cents - fee,
+                        "bank_fee_deducted",
+                        ev,
+                        alloc=[(inv.id, inv.cents - fee)],
+                        ustrd=wording(r, cu, n_std, inv),
+                        name=name,
+                        piban=ib,
+                        pbic=bic,
+                        note=f"{money(fee)} "
+                        + (
+                            "charges taken on the way"
+                            if fee_payer
+                            else "the customer deducted its own transfer charges"
+                        ),
+                    )
+                )
                 continue
             if roll < 0.135:
                 up = (inv.cents // 100 + 1) * 100 if inv.cents % 100 else inv.cents + 100
                 if up - inv.cents > 0:
                     name, ib, bic = payer(cu, ev)
                     ev["refs"] = [inv.id]
-                    lines.append(base_line(cu, pay, up, "rounded_up", ev, alloc=[(inv.id, inv.cents)],
-                                           ustrd=wording(r, cu, n_std, inv), name=name, piban=ib, pbic=bic,
-                                           note=f"{money(up - inv.cents)} overpaid, stays unallocated"))
+                    lines.append(
+                        base_line(
+                            cu,
+                            pay,
+                            up,
+                            "rounded_up",
+                            ev,
+                            alloc=[(inv.id, inv.cents)],
+                            ustrd=wording(r, cu, n_std, inv),
+                            name=name,
+                            piban=ib,
+                            pbic=bic,
+                            note=f"{money(up - inv.cents)} overpaid, stays unallocated",
+                        )
+                    )
                     continue
             if roll < 0.17 and cu.method != "noref":
                 # paid from an IBAN not on file (a new bank account)
                 name, ib, bic = payer(cu, ev, new_iban=True)
                 if cu.method == "ogm":
                     ev["refs"] = [inv.id]
-                    lines.append(base_line(cu, pay, inv.cents, "iban_not_on_file", ev, alloc=[(inv.id, inv.cents)],
-                                           cref=("".join(c for c in inv.ref if c.isdigit()), "BBA"), name=name, piban=ib, pbic=bic))
+                    lines.append(
+                        base_line(
+                            cu,
+                            pay,
+                            inv.cents,
+                            "iban_not_on_file",
+                            ev,
+                            alloc=[(inv.id, inv.cents)],
+                            cref=("".join(c for c in inv.ref if c.isdigit()), "BBA"),
+                            name=name,
+                            piban=ib,
+                            pbic=bic,
+                        )
+                    )
                 else:
                     ev["refs"] = [inv.id]
-                    lines.append(base_line(cu, pay, inv.cents, "iban_not_on_file", ev, alloc=[(inv.id, inv.cents)],
-                                           ustrd=wording(r, cu, n_std, inv), name=name, piban=ib, pbic=bic))
+                    lines.append(
+                        base_line(
+                            cu,
+                            pay,
+                            inv.cents,
+                            "iban_not_on_file",
+                            ev,
+                            alloc=[(inv.id, inv.cents)],
+                            ustrd=wording(r, cu, n_std, inv),
+                            name=name,
+                            piban=ib,
+                            pbic=bic,
+                        )
+                    )
                 continue
             cn = take_cn(pay - dt.timedelta(days=1))
             nxt = invs[k_inv + 1] if k_inv + 1 < len(invs) else None
-            if cn and nxt and nxt.issue < pay - dt.timedelta(days=1) and r.random() < 0.5 and nxt.id not in skip:
+            if (
+                cn
+                and nxt
+                and nxt.issue < pay - dt.timedelta(days=1)
+                and r.random() < 0.5
+                and nxt.id not in skip
+            ):
                 # two invoices at once, less the credit note
                 skip.add(nxt.id)
                 name, ib, bic = payer(cu, ev)
                 alloc = [(inv.id, inv.cents), (nxt.id, nxt.cents), (cn.id, cn.cents)]
                 text, _ends = list_text(r, cu, [inv, nxt, cn])
                 ev["refs"] = [inv.id, nxt.id, cn.id]
-                lines.append(base_line(cu, pay, inv.cents + nxt.cents + cn.cents, "invoices_minus_credit_note", ev,
-                                       alloc=alloc, ustrd=text[:140], name=name, piban=ib, pbic=bic))
+                lines.append(
+                    base_line(
+                        cu,
+                        pay,
+                        inv.cents + nxt.cents + cn.cents,
+                        "invoices_minus_credit_note",
+                        ev,
+                        alloc=alloc,
+                        ustrd=text[:140],
+                        name=name,
+                        piban=ib,
+                        pbic=bic,
+                    )
+                )
                 continue
             if cn and inv.cents + cn.cents > 0:
                 name, ib, bic = payer(cu, ev)
@@ -791,8 +1352,21 @@ def make_lines(r: random.Random, customers, docs):
                     text = wording(r, cu, n_std, inv)
                     ev["refs"] = [inv.id]
                     note = "credit note deducted without being mentioned"
-                lines.append(base_line(cu, pay, inv.cents + cn.cents, "invoice_minus_credit_note", ev, alloc=alloc,
-                                       ustrd=text, name=name, piban=ib, pbic=bic, note=note))
+                lines.append(
+                    base_line(
+                        cu,
+                        pay,
+                        inv.cents + cn.cents,
+                        "invoice_minus_credit_note",
+                        ev,
+                        alloc=alloc,
+                        ustrd=text,
+                        name=name,
+                        piban=ib,
+                        pbic=bic,
+                        note=note,
+                    )
+                )
                 continue
             elif cn:
                 cn_pending.append(cn)
@@ -804,69 +1378,196 @@ def make_lines(r: random.Random, customers, docs):
                 roll2 = r.random()
                 if roll2 < 0.45:
                     ev["refs"] = [inv.id]
-                    lines.append(base_line(cu, pay, inv.cents, "invoice_number_text", ev, ustrd=wording(r, cu, n_std, inv), **kw))
+                    lines.append(
+                        base_line(
+                            cu,
+                            pay,
+                            inv.cents,
+                            "invoice_number_text",
+                            ev,
+                            ustrd=wording(r, cu, n_std, inv),
+                            **kw,
+                        )
+                    )
                     continue
                 if roll2 < 0.6 and cu.iban_on_file:
                     ev2 = {"payer": None}
                     owner = strip_accents(r.choice(SURN[cu.country])).upper()
-                    lines.append(base_line(cu, pay, inv.cents, "same_amount_several_customers", ev2, ustrd=r.choice(
-                        ["CONTRAT ENTRETIEN", "ONDERHOUDSCONTRACT", "MAINTENANCE", "ABONNEMENT"]) + f" {pay:%m/%Y}",
-                        name=f"{r.choice('ABCDEFGHJLMPV')}. {owner}", piban=random_iban(r, cu.country), pbic=cu.bic,
-                        alloc=[(inv.id, inv.cents)], note="paid by the owner's private account"))
+                    lines.append(
+                        base_line(
+                            cu,
+                            pay,
+                            inv.cents,
+                            "same_amount_several_customers",
+                            ev2,
+                            ustrd=r.choice(
+                                [
+                                    "CONTRAT ENTRETIEN",
+                                    "ONDERHOUDSCONTRACT",
+                                    "MAINTENANCE",
+                                    "ABONNEMENT",
+                                ]
+                            )
+                            + f" {pay:%m/%Y}",
+                            name=f"{r.choice('ABCDEFGHJLMPV')}. {owner}",
+                            piban=random_iban(r, cu.country),
+                            pbic=cu.bic,
+                            alloc=[(inv.id, inv.cents)],
+                            note="paid by the owner's private account",
+                        )
+                    )
                     continue
-                lines.append(base_line(cu, pay, inv.cents, "recurring_same_amount", ev,
-                                       ustrd=r.choice(["CONTRAT ENTRETIEN", "ONDERHOUDSCONTRACT", "MAINTENANCE MENSUELLE"]),
-                                       **kw))
+                lines.append(
+                    base_line(
+                        cu,
+                        pay,
+                        inv.cents,
+                        "recurring_same_amount",
+                        ev,
+                        ustrd=r.choice(
+                            ["CONTRAT ENTRETIEN", "ONDERHOUDSCONTRACT", "MAINTENANCE MENSUELLE"]
+                        ),
+                        **kw,
+                    )
+                )
                 continue
             if cu.method == "ogm":
                 if r.random() < 0.15:
                     ev["refs"] = [inv.id]
-                    lines.append(base_line(cu, pay, inv.cents, "ogm_in_free_text", ev, ustrd=ogm_text(r, inv.ref), **kw))
+                    lines.append(
+                        base_line(
+                            cu,
+                            pay,
+                            inv.cents,
+                            "ogm_in_free_text",
+                            ev,
+                            ustrd=ogm_text(r, inv.ref),
+                            **kw,
+                        )
+                    )
                 else:
                     ev["refs"] = [inv.id]
-                    lines.append(base_line(cu, pay, inv.cents, "structured_communication", ev,
-                                           cref=("".join(c for c in inv.ref if c.isdigit()), "BBA"), **kw))
+                    lines.append(
+                        base_line(
+                            cu,
+                            pay,
+                            inv.cents,
+                            "structured_communication",
+                            ev,
+                            cref=("".join(c for c in inv.ref if c.isdigit()), "BBA"),
+                            **kw,
+                        )
+                    )
             elif cu.method == "rf":
                 ev["refs"] = [inv.id]
                 if cu.account == "BE_EUR" or cu.account.startswith("BE_"):
-                    lines.append(base_line(cu, pay, inv.cents, "rf_structured", ev, cref=(inv.ref, "ISO"), **kw))
+                    lines.append(
+                        base_line(
+                            cu, pay, inv.cents, "rf_structured", ev, cref=(inv.ref, "ISO"), **kw
+                        )
+                    )
                 else:
-                    lines.append(base_line(cu, pay, inv.cents, "rf_structured", ev, ustrd=inv.ref, **kw))
+                    lines.append(
+                        base_line(cu, pay, inv.cents, "rf_structured", ev, ustrd=inv.ref, **kw)
+                    )
             elif cu.method == "rftext":
                 ev["refs"] = [inv.id]
-                lines.append(base_line(cu, pay, inv.cents, "rf_in_free_text", ev, ustrd=rf_text(r, inv.ref), **kw))
+                lines.append(
+                    base_line(
+                        cu, pay, inv.cents, "rf_in_free_text", ev, ustrd=rf_text(r, inv.ref), **kw
+                    )
+                )
             elif cu.method == "noref":
-                lines.append(base_line(cu, pay, inv.cents, "no_reference" if cu.iban_on_file else "payer_name_only", ev,
-                                       ustrd=r.choice([None, "PAIEMENT", "BETALING", "FACTURE", "ZAHLUNG", "PAYMENT", strip_accents(cu.core).upper()]),
-                                       **kw))
+                lines.append(
+                    base_line(
+                        cu,
+                        pay,
+                        inv.cents,
+                        "no_reference" if cu.iban_on_file else "payer_name_only",
+                        ev,
+                        ustrd=r.choice(
+                            [
+                                None,
+                                "PAIEMENT",
+                                "BETALING",
+                                "FACTURE",
+                                "ZAHLUNG",
+                                "PAYMENT",
+                                strip_accents(cu.core).upper(),
+                            ]
+                        ),
+                        **kw,
+                    )
+                )
             else:
                 ev["refs"] = [inv.id]
-                lines.append(base_line(cu, pay, inv.cents, "invoice_number_text", ev, ustrd=wording(r, cu, n_std, inv), **kw))
+                lines.append(
+                    base_line(
+                        cu,
+                        pay,
+                        inv.cents,
+                        "invoice_number_text",
+                        ev,
+                        ustrd=wording(r, cu, n_std, inv),
+                        **kw,
+                    )
+                )
             # duplicate payment
             if r.random() < 0.012:
                 d2 = pay + dt.timedelta(days=r.randint(2, 15))
                 if clamp(d2) <= Y1:
                     last = lines[-1]
                     ev2 = dict(last.ev)
-                    lines.append(Line(last.acct, clamp(d2), last.cents, "duplicate_payment", ev=ev2, alloc=[],
-                                      name=last.name, piban=last.piban, pbic=last.pbic, ustrd=last.ustrd, cref=last.cref,
-                                      note=f"second payment of {inv.id}, to be refunded"))
+                    lines.append(
+                        Line(
+                            last.acct,
+                            clamp(d2),
+                            last.cents,
+                            "duplicate_payment",
+                            ev=ev2,
+                            alloc=[],
+                            name=last.name,
+                            piban=last.piban,
+                            pbic=last.pbic,
+                            ustrd=last.ustrd,
+                            cref=last.cref,
+                            note=f"second payment of {inv.id}, to be refunded",
+                        )
+                    )
 
         # grouped payments without reference from contract customers (two months at once)
     # contract customers sometimes pay two months at once without reference: replace two singles by one
     for cu in customers:
         if not cu.recurring:
             continue
-        own = [ln for ln in lines if ln.kind == "recurring_same_amount" and ln.alloc and ln.alloc[0][0] in {d.id for d in by_cust[cu.id]}]
+        own = [
+            ln
+            for ln in lines
+            if ln.kind == "recurring_same_amount"
+            and ln.alloc
+            and ln.alloc[0][0] in {d.id for d in by_cust[cu.id]}
+        ]
         own.sort(key=lambda ln: ln.date)
         if len(own) >= 4:
             a, b = own[1], own[2]
             lines.remove(a)
             lines.remove(b)
             ev = dict(a.ev)
-            lines.append(Line(a.acct, b.date, a.cents + b.cents, "grouped_no_reference", ev=ev, alloc=a.alloc + b.alloc,
-                              name=a.name, piban=a.piban, pbic=a.pbic, ustrd="MAINTENANCE 2 MOIS",
-                              note="two monthly contract invoices at once"))
+            lines.append(
+                Line(
+                    a.acct,
+                    b.date,
+                    a.cents + b.cents,
+                    "grouped_no_reference",
+                    ev=ev,
+                    alloc=a.alloc + b.alloc,
+                    name=a.name,
+                    piban=a.piban,
+                    pbic=a.pbic,
+                    ustrd="MAINTENANCE 2 MOIS",
+                    note="two monthly contract invoices at once",
+                )
+            )
 
     # SEPA direct debit collections (Belgian account): one batch per collection date
     ret_later = []
@@ -879,9 +1580,22 @@ def make_lines(r: random.Random, customers, docs):
         subs = []
         for inv, cu in items:
             sev = {"refs": [inv.id], "payer": cu.id}
-            subs.append(Line("BE_EUR", cdate, inv.cents, "dd_item", ev=sev, alloc=[(inv.id, inv.cents)],
-                             name=printed_name(r, cu, "upper"), piban=cu.iban, pbic=cu.bic, e2e=inv.id,
-                             mndt=f"SCAL-{cu.id}-01", ustrd=f"{inv.id} {strip_accents(cu.core).upper()[:20]}"))
+            subs.append(
+                Line(
+                    "BE_EUR",
+                    cdate,
+                    inv.cents,
+                    "dd_item",
+                    ev=sev,
+                    alloc=[(inv.id, inv.cents)],
+                    name=printed_name(r, cu, "upper"),
+                    piban=cu.iban,
+                    pbic=cu.bic,
+                    e2e=inv.id,
+                    mndt=f"SCAL-{cu.id}-01",
+                    ustrd=f"{inv.id} {strip_accents(cu.core).upper()[:20]}",
+                )
+            )
             n_dd += 1
             if n_dd % 12 == 7:  # about one collection in twelve comes back
                 ret_later.append((cdate, inv, cu))
@@ -894,24 +1608,63 @@ def make_lines(r: random.Random, customers, docs):
             s.pmtinf = pmtinf
             lines.append(s)
             continue
-        lines.append(Line("BE_EUR", cdate, sum(s.cents for s in subs), "sepa_batch_details" if details else "sepa_batch_no_details",
-                          ev=ev, alloc=[a for s in subs for a in s.alloc], batch=subs, details=details, code="PMNT/RDDT/ESDD",
-                          pmtinf=pmtinf, note=f"{len(subs)} collections"))
+        lines.append(
+            Line(
+                "BE_EUR",
+                cdate,
+                sum(s.cents for s in subs),
+                "sepa_batch_details" if details else "sepa_batch_no_details",
+                ev=ev,
+                alloc=[a for s in subs for a in s.alloc],
+                batch=subs,
+                details=details,
+                code="PMNT/RDDT/ESDD",
+                pmtinf=pmtinf,
+                note=f"{len(subs)} collections",
+            )
+        )
     for cdate, inv, cu in ret_later:
         rd = clamp(cdate + dt.timedelta(days=r.randint(2, 6)))
         if rd > Y1:
             continue
         code, why = r.choice(RET)
-        lines.append(Line("BE_EUR", rd, -inv.cents, "direct_debit_return", ev={"return_of": inv.id}, alloc=[(inv.id, -inv.cents)],
-                          name=printed_name(r, cu, "upper"), piban=cu.iban, pbic=cu.bic, e2e=inv.id, mndt=f"SCAL-{cu.id}-01",
-                          rtr=(code, why), code="PMNT/RDDT/UPDD", note=f"return {code}, invoice reopened"))
+        lines.append(
+            Line(
+                "BE_EUR",
+                rd,
+                -inv.cents,
+                "direct_debit_return",
+                ev={"return_of": inv.id},
+                alloc=[(inv.id, -inv.cents)],
+                name=printed_name(r, cu, "upper"),
+                piban=cu.iban,
+                pbic=cu.bic,
+                e2e=inv.id,
+                mndt=f"SCAL-{cu.id}-01",
+                rtr=(code, why),
+                code="PMNT/RDDT/UPDD",
+                note=f"return {code}, invoice reopened",
+            )
+        )
         # then the customer pays by transfer
         d2 = clamp(rd + dt.timedelta(days=r.randint(5, 20)))
         if d2 <= Y1:
             ev = {"refs": [inv.id], "payer": cu.id}
-            lines.append(Line("BE_EUR", d2, inv.cents, "invoice_number_text", ev=ev, alloc=[(inv.id, inv.cents)],
-                              name=printed_name(r, cu), piban=cu.iban, pbic=cu.bic, ustrd=wording(r, cu, inv.id, inv),
-                              note="pays after the returned direct debit"))
+            lines.append(
+                Line(
+                    "BE_EUR",
+                    d2,
+                    inv.cents,
+                    "invoice_number_text",
+                    ev=ev,
+                    alloc=[(inv.id, inv.cents)],
+                    name=printed_name(r, cu),
+                    piban=cu.iban,
+                    pbic=cu.bic,
+                    ustrd=wording(r, cu, inv.id, inv),
+                    note="pays after the returned direct debit",
+                )
+            )
     # cheque remittances (French bank)
     rem_no = 4410000
     for dep in sorted(cheque_queue):
@@ -919,35 +1672,85 @@ def make_lines(r: random.Random, customers, docs):
             continue
         items = cheque_queue[dep]
         rem_no += r.randint(1, 3)
-        lines.append(Line("FR_EUR", dep, sum(a for _, a, _ in items), "cheque_remittance", ev={"payer": None},
-                          alloc=[x for _, _, al in items for x in al], label=f"REMISE CHEQUES {rem_no}",
-                          ustrd=f"REMISE {rem_no} {len(items)} CHQ", note=f"{len(items)} cheque(s): " + ", ".join(c.id for c, _, _ in items)))
+        lines.append(
+            Line(
+                "FR_EUR",
+                dep,
+                sum(a for _, a, _ in items),
+                "cheque_remittance",
+                ev={"payer": None},
+                alloc=[x for _, _, al in items for x in al],
+                label=f"REMISE CHEQUES {rem_no}",
+                ustrd=f"REMISE {rem_no} {len(items)} CHQ",
+                note=f"{len(items)} cheque(s): " + ", ".join(c.id for c, _, _ in items),
+            )
+        )
     return lines
 
 
 def noncustomer_lines(r: random.Random):
     out = []
     d = Y0
-    suppliers = [("BRASSERIE HAACHT NV", "BE"), ("DANONE FRANCE SAS", "FR"), ("METRO CASH & CARRY", "BE"),
-                 ("LOGISTIQUE DU NORD SARL", "FR"), ("VERPAKKINGEN DEKKER BV", "NL"), ("KUEHNE + NAGEL NV", "BE")]
+    suppliers = [
+        ("BRASSERIE HAACHT NV", "BE"),
+        ("DANONE FRANCE SAS", "FR"),
+        ("METRO CASH & CARRY", "BE"),
+        ("LOGISTIQUE DU NORD SARL", "FR"),
+        ("VERPAKKINGEN DEKKER BV", "NL"),
+        ("KUEHNE + NAGEL NV", "BE"),
+    ]
     sup_iban = {s: random_iban(random.Random(s), c) for s, c in suppliers}
     while d <= Y1:
         if d.weekday() < 5:
             # card payouts of the cash & carry counter (Worldline), a batch of card sales without details
             if d.weekday() in (1, 3):
-                out.append(Line("BE_EUR", d, r.randint(400_00, 6500_00), "card_payout", noncust=True, ev={},
-                                name="WORLDLINE SA/NV", piban="BE18000000000010", ustrd=f"BANCONTACT/MAESTRO {d:%d%m%y} TERM 4471203",
-                                code="PMNT/CCRD/POSC", note="card sales payout"))
+                out.append(
+                    Line(
+                        "BE_EUR",
+                        d,
+                        r.randint(400_00, 6500_00),
+                        "card_payout",
+                        noncust=True,
+                        ev={},
+                        name="WORLDLINE SA/NV",
+                        piban="BE18000000000010",
+                        ustrd=f"BANCONTACT/MAESTRO {d:%d%m%y} TERM 4471203",
+                        code="PMNT/CCRD/POSC",
+                        note="card sales payout",
+                    )
+                )
             if d.weekday() == 2 and r.random() < 0.8:
                 s, c = r.choice(suppliers)
                 acct = "FR_EUR" if c == "FR" else "BE_EUR"
-                out.append(Line(acct, d, -r.randint(800_00, 25000_00), "supplier_payment", noncust=True, ev={},
-                                name=s, piban=sup_iban[s], ustrd=f"FACTURE {r.randint(100000, 999999)}", code="PMNT/ICDT/ESCT",
-                                label=f"VIR SEPA EMIS {s}"[:31]))
+                out.append(
+                    Line(
+                        acct,
+                        d,
+                        -r.randint(800_00, 25000_00),
+                        "supplier_payment",
+                        noncust=True,
+                        ev={},
+                        name=s,
+                        piban=sup_iban[s],
+                        ustrd=f"FACTURE {r.randint(100000, 999999)}",
+                        code="PMNT/ICDT/ESCT",
+                        label=f"VIR SEPA EMIS {s}"[:31],
+                    )
+                )
             if d.weekday() == 4 and r.random() < 0.4:
-                out.append(Line("DE_EUR", d, -r.randint(500_00, 9000_00), "supplier_payment", noncust=True, ev={},
-                                name="FRISCHE KUECHE LIEFERDIENST GMBH", piban=random_iban(random.Random("fk"), "DE"),
-                                ustrd=f"RECHNUNG {r.randint(10000, 99999)}"))
+                out.append(
+                    Line(
+                        "DE_EUR",
+                        d,
+                        -r.randint(500_00, 9000_00),
+                        "supplier_payment",
+                        noncust=True,
+                        ev={},
+                        name="FRISCHE KUECHE LIEFERDIENST GMBH",
+                        piban=random_iban(random.Random("fk"), "DE"),
+                        ustrd=f"RECHNUNG {r.randint(10000, 99999)}",
+                    )
+                )
         if d.day == 25 or (d.day in (26, 27) and d.weekday() == 0):
             if d.day == 25 or True:
                 pass
@@ -957,31 +1760,121 @@ def noncustomer_lines(r: random.Random):
         n_emp = 14
         subs = []
         for k in range(n_emp):
-            subs.append(Line("BE_EUR", pd, -r.randint(2300_00, 4800_00), "salary_item", noncust=True, ev={},
-                             name=f"EMPLOYEE {k + 1:02d}", piban=random_iban(random.Random(f"emp{k}"), "BE"),
-                             ustrd=f"SALAIRE {m:02d}/{YEAR}", e2e=f"SAL{YEAR}{m:02d}{k + 1:03d}"))
-        out.append(Line("BE_EUR", pd, sum(s.cents for s in subs), "salaries", noncust=True, ev={}, batch=subs, details=True,
-                        code="PMNT/ICDT/ESCT", pmtinf=f"SAL-{YEAR}-{m:02d}", note=f"{n_emp} salaries, batch with details"))
-        out.append(Line("BE_EUR", bizday(dt.date(YEAR, m, 5)), -r.randint(11000_00, 15000_00), "social_security", noncust=True, ev={},
-                        name="RSZ-ONSS", piban="BE63679200300008", ustrd=ogm_print(ogm(4_410_000_000 + m * 1000 + 3)),
-                        note="ONSS contributions"))
+            subs.append(
+                Line(
+                    "BE_EUR",
+                    pd,
+                    -r.randint(2300_00, 4800_00),
+                    "salary_item",
+                    noncust=True,
+                    ev={},
+                    name=f"EMPLOYEE {k + 1:02d}",
+                    piban=random_iban(random.Random(f"emp{k}"), "BE"),
+                    ustrd=f"SALAIRE {m:02d}/{YEAR}",
+                    e2e=f"SAL{YEAR}{m:02d}{k + 1:03d}",
+                )
+            )
+        out.append(
+            Line(
+                "BE_EUR",
+                pd,
+                sum(s.cents for s in subs),
+                "salaries",
+                noncust=True,
+                ev={},
+                batch=subs,
+                details=True,
+                code="PMNT/ICDT/ESCT",
+                pmtinf=f"SAL-{YEAR}-{m:02d}",
+                note=f"{n_emp} salaries, batch with details",
+            )
+        )
+        out.append(
+            Line(
+                "BE_EUR",
+                bizday(dt.date(YEAR, m, 5)),
+                -r.randint(11000_00, 15000_00),
+                "social_security",
+                noncust=True,
+                ev={},
+                name="RSZ-ONSS",
+                piban="BE63679200300008",
+                ustrd=ogm_print(ogm(4_410_000_000 + m * 1000 + 3)),
+                note="ONSS contributions",
+            )
+        )
         last = bizday(dt.date(YEAR, m, 28))
-        for acct, txt, lab, c in (("BE_EUR", "FRAIS DE GESTION COMPTE", "FRAIS", r.randint(18_00, 45_00)),
-                                  ("FR_EUR", "COMMISSIONS ET FRAIS", "COMMISSIONS ET FRAIS", r.randint(25_00, 60_00)),
-                                  ("DE_EUR", "KONTOFUEHRUNGSGEBUEHREN", "ENTGELTABSCHLUSS", r.randint(12_00, 30_00)),
-                                  ("BE_GBP", "ACCOUNT MAINTENANCE FEE", "FEE", r.randint(8_00, 15_00)),
-                                  ("BE_CHF", "FRAIS DE TENUE DE COMPTE", "FRAIS", r.randint(8_00, 15_00))):
-            out.append(Line(acct, last, -c, "bank_fee", noncust=True, ev={}, ustrd=txt, label=lab, code="ACMT/MDOP/CHRG"))
+        for acct, txt, lab, c in (
+            ("BE_EUR", "FRAIS DE GESTION COMPTE", "FRAIS", r.randint(18_00, 45_00)),
+            ("FR_EUR", "COMMISSIONS ET FRAIS", "COMMISSIONS ET FRAIS", r.randint(25_00, 60_00)),
+            ("DE_EUR", "KONTOFUEHRUNGSGEBUEHREN", "ENTGELTABSCHLUSS", r.randint(12_00, 30_00)),
+            ("BE_GBP", "ACCOUNT MAINTENANCE FEE", "FEE", r.randint(8_00, 15_00)),
+            ("BE_CHF", "FRAIS DE TENUE DE COMPTE", "FRAIS", r.randint(8_00, 15_00)),
+        ):
+            out.append(
+                Line(
+                    acct,
+                    last,
+                    -c,
+                    "bank_fee",
+                    noncust=True,
+                    ev={},
+                    ustrd=txt,
+                    label=lab,
+                    code="ACMT/MDOP/CHRG",
+                )
+            )
         if m % 3 == 0:
-            out.append(Line("BE_EUR", bizday(dt.date(YEAR, m, 30 if m != 2 else 28)), r.randint(15_00, 240_00), "interest", noncust=True, ev={},
-                            ustrd=f"INTERETS CREDITEURS T{m // 3}", code="ACMT/MDOP/INTR"))
-            out.append(Line("DE_EUR", bizday(dt.date(YEAR, m, 30 if m != 2 else 28)), r.randint(2_00, 40_00), "interest", noncust=True, ev={},
-                            ustrd="ABSCHLUSS HABENZINSEN"))
+            out.append(
+                Line(
+                    "BE_EUR",
+                    bizday(dt.date(YEAR, m, 30 if m != 2 else 28)),
+                    r.randint(15_00, 240_00),
+                    "interest",
+                    noncust=True,
+                    ev={},
+                    ustrd=f"INTERETS CREDITEURS T{m // 3}",
+                    code="ACMT/MDOP/INTR",
+                )
+            )
+            out.append(
+                Line(
+                    "DE_EUR",
+                    bizday(dt.date(YEAR, m, 30 if m != 2 else 28)),
+                    r.randint(2_00, 40_00),
+                    "interest",
+                    noncust=True,
+                    ev={},
+                    ustrd="ABSCHLUSS HABENZINSEN",
+                )
+            )
     for m in (2, 5, 8, 11):
-        out.append(Line("BE_EUR", bizday(dt.date(YEAR, m, r.randint(10, 20))), r.randint(3000_00, 28000_00), "tax_refund", noncust=True, ev={},
-                        name="SPF FINANCES - TVA", piban="BE61679200220017", ustrd=f"REMBOURSEMENT TVA {YEAR}/{m:02d} 0456.789.123"))
-    out.append(Line("FR_EUR", bizday(dt.date(YEAR, 6, 17)), 4_512_00, "tax_refund", noncust=True, ev={},
-                    name="DGFIP REMBT CREDIT TVA", ustrd="REMBOURSEMENT CREDIT TVA NON RESIDENT 2025", label="VIR DGFIP REMBT TVA"))
+        out.append(
+            Line(
+                "BE_EUR",
+                bizday(dt.date(YEAR, m, r.randint(10, 20))),
+                r.randint(3000_00, 28000_00),
+                "tax_refund",
+                noncust=True,
+                ev={},
+                name="SPF FINANCES - TVA",
+                piban="BE61679200220017",
+                ustrd=f"REMBOURSEMENT TVA {YEAR}/{m:02d} 0456.789.123",
+            )
+        )
+    out.append(
+        Line(
+            "FR_EUR",
+            bizday(dt.date(YEAR, 6, 17)),
+            4_512_00,
+            "tax_refund",
+            noncust=True,
+            ev={},
+            name="DGFIP REMBT CREDIT TVA",
+            ustrd="REMBOURSEMENT CREDIT TVA NON RESIDENT 2025",
+            label="VIR DGFIP REMBT TVA",
+        )
+    )
     return out
 
 
@@ -989,8 +1882,8 @@ def noncustomer_lines(r: random.Random):
 # the controller
 # ----------------------------------------------------------------------------------------------
 
-FEE_TOL = 30_00       # shortfall a controller writes off as bank charges (and at most 2 % of the amount)
-OVER_TOL = 5_00       # overpayment a controller accepts as rounding (and at most 1 %)
+FEE_TOL = 30_00  # shortfall a controller writes off as bank charges (and at most 2 % of the amount)
+OVER_TOL = 5_00  # overpayment a controller accepts as rounding (and at most 1 %)
 
 
 class Controller:
@@ -1029,7 +1922,11 @@ class Controller:
         ev = ln.ev
         if "return_of" in ev:
             did = ev["return_of"]
-            return ("auto", "return of a collected direct debit") if self.open[did] == 0 else ("person", "return of an item not settled")
+            return (
+                ("auto", "return of a collected direct debit")
+                if self.open[did] == 0
+                else ("person", "return of an item not settled")
+            )
         amount = ln.cents
         refs = ev.get("refs") or []
         if refs:
@@ -1060,7 +1957,11 @@ class Controller:
                 return "person", "the typed number is another document"
             if payer is None:
                 return "person", "payer unknown"
-            hits = [d for d in self.by_cust[payer] if d.issue <= day and self.is_open(d.id) and self.open[d.id] == amount]
+            hits = [
+                d
+                for d in self.by_cust[payer]
+                if d.issue <= day and self.is_open(d.id) and self.open[d.id] == amount
+            ]
             if len(hits) == 1 and sorted(hits[0].id) == sorted(ev["mangled"]):
                 return "auto", "typo in the number, payer and amount agree"
             return "person", "mistyped number"
@@ -1119,7 +2020,9 @@ def E(parent, tag, text=None, **attrib):
 def camt_write(path, key, days, version):
     ib, ccy, bic, _ = ACCOUNTS[key]
     ns = f"urn:iso:std:iso:20022:tech:xsd:camt.053.001.{version}"
-    root = etree.Element("Document", nsmap={None: ns, "xsi": "http://www.w3.org/2001/XMLSchema-instance"})
+    root = etree.Element(
+        "Document", nsmap={None: ns, "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
+    )
     b = E(root, "BkToCstmrStmt")
     first = days[0][0]
     gh = E(b, "GrpHdr")
@@ -1177,7 +2080,13 @@ def camt_write(path, key, days, version):
             else:
                 camt_tx(nd, ln, ccy, v8, None, ln.pmtinf)
             if ln.batch is not None and not ln.details:
-                E(n, "AddtlNtryInf", f"SEPA DIRECT DEBIT COLLECTION {ln.pmtinf} {len(ln.batch)} TRANSACTIONS" if ln.cents > 0 else "BATCH")
+                E(
+                    n,
+                    "AddtlNtryInf",
+                    f"SEPA DIRECT DEBIT COLLECTION {ln.pmtinf} {len(ln.batch)} TRANSACTIONS"
+                    if ln.cents > 0
+                    else "BATCH",
+                )
     etree.ElementTree(root).write(path, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
@@ -1254,22 +2163,36 @@ def mt940_write(path, days):
     ib, ccy, bic, _ = ACCOUNTS["DE_EUR"]
     out = []
     for day, lines, opening, closing, seqno in days:
-        out.append("{1:F01COBADEFFAXXX0000000000}{2:O9401200" + f"{day:%y%m%d}" + "COBADEFFAXXX00000000000000000000N}{4:")
+        out.append(
+            "{1:F01COBADEFFAXXX0000000000}{2:O9401200"
+            + f"{day:%y%m%d}"
+            + "COBADEFFAXXX00000000000000000000N}{4:"
+        )
         out.append(f":20:STARTUMS{day:%y%m%d}")
         out.append(f":25:{ib}")
         out.append(f":28C:{seqno:05d}/001")
         out.append(f":60F:{'C' if opening >= 0 else 'D'}{day:%y%m%d}{ccy}{mt940_amount(opening)}")
         for ln in lines:
-            typ = "NTRF" if ln.kind not in ("bank_fee", "interest") else ("NCHG" if ln.kind == "bank_fee" else "NINT")
+            typ = (
+                "NTRF"
+                if ln.kind not in ("bank_fee", "interest")
+                else ("NCHG" if ln.kind == "bank_fee" else "NINT")
+            )
             cref = (ln.e2e or "NONREF")[:16]
-            out.append(f":61:{ln.vdate:%y%m%d}{ln.date:%m%d}{'C' if ln.cents > 0 else 'D'}{mt940_amount(ln.cents)}{typ}{cref}//{ln.ref}")
-            gvc = {"bank_fee": "805", "interest": "805"}.get(ln.kind, "166" if ln.cents > 0 else "177")
-            title = {"805": "ABSCHLUSS", "166": "SEPA-UEBERWEISUNG", "177": "SEPA-UEBERWEISUNG"}[gvc]
+            out.append(
+                f":61:{ln.vdate:%y%m%d}{ln.date:%m%d}{'C' if ln.cents > 0 else 'D'}{mt940_amount(ln.cents)}{typ}{cref}//{ln.ref}"
+            )
+            gvc = {"bank_fee": "805", "interest": "805"}.get(
+                ln.kind, "166" if ln.cents > 0 else "177"
+            )
+            title = {"805": "ABSCHLUSS", "166": "SEPA-UEBERWEISUNG", "177": "SEPA-UEBERWEISUNG"}[
+                gvc
+            ]
             subs = [f"?00{title}", "?109310"]
             txt = ln.ustrd or ""
             if ln.cents > 0 and gvc == "166":
                 txt = "SVWZ+" + txt
-            chunks = [txt[i:i + 27] for i in range(0, len(txt), 27)][:9] or [""]
+            chunks = [txt[i : i + 27] for i in range(0, len(txt), 27)][:9] or [""]
             if ln.cents > 0 and gvc == "166":
                 chunks = [f"EREF+{ln.e2e or 'NOTPROVIDED'}"[:27]] + chunks
             for i, ch in enumerate(chunks):
@@ -1316,9 +2239,19 @@ def cfonb_write(path, days):
     acc = FR_ACCOUNT
     for day, lines, opening, closing, seqno in days:
         prev = day - dt.timedelta(days=1)
-        out.append(f"01{FR_BANK}    {FR_GUICHET}EUR2 {acc}  {prev:%d%m%y}" + " " * 50 + cf_amount(opening) + " " * 16)
+        out.append(
+            f"01{FR_BANK}    {FR_GUICHET}EUR2 {acc}  {prev:%d%m%y}"
+            + " " * 50
+            + cf_amount(opening)
+            + " " * 16
+        )
         for k, ln in enumerate(lines, 1):
-            code = {"cheque_remittance": "15", "bank_fee": "11", "supplier_payment": "06", "tax_refund": "05"}.get(ln.kind, "05")
+            code = {
+                "cheque_remittance": "15",
+                "bank_fee": "11",
+                "supplier_payment": "06",
+                "tax_refund": "05",
+            }.get(ln.kind, "05")
             label = ln.label or ("VIR SEPA RECU " + (ln.name or ""))
             head = f"{FR_BANK}00{code}{FR_GUICHET}EUR2 {acc}{code}{ln.date:%d%m%y}"
             rec = f"04{head}  {ln.vdate:%d%m%y}{cf_text(label, 31)}  {k:07d}  {cf_amount(ln.cents)}{ln.ref:<16}"
@@ -1326,14 +2259,19 @@ def cfonb_write(path, days):
             ext = []
             if ln.ustrd and ln.kind not in ("bank_fee",):
                 t = cf_text(ln.ustrd, 140).rstrip()
-                ext += [("LIB", t[i:i + 70]) for i in range(0, len(t), 70)]
+                ext += [("LIB", t[i : i + 70]) for i in range(0, len(t), 70)]
             if ln.name and ln.cents > 0:
                 ext.append(("NPY", ln.name))
             if ln.e2e:
                 ext.append(("RCN", ln.e2e))
             for q, t in ext:
                 out.append(f"05{head}     {q}{cf_text(t, 70)}  ")
-        out.append(f"07{FR_BANK}    {FR_GUICHET}EUR2 {acc}  {day:%d%m%y}" + " " * 50 + cf_amount(closing) + " " * 16)
+        out.append(
+            f"07{FR_BANK}    {FR_GUICHET}EUR2 {acc}  {day:%d%m%y}"
+            + " " * 50
+            + cf_amount(closing)
+            + " " * 16
+        )
     with open(path, "w", encoding="latin-1", newline="\r\n") as f:
         f.write("\n".join(out) + "\n")
 
@@ -1370,24 +2308,95 @@ def main(argv=None):
     # customers.csv / invoices.csv
     with open(os.path.join(a.out_dir, "customers.csv"), "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["customer_id", "name", "email", "iban", "siren", "vat_number", "language", "legal_entity",
-                    "address_line1", "postal_code", "city", "country"])
+        w.writerow(
+            [
+                "customer_id",
+                "name",
+                "email",
+                "iban",
+                "siren",
+                "vat_number",
+                "language",
+                "legal_entity",
+                "address_line1",
+                "postal_code",
+                "city",
+                "country",
+            ]
+        )
         for cu in customers:
-            w.writerow([cu.id, cu.name, cu.email, cu.iban if cu.iban_on_file else "", cu.siren, cu.vat,
-                        cu.lang if cu.lang in ("fr", "en") else ("en" if cu.lang != "fr" else "fr"), cu.form,
-                        cu.street, cu.postal, cu.city, ISO_CTRY.get(cu.country, cu.country)])
+            w.writerow(
+                [
+                    cu.id,
+                    cu.name,
+                    cu.email,
+                    cu.iban if cu.iban_on_file else "",
+                    cu.siren,
+                    cu.vat,
+                    cu.lang if cu.lang in ("fr", "en") else ("en" if cu.lang != "fr" else "fr"),
+                    cu.form,
+                    cu.street,
+                    cu.postal,
+                    cu.city,
+                    ISO_CTRY.get(cu.country, cu.country),
+                ]
+            )
     with open(os.path.join(a.out_dir, "invoices.csv"), "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["invoice_id", "customer_id", "customer_name", "issue_date", "due_date", "currency", "amount_total",
-                    "document_type", "reference", "amount_paid", "status", "customer_email", "customer_iban",
-                    "customer_siren", "customer_vat", "language", "po_number", "legal_entity", "customer_address_line1",
-                    "customer_postal_code", "customer_city", "customer_country"])
+        w.writerow(
+            [
+                "invoice_id",
+                "customer_id",
+                "customer_name",
+                "issue_date",
+                "due_date",
+                "currency",
+                "amount_total",
+                "document_type",
+                "reference",
+                "amount_paid",
+                "status",
+                "customer_email",
+                "customer_iban",
+                "customer_siren",
+                "customer_vat",
+                "language",
+                "po_number",
+                "legal_entity",
+                "customer_address_line1",
+                "customer_postal_code",
+                "customer_city",
+                "customer_country",
+            ]
+        )
         for d in docs:
             cu = d.cust
-            w.writerow([d.id, cu.id, cu.name, d.issue.isoformat(), d.due.isoformat(), cu.currency, money(d.cents),
-                        d.type, d.ref, "0.00", "open", cu.email, cu.iban if cu.iban_on_file else "", cu.siren, cu.vat,
-                        "fr" if cu.lang == "fr" else "en", f"PO-{d.issue:%y%m}-{cu.num:03d}" if r.random() < 0.3 else "",
-                        cu.form, cu.street, cu.postal, cu.city, ISO_CTRY.get(cu.country, cu.country)])
+            w.writerow(
+                [
+                    d.id,
+                    cu.id,
+                    cu.name,
+                    d.issue.isoformat(),
+                    d.due.isoformat(),
+                    cu.currency,
+                    money(d.cents),
+                    d.type,
+                    d.ref,
+                    "0.00",
+                    "open",
+                    cu.email,
+                    cu.iban if cu.iban_on_file else "",
+                    cu.siren,
+                    cu.vat,
+                    "fr" if cu.lang == "fr" else "en",
+                    f"PO-{d.issue:%y%m}-{cu.num:03d}" if r.random() < 0.3 else "",
+                    cu.form,
+                    cu.street,
+                    cu.postal,
+                    cu.city,
+                    ISO_CTRY.get(cu.country, cu.country),
+                ]
+            )
 
     # statements: one file a month and account, one statement a booking day
     files = {}
@@ -1410,7 +2419,12 @@ def main(argv=None):
         for m, days in sorted(months.items()):
             if fmt.startswith("camt"):
                 name = f"{key.lower()}_camt053_{YEAR}{m:02d}.xml"
-                camt_write(os.path.join(a.out_dir, "statements", name), key, days, "08" if fmt == "camt08" else "02")
+                camt_write(
+                    os.path.join(a.out_dir, "statements", name),
+                    key,
+                    days,
+                    "08" if fmt == "camt08" else "02",
+                )
             elif fmt == "mt940":
                 name = f"{key.lower()}_mt940_{YEAR}{m:02d}.sta"
                 mt940_write(os.path.join(a.out_dir, "statements", name), days)
@@ -1428,20 +2442,49 @@ def main(argv=None):
         ib, ccy = ACCOUNTS[ln.acct][0], ACCOUNTS[ln.acct][1]
         alloc = [{"invoice_id": did, "amount": money(c)} for did, c in ln.alloc]
         note = "; ".join(x for x in (ln.note, ln.why) if x)
-        gt_rows.append([ib, ccy, ln.file, ln.date.isoformat(), money(ln.cents), ln.ref, ln.kind, ln.expected,
-                        json.dumps(alloc, ensure_ascii=False), note])
+        gt_rows.append(
+            [
+                ib,
+                ccy,
+                ln.file,
+                ln.date.isoformat(),
+                money(ln.cents),
+                ln.ref,
+                ln.kind,
+                ln.expected,
+                json.dumps(alloc, ensure_ascii=False),
+                note,
+            ]
+        )
     with open(os.path.join(a.out_dir, "ground_truth.csv"), "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["account_iban", "currency", "statement_file", "booking_date", "amount", "bank_reference", "case_kind",
-                    "expected", "allocations", "note"])
+        w.writerow(
+            [
+                "account_iban",
+                "currency",
+                "statement_file",
+                "booking_date",
+                "amount",
+                "bank_reference",
+                "case_kind",
+                "expected",
+                "allocations",
+                "note",
+            ]
+        )
         w.writerows(gt_rows)
     summ = defaultdict(Counter)
     for ln in lines:
         summ[ln.kind][ln.expected] += 1
-    summary = {"seed": a.seed, "invoices": a.invoices, "customers": len(customers), "documents": len(docs),
-               "statement_lines": len(lines),
-               "expected": dict(Counter(ln.expected for ln in lines)),
-               "case_kinds": {k: dict(sorted(v.items())) for k, v in sorted(summ.items())}}
+    summary = {
+        "seed": a.seed,
+        "invoices": a.invoices,
+        "customers": len(customers),
+        "documents": len(docs),
+        "statement_lines": len(lines),
+        "expected": dict(Counter(ln.expected for ln in lines)),
+        "case_kinds": {k: dict(sorted(v.items())) for k, v in sorted(summ.items())},
+    }
     with open(os.path.join(a.out_dir, "expected_summary.json"), "w") as f:
         json.dump(summary, f, indent=2, sort_keys=False)
 
@@ -1450,8 +2493,10 @@ def main(argv=None):
         for p in problems[:40]:
             print("CHECK FAILED:", p, file=sys.stderr)
         return 1
-    print(f"{len(docs)} documents, {len(customers)} customers, {len(lines)} booked lines in {len(files)} statement files "
-          f"({summary['expected']}); checks passed")
+    print(
+        f"{len(docs)} documents, {len(customers)} customers, {len(lines)} booked lines in {len(files)} statement files "
+        f"({summary['expected']}); checks passed"
+    )
     return 0
 
 
@@ -1471,12 +2516,18 @@ def self_check(out, files, lines, docs, customers):
         want[ln.file].append(ln.ref)
     for name, (fmt, days) in files.items():
         path = os.path.join(out, "statements", name)
-        with open(path, encoding="latin-1" if not fmt.startswith("camt") else "utf-8", newline="") as f:
+        with open(
+            path, encoding="latin-1" if not fmt.startswith("camt") else "utf-8", newline=""
+        ) as f:
             raw = f.read()
         if fmt.startswith("camt"):
-            got = [e.findtext("{*}AcctSvcrRef") for e in etree.fromstring(raw.encode()).iter("{*}Ntry")]
+            got = [
+                e.findtext("{*}AcctSvcrRef") for e in etree.fromstring(raw.encode()).iter("{*}Ntry")
+            ]
         elif fmt == "mt940":
-            got = [x.split("//")[1].split("\r")[0] for x in raw.split("\r\n") if x.startswith(":61:")]
+            got = [
+                x.split("//")[1].split("\r")[0] for x in raw.split("\r\n") if x.startswith(":61:")
+            ]
         else:
             got = [x[104:120].strip() for x in raw.split("\r\n") if x.startswith("04")]
         if got != want[name]:
@@ -1488,10 +2539,12 @@ def self_check(out, files, lines, docs, customers):
                 problems.append(f"{name}: {schemas[v].error_log.last_error}")
             ns = {"c": doc.getroot().nsmap[None]}
             for st in doc.getroot().iterfind(".//c:Stmt", ns):
+
                 def bal(code):
                     b = st.xpath(f"c:Bal[c:Tp/c:CdOrPrtry/c:Cd='{code}']", namespaces=ns)[0]
                     c = int(round(float(b.findtext("c:Amt", namespaces=ns)) * 100))
                     return c if b.findtext("c:CdtDbtInd", namespaces=ns) == "CRDT" else -c
+
                 mov = 0
                 for n in st.iterfind("c:Ntry", ns):
                     c = int(round(float(n.findtext("c:Amt", namespaces=ns)) * 100))
@@ -1499,21 +2552,38 @@ def self_check(out, files, lines, docs, customers):
                     bt = n.find("c:NtryDtls/c:Btch", ns)
                     txs = n.findall("c:NtryDtls/c:TxDtls", ns)
                     if bt is not None and txs:
-                        tot = sum(int(round(float((t.findtext("c:Amt", namespaces=ns) or t.findtext("c:AmtDtls/c:TxAmt/c:Amt", namespaces=ns))) * 100)) for t in txs)
+                        tot = sum(
+                            int(
+                                round(
+                                    float(
+                                        t.findtext("c:Amt", namespaces=ns)
+                                        or t.findtext("c:AmtDtls/c:TxAmt/c:Amt", namespaces=ns)
+                                    )
+                                    * 100
+                                )
+                            )
+                            for t in txs
+                        )
                         if tot != c:
-                            problems.append(f"{name}: batch {n.findtext('c:AcctSvcrRef', namespaces=ns)} details do not add up")
+                            problems.append(
+                                f"{name}: batch {n.findtext('c:AcctSvcrRef', namespaces=ns)} details do not add up"
+                            )
                 if bal("OPBD") + mov != bal("CLBD"):
-                    problems.append(f"{name}: statement {st.findtext('c:Id', namespaces=ns)} does not balance")
+                    problems.append(
+                        f"{name}: statement {st.findtext('c:Id', namespaces=ns)} does not balance"
+                    )
         elif fmt == "cfonb":
             with open(path, encoding="latin-1", newline="") as f:
                 recs = f.read().split("\r\n")[:-1]
             cur = None
+
             def amt(rec):
                 s = rec[90:104]
                 last = s[-1]
                 if last in CF_POS:
                     return int(s[:-1] + str(CF_POS.index(last)))
                 return -int(s[:-1] + str(CF_NEG.index(last)))
+
             for rec in recs:
                 if len(rec) != 120:
                     problems.append(f"{name}: record of {len(rec)} columns: {rec[:30]}")
