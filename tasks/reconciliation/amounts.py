@@ -290,41 +290,20 @@ def amount_matches(
         .filter(pl.col("n_items") > config.max_set_items)
         .select("transaction_id")
     )
-    level = pool.select(
+    # An item alone above the amount by more than the slack is in no set.
+    ones = pool.filter(
+        pl.col("amount_open_cents") - pl.col("slack") <= pl.col("amount_cents")
+    ).select(
         "transaction_id",
         "amount_cents",
         "slack",
         "phantom",
-        last=pl.col("idx"),
-        total=pl.col("amount_open_cents"),
+        "idx",
+        total="amount_open_cents",
         invoice_ids=pl.concat_list("invoice_id"),
-    ).filter(pl.col("total") - pl.col("slack") <= pl.col("amount_cents"))
-    # An item alone above the amount by more than the slack is in no set: pruned on both sides.
-    right = pool.filter(
-        pl.col("amount_open_cents") - pl.col("slack") <= pl.col("amount_cents")
-    ).select("transaction_id", "idx", "invoice_id", "amount_open_cents", phantom_r="phantom")
-    set_solutions = []
-    for size in range(2, config.max_set_size + 1):
-        level = (
-            level.join(right, on="transaction_id")
-            .filter(pl.col("idx") > pl.col("last"))
-            .select(
-                "transaction_id",
-                "amount_cents",
-                "slack",
-                phantom=pl.col("phantom") | pl.col("phantom_r"),
-                last=pl.col("idx"),
-                total=pl.col("total") + pl.col("amount_open_cents"),
-                invoice_ids=pl.col("invoice_ids").list.concat(pl.concat_list("invoice_id")),
-            )
-            .filter(pl.col("total") - pl.col("slack") <= pl.col("amount_cents"))
-        )
-        set_solutions.append(
-            level.filter(pl.col("total") == pl.col("amount_cents")).select(
-                "transaction_id", "phantom", "invoice_ids", size=pl.lit(size)
-            )
-        )
-    sets = pl.concat(set_solutions) if set_solutions else single_solutions.clear()
+    )
+    set_solutions = _set_solutions(ones, config.max_set_size)
+    sets = set_solutions
     solved = pl.concat([single_solutions, sets.cast(single_solutions.schema)])
     # Short payment within tolerance, only where nothing exact exists.
     tol = config.tolerance(pl.col("currency"))
@@ -377,3 +356,110 @@ def amount_matches(
         REASON_AMBIGUOUS_AMOUNT,
     )
     return claims, exceptions
+
+
+def _set_solutions(ones: pl.DataFrame, max_size: int) -> pl.DataFrame:
+    """transaction_id, phantom, invoice_ids, size: every set of 2 to ``max_size`` of a
+    transaction's items (``ones``: one row per item, ``idx`` its rank, ``total`` its amount,
+    ``slack`` what credit notes could take off) whose amounts add up to ``amount_cents``.
+
+    Sets are met in the middle: pairs are built once, and a set of three (an item and a pair)
+    or four (two pairs) is an equality join on the amount still needed, so only sets that make
+    the amount are ever formed. Each set is formed once, its items in rank order."""
+    fits = pl.col("total") - pl.col("slack") <= pl.col("amount_cents")
+    pairs = (
+        ones.join(
+            ones.select("transaction_id", "idx", "total", "invoice_ids", "phantom"),
+            on="transaction_id",
+            suffix="_b",
+        )
+        .filter(pl.col("idx") < pl.col("idx_b"))
+        .select(
+            "transaction_id",
+            "amount_cents",
+            "slack",
+            lo="idx",
+            hi="idx_b",
+            total=pl.col("total") + pl.col("total_b"),
+            invoice_ids=pl.col("invoice_ids").list.concat("invoice_ids_b"),
+            phantom=pl.col("phantom") | pl.col("phantom_b"),
+        )
+        .filter(fits)
+    )
+    hit = pl.col("total") == pl.col("amount_cents")
+    found = [pairs.filter(hit).select("transaction_id", "phantom", "invoice_ids", size=pl.lit(2))]
+    right = pairs.select("transaction_id", "lo", "hi", "invoice_ids", "phantom", need="total")
+    need = (pl.col("amount_cents") - pl.col("total")).alias("need")
+    if max_size >= 3:
+        found.append(
+            ones.with_columns(need)
+            .join(right, on=["transaction_id", "need"], suffix="_b")
+            .filter(pl.col("idx") < pl.col("lo"))
+            .select(
+                "transaction_id",
+                phantom=pl.col("phantom") | pl.col("phantom_b"),
+                invoice_ids=pl.col("invoice_ids").list.concat("invoice_ids_b"),
+                size=pl.lit(3),
+            )
+        )
+    if max_size >= 4:
+        found.append(
+            pairs.with_columns(need)
+            .join(right, on=["transaction_id", "need"], suffix="_b")
+            .filter(pl.col("hi") < pl.col("lo_b"))
+            .select(
+                "transaction_id",
+                phantom=pl.col("phantom") | pl.col("phantom_b"),
+                invoice_ids=pl.col("invoice_ids").list.concat("invoice_ids_b"),
+                size=pl.lit(4),
+            )
+        )
+    # Larger sets (a configuration above four): grown one item at a time from the fours.
+    level = ones.clear() if max_size <= 4 else None
+    if level is None:
+        level = (
+            pairs.with_columns(last="hi")
+            .join(
+                pairs.select(
+                    "transaction_id", lo2="lo", hi2="hi", t2="total", i2="invoice_ids", p2="phantom"
+                ),
+                on="transaction_id",
+            )
+            .filter(pl.col("last") < pl.col("lo2"))
+            .select(
+                "transaction_id",
+                "amount_cents",
+                "slack",
+                last="hi2",
+                total=pl.col("total") + pl.col("t2"),
+                invoice_ids=pl.col("invoice_ids").list.concat("i2"),
+                phantom=pl.col("phantom") | pl.col("p2"),
+            )
+            .filter(fits)
+        )
+        for size in range(5, max_size + 1):
+            level = (
+                level.join(
+                    ones.select(
+                        "transaction_id", "idx", t1="total", i1="invoice_ids", p1="phantom"
+                    ),
+                    on="transaction_id",
+                )
+                .filter(pl.col("idx") > pl.col("last"))
+                .select(
+                    "transaction_id",
+                    "amount_cents",
+                    "slack",
+                    last="idx",
+                    total=pl.col("total") + pl.col("t1"),
+                    invoice_ids=pl.col("invoice_ids").list.concat("i1"),
+                    phantom=pl.col("phantom") | pl.col("p1"),
+                )
+                .filter(fits)
+            )
+            found.append(
+                level.filter(hit).select(
+                    "transaction_id", "phantom", "invoice_ids", size=pl.lit(size)
+                )
+            )
+    return pl.concat([f.cast(found[0].schema) for f in found])

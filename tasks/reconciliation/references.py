@@ -93,9 +93,7 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
             full=normalize_reference(up),
             # The sequence alone, when the number has a year or series before it: payers write
             # "facture 173" or "FA26-173" for FA2026-00173.
-            tail=pl.when(up.str.count_matches(r"[0-9]+") >= 2).then(
-                up.str.extract(r"([0-9]+)[^0-9]*$", 1).str.strip_chars_start("0")
-            ),
+            tail=up.str.extract(r"[0-9][^0-9]+0*([0-9]+)[^0-9]*$", 1),
         )
         .filter(pl.col("digits") != "")  # a key without digits is no invoice number
         .with_columns(full_stripped=pl.col("letters") + pl.col("stripped"))
@@ -245,21 +243,18 @@ def check_digit_references(frame: pl.LazyFrame | pl.DataFrame, ids: list[str]) -
     on the few distinct runs found, not on every row."""
     lazy = frame.lazy()
     fields = [c for c in _REFERENCE_FIELDS if c in lazy.collect_schema().names()]
-    text = pl.concat_str(
-        [
-            pl.when(
-                pl.lit(c in _WHOLE_FIELDS)
-                & normalize_reference(pl.col(c)).str.contains(
-                    r"^(?:RF[0-9]{2}[0-9A-Z]+|[0-9]{12})$"
-                )
-            )
-            .then(pl.lit(""))
-            .otherwise(pl.col(c).fill_null("").str.to_uppercase())
-            for c in fields
-        ],
-        separator=" | ",
-    )
-    texts = lazy.select(*ids, text=text)
+    # One row per field that may hold one (two cheap scans over the million texts), the rest of
+    # the work on those few.
+    maybe = r"(?i)RF[0-9]{2}|[0-9]{3}[ /.+*]*[0-9]{4}[ /.]*[0-9]{5}"
+    pure = r"^(?:RF[0-9]{2}[0-9A-Z]+|[0-9]{12})$"
+    parts = []
+    for c in fields:
+        part = lazy.select(*ids, text=pl.col(c)).filter(pl.col("text").str.contains(maybe))
+        if c in _WHOLE_FIELDS:
+            part = part.filter(~normalize_reference(pl.col("text")).str.contains(pure))
+        parts.append(part.with_columns(pl.col("text").str.to_uppercase()))
+    # Collected once: the few rows feed two searches.
+    texts = pl.concat(parts).collect().lazy()
     rf = (
         texts.filter(pl.col("text").str.contains("RF[0-9]{2}"))
         .select(*ids, run=pl.col("text").str.extract_all(_RF_RUN))
