@@ -158,6 +158,7 @@ class _Run:
     ):
         self.pending = pending
         self.tx = pending
+        self._settled: tuple[int, pl.DataFrame] | None = None
         # Open amounts live apart, by row number i: a settlement updates the rows it touched
         # instead of joining the million items again.
         self.items = open_items
@@ -200,6 +201,13 @@ class _Run:
     def settled(self) -> pl.DataFrame:
         """What this run paid on items, one row per payment: the item as it was open before the
         run, ``alloc_t`` the booking rank of the transfer and ``alloc_cents`` what it paid."""
+        # Asked by every rule that needs it, each round: rebuilt only when something settled.
+        if self._settled is not None and self._settled[0] == len(self.allocations):
+            return self._settled[1]
+        self._settled = (len(self.allocations), self._settled_now())
+        return self._settled[1]
+
+    def _settled_now(self) -> pl.DataFrame:
         cols = ["invoice_id", "customer_id", "currency", "due_date", "issue_date"]
         items = self.items.select(*cols, "amount_open_cents")
         if not self.allocations:
@@ -310,6 +318,7 @@ def _text_rule_for(
         claims, exceptions = _text_claims(
             todo, open_items, hits, config, pl.concat([by_iban, by_name])
         )
+        claims = pl.concat([claims, _cut_list_completion(todo, open_items, claims)])
         owners = claims.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
         payer_ok = owners.join(by_iban, on=["transaction_id", "customer_id"], how="semi").select(
             "transaction_id"
@@ -365,6 +374,59 @@ def _text_rule_for(
         return claims.join(ok, on="transaction_id", how="semi"), exceptions
 
     return rule
+
+
+# A SEPA remittance text holds 140 characters: a list this long may have lost its tail.
+_CUT_TEXT_CHARS = 135
+
+
+def _cut_list_completion(
+    todo: pl.DataFrame, open_items: pl.DataFrame, claims: pl.DataFrame
+) -> pl.DataFrame:
+    """ "PAIEMENT FACTURES FA-1, FA-2, ..., FA-8, FA" cut at 140 characters: the invoices named
+    leave a remainder, and exactly one other open item of their customer, issued by the booking
+    date, is open for exactly that remainder: it is the invoice the cut removed. Two such items,
+    or none, add nothing (the named ones are then paid and the rest is the rules' business)."""
+    cut = todo.filter(pl.col("remittance_unstructured").str.len_chars() >= _CUT_TEXT_CHARS).select(
+        "transaction_id", "amount_cents", "booking_date"
+    )
+    named = claims.join(cut, on="transaction_id", how="semi")
+    if named.height == 0:
+        return claims.clear()
+    short = (
+        named.join(
+            open_items.select("invoice_id", "customer_id", "amount_open_cents"), on="invoice_id"
+        )
+        .group_by("transaction_id")
+        .agg(
+            customer_id=pl.col("customer_id").first(),
+            n_customers=pl.col("customer_id").n_unique(),
+            total=pl.col("amount_open_cents").sum(),
+        )
+        .join(cut, on="transaction_id")
+        .filter((pl.col("n_customers") == 1) & (pl.col("total") < pl.col("amount_cents")))
+        .select(
+            "transaction_id",
+            "customer_id",
+            "booking_date",
+            rest=pl.col("amount_cents") - pl.col("total"),
+        )
+    )
+    return (
+        short.join(
+            open_items.select("invoice_id", "customer_id", "issue_date", rest="amount_open_cents"),
+            on=["customer_id", "rest"],
+        )
+        .filter(pl.col("issue_date").is_null() | (pl.col("issue_date") <= pl.col("booking_date")))
+        .join(named, on=["transaction_id", "invoice_id"], how="anti")
+        .filter(pl.len().over("transaction_id") == 1)
+        .select(
+            "transaction_id",
+            "invoice_id",
+            rule=pl.lit(Rule.GROUPED_INVOICE_NUMBERS),
+            confidence=pl.lit(0.9),
+        )
+    )
 
 
 def _text_claims(

@@ -104,3 +104,29 @@ def test_swapped_digits_with_one_invoice_of_that_amount_settle(run):
     )
     r = run([t], items, customers=CUSTOMERS)
     assert pairs(r) == [("t1", "FA2026-00950", 30_900, "payment", "invoice_number_fuzzy")]
+
+
+def _cut_list(n: int) -> str:
+    """A list of n invoice numbers written out, cut at the 140 characters of a SEPA text."""
+    text = "PAIEMENT FACTURES " + ", ".join(f"FA2026-{k:05d}" for k in range(101, 101 + n))
+    return text[:140]
+
+
+def test_a_list_cut_by_the_sepa_limit_is_completed_by_the_one_item_that_makes_the_rest(run):
+    # Eight numbers survive the cut ("..., FA2026-00108, FA2026-001"); the ninth is lost.
+    named = [item(f"FA2026-{k:05d}", "C1", 10_000) for k in range(101, 109)]
+    rest = [item("FA2026-00109", "C1", 7_500), item("FA2026-00110", "C1", 9_900)]
+    text = _cut_list(10)
+    assert len(text) == 140 and text.endswith("FA2026-00108, FA2026-001")
+    t = tx("t1", 87_500, counterparty_iban=VAL_DE_LOIRE, remittance_unstructured=text)
+    r = run([t], named + rest, customers=CUSTOMERS)
+    assert "FA2026-00109" in _paid(r) and "FA2026-00110" not in _paid(r)
+    assert sum(p[2] for p in pairs(r) if p[3] == "payment") == 87_500
+
+
+def test_a_cut_list_whose_rest_two_items_could_make_is_not_completed(run):
+    named = [item(f"FA2026-{k:05d}", "C1", 10_000) for k in range(101, 109)]
+    rest = [item("FA2026-00109", "C1", 7_500), item("FA2026-00110", "C1", 7_500)]
+    t = tx("t1", 87_500, counterparty_iban=VAL_DE_LOIRE, remittance_unstructured=_cut_list(10))
+    r = run([t], named + rest, customers=CUSTOMERS)
+    assert "FA2026-00109" not in _paid(r) and "FA2026-00110" not in _paid(r)
