@@ -283,13 +283,11 @@ def amount_matches(
         # What credit notes could still take off a running total: a total above the amount by
         # more than that can never come back to it (the search prunes it).
         slack=(-pl.col("amount_open_cents").clip(upper_bound=0)).sum().over("transaction_id")
+        if (items["amount_open_cents"] < 0).any()
+        else pl.lit(0, pl.Int64)
     )
-    bound_hit = (
-        items.group_by("transaction_id")
-        .agg(n_items=pl.len())
-        .filter(pl.col("n_items") > config.max_set_items)
-        .select("transaction_id")
-    )
+    # (items are numbered from 0 per transaction: one at rank max_set_items means more.)
+    bound_hit = items.filter(pl.col("idx") == config.max_set_items).select("transaction_id")
     # An item alone above the amount by more than the slack is in no set.
     ones = pool.filter(
         pl.col("amount_open_cents") - pl.col("slack") <= pl.col("amount_cents")
