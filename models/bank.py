@@ -85,7 +85,7 @@ def lines_table(lines: list[StatementLine]) -> pl.DataFrame:
 class Statement:
     """One statement (a file may hold several) with the balances that frame it."""
 
-    format: str  # camt.053 | camt.052 | camt.054 | mt940 | cfonb120 | ofx | csv
+    format: str  # camt.053 | camt.052 | camt.054 | mt940 | mt942 | cfonb120 | ofx | csv
     account_iban: str | None
     currency: str | None
     statement_ref: str | None
