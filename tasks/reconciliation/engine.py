@@ -158,7 +158,9 @@ class _Run:
     ):
         self.pending = pending
         self.tx = pending
-        self._settled: tuple[int, pl.DataFrame] | None = None
+        # What this run paid, as (item row, transfer rank, cents): for "open at that date".
+        self._paid: list[pl.DataFrame] = []
+        self._paid_all: tuple[int, pl.DataFrame] | None = None
         # Open amounts live apart, by row number i: a settlement updates the rows it touched
         # instead of joining the million items again.
         self.items = open_items
@@ -189,6 +191,15 @@ class _Run:
         paid = allocations.filter(pl.col("invoice_id").is_not_null())
         if "i" not in paid.columns:
             paid = paid.join(self.items.select("invoice_id", "i"), on="invoice_id")
+        if "t" not in paid.columns:
+            paid = paid.join(self.tx.select("transaction_id", "t"), on="transaction_id")
+        self._paid.append(
+            paid.filter(pl.col("kind") == "payment").select(
+                pl.col("i").cast(pl.UInt32),
+                alloc_t=pl.col("t").cast(pl.UInt32),
+                alloc_cents="amount_cents",
+            )
+        )
         used = paid.group_by("i").agg(used=pl.col("amount_cents").sum())
         if used.height:
             rows = used["i"]
@@ -198,29 +209,24 @@ class _Run:
             self._open = None
         self.drop_pending(allocations)
 
-    def settled(self) -> pl.DataFrame:
-        """What this run paid on items, one row per payment: the item as it was open before the
-        run, ``alloc_t`` the booking rank of the transfer and ``alloc_cents`` what it paid."""
-        # Asked by every rule that needs it, each round: rebuilt only when something settled.
-        if self._settled is not None and self._settled[0] == len(self.allocations):
-            return self._settled[1]
-        self._settled = (len(self.allocations), self._settled_now())
-        return self._settled[1]
-
-    def _settled_now(self) -> pl.DataFrame:
+    def settled(self, customer_ids: pl.Series) -> pl.DataFrame:
+        """What this run paid on the items of these customers, one row per payment: the item as
+        it was open before the run, ``alloc_t`` the booking rank of the transfer and
+        ``alloc_cents`` what it paid."""
         cols = ["invoice_id", "customer_id", "currency", "due_date", "issue_date"]
-        items = self.items.select(*cols, "amount_open_cents")
-        if not self.allocations:
-            return items.clear().with_columns(
-                alloc_t=pl.lit(None, pl.UInt32), alloc_cents=pl.lit(None, pl.Int64)
-            )
-        paid = (
-            pl.concat(self.allocations)
-            .filter((pl.col("kind") == "payment") & pl.col("invoice_id").is_not_null())
-            .join(self.tx.select("transaction_id", "t"), on="transaction_id")
-            .select("invoice_id", alloc_t="t", alloc_cents="amount_cents")
+        items = self.items.filter(pl.col("customer_id").is_in(customer_ids.implode())).select(
+            "i", *cols, "amount_open_cents"
         )
-        return items.join(paid, on="invoice_id")
+        if not self._paid:
+            return (
+                items.drop("i")
+                .clear()
+                .with_columns(alloc_t=pl.lit(None, pl.UInt32), alloc_cents=pl.lit(None, pl.Int64))
+            )
+        # Integer rows only, gathered once per change of what is settled.
+        if self._paid_all is None or self._paid_all[0] != len(self._paid):
+            self._paid_all = (len(self._paid), pl.concat(self._paid))
+        return items.join(self._paid_all[1], on="i").drop("i")
 
     def fail(self, exceptions: pl.DataFrame) -> None:
         if exceptions.height == 0:
@@ -500,7 +506,7 @@ def _fuzzy_rule_for(
     customers: pl.DataFrame,
     aliases: pl.DataFrame,
     config: ReconciliationConfig,
-    settled_later: Callable[[], pl.DataFrame],
+    settled_later: Callable[[pl.Series], pl.DataFrame],
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
     """One typo or a truncation: only neighbours that fit the transfer by amount or payer are
     candidates (references.fuzzy_invoice_numbers). A guessed number settles only where the amount
@@ -542,11 +548,11 @@ def _fuzzy_rule_for(
         # The number is wrong, so the amount is the proof: it proves nothing when the customer
         # has another open item of that same amount ("00905" typed, 00950 and 00912 both 309,00).
         # (Open then: an item a transfer booked later has paid in this run counts too.)
-        paid_later = settled_later().select(
-            "customer_id", "alloc_t", amount_cents="amount_open_cents", other="invoice_id"
-        )
         mine = ok.join(open_items.select("invoice_id", "customer_id"), on="invoice_id").join(
             todo.select("transaction_id", "t", "amount_cents"), on="transaction_id"
+        )
+        paid_later = settled_later(mine["customer_id"].unique()).select(
+            "customer_id", "alloc_t", amount_cents="amount_open_cents", other="invoice_id"
         )
         twins = (
             pl.concat(
@@ -606,7 +612,7 @@ def _payer_rule_for(
     config: ReconciliationConfig,
     *,
     by_name: bool,
-    settled_later: Callable[[], pl.DataFrame],
+    settled_later: Callable[[pl.Series], pl.DataFrame],
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
     """Rules 4-5: a known payer's amount, against the sums of its open items (see
     amounts.amount_matches); ``settled_later``: the run's items settled so far, with the booking
@@ -636,7 +642,11 @@ def _payer_rule_for(
             on="transaction_id",
         )
         claims, exc = amount_matches(
-            payers, open_items, config, settled_later=settled_later(), **rules
+            payers,
+            open_items,
+            config,
+            settled_later=settled_later(payers["customer_id"].unique()),
+            **rules,
         )
         return claims, pl.concat([name_exc, exc])
 
