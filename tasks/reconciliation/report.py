@@ -21,8 +21,26 @@ def _money(cents: int) -> str:
     return format_money(int(cents))
 
 
+def allocated_lines(stats: dict[str, Any]) -> list[str]:
+    """What was allocated to invoices, one line per currency ("- 1 234,50 EUR"): amounts in two
+    currencies are never added. Read from ``amount_matched_by_currency`` (currency -> cents);
+    stats without it (an engine that gives only the total) get the total, said to be one."""
+    by_currency = stats.get("amount_matched_by_currency")
+    if by_currency is None:
+        return [
+            f"Amount allocated to invoices: {_money(stats.get('amount_matched_cents', 0))}"
+            " (all currencies added, each allocation in its invoice's currency)"
+        ]
+    paid = {cur: int(cents) for cur, cents in by_currency.items() if cents}
+    if not paid:
+        return ["Amount allocated to invoices: none"]
+    lines = ["Amount allocated to invoices, per currency:", ""]
+    return lines + [f"- {format_money(paid[cur], cur)}" for cur in sorted(paid)]
+
+
 def summary_markdown(stats: dict[str, Any], decisions: dict[str, int] | None = None) -> str:
-    """Counts and amounts by rule; amounts are summed across currencies only as an indication."""
+    """Counts, the amount allocated per currency, then counts and amounts by rule (amounts by
+    rule are summed across currencies only as an indication)."""
     lines = [
         "# Reconciliation",
         "",
@@ -35,8 +53,7 @@ def summary_markdown(stats: dict[str, Any], decisions: dict[str, int] | None = N
         f"| debits matching no customer item (suppliers, fees: left alone)"
         f" | {_n(stats.get('not_customer_debits', 0))} |",
         "",
-        f"Amount allocated to invoices: {_money(stats.get('amount_matched_cents', 0))}"
-        " (all currencies, each allocation in its invoice's currency)",
+        *allocated_lines(stats),
     ]
     by_rule = stats.get("by_rule") or {}
     if by_rule:

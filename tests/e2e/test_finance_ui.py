@@ -17,7 +17,7 @@ import subprocess
 import zlib
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -209,17 +209,17 @@ def test_ingestion_and_daily_artifacts_match_the_files_and_the_warehouse(
 def test_reconciliation_artifacts_match_the_warehouse(demo: Demo, api: httpx.Client) -> None:
     summary = latest_artifact(api, "reconciliation")["data"]
     counts = {r[""]: count(r["count"]) for r in table_with(summary, "count")}
-    ((transactions, settled, open_exceptions, paid),) = sql(
+    ((transactions, settled, open_exceptions),) = sql(
         demo.db,
         """SELECT (SELECT count(*) FROM bank_transactions),
                   (SELECT count(DISTINCT transaction_id) FROM allocations),
-                  (SELECT count(*) FROM reconciliation_exceptions WHERE status = 'open'),
-                  (SELECT sum(amount) FROM allocations WHERE kind = 'payment')""",
+                  (SELECT count(*) FROM reconciliation_exceptions WHERE status = 'open')""",
     )
     assert settled > 0 and open_exceptions > 0, "the demo company has both"
     assert counts["bank transactions considered"] == transactions  # first run: all of them
     assert counts["settled automatically"] == settled
     assert counts["exceptions for finance"] == open_exceptions
+    (paid,) = sql(demo.db, "SELECT sum(amount) FROM allocations WHERE kind = 'payment'")[0]
     matched = re.search(r"Amount allocated to invoices: (-?[\d\s]+,\d{2})", summary)
     assert matched and money(matched[1])[0] == paid
 
@@ -233,72 +233,173 @@ def test_reconciliation_artifacts_match_the_warehouse(demo: Demo, api: httpx.Cli
     )
     assert by_rule == {rule: (n, amount) for rule, n, amount in expected}
 
+    # The exceptions table: the payment (date, amount, payer, text), why it waits, the numbered
+    # candidates with what points to each, then the ids.
     exceptions = json.loads(latest_artifact(api, "reconciliation-exceptions")["data"])
-    listed = sql(
-        demo.db,
-        "SELECT transaction_id, amount FROM reconciliation_exceptions"
-        " JOIN bank_transactions USING (transaction_id) WHERE status = 'open'",
-    )
-    assert {(r["transaction_id"], Decimal(r["amount"])) for r in exceptions} == set(listed)
+    assert exceptions, "the demo leaves exceptions to finance"
+    columns = list(exceptions[0])
+    assert columns[:5] == ["booking_date", "amount", "payer", "remittance", "reason"], columns
+    assert columns[-3:] == ["transaction_id", "bank_reference", "payer_iban"], columns
+    (pick,) = [c for c in columns if "candidate N" in c]
+    assert columns.index(pick) == 5, columns
+    stored = {
+        tx_id: rest
+        for tx_id, *rest in sql(
+            demo.db,
+            """SELECT transaction_id, booking_date, amount, currency, counterparty_name,
+                      coalesce(remittance_structured, remittance_unstructured), reason,
+                      candidates, bank_reference, counterparty_iban
+               FROM reconciliation_exceptions JOIN bank_transactions USING (transaction_id)
+               WHERE status = 'open'""",
+        )
+    }
+    shown = {r["transaction_id"]: r for r in exceptions}
+    assert len(shown) == len(exceptions) and set(shown) == set(stored)
+    for tx_id, (booked, amount, cur, payer, text, reason, raw, bank_ref, iban) in stored.items():
+        row = shown[tx_id]
+        assert row["booking_date"] == booked.isoformat(), tx_id
+        assert money(row["amount"]) == (amount, cur), tx_id
+        assert (row["payer"], row["remittance"], row["reason"]) == (payer, text, reason), tx_id
+        assert (row["bank_reference"], row["payer_iban"]) == (bank_ref, iban), tx_id
+        candidates = json.loads(raw) if raw else []  # the demo's no_match lines have none
+        numbers = [int(n) for n in re.findall(r"(?:^| · )(\d+)\) ", row[pick])]
+        assert numbers == list(range(1, len(candidates) + 1)), (tx_id, row[pick])
+        for n, candidate in enumerate(candidates, start=1):
+            entry = re.search(rf"(?:^| · ){n}\) (.*?)(?= · \d+\) |$)", row[pick])[1]
+            assert all(i in entry for i in candidate["invoice_ids"]), (tx_id, n, entry)
 
     daily = table_with(latest_artifact(api, "o2c-daily")["data"], "step")
     steps = {r["step"]: r["outcome"] for r in daily}
     assert steps["reconcile"] == f"{settled} settled, {open_exceptions} exceptions"
 
 
-def test_aging_artifacts_match_the_warehouse(demo: Demo, api: httpx.Client) -> None:
-    summary = latest_artifact(api, "aging-summary")["data"]
-    assert f"# Receivables aging as of {demo.as_of.isoformat()}" in summary
-    as_of = demo.as_of
-    buckets = ", ".join(
-        "coalesce(sum(amount_open) FILTER (WHERE date_diff('day', due_date, ?)"
+# Aging's groups as of a date, written here in SQL (issue 16): open items (open_items_at) and
+# overpayment credits (unapplied_credits_at) per customer, legal entity and currency. A negative
+# open amount is a credit; what is left on a partly paid invoice up to 25,00 (the shipped
+# threshold) is a small balance; the rest is a debt, in the bucket of its due date, overdue when
+# it was due before the date. Columns after the group: the name, overdue, credits, owed (debts
+# and small balances), small balances and their count, the oldest days late among the debts,
+# then the debts per bucket of BUCKETS.
+AGING_GROUPS = f"""
+    WITH items AS (
+        SELECT customer_id, legal_entity, currency, due_date, amount_total, amount_open
+        FROM open_items_at($as_of)
+        UNION ALL
+        SELECT customer_id, legal_entity, currency, due_date, amount_total, amount_open
+        FROM unapplied_credits_at($as_of)
+    ), kinds AS (
+        SELECT *, amount_open > 0 AND amount_open < amount_total AND amount_open <= 25 AS small,
+               amount_open > 0 AND NOT (amount_open < amount_total AND amount_open <= 25) AS debt,
+               date_diff('day', due_date, $as_of) AS late
+        FROM items
+    )
+    SELECT customer_id, coalesce(legal_entity, ''), currency, any_value(name),
+           coalesce(sum(amount_open) FILTER (WHERE debt AND late > 0), 0),
+           coalesce(sum(amount_open) FILTER (WHERE amount_open < 0), 0),
+           coalesce(sum(amount_open) FILTER (WHERE amount_open > 0), 0),
+           coalesce(sum(amount_open) FILTER (WHERE small), 0),
+           count(*) FILTER (WHERE small),
+           greatest(coalesce(max(late) FILTER (WHERE debt), 0), 0),
+           {
+    ", ".join(
+        "coalesce(sum(amount_open) FILTER (WHERE debt AND late"
         f" BETWEEN {-100_000 if lo is None else lo} AND {100_000 if hi is None else hi}), 0)"
         for lo, hi in BUCKETS.values()
     )
-    # open_items is the warehouse's own view (sql/003): amount_total minus allocations.
-    per_currency = {
-        row[0]: row[1:]
-        for row in sql(
-            demo.db,
-            f"""SELECT currency, sum(amount_open),
-                       coalesce(sum(amount_open) FILTER (WHERE due_date < ?), 0),
-                       count(DISTINCT customer_id), {buckets}
-                FROM open_items WHERE issue_date <= ? GROUP BY currency""",
-            [as_of] * (len(BUCKETS) + 2),
-        )
-    }
-    totals = {r["Currency"]: r for r in table_with(summary, "not yet due")}
-    assert set(totals) == set(per_currency), (totals, per_currency)
-    for currency, (total, overdue, customers, *by_bucket) in per_currency.items():
-        row = totals[currency]
-        assert money(row["Total"]) == (total, currency)
-        assert money(row["Overdue"]) == (overdue, currency)
-        assert count(row["Customers"]) == customers
-        assert [money(row[label])[0] for label in BUCKETS] == by_bucket, currency
-        assert sum(by_bucket) == total
+}
+    FROM kinds LEFT JOIN (SELECT customer_id, name FROM customers) c USING (customer_id)
+    GROUP BY customer_id, legal_entity, currency
+"""
+# The by-customer table's bucket columns, in the order of BUCKETS.
+SHORT_BUCKETS = ("Not due", "1-30", "31-60", "61-90", "91-120", "> 120")
 
-    table = json.loads(latest_artifact(api, "aging-by-customer")["data"])
-    expected = sql(
-        demo.db,
-        """SELECT customer_id, coalesce(legal_entity, ''), currency, sum(amount_open),
-                  coalesce(sum(amount_open) FILTER (WHERE due_date < ?), 0)
-           FROM open_items WHERE issue_date <= ? GROUP BY ALL""",
-        [as_of, as_of],
+
+def units(amount: Decimal) -> int:
+    """An amount to the unit, half up, as the by-customer table shows the buckets."""
+    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def test_aging_artifacts_match_the_warehouse(demo: Demo, api: httpx.Client) -> None:
+    summary = latest_artifact(api, "aging-summary")["data"]
+    as_of = demo.as_of
+    assert f"# Receivables aging as of {as_of:%d/%m/%Y}" in summary  # French dates
+    with duckdb.connect(demo.db, read_only=True) as con:
+        groups = con.execute(AGING_GROUPS, {"as_of": as_of}).fetchall()
+    assert groups, "the demo company has open items"
+    assert any(g[5] for g in groups), "and customers with credits"
+
+    # What is owed and overdue, one line per currency; the figures alone (the line names it).
+    owed = {r["Currency"]: r for r in table_with(summary, "Total owed")}
+    debts = {r["Currency"]: r for r in table_with(summary, "not yet due")}
+    small = (
+        {r["Currency"]: r for r in table_with(summary, "Threshold")}
+        if any(g[8] for g in groups)
+        else {}
     )
-    keyed = {(r["Customer"], r["Entity"], r["Currency"]): r for r in table}
+    currencies = {g[2] for g in groups}
+    assert set(owed) == set(debts) == currencies, (owed, debts, currencies)
+    assert set(small) == {g[2] for g in groups if g[8]}
+    for cur in currencies:
+        mine = [g for g in groups if g[2] == cur]
+        overdue, credits, total, small_total, small_items = (
+            sum(g[i] for g in mine) for i in (4, 5, 6, 7, 8)
+        )
+        net_overdue = sum(max(g[4] + g[5], 0) for g in mine)
+        by_bucket = [sum(g[10 + i] for g in mine) for i in range(len(BUCKETS))]
+        row = owed[cur]
+        assert money(row["Overdue"]) == (overdue, None), cur
+        assert money(row["Overdue net of credits"]) == (net_overdue, None), cur
+        assert money(row["Total owed"]) == (total, None), cur
+        assert money(row["Unapplied credits"]) == (credits, None), cur
+        assert money(row["Net balance"]) == (total + credits, None), cur
+        assert count(row["Customers"]) == len({g[0] for g in mine}), cur
+        assert [money(debts[cur][label]) for label in BUCKETS] == [(b, None) for b in by_bucket]
+        assert sum(by_bucket) + small_total == total, cur
+        if cur in small:
+            assert count(small[cur]["Items"]) == small_items, cur
+            assert money(small[cur]["Total"]) == (small_total, None), cur
+            assert count(small[cur]["Customers"]) == len({g[0] for g in mine if g[8]}), cur
+
+    # Per customer: who, in which currency, overdue, net of credits, days late, total, grade,
+    # (the entity when several), credits, small balances, the buckets, the account id last.
+    table = json.loads(latest_artifact(api, "aging-by-customer")["data"])
+    entities = {g[1] for g in groups}
+    columns = ["Customer", "Cur.", "Overdue", "Net of credits", "Days late", "Total", "Grade"]
+    columns += ["Entity"] * (len(entities) > 1)
+    columns += ["Credits", "Small bal.", *SHORT_BUCKETS, "Account"]
+    assert all(list(r) == columns for r in table), (list(table[0]), columns)
+    (only_entity,) = entities if len(entities) == 1 else ("",)
+    keyed = {(r["Account"], r.get("Entity", only_entity), r["Cur."]): r for r in table}
     assert len(keyed) == len(table), "one row per customer, entity and currency"
-    assert set(keyed) == {(c, e, cur) for c, e, cur, _, _ in expected}
-    for customer, entity, currency, total, overdue in expected:
-        row = keyed[(customer, entity, currency)]
-        assert money(row["Total"]) == (total, currency), customer
-        assert money(row["Overdue"]) == (overdue, currency), customer
-    (with_items,) = sql(demo.db, "SELECT count(DISTINCT customer_id) FROM open_items")[0]
-    assert len({r["Customer"] for r in table}) == with_items
+    assert set(keyed) == {g[:3] for g in groups}
+    for (
+        customer,
+        entity,
+        cur,
+        name,
+        overdue,
+        credits,
+        total,
+        small_total,
+        _,
+        late,
+        *by_bucket,
+    ) in groups:
+        row = keyed[(customer, entity, cur)]
+        assert row["Customer"] == (name or customer), customer
+        assert money(row["Overdue"]) == (overdue, None), customer
+        assert money(row["Net of credits"]) == (max(overdue + credits, 0), None), customer
+        assert money(row["Total"]) == (total, None), customer
+        assert money(row["Credits"]) == (credits, None), customer
+        assert money(row["Small bal."]) == (small_total, None), customer
+        assert row["Days late"] == late, customer
+        assert [count(row[label]) for label in SHORT_BUCKETS] == [units(b) for b in by_bucket]
 
     link = re.search(r"\((file://[^)]+)\)", latest_artifact(api, "aging-report")["data"])
     assert link, "the aging-report artifact links to the HTML chart"
     page = Path(url2pathname(urlparse(link[1]).path))
-    assert page.is_file() and as_of.isoformat() in page.read_text(encoding="utf-8")
+    assert page.is_file() and page.name == f"aging-{as_of.isoformat()}.html"
+    assert f"As of {as_of:%d/%m/%Y}." in page.read_text(encoding="utf-8")
 
 
 def png_size_and_rows(path: Path) -> tuple[int, int, int]:
@@ -353,9 +454,8 @@ def test_run_pages_show_the_artifacts_in_chromium(
 ) -> None:
     aging_id = latest_artifact(api, "aging-summary")["flow_run_id"]
     summary = latest_artifact(api, "aging-summary")
-    eur_total = {r["Currency"]: r["Total"] for r in table_with(summary["data"], "not yet due")}.get(
-        "EUR"
-    )
+    owed = table_with(summary["data"], "Total owed")
+    eur_total = {r["Currency"]: r["Total owed"] for r in owed}.get("EUR")
     assert eur_total, "the demo company invoices in EUR"
     ui = f"{prefect_server.url}/v2"  # the UI a browser lands on from the server's root URL
     pages = {
@@ -372,7 +472,7 @@ def test_run_pages_show_the_artifacts_in_chromium(
         # the summary itself, rendered: the EUR total must be on the page
         "aging-summary": (
             f"{ui}/artifacts/artifact/{summary['latest_id']}",
-            [f"Receivables aging as of {demo.as_of.isoformat()}", eur_total],
+            [f"Receivables aging as of {demo.as_of:%d/%m/%Y}", eur_total],
         ),
     }
     shots = []

@@ -1,0 +1,58 @@
+"""The reconciliation summary finance reads: what was allocated, never two currencies added."""
+
+from __future__ import annotations
+
+import re
+
+from o2c.tasks.reconciliation.report import summary_markdown
+
+NNBSP, NBSP = "\u202f", "\u00a0"  # French thousands separator; between amount and currency
+
+
+def _stats(**kw: object) -> dict:
+    stats = {"transactions": 3, "settled": 2, "exceptions": 1}
+    stats.update(kw)
+    return stats
+
+
+def _allocated(markdown: str) -> list[str]:
+    """The lines of the 'Amount allocated to invoices' part of the summary."""
+    block = re.search(r"Amount allocated to invoices[^\n]*\n\n((?:- [^\n]*\n)*)", markdown)
+    assert block, markdown
+    return block[1].splitlines()
+
+
+def test_the_amount_allocated_is_one_line_per_currency_in_its_currency() -> None:
+    stats = _stats(
+        amount_matched_cents=123_450 + 10_000,  # what an engine adds up across currencies
+        amount_matched_by_currency={"USD": 10_000, "EUR": 123_450},
+    )
+    markdown = summary_markdown(stats)
+    assert "Amount allocated to invoices, per currency:" in markdown
+    assert _allocated(markdown) == [f"- 1{NNBSP}234,50{NBSP}EUR", f"- 100,00{NBSP}USD"]
+    # Euros and dollars are never added into one figure.
+    assert f"1{NNBSP}334,50" not in markdown
+    assert "all currencies" not in markdown
+
+
+def test_a_negative_total_stays_negative_and_a_currency_with_nothing_is_left_out() -> None:
+    # A reversal run can take back more than it allocates in one currency.
+    stats = _stats(amount_matched_by_currency={"EUR": -5_025, "GBP": 0, "CHF": 1_000_000})
+    assert _allocated(summary_markdown(stats)) == [
+        f"- 10{NNBSP}000,00{NBSP}CHF",
+        f"- -50,25{NBSP}EUR",
+    ]
+
+
+def test_nothing_allocated_says_none() -> None:
+    for by_currency in ({}, {"EUR": 0}):
+        markdown = summary_markdown(_stats(amount_matched_by_currency=by_currency))
+        assert "Amount allocated to invoices: none" in markdown
+        assert not re.search(r"^- ", markdown, re.MULTILINE)
+
+
+def test_stats_with_only_a_total_say_it_adds_currencies() -> None:
+    # Stats from an engine that gives no amount per currency: the total, said to be one.
+    markdown = summary_markdown(_stats(amount_matched_cents=133_450))
+    (line,) = [x for x in markdown.splitlines() if x.startswith("Amount allocated")]
+    assert f"1{NNBSP}334,50" in line and "all currencies added" in line
