@@ -222,9 +222,14 @@ def ingest_statement(
         if result.status == "duplicate_file"
         else ""
     )
+    to_check = [
+        (result.unproven.height, "stored but possibly already known"),
+        (result.conflicts.height, "bank reference conflicts"),
+    ]
+    checks = "".join(f", {n} {what}" for n, what in to_check if n)
     out.print(
         f"{path.name}: {result.statements} statement(s), {result.transactions_in} transactions,"
-        f" {result.loaded} loaded, {result.duplicates} already known{note}",
+        f" {result.loaded} loaded, {result.duplicates} already known{checks}{note}",
         highlight=False,
     )
 
@@ -394,7 +399,7 @@ def demo(
     )
     for step, outcome in result["steps"]:
         out.print(f"  {step:<15} {outcome}", highlight=False)
-    out.print("artifacts: aging-summary, aging-by-customer, reconciliation, ... (Prefect UI)")
+    out.print("artifacts: aging-summary, aging-by-customer, reconciliation, ... (o2c ui)")
 
 
 @app.command()

@@ -48,6 +48,9 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "GX_ANALYTICS_ENABLED": "false",
         "O2C_TEST_RUN": uuid.uuid4().hex,  # inherited by the ephemeral server: finds orphans
+        # A server per command, which must die with it (the shared local server outlives a
+        # command by design and stops when idle: tests/o2c/test_local_server.py).
+        "O2C_PREFECT_SERVER": "ephemeral",
     }
     return env
 
