@@ -216,16 +216,28 @@ def amount_matches(
     # answer), never as claims.
     if settled_later is not None and settled_later.height:
         paid = settled_later.join(keys, on=["customer_id", "currency"], how="semi")
-        then_open = (
+        # (transfer, item) where a transfer booked later paid the item: the few that matter,
+        # found on integers before the item's columns are brought back.
+        moves = paid.select("customer_id", "currency", "invoice_id", "alloc_t", "alloc_cents")
+        later = (
             payers.select("transaction_id", "t", "customer_id", "currency")
-            .join(paid, on=["customer_id", "currency"])
-            .group_by("transaction_id", "t", *cols)
-            .agg(
-                later=(pl.col("alloc_t") > pl.col("t")).any(),
-                before=pl.col("alloc_cents").filter(pl.col("alloc_t") < pl.col("t")).sum(),
+            .join(moves.drop("alloc_cents"), on=["customer_id", "currency"])
+            .filter(pl.col("alloc_t") > pl.col("t"))
+            .select("transaction_id", "t", "invoice_id")
+            .unique()
+        )
+        before = (
+            later.join(moves.select("invoice_id", "alloc_t", "alloc_cents"), on="invoice_id")
+            .filter(pl.col("alloc_t") < pl.col("t"))
+            .group_by("transaction_id", "invoice_id")
+            .agg(before=pl.col("alloc_cents").sum())
+        )
+        then_open = (
+            later.join(paid.select(cols).unique("invoice_id"), on="invoice_id")
+            .join(before, on=["transaction_id", "invoice_id"], how="left")
+            .with_columns(
+                amount_open_cents=pl.col("amount_open_cents") - pl.col("before").fill_null(0)
             )
-            .filter(pl.col("later"))
-            .with_columns(amount_open_cents=pl.col("amount_open_cents") - pl.col("before"))
             .filter(pl.col("amount_open_cents") != 0)
             .select("transaction_id", *cols, phantom=pl.lit(True))
         )

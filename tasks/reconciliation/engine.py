@@ -934,6 +934,14 @@ def _stats(
         "amount_matched_cents": int(
             allocations.filter(pl.col("kind") == "payment")["amount_cents"].sum() or 0
         ),
+        # Cents of different currencies do not add up: the same, per currency.
+        "amount_matched_by_currency": dict(
+            allocations.filter(pl.col("kind") == "payment")
+            .group_by("currency")
+            .agg(pl.col("amount_cents").sum())
+            .sort("currency")
+            .iter_rows()
+        ),
         "by_rule": {
             r["rule"]: {"transactions": r["transactions"], "amount_cents": r["amount_cents"]}
             for r in by_rule.iter_rows(named=True)
