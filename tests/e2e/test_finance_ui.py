@@ -219,9 +219,16 @@ def test_reconciliation_artifacts_match_the_warehouse(demo: Demo, api: httpx.Cli
     assert counts["bank transactions considered"] == transactions  # first run: all of them
     assert counts["settled automatically"] == settled
     assert counts["exceptions for finance"] == open_exceptions
-    (paid,) = sql(demo.db, "SELECT sum(amount) FROM allocations WHERE kind = 'payment'")[0]
-    matched = re.search(r"Amount allocated to invoices: (-?[\d\s]+,\d{2})", summary)
-    assert matched and money(matched[1])[0] == paid
+    # What was allocated to invoices: one line per currency, never two currencies added.
+    paid = sql(
+        demo.db,
+        "SELECT currency, sum(amount) FROM allocations WHERE kind = 'payment' GROUP BY currency",
+    )
+    assert paid, "the demo's payments are allocated"
+    block = re.search(r"Amount allocated to invoices, per currency:\n\n((?:- .+\n)+)", summary)
+    assert block, "the summary says what was allocated, one line per currency"
+    listed = sorted(money(line.removeprefix("- ")) for line in block[1].splitlines())
+    assert listed == sorted((amount, cur) for cur, amount in paid)
 
     by_rule = {
         r["rule"]: (count(r["transactions"]), money(r["amount"])[0])

@@ -61,6 +61,10 @@ def test_artifacts_agree_with_the_warehouse(demo):
     """
     with connect(db, read_only=True) as con:
         settled = con.execute("SELECT count(DISTINCT transaction_id) FROM allocations").fetchall()
+        paid = con.execute(
+            "SELECT currency, sum(amount) FROM allocations WHERE kind = 'payment'"
+            " GROUP BY currency ORDER BY currency"
+        ).fetchall()
         groups = con.execute(groups_sql, {"as_of": AS_OF}).fetchall()
         (open_count,) = con.execute(
             "SELECT (SELECT count(*) FROM open_items_at($d))"
@@ -70,7 +74,12 @@ def test_artifacts_agree_with_the_warehouse(demo):
         snapshot_dates = con.execute("SELECT DISTINCT as_of_date FROM aging_snapshots").fetchall()
     assert result["reconcile"]["settled"] == settled[0][0]
     settled_text = f"{settled[0][0]:,}".replace(",", "\u202f")
-    assert f"| settled automatically | {settled_text} |" in latest_artifact("reconciliation").data
+    reconciliation = latest_artifact("reconciliation").data
+    assert f"| settled automatically | {settled_text} |" in reconciliation
+    # What was allocated: one line per currency (the demo company bills in several).
+    assert len(paid) > 1
+    allocated = "".join(f"- {format_money(amount, cur)}\n" for cur, amount in paid)
+    assert f"Amount allocated to invoices, per currency:\n\n{allocated}" in reconciliation
     assert snapshot_dates == [(AS_OF,)]
     # The summary's line per currency: overdue (gross), ... total owed, credits, net balance and
     # customers, as the groups add up (figures alone: the line names the currency).

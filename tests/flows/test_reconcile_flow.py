@@ -25,6 +25,8 @@ from tests.prefect_artifacts import latest_artifact
 pytestmark = pytest.mark.usefixtures("prefect_api")
 PAYER = "FR7630006000011234567890189"
 OUR_ACCOUNT = "FR7630003012340123456789057"
+US_PAYER = "GB33BUKB20201555555555"
+OUR_USD_ACCOUNT = "DE89370400440532013000"
 
 
 @pytest.fixture
@@ -74,8 +76,58 @@ def test_a_clear_match_settles_and_an_ambiguous_one_waits_for_finance(db: Path):
     assert allocations(db) == [("B1", "FA-3", Decimal("200.00"), "invoice_number")]
     summary = latest_artifact("reconciliation").data
     assert "| settled automatically | 1 |" in summary
+    assert "Amount allocated to invoices, per currency:\n\n- 200,00\u00a0EUR\n" in summary
     table = latest_artifact("reconciliation-exceptions").data
     assert "B2" in table and "FA-1" in table and "FA-2" in table
+
+
+def test_the_summary_gives_what_was_allocated_per_currency(tmp_path: Path):
+    """Euros and dollars settled in one run: one line each, in its currency, never added."""
+    db = tmp_path / "o2c.duckdb"
+    ingest(
+        db,
+        write_export(
+            tmp_path / "erp.csv",
+            [
+                f"FA-7;C1;Dupont SARL;2026-10-01;2026-10-31;EUR;1234,50;invoice;{PAYER};",
+                f"US-7;C2;Acme Inc;2026-10-01;2026-10-31;USD;100,00;invoice;{US_PAYER};",
+            ],
+        ),
+    )
+    for n, (account, currency, amount, payer, text) in enumerate(
+        [
+            (OUR_ACCOUNT, "EUR", "1234.50", PAYER, "Reglement facture FA-7"),
+            (OUR_USD_ACCOUNT, "USD", "100.00", US_PAYER, "Invoice US-7"),
+        ]
+    ):
+        line = StatementLine(
+            date(2026, 11, 5), Decimal(amount), currency, bank_reference=f"U{n}",
+            counterparty_name="PAYER", counterparty_iban=payer, remittance_unstructured=text,
+        )  # fmt: skip
+        statement = Statement(
+            "camt.053", account, currency, f"U{n}", date(2026, 11, 5), date(2026, 11, 5),
+            Decimal("0.00"), Decimal(amount), [line],
+        )  # fmt: skip
+        with connect(db) as con:
+            load_statements(
+                con, [statement], file_name=f"u{n}.xml", sha256=f"{n}" * 64,
+                source="bank_statement",
+            )  # fmt: skip
+    stats = reconcile(db=str(db))
+    assert (stats["settled"], stats["exceptions"]) == (2, 0)
+    with connect(db, read_only=True) as con:
+        paid = con.execute(
+            "SELECT currency, sum(amount) FROM allocations WHERE kind = 'payment'"
+            " GROUP BY currency ORDER BY currency"
+        ).fetchall()
+    assert paid == [("EUR", Decimal("1234.50")), ("USD", Decimal("100.00"))]
+    summary = latest_artifact("reconciliation").data
+    assert (
+        "Amount allocated to invoices, per currency:\n\n"
+        "- 1\u202f234,50\u00a0EUR\n- 100,00\u00a0USD\n"
+    ) in summary
+    # Euros and dollars never added (the by-rule table below still adds them: an indication).
+    assert "1\u202f334,50" not in summary.split("## Matched by rule")[0]
 
 
 def test_finance_decides_in_the_paused_run_form(db: Path):

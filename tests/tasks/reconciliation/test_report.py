@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from o2c.tasks.reconciliation.report import summary_markdown
+from tests.tasks.reconciliation.conftest import item, pairs, tx
 
 NNBSP, NBSP = "\u202f", "\u00a0"  # French thousands separator; between amount and currency
 
@@ -56,3 +57,25 @@ def test_stats_with_only_a_total_say_it_adds_currencies() -> None:
     markdown = summary_markdown(_stats(amount_matched_cents=133_450))
     (line,) = [x for x in markdown.splitlines() if x.startswith("Amount allocated")]
     assert f"1{NNBSP}334,50" in line and "all currencies added" in line
+
+
+def test_the_engine_gives_what_it_allocated_per_currency(run) -> None:
+    # C1 pays an invoice in euros, C2 one in dollars: the stats keep the two apart.
+    result = run(
+        [
+            tx("T1", 123_450, remittance_unstructured="Facture FA-1",
+               counterparty_iban="FR1420041010050500013M02606"),
+            tx("T2", 10_000, currency="USD", remittance_unstructured="Invoice US-1",
+               counterparty_iban="DE89370400440532013000"),
+        ],
+        [item("FA-1", "C1", 123_450), item("US-1", "C2", 10_000, currency="USD")],
+    )  # fmt: skip
+    assert pairs(result) == [
+        ("T1", "FA-1", 123_450, "payment", "invoice_number"),
+        ("T2", "US-1", 10_000, "payment", "invoice_number"),
+    ]
+    assert result.stats["amount_matched_by_currency"] == {"EUR": 123_450, "USD": 10_000}
+    assert _allocated(summary_markdown(result.stats)) == [
+        f"- 1{NNBSP}234,50{NBSP}EUR",
+        f"- 100,00{NBSP}USD",
+    ]
