@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from o2c.flows.run_names import as_of_name
 from o2c.orchestration import (
     current_flow_run_id,
     link_artifact,
@@ -49,7 +50,7 @@ def write_report(views: AgingViews, history, dso_history, folder: Path) -> Path:
     return page
 
 
-@flow(name="aging", log_prints=True)
+@flow(name="aging", flow_run_name=as_of_name("aging"), log_prints=True)
 def aging_flow(
     db: str | None = None,
     as_of: date | None = None,
@@ -57,7 +58,14 @@ def aging_flow(
     report_dir: str | None = None,
 ) -> dict:
     """Age open items, keep the day's snapshot, publish the summary, the table and the chart
-    (thresholds and language: the O2C_AGING_* settings, tasks/aging/settings.py)."""
+    (thresholds and language: the O2C_AGING_* settings, tasks/aging/settings.py).
+
+    Args:
+        db: The warehouse file; empty: $O2C_DB, else ./data/o2c.duckdb.
+        as_of: The day the receivables are aged at; empty: today.
+        bucket_edges: Days past due where the buckets split (e.g. 30, 60, 90); empty: default.
+        report_dir: A folder to also write the aging report into.
+    """
     as_of = as_of or date.today()
     buckets = analysis.as_buckets(bucket_edges) if bucket_edges else analysis.DEFAULT_BUCKETS
     views, history, dso_history = compute_and_snapshot(db, as_of, buckets)

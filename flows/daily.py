@@ -16,12 +16,13 @@ from o2c.flows.ingest_bank_statement import ingest_bank_statement
 from o2c.flows.ingest_customers import ingest_customers
 from o2c.flows.ingest_invoices import ingest_invoices
 from o2c.flows.reconcile import reconcile
+from o2c.flows.run_names import daily_name
 from o2c.orchestration import markdown_artifact
 from o2c.tasks.bank import inbox
 from o2c.tasks.common.escaping import md_code
 
 
-@flow(name="o2c-daily", log_prints=True)
+@flow(name="o2c-daily", flow_run_name=daily_name("o2c-daily"), log_prints=True)
 def o2c_daily(
     db: str | None = None,
     customers: str | None = None,
@@ -33,6 +34,13 @@ def o2c_daily(
 
     A step is (step, file name or None, outcome): file names are outside text, shown in the
     artifact as escaped code spans and returned as they are.
+
+    Args:
+        db: The warehouse file; empty: $O2C_DB, else ./data/o2c.duckdb.
+        customers: The ERP customer master export to load first; empty: none today.
+        invoices: The ERP invoice export to load; empty: none today.
+        bank_inbox: The bank inbox folder whose waiting statement files are loaded.
+        as_of: The day aging is computed at; empty: today.
     """
     done: list[tuple[str, str | None, str]] = []
     if customers:

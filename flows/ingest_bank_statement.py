@@ -13,6 +13,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from o2c.flows.run_names import file_name
 from o2c.orchestration import current_flow_run_id, markdown_artifact, writing
 from o2c.tasks.bank import inbox
 from o2c.tasks.bank.rejection import Rejection, Stage, rejection_for
@@ -52,7 +53,7 @@ def record_rejected(db: str | None, file_name: str, sha256: str | None, reason: 
         )
 
 
-@flow(name="ingest-bank-statement", log_prints=True)
+@flow(name="ingest-bank-statement", flow_run_name=file_name("ingest"), log_prints=True)
 def ingest_bank_statement(
     path: str, db: str | None = None, accept_unbalanced: bool = False, archive: bool = False
 ) -> BankLoadResult | None:
@@ -60,6 +61,12 @@ def ingest_bank_statement(
 
     With `archive` the path must be a plain file directly in an inbox (tasks/bank/inbox.py);
     any failure the file causes rejects it (tasks/bank/rejection.py) so it never comes back.
+
+    Args:
+        path: The statement file (CAMT.053, MT940, MT942, CFONB 120 or a mapped CSV).
+        db: The warehouse file; empty: $O2C_DB, else ./data/o2c.duckdb.
+        accept_unbalanced: Load a statement whose lines do not add up to its closing balance.
+        archive: The file is in an inbox: move it to processed/DATE/ or rejected/ afterwards.
     """
     file = inbox.statement_path(path, archive=archive)
     if file is None:

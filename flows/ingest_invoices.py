@@ -8,6 +8,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from o2c.flows.erp_tasks import erp_tasks, publish
+from o2c.flows.run_names import file_name
 from o2c.orchestration import writing
 from o2c.tasks.erp import store
 from o2c.tasks.erp.ingest import INVOICES
@@ -23,9 +24,14 @@ def previous_load(db: str | None, sha256: str, path: Path, rows: int) -> LoadRes
         return store.already_loaded(con, INVOICES.source, path.name, sha256, rows)
 
 
-@flow(name="ingest-invoices", log_prints=True)
+@flow(name="ingest-invoices", flow_run_name=file_name("ingest"), log_prints=True)
 def ingest_invoices(path: str, db: str | None = None) -> LoadResult:
-    """Read, validate (expectations/invoices.json) and load one ERP export; publish the outcome."""
+    """Read, validate (expectations/invoices.json) and load one ERP export; publish the outcome.
+
+    Args:
+        path: The ERP invoice export; loading the same file again is a no-op that says so.
+        db: The warehouse file; empty: $O2C_DB, else ./data/o2c.duckdb.
+    """
     file = Path(path)
     raw, sha256 = read_invoice_file(file)
     result = previous_load(db, sha256, file, raw.height)

@@ -15,6 +15,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from o2c.flows.run_names import hourly_name
 from o2c.models.settings_bridge import BridgeSettings, load_bridge_settings
 from o2c.orchestration import (
     current_flow_run_id,
@@ -80,9 +81,13 @@ def write(db: str | None, staged: open_banking.StagedSync) -> open_banking.SyncR
         )
 
 
-@flow(name="open-banking-sync", log_prints=True)
+@flow(name="open-banking-sync", flow_run_name=hourly_name("open-banking-sync"), log_prints=True)
 def open_banking_sync(db: str | None = None) -> dict[str, object]:
-    """Fetch since the stored cursors, load once, move the cursors; publish what came in."""
+    """Fetch since the stored cursors, load once, move the cursors; publish what came in.
+
+    Args:
+        db: The warehouse file; empty: $O2C_DB, else ./data/o2c.duckdb.
+    """
     # O2C_BRIDGE_* variables, the secret maybe from a Secret block (read once, not retried: a
     # missing setting is no passing fault); the secret never leaves its SecretStr.
     settings = load_bridge_settings(secret_from_block)

@@ -10,6 +10,7 @@ import polars as pl
 from prefect import flow, pause_flow_run, task
 from prefect.cache_policies import NO_CACHE
 
+from o2c.flows.run_names import daily_name
 from o2c.models.decisions import ExceptionDecisions
 from o2c.orchestration import (
     current_flow_run_id,
@@ -66,14 +67,21 @@ def _ask_finance(db: str | None, count: int, wait_minutes: int) -> dict[str, int
             typed = {"decided_by": answer.decided_by, "decisions": answer.decisions}
 
 
-@flow(name="reconcile", log_prints=True)
+@flow(name="reconcile", flow_run_name=daily_name("reconcile"), log_prints=True)
 def reconcile(
     db: str | None = None,
     decisions_csv: str | None = None,
     ask_finance: bool = False,
     wait_minutes: int = 60,
 ) -> dict:
-    """Apply any decisions, run the rule cascade, publish; optionally pause for finance's form."""
+    """Apply any decisions, run the rule cascade, publish; optionally pause for finance's form.
+
+    Args:
+        db: The warehouse file; empty: $O2C_DB, else ./data/o2c.duckdb.
+        decisions_csv: A CSV of finance's decisions on earlier exceptions, applied first.
+        ask_finance: Pause on the exceptions and show finance a form to decide them.
+        wait_minutes: How long the paused run waits for finance's form before it ends.
+    """
     applied = None
     if decisions_csv:
         applied = apply_decisions(db, store.read_decisions_csv(decisions_csv), "csv", None)
