@@ -81,6 +81,8 @@ def test_the_erp_export_contract_is_the_one_in_models():
 # The labels as report.py spelled them before they moved to models/reconciliation.py.
 _LABELS_BEFORE = {
     "structured_reference": "RF reference or end-to-end id",
+    # Issue 15: the documents a payer lists with their amounts are an instruction.
+    "remittance_documents": "documents and amounts listed in the structured remittance",
     "invoice_number": "invoice number in the remittance text",
     "grouped_invoice_numbers": "several invoice numbers in one transfer",
     "invoice_number_fuzzy": "invoice number with one typo or truncated",
