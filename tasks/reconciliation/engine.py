@@ -51,7 +51,7 @@ from o2c.tasks.reconciliation.references import (
     invoice_numbers,
     run_links,
 )
-from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS, reversal_allocations
+from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS, is_return, reversal_allocations
 
 # What the store (and anyone else) may use; the rest is the engine's own business.
 __all__ = [
@@ -780,6 +780,10 @@ def reconcile(
     config = config or load_config()
     # Integer keys the engine's joins and windows work on: t ranks by booking, i is the row.
     tx = _with_booking_rank(_conform(transactions, BANK_TRANSACTION, "transactions"))
+    tx = tx.with_columns(
+        is_reversal=pl.col("is_reversal")
+        | is_return(pl.col("amount_cents"), pl.col("bank_tx_code"))
+    )
     items = _conform(open_items, OPEN_ITEM, "open_items").with_columns(
         i=pl.int_range(pl.len(), dtype=pl.UInt32)
     )

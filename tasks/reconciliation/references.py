@@ -190,9 +190,32 @@ def _text_keys(chains: pl.LazyFrame, id_col: str) -> pl.LazyFrame:
         )
         .drop("head")
     )
-    return spans.unpivot(index=[id_col, "chain_no", "start", "length"], value_name="key").filter(
-        pl.col("key").is_not_null()
+    # A list written short after a full number, "FV26/00215-00246-00297": each later group as
+    # wide as the first one's sequence stands for that number, with its prefix and year.
+    group = pl.col("groups").list.get("start")
+    listed = (
+        chains.filter((pl.col("letters") != "") & (n >= 3))
+        .with_columns(start=pl.int_ranges(2, n))
+        .explode("start")
+        .filter(group.str.len_bytes() == pl.col("groups").list.get(1).str.len_bytes())
+        .select(
+            id_col,
+            "chain_no",
+            pl.col("start").cast(pl.Int32),
+            length=pl.lit(1, pl.Int32),
+            listed=pl.col("letters") + pl.col("groups").list.first() + group,
+            listed_stripped=pl.col("letters")
+            + pl.col("sgroups").list.first()
+            + pl.col("sgroups").list.get("start"),
+        )
     )
+    index = [id_col, "chain_no", "start", "length"]
+    return pl.concat(
+        [
+            spans.unpivot(index=index, value_name="key"),
+            listed.unpivot(index=index, value_name="key"),
+        ]
+    ).filter(pl.col("key").is_not_null())
 
 
 def text_keys(chains: pl.DataFrame) -> pl.DataFrame:

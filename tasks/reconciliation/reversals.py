@@ -27,6 +27,21 @@ ORIGIN_COLUMNS = {
 _NO_E2E = ("", "NOTPROVIDED", "NONREF")
 
 
+# ISO 20022 bank transaction sub-family of a collection coming back unpaid (an R-transaction,
+# with its RtrInf reason: AC04 account closed, AM04 no funds, MD06 refund...). Banks book it as a
+# plain debit, without the reversal indicator. (A returned transfer, RRTN, is not taken: it may
+# be the company sending a duplicate back, which undoes nothing that was allocated.)
+RETURN_SUBFAMILIES = ("/UPDD",)
+
+
+def is_return(amount_cents: pl.Expr, bank_tx_code: pl.Expr) -> pl.Expr:
+    """A debit the bank's own code says is a collection returned unpaid: it undoes the
+    collection, as a reversal does."""
+    code = bank_tx_code.fill_null("").str.to_uppercase()
+    returned = pl.any_horizontal(*(code.str.ends_with(sub) for sub in RETURN_SUBFAMILIES))
+    return (amount_cents < 0) & returned
+
+
 def _e2e(expr: pl.Expr) -> pl.Expr:
     norm = expr.str.to_uppercase().str.replace_all(r"\s", "")
     return pl.when(norm.is_in(_NO_E2E)).then(None).otherwise(norm)

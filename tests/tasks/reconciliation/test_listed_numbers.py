@@ -106,6 +106,27 @@ def test_swapped_digits_with_one_invoice_of_that_amount_settle(run):
     assert pairs(r) == [("t1", "FA2026-00950", 30_900, "payment", "invoice_number_fuzzy")]
 
 
+def test_a_list_written_short_after_a_full_number_settles_each_invoice(run):
+    # A holding pays its subsidiaries' invoices: "Facturen FV26/00215-00246-00297", the prefix and
+    # year written once, the later numbers as wide as the first one's sequence.
+    items = [
+        item("FV26/00215", "C1", 254_994),
+        item("FV26/00246", "C2", 51_200),
+        item("FV26/00297", "C2", 95_706),
+        item("FV25/00246", "C2", 51_200),
+    ]
+    t = tx(
+        "t1",
+        401_900,
+        counterparty_iban="BE40372408486808",
+        counterparty_name="HORECA INVEST HOLDING NV",
+        remittance_unstructured="Facturen FV26/00215-00246-00297",
+    )
+    r = run([t], items, customers=CUSTOMERS)
+    assert _paid(r) == ["FV26/00215", "FV26/00246", "FV26/00297"]
+    assert sum(p[2] for p in pairs(r) if p[3] == "payment") == 401_900
+
+
 def _cut_list(n: int) -> str:
     """A list of n invoice numbers written out, cut at the 140 characters of a SEPA text."""
     text = "PAIEMENT FACTURES " + ", ".join(f"FA2026-{k:05d}" for k in range(101, 101 + n))

@@ -78,3 +78,25 @@ def test_an_original_is_reversed_once(run):
     r = run([pay, back2, back1], items)
     assert [p[0] for p in pairs(r)] == ["t1", "t2"]
     assert r.exceptions["transaction_id"].to_list() == ["t3"]
+
+
+def test_a_returned_direct_debit_booked_as_a_plain_debit_reopens_its_invoice(run):
+    # The bank books an R-transaction (debtor's account closed, AC04) as an ordinary debit whose
+    # transaction code says "unpaid direct debit"; no reversal indicator. It carries the
+    # collection's end-to-end id, so it undoes the collection and the invoice is open again.
+    items = [item("FV26/00122", "C1", 188_796)]
+    collected = tx("t1", 188_796, end_to_end_id="FV26/00122", bank_tx_code="PMNT/IDDT/ESDD")
+    returned = tx(
+        "t2",
+        -188_796,
+        booking_date=date(2026, 3, 9),
+        end_to_end_id="FV26/00122",
+        bank_tx_code="PMNT/RDDT/UPDD",
+    )
+    # A supplier's direct debit on the company's account is no return: it reopens nothing.
+    supplier = tx("t3", -188_796, end_to_end_id="FV26/00122", bank_tx_code="PMNT/RDDT/ESDD")
+    r = run([collected, returned, supplier], items)
+    assert [p[:4] for p in pairs(r)] == [
+        ("t1", "FV26/00122", 188_796, "payment"),
+        ("t2", "FV26/00122", -188_796, "reversal"),
+    ]
