@@ -325,6 +325,7 @@ def _text_rule_for(
             todo, open_items, hits, config, pl.concat([by_iban, by_name])
         )
         claims = pl.concat([claims, _cut_list_completion(todo, open_items, claims)])
+        claims = pl.concat([claims, _unmentioned_credit_note(todo, open_items, claims)])
         owners = claims.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
         payer_ok = owners.join(by_iban, on=["transaction_id", "customer_id"], how="semi").select(
             "transaction_id"
@@ -432,6 +433,51 @@ def _cut_list_completion(
             rule=pl.lit(Rule.GROUPED_INVOICE_NUMBERS),
             confidence=pl.lit(0.9),
         )
+    )
+
+
+def _unmentioned_credit_note(
+    todo: pl.DataFrame, open_items: pl.DataFrame, claims: pl.DataFrame
+) -> pl.DataFrame:
+    """An invoice paid less a credit note the payer deducted without naming it ("Facture
+    FV26-00172", 500,00 short, and an avoir of 500,00 open on that customer): the one open credit
+    note of the named invoices' customer, issued by the booking date, that makes the amount exact
+    is netted. Two such credit notes, or none, add nothing (the shortfall is then the partial
+    payment or write-off rules' business)."""
+    credits = open_items.filter(pl.col("amount_open_cents") < 0).select(
+        "invoice_id", "customer_id", "issue_date", rest="amount_open_cents"
+    )
+    if credits.height == 0 or claims.height == 0:
+        return claims.clear()
+    named = (
+        claims.select("transaction_id", "invoice_id", "rule", "confidence")
+        .join(open_items.select("invoice_id", "customer_id", "amount_open_cents"), on="invoice_id")
+        .join(credits.select("customer_id").unique(), on="customer_id", how="semi")
+    )
+    # Transfers whose named items are all of one customer, name no credit note themselves, and
+    # come to more than was paid.
+    short = (
+        named.group_by("transaction_id")
+        .agg(
+            customer_id=pl.col("customer_id").first(),
+            n_customers=pl.col("customer_id").n_unique(),
+            any_credit=(pl.col("amount_open_cents") < 0).any(),
+            total=pl.col("amount_open_cents").sum(),
+            rule=pl.col("rule").first(),
+            confidence=pl.col("confidence").min(),
+        )
+        .filter((pl.col("n_customers") == 1) & ~pl.col("any_credit"))
+        .join(todo.select("transaction_id", "amount_cents", "booking_date"), on="transaction_id")
+        .filter((pl.col("amount_cents") > 0) & (pl.col("total") > pl.col("amount_cents")))
+        .with_columns(rest=pl.col("amount_cents") - pl.col("total"))
+    )
+    # (Other customers' transfers naming the same items were joined away: claims of several
+    # customers are the other rules' business.)
+    return (
+        short.join(credits, on=["customer_id", "rest"])
+        .filter(pl.col("issue_date").is_null() | (pl.col("issue_date") <= pl.col("booking_date")))
+        .filter(pl.len().over("transaction_id") == 1)
+        .select("transaction_id", "invoice_id", "rule", confidence=pl.col("confidence") * 0.9)
     )
 
 

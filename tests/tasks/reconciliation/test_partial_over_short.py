@@ -102,3 +102,42 @@ def test_an_unknown_payer_naming_an_invoice_whose_customer_has_another_of_that_a
     items = [item("FA-1001", "C2", 100_000), item("FA-1002", "C2", 70_000)]
     r = run([tx("t1", 100_000, remittance_unstructured="FA-1002")], items)
     assert r.allocations.height == 0
+
+
+def test_a_credit_note_deducted_without_being_named_is_netted_when_it_is_the_only_one(run):
+    # The customer's accounts payable take the avoir off the invoice and quote only the invoice.
+    items = [
+        item("FA2026-00172", "C9", 238_361),
+        item("AV2026-00003", "C9", -50_000, issue_date=date(2026, 3, 20)),
+    ]
+    t = tx(
+        "t1",
+        188_361,
+        booking_date=date(2026, 4, 1),
+        counterparty_name="HOTELLERIE PERRIN SARL",
+        remittance_unstructured="Facture FA2026-00172",
+    )
+    r = run([t], items, customers=PERRIN)
+    assert sorted(p[:4] for p in pairs(r)) == [
+        ("t1", "AV2026-00003", -50_000, "payment"),
+        ("t1", "FA2026-00172", 238_361, "payment"),
+    ]
+
+
+def test_two_credit_notes_that_could_make_the_amount_net_nothing(run):
+    # Which avoir was deducted, nothing says: the invoice takes what came, the avoirs stay open.
+    items = [
+        item("FA2026-00172", "C9", 238_361),
+        item("AV2026-00003", "C9", -50_000),
+        item("AV2026-00009", "C9", -50_000),
+    ]
+    t = tx(
+        "t1",
+        188_361,
+        booking_date=date(2026, 4, 1),
+        counterparty_name="HOTELLERIE PERRIN SARL",
+        remittance_unstructured="Facture FA2026-00172",
+    )
+    r = run([t], items, customers=PERRIN)
+    assert [p[1] for p in pairs(r) if p[3] == "payment"] == ["FA2026-00172"]
+    assert all(not p[1].startswith("AV") for p in pairs(r))
