@@ -619,6 +619,16 @@ def _fuzzy_rule_for(
             .unique()
         )
         ok = ok.join(twins, on="transaction_id", how="anti")
+        # A slip is corrected only to an invoice that existed when the money came: a number
+        # guessed onto a later invoice is a coincidence of digits (a date, a terminal id).
+        ok = (
+            ok.join(open_items.select("invoice_id", "issue_date"), on="invoice_id")
+            .join(todo.select("transaction_id", "booking_date"), on="transaction_id")
+            .filter(
+                pl.col("issue_date").is_null() | (pl.col("issue_date") <= pl.col("booking_date"))
+            )
+            .drop("issue_date", "booking_date")
+        )
         doubt = (
             scored.join(ok, on="transaction_id", how="anti")
             .sort(

@@ -26,6 +26,9 @@ CANDIDATE = {
 # A chain of digit groups, optionally led by letters: "FA-2024-00123", "INV 123", "2024/77".
 # '.' and ',' are not separators: "1234.56" in a text is an amount, not an invoice number.
 _CHAIN = r"[A-Z]*[ _\-/#]?[0-9]+(?:[ _\-/][0-9]+)*"
+# A month and year, "CONTRAT ENTRETIEN 03/2026", "loyer 11-2026": the period a standing order
+# pays for, not an invoice number.
+_PERIOD = r"^[A-Z]*[ _\-/#]?(?:0?[1-9]|1[0-2])[/\-]20[0-9]{2}$"
 _MAX_GROUPS = 4  # longest run of digit groups taken as one invoice number
 _MAX_CHAIN_GROUPS = 8
 _STRONG_DIGITS = 6  # a key with fewer digits only counts when the amount confirms it
@@ -146,6 +149,7 @@ def _chains(transactions: pl.LazyFrame, id_col: str) -> pl.LazyFrame:
         .filter(pl.col("n") > 0)
         .with_columns(chain_no=pl.int_ranges(pl.col("n")))
         .explode("chain", "chain_no")
+        .filter(~pl.col("chain").str.contains(_PERIOD))
         .select(
             id_col,
             "chain_no",

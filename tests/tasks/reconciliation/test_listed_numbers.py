@@ -151,3 +151,21 @@ def test_a_cut_list_whose_rest_two_items_could_make_is_not_completed(run):
     t = tx("t1", 87_500, counterparty_iban=VAL_DE_LOIRE, remittance_unstructured=_cut_list(10))
     r = run([t], named + rest, customers=CUSTOMERS)
     assert "FA2026-00109" not in _paid(r) and "FA2026-00110" not in _paid(r)
+
+
+def test_a_month_and_year_is_the_period_paid_not_an_invoice_number(run):
+    # The owner pays the maintenance contract from a private account: "CONTRAT ENTRETIEN 06/2026".
+    # "06" is June, not FA2026-00006, even though that invoice is open for the same 450,00.
+    items = [item("FA2026-00006", "C2", 45_000)]
+    t = tx(
+        "t1",
+        45_000,
+        counterparty_name="C. LEMAIRE",
+        counterparty_iban="BE58099026439538",
+        remittance_unstructured="CONTRAT ENTRETIEN 06/2026",
+    )
+    r = run([t], items, customers=CUSTOMERS)
+    assert r.allocations.height == 0
+    # The same figure written as an invoice number is one.
+    t["remittance_unstructured"] = "FACTURE 06"
+    assert _paid(run([t], items, customers=CUSTOMERS)) == ["FA2026-00006"]

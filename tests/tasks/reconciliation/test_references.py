@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import polars as pl
 import pytest
@@ -214,3 +215,23 @@ def test_amount_in_text_is_not_an_invoice_number(run):
     items = [item("INV-123456", "C2", 50_000)]
     r = run([tx("t1", 123_456, remittance_unstructured="VIR 1234.56 EUR")], items, customers=[])
     assert r.allocations.height == 0
+
+
+@pytest.mark.parametrize(
+    ("issued", "settled"), [(date(2026, 2, 10), True), (date(2026, 10, 20), False)]
+)
+def test_a_digit_slip_is_corrected_only_to_an_invoice_that_existed_then(run, issued, settled):
+    # A card acquirer's payout "BANCONTACT 260226 TERM 4471203": the date 260226 is one digit
+    # short of FV26/01226 and the payout happens to be its amount. An invoice issued months after
+    # the money came cannot be what was paid; one issued before may be a customer's slip.
+    items = [item("FV26/01226", "C3", 186_649, issue_date=issued)]
+    t = tx(
+        "t1",
+        186_649,
+        booking_date=date(2026, 2, 26),
+        remittance_unstructured="BANCONTACT/MAESTRO 260226 TERM 4471203",
+    )
+    r = run([t], items, customers=[])
+    assert (
+        pairs(r) == [("t1", "FV26/01226", 186_649, "payment", "invoice_number_fuzzy")]
+    ) is settled
