@@ -19,7 +19,10 @@ from o2c.tasks.reconciliation.exceptions import REASON_AMBIGUOUS_PAYER, exceptio
 _NOISE = (
     "SAS|SASU|SARL|SA|EURL|SCI|SNC|SCOP|SELARL|STE|SOCIETE|ETS|ETABLISSEMENTS|CIE|GMBH|AG|LTD|"
     "LIMITED|PLC|INC|LLC|SPA|SRL|SL|BV|NV|THE|LA|LE|LES|L|DE|DU|DES|D|ET|AND|EN|GROUPE|GROUP|"
-    "FRANCE|VIR|VIREMENT|SEPA|M|MME|MR|MLLE"
+    "FRANCE|VIR|VIREMENT|SEPA|M|MME|MR|MLLE|"
+    # Belgian, Dutch, German, Italian, Spanish forms: "Taverne Het Anker SPRL", "Brauhaus
+    # Rheinblick GmbH & Co. KG", "Hotel Castilla S.L.U."
+    "SPRL|SPRLU|SCRL|SC|CVBA|BVBA|VOF|ASBL|VZW|KG|OHG|UG|CO|SLU|SAU|SRLS|SNC|LLP|EIRL"
 )
 _MIN_CUT_NAME = 10  # a cut name this long (legal forms aside) still says who it is
 _MAX_BLOCK = 200  # a word shared by more customers than this is too common to block on

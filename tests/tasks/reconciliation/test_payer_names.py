@@ -48,3 +48,24 @@ def test_a_short_cut_name_says_nothing(run):
     # "STE NOUVELLE P": an initial is not a cut word (Société Nouvelle P... could be anyone new).
     r = run([tx("t1", 98_100, counterparty_name="STE NOUVELLE P")], ITEMS, customers=CUSTOMERS)
     assert r.allocations.height == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["TAVERNE HET ANKER", "SPRL TAVERNE HET ANKER", "Taverne Het Anker SRL"],
+)
+def test_belgian_and_german_legal_forms_are_not_part_of_the_name(run, name):
+    # Belgian SPRL/CVBA and German GmbH & Co. KG are legal forms as SARL is: the payer's bank
+    # drops them or moves them, and the name left is the customer's.
+    customers = [
+        {"customer_id": "B1", "name": "Taverne Het Anker SPRL", "iban": None},
+        {"customer_id": "B2", "name": "Eethuis Het Anker CVBA", "iban": None},
+        {"customer_id": "B3", "name": "Brauhaus Rheinblick GmbH & Co. KG", "iban": None},
+    ]
+    items = [item(f"FA-{c['customer_id']}", c["customer_id"], 354_721) for c in customers]
+    r = run([tx("t1", 354_721, counterparty_name=name)], items, customers=customers)
+    assert pairs(r) == [("t1", "FA-B1", 354_721, "payment", "payer_name_amount")]
+    r = run(
+        [tx("t1", 354_721, counterparty_name="BRAUHAUS RHEINBLICK")], items, customers=customers
+    )
+    assert pairs(r) == [("t1", "FA-B3", 354_721, "payment", "payer_name_amount")]
