@@ -145,7 +145,23 @@ def _name_scores(
         & pl.col("cn").str.starts_with(pl.col("n"))
         & pl.col("cn").str.slice(pl.col("n").str.len_chars(), 1).str.contains("^[A-Z0-9]$")
     )
-    pairs = pairs.with_columns(score=pl.when(cut).then(pl.lit(100.0)).otherwise(pl.col("score")))
+    # Words shortened, and the name cut after a word: "STE BRASS. DU VIEUX LILLE", "BRASSERIE DU
+    # VIEUX" for Brasserie du Vieux Lille SAS. Each word written (three letters at least, two
+    # words at least) starts the customer's word at its place, in order: as good as equal.
+    words_start = r"\S* "
+    shortened = (
+        (pl.col("n").str.len_chars() >= _MIN_CUT_NAME)
+        & pl.col("n").str.contains(" ", literal=True)
+        & ~pl.col("n").str.contains(r"(?:^| )\S{1,2}(?: |$)")
+        & pl.col("cn").str.contains(
+            pl.lit("^")
+            + pl.col("n").str.replace_all(" ", words_start, literal=True)
+            + r"\S*(?: |$)"
+        )
+    )
+    pairs = pairs.with_columns(
+        score=pl.when(cut | shortened).then(pl.lit(100.0)).otherwise(pl.col("score"))
+    )
     per_customer = pairs.group_by("n", "customer_id").agg(pl.col("score").max())
     ranked = per_customer.sort(
         ["n", "score", "customer_id"], descending=[False, True, False]

@@ -69,3 +69,25 @@ def test_belgian_and_german_legal_forms_are_not_part_of_the_name(run, name):
         [tx("t1", 354_721, counterparty_name="BRAUHAUS RHEINBLICK")], items, customers=customers
     )
     assert pairs(r) == [("t1", "FA-B3", 354_721, "payment", "payer_name_amount")]
+
+
+@pytest.mark.parametrize(
+    ("name", "customer"),
+    [
+        ("STE BRASS. DU VIEUX LILLE", "V1"),  # a word shortened with a point
+        ("BRASSERIE DU VIEUX", "V1"),  # the field cut after a word
+        ("RESTAURANT DU VIEUX", "V2"),
+    ],
+)
+def test_shortened_words_and_a_name_cut_after_a_word(run, name, customer):
+    customers = [
+        {"customer_id": "V1", "name": "Brasserie du Vieux Lille SAS", "iban": None},
+        {"customer_id": "V2", "name": "Restaurant du Vieux Lille SA", "iban": None},
+        {"customer_id": "V3", "name": "Le Comptoir du Vieux Lille EURL", "iban": None},
+    ]
+    items = [item(f"FA-{c['customer_id']}", c["customer_id"], 205_687) for c in customers]
+    r = run([tx("t1", 205_687, counterparty_name=name)], items, customers=customers)
+    assert pairs(r) == [("t1", f"FA-{customer}", 205_687, "payment", "payer_name_amount")]
+    # "DU VIEUX LILLE" starts no customer's name: all three fit as well, finance chooses.
+    r = run([tx("t1", 205_687, counterparty_name="DU VIEUX LILLE")], items, customers=customers)
+    assert r.allocations.height == 0
