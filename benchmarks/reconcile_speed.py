@@ -21,10 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
-from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.engine import reconcile
-from o2c.tasks.reconciliation.evidence import exception_evidence
-from o2c.tasks.reconciliation.store import read_inputs, write_result
+from o2c.tasks.reconciliation.store import read_inputs, with_evidence, write_result
 from o2c.warehouse import connect
 
 SETUP = """
@@ -105,15 +103,7 @@ def main() -> None:
         t_read, c_read = time.perf_counter(), time.process_time()
         result = reconcile(**inputs)
         t_engine, c_engine = time.perf_counter(), time.process_time()
-        result.exceptions = exception_evidence(
-            result.exceptions,
-            inputs["transactions"],
-            inputs["open_items"],
-            inputs["customers"],
-            inputs["aliases"],
-            allocations=result.allocations,
-            config=ReconciliationConfig(),
-        )
+        result = with_evidence(result, inputs)
         t_evidence, c_evidence = time.perf_counter(), time.process_time()
         result.stats.update(write_result(con, result, flow_run_id="speed"))
         t_write, c_write = time.perf_counter(), time.process_time()

@@ -240,8 +240,17 @@ def reconcile_warehouse(
 ) -> ReconciliationResult:
     """Read, reconcile, write. ``stats`` also says what was actually written."""
     inputs = read_inputs(con)
-    result = reconcile(**inputs, config=config)
-    # Each exception with the invoices its payment points to and why (what finance clicks).
+    result = with_evidence(reconcile(**inputs, config=config), inputs, config)
+    result.stats.update(write_result(con, result, flow_run_id=flow_run_id))
+    return result
+
+
+def with_evidence(
+    result: ReconciliationResult,
+    inputs: dict[str, pl.DataFrame],
+    config: ReconciliationConfig | None = None,
+) -> ReconciliationResult:
+    """The result with each exception's candidates and what points to each (what finance clicks)."""
     result.exceptions = exception_evidence(
         result.exceptions,
         inputs["transactions"],
@@ -251,7 +260,6 @@ def reconcile_warehouse(
         allocations=result.allocations,
         config=config,
     )
-    result.stats.update(write_result(con, result, flow_run_id=flow_run_id))
     return result
 
 
