@@ -1394,14 +1394,22 @@ class Gen:
             ids |= {x.cid for x in self.customers if x.group == c.group}
         return ids
 
+    @staticmethod
+    def why(ln: Line, reason: str) -> str:
+        if ln.family != "other" and reason not in ln.note:
+            ln.note = f"{ln.note}; {reason}" if ln.note else reason
+        return "person"
+
     def decide(self, ln: Line, open_, iban_cust, by_po) -> str:
-        if ln.family in ("other", "cheque"):
+        if ln.family == "other":
             return "person"
+        if ln.family == "cheque":
+            return self.why(ln, "a cheque deposit: no payer name, no reference")
         if ln.family == "sdd_return":
             return "auto"
         if ln.family == "sdd_batch":
             if not ln.details:
-                return "person"
+                return self.why(ln, "batch booked without transaction details")
             return (
                 "auto"
                 if all(self.decide(t, open_, iban_cust, by_po) == "auto" for t in ln.txs)
@@ -1416,17 +1424,17 @@ class Gen:
                     po = self.docs[ref].po
                     cands = [x for x in by_po.get(po, []) if open_[x] != 0]
                     if len(cands) != 1:
-                        return "person"
+                        return self.why(ln, "the engagement number covers several open invoices")
                     ref = cands[0]
                 if ref not in self.docs or self.docs[ref].issue > ln.booking:
-                    return "person"
+                    return self.why(ln, "cites a document not issued yet (or not existing)")
                 fuzzy |= q == "fuzzy"
                 docs.append(ref)
             docs = list(dict.fromkeys(docs))
             if fuzzy and not all(self.docs[x].cust.cid in ids for x in docs):
-                return "person"
+                return self.why(ln, "a fuzzy number, and the payer is not that invoice's customer")
             if any(open_[x] == 0 for x in docs):
-                return "person"
+                return self.why(ln, "cites a document already paid")
             total = sum((open_[x] for x in docs), Decimal(0))
             diff = ln.amount - total
             if diff == 0 or Decimal(0) < diff < Decimal(5):
@@ -1435,13 +1443,14 @@ class Gen:
                 len(docs) == 1
                 and self.docs[docs[0]].kind == "invoice"
                 and Decimal(0) < ln.amount < total
+                and ("ACOMPTE" in ln.ustrd.upper() or total - ln.amount <= 40)
             ):
                 got = {(docs[0], ln.amount)}
             else:
-                return "person"
-            return "auto" if got == truth else "person"
+                return self.why(ln, "the amount does not fit the cited documents")
+            return "auto" if got == truth else self.why(ln, "the rules would allocate otherwise")
         if not ids:
-            return "person"
+            return self.why(ln, "payer not identified and no reference")
         cur = ACCOUNTS[ln.account][1]
         items = [
             x
@@ -1455,7 +1464,7 @@ class Gen:
         if len(exact) == 1:
             return "auto" if {(exact[0], open_[exact[0]])} == truth else "person"
         if len(exact) > 1:
-            return "person"
+            return self.why(ln, "several open invoices of the payer have this amount")
         items = sorted(items, key=lambda x: self.docs[x].seq)[-16:]
         found = []
         for size in (2, 3, 4):
@@ -1463,10 +1472,10 @@ class Gen:
                 if sum((open_[x] for x in combo), Decimal(0)) == ln.amount:
                     found.append(combo)
                     if len(found) > 1:
-                        return "person"
+                        return self.why(ln, "several combinations of open items make this amount")
         if len(found) == 1:
             return "auto" if {(x, open_[x]) for x in found[0]} == truth else "person"
-        return "person"
+        return self.why(ln, "no open item or combination of the payer makes this amount")
 
     def run(self):
         self.make_accounts()
