@@ -594,9 +594,16 @@ def _fuzzy_rule_for(
         # The number is wrong, so the amount is the proof: it proves nothing when the customer
         # has another open item of that same amount ("00905" typed, 00950 and 00912 both 309,00).
         # (Open then: an item a transfer booked later has paid in this run counts too.)
-        mine = ok.join(open_items.select("invoice_id", "customer_id"), on="invoice_id").join(
-            todo.select("transaction_id", "t", "amount_cents"), on="transaction_id"
+        mine = ok.join(
+            open_items.select("invoice_id", "customer_id", "issue_date"), on="invoice_id"
+        ).join(
+            todo.select("transaction_id", "t", "amount_cents", "booking_date"), on="transaction_id"
         )
+        # A slip is corrected only to an invoice that existed when the money came: a number
+        # guessed onto a later invoice is a coincidence of digits (a date, a terminal id).
+        too_late = mine.filter(pl.col("issue_date") > pl.col("booking_date"))
+        ok = ok.join(too_late, on=["transaction_id", "invoice_id"], how="anti")
+        mine = mine.join(too_late, on=["transaction_id", "invoice_id"], how="anti")
         paid_later = settled_later(mine["customer_id"].unique()).select(
             "customer_id", "alloc_t", amount_cents="amount_open_cents", other="invoice_id"
         )
@@ -619,16 +626,6 @@ def _fuzzy_rule_for(
             .unique()
         )
         ok = ok.join(twins, on="transaction_id", how="anti")
-        # A slip is corrected only to an invoice that existed when the money came: a number
-        # guessed onto a later invoice is a coincidence of digits (a date, a terminal id).
-        ok = (
-            ok.join(open_items.select("invoice_id", "issue_date"), on="invoice_id")
-            .join(todo.select("transaction_id", "booking_date"), on="transaction_id")
-            .filter(
-                pl.col("issue_date").is_null() | (pl.col("issue_date") <= pl.col("booking_date"))
-            )
-            .drop("issue_date", "booking_date")
-        )
         doubt = (
             scored.join(ok, on="transaction_id", how="anti")
             .sort(

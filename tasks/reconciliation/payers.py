@@ -148,19 +148,23 @@ def _name_scores(
     # Words shortened, and the name cut after a word: "STE BRASS. DU VIEUX LILLE", "BRASSERIE DU
     # VIEUX" for Brasserie du Vieux Lille SAS. Each word written (three letters at least, two
     # words at least) starts the customer's word at its place, in order: as good as equal.
-    words_start = r"\S* "
-    shortened = (
+    # (The per-row pattern is built only for pairs whose first word already fits.)
+    maybe = (
         (pl.col("n").str.len_chars() >= _MIN_CUT_NAME)
         & pl.col("n").str.contains(" ", literal=True)
         & ~pl.col("n").str.contains(r"(?:^| )\S{1,2}(?: |$)")
-        & pl.col("cn").str.contains(
-            pl.lit("^")
-            + pl.col("n").str.replace_all(" ", words_start, literal=True)
-            + r"\S*(?: |$)"
-        )
+        & pl.col("cn").str.starts_with(pl.col("n").str.extract(r"^(\S+)", 1))
     )
-    pairs = pairs.with_columns(
-        score=pl.when(cut | shortened).then(pl.lit(100.0)).otherwise(pl.col("score"))
+    pattern = pl.lit("^") + pl.col("n").str.replace_all(" ", r"\S* ", literal=True) + r"\S*(?: |$)"
+    shortened = (
+        pairs.filter(maybe)
+        .filter(pl.col("cn").str.contains(pattern))
+        .select("n", "customer_id", "cn", shortened=pl.lit(True))
+    )
+    pairs = pairs.join(shortened, on=["n", "customer_id", "cn"], how="left").with_columns(
+        score=pl.when(cut | pl.col("shortened").fill_null(False))
+        .then(pl.lit(100.0))
+        .otherwise(pl.col("score"))
     )
     per_customer = pairs.group_by("n", "customer_id").agg(pl.col("score").max())
     ranked = per_customer.sort(

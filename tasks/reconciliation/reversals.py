@@ -37,9 +37,8 @@ RETURN_SUBFAMILIES = ("/UPDD",)
 def is_return(amount_cents: pl.Expr, bank_tx_code: pl.Expr) -> pl.Expr:
     """A debit the bank's own code says is a collection returned unpaid: it undoes the
     collection, as a reversal does."""
-    code = bank_tx_code.fill_null("").str.to_uppercase()
-    returned = pl.any_horizontal(*(code.str.ends_with(sub) for sub in RETURN_SUBFAMILIES))
-    return (amount_cents < 0) & returned
+    returned = "(?i)(?:" + "|".join(RETURN_SUBFAMILIES) + ")$"
+    return (amount_cents < 0) & bank_tx_code.str.contains(returned).fill_null(False)
 
 
 def _e2e(expr: pl.Expr) -> pl.Expr:
