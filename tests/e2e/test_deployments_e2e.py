@@ -85,6 +85,17 @@ def paris_day(run: dict) -> str:
     return moment(run["expected_start_time"]).astimezone(PARIS).date().isoformat()
 
 
+@pytest.fixture
+def own_automations(api: httpx.Client):
+    """The server serves the whole e2e session: the automations `o2c serve` created are deleted
+    after the test (each e2e test serves its own), or a later test's inbox event would also fire
+    this one's trigger."""
+    yield
+    for automation in api.post("/automations/filter", json={}).raise_for_status().json():
+        api.delete(f"/automations/{automation['id']}").raise_for_status()
+
+
+@pytest.mark.usefixtures("own_automations")
 def test_every_deployment_is_registered_and_ingestions_start_one_reconcile(
     prefect_server: PrefectServer,
     procs: Processes,
