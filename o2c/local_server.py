@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from o2c.locking import seconds_from_env
+
 IDLE_ENV = "O2C_PREFECT_IDLE_S"
 DEFAULT_IDLE_S = 600.0
 START_TIMEOUT_ENV = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
@@ -95,17 +97,7 @@ def files_for(warehouse: str | os.PathLike[str]) -> ServerFiles:
 
 
 def idle_seconds() -> float:
-    return _seconds_from(IDLE_ENV, DEFAULT_IDLE_S)
-
-
-def _seconds_from(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number of seconds") from None
+    return seconds_from_env(IDLE_ENV, DEFAULT_IDLE_S)
 
 
 # --- the command's side ---------------------------------------------------------------------
@@ -185,7 +177,7 @@ def _running(files: ServerFiles, grace_s: float = _UNHEALTHY_GRACE_S) -> LocalSe
 
 def _start(files: ServerFiles) -> LocalServer:
     """Start the server in its own session, wait until it answers, record it (lock held)."""
-    timeout = _seconds_from(START_TIMEOUT_ENV, DEFAULT_START_TIMEOUT_S)
+    timeout = seconds_from_env(START_TIMEOUT_ENV, DEFAULT_START_TIMEOUT_S)
     deadline = time.monotonic() + timeout
     for _attempt in range(3):  # a free port can be taken between the probe and the bind
         port = _free_port()

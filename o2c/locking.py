@@ -66,13 +66,18 @@ def timeout_seconds(explicit: float | None = None) -> float:
     """How long to wait for the lock: the explicit value, else $O2C_LOCK_TIMEOUT_S, else 600."""
     if explicit is not None:
         return float(explicit)
-    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    return seconds_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT_S)
+
+
+def seconds_from_env(name: str, default: float) -> float:
+    """A duration in seconds from the environment variable `name`, `default` when unset."""
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return DEFAULT_TIMEOUT_S
+        return default
     try:
         return float(raw)
     except ValueError:
-        raise ValueError(f"{TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+        raise ValueError(f"{name}={raw!r} is not a number of seconds") from None
 
 
 def holders(warehouse: str | os.PathLike[str]) -> list[Holder]:
