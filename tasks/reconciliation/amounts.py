@@ -400,30 +400,25 @@ def _set_solutions(ones: pl.DataFrame, max_size: int) -> pl.DataFrame:
     found = [pairs.filter(hit).select("transaction_id", "phantom", "invoice_ids", size=pl.lit(2))]
     right = pairs.select("transaction_id", "lo", "hi", "invoice_ids", "phantom", need="total")
     need = (pl.col("amount_cents") - pl.col("total")).alias("need")
+
+    def met(left: pl.DataFrame, in_order: pl.Expr, size: int) -> pl.DataFrame:
+        """Sets of `size`: `left` (one item or a pair) with a pair making up what it needs."""
+        return (
+            left.with_columns(need)
+            .join(right, on=["transaction_id", "need"], suffix="_b")
+            .filter(in_order)
+            .select(
+                "transaction_id",
+                phantom=pl.col("phantom") | pl.col("phantom_b"),
+                invoice_ids=pl.col("invoice_ids").list.concat("invoice_ids_b"),
+                size=pl.lit(size),
+            )
+        )
+
     if max_size >= 3:
-        found.append(
-            ones.with_columns(need)
-            .join(right, on=["transaction_id", "need"], suffix="_b")
-            .filter(pl.col("idx") < pl.col("lo"))
-            .select(
-                "transaction_id",
-                phantom=pl.col("phantom") | pl.col("phantom_b"),
-                invoice_ids=pl.col("invoice_ids").list.concat("invoice_ids_b"),
-                size=pl.lit(3),
-            )
-        )
+        found.append(met(ones, pl.col("idx") < pl.col("lo"), 3))
     if max_size >= 4:
-        found.append(
-            pairs.with_columns(need)
-            .join(right, on=["transaction_id", "need"], suffix="_b")
-            .filter(pl.col("hi") < pl.col("lo_b"))
-            .select(
-                "transaction_id",
-                phantom=pl.col("phantom") | pl.col("phantom_b"),
-                invoice_ids=pl.col("invoice_ids").list.concat("invoice_ids_b"),
-                size=pl.lit(4),
-            )
-        )
+        found.append(met(pairs, pl.col("hi") < pl.col("lo_b"), 4))
     # Larger sets (a configuration above four): grown one item at a time from the fours.
     level = ones.clear() if max_size <= 4 else None
     if level is None:
