@@ -44,25 +44,23 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict, schema: dict)
 def read_open_items(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
     """Items issued by `as_of` with something still open after the allocations booked by then
     (the warehouse's one definition: the open_items_at macro, sql/008)."""
-    sql = """
-        SELECT invoice_id, document_type, customer_id, legal_entity, issue_date, due_date,
-               currency, amount_to_cents(amount_total) AS amount_total_cents,
-               amount_to_cents(amount_open) AS amount_open_cents, reference
-        FROM open_items_at(CAST($as_of AS DATE))
-        ORDER BY invoice_id
-    """
-    return _frame(con, sql, {"as_of": as_of}, OPEN_ITEM)
+    return _items_as_of(con, "open_items_at", as_of)
 
 
 def read_unapplied_credits(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
     """Overpayment credits as they stood on `as_of`, one per transfer, shaped as open items
     (negative open amount, document_type 'overpayment', invoice_id the bank transaction's id):
     the unapplied_credits_at macro (sql/011). Credit notes are in read_open_items already."""
-    sql = """
+    return _items_as_of(con, "unapplied_credits_at", as_of)
+
+
+def _items_as_of(con: duckdb.DuckDBPyConnection, macro: str, as_of: date) -> pl.DataFrame:
+    """OPEN_ITEM rows of a table macro taking the date (open_items_at, unapplied_credits_at)."""
+    sql = f"""
         SELECT invoice_id, document_type, customer_id, legal_entity, issue_date, due_date,
                currency, amount_to_cents(amount_total) AS amount_total_cents,
                amount_to_cents(amount_open) AS amount_open_cents, reference
-        FROM unapplied_credits_at(CAST($as_of AS DATE))
+        FROM {macro}(CAST($as_of AS DATE))
         ORDER BY invoice_id
     """
     return _frame(con, sql, {"as_of": as_of}, OPEN_ITEM)
