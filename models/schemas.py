@@ -61,6 +61,18 @@ BANK_TRANSACTION = {
 # Columns a frame of transactions may leave out (they are then null): older callers and tests.
 BANK_TRANSACTION_OPTIONAL = ("remittance_documents",)
 
+
+def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], what: str) -> pl.DataFrame:
+    """`frame` with `schema`'s columns cast to their types (optional ones added as null); other
+    columns kept. A missing column is an error naming `what` and the columns."""
+    absent = [c for c in BANK_TRANSACTION_OPTIONAL if c in schema and c not in frame.columns]
+    frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in absent)
+    missing = [c for c in schema if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lacks column(s) {', '.join(missing)}")
+    return frame.with_columns(pl.col(c).cast(t) for c, t in schema.items())
+
+
 # A statement's lines, columnar: what parsers of big files give the loader (models.bank.Statement).
 # The same facts as a stored transaction, before the loader adds the account and the key.
 STATEMENT_LINE = {

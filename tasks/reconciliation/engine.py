@@ -21,11 +21,11 @@ from o2c.models.schemas import (
     ALLOCATION,
     ALLOCATION_MONEY,
     BANK_TRANSACTION,
-    BANK_TRANSACTION_OPTIONAL,
     CUSTOMER,
     OPEN_ITEM,
     PAYER_ALIAS,
     RECONCILIATION_EXCEPTION,
+    conform,
 )
 from o2c.tasks.reconciliation.amounts import amount_matches, settle_claims
 from o2c.tasks.reconciliation.config import ReconciliationConfig, load_config
@@ -86,12 +86,7 @@ class ReconciliationResult:
 
 
 def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], name: str) -> pl.DataFrame:
-    absent = [c for c in BANK_TRANSACTION_OPTIONAL if c in schema and c not in frame.columns]
-    frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in absent)
-    missing = [c for c in schema if c not in frame.columns]
-    if missing:
-        raise ValueError(f"reconcile: {name} lacks column(s) {', '.join(missing)}")
-    return frame.with_columns(pl.col(c).cast(t) for c, t in schema.items())
+    return conform(frame, schema, f"reconcile: {name}")
 
 
 def _allocation_ids(allocations: pl.DataFrame) -> pl.DataFrame:

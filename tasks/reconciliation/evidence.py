@@ -22,11 +22,11 @@ import polars as pl
 from o2c.models.reconciliation import Rule
 from o2c.models.schemas import (
     BANK_TRANSACTION,
-    BANK_TRANSACTION_OPTIONAL,
     CUSTOMER,
     OPEN_ITEM,
     PAYER_ALIAS,
     RECONCILIATION_EXCEPTION,
+    conform,
 )
 from o2c.tasks.reconciliation.config import ReconciliationConfig, load_config
 from o2c.tasks.reconciliation.payers import name_candidates, payers_by_iban
@@ -89,10 +89,9 @@ def _money(cents: pl.Expr) -> pl.Expr:
     )
 
 
-def _conform(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
-    absent = [c for c in BANK_TRANSACTION_OPTIONAL if c in schema and c not in frame.columns]
-    frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in absent)
-    return frame.select(pl.col(c).cast(t) for c, t in schema.items())
+def _conform(frame: pl.DataFrame, schema: dict, what: str) -> pl.DataFrame:
+    """Only `schema`'s columns, cast (the evidence joins on them by name)."""
+    return conform(frame, schema, f"exception_evidence: {what}").select(list(schema))
 
 
 def _hints(
@@ -439,12 +438,12 @@ def exception_evidence(
     config = config or load_config()
     if exceptions.height == 0:
         return exceptions.cast(RECONCILIATION_EXCEPTION)
-    tx = _conform(transactions, BANK_TRANSACTION).join(
+    tx = _conform(transactions, BANK_TRANSACTION, "transactions").join(
         exceptions.select("transaction_id"), on="transaction_id", how="semi"
     )
-    items = _open_after(_conform(open_items, OPEN_ITEM), allocations)
-    customers = _conform(customers, CUSTOMER)
-    aliases = _conform(aliases, PAYER_ALIAS)
+    items = _open_after(_conform(open_items, OPEN_ITEM, "open_items"), allocations)
+    customers = _conform(customers, CUSTOMER, "customers")
+    aliases = _conform(aliases, PAYER_ALIAS, "aliases")
     payers = _payers(tx, customers, aliases, config)
     # The items' keys, once, and only of the items whose digits the transfers hold (building the
     # keys of every open item is the costly part: linear in the items, not the exceptions).
