@@ -157,7 +157,7 @@ def _fail(exc: BaseException) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _run(label: str, flow: Any, **params: Any) -> Any:
+def run_flow(label: str, flow: Any, **params: Any) -> Any:
     """Run a flow in-process with a spinner; any failure becomes one line and exit code 1."""
     try:
         with _prefect_api(), err.status(label, spinner="dots"):
@@ -166,6 +166,9 @@ def _run(label: str, flow: Any, **params: Any) -> Any:
         raise
     except Exception as exc:
         raise _fail(exc) from None
+
+
+_run = run_flow
 
 
 @app.command()
@@ -489,6 +492,23 @@ def _wait_for_interrupt() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     while True:
         signal.pause()
+
+
+def _add_command_groups() -> None:
+    """The command groups of o2c/commands/, each module adding its own commands."""
+    import importlib
+    import pkgutil
+
+    from o2c import commands
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
+        importlib.import_module(f"o2c.commands.{module}")
+    for name, group in commands.GROUPS.items():
+        if group.registered_commands:
+            app.add_typer(group, name=name)
+
+
+_add_command_groups()
 
 
 def main() -> None:
