@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+import polars as pl
+
 
 class Channel(StrEnum):
     """How a level reaches the customer."""
@@ -160,3 +162,18 @@ class RenderedMessage:
     html: str | None
     template_sha256: str  # of the template source(s) used
     content_sha256: str  # of subject + text + html as rendered
+
+
+# What the plan reads as history: one row per item of each communication the outbox holds
+# (tasks/dunning/outbox.py `history`), whatever its status. acted_on is the day it was sent
+# (or planned, while pending).
+ACTION_HISTORY = {
+    "key": pl.String,
+    "customer_id": pl.String,
+    "currency": pl.String,
+    "invoice_id": pl.String,
+    "level": pl.Int32,
+    "channel": pl.String,
+    "status": pl.String,
+    "acted_on": pl.Date,
+}
