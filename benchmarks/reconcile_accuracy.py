@@ -27,7 +27,8 @@ truth leaves them):
 Targets (issue 15): on each company >= 98 % of auto lines exactly right, precision >= 99.9 % by
 amount, 100 % of person lines left to a person (undone reversals aside).
 
-    .venv/bin/python benchmarks/reconcile_accuracy.py [--company all|demo|independent|holdout|fresh|sealed]
+    .venv/bin/python benchmarks/reconcile_accuracy.py
+        [--company all|demo|independent|holdout|fresh|sealed]
         [--demo-invoices 20000] [--invoices 1500] [--wrong]
 """
 
