@@ -165,3 +165,13 @@ def fr_vat_ok(expr: pl.Expr) -> pl.Expr:
     Other EU VAT numbers pass on shape alone: their check algorithms differ by country.
     """
     return _checked(expr, _fr_vat_logic)
+
+
+def rf_reference(body: str) -> str:
+    """An ISO 11649 creditor reference for `body` (letters and digits, at most 21)."""
+    from stdnum.iso7064 import mod_97_10
+
+    body = "".join(body.split()).upper()
+    if not body.isalnum() or not body.isascii() or not 1 <= len(body) <= 21:
+        raise ValueError(f"an RF reference body is 1 to 21 letters or digits, not {body!r}")
+    return f"RF{mod_97_10.calc_check_digits(body + 'RF')}{body}"

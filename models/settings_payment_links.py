@@ -1,0 +1,61 @@
+"""Settings of the Bridge payment-link client, read from O2C_PAYLINK_* variables.
+
+Payment links use the Bridge application's own credentials (no bank user behind them), so they
+are configured apart from the Open Banking pull; a company that uses both may give the same
+client id and secret twice. Secrets are SecretStr: never in a repr, a log line or an artifact.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PaymentLinkSettings(BaseSettings):
+    """How to reach Bridge's payment-link API, and what a link we create looks like."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="O2C_PAYLINK_", extra="ignore", hide_input_in_errors=True
+    )
+
+    base_url: str = "https://api.bridgeapi.io"
+    client_id: str
+    client_secret: SecretStr
+    # Secrets Bridge signs webhooks with: the current one, and the previous one for the 24 h
+    # after a rotation (both are accepted).
+    webhook_secrets: list[SecretStr] = Field(default_factory=list)
+    bridge_version: str = "2025-01-15"
+    # Bridge's default link life is 15 minutes; a reminder's link must live as long as the
+    # reminder is read: 30 days by default, at most 90 (Bridge's limit).
+    validity_days: int = Field(default=30, ge=1, le=90)
+    callback_url: str | None = None  # where the payer's browser returns (domain whitelisted)
+    timeout_s: float = Field(default=15.0, gt=0)
+    max_retries: int = Field(default=3, ge=0)
+    requests_per_second: float = Field(default=5.0, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL with a host")
+        return value.rstrip("/")
+
+
+class PaymentLinkSettingsError(ValueError):
+    """A missing or invalid O2C_PAYLINK_* setting, named without its value."""
+
+
+def payment_link_settings(**values: object) -> PaymentLinkSettings:
+    """The settings from the environment (and `values`), or an error naming what is wrong."""
+    try:
+        return PaymentLinkSettings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [
+            f"O2C_PAYLINK_{'.'.join(str(p) for p in e['loc']).upper()}: "
+            + ("missing" if e["type"] == "missing" else e["msg"].removeprefix("Value error, "))
+            for e in exc.errors(include_input=False, include_url=False, include_context=False)
+        ]
+        raise PaymentLinkSettingsError("payment-link settings: " + "; ".join(problems)) from None
