@@ -2730,6 +2730,45 @@ def check_outputs(out: Path, lines: list[Line], customers, invoices) -> list[str
 # ---------------------------------------------------------------- main
 
 
+def size_sweeps(lines: list[Line]) -> list[Line]:
+    """Treasury sweeps what the month left on the collection and currency accounts."""
+    keep_at = {"FR_COLL": Decimal(40000), "GBP": Decimal(5000), "CHF": Decimal(5000)}
+    step = {"FR_COLL": Decimal(10000), "GBP": Decimal(1000), "CHF": Decimal(1000)}
+    drop: set[int] = set()
+    for acct, floor_ in keep_at.items():
+        bal = OPENING[acct]
+        for y, m in months_between():
+            month = [
+                ln
+                for ln in lines
+                if ln.account == acct and (ln.booking.year, ln.booking.month) == (y, m)
+            ]
+            sweeps = [ln for ln in month if ln.kind == "internal_transfer"]
+            bal += sum((ln.amount for ln in month if ln.kind != "internal_transfer"), Decimal(0))
+            for sw in sweeps:
+                amt = max(
+                    Decimal(0),
+                    ((bal - floor_) / step[acct]).to_integral_value(rounding="ROUND_FLOOR")
+                    * step[acct],
+                )
+                sw.amount = sw.txs[0].amount = -q(amt)
+                bal -= amt
+                twins = (
+                    [
+                        x
+                        for x in lines
+                        if x.account == "FR_MAIN" and x.kind == sw.kind and x.booking == sw.booking
+                    ]
+                    if acct == "FR_COLL"
+                    else []
+                )
+                for tw in twins:
+                    tw.amount = tw.txs[0].amount = q(amt)
+                if amt == 0:
+                    drop.update(id(x) for x in [sw, *twins])
+    return [ln for ln in lines if id(ln) not in drop]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path)
@@ -2741,7 +2780,7 @@ def main(argv=None) -> int:
     (out / "statements").mkdir(parents=True, exist_ok=True)
     customers = make_customers(rng, args.invoices)
     invoices = make_invoices(rng, customers, args.invoices)
-    lines = Planner(rng, customers, invoices).run() + noncustomer_lines(rng)
+    lines = size_sweeps(Planner(rng, customers, invoices).run() + noncustomer_lines(rng))
     order = list(ACCOUNTS)
     lines.sort(key=lambda ln: (ln.booking, order.index(ln.account), -ln.amount, ln.kind))
     counters: Counter = Counter()
