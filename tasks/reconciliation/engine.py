@@ -49,6 +49,7 @@ from o2c.tasks.reconciliation.references import (
     document_links,
     fuzzy_invoice_numbers,
     invoice_numbers,
+    one_slip_apart,
     run_links,
 )
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS, is_return, reversal_allocations
@@ -373,9 +374,74 @@ def _text_rule_for(
             .select("transaction_id")
         )
         ok = pl.concat([payer_ok, unknown_ok, amount_ok]).unique()
-        return claims.join(ok, on="transaction_id", how="semi"), exceptions
+        doubt = _typed_for_another(claims, todo, open_items, amount_ok)
+        return (
+            claims.join(ok, on="transaction_id", how="semi").join(
+                doubt, on="transaction_id", how="anti"
+            ),
+            pl.concat([exceptions, doubt]),
+        )
 
     return rule
+
+
+def _typed_for_another(
+    claims: pl.DataFrame, todo: pl.DataFrame, open_items: pl.DataFrame, amount_ok: pl.DataFrame
+) -> pl.DataFrame:
+    """Exceptions for transfers whose named invoices are not what was paid (``amount_ok``: those
+    that are) while another open item of their customer, one keying slip from a named number, is
+    open for exactly the amount: a number typed for its neighbour ("F2600206" for F2600260) is as
+    likely as a partial payment or an overpayment, so finance decides, shown both."""
+    off = claims.join(amount_ok, on="transaction_id", how="anti")
+    if off.height == 0:
+        return pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+    named = off.join(
+        open_items.select("invoice_id", "customer_id", "amount_open_cents"), on="invoice_id"
+    )
+    payer = (
+        named.group_by("transaction_id")
+        .agg(customer_id=pl.col("customer_id").first(), n=pl.col("customer_id").n_unique())
+        .filter(pl.col("n") == 1)
+        .join(todo.select("transaction_id", "amount_cents"), on="transaction_id")
+        .filter(pl.col("amount_cents") > 0)
+    )
+    twins = (
+        payer.join(
+            open_items.select("customer_id", "invoice_id", amount_cents="amount_open_cents"),
+            on=["customer_id", "amount_cents"],
+        )
+        .join(off, on=["transaction_id", "invoice_id"], how="anti")
+        .join(off.select("transaction_id", named="invoice_id"), on="transaction_id")
+    )
+    twins = (
+        one_slip_apart(twins, "invoice_id", "named")
+        .select("transaction_id", "invoice_id", "amount_cents", rule=pl.lit(Rule.PAYER_IBAN_AMOUNT))
+        .unique()
+    )
+    if twins.height == 0:
+        return pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+    listed = pl.concat(
+        [
+            named.join(twins, on="transaction_id", how="semi").select(
+                "transaction_id",
+                "invoice_id",
+                amount_cents="amount_open_cents",
+                rule="rule",
+                score="confidence",
+            ),
+            twins.with_columns(score=pl.lit(0.5)),
+        ]
+    )
+    return exception_rows(
+        listed.select(
+            "transaction_id",
+            invoice_ids=pl.concat_list("invoice_id"),
+            amount_cents="amount_cents",
+            rule="rule",
+            score="score",
+        ),
+        REASON_REFERENCE_AMOUNT_MISMATCH,
+    )
 
 
 # A SEPA remittance text holds 140 characters: a list this long may have lost its tail.
@@ -548,6 +614,8 @@ def _fuzzy_rule_for(
     aliases: pl.DataFrame,
     config: ReconciliationConfig,
     settled_later: Callable[[pl.Series], pl.DataFrame],
+    hits: pl.DataFrame,
+    items: pl.DataFrame,
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
     """One typo or a truncation: only neighbours that fit the transfer by amount or payer are
     candidates (references.fuzzy_invoice_numbers). A guessed number settles only where the amount
@@ -555,9 +623,20 @@ def _fuzzy_rule_for(
     by its own customer's account. A lone neighbour that only the payer vouches for (its amount
     does not fit) is a slip as likely as a partial payment: an exception naming it
     (reference_amount_mismatch), never a guess. Anything else is an exception listing the best
-    few."""
+    few. A text that writes in full the number of another document of the neighbour's own
+    customer (``hits``: references.text_hits of the run, against every item ``items``) cites
+    that document, not a slip for its neighbour: when it does not fit (issued later, paid,
+    another amount), that is finance's question. (Another customer's number is a slip: a payer
+    does not pay someone else's invoice by its number.)"""
 
     known = known_ibans(customers, aliases)
+    cites_own = (
+        hits.filter(pl.col("strength") >= 0.95)
+        .select("t", "i")
+        .join(items.select("i", "customer_id", cited="invoice_id"), on="i")
+        .select("t", "customer_id", "cited")
+        .unique()
+    )
 
     # Indexed per call, on what is still open: by then the exact rules have settled most items.
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -620,7 +699,14 @@ def _fuzzy_rule_for(
             .select("transaction_id")
             .unique()
         )
-        ok = ok.join(twins, on="transaction_id", how="anti")
+        cites = (
+            mine.join(cites_own, on=["t", "customer_id"])
+            .filter(pl.col("cited") != pl.col("invoice_id"))
+            .select("transaction_id")
+        )
+        ok = ok.join(twins, on="transaction_id", how="anti").join(
+            cites, on="transaction_id", how="anti"
+        )
         doubt = (
             scored.join(ok, on="transaction_id", how="anti")
             .sort(
@@ -672,7 +758,20 @@ def _payer_rule_for(
         if by_name:
             unknown = todo.join(by_iban, on="transaction_id", how="anti")
             found, name_exc = payers_by_name(unknown, customers, aliases, config)
-            payers = found.select("transaction_id", "customer_id")
+            # A name that fits several customers alike stands for all of them, as an IBAN
+            # shared by a group's companies does: the one open item (or set) among theirs that
+            # makes the amount settles; otherwise the name's doubt is what finance reads.
+            payers = pl.concat(
+                [
+                    found.select("transaction_id", "customer_id"),
+                    name_candidates(
+                        unknown.join(name_exc, on="transaction_id", how="semi"),
+                        customers,
+                        aliases,
+                        config,
+                    ),
+                ]
+            ).unique()
             rules = dict(
                 rule_single=Rule.PAYER_NAME_AMOUNT,
                 rule_set=Rule.PAYER_NAME_AMOUNT_SET,
@@ -696,6 +795,8 @@ def _payer_rule_for(
             settled_later=settled_later(payers["customer_id"].unique()),
             **rules,
         )
+        name_exc = name_exc.join(claims, on="transaction_id", how="anti")
+        exc = exc.join(name_exc, on="transaction_id", how="anti")
         return claims, pl.concat([name_exc, exc])
 
     return rule
@@ -874,7 +975,7 @@ def reconcile(
     rules = [
         _reference_rule_for(pairs),
         _text_rule_for(hits, customers, aliases, config),
-        _fuzzy_rule_for(customers, aliases, config, run.settled),
+        _fuzzy_rule_for(customers, aliases, config, run.settled, hits, items),
         _payer_rule_for(customers, aliases, config, by_name=False, settled_later=run.settled),
         _payer_rule_for(customers, aliases, config, by_name=True, settled_later=run.settled),
     ]

@@ -23,9 +23,11 @@ CANDIDATE = {
     "confidence": pl.Float64,
 }
 
-# A chain of digit groups, optionally led by letters: "FA-2024-00123", "INV 123", "2024/77".
+# A chain of digit groups, optionally led by letters: "FA-2024-00123", "INV 123", "2024/77",
+# also with a space beside a dash or slash: typed "FA 2026 - 00123", or a bank's fixed-width
+# label zone cut beside it ("LNV-FR-26" | "-10025" joined with a space).
 # '.' and ',' are not separators: "1234.56" in a text is an amount, not an invoice number.
-_CHAIN = r"[A-Z]*[ _\-/#]?[0-9]+(?:[ _\-/][0-9]+)*"
+_CHAIN = r"[A-Z]*[ _\-/#]?[0-9]+(?:(?: ?[\-/] ?|[ _])[0-9]+)*"
 # A month and year, "CONTRAT ENTRETIEN 03/2026", "loyer 11-2026": the period a standing order
 # pays for, not an invoice number.
 _PERIOD = r"^[A-Z]*[ _\-/#]?(?:0?[1-9]|1[0-2])[/\-]20[0-9]{2}$"
@@ -97,6 +99,10 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
             # The sequence alone, when the number has a year or series before it: payers write
             # "facture 173" or "FA26-173" for FA2026-00173.
             tail=up.str.extract(r"[0-9][^0-9]+0*([0-9]+)[^0-9]*$", 1),
+            # The letters just before the digits when the number has several groups of them:
+            # "FR-26-10025" is how LNV-FR-26-10025 is written short, and its "FR" is what tells
+            # it from the credit note LNV-AV-26-10025.
+            series=up.str.extract(r"[A-Z][^A-Z0-9]+([A-Z]+)[^A-Z0-9]*[0-9]", 1),
         )
         .filter(pl.col("digits") != "")  # a key without digits is no invoice number
         .with_columns(full_stripped=pl.col("letters") + pl.col("stripped"))
@@ -125,6 +131,12 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
         ),
         base.filter((stripped != full) & (stripped != fs) & (stripped != digits)).select(
             *ids, key=stripped, strength=by_length(stripped)
+        ),
+        base.filter(pl.col("series").is_not_null()).select(
+            *ids, key=pl.col("series") + digits, strength=pl.lit(1.0)
+        ),
+        base.filter(pl.col("series").is_not_null() & (stripped != digits)).select(
+            *ids, key=pl.col("series") + stripped, strength=pl.lit(1.0)
         ),
         # Never strong, whatever its length: the same sequence recurs every year and series.
         base.filter(pl.col("tail").str.len_bytes() > 0).select(
@@ -655,6 +667,42 @@ def fuzzy_invoice_numbers(
         .sort("transaction_id", "invoice_id")
     )
     return found.collect().cast(FUZZY_CANDIDATE)
+
+
+def one_slip_apart(pairs: pl.DataFrame, left: str, right: str) -> pl.DataFrame:
+    """The rows of ``pairs`` whose two invoice numbers (columns ``left``, ``right``) have digits
+    one keying slip apart: as long, of at least _FUZZY_MIN_DIGITS, and differing in one digit or
+    in two neighbours swapped ("2600206" and "2600260"). For the few pairs a rule doubts."""
+    digits = [pl.col(c).str.replace_all(r"[^0-9]+", "") for c in (left, right)]
+    both = pairs.with_row_index("_row").with_columns(_a=digits[0], _b=digits[1])
+    same_length = both.filter(
+        (pl.col("_a").str.len_chars() == pl.col("_b").str.len_chars())
+        & (pl.col("_a").str.len_chars() >= _FUZZY_MIN_DIGITS)
+        & (pl.col("_a") != pl.col("_b"))
+    )
+    at = pl.col("_pos")
+    differ = (
+        same_length.select("_row", "_a", "_b", _pos=pl.int_ranges(pl.col("_a").str.len_chars()))
+        .explode("_pos")
+        .filter(pl.col("_a").str.slice(at, 1) != pl.col("_b").str.slice(at, 1))
+        .group_by("_row")
+        .agg(
+            n=pl.len(),
+            first=at.min(),
+            last=at.max(),
+            a=pl.col("_a").first(),
+            b=pl.col("_b").first(),
+        )
+    )
+    first, last = pl.col("first"), pl.col("last")
+    swapped = (
+        (pl.col("n") == 2)
+        & (last == first + 1)
+        & (pl.col("a").str.slice(first, 1) == pl.col("b").str.slice(last, 1))
+        & (pl.col("a").str.slice(last, 1) == pl.col("b").str.slice(first, 1))
+    )
+    rows = differ.filter((pl.col("n") == 1) | swapped).select("_row")
+    return both.join(rows, on="_row", how="semi").drop("_row", "_a", "_b")
 
 
 DOCUMENT_LINK = {

@@ -91,3 +91,28 @@ def test_shortened_words_and_a_name_cut_after_a_word(run, name, customer):
     # "DU VIEUX LILLE" starts no customer's name: all three fit as well, finance chooses.
     r = run([tx("t1", 205_687, counterparty_name="DU VIEUX LILLE")], items, customers=customers)
     assert r.allocations.height == 0
+
+
+def test_a_name_fitting_several_customers_stands_for_all_of_them(run):
+    # "LABO GIRARD ANALYSES MED" fits two labs of the same family alike, as an IBAN shared by
+    # a group fits its companies: the one open item among theirs of exactly the amount is paid.
+    customers = [
+        {"customer_id": "C47", "name": "Laboratoire Girard Analyses Médicales du Rhône SAS"},
+        {"customer_id": "C68", "name": "Laboratoire Girard Analyses Médicales SAS"},
+    ]
+    customers = [{**c, "iban": None} for c in customers]
+    items = [item("F2600189", "C68", 434_164), item("F2600190", "C47", 120_000)]
+    t = tx(
+        "t1",
+        434_164,
+        counterparty_name="LABO GIRARD ANALYSES MED",
+        remittance_unstructured="VIREMENT",
+    )
+    assert pairs(run([t], items, customers=customers)) == [
+        ("t1", "F2600189", 434_164, "payment", "payer_name_amount")
+    ]
+    # Both open for that amount: the name cannot choose, finance does.
+    items = [item("F2600189", "C68", 434_164), item("F2600190", "C47", 434_164)]
+    r = run([t], items, customers=customers)
+    assert r.allocations.height == 0
+    assert r.exceptions["reason"].to_list() == ["ambiguous_payer"]

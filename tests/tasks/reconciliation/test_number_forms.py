@@ -1,0 +1,61 @@
+"""How invoice numbers reach the text (issue 15, round 3): a bank's fixed-width label zones cut a
+long remittance and the parts come back joined with a space, next to a dash; numbers with two
+letter series ("LNV-FR-26-10025", its credit note "LNV-AV-26-10025") are told apart by the
+series letters written just before the digits."""
+
+from __future__ import annotations
+
+from tests.tasks.reconciliation.conftest import item, pairs, tx
+
+HOSPITAL = [{"customer_id": "C12", "name": "Centre Hospitalier de Toulouse", "iban": None}]
+
+
+def test_a_number_cut_beside_its_dash_is_still_read(run):
+    # A Chorus mandate's text spread over 70-column CFONB label records: "LNV-FR-26" ends one,
+    # "-10025" starts the next, and the two come back joined with a space. (The credit notes
+    # of the same sequence numbers make "10025" alone say nothing.)
+    items = [
+        item("F2600344", "C12", 84_532),
+        item("LNV-FR-26-10025", "C12", 106_800),
+        item("LNV-AV-26-10025", "C12", -9_000),
+        item("LNV-FR-26-10646", "C12", 1_761_480),
+        item("LNV-AV-26-10646", "C12", -4_000),
+    ]
+    text = (
+        "/MANDAT 2026-082885 FACT F2600344 DU 26062026 FACT LNV-FR-26 -10025 DU 04072026"
+        " FACT LNV-FR-26-106 46 DU 16072026 CHU"
+    )
+    t = tx("t1", 84_532 + 106_800 + 1_761_480, remittance_unstructured=text)
+    assert [p[1:3] for p in pairs(run([t], items, customers=HOSPITAL))] == [
+        ("F2600344", 84_532),
+        ("LNV-FR-26-10025", 106_800),
+        ("LNV-FR-26-10646", 1_761_480),
+    ]
+
+
+def test_typed_forms_with_spaces_around_the_dash(run):
+    # Last year's FA2025-00123 makes the bare sequence "00123" say nothing.
+    items = [item("FA2026-00123", "C12", 50_000), item("FA2025-00123", "C12", 50_000)]
+    t = tx("t1", 50_000, remittance_unstructured="Facture FA 2026 - 00123")
+    assert pairs(run([t], items, customers=HOSPITAL)) == [
+        ("t1", "FA2026-00123", 50_000, "payment", "invoice_number")
+    ]
+
+
+def test_the_series_letters_tell_an_invoice_from_its_credit_note_namesake(run):
+    # The ERP numbers invoices and credit notes in two series with the same digits: the payer's
+    # "LNV-FR-26-10661 LNV-AV-26-10039" is the invoice 10661 less the credit note 10039, not
+    # the credit note 10661 or the invoice 10039.
+    items = [
+        item("LNV-FR-26-10661", "C12", 77_166),
+        item("LNV-AV-26-10661", "C12", -12_000),
+        item("LNV-FR-26-10039", "C12", 38_400),
+        item("LNV-AV-26-10039", "C12", -3_858),
+    ]
+    t = tx(
+        "t1", 77_166 - 3_858, remittance_unstructured="PAGO FRAS LNV-FR-26-10661 LNV-AV-26-10039"
+    )
+    assert [p[1:3] for p in pairs(run([t], items, customers=HOSPITAL))] == [
+        ("LNV-AV-26-10039", -3_858),
+        ("LNV-FR-26-10661", 77_166),
+    ]
