@@ -1,0 +1,95 @@
+"""The plan read from a real warehouse file: open items as of a date, and how fresh the bank is."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from o2c.models.dunning import ACTION_HISTORY
+from o2c.tasks.dunning.plan import DUNNING_CUSTOMER, EXCLUSION, plan
+from o2c.tasks.dunning.policy import load_policy
+from o2c.tasks.dunning.store import last_bank_data, read_items, read_payments
+from o2c.warehouse import connect
+
+
+@pytest.fixture
+def db(tmp_path):
+    with connect(tmp_path / "o2c.duckdb") as con:
+        con.execute(
+            "INSERT INTO customers (customer_id, name, row_hash, updated_at)"
+            " VALUES ('C1', 'Boulangerie Martin', 'h', now())"
+        )
+        for invoice_id, doc, due, total in [
+            ("F1", "invoice", "2026-01-31", "1000.00"),
+            ("F2", "invoice", "2026-02-28", "300.00"),
+            ("AV1", "credit_note", "2026-02-05", "-50.00"),
+        ]:
+            con.execute(
+                "INSERT INTO invoices (invoice_id, document_type, customer_id, legal_entity,"
+                " issue_date, due_date, currency, amount_total, row_hash, first_loaded_at,"
+                " updated_at) VALUES (?, ?, 'C1', 'FR01', '2026-01-01', ?, 'EUR', ?, 'h', now(),"
+                " now())",
+                [invoice_id, doc, due, total],
+            )
+        # 400.00 of F1 paid on 10 March, F2 paid in full on 20 April (after the plan's date)
+        for tx, invoice_id, amount, booked in [
+            ("T1", "F1", "400.00", "2026-03-10"),
+            ("T2", "F2", "300.00", "2026-04-20"),
+        ]:
+            con.execute(
+                "INSERT INTO bank_transactions (transaction_id, account_iban, currency,"
+                " booking_date, amount, source, loaded_at) VALUES (?, 'FR7630001007941234567890185',"
+                " 'EUR', ?, ?, 'camt.053', now())",
+                [tx, booked, amount],
+            )
+            con.execute(
+                "INSERT INTO allocations VALUES (?, ?, ?, 'C1', ?, 'EUR', 'payment', 'reference',"
+                " 1.0, NULL, NULL, now())",
+                ["A" + tx, tx, invoice_id, amount],
+            )
+        yield con
+
+
+def test_the_plan_sees_the_ledger_as_it_stood_on_its_date(db):
+    as_of = date(2026, 4, 1)
+    items = read_items(db, as_of=as_of)
+    assert dict(zip(items["invoice_id"], items["amount_open_cents"], strict=True)) == {
+        "AV1": -5000,
+        "F1": 60000,
+        "F2": 30000,
+    }
+    customers = pl.DataFrame(
+        [
+            {
+                "customer_id": "C1",
+                "name": "Boulangerie Martin",
+                "language": "fr",
+                "customer_kind": "business",
+                "segment": None,
+                "emails": ["compta@example.fr"],
+            }
+        ],
+        schema=DUNNING_CUSTOMER,
+    )
+    result = plan(
+        as_of,
+        items,
+        pl.DataFrame(schema=EXCLUSION),
+        pl.DataFrame(schema=ACTION_HISTORY),
+        customers,
+        load_policy(),
+        payments=read_payments(db, as_of=as_of),
+    )
+    [letter] = result.communications
+    assert [(i.invoice_id, i.open_cents) for i in letter.items] == [("F1", 60000), ("F2", 30000)]
+    assert letter.due_cents == 85000
+    # F2 is paid by 20 April: planned then, only F1 is left
+    later = read_items(db, as_of=date(2026, 4, 21))
+    assert "F2" not in later["invoice_id"].to_list()
+
+
+def test_last_bank_data_is_judged_as_of_the_date(db):
+    assert last_bank_data(db, as_of=date(2026, 4, 1)) == date(2026, 3, 10)
+    assert last_bank_data(db, as_of=date(2026, 3, 1)) is None
