@@ -9,6 +9,12 @@ French follows the usual typography (and CLDR): thousands apart by a narrow no-b
 narrow no-break space before the sign, "1er décembre 2026". English follows the usual business
 form: "EUR 12,345.67", "-EUR 12.50" (the CLDR order for a currency code), "12.5%", ISO dates.
 
+Reports and artifacts name a currency by its ISO code: their tables mix currencies, and "$" alone
+could be any dollar. Letters and emails to a customer (`symbol=True`) use the sign a reader
+recognises where it cannot be mistaken, as CLDR writes it: "1 234,56 €" / "€1,234.56",
+"1 234,56 $US" / "$1,234.56", "1 234,56 £GB" / "£1,234.56"; any other currency keeps its code
+("1 234,56 CHF" / "CHF 1,234.56").
+
 Money is Decimal (units) or int (cents), never float: a float is refused rather than rounded.
 """
 
@@ -25,6 +31,12 @@ NBSP = "\u00a0"  # no-break space: between an amount and its currency
 MISSING = "–"  # what a report shows for a value that is not known
 
 _SEPARATORS = {"fr": (NNBSP, ","), "en": (",", ".")}
+# Currency signs for letters (CLDR fr and en): French puts the sign after the figure and tells
+# the dollar and the pound apart; English puts it before, with no space.
+_SYMBOLS = {
+    "fr": {"EUR": "€", "USD": "$US", "GBP": "£GB"},
+    "en": {"EUR": "€", "USD": "$", "GBP": "£"},
+}
 _MONTHS = {
     "fr": (
         "janvier",
@@ -103,11 +115,14 @@ def format_money(
     lang: Lang = "fr",
     *,
     decimals: bool = True,
+    symbol: bool = False,
 ) -> str:
     """An amount with its currency: int is cents, Decimal is units; None -> "".
 
     1234567, "EUR" -> "12 345,67 EUR" (fr) or "EUR 12,345.67" (en); no break inside. Without
     `decimals`, rounded half up to the unit ("12 346 EUR"). Without a currency, the figure only.
+    With `symbol` (letters to customers): "12 345,67 €" (fr) or "€12,345.67" (en) where the
+    currency has an unmistakable sign, its code otherwise.
     """
     if amount is None:
         return ""
@@ -118,10 +133,11 @@ def format_money(
     figure = format_number(units, 2 if decimals else 0, code)
     if not currency:
         return figure
+    sign_of = _SYMBOLS[code].get(currency) if symbol else None
     if code == "fr":
-        return f"{figure}{NBSP}{currency}"
+        return f"{figure}{NBSP}{sign_of or currency}"
     sign, figure = ("-", figure[1:]) if figure.startswith("-") else ("", figure)
-    return f"{sign}{currency}{NBSP}{figure}"
+    return f"{sign}{sign_of}{figure}" if sign_of else f"{sign}{currency}{NBSP}{figure}"
 
 
 def format_percent(ratio: Decimal | int | float | None, lang: Lang = "fr", places: int = 1) -> str:
