@@ -166,23 +166,26 @@ def accrued_penalties(
     first_day = owed["due_date"].min() + timedelta(days=1)
     rates.require(first_day, as_of)
     table = rates.cumulative()
+    # an integer per invoice: windows and sorts over it are cheaper than over the id strings
+    owed = owed.with_row_index("n")
     paid = (
         payments.select("invoice_id", "amount_cents", "pay_date")
         .filter(pl.col("pay_date") <= as_of)
-        .join(owed.select("invoice_id", "due_date"), on="invoice_id")
+        .join(owed.select("invoice_id", "n", "due_date"), on="invoice_id")
         # what was paid by the due date is never late: it lowers the starting principal
-        .with_columns(at=pl.max_horizontal("pay_date", "due_date"))
-        .select("invoice_id", "at", change=-pl.col("amount_cents"))
+        .select("n", at=pl.max_horizontal("pay_date", "due_date"), change=-pl.col("amount_cents"))
     )
-    start = owed.select("invoice_id", at="due_date", change="amount_total_cents")
+    start = owed.select("n", at="due_date", change="amount_total_cents")
+    # Several changes on one day are consecutive rows: only the day's last row spans any days,
+    # and its running principal already counts them all.
     spans = (
         pl.concat([start, paid])
-        .group_by("invoice_id", "at")
-        .agg(pl.col("change").sum())
-        .sort("invoice_id", "at")
+        .sort("n", "at")
         .with_columns(
-            principal=pl.col("change").cum_sum().over("invoice_id").clip(lower_bound=0),
-            until=pl.col("at").shift(-1).over("invoice_id").fill_null(as_of),
+            principal=pl.col("change").cum_sum().over("n").clip(lower_bound=0),
+            until=pl.when(pl.col("n").shift(-1) == pl.col("n"))
+            .then(pl.col("at").shift(-1))
+            .otherwise(pl.lit(as_of)),
         )
         .filter(pl.col("until") > pl.col("at"))
     )
@@ -190,15 +193,16 @@ def accrued_penalties(
         _rate_integral(pl.col("until"), table) - _rate_integral(pl.col("at"), table)
     ).cast(pl.Int128)
     half = _DENOMINATOR // 2
+    sums = spans.group_by("n").agg(numerator=weighted.sum())
     return (
-        spans.group_by("invoice_id")
-        .agg(numerator=weighted.sum())
+        owed.select("n", "invoice_id")
+        .join(sums, on="n", how="left")
         .select(
             "invoice_id",
-            penalty_cents=((pl.col("numerator") + half) // _DENOMINATOR).cast(pl.Int64),
+            penalty_cents=((pl.col("numerator").fill_null(0) + half) // _DENOMINATOR).cast(
+                pl.Int64
+            ),
         )
-        .join(owed.select("invoice_id"), on="invoice_id", how="right")
-        .select("invoice_id", pl.col("penalty_cents").fill_null(0))
     )
 
 

@@ -486,30 +486,32 @@ def plan_frames(
     return PlanFrames(comms, listed, credits, skipped.sort(*group, "invoice_id"))
 
 
-def _dunned(rows: list[dict]) -> tuple[DunnedItem, ...]:
-    return tuple(
-        DunnedItem(
-            invoice_id=r["invoice_id"],
-            document_type=(
-                "unapplied_credit" if r["document_type"] == "overpayment" else r["document_type"]
-            ),
-            issue_date=r["issue_date"],
-            due_date=r["due_date"],
-            total_cents=r["amount_total_cents"],
-            open_cents=r["amount_open_cents"],
-            days_late=r["days_late"],
-            penalty_cents=r.get("penalty_cents", 0),
-            indemnity_cents=r.get("indemnity_cents", 0),
-        )
-        for r in rows
-    )
+def _dunned(frame: pl.DataFrame) -> list[DunnedItem]:
+    """DunnedItems of the frame's rows, in order (columns read once: no per-row dicts)."""
+    kinds = frame["document_type"].replace("overpayment", "unapplied_credit")
+    zero = [0] * frame.height
+    columns = [
+        frame["invoice_id"].to_list(),
+        kinds.to_list(),
+        frame["issue_date"].to_list(),
+        frame["due_date"].to_list(),
+        frame["amount_total_cents"].to_list(),
+        frame["amount_open_cents"].to_list(),
+        frame["days_late"].to_list(),
+        frame["penalty_cents"].to_list() if "penalty_cents" in frame.columns else zero,
+        frame["indemnity_cents"].to_list() if "indemnity_cents" in frame.columns else zero,
+    ]
+    return [DunnedItem(*row) for row in zip(*columns, strict=True)]
 
 
-def _runs(frame: pl.DataFrame) -> dict[tuple[str, str], list[dict]]:
-    """Rows of `frame` (sorted by customer and currency) grouped by (customer, currency)."""
-    out: dict[tuple[str, str], list[dict]] = {}
-    for row in frame.iter_rows(named=True):
-        out.setdefault((row["customer_id"], row["currency"]), []).append(row)
+def _runs(frame: pl.DataFrame) -> dict[tuple[str, str], tuple[DunnedItem, ...]]:
+    """The items of `frame` (sorted by customer and currency) per (customer, currency)."""
+    items = _dunned(frame)
+    runs = frame.group_by("customer_id", "currency", maintain_order=True).len()
+    out, start = {}, 0
+    for customer, currency, n in runs.iter_rows():
+        out[(customer, currency)] = tuple(items[start : start + n])
+        start += n
     return out
 
 
@@ -520,20 +522,46 @@ def communications(as_of: date, frames: PlanFrames) -> list[Communication]:
     return [
         Communication(
             as_of=as_of,
-            customer_id=c["customer_id"],
-            customer_name=c["name"],
-            language=c["language"],
-            customer_kind=CustomerKind(c["customer_kind"]),
-            currency=c["currency"],
-            level=c["level"],
-            level_name=c["level_name"],
-            channel=Channel(c["channel"]),
-            template=c["template"],
-            recipients=tuple(c["emails"]),
-            needs_approval=bool(c["needs_approval"]),
-            items=_dunned(items[(c["customer_id"], c["currency"])]),
-            credits=_dunned(credits.get((c["customer_id"], c["currency"]), [])),
-            previous_key=c["previous_key"],
+            customer_id=customer,
+            customer_name=name,
+            language=language,
+            customer_kind=CustomerKind(kind),
+            currency=currency,
+            level=level,
+            level_name=level_name,
+            channel=Channel(channel),
+            template=template,
+            recipients=tuple(emails),
+            needs_approval=bool(approval),
+            items=items[(customer, currency)],
+            credits=credits.get((customer, currency), ()),
+            previous_key=previous,
         )
-        for c in frames.communications.iter_rows(named=True)
+        for (
+            customer,
+            currency,
+            level,
+            level_name,
+            channel,
+            template,
+            approval,
+            name,
+            language,
+            kind,
+            emails,
+            previous,
+        ) in frames.communications.select(
+            "customer_id",
+            "currency",
+            "level",
+            "level_name",
+            "channel",
+            "template",
+            "needs_approval",
+            "name",
+            "language",
+            "customer_kind",
+            "emails",
+            "previous_key",
+        ).iter_rows()
     ]
