@@ -4,7 +4,9 @@ Open items are the warehouse's one definition (open_items_at, sql/008, with allo
 by allocations_at, sql/011) read through aging's store, so dunning never chases an amount that
 aging does not show open: the open invoices and credit notes, and the overpayment credits
 (unapplied_credits_at) the plan nets. Payments feed the penalties (interest on what is left).
-Nothing here writes.
+Exclusions, contacts and the outbox history belong to their own modules (exclusions.py,
+customers.py, outbox.py); the readers below call them, with a stand-in while one is not there
+yet. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from o2c.models.dunning import ACTION_HISTORY
 from o2c.models.status import LoadStatus
 from o2c.tasks.aging import store as aging_store
 from o2c.tasks.bank.store import SOURCES as BANK_SOURCES
+from o2c.tasks.dunning.plan import DUNNING_CUSTOMER, EXCLUSION
 
 
 def read_items(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
@@ -54,3 +58,39 @@ def last_bank_data(con: duckdb.DuckDBPyConnection, *, as_of: date) -> date | Non
         },
     ).fetchone()
     return row[0] if row else None
+
+
+def read_customers(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """DUNNING_CUSTOMER rows: tasks/dunning/customers.py `dunning_contacts` (contacts by role,
+    kind, segment) once it is there; until then the customer master's name, language and one
+    email, every customer a business of the default segment."""
+    try:
+        from o2c.tasks.dunning.customers import dunning_contacts
+    except ImportError:
+        sql = """
+            SELECT customer_id, name, language, 'business' AS customer_kind,
+                   NULL::VARCHAR AS segment,
+                   CASE WHEN NULLIF(TRIM(email), '') IS NULL THEN []::VARCHAR[]
+                        ELSE [TRIM(email)] END AS emails
+            FROM customers ORDER BY customer_id
+        """
+        return con.sql(sql).pl().cast(DUNNING_CUSTOMER)
+    return dunning_contacts(con)
+
+
+def read_exclusions(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
+    """EXCLUSION rows active on `as_of` (tasks/dunning/exclusions.py; none before it lands)."""
+    try:
+        from o2c.tasks.dunning.exclusions import active_exclusions
+    except ImportError:
+        return pl.DataFrame(schema=EXCLUSION)
+    return active_exclusions(con, as_of)
+
+
+def read_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """ACTION_HISTORY rows of the outbox (tasks/dunning/outbox.py; none before it lands)."""
+    try:
+        from o2c.tasks.dunning.outbox import history
+    except ImportError:
+        return pl.DataFrame(schema=ACTION_HISTORY)
+    return history(con)
