@@ -39,6 +39,7 @@ __all__ = [
     "LABELS_DIR",
     "LANGUAGES",
     "MISSING",
+    "Labels",
     "Lang",
     "LanguageSettings",
     "catalog",
@@ -137,11 +138,39 @@ def catalog(lang: str, settings: LanguageSettings | None = None) -> dict[str, st
     code = normalise(lang)
     if code is None:
         raise ValueError(f"language {lang!r}: o2c writes 'fr' or 'en'")
+    files = tuple(
+        f for each in dict.fromkeys((FALLBACK, code)) for f in catalog_files(each, settings)
+    )
+    return dict(_merged(tuple((f, f.stat().st_mtime_ns) for f in files)))
+
+
+@lru_cache(maxsize=16)
+def _merged(files: tuple[tuple[Path, int], ...]) -> tuple[tuple[str, str], ...]:
     words: dict[str, str] = {}
-    for each in dict.fromkeys((FALLBACK, code)):
-        for path in catalog_files(each, settings):
-            words.update(read_catalog(path))
-    return words
+    for path, mtime_ns in files:
+        words.update(_read(path, mtime_ns))
+    return tuple(words.items())
+
+
+class Labels:
+    """A language's catalog read once: `words = Labels("fr")`, then `words("dunning.x", n=3)`.
+    What a template or a report calls for each label (label() re-reads the settings each time)."""
+
+    def __init__(self, lang: str | None = None, settings: LanguageSettings | None = None):
+        self.lang = normalise(lang) or company_language()
+        self.words = catalog(self.lang, settings)
+
+    def __call__(self, key: str, /, **values: object) -> str:
+        if key not in self.words:
+            raise KeyError(f"label {key!r} is in no catalog ({LABELS_DIR}/{FALLBACK}.toml)")
+
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in values:
+                raise KeyError(f"label {key!r} needs a value for {{{name}}}")
+            return str(values[name])
+
+        return _PLACEHOLDER.sub(fill, self.words[key])
 
 
 def label(key: str, lang: str | None = None, /, **values: object) -> str:
@@ -150,14 +179,4 @@ def label(key: str, lang: str | None = None, /, **values: object) -> str:
     Only plain `{name}` placeholders are filled (no attribute or index access), so a label a
     company edits cannot reach into the values; a value is inserted as text, never re-read.
     """
-    words = catalog(lang or company_language())
-    if key not in words:
-        raise KeyError(f"label {key!r} is in no catalog ({LABELS_DIR}/{FALLBACK}.toml)")
-
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise KeyError(f"label {key!r} needs a value for {{{name}}}")
-        return str(values[name])
-
-    return _PLACEHOLDER.sub(fill, words[key])
+    return Labels(lang)(key, **values)

@@ -34,12 +34,13 @@ import o2c.templates
 from o2c.models.dunning import Channel, Communication, CustomerKind, DunnedItem, RenderedMessage
 from o2c.tasks.common.language import (
     FALLBACK,
+    Labels,
     LanguageSettings,
     catalog_files,
     format_date,
     format_money,
-    label,
     language_for,
+    normalise,
 )
 from o2c.tasks.dunning.settings import SenderSettings
 
@@ -96,13 +97,31 @@ def template_sha256(
     language, and the label catalogs (English underneath, the language, the company's own).
     Of their content, not their place: the same files copied elsewhere hash the same."""
     env = _environment(False, own)
-    sources = _sources(env, [*LAYOUTS.values(), prose_name(template, lang)])
+    names = [*LAYOUTS.values(), prose_name(template, lang)]
+    labels = [p for each in dict.fromkeys((FALLBACK, lang)) for p in catalog_files(each, settings)]  # type: ignore[arg-type]
+    # what the files are now (a template edited while a flow runs is seen, as Jinja sees it)
+    stamp = tuple((str(p), p.stat().st_mtime_ns) for p in labels)
+    loader = env.loader
+    assert isinstance(loader, jinja2.FileSystemLoader)
+    where = tuple(
+        (str(Path(d) / n), (Path(d) / n).stat().st_mtime_ns)
+        for d in loader.searchpath
+        for n in names
+        if (Path(d) / n).is_file()
+    )
+    return _template_sha256(own, tuple(names), tuple(labels), stamp + where)
+
+
+@lru_cache(maxsize=64)
+def _template_sha256(
+    own: Path | None, names: tuple[str, ...], labels: tuple[Path, ...], _stamp: tuple
+) -> str:
+    sources = _sources(_environment(False, own), names)
     digest = hashlib.sha256()
     for name in sorted(sources):
         digest.update(f"{name}\0{sources[name]}\0".encode())
-    for each in dict.fromkeys((FALLBACK, lang)):
-        for path in catalog_files(each, settings):  # type: ignore[arg-type]
-            digest.update(f"labels/{path.name}\0".encode() + path.read_bytes() + b"\0")
+    for path in labels:
+        digest.update(f"labels/{path.name}\0".encode() + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -142,9 +161,10 @@ def _check_link(communication: Communication) -> None:
         )
 
 
-def _context(c: Communication, lang: str, sender: SenderSettings) -> dict[str, object]:
-    def t(key: str, /, **values: object) -> str:
-        return label(key, lang, **values)
+def _context(
+    c: Communication, lang: str, sender: SenderSettings, words: LanguageSettings
+) -> dict[str, object]:
+    t = Labels(lang, words)
 
     def money(cents: int) -> str:
         return format_money(cents, c.currency, lang, symbol=True)  # type: ignore[arg-type]
@@ -225,10 +245,14 @@ def render(
     settings: SenderSettings | None = None,
     *,
     company_language: str | None = None,
+    language_settings: LanguageSettings | None = None,
 ) -> RenderedMessage:
-    """The communication as subject, plain text and HTML, in the customer's language."""
+    """The communication as subject, plain text and HTML, in the customer's language.
+
+    A caller rendering many passes its settings once (reading them is most of the cost)."""
     sender = settings or SenderSettings()
-    lang = language_for(communication.language, company_language)  # type: ignore[arg-type]
+    words = language_settings or LanguageSettings()
+    lang = language_for(communication.language, company_language or words.language)  # type: ignore[arg-type]
     _check_link(communication)
     if communication.channel in NOT_SENT:
         raise TemplateError(
@@ -247,7 +271,7 @@ def render(
             f"{communication.key} ({communication.customer_id}, level {communication.level}): "
             f"expected {where}"
         ) from err
-    context = _context(communication, lang, sender)
+    context = _context(communication, lang, sender, words)
     prose = prose_template.make_module(context)
     subject = " ".join(str(prose.subject).split())  # one line: a name cannot add a header
     text = text_env.get_template(LAYOUTS["text"]).render(context).strip() + "\n"
@@ -258,7 +282,7 @@ def render(
         subject=subject,
         text=text,
         html=html,
-        template_sha256=template_sha256(communication.template, lang, own),
+        template_sha256=template_sha256(communication.template, lang, own, words),
         content_sha256=content_sha256(subject, text, html),
     )
 
@@ -273,24 +297,28 @@ def preview_html(
     """One HTML page showing each planned communication as its customer would read it, for
     finance's approval and `o2c dunning plan`. A level that sends nothing (phone task,
     litigation) is listed; one whose template is missing is shown with the reason, not skipped."""
+    sender = settings or SenderSettings()
+    words = LanguageSettings()
     entries = []
     for c in communications:
         entry: dict[str, object] = {"c": c, "message": None, "problem": None}
         if c.channel not in NOT_SENT:
             try:
-                message = renderer(c, settings, company_language=company_language)
+                message = renderer(
+                    c, sender, company_language=company_language, language_settings=words
+                )
             except TemplateError as err:
                 entry["problem"] = str(err)
             else:
                 entry["message"] = message
                 entry["body"] = Markup(_body(message.html or ""))
         entries.append(entry)
-    lang = company_language or LanguageSettings().language
-    env = _environment(True, (settings or SenderSettings()).templates_dir)
+    lang = normalise(company_language) or words.language
+    env = _environment(True, sender.templates_dir)
     return env.get_template(PREVIEW).render(
         entries=entries,
         lang=lang,
-        t=lambda name, /, **values: label(name, lang, **values),
+        t=Labels(lang, words),
         money=lambda c, cents: format_money(cents, c.currency, lang),  # type: ignore[arg-type]
     )
 
