@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import html as htmllib
+import os
 import shutil
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import pytest
 from markupsafe import escape
@@ -218,6 +222,25 @@ def test_hashes_stable_across_runs_and_changed_by_the_template(tmp_path):
     assert changed.content_sha256 != first.content_sha256
 
 
+def test_hashes_are_the_same_in_another_process():
+    """The audit log compares hashes made by different runs: nothing process-local in them."""
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from test_render import letter; "
+        "from o2c.tasks.dunning.render import render; m = render(letter()); "
+        "print(m.template_sha256, m.content_sha256)"
+    )
+    here = render(letter())
+    for seed in ("1", "2"):
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(Path(__file__).parent)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout.split()
+        assert out == [here.template_sha256, here.content_sha256]
+
+
 def test_a_label_edit_changes_the_template_hash(monkeypatch, tmp_path):
     first = render(letter())
     (tmp_path / "fr.toml").write_text('[dunning.totals]\ndue = "Solde à payer"\n')
@@ -240,7 +263,7 @@ def test_preview_shows_each_communication_escaped_and_says_what_is_not_sent():
     assert "<script>" not in page and "<img" not in page
     assert page.count("<section") == 4
     assert "Relances prévues" in page and "Approbation requise" in page
-    assert "Aucun message" in page  # the phone task
+    assert "Aucun message" in page and "Appel téléphonique" in page  # the phone task
     assert "Impossible à rendre" in page and "no_such_template" in page
     assert "Dear Acme Bâtiment SARL" in page  # the English letter's own body
     assert page.count("<body") == 1  # each message's body, not nested documents
