@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ def _invoice(number, due, total, open_, late, penalty=0, indemnity=0):
     return DunnedItem(
         invoice_id=number,
         document_type="invoice",
-        issue_date=date(due.year, due.month, 1) if due.day > 1 else due,
+        issue_date=due - timedelta(days=30),
         due_date=due,
         total_cents=total,
         open_cents=open_,
