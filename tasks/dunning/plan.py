@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 
 import polars as pl
 
@@ -247,14 +248,21 @@ def plan_frames(
     rates: RateTable | None = None,
 ) -> PlanFrames:
     """The plan as frames (see `plan`)."""
-    items = conform(open_items, OPEN_ITEM, "open items").select(list(OPEN_ITEM))
+    # what each item needs on its way; names, languages and addresses join the few
+    # communications at the end rather than travel with every item
+    items = conform(open_items, OPEN_ITEM, "open items").select(
+        [c for c in OPEN_ITEM if c not in ("legal_entity", "reference")]
+    )
     customers = conform(customers, DUNNING_CUSTOMER, "dunning customers").select(
         list(DUNNING_CUSTOMER)
     )
+    contacts = customers.select("customer_id", "name", "language", "emails")
     exclusions = conform(exclusions, EXCLUSION, "exclusions").filter(
         pl.col("until").is_null() | (pl.col("until") >= as_of)
     )
     acted = history.filter(pl.col("status").is_in(_ACTED))
+    acted_days = acted["acted_on"].drop_nulls()
+    acted_span = [acted_days.min(), acted_days.max()] if acted_days.len() else []
     overrides = policy.customers
     segment_of = {c: o.segment for c, o in overrides.items() if o.segment}
     due_dates = items["due_date"].drop_nulls()
@@ -262,12 +270,13 @@ def plan_frames(
 
     # customer attributes on every item, and each item's level
     items = (
-        items.join(customers, on="customer_id", how="left")
+        items.join(
+            customers.select("customer_id", "customer_kind", "segment"),
+            on="customer_id",
+            how="left",
+        )
         .with_columns(
-            name=pl.col("name").fill_null(pl.col("customer_id")),
-            language=pl.col("language").fill_null("fr"),
             customer_kind=pl.col("customer_kind").fill_null(CustomerKind.BUSINESS.value),
-            emails=pl.col("emails").fill_null([]),
             segment=_by_customer(segment_of, pl.col("segment"), pl.String),
         )
         .with_columns(
@@ -364,7 +373,7 @@ def plan_frames(
     comms = (
         listed.group_by(group)
         .agg(
-            pl.col("segment", "top", "name", "language", "customer_kind", "emails").first(),
+            pl.col("segment", "top", "customer_kind").first(),
             done_max=pl.col("done").max(),
             done_min=pl.col("done").min(),
             overdue_cents=pl.col("amount_open_cents").sum(),
@@ -390,6 +399,7 @@ def plan_frames(
     approval = {c: o.needs_approval for c, o in overrides.items() if o.needs_approval is not None}
     comms = (
         comms.join(levels, on=["segment", "level", "currency"], how="left")
+        .join(contacts, on="customer_id", how="left")
         .join(credit_totals, on=group, how="left")
         .join(balance, on=group, how="left")
         .join(last_action, on=group, how="left")
@@ -397,13 +407,16 @@ def plan_frames(
         .join(min_open_override, on=group, how="left")
         .with_columns(
             credits_cents=pl.col("credits_cents").fill_null(0),
+            name=pl.col("name").fill_null(pl.col("customer_id")),
+            language=pl.col("language").fill_null("fr"),
+            emails=pl.col("emails").fill_null([]),
             min_open_cents=pl.coalesce("override_min_cents", "min_open_cents"),
             needs_approval=_by_customer(approval, pl.col("level_approval"), pl.Boolean),
             since_last=elapsed_days(
                 policy.calendar,
                 pl.col("last_action"),
                 pl.lit(as_of),
-                [*span, date(as_of.year - 2, 1, 1)],
+                [*span, *acted_span],
             ),
         )
         .with_columns(due_cents=pl.col("overdue_cents") + pl.col("credits_cents"))
@@ -504,21 +517,43 @@ def _dunned(frame: pl.DataFrame) -> list[DunnedItem]:
     return [DunnedItem(*row) for row in zip(*columns, strict=True)]
 
 
-def _runs(frame: pl.DataFrame) -> dict[tuple[str, str], tuple[DunnedItem, ...]]:
-    """The items of `frame` (sorted by customer and currency) per (customer, currency)."""
-    items = _dunned(frame)
-    runs = frame.group_by("customer_id", "currency", maintain_order=True).len()
-    out, start = {}, 0
-    for customer, currency, n in runs.iter_rows():
-        out[(customer, currency)] = tuple(items[start : start + n])
-        start += n
-    return out
-
-
 def communications(as_of: date, frames: PlanFrames) -> list[Communication]:
-    """The planned communications as the outbox, templates and channels read them."""
-    items = _runs(frames.items)
-    credits = _runs(frames.credits)
+    """The planned communications as the outbox, templates and channels read them.
+
+    The three frames are sorted alike (customer, currency), so each communication takes the
+    next n items and credits in order: no lookup per communication."""
+    group = ["customer_id", "currency"]
+    counts = (
+        frames.communications.select(group)
+        .join(
+            frames.items.group_by(group).len("n_items"),
+            on=group,
+            how="left",
+            maintain_order="left",
+        )
+        .join(
+            frames.credits.group_by(group).len("n_credits"),
+            on=group,
+            how="left",
+            maintain_order="left",
+        )
+        .fill_null(0)
+    )
+    items, credits = iter(_dunned(frames.items)), iter(_dunned(frames.credits))
+    rows = frames.communications.select(
+        "customer_id",
+        "currency",
+        "level",
+        "level_name",
+        "channel",
+        "template",
+        "needs_approval",
+        "name",
+        "language",
+        "customer_kind",
+        "emails",
+        "previous_key",
+    ).iter_rows()
     return [
         Communication(
             as_of=as_of,
@@ -533,8 +568,8 @@ def communications(as_of: date, frames: PlanFrames) -> list[Communication]:
             template=template,
             recipients=tuple(emails),
             needs_approval=bool(approval),
-            items=items[(customer, currency)],
-            credits=credits.get((customer, currency), ()),
+            items=tuple(islice(items, n_items)),
+            credits=tuple(islice(credits, n_credits)),
             previous_key=previous,
         )
         for (
@@ -550,18 +585,7 @@ def communications(as_of: date, frames: PlanFrames) -> list[Communication]:
             kind,
             emails,
             previous,
-        ) in frames.communications.select(
-            "customer_id",
-            "currency",
-            "level",
-            "level_name",
-            "channel",
-            "template",
-            "needs_approval",
-            "name",
-            "language",
-            "customer_kind",
-            "emails",
-            "previous_key",
-        ).iter_rows()
+        ), n_items, n_credits in zip(
+            rows, counts["n_items"].to_list(), counts["n_credits"].to_list(), strict=True
+        )
     ]

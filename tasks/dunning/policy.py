@@ -125,15 +125,17 @@ def elapsed_days(calendar: Calendar, start: pl.Expr, end: pl.Expr, span: Iterabl
     if not calendar.business_days:
         return (end - start).dt.total_days().cast(pl.Int32)
     days = list(span)
+    first, last = min(days), max(days)
+    off = holidays_between(calendar, first, last)
+    # Each date as the business days from a fixed day before it, so that one count per date
+    # serves both directions: (start, end] forward, minus (end, start] backward.
+    epoch = pl.lit(date(first.year - 1, 1, 1))
     one = timedelta(days=1)
-    off = holidays_between(calendar, min(days), max(days))
-    # business_day_count counts [a, b) forward but not the mirror of it backward: both ways here
-    # count the business days of the half-open span after the earlier date.
-    return (
-        pl.when(end >= start)
-        .then(pl.business_day_count(start + one, end + one, holidays=off))
-        .otherwise(-pl.business_day_count(end + one, start + one, holidays=off))
-    )
+
+    def rank(day: pl.Expr) -> pl.Expr:
+        return pl.business_day_count(epoch, day + one, holidays=off)
+
+    return (rank(end) - rank(start)).cast(pl.Int32)
 
 
 def business_days_between(calendar: Calendar, start: date, end: date) -> int:
