@@ -43,7 +43,7 @@ def test_the_table_applies_mro_plus_ten_or_the_floor_when_higher():
     assert RATES.rate_bp("2025-H1") == 1315  # 3.15 + 10 (floor 3 x 3.71 = 11.13)
     assert RATES.rate_bp("2025-H2") == 1215  # 2.15 + 10 (floor 8.28)
     assert RATES.rate_bp("2024-H1") == 1521  # 3 x 5.07 beats 4.50 + 10
-    assert RATES.rate_bp("2022-H2") == 1000  # MRO 0.00, no legal rate recorded
+    assert RATES.rate_bp("2022-H2") == 1000  # MRO 0.00 + 10 (floor 3 x 0.77 = 2.31)
 
 
 def test_partial_payment_across_the_first_of_july():
