@@ -90,8 +90,19 @@ class SkipReason:
 # History rows that count as "done": a failed send will be retried, a bounced or cancelled one
 # never reached the customer.
 _ACTED = (OutboxStatus.SENT.value, OutboxStatus.PENDING.value, OutboxStatus.UNKNOWN.value)
-# One kind per item when several apply: the customer's own choice first, then the invoice's.
-_PRIORITY = [k.value for k in ExclusionKind]
+# The reason the journal shows when several exclusions hold: a customer-wide one before an
+# invoice's (see plan_frames), and among them the most lasting first.
+_PRIORITY = [
+    k.value
+    for k in (
+        ExclusionKind.OPT_OUT,
+        ExclusionKind.DISPUTE,
+        ExclusionKind.PAYMENT_PLAN,
+        ExclusionKind.PROMISE_TO_PAY,
+        ExclusionKind.NET_CREDIT,
+        ExclusionKind.BELOW_THRESHOLD,
+    )
+]
 
 ITEM_COLUMNS = [
     "customer_id",

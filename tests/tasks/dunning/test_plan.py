@@ -291,3 +291,63 @@ def test_one_communication_per_currency_and_bad_input_names_the_frame():
             customers("A"),
             POLICY,
         )
+
+
+def test_when_exclusions_overlap_the_customer_wide_and_lasting_one_is_the_reason():
+    items = [item("O1", "O", 10, 30_000), item("P1", "P", 10, 30_000)]
+    excl = frame(
+        [
+            {
+                "customer_id": "O",
+                "invoice_id": None,
+                "kind": "promise_to_pay",
+                "until": date(2026, 4, 9),
+                "reason": "x",
+            },
+            {
+                "customer_id": "O",
+                "invoice_id": None,
+                "kind": "opt_out",
+                "until": None,
+                "reason": "x",
+            },
+            {
+                "customer_id": "P",
+                "invoice_id": "P1",
+                "kind": "dispute",
+                "until": None,
+                "reason": "x",
+            },
+            {
+                "customer_id": "P",
+                "invoice_id": None,
+                "kind": "promise_to_pay",
+                "until": date(2026, 4, 9),
+                "reason": "x",
+            },
+        ],
+        EXCLUSION,
+    )
+    assert skipped(run(items, excl=excl)) == {("O1", "opt_out"), ("P1", "promise_to_pay")}
+
+
+def test_business_days_delay_a_level_over_a_holiday_weekend():
+    policy = parse_policy(
+        """\
+segments:
+  default:
+    levels:
+      - {name: first, days: 3, channel: email, template: reminder_friendly}
+"""
+    )
+    # Due Thursday 2 April 2026; Monday 6 April is Easter Monday. On Tuesday 7 April it is 5
+    # calendar days late but 2 business days (Friday 3, Tuesday 7): 3 only on Wednesday 8.
+    due = [item("E1", "A", 0, 30_000)]
+    due[0]["due_date"] = date(2026, 4, 2)
+
+    def planned(as_of):
+        return plan(as_of, frame(due, OPEN_ITEM), NO_EXCLUSIONS, history(), customers("A"), policy)
+
+    assert planned(date(2026, 4, 7)).communications == []
+    [letter] = planned(date(2026, 4, 8)).communications
+    assert letter.items[0].days_late == 6
