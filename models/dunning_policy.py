@@ -112,7 +112,8 @@ class CustomerOverride(_Strict):
     segment: str | None = None  # use this segment's policy instead of the customer's own
     grace_days: int | None = Field(default=None, ge=0, le=365)
     min_open: dict[str, Amount] | None = None
-    max_level: str | None = None  # never escalate past this level (a key account)
+    # Never escalate past this level (a key account): a level name of the customer's segment.
+    max_level: str | None = None
     needs_approval: bool | None = None  # every level waits for finance (or none does)
 
     @field_validator("min_open", mode="before")
@@ -154,10 +155,13 @@ class DunningPolicy(_Strict):
         if "default" not in self.segments:
             raise ValueError("segments: a 'default' segment is required")
         for customer, override in self.customers.items():
-            segment = override.segment or "default"
-            if segment not in self.segments:
+            segment = override.segment
+            if segment is not None and segment not in self.segments:
                 raise ValueError(f"{AT}customers.{customer}.segment: unknown segment {segment!r}")
-            names = [lv.name for lv in self.segments[segment].levels]
+            # without its own segment here, the customer's segment comes with the data: the
+            # level must exist somewhere (a segment without it leaves the customer uncapped)
+            chosen = [segment] if segment else list(self.segments)
+            names = sorted({lv.name for s in chosen for lv in self.segments[s].levels})
             if override.max_level is not None and override.max_level not in names:
                 raise ValueError(
                     f"{AT}customers.{customer}.max_level: max_level {override.max_level!r} "

@@ -219,8 +219,9 @@ def _reached(policy: DunningPolicy, elapsed: pl.Expr, grace: pl.Expr) -> pl.Expr
         courtesy = [lv.days for lv in seg.levels if lv.courtesy]
         overdue = [lv.days for lv in seg.levels if not lv.courtesy]
         n_courtesy = len(courtesy)
-        over = pl.sum_horizontal([(elapsed >= d).cast(pl.Int32) for d in overdue] or [0])
-        cour = pl.sum_horizontal([(elapsed >= d).cast(pl.Int32) for d in courtesy] or [0])
+        zero = [pl.lit(0, pl.Int32)]
+        over = pl.sum_horizontal([(elapsed >= d).cast(pl.Int32) for d in overdue] or zero)
+        cour = pl.sum_horizontal([(elapsed >= d).cast(pl.Int32) for d in courtesy] or zero)
         value = (
             pl.when((elapsed >= grace) & (over > 0))
             .then(over + n_courtesy)
@@ -231,6 +232,23 @@ def _reached(policy: DunningPolicy, elapsed: pl.Expr, grace: pl.Expr) -> pl.Expr
         test = pl.col("segment") == name
         chain = pl.when(test).then(value) if chain is None else chain.when(test).then(value)
     return chain.otherwise(0).cast(pl.Int32)
+
+
+def _max_level(policy: DunningPolicy) -> pl.Expr:
+    """Each row's cap from its customer's max_level, found among its segment's levels (99:
+    none)."""
+    capped = {c: o.max_level for c, o in policy.customers.items() if o.max_level is not None}
+    none = pl.lit(99, pl.Int32)
+    if not capped:
+        return none
+    chain = None
+    for name, seg in policy.segments.items():
+        rank = {lv.name: i for i, lv in enumerate(seg.levels, start=1)}
+        caps = {c: rank[level] for c, level in capped.items() if level in rank}
+        value = _by_customer(caps, none, pl.Int32)
+        test = pl.col("segment") == name
+        chain = pl.when(test).then(value) if chain is None else chain.when(test).then(value)
+    return chain.otherwise(none)
 
 
 def _highest_free(policy: DunningPolicy, top: pl.Expr) -> pl.Expr:
@@ -303,18 +321,7 @@ def plan_frames(
                 _per_segment(policy, pl.col("segment"), lambda _, s: s.grace_days, pl.Int32),
                 pl.Int32,
             ),
-            max_level=_by_customer(
-                {
-                    c: [
-                        lv.name for lv in policy.segments[policy.segment_for(c, None)].levels
-                    ].index(o.max_level)
-                    + 1
-                    for c, o in overrides.items()
-                    if o.max_level is not None
-                },
-                pl.lit(99, pl.Int32),
-                pl.Int32,
-            ),
+            max_level=_max_level(policy),
         )
         .with_columns(
             reached=pl.min_horizontal(
