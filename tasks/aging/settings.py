@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from o2c.tasks.common.formatting import Lang
+from o2c.tasks.common.language import company_language
 
 
 def _cents(units: Decimal) -> int:
@@ -35,7 +36,9 @@ class AgingSettings(BaseSettings):
     dso_min_revenue: Decimal = Field(default=Decimal("1000.00"), ge=0, decimal_places=2)
     dso_min_revenue_by_currency: dict[str, Decimal] = Field(default_factory=dict)
     top_late_payers: int = Field(default=10, ge=1, le=100)
-    lang: Lang = "fr"
+    # The company's language (O2C_LANGUAGE, one place for every report and letter);
+    # O2C_AGING_LANG overrides it for aging alone.
+    lang: Lang = Field(default_factory=company_language)
 
     @field_validator("small_balance_by_currency", "dso_min_revenue_by_currency")
     @classmethod
