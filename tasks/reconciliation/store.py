@@ -21,6 +21,8 @@ import polars as pl
 
 from o2c.models.bounds import MAX_AMOUNT_CENTS
 from o2c.models.schemas import ALLOCATION, BANK_TRANSACTION, CUSTOMER, OPEN_ITEM, PAYER_ALIAS
+from o2c.tasks.common.formatting import format_money
+from o2c.tasks.reconciliation import not_customer
 from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.engine import (
     DECISION,
@@ -40,7 +42,7 @@ _PENDING = """
     SELECT t.* FROM bank_transactions t
     WHERE NOT EXISTS (SELECT 1 FROM allocations a WHERE a.transaction_id = t.transaction_id)
       AND NOT EXISTS (SELECT 1 FROM reconciliation_decisions d
-                      WHERE d.transaction_id = t.transaction_id)
+                      WHERE d.transaction_id = t.transaction_id AND d.undone_at IS NULL)
       AND NOT EXISTS (SELECT 1 FROM reconciliation_exceptions e
                       WHERE e.transaction_id = t.transaction_id AND e.status = 'resolved')
 """
@@ -238,11 +240,39 @@ def reconcile_warehouse(
     flow_run_id: str | None = None,
     config: ReconciliationConfig | None = None,
 ) -> ReconciliationResult:
-    """Read, reconcile, write. ``stats`` also says what was actually written."""
+    """Read, set aside what is not a customer payment (not_customer.py), reconcile, write.
+    ``stats`` also says what was actually written and what was left alone."""
     inputs = read_inputs(con)
+    inputs["transactions"], left = not_customer.set_aside(
+        inputs["transactions"], not_customer.remembered_keys(con), not_customer.load_codes()
+    )
     result = with_evidence(reconcile(**inputs, config=config), inputs, config)
+    result.stats["transactions"] = int(result.stats.get("transactions", 0)) + left.height
+    result.stats.update(not_customer.left_alone_stats(left))
+    result.stats["by_rule_currency"] = by_rule_and_currency(result.allocations)
+    if left.height:
+        # An exception an earlier run gave a line now left alone is withdrawn.
+        result.not_customer_debits = pl.concat(
+            [result.not_customer_debits.select("transaction_id"), left.select("transaction_id")]
+        )
     result.stats.update(write_result(con, result, flow_run_id=flow_run_id))
     return result
+
+
+def by_rule_and_currency(allocations: pl.DataFrame) -> list[dict]:
+    """What each rule allocated, one row per rule and currency (never two currencies added):
+    rule, currency, transactions, amount_cents."""
+    if allocations.height == 0:
+        return []
+    return (
+        allocations.group_by("rule", "currency")
+        .agg(
+            transactions=pl.col("transaction_id").n_unique(),
+            amount_cents=pl.col("amount_cents").sum(),
+        )
+        .sort("currency", "rule")
+        .to_dicts()
+    )
 
 
 def with_evidence(
@@ -320,52 +350,43 @@ def _candidates_of(con: duckdb.DuckDBPyConnection, transaction_ids: list[str]) -
     return {tx: json.loads(raw or "[]") for tx, raw in found}
 
 
-def _resolve_candidates(
-    con: duckdb.DuckDBPyConnection, rows: list[dict], source: str
-) -> list[dict]:
-    """Rows whose invoice_id says "candidate N" replaced by that candidate's invoices and amounts
-    (one row per invoice, the same line). Refused naming the line and field when N is not one of
-    the transaction's candidates."""
-    wanted = [r for r in rows if candidate_number(r["invoice_id"]) is not None]
-    known = _candidates_of(con, sorted({r["transaction_id"] for r in wanted}))
-    out = []
-    for r in rows:
-        n = candidate_number(r["invoice_id"])
-        if n is None:
-            out.append(r)
-            continue
-        where = f"decisions ({source}) line {r['line']}: invoice_id {r['invoice_id']!r}"
-        listed = known.get(r["transaction_id"])
-        if listed is None:
+def _candidate_rows(r: dict, listed: list | None, source: str) -> list[dict]:
+    """A row whose invoice_id says "candidate N" as that candidate's invoices and amounts (one
+    row per invoice, the same line); refused naming the line and field when N is not one of the
+    transaction's candidates."""
+    n = candidate_number(r["invoice_id"])
+    if n is None:
+        return [r]
+    where = f"decisions ({source}) line {r['line']}: invoice_id {r['invoice_id']!r}"
+    if listed is None:
+        raise ValueError(
+            f"{where}: transaction {r['transaction_id']!r} has no open exception to pick a"
+            " candidate from; give the invoice_id"
+        )
+    if not 1 <= n <= len(listed):
+        have = f"candidates 1 to {len(listed)}" if listed else "no candidate"
+        raise ValueError(f"{where}: transaction {r['transaction_id']!r} has {have}")
+    chosen = listed[n - 1]
+    invoices = chosen.get("invoice_ids") or []
+    if not invoices or any(i.startswith("customer:") for i in invoices):
+        raise ValueError(
+            f"{where}: candidate {n} names a customer ({', '.join(invoices)}), not"
+            " invoices; give the invoice_id"
+        )
+    amounts = chosen.get("amounts_cents") or [None] * len(invoices)
+    if r["amount_cents"] is not None:
+        if len(invoices) > 1:
             raise ValueError(
-                f"{where}: transaction {r['transaction_id']!r} has no open exception to pick a"
-                " candidate from; give the invoice_id"
+                f"{where}: candidate {n} settles {len(invoices)} invoices with their own"
+                " amounts; leave amount empty or give the invoices one by one"
             )
-        if not 1 <= n <= len(listed):
-            have = f"candidates 1 to {len(listed)}" if listed else "no candidate"
-            raise ValueError(f"{where}: transaction {r['transaction_id']!r} has {have}")
-        chosen = listed[n - 1]
-        invoices = chosen.get("invoice_ids") or []
-        if not invoices or any(i.startswith("customer:") for i in invoices):
-            raise ValueError(
-                f"{where}: candidate {n} names a customer ({', '.join(invoices)}), not"
-                " invoices; give the invoice_id"
-            )
-        amounts = chosen.get("amounts_cents") or [None] * len(invoices)
-        if r["amount_cents"] is not None:
-            if len(invoices) > 1:
-                raise ValueError(
-                    f"{where}: candidate {n} settles {len(invoices)} invoices with their own"
-                    " amounts; leave amount empty or give the invoices one by one"
-                )
-            amounts = [r["amount_cents"]]
-        # An invoice the payment does not reach (a set paid in part) gets no allocation of 0.
-        chosen_rows = [
-            {**r, "invoice_id": invoice_id, "amount_cents": cents}
-            for invoice_id, cents in zip(invoices, amounts, strict=True)
-        ]
-        out += [c for c in chosen_rows if c["amount_cents"] != 0] or chosen_rows[:1]
-    return out
+        amounts = [r["amount_cents"]]
+    # An invoice the payment does not reach (a set paid in part) gets no allocation of 0.
+    chosen_rows = [
+        {**r, "invoice_id": invoice_id, "amount_cents": cents}
+        for invoice_id, cents in zip(invoices, amounts, strict=True)
+    ]
+    return [c for c in chosen_rows if c["amount_cents"] != 0] or chosen_rows[:1]
 
 
 def read_decisions_csv(path: str | Path) -> pl.DataFrame:
@@ -408,6 +429,108 @@ def _to_cents(value: object, where: str) -> int | None:
     return int(cents)
 
 
+# "undo" (or "annuler") in the invoice_id field: this transaction's counterparty is a customer
+# after all; forget "not a customer payment" for it (not_customer.forget).
+_UNDO = re.compile(r"^\s*(?:undo|annuler)\s*$", re.IGNORECASE)
+
+
+def _refuse(refused: dict[int, str], line: int, reason: str) -> None:
+    refused.setdefault(line, reason)
+
+
+def _check_lines(
+    con: duckdb.DuckDBPyConnection, rows: list[dict], source: str, refused: dict[int, str]
+) -> list[dict]:
+    """The rows (candidates resolved) whose line the warehouse accepts; each refused line's
+    reason goes to ``refused`` (line -> reason). A transaction is decided whole: when one line
+    of a split is refused, its other lines are too."""
+    known = _candidates_of(
+        con,
+        sorted(
+            {r["transaction_id"] for r in rows if candidate_number(r["invoice_id"]) is not None}
+        ),
+    )
+    resolved = []
+    for r in rows:
+        try:
+            resolved += _candidate_rows(r, known.get(r["transaction_id"]), source)
+        except ValueError as why:
+            _refuse(refused, r["line"], str(why))
+    schema = {**DECISION, "line": pl.Int64, "i": pl.Int64}
+    numbered = [{**r, "i": i} for i, r in enumerate(resolved)]
+    frame = pl.DataFrame(numbered, schema=schema, orient="row")
+    con.register("_dec", frame.to_arrow())
+    try:
+        checked = con.execute(
+            f"""SELECT d.line, d.transaction_id, d.invoice_id,
+                      t.transaction_id IS NULL AS no_tx,
+                      d.invoice_id IS NOT NULL AND i.invoice_id IS NULL AS no_invoice,
+                      EXISTS (SELECT 1 FROM allocations a
+                              WHERE a.transaction_id = d.transaction_id) AS allocated,
+                      EXISTS (SELECT 1 FROM reconciliation_decisions r
+                              WHERE r.transaction_id = d.transaction_id
+                                AND r.undone_at IS NULL) AS decided,
+                      COALESCE(d.amount_cents, {_CENTS.format("o.amount_open")}) AS cents,
+                      {_CENTS.format("t.amount")} AS tx_cents, t.currency, i.currency
+               FROM _dec d
+               LEFT JOIN bank_transactions t USING (transaction_id)
+               LEFT JOIN invoices i ON i.invoice_id = d.invoice_id
+               LEFT JOIN open_items o ON o.invoice_id = d.invoice_id
+               ORDER BY d.i"""
+        ).fetchall()
+    finally:
+        con.unregister("_dec")
+    out = []
+    for checks, r in zip(checked, resolved, strict=True):
+        line, tx_id, inv_id, no_tx, no_invoice, allocated, decided = checks[:7]
+        cents, tx_cents, tx_cur, inv_cur = checks[7:]
+        where = f"decisions ({source}) line {line}"
+        if no_tx:
+            _refuse(refused, line, f"{where}: unknown transaction_id {tx_id!r}")
+        elif no_invoice:
+            _refuse(refused, line, f"{where}: unknown invoice_id {inv_id!r}")
+        elif allocated:
+            _refuse(refused, line, f"{where}: transaction {tx_id!r} is already allocated")
+        elif decided:
+            _refuse(refused, line, f"{where}: transaction {tx_id!r} is already decided")
+        elif inv_id is not None and cents is None:
+            _refuse(refused, line, f"{where}: no amount given and nothing open on {inv_id!r}")
+        elif inv_id is not None and inv_cur != tx_cur:
+            _refuse(refused, line, f"{where}: invoice {inv_id!r} is in {inv_cur}, the payment"
+                    f" in {tx_cur}")  # fmt: skip
+        else:
+            out.append({**r, "amount_cents": cents if inv_id is not None else r["amount_cents"],
+                        "tx_cents": tx_cents})  # fmt: skip
+    # Decided whole: a transaction allocating more than it brought, or both "not a customer
+    # payment" and invoices, is refused on all its lines.
+    by_tx: dict[str, list[dict]] = {}
+    for r in out:
+        by_tx.setdefault(r["transaction_id"], []).append(r)
+    for tx_id, lines in by_tx.items():
+        numbers = sorted({r["line"] for r in lines})
+        what = f"decisions ({source}) line {', '.join(map(str, numbers))}"
+        invoices = [r for r in lines if r["invoice_id"] is not None]
+        given = sum(r["amount_cents"] for r in invoices)
+        if invoices and len(invoices) < len(lines):
+            reason = f"{what}: transaction {tx_id!r} is both a customer payment and not one"
+        elif invoices and lines[0]["tx_cents"] > 0 and given > lines[0]["tx_cents"]:
+            reason = (
+                f"{what}: allocates {format_money(given)} to invoices, more than the payment of"
+                f" {format_money(lines[0]['tx_cents'])}"
+            )
+        elif any(r["line"] in refused for r in _all_lines(rows, tx_id)):
+            reason = f"{what}: another line of transaction {tx_id!r} was refused"
+        else:
+            continue
+        for n in numbers:
+            _refuse(refused, n, reason)
+    return [r for r in out if r["line"] not in refused]
+
+
+def _all_lines(rows: list[dict], tx_id: str) -> list[dict]:
+    return [r for r in rows if r["transaction_id"] == tx_id]
+
+
 def apply_decisions(
     con: duckdb.DuckDBPyConnection,
     decisions: pl.DataFrame,
@@ -416,14 +539,35 @@ def apply_decisions(
     decided_by: str | None = None,
     flow_run_id: str | None = None,
 ) -> dict[str, int]:
-    """Record finance's decisions, allocate with rule 'manual', resolve the exceptions, and learn
-    the payer's IBAN and name for the customer of the invoice chosen.
+    """All or nothing: ``record_decisions`` when every line is accepted (its counts), else
+    refused as a whole naming the first bad line, nothing written (for callers that want it)."""
+    done = record_decisions(
+        con, decisions, source, decided_by=decided_by, flow_run_id=flow_run_id, whole=True
+    )
+    return {k: done[k] for k in ("decisions", "allocations_written", "exceptions_resolved",
+                                 "aliases_learned")}  # fmt: skip
+
+
+def record_decisions(
+    con: duckdb.DuckDBPyConnection,
+    decisions: pl.DataFrame,
+    source: str,
+    *,
+    decided_by: str | None = None,
+    flow_run_id: str | None = None,
+    whole: bool = False,
+) -> dict:
+    """Record finance's decisions line by line: the lines the warehouse accepts are applied
+    (allocations with rule 'manual', exceptions resolved, the payer's IBAN and name learned for
+    the customer of the invoice chosen, the counterparty of a "not a customer payment"
+    remembered), the others are refused with their reason, and nothing typed is lost: every
+    line comes back in ``lines`` with its outcome.
 
     ``decisions``: transaction_id, invoice_id (empty: not a customer payment; "candidate N":
-    the N-th candidate of the transaction's open exception, its invoices and amounts), amount
-    (Decimal or text; empty with an invoice: what is open on it), note. Refused as a whole,
-    naming the line, when a transaction, invoice or candidate is unknown or the transaction is
-    already allocated: nothing is written, the file or form stays as typed.
+    the N-th candidate of the transaction's open exception, its invoices and amounts; "undo":
+    the transaction's counterparty is a customer after all), amount (Decimal or text; empty with
+    an invoice: what is open on it), note, line. Several lines of one transaction split it.
+    ``whole``: refuse everything, naming the first bad line, when any line is refused.
     """
     if "line" not in decisions.columns:
         decisions = decisions.with_columns(line=pl.int_range(1, pl.len() + 1))
@@ -432,92 +576,102 @@ def apply_decisions(
             raise ValueError(f"decisions ({source}): missing column {col!r}")
     if "note" not in decisions.columns:
         decisions = decisions.with_columns(note=pl.lit(None, pl.String))
-    rows = []
-    for r in decisions.iter_rows(named=True):
+    typed = list(decisions.iter_rows(named=True))
+    refused: dict[int, str] = {}
+    rows, undo = [], []
+    for r in typed:
         where = f"decisions ({source}) line {r['line']}"
-        if not r["transaction_id"]:
-            raise ValueError(f"{where}: transaction_id is empty")
+        tx_id = str(r["transaction_id"] or "").strip()
+        invoice_id = str(r["invoice_id"] or "").strip() or None
+        if not tx_id:
+            _refuse(refused, r["line"], f"{where}: transaction_id is empty")
+            continue
+        if invoice_id and _UNDO.match(invoice_id):
+            undo.append((r["line"], tx_id))
+            continue
+        try:
+            cents = _to_cents(r["amount"], where)
+        except ValueError as why:
+            _refuse(refused, r["line"], str(why))
+            continue
         rows.append(
-            {
-                "transaction_id": str(r["transaction_id"]).strip(),
-                "invoice_id": (str(r["invoice_id"]).strip() or None) if r["invoice_id"] else None,
-                "amount_cents": _to_cents(r["amount"], where),
-                "note": r["note"],
-                "line": r["line"],
-            }
-        )
-    rows = _resolve_candidates(con, rows, source)
+            {"transaction_id": tx_id, "invoice_id": invoice_id, "amount_cents": cents,
+             "note": r["note"], "line": r["line"]}
+        )  # fmt: skip
+    accepted = _check_lines(con, rows, source, refused)
+    if whole and refused:
+        # The first line refused for itself, not for sharing a transaction with it.
+        first = min(refused, key=lambda n: ("another line of" in refused[n], n))
+        raise ValueError(refused[first])
     frame = (
-        pl.DataFrame(rows, schema={**DECISION, "line": pl.Int64}, orient="row")
-        if rows
-        else pl.DataFrame(schema={**DECISION, "line": pl.Int64})
+        pl.DataFrame(accepted, orient="row").select(*DECISION).cast(DECISION)
+        if accepted
+        else pl.DataFrame(schema=DECISION)
     )
-    con.register("_dec", frame.to_arrow())
-    try:
-        problems = con.execute(
-            """SELECT d.line, d.transaction_id, d.invoice_id,
-                      t.transaction_id IS NULL AS no_tx,
-                      d.invoice_id IS NOT NULL AND i.invoice_id IS NULL AS no_invoice,
-                      EXISTS (SELECT 1 FROM allocations a
-                              WHERE a.transaction_id = d.transaction_id) AS allocated
-               FROM _dec d
-               LEFT JOIN bank_transactions t USING (transaction_id)
-               LEFT JOIN invoices i ON i.invoice_id = d.invoice_id
-               ORDER BY d.line"""
-        ).fetchall()
-        for line, tx_id, inv_id, no_tx, no_invoice, allocated in problems:
-            where = f"decisions ({source}) line {line}"
-            if no_tx:
-                raise ValueError(f"{where}: unknown transaction_id {tx_id!r}")
-            if no_invoice:
-                raise ValueError(f"{where}: unknown invoice_id {inv_id!r}")
-            if allocated:
-                raise ValueError(f"{where}: transaction {tx_id!r} is already allocated")
-        # An empty amount means "what is open on the invoice".
-        frame = _frame(
-            con,
-            f"""SELECT d.transaction_id, d.invoice_id,
-                   COALESCE(d.amount_cents, {_CENTS.format("o.amount_open")}) AS amount_cents,
-                   d.note
-            FROM _dec d LEFT JOIN open_items o ON o.invoice_id = d.invoice_id""",
-            DECISION,
-        )
-    finally:
-        con.unregister("_dec")
-    missing_amount = frame.filter(
-        pl.col("invoice_id").is_not_null() & pl.col("amount_cents").is_null()
-    )
-    if missing_amount.height:
-        raise ValueError(
-            f"decisions ({source}): no amount given and nothing open on invoice "
-            f"{missing_amount['invoice_id'][0]!r}"
-        )
     inputs = read_inputs_for(con, frame["transaction_id"].unique().to_list())
     allocations = manual_allocations(frame, inputs["transactions"], inputs["open_items"])
     now = datetime.now()
+    written = resolved = learned = remembered = 0
+    forgotten: dict[str, list[str]] = {"forgotten": [], "unknown": []}
     with transaction(con):
-        con.register("_dec", frame.to_arrow())
-        _do(
-            con,
-            f"""INSERT INTO reconciliation_decisions
-                SELECT transaction_id, invoice_id, {_DEC.format("amount_cents")}, ?, ?, note, ?
-                FROM _dec""",
-            [decided_by, source, now],
-        )
-        written = _insert_allocations(con, allocations, flow_run_id)
-        resolved = con.execute(
-            """UPDATE reconciliation_exceptions SET status = 'resolved', resolved_at = ?
-               WHERE status = 'open' AND transaction_id IN (SELECT transaction_id FROM _dec)""",
-            [now],
-        ).fetchall()[0][0]
-        learned = _learn_payers(con, now)
-        con.unregister("_dec")
+        if undo:
+            forgotten = not_customer.forget(con, [t for _, t in undo], by=decided_by, now=now)
+            for line, tx_id in undo:
+                if tx_id in forgotten["unknown"]:
+                    why = f"transaction {tx_id!r} has no counterparty remembered as not a customer"
+                    _refuse(refused, line, f"decisions ({source}) line {line}: {why}")
+        if frame.height:
+            con.register("_dec", frame.to_arrow())
+            _do(
+                con,
+                f"""INSERT INTO reconciliation_decisions
+                    SELECT transaction_id, invoice_id, {_DEC.format("amount_cents")}, ?, ?, note,
+                           ?, NULL
+                    FROM _dec""",
+                [decided_by, source, now],
+            )
+            written = _insert_allocations(con, allocations, flow_run_id)
+            resolved = con.execute(
+                """UPDATE reconciliation_exceptions SET status = 'resolved', resolved_at = ?
+                   WHERE status = 'open'
+                     AND transaction_id IN (SELECT transaction_id FROM _dec)""",
+                [now],
+            ).fetchall()[0][0]
+            learned = _learn_payers(con, now)
+            con.unregister("_dec")
+            remembered = not_customer.remember(
+                con,
+                frame.filter(pl.col("invoice_id").is_null())["transaction_id"].to_list(),
+                decided_by=decided_by,
+                source=source,
+                now=now,
+            )
     return {
-        "decisions": frame.height,
+        "decisions": frame["transaction_id"].n_unique(),
         "allocations_written": written,
         "exceptions_resolved": resolved,
         "aliases_learned": learned,
+        "not_customer_remembered": remembered,
+        "not_customer_forgotten": len(forgotten["forgotten"]),
+        "refused": len(refused),
+        "lines": _outcomes(typed, refused),
     }
+
+
+def _outcomes(typed: list[dict], refused: dict[int, str]) -> list[dict]:
+    """Each line as typed with its outcome: applied, or refused and why."""
+    return [
+        {
+            "line": r["line"],
+            "transaction_id": r["transaction_id"],
+            "invoice_id": r["invoice_id"],
+            "amount": None if r["amount"] is None else str(r["amount"]),
+            "note": r["note"],
+            "outcome": "refused" if r["line"] in refused else "applied",
+            "reason": refused.get(r["line"]),
+        }
+        for r in typed
+    ]
 
 
 def payer_aliases_to_learn(

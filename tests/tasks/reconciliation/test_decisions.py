@@ -4,6 +4,7 @@ artifact numbers them; a wrong N is refused naming the line and field, and nothi
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ from o2c.tasks.reconciliation.store import (
     form_decisions,
     read_decisions_csv,
     reconcile_warehouse,
+    record_decisions,
 )
 from o2c.warehouse import connect
 
@@ -128,22 +130,35 @@ def test_candidate_n_allocates_that_candidates_invoices_and_amounts(db, tmp_path
         ),
     ],
 )
-def test_a_bad_candidate_names_the_line_and_nothing_is_written(db, tmp_path, line, message):
+def test_a_bad_candidate_is_refused_naming_the_line_and_the_good_line_applies(
+    db, tmp_path, line, message
+):
     with connect(db) as con:
-        before = _state(con)
-        # Line 2 is good; line 3 is wrong: the whole file is refused, line 2 included.
-        with pytest.raises(ValueError, match=message):
-            apply_decisions(con, _csv(tmp_path, "T2;;;not a customer", line), "csv")
-        assert _state(con) == before
+        # Line 2 is good, line 3 is wrong: line 2 is applied, line 3 refused with its reason.
+        done = record_decisions(con, _csv(tmp_path, "T2;;;not a customer", line), "csv")
+        outcomes = {r["line"]: (r["outcome"], r["reason"]) for r in done["lines"]}
+        assert outcomes[3][0] == "refused" and re.search(message, outcomes[3][1])
+        if line.startswith("T2"):  # one transaction is decided whole: its other line waits too
+            assert outcomes[2] == ("refused", "decisions (csv) line 2: another line of"
+                                   " transaction 'T2' was refused")  # fmt: skip
+        else:
+            assert outcomes[2] == ("applied", None)
+        assert con.execute(
+            "SELECT transaction_id, invoice_id FROM reconciliation_decisions"
+        ).fetchall() == ([] if line.startswith("T2") else [("T2", None)])
+        assert con.execute("SELECT count(*) FROM allocations").fetchall() == [(0,)]
+        assert con.execute(
+            "SELECT status FROM reconciliation_exceptions WHERE transaction_id = 'T1'"
+        ).fetchall() == [("open",)]
 
 
 def test_a_candidate_of_a_transaction_without_exception_is_refused(db, tmp_path):
     with connect(db) as con:
         _tx(con, "T3", "1.00")  # never reconciled: no exception lists candidates for it
-        with pytest.raises(
-            ValueError, match=r"line 2: invoice_id 'candidate 1'.*no open exception"
-        ):
-            apply_decisions(con, _csv(tmp_path, "T3;candidate 1;;"), "csv")
+        done = record_decisions(con, _csv(tmp_path, "T3;candidate 1;;"), "csv")
+        ((line,),) = [[r] for r in done["lines"]]
+        assert line["outcome"] == "refused"
+        assert re.search(r"line 2: invoice_id 'candidate 1'.*no open exception", line["reason"])
 
 
 def test_the_form_takes_a_candidate_number_by_line(db):
