@@ -25,8 +25,10 @@ from o2c.models.bank import Statement, StatementLine
 from o2c.models.erp import (
     CUSTOMER_ADDRESS,
     CUSTOMER_COLUMNS,
+    CUSTOMER_DUNNING,
     INVOICE_ADDRESS,
     INVOICE_COLUMNS,
+    INVOICE_DUNNING,
 )
 from o2c.models.schemas import BANK_TRANSACTION, BANK_TRANSACTION_OPTIONAL
 
@@ -48,11 +50,17 @@ _PAID_KINDS = (
 CASE_KINDS = (*_PAID_KINDS, "reversal", "noise")
 
 # Columns of the ERP invoice export, in order (models/erp.py, the README's invoice input format);
-# the demo's invoices carry no postal address.
-INVOICE_EXPORT_COLUMNS = tuple(c for c in INVOICE_COLUMNS if c not in INVOICE_ADDRESS)
+# the demo's invoices carry no postal address, and leave what dunning needs to the customer master.
+INVOICE_EXPORT_COLUMNS = tuple(
+    c for c in INVOICE_COLUMNS if c not in (*INVOICE_ADDRESS, *INVOICE_DUNNING)
+)
 
-# The customer master as o2c ingests it; payment terms and currency stay in the frame.
+# The customer master as o2c ingests it; currency stays in the frame.
 CUSTOMER_EXPORT_COLUMNS = CUSTOMER_COLUMNS
+# The master's columns drawn with the receivables (what dunning needs is drawn apart, after).
+_CUSTOMER_BASE_COLUMNS = tuple(c for c in CUSTOMER_COLUMNS if c not in CUSTOMER_DUNNING)
+# The demo's payment terms as its ERP writes them in the customer master.
+_TERMS_TEXT = {"net30": "30 jours", "eom45": "45 jours fin de mois", "net60": "60 jours"}
 
 GROUND_TRUTH_SCHEMA = {
     "bank_reference": pl.String,
@@ -656,7 +664,7 @@ def _customers(rng: np.random.Generator, n: int) -> pl.DataFrame:
         )
     customers = pl.DataFrame(
         rows,
-        schema=[*CUSTOMER_EXPORT_COLUMNS, "payment_terms", "currency", "profile", "size", "parent"],
+        schema=[*_CUSTOMER_BASE_COLUMNS, "payment_terms", "currency", "profile", "size", "parent"],
         orient="row",
     )
     parents = _parents(rng, n_parents)
@@ -713,6 +721,38 @@ def _accounts() -> pl.DataFrame:
     )
 
 
+def _dunning_data(customers: pl.DataFrame, seed: int, as_of: date) -> pl.DataFrame:
+    """What dunning needs of each customer: contacts by role, kind, segment, LRE consent.
+
+    Drawn from a generator of its own (seeded from the company's), after everything else, so the
+    receivables, payments and statements of a seed stay what they were before these columns.
+    A few consumers (sole traders buying for themselves), most of them with consent to
+    registered e-mail; the largest accounts in the `key_accounts` segment; a main contact for
+    most, and a second accounting address for some.
+    """
+    n = customers.height
+    rng = np.random.default_rng([seed, 17])
+    u_main, u_second, u_kind, u_consent = (rng.random(n) for _ in range(4))
+    consent_days = rng.integers(30, 720, size=n)
+    domain = pl.col("email").str.extract(r"@(.+)$")
+    fr = pl.col("language") == "fr"
+    consumer = (pl.col("country") == "FR") & (pl.Series(u_kind) < 0.04)
+    second = pl.format("{}@{}", pl.when(fr).then(pl.lit("daf")).otherwise(pl.lit("cfo")), domain)
+    return customers.with_columns(
+        accounting_email=pl.when(pl.Series(u_second) < 0.1)
+        .then(pl.format("{}, {}", "email", second))
+        .otherwise(pl.col("email")),
+        main_email=pl.when(pl.Series(u_main) < 0.6).then(pl.format("contact@{}", domain)),
+        customer_kind=pl.when(consumer).then(pl.lit("consumer")).otherwise(pl.lit("business")),
+        segment=pl.when(pl.col("size") >= pl.col("size").quantile(0.9))
+        .then(pl.lit("key_accounts"))
+        .otherwise(pl.lit(None, pl.String)),
+        lre_consent_date=pl.when(consumer & (pl.Series(u_consent) < 0.7)).then(
+            pl.lit(as_of) - pl.duration(days=pl.Series(consent_days))
+        ),
+    ).with_columns(pl.col("lre_consent_date").cast(pl.Date))
+
+
 # --------------------------------------------------------------------------------------------
 # Invoices
 # --------------------------------------------------------------------------------------------
@@ -731,7 +771,7 @@ def _business_day(e: pl.Expr) -> pl.Expr:
 
 
 _INVOICE_CUSTOMER_COLUMNS = (
-    *(c for c in CUSTOMER_COLUMNS if c not in CUSTOMER_ADDRESS),
+    *(c for c in _CUSTOMER_BASE_COLUMNS if c not in CUSTOMER_ADDRESS),
     "payment_terms",
     "currency",
     "parent_name",
@@ -1270,6 +1310,7 @@ def generate_company(*, invoices: int = 2_000, seed: int = 42, as_of: date) -> D
         maintain_order="left",
     )
     inv = _invoices(rng, customers, invoices, as_of)
+    customers = _dunning_data(customers, seed, as_of)
     period_start = (inv["issue_date"].min() or as_of).replace(day=1)
 
     single = _single_payments(rng, inv)
@@ -1402,9 +1443,11 @@ def write_invoices_csv(company: DemoCompany, path: str | Path) -> Path:
 
 
 def write_customers_csv(company: DemoCompany, path: str | Path) -> Path:
-    """The ERP's customer master: the warehouse customers columns plus terms and currency."""
+    """The ERP's customer master, with the payment terms written as its ERP writes them."""
     path = Path(path)
-    company.customers.select(CUSTOMER_EXPORT_COLUMNS).write_csv(path)
+    company.customers.with_columns(
+        payment_terms=pl.col("payment_terms").replace_strict(_TERMS_TEXT)
+    ).select(CUSTOMER_EXPORT_COLUMNS).write_csv(path, date_format="%Y-%m-%d")
     return path
 
 

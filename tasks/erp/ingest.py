@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from o2c.models.erp import CUSTOMER_COLUMNS, CUSTOMER_REQUIRED, INVOICE_REQUIRED
+from o2c.models.erp import CUSTOMER_REQUIRED, CUSTOMER_STORED, INVOICE_REQUIRED
 from o2c.models.status import LoadStatus
 from o2c.tasks.common.files import sha256_of
 from o2c.tasks.erp import normalise, store, tabular_files, validation
@@ -79,7 +79,14 @@ class ErpExport:
     ) -> LoadResult:
         """Write one validated file: its rows, its quarantine, its batch record."""
         file = store.ValidatedFile(
-            file_name, sha256, raw, outcome.bad, outcome.failures_by_reason, flow_run_id
+            file_name,
+            sha256,
+            raw,
+            outcome.bad,
+            outcome.failures_by_reason,
+            flow_run_id,
+            warned=outcome.warned,
+            warnings_by_reason=outcome.warnings_by_reason,
         )
         return self.write(con, file, outcome.good)
 
@@ -114,7 +121,7 @@ def _write_invoices(
 def _write_customers(
     con: duckdb.DuckDBPyConnection, file: store.ValidatedFile, good: pl.DataFrame
 ) -> LoadResult:
-    return store.load_customer_batch(con, file=file, customers=good.select(CUSTOMER_COLUMNS))
+    return store.load_customer_batch(con, file=file, customers=good.select(CUSTOMER_STORED))
 
 
 INVOICES = ErpExport(

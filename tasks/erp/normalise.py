@@ -25,6 +25,7 @@ from o2c.tasks.common.checksums import (
     payment_reference_ok,
     siren_ok,
 )
+from o2c.tasks.erp import dunning_fields as dunning
 from o2c.tasks.erp.tabular_files import LINE, parse_amount_cents, parse_date
 
 # Words ERPs use for a credit note, in French and English.
@@ -46,6 +47,31 @@ def _control_character_in(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.E
     ]
     found = pl.coalesce(flags) if flags else pl.lit(None, dtype=pl.String)
     return found.cast(pl.String).alias("control_character_in")
+
+
+def _dunning_fields(prefix: str) -> list[pl.Expr]:
+    """What dunning needs of the customer, typed, and the check columns the suites read.
+
+    `prefix` is "customer_" on an invoice row (its customer_payment_terms ...), "" in the
+    customer master; a check column is null when its field is empty, false when unreadable."""
+    kind = "customer_kind"
+    terms, consent = f"{prefix}payment_terms", f"{prefix}lre_consent_date"
+    emails = [f"{prefix}accounting_email", f"{prefix}main_email"]
+    return [
+        pl.col(terms).str.strip_chars().alias(terms),
+        dunning.payment_terms_days(terms).alias(f"{prefix}payment_terms_days"),
+        dunning.payment_terms_end_of_month(terms).alias(f"{prefix}payment_terms_end_of_month"),
+        *(dunning.email_list(c).alias(c) for c in emails),
+        dunning.customer_kind(kind).alias(kind),
+        dunning.segment(f"{prefix}segment").alias(f"{prefix}segment"),
+        dunning.consent_date(consent).alias(consent),
+        dunning.payment_terms_ok(terms).alias(f"{terms}_ok"),
+        *(dunning.emails_ok(c).alias(f"{c}_ok") for c in emails),
+        dunning.consent_date_ok(consent).alias(f"{consent}_ok"),
+        dunning.lre_consent_ok(dunning.customer_kind(kind), dunning.consent_date(consent)).alias(
+            "lre_consent_ok"
+        ),
+    ]
 
 
 def normalise_invoices(raw: pl.DataFrame) -> pl.DataFrame:
@@ -84,6 +110,7 @@ def normalise_invoices(raw: pl.DataFrame) -> pl.DataFrame:
             pl.col("customer_postal_code"),
             pl.col("customer_city"),
             pl.col("customer_country"),
+            *_dunning_fields("customer_"),
             iban_ok(pl.col("customer_iban")).alias("customer_iban_checksum_ok"),
             payment_reference_ok(pl.col("reference")).alias("reference_checksum_ok"),
             siren_ok(pl.col("customer_siren")).alias("customer_siren_checksum_ok"),
@@ -146,6 +173,10 @@ def normalise_customers(raw: pl.DataFrame) -> pl.DataFrame:
         "postal_code",
         "city",
         "country",
+        *_dunning_fields(""),
+        dunning.has_dunning_email(
+            *(pl.col(c) for c in ("accounting_email", "main_email", "email"))
+        ).alias("has_dunning_email"),
         iban_ok(pl.col("iban")).alias("iban_checksum_ok"),
         siren_ok(pl.col("siren")).alias("siren_checksum_ok"),
         fr_vat_ok(pl.col("vat_number")).alias("vat_number_checksum_ok"),

@@ -32,6 +32,7 @@ def summary_markdown(result: LoadResult) -> str:
         f"| updated (change recorded) | {_n(result.updated)} |",
         f"| unchanged | {_n(result.unchanged)} |",
         f"| quarantined | {_n(result.quarantined)} |",
+        *([f"| loaded with a warning | {_n(result.warned)} |"] if result.warned else []),
     ]
     if result.failures_by_reason:
         lines += ["", "## Quarantined, by reason", "", "| reason | rows |", "|---|---:|"]
@@ -40,4 +41,10 @@ def summary_markdown(result: LoadResult) -> str:
         ]
         table = f"quarantine_{result.source}"
         lines += ["", f"Every quarantined row is kept as read, with its reasons, in `{table}`."]
+    if result.warnings_by_reason:
+        lines += ["", "## Loaded with a warning, by reason", "", "| reason | rows |", "|---|---:|"]
+        lines += [
+            f"| {md_label(reason)} | {_n(n)} |" for reason, n in result.warnings_by_reason.items()
+        ]
+        lines += ["", "Each such row is in `load_warnings` with its line and reasons."]
     return "\n".join(lines) + "\n"

@@ -16,10 +16,10 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from o2c.models.erp import CUSTOMER_COLUMNS, INVOICE_TRACKED
+from o2c.models.erp import CUSTOMER_STORED, INVOICE_TRACKED
 from o2c.models.status import LoadStatus
 from o2c.tasks.erp.tabular_files import LINE
-from o2c.tasks.erp.validation import FAILED_CHECKS
+from o2c.tasks.erp.validation import FAILED_CHECKS, WARNINGS
 from o2c.warehouse import first_row, new_batch_id, scalar, transaction
 
 
@@ -36,6 +36,8 @@ class LoadResult:
     unchanged: int = 0
     quarantined: int = 0
     failures_by_reason: dict[str, int] = field(default_factory=dict)
+    warned: int = 0  # loaded rows flagged by a warning expectation (table load_warnings)
+    warnings_by_reason: dict[str, int] = field(default_factory=dict)
     previous_batch_id: int | None = None
     previous_loaded_at: datetime | None = None
     loaded_at: datetime | None = None
@@ -47,10 +49,11 @@ class LoadResult:
                 f"{self.file_name}: already loaded in batch {self.previous_batch_id}"
                 f" on {self.previous_loaded_at:%Y-%m-%d %H:%M}; nothing changed"
             )
-        return (
+        text = (
             f"{self.file_name}: {self.rows_in} rows, {self.inserted} new, {self.updated} updated,"
             f" {self.unchanged} unchanged, {self.quarantined} quarantined"
         )
+        return f"{text}, {self.warned} loaded with a warning" if self.warned else text
 
 
 def previous_load(
@@ -111,8 +114,8 @@ def _upsert_customers(
     A field the new row leaves empty keeps its stored value: an invoice export often carries
     fewer customer details than the customer master.
     """
-    con.register("new_customers", customers.select(CUSTOMER_COLUMNS))
-    fields = [c for c in CUSTOMER_COLUMNS if c != "customer_id"]
+    con.register("new_customers", customers.select(CUSTOMER_STORED))
+    fields = [c for c in CUSTOMER_STORED if c != "customer_id"]
     merged = ", ".join(f"COALESCE(n.{f}, c.{f}) AS {f}" for f in fields)
     merged_values = ", ".join(f"COALESCE(n.{f}, c.{f})" for f in fields)
     con.execute(
@@ -127,7 +130,7 @@ def _upsert_customers(
         con,
         "SELECT count(*) FROM customer_stage WHERE old_hash IS NOT NULL AND old_hash <> row_hash",
     )
-    cols = ", ".join(CUSTOMER_COLUMNS)
+    cols = ", ".join(CUSTOMER_STORED)
     con.execute(
         f"""INSERT INTO customers ({cols}, row_hash, batch_id, updated_at)
         SELECT {cols}, row_hash, ?, ? FROM customer_stage
@@ -169,6 +172,8 @@ class ValidatedFile:
     bad: pl.DataFrame
     failures_by_reason: dict[str, int]
     flow_run_id: str | None = None
+    warned: pl.DataFrame | None = None  # good rows with a WARNINGS column
+    warnings_by_reason: dict[str, int] = field(default_factory=dict)
 
 
 @contextmanager
@@ -193,6 +198,8 @@ def _recorded_batch(
             rows_in=file.raw.height,
             quarantined=file.bad.height,
             failures_by_reason=file.failures_by_reason,
+            warned=0 if file.warned is None else file.warned.height,
+            warnings_by_reason=file.warnings_by_reason,
             loaded_at=now,
         )
         yield result
@@ -200,6 +207,7 @@ def _recorded_batch(
         _write_quarantine(
             con, f"quarantine_{source}", key, file.bad, file.raw, batch_id, file.file_name, now
         )
+        _write_warnings(con, source, key, file, batch_id, now)
         _finish_batch(con, result)
 
 
@@ -278,6 +286,20 @@ def _write_quarantine(con, table: str, key: str, bad, raw, batch_id, file_name, 
         [batch_id, file_name, now],
     )
     con.unregister("bad_rows")
+
+
+def _write_warnings(
+    con, source: str, key: str, file: ValidatedFile, batch_id: int, now: datetime
+) -> None:
+    if file.warned is None or file.warned.height == 0:
+        return
+    con.register("warned_rows", file.warned.select(LINE, key, WARNINGS))
+    con.execute(
+        f"INSERT INTO load_warnings (batch_id, source, file_name, line_number, record_id,"
+        f" warnings, warned_at) SELECT ?, ?, ?, {LINE}, {key}, {WARNINGS}, ? FROM warned_rows",
+        [batch_id, source, file.file_name, now],
+    )
+    con.unregister("warned_rows")
 
 
 def load_customer_batch(

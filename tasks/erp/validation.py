@@ -2,6 +2,9 @@
 
 GX validates a pandas frame (its SQL path over DuckDB does not work, see STACK-NOTES); we keep
 its per-row verdicts so failed rows go to quarantine with the reasons written in the suite.
+An expectation whose meta says `"severity": "warning"` does not quarantine: the row loads and
+its reason is kept as a warning (a consumer without consent to registered e-mail is a customer
+all the same; a letter to them must go by post).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import polars as pl
 
 ROW = "_row"  # position of the row in the validated frame
 FAILED_CHECKS = "failed_checks"
+WARNINGS = "warnings"
+WARNING = "warning"  # meta.severity of an expectation that warns instead of quarantining
 _DATE_KWARGS = ("min_value", "max_value")
 _POSITION = "o2c_position"
 _EPOCH = date(1970, 1, 1)  # where each expectation stands in its suite file
@@ -35,6 +40,9 @@ class ValidationOutcome:
     good: pl.DataFrame
     bad: pl.DataFrame  # the failed rows, with a FAILED_CHECKS column
     failures_by_reason: dict[str, int] = field(default_factory=dict)
+    # Good rows some warning expectation flagged, with a WARNINGS column, and the counts.
+    warned: pl.DataFrame | None = None
+    warnings_by_reason: dict[str, int] = field(default_factory=dict)
 
 
 def suite_path(name: str, folder: Path | None = None) -> Path:
@@ -192,9 +200,10 @@ def validate(
         },
     )
 
-    failed_rows: list[int] = []
-    failed_labels: list[str] = []  # per row, with its detail column (meta.detail_column)
-    failed_reasons: list[str] = []  # per row, the reason alone (counted for the run's summary)
+    failed: dict[bool, tuple[list[int], list[str], list[str]]] = {
+        False: ([], [], []),  # quarantined: rows, labels with detail, bare reasons
+        True: ([], [], []),  # warnings
+    }
     for res in result.results:
         exp_def = expectations[res.expectation_config.meta[_POSITION]]
         error = _raised(res.exception_info)
@@ -208,32 +217,42 @@ def validate(
                 f"suite '{suite_name}': {exp_def['type']} failed for the whole table; "
                 "only row-level expectations belong in an input suite"
             )
-        failed_rows.extend(int(r) for r in rows)
+        warns = exp_def.get("meta", {}).get("severity") == WARNING
+        found_rows, found_labels, found_reasons = failed[warns]
+        found_rows.extend(int(r) for r in rows)
         label = _label(exp_def)
-        failed_reasons.extend([label] * len(rows))
-        failed_labels.extend(_detailed(label, exp_def, frame, rows))
+        found_reasons.extend([label] * len(rows))
+        found_labels.extend(_detailed(label, exp_def, frame, rows))
 
     indexed = frame.with_row_index(ROW)
-    if not failed_rows:
-        return ValidationOutcome(
-            good=frame, bad=indexed.head(0).with_columns(pl.lit("").alias(FAILED_CHECKS)).drop(ROW)
-        )
+    bad, failures_by_reason = _flagged(indexed, *failed[False], FAILED_CHECKS)
+    good = indexed.join(bad.select(ROW), on=ROW, how="anti")
+    warned, warnings_by_reason = _flagged(good, *failed[True], WARNINGS)
+    return ValidationOutcome(
+        good=good.drop(ROW),
+        bad=bad.drop(ROW),
+        failures_by_reason=failures_by_reason,
+        warned=warned.drop(ROW),
+        warnings_by_reason=warnings_by_reason,
+    )
+
+
+def _flagged(
+    indexed: pl.DataFrame, rows: list[int], labels: list[str], reasons: list[str], column: str
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The rows of `indexed` named in `rows`, with their labels joined in `column`, and how many
+    rows each reason flagged."""
     failures = pl.DataFrame(
-        {ROW: failed_rows, "label": failed_labels}, schema={ROW: pl.UInt32, "label": pl.String}
+        {ROW: rows, "label": labels}, schema={ROW: pl.UInt32, "label": pl.String}
     )
-    reasons = failures.group_by(ROW).agg(
-        pl.col("label").unique(maintain_order=True).str.join("; ").alias(FAILED_CHECKS)
+    joined = failures.group_by(ROW).agg(
+        pl.col("label").unique(maintain_order=True).str.join("; ").alias(column)
     )
-    bad = indexed.join(reasons, on=ROW, how="inner").sort(ROW).drop(ROW)
-    good = indexed.join(reasons, on=ROW, how="anti").drop(ROW)
+    flagged = indexed.join(joined, on=ROW, how="inner").sort(ROW)
     counts = (
-        pl.DataFrame({"label": failed_reasons}, schema={"label": pl.String})
+        pl.DataFrame({"label": reasons}, schema={"label": pl.String})
         .group_by("label")
         .len()
-        .sort("len", descending=True)
+        .sort("len", "label", descending=[True, False])
     )
-    return ValidationOutcome(
-        good=good,
-        bad=bad,
-        failures_by_reason=dict(zip(counts["label"], counts["len"], strict=True)),
-    )
+    return flagged, dict(zip(counts["label"], counts["len"], strict=True))
