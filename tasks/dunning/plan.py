@@ -35,6 +35,7 @@ from itertools import islice
 import polars as pl
 
 from o2c.models.dunning import (
+    ACTION_HISTORY,
     Channel,
     Communication,
     CustomerKind,
@@ -289,7 +290,9 @@ def plan_frames(
     exclusions = conform(exclusions, EXCLUSION, "exclusions").filter(
         pl.col("until").is_null() | (pl.col("until") >= as_of)
     )
-    acted = history.filter(pl.col("status").is_in(_ACTED))
+    acted = conform(history, ACTION_HISTORY, "action history").filter(
+        pl.col("status").is_in(_ACTED)
+    )
     acted_days = acted["acted_on"].drop_nulls()
     acted_span = [acted_days.min(), acted_days.max()] if acted_days.len() else []
     overrides = policy.customers

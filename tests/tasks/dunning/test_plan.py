@@ -291,6 +291,15 @@ def test_one_communication_per_currency_and_bad_input_names_the_frame():
             customers("A"),
             POLICY,
         )
+    with pytest.raises(ValueError, match="action history lacks column"):
+        plan(
+            AS_OF,
+            frame(items, OPEN_ITEM),
+            NO_EXCLUSIONS,
+            history().drop("key"),
+            customers("A"),
+            POLICY,
+        )
 
 
 def test_when_exclusions_overlap_the_customer_wide_and_lasting_one_is_the_reason():
