@@ -630,13 +630,7 @@ def _fuzzy_rule_for(
     does not pay someone else's invoice by its number.)"""
 
     known = known_ibans(customers, aliases)
-    cites_own = (
-        hits.filter(pl.col("strength") >= 0.95)
-        .select("t", "i")
-        .join(items.select("i", "customer_id", cited="invoice_id"), on="i")
-        .select("t", "customer_id", "cited")
-        .unique()
-    )
+    strong = hits.filter(pl.col("strength") >= 0.95).select("t", "i")
 
     # Indexed per call, on what is still open: by then the exact rules have settled most items.
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -700,7 +694,9 @@ def _fuzzy_rule_for(
             .unique()
         )
         cites = (
-            mine.join(cites_own, on=["t", "customer_id"])
+            strong.join(mine.select("t"), on="t", how="semi")
+            .join(items.select("i", "customer_id", cited="invoice_id"), on="i")
+            .join(mine, on=["t", "customer_id"])
             .filter(pl.col("cited") != pl.col("invoice_id"))
             .select("transaction_id")
         )

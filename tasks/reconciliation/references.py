@@ -23,11 +23,9 @@ CANDIDATE = {
     "confidence": pl.Float64,
 }
 
-# A chain of digit groups, optionally led by letters: "FA-2024-00123", "INV 123", "2024/77",
-# also with a space beside a dash or slash: typed "FA 2026 - 00123", or a bank's fixed-width
-# label zone cut beside it ("LNV-FR-26" | "-10025" joined with a space).
+# A chain of digit groups, optionally led by letters: "FA-2024-00123", "INV 123", "2024/77".
 # '.' and ',' are not separators: "1234.56" in a text is an amount, not an invoice number.
-_CHAIN = r"[A-Z]*[ _\-/#]?[0-9]+(?:(?: ?[\-/] ?|[ _])[0-9]+)*"
+_CHAIN = r"[A-Z]*[ _\-/#]?[0-9]+(?:[ _\-/][0-9]+)*"
 # A month and year, "CONTRAT ENTRETIEN 03/2026", "loyer 11-2026": the period a standing order
 # pays for, not an invoice number.
 _PERIOD = r"^[A-Z]*[ _\-/#]?(?:0?[1-9]|1[0-2])[/\-]20[0-9]{2}$"
@@ -98,7 +96,13 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
             full=normalize_reference(up),
             # The sequence alone, when the number has a year or series before it: payers write
             # "facture 173" or "FA26-173" for FA2026-00173.
-            tail=up.str.extract(r"[0-9][^0-9]+0*([0-9]+)[^0-9]*$", 1),
+            # (Or, in a number written in one run, what follows its year: "F2600447" is
+            # invoice 447 of 2026, "FA202600123" invoice 123.)
+            tail=up.str.extract(r"[0-9][^0-9]+0*([0-9]+)[^0-9]*$", 1).fill_null(
+                up.str.extract(r"^[A-Z]*[^A-Z0-9]?(?:20)?2[0-9]([0-9]{4,})$", 1)
+                .str.strip_chars_start("0")
+                .replace("", None)
+            ),
             # The letters just before the digits when the number has several groups of them:
             # "FR-26-10025" is how LNV-FR-26-10025 is written short, and its "FR" is what tells
             # it from the credit note LNV-AV-26-10025.
@@ -146,16 +150,24 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
     return pl.concat(forms)
 
 
+def _close_dashes(text: pl.Expr) -> pl.Expr:
+    """A space beside a dash or slash dropped: typed "FA 2026 - 00123", or a bank's fixed-width
+    label zones joined with a space where one cut beside it ("LNV-FR-26" | "-10025"). Literal
+    replacements: far cheaper over a million texts than a wider chain pattern."""
+    for spaced, closed in ((" -", "-"), ("- ", "-"), (" /", "/"), ("/ ", "/")):
+        text = text.str.replace_all(spaced, closed, literal=True)
+    return text
+
+
 def _chains(transactions: pl.LazyFrame, id_col: str) -> pl.LazyFrame:
     """id, chain_no, is_last, letters, groups, sgroups (leading zeros dropped): the number-like
     runs of each remittance text."""
     return (
         transactions.select(
             id_col,
-            chain=pl.col("remittance_unstructured")
-            .fill_null("")
-            .str.to_uppercase()
-            .str.extract_all(_CHAIN),
+            chain=_close_dashes(
+                pl.col("remittance_unstructured").fill_null("").str.to_uppercase()
+            ).str.extract_all(_CHAIN),
         )
         .with_columns(n=pl.col("chain").list.len())
         .filter(pl.col("n") > 0)

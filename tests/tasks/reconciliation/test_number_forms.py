@@ -59,3 +59,21 @@ def test_the_series_letters_tell_an_invoice_from_its_credit_note_namesake(run):
         ("LNV-AV-26-10039", -3_858),
         ("LNV-FR-26-10661", 77_166),
     ]
+
+
+def test_the_sequence_after_the_year_of_a_number_written_in_one_run(run):
+    # The DRFIP pays for a hospital and writes "FACTURE 447" for F2600447 (invoice 447 of 2026):
+    # a short number, so it counts only because the amount is exactly what it names.
+    items = [item("F2600447", "C12", 171_258), item("F2600448", "C12", 50_000)]
+    text = "/MANDAT 2026-051266 BORD 6424 FACTURE 447 UNIVERSITE ANNECY ALPES"
+    t = tx(
+        "t1", 171_258, counterparty_name="DRFIP AUVERGNE RHONE ALPES", remittance_unstructured=text
+    )
+    assert pairs(run([t], items, customers=HOSPITAL)) == [
+        ("t1", "F2600447", 171_258, "payment", "invoice_number")
+    ]
+    # Another amount: a short number alone names nothing.
+    t = tx(
+        "t1", 99_999, counterparty_name="DRFIP AUVERGNE RHONE ALPES", remittance_unstructured=text
+    )
+    assert run([t], items, customers=HOSPITAL).allocations.height == 0
