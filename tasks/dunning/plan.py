@@ -302,8 +302,9 @@ def plan_frames(
 
     # customer attributes on every item, and each item's level
     items = (
-        items.join(
-            customers.select("customer_id", "customer_kind", "segment"),
+        items.lazy()
+        .join(
+            customers.lazy().select("customer_id", "customer_kind", "segment"),
             on="customer_id",
             how="left",
         )
@@ -331,6 +332,8 @@ def plan_frames(
                 _reached(policy, pl.col("elapsed"), pl.col("grace")), pl.col("max_level")
             )
         )
+        .drop("elapsed", "grace", "max_level")
+        .collect()
     )
 
     # exclusions: the customer's first, then the invoice's
