@@ -29,14 +29,16 @@ def _day(text: str) -> date:
 def plan_command(
     as_of: Annotated[
         str,
-        typer.Option("--as-of", help="Plan as of this date (YYYY-MM-DD) [default: today]"),
+        typer.Option("--as-of", help="Plan as of this date, YYYY-MM-DD (default: today)"),
     ] = "",
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the rendered previews into this folder")
     ] = None,
     policy_file: Annotated[
         Path | None,
-        typer.Option("--policy", help="Policy file [default: $O2C_DUNNING_POLICY or shipped]"),
+        typer.Option(
+            "--policy", help="Policy file (default: $O2C_DUNNING_POLICY, else the shipped one)"
+        ),
     ] = None,
 ) -> None:
     """Print the dunning plan for a date and write previews; nothing is sent or recorded."""
