@@ -198,7 +198,8 @@ def baseline_sql(policy: DunningPolicy, as_of: date, currencies: list[str]) -> s
     ),
     candidates AS (
         SELECT * FROM leveled
-        WHERE amount_open_cents > 0 AND (reached > 0 OR days_late > 0)
+        WHERE amount_open_cents > 0 AND document_type NOT IN ('credit_note', 'overpayment')
+          AND (reached > 0 OR days_late > 0)
     ),
     active AS (
         SELECT *, MAX(reached) OVER (PARTITION BY customer_id, currency) AS top

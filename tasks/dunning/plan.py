@@ -105,6 +105,8 @@ _PRIORITY = [
     )
 ]
 
+CREDIT_DOCUMENTS = ["credit_note", "overpayment"]
+
 ITEM_COLUMNS = [
     "customer_id",
     "currency",
@@ -358,7 +360,11 @@ def plan_frames(
     items = items.join(by_customer, on="customer_id", how="left").join(
         by_invoice, on="invoice_id", how="left"
     )
-    debits = items.filter(pl.col("amount_open_cents") > 0)
+    # what the customer owes: positive open amounts, credit documents never (a credit note
+    # allocated beyond its amount is the ledger's question, not a reminder's)
+    debits = items.filter(
+        (pl.col("amount_open_cents") > 0) & ~pl.col("document_type").is_in(CREDIT_DOCUMENTS)
+    )
     credits = items.filter(
         (pl.col("amount_open_cents") < 0) & pl.col("customer_exclusion").is_null()
     )
