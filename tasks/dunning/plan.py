@@ -288,6 +288,9 @@ def plan_frames(
     customers = conform(customers, DUNNING_CUSTOMER, "dunning customers").select(
         list(DUNNING_CUSTOMER)
     )
+    twice = customers.filter(pl.col("customer_id").is_duplicated())["customer_id"]
+    if twice.len():  # joined to items, a second row would count every item twice
+        raise ValueError(f"dunning customers: customer_id {twice[0]!r} appears more than once")
     contacts = customers.select("customer_id", "name", "language", "emails")
     exclusions = conform(exclusions, EXCLUSION, "exclusions").filter(
         pl.col("until").is_null() | (pl.col("until") >= as_of)

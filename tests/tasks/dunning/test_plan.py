@@ -291,6 +291,8 @@ def test_one_communication_per_currency_and_bad_input_names_the_frame():
             customers("A"),
             POLICY,
         )
+    with pytest.raises(ValueError, match="customer_id 'A' appears more than once"):
+        plan(AS_OF, frame(items, OPEN_ITEM), NO_EXCLUSIONS, history(), customers("A", "A"), POLICY)
     with pytest.raises(ValueError, match="action history lacks column"):
         plan(
             AS_OF,
