@@ -547,7 +547,7 @@ def _dunned(frame: pl.DataFrame) -> list[DunnedItem]:
         frame["penalty_cents"].to_list() if "penalty_cents" in frame.columns else zero,
         frame["indemnity_cents"].to_list() if "indemnity_cents" in frame.columns else zero,
     ]
-    return [DunnedItem(*row) for row in zip(*columns, strict=True)]
+    return list(map(DunnedItem, *columns))
 
 
 def communications(as_of: date, frames: PlanFrames) -> list[Communication]:
