@@ -79,6 +79,7 @@ def _plan(db: str | None, day: date, policy_file: Path | None):
         items = store.read_items(con, as_of=day)
         payments = store.read_payments(con, as_of=day)
         exclusions = store.read_exclusions(con, as_of=day)
+        instalments = store.read_missed_instalments(con, as_of=day)
         history = store.read_history(con)
         customers = store.read_customers(con)
         last_bank = store.last_bank_data(con, as_of=day)
@@ -87,7 +88,16 @@ def _plan(db: str | None, day: date, policy_file: Path | None):
         stale = None
     except PolicyError as exc:
         stale = f"{exc} (the dunning flow would not send)"
-    result = plan(day, items, exclusions, history, customers, policy, payments=payments)
+    result = plan(
+        day,
+        items,
+        exclusions,
+        history,
+        customers,
+        policy,
+        payments=payments,
+        instalments=instalments,
+    )
     return result, stale
 
 

@@ -17,9 +17,11 @@ The rules, as users of dunning tools asked for them (shared/CONTRACTS.md section
 - a level that requires the previous one is sent only after the level below went out for one
   of the items listed: otherwise the highest level that may go now is sent instead;
 - exclusions (dispute per invoice, payment plan, promise to pay until a date, opt-out) drop
-  items or customers while active; the computed ones skip a communication whose amount due,
-  net of credits, is under the level's minimum (below_threshold) or whose customer owes nothing
-  net in that currency (net_credit);
+  items or customers while active; under a payment plan only its missed instalments are
+  chased, each as an item of its own (document_type "instalment", id "<invoice or plan-N>#<seq>",
+  due on the instalment's date, for what is unpaid of it); the computed ones skip a
+  communication whose amount due, net of credits, is under the level's minimum
+  (below_threshold) or whose customer owes nothing net in that currency (net_credit);
 - too soon after the last reminder (min_days_since_last), every item already reminded at that
   level, or an email level for a customer with no email address: skipped, with the reason.
 Every item left out of a planned communication while it reached a level is in `skipped`, with
@@ -69,6 +71,20 @@ DUNNING_CUSTOMER = {
     "segment": pl.String,
     "emails": pl.List(pl.String),
 }
+
+# What the plan reads of payment plans (tasks/dunning/exclusions.py missed_instalments): the
+# instalments due and unpaid; a plan over the whole account has no invoice_id.
+MISSED_INSTALMENT = {
+    "exclusion_id": pl.Int64,
+    "customer_id": pl.String,
+    "invoice_id": pl.String,
+    "currency": pl.String,
+    "seq": pl.Int32,
+    "due_date": pl.Date,
+    "amount_cents": pl.Int64,
+    "unpaid_cents": pl.Int64,
+}
+INSTALMENT_DOCUMENT = "instalment"
 
 # Items that reached a level but are in no communication, and why (the journal's "not sent").
 SKIPPED = {
@@ -148,6 +164,7 @@ def plan(
     policy: DunningPolicy,
     *,
     payments: pl.DataFrame | None = None,
+    instalments: pl.DataFrame | None = None,
     rates: RateTable | None = None,
 ) -> Plan:
     """The communications due on `as_of` (see the module docstring for the rules).
@@ -155,10 +172,19 @@ def plan(
     `open_items`: OPEN_ITEM rows open on `as_of` (tasks/dunning/store.read_items);
     `exclusions`: EXCLUSION; `history`: models.dunning.ACTION_HISTORY; `customers`:
     DUNNING_CUSTOMER; `payments` (invoice_id, amount_cents, pay_date) lets penalties run on what
-    is left after each payment (without it, on the open amount from the due date).
+    is left after each payment (without it, on the open amount from the due date);
+    `instalments`: MISSED_INSTALMENT, what payment plans let dunning chase.
     """
     frames = plan_frames(
-        as_of, open_items, exclusions, history, customers, policy, payments=payments, rates=rates
+        as_of,
+        open_items,
+        exclusions,
+        history,
+        customers,
+        policy,
+        payments=payments,
+        instalments=instalments,
+        rates=rates,
     )
     return Plan(as_of, communications(as_of, frames), frames.skipped)
 
@@ -237,6 +263,26 @@ def _reached(policy: DunningPolicy, elapsed: pl.Expr, grace: pl.Expr) -> pl.Expr
     return chain.otherwise(0).cast(pl.Int32)
 
 
+def _instalment_items(instalments: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    """Each missed instalment of a payment plan as an item dunning may chase."""
+    missed = conform(instalments, MISSED_INSTALMENT, "missed instalments")
+    base = pl.coalesce("invoice_id", pl.format("plan-{}", "exclusion_id"))
+    return (
+        missed.filter(pl.col("unpaid_cents") > 0)
+        .select(
+            invoice_id=pl.format("{}#{}", base, "seq"),
+            document_type=pl.lit(INSTALMENT_DOCUMENT),
+            customer_id="customer_id",
+            issue_date=pl.lit(None, pl.Date),
+            due_date="due_date",
+            currency="currency",
+            amount_total_cents="amount_cents",
+            amount_open_cents="unpaid_cents",
+        )
+        .cast(dict(schema))
+    )
+
+
 def _max_level(policy: DunningPolicy) -> pl.Expr:
     """Each row's cap from its customer's max_level, found among its segment's levels (99:
     none)."""
@@ -277,6 +323,7 @@ def plan_frames(
     policy: DunningPolicy,
     *,
     payments: pl.DataFrame | None = None,
+    instalments: pl.DataFrame | None = None,
     rates: RateTable | None = None,
 ) -> PlanFrames:
     """The plan as frames (see `plan`)."""
@@ -285,6 +332,8 @@ def plan_frames(
     items = conform(open_items, OPEN_ITEM, "open items").select(
         [c for c in OPEN_ITEM if c not in ("legal_entity", "reference")]
     )
+    if instalments is not None and instalments.height:
+        items = pl.concat([items, _instalment_items(instalments, items.schema)])
     customers = conform(customers, DUNNING_CUSTOMER, "dunning customers").select(
         list(DUNNING_CUSTOMER)
     )
@@ -349,7 +398,14 @@ def plan_frames(
         )
         .sort("rank")
         .group_by("customer_id")
-        .agg(customer_exclusion=pl.col("kind").first())
+        .agg(
+            customer_exclusion=pl.col("kind").first(),
+            # a payment plan chases its own missed instalments: they are excluded only by
+            # something else (an opt-out, a promise to pay)
+            instalment_exclusion=pl.col("kind")
+            .filter(pl.col("kind") != ExclusionKind.PAYMENT_PLAN.value)
+            .first(),
+        )
     )
     by_invoice = (
         exclusions.filter(pl.col("invoice_id").is_not_null())
@@ -372,10 +428,18 @@ def plan_frames(
         (pl.col("amount_open_cents") < 0) & pl.col("customer_exclusion").is_null()
     )
     group = ["customer_id", "currency"]
-    balance = items.group_by(group).agg(balance_cents=pl.col("amount_open_cents").sum())
+    balance = (  # the ledger: a missed instalment is part of an invoice already counted
+        items.filter(pl.col("document_type") != INSTALMENT_DOCUMENT)
+        .group_by(group)
+        .agg(balance_cents=pl.col("amount_open_cents").sum())
+    )
     credit_totals = credits.group_by(group).agg(credits_cents=pl.col("amount_open_cents").sum())
 
-    exclusion = pl.coalesce("customer_exclusion", "invoice_exclusion")
+    exclusion = (
+        pl.when(pl.col("document_type") == INSTALMENT_DOCUMENT)
+        .then(pl.col("instalment_exclusion"))
+        .otherwise(pl.coalesce("customer_exclusion", "invoice_exclusion"))
+    )
     candidates = debits.filter((pl.col("reached") > 0) | (pl.col("days_late") > 0))
     excluded = candidates.filter(exclusion.is_not_null() & (pl.col("reached") > 0)).select(
         *group, "invoice_id", level="reached", reason=exclusion

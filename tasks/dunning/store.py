@@ -20,7 +20,7 @@ from o2c.models.dunning import ACTION_HISTORY
 from o2c.models.status import LoadStatus
 from o2c.tasks.aging import store as aging_store
 from o2c.tasks.bank.store import SOURCES as BANK_SOURCES
-from o2c.tasks.dunning.plan import DUNNING_CUSTOMER, EXCLUSION
+from o2c.tasks.dunning.plan import DUNNING_CUSTOMER, EXCLUSION, MISSED_INSTALMENT
 
 
 def read_items(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
@@ -85,6 +85,16 @@ def read_exclusions(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFr
     except ImportError:
         return pl.DataFrame(schema=EXCLUSION)
     return active_exclusions(con, as_of)
+
+
+def read_missed_instalments(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
+    """MISSED_INSTALMENT rows on `as_of`: what payment plans let dunning chase
+    (tasks/dunning/exclusions.py; none before it lands)."""
+    try:
+        from o2c.tasks.dunning.exclusions import missed_instalments
+    except ImportError:
+        return pl.DataFrame(schema=MISSED_INSTALMENT)
+    return missed_instalments(con, as_of)
 
 
 def read_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -9,7 +9,7 @@ import pytest
 
 from o2c.models.dunning import ACTION_HISTORY, Channel, communication_key
 from o2c.models.schemas import OPEN_ITEM
-from o2c.tasks.dunning.plan import DUNNING_CUSTOMER, EXCLUSION, plan
+from o2c.tasks.dunning.plan import DUNNING_CUSTOMER, EXCLUSION, MISSED_INSTALMENT, plan
 from o2c.tasks.dunning.policy import parse_policy
 
 AS_OF = date(2026, 3, 31)
@@ -362,3 +362,78 @@ segments:
     assert planned(date(2026, 4, 7)).communications == []
     [letter] = planned(date(2026, 4, 8)).communications
     assert letter.items[0].days_late == 6
+
+
+def test_a_payment_plan_chases_only_its_missed_instalments():
+    items = [item("M1", "M", 40, 90_000), item("M2", "M", 10, 20_000)]
+    excl = frame(
+        [
+            {
+                "customer_id": "M",
+                "invoice_id": "M1",
+                "kind": "payment_plan",
+                "until": None,
+                "reason": "3 x 300",
+            }
+        ],
+        EXCLUSION,
+    )
+    missed = frame(
+        [
+            # the first instalment is paid; the second, due 10 days ago, is 120.00 short
+            {
+                "exclusion_id": 7,
+                "customer_id": "M",
+                "invoice_id": "M1",
+                "currency": "EUR",
+                "seq": 1,
+                "due_date": AS_OF - timedelta(days=40),
+                "amount_cents": 30_000,
+                "unpaid_cents": 0,
+            },
+            {
+                "exclusion_id": 7,
+                "customer_id": "M",
+                "invoice_id": "M1",
+                "currency": "EUR",
+                "seq": 2,
+                "due_date": AS_OF - timedelta(days=10),
+                "amount_cents": 30_000,
+                "unpaid_cents": 12_000,
+            },
+        ],
+        MISSED_INSTALMENT,
+    )
+    result = plan(
+        AS_OF, frame(items, OPEN_ITEM), excl, history(), customers("M"), POLICY, instalments=missed
+    )
+    [letter] = result.communications
+    assert [(i.invoice_id, i.document_type, i.open_cents) for i in letter.items] == [
+        ("M1#2", "instalment", 12_000),  # same due date as M2: by id
+        ("M2", "invoice", 20_000),
+    ]
+    assert letter.items[0].indemnity_cents == 0 and letter.due_cents == 32_000
+    assert skipped(result) == {("M1", "payment_plan")}
+    # an opt-out still stops everything, instalments included
+    opted = pl.concat(
+        [
+            excl,
+            frame(
+                [
+                    {
+                        "customer_id": "M",
+                        "invoice_id": None,
+                        "kind": "opt_out",
+                        "until": None,
+                        "reason": "x",
+                    }
+                ],
+                EXCLUSION,
+            ),
+        ]
+    )
+    quiet = plan(
+        AS_OF, frame(items, OPEN_ITEM), opted, history(), customers("M"), POLICY, instalments=missed
+    )
+    assert quiet.communications == []
+    assert skipped(quiet) == {("M1", "opt_out"), ("M2", "opt_out"), ("M1#2", "opt_out")}
