@@ -5,8 +5,8 @@ by allocations_at, sql/011) read through aging's store, so dunning never chases 
 aging does not show open: the open invoices and credit notes, and the overpayment credits
 (unapplied_credits_at) the plan nets. Payments feed the penalties (interest on what is left).
 Exclusions, contacts and the outbox history belong to their own modules (exclusions.py,
-customers.py, outbox.py); the readers below call them, with a stand-in while one is not there
-yet. Nothing here writes.
+customers.py, outbox.py): the readers below call them, so the plan's inputs are read in one
+place (the history with a stand-in until outbox.py is there). Nothing here writes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from o2c.models.dunning import ACTION_HISTORY
 from o2c.models.status import LoadStatus
 from o2c.tasks.aging import store as aging_store
 from o2c.tasks.bank.store import SOURCES as BANK_SOURCES
-from o2c.tasks.dunning.plan import DUNNING_CUSTOMER, EXCLUSION, MISSED_INSTALMENT
+from o2c.tasks.dunning.customers import dunning_contacts
+from o2c.tasks.dunning.exclusions import active_exclusions, missed_instalments
 
 
 def read_items(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
@@ -61,39 +62,18 @@ def last_bank_data(con: duckdb.DuckDBPyConnection, *, as_of: date) -> date | Non
 
 
 def read_customers(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """DUNNING_CUSTOMER rows: tasks/dunning/customers.py `dunning_contacts` (contacts by role,
-    kind, segment) once it is there; until then the customer master's name, language and one
-    email, every customer a business of the default segment."""
-    try:
-        from o2c.tasks.dunning.customers import dunning_contacts
-    except ImportError:
-        sql = """
-            SELECT customer_id, name, language, 'business' AS customer_kind,
-                   NULL::VARCHAR AS segment,
-                   CASE WHEN NULLIF(TRIM(email), '') IS NULL THEN []::VARCHAR[]
-                        ELSE [TRIM(email)] END AS emails
-            FROM customers ORDER BY customer_id
-        """
-        return con.sql(sql).pl().cast(DUNNING_CUSTOMER)
+    """DUNNING_CUSTOMER rows (and more): contacts by role, language, kind, segment
+    (tasks/dunning/customers.py)."""
     return dunning_contacts(con)
 
 
 def read_exclusions(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
-    """EXCLUSION rows active on `as_of` (tasks/dunning/exclusions.py; none before it lands)."""
-    try:
-        from o2c.tasks.dunning.exclusions import active_exclusions
-    except ImportError:
-        return pl.DataFrame(schema=EXCLUSION)
+    """EXCLUSION rows in force on `as_of` (tasks/dunning/exclusions.py)."""
     return active_exclusions(con, as_of)
 
 
 def read_missed_instalments(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
-    """MISSED_INSTALMENT rows on `as_of`: what payment plans let dunning chase
-    (tasks/dunning/exclusions.py; none before it lands)."""
-    try:
-        from o2c.tasks.dunning.exclusions import missed_instalments
-    except ImportError:
-        return pl.DataFrame(schema=MISSED_INSTALMENT)
+    """MISSED_INSTALMENT rows on `as_of`: what payment plans let dunning chase."""
     return missed_instalments(con, as_of)
 
 

@@ -93,3 +93,74 @@ def test_the_plan_sees_the_ledger_as_it_stood_on_its_date(db):
 def test_last_bank_data_is_judged_as_of_the_date(db):
     assert last_bank_data(db, as_of=date(2026, 4, 1)) == date(2026, 3, 10)
     assert last_bank_data(db, as_of=date(2026, 3, 1)) is None
+
+
+def test_exclusions_and_payment_plans_recorded_in_the_warehouse_reach_the_plan(db):
+    from o2c.models.dunning import ExclusionKind
+    from o2c.tasks.dunning.exclusions import Exclusion, add_exclusion, parse_instalment
+    from o2c.tasks.dunning.store import (
+        read_customers,
+        read_exclusions,
+        read_history,
+        read_missed_instalments,
+    )
+
+    as_of = date(2026, 4, 1)
+    add_exclusion(
+        db,
+        Exclusion(
+            "C1",
+            ExclusionKind.DISPUTE,
+            "quantity disputed",
+            "finance",
+            invoice_id="F2",
+            until=date(2026, 6, 30),
+        ),
+        today=date(2026, 3, 1),
+    )
+    add_exclusion(
+        db,
+        Exclusion(
+            "C1",
+            ExclusionKind.PAYMENT_PLAN,
+            "three instalments",
+            "finance",
+            invoice_id="F1",
+            instalments=tuple(
+                parse_instalment(t)
+                for t in ("2026-03-15:300.00", "2026-04-15:300.00", "2026-05-31:400.00")
+            ),
+            currency="EUR",
+            starts_on=date(2026, 3, 1),
+        ),
+        today=date(2026, 3, 1),
+    )
+    result = plan(
+        as_of,
+        read_items(db, as_of=as_of),
+        read_exclusions(db, as_of=as_of),
+        read_history(db),
+        read_customers(db).with_columns(emails=pl.lit(["compta@example.fr"])),
+        load_policy(),
+        payments=read_payments(db, as_of=as_of),
+        instalments=read_missed_instalments(db, as_of=as_of),
+    )
+    # 400.00 paid on 10 March toward the plan covers the first 300.00 instalment: nothing missed
+    assert result.communications == []
+    reasons = dict(zip(result.skipped["invoice_id"], result.skipped["reason"], strict=True))
+    assert reasons == {"F1": "payment_plan", "F2": "dispute"}
+    # On 10 May the second instalment (due 15 April) is 200.00 short: that alone is chased
+    later = date(2026, 5, 10)
+    result = plan(
+        later,
+        read_items(db, as_of=later),
+        read_exclusions(db, as_of=later),
+        read_history(db),
+        read_customers(db).with_columns(emails=pl.lit(["compta@example.fr"])),
+        load_policy(),
+        payments=read_payments(db, as_of=later),
+        instalments=read_missed_instalments(db, as_of=later),
+    )
+    [letter] = result.communications
+    assert [(i.invoice_id, i.open_cents) for i in letter.items] == [("F1#2", 20000)]
+    assert [c.invoice_id for c in letter.credits] == ["AV1"] and letter.due_cents == 15000
