@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS dunning_outbox (
     content_sha256      VARCHAR NOT NULL,
     status              VARCHAR NOT NULL,        -- models.dunning.OutboxStatus
     attempt_started_at  TIMESTAMP,               -- set, in its own transaction, before a send
+    claim_id            VARCHAR,                 -- which send_pending call claimed it
     attempts            INTEGER NOT NULL DEFAULT 0,
     provider_id         VARCHAR,                 -- SMTP Message-ID, .eml file name, AR24 id
     reply               VARCHAR,                 -- the server's last reply or the error, never a secret
