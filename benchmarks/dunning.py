@@ -274,7 +274,8 @@ def business_calendar(policy: DunningPolicy, first: date, last: date) -> pl.Data
 
 def run_baseline(
     data: dict[str, pl.DataFrame], policy: DunningPolicy
-) -> tuple[float, pl.DataFrame]:
+) -> tuple[float, float, pl.DataFrame]:
+    """Wall and CPU seconds of the SQL twin, and its result."""
     con = duckdb.connect()
     items = data["items"]
     first = min(items["due_date"].min(), data["history"]["acted_on"].min()) - timedelta(days=1)
@@ -284,9 +285,9 @@ def run_baseline(
         con.register(name, data[name])
     currencies = sorted(items["currency"].unique().to_list())
     sql = baseline_sql(policy, AS_OF, currencies)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = con.sql(sql, params={"as_of": AS_OF}).pl()
-    return time.perf_counter() - start, result
+    return time.perf_counter() - start, time.process_time() - cpu, result
 
 
 def compare(frames, baseline: pl.DataFrame) -> None:
@@ -332,7 +333,7 @@ def main() -> None:
     )
     print(f"{args.rows:,} open items ({overdue:,} overdue), {data['customers'].height:,} customers")
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     frames = plan_frames(
         AS_OF,
         data["items"],
@@ -345,16 +346,21 @@ def main() -> None:
     framed = time.perf_counter() - start
     planned = communications(AS_OF, frames)
     polars_seconds = time.perf_counter() - start
-    sql_seconds, baseline = run_baseline(data, policy)
+    polars_cpu = time.process_time() - cpu
+    sql_seconds, sql_cpu, baseline = run_baseline(data, policy)
     compare(frames, baseline)
 
     items = sum(len(c.items) for c in planned)
+    # CPU seconds beside wall seconds: on a shared machine the wall clock also counts the others
     print(
-        f"plan (Polars):     {polars_seconds:6.2f} s  ({framed:.2f} s frames, penalties included,"
-        f" {polars_seconds - framed:.2f} s objects): {len(planned):,} communications,"
-        f" {items:,} items, {frames.skipped.height:,} skipped"
+        f"plan (Polars):     {polars_seconds:6.2f} s wall, {polars_cpu:5.2f} s CPU  ({framed:.2f} s"
+        f" frames, penalties included, {polars_seconds - framed:.2f} s objects):"
+        f" {len(planned):,} communications, {items:,} items, {frames.skipped.height:,} skipped"
     )
-    print(f"baseline (DuckDB): {sql_seconds:6.2f} s  (one SQL statement, no penalties, no objects)")
+    print(
+        f"baseline (DuckDB): {sql_seconds:6.2f} s wall, {sql_cpu:5.2f} s CPU  (one SQL statement,"
+        " no penalties, no objects)"
+    )
     print("results identical: communications (level, amounts, items) and skipped items")
     verdict = "OK" if polars_seconds < TARGET_SECONDS else "OVER"
     print(f"target < {TARGET_SECONDS:.0f} s for {args.rows:,} open items: {verdict}")
