@@ -416,22 +416,24 @@ def plan_frames(
         .group_by("invoice_id")
         .agg(invoice_exclusion=pl.col("kind").first())
     )
-    items = items.join(by_customer, on="customer_id", how="left").join(
-        by_invoice, on="invoice_id", how="left"
-    )
-    # what the customer owes: positive open amounts, credit documents never (a credit note
-    # allocated beyond its amount is the ledger's question, not a reminder's)
-    debits = items.filter(
-        (pl.col("amount_open_cents") > 0) & ~pl.col("document_type").is_in(CREDIT_DOCUMENTS)
-    )
-    credits = items.filter(
-        (pl.col("amount_open_cents") < 0) & pl.col("customer_exclusion").is_null()
-    )
     group = ["customer_id", "currency"]
     balance = (  # the ledger: a missed instalment is part of an invoice already counted
         items.filter(pl.col("document_type") != INSTALMENT_DOCUMENT)
         .group_by(group)
         .agg(balance_cents=pl.col("amount_open_cents").sum())
+    )
+    # what the customer owes: positive open amounts, credit documents never (a credit note
+    # allocated beyond its amount is the ledger's question, not a reminder's); only what is
+    # late or reached a level, and the credits, go further
+    debt = (pl.col("amount_open_cents") > 0) & ~pl.col("document_type").is_in(CREDIT_DOCUMENTS)
+    due_now = debt & ((pl.col("reached") > 0) | (pl.col("days_late") > 0))
+    items = (
+        items.filter(due_now | (pl.col("amount_open_cents") < 0))
+        .join(by_customer, on="customer_id", how="left")
+        .join(by_invoice, on="invoice_id", how="left")
+    )
+    credits = items.filter(
+        (pl.col("amount_open_cents") < 0) & pl.col("customer_exclusion").is_null()
     )
     credit_totals = credits.group_by(group).agg(credits_cents=pl.col("amount_open_cents").sum())
 
@@ -440,7 +442,7 @@ def plan_frames(
         .then(pl.col("instalment_exclusion"))
         .otherwise(pl.coalesce("customer_exclusion", "invoice_exclusion"))
     )
-    candidates = debits.filter((pl.col("reached") > 0) | (pl.col("days_late") > 0))
+    candidates = items.filter(due_now)
     excluded = candidates.filter(exclusion.is_not_null() & (pl.col("reached") > 0)).select(
         *group, "invoice_id", level="reached", reason=exclusion
     )
