@@ -14,6 +14,13 @@ a retried 400) must land once. What it guarantees:
 - one exception type, `ConnectorError`, saying truthfully whether and how often it was retried,
   and whether a later run could succeed (`retryable`).
 Sleep, clocks and the jitter source are injectable so tests never wait.
+
+For APIs that sign each request or that must not repeat a call blindly (AR24), `request` also
+takes: form fields and multipart files; `refresh`, called before every attempt for the
+parameters, form fields and headers that must be fresh (a signed date); `check`, which reads an
+answer the status alone cannot judge (an error or a maintenance notice sent with 200); and
+`before_retry`, asked before every retry whether one may be made (after looking whether the
+failed attempt took effect after all).
 """
 
 from __future__ import annotations
@@ -56,6 +63,22 @@ Sleep = Callable[[float], None]
 Clock = Callable[[], float]
 # A stdlib logger, or an adapter such as Prefect's run logger (lines then reach the run's page).
 Logger = logging.Logger | logging.LoggerAdapter[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptParts:
+    """What `refresh` adds to one attempt: query parameters, form fields, headers."""
+
+    params: Mapping[str, Any] | None = None
+    data: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+
+
+# Reads an answer (not 429, not 5xx): a reason to retry it (a maintenance notice), or None; may
+# raise a ConnectorError of its own (the provider's error sent with 200), never retried.
+AnswerCheck = Callable[[httpx.Response], str | None]
+# Given the error a retry would follow: True to retry, False to give up with that error now.
+RetryGate = Callable[["ConnectorError"], bool]
 
 
 class ConnectorError(RuntimeError):
@@ -395,8 +418,18 @@ class HttpClient(ClosingClient):
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
+        refresh: Callable[[], AttemptParts] | None = None,
+        check: AnswerCheck | None = None,
+        before_retry: RetryGate | None = None,
     ) -> httpx.Response:
-        """One logical call, a 2xx answer: retried on 429, 5xx, timeouts, connection errors."""
+        """One logical call, a 2xx answer: retried on 429, 5xx, timeouts, connection errors.
+
+        `data` and `files` are sent as a form (multipart when there are files); file contents
+        should be bytes, so that a retry sends them again. See the module docstring for
+        `refresh`, `check` and `before_retry`.
+        """
         for name, value in (headers or {}).items():
             if name.lower() in SECRET_HEADERS:
                 self._register_header(value)
@@ -408,7 +441,10 @@ class HttpClient(ClosingClient):
             self._limiter.wait()
             self.requests_made += 1
             request_id = uuid.uuid4().hex
-            sent = {**(headers or {}), REQUEST_ID_HEADER: request_id}
+            fresh = refresh() if refresh else AttemptParts()
+            sent = {**(headers or {}), **(fresh.headers or {}), REQUEST_ID_HEADER: request_id}
+            sent_params = {**(params or {}), **(fresh.params or {})} or None
+            sent_data = {**(data or {}), **(fresh.data or {})} or None
             started = self._clock()
             status: int | None = None
             retry_after: float | None = None
@@ -418,8 +454,10 @@ class HttpClient(ClosingClient):
                 request = self._http.build_request(
                     method,
                     url,
-                    params=params,
+                    params=sent_params,
                     content=None if json_body is None else json_bytes(json_body),
+                    data=sent_data,
+                    files=files or None,
                     headers=sent,
                 )
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
@@ -454,9 +492,18 @@ class HttpClient(ClosingClient):
             else:
                 status = response.status_code
                 self._log_attempt(method, target, status, started, request_id)
-                if 200 <= status < 300:
+                notice = None
+                if check is not None and status != 429 and status < 500:
+                    try:
+                        notice = check(response)
+                    except ConnectorError as exc:
+                        exc.attempts = exc.attempts or attempts
+                        exc.request_id = exc.request_id or request_id
+                        exc.status = exc.status or status
+                        raise
+                if notice is None and 200 <= status < 300:
                     return response
-                if status != 429 and status < 500:
+                if notice is None and status != 429 and status < 500:
                     raise self._failure(
                         ConnectorHTTPError,
                         f"{self._name} {endpoint} answered {status}{_describe(response)};"
@@ -467,6 +514,8 @@ class HttpClient(ClosingClient):
                         request_id=request_id,
                     )
                 reason, kind = f"answered {status}", ConnectorHTTPError
+                if notice is not None:
+                    reason = f"answered {status} ({notice})"
                 retry_after = retry_after_seconds(
                     response.headers.get("Retry-After"), self._wall_clock()
                 )
@@ -501,6 +550,18 @@ class HttpClient(ClosingClient):
                 )
             )
             self._sleep(delay)
+            if before_retry is not None:
+                failure = self._failure(
+                    kind,
+                    f"{self._name} {endpoint} {reason}; {_attempts_text(attempts)}",
+                    endpoint=endpoint,
+                    status=status,
+                    attempts=attempts,
+                    retryable=True,
+                    request_id=request_id,
+                )
+                if not before_retry(failure):
+                    raise failure
 
     def _log_attempt(
         self, method: str, target: str, outcome: int | str, started: float, request_id: str
@@ -540,6 +601,6 @@ def _describe(response: httpx.Response) -> str:
         return ""
     if not isinstance(body, dict):
         return ""
-    parts = [str(body[key]) for key in ("type", "message", "error") if body.get(key)]
+    parts = [str(body[key]) for key in ("type", "slug", "message", "error") if body.get(key)]
     text = ": ".join(parts)[:300]
     return f" ({text})" if text else ""
