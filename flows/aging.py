@@ -11,7 +11,6 @@ from prefect.cache_policies import NO_CACHE
 from o2c.flows.run_names import as_of_name
 from o2c.orchestration import (
     current_flow_run_id,
-    link_artifact,
     markdown_artifact,
     table_artifact,
     writing,
@@ -58,7 +57,8 @@ def aging_flow(
     report_dir: str | None = None,
 ) -> dict:
     """Age open items, keep the day's snapshot, publish the summary, the table and the chart
-    (thresholds and language: the O2C_AGING_* settings, tasks/aging/settings.py).
+    (an artifact the UI draws, nothing to open on the server's disk); the HTML report is also
+    written beside the warehouse (thresholds and language: the O2C_AGING_* settings).
 
     Args:
         db: The warehouse file; empty: $O2C_DB, else ./data/o2c.duckdb.
@@ -82,13 +82,12 @@ def aging_flow(
         report.customer_table(views.by_customer, buckets=buckets, lang=views.settings.lang),
         f"Aging by customer as of {day}",
     )
+    markdown_artifact(
+        "aging-chart",
+        report.chart_markdown(history, as_of=as_of, lang=views.settings.lang),
+        f"Aging chart as of {day}: buckets over the last snapshots",
+    )
     folder = Path(report_dir) if report_dir else db_path(db).resolve().parent / "reports"
     page = write_report(views, history, dso_history, folder)
-    link_artifact(
-        "aging-report",
-        page.resolve().as_uri(),
-        f"Aging chart {as_of.isoformat()}",
-        "Buckets over the last snapshots (HTML page beside the warehouse)",
-    )
     print(f"aging as of {as_of}: {views.aged.height} open items, report {page}")
     return {"as_of": as_of.isoformat(), "open_items": views.aged.height, "report": str(page)}

@@ -17,9 +17,10 @@ from o2c.flows.run_names import file_name
 from o2c.orchestration import current_flow_run_id, markdown_artifact, writing
 from o2c.tasks.bank import inbox
 from o2c.tasks.bank.rejection import Rejection, Stage, rejection_for
-from o2c.tasks.bank.report import summary_markdown
+from o2c.tasks.bank.report import description, summary_markdown
 from o2c.tasks.bank.statements.detect import ParsedFile, parse_file
 from o2c.tasks.bank.store import BankLoadResult, load_statements, record_rejection
+from o2c.tasks.common.language import company_language
 
 
 @task(name="parse-statement-file", cache_policy=NO_CACHE)
@@ -95,7 +96,11 @@ def ingest_bank_statement(
         raise
     if archive:
         inbox.move_processed(file, today=date.today())
-    markdown_artifact("bank-ingestion", summary_markdown(result), "Last bank statement load")
+    markdown_artifact(
+        "bank-ingestion",
+        summary_markdown(result),
+        description(file.name, date.today(), company_language()),
+    )
     print(
         f"{file.name}: {result.statements} statement(s), {result.transactions_in} transactions,"
         f" {result.loaded} loaded, {result.duplicates} already known"
@@ -126,4 +131,8 @@ def _reject(
             inbox.move_rejected(file, rejected.reason)
         except OSError as trouble:
             print(f"{file.name}: could not be moved to rejected/ ({trouble}); left in the inbox")
-    markdown_artifact("bank-ingestion", rejected.markdown(), "Last bank statement load")
+    markdown_artifact(
+        "bank-ingestion",
+        rejected.markdown(),
+        description(file.name, date.today(), company_language(), rejected=True),
+    )

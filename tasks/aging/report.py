@@ -11,6 +11,7 @@ are data: escaped for Markdown (common.escaping) and for HTML.
 
 from __future__ import annotations
 
+import base64
 import html
 from collections.abc import Sequence
 from datetime import date
@@ -422,6 +423,10 @@ def customer_table(
 
 def short_label(key: str) -> str:
     """A bucket's column head in the narrow table: 'not due', '1-30', '> 120'."""
+    if key == UNAPPLIED_CREDIT:
+        return "Credits"
+    if key == SMALL_BALANCE:
+        return "Small bal."
     if key == "not_due":
         return "Not due"
     if key.startswith("over_"):
@@ -472,16 +477,25 @@ _APART_COLOURS = {UNAPPLIED_CREDIT: "#1e88e5", SMALL_BALANCE: "#9aa5b1"}
 
 
 def bucket_chart_svg(
-    history: pl.DataFrame, currency: str, *, width: int = 760, lang: Lang = "fr"
+    history: pl.DataFrame,
+    currency: str,
+    *,
+    width: int = 760,
+    lang: Lang = "fr",
+    standalone: bool = False,
 ) -> str:
     """Stacked bars of one currency's open amounts per bucket, one bar per snapshot date.
 
     Unapplied credits (and the negative buckets of snapshots taken before they had their own
     column) are stacked below the zero line so they stay visible; small balances in grey.
+    `standalone`: one SVG document with its legend drawn inside, for an image (the Prefect UI
+    shows a markdown image but strips inline SVG); otherwise the legend is HTML after the SVG.
     """
     rows = history.filter(pl.col("currency") == currency)
     keys = sorted(rows["bucket"].unique().to_list(), key=bucket_order)
-    aged_keys = [k for k in keys if k not in _APART_COLOURS]
+    # colours from every currency's buckets: "1-30 days" has one colour in all the charts
+    every = sorted(history["bucket"].unique().to_list(), key=bucket_order)
+    aged_keys = [k for k in every if k not in _APART_COLOURS]
 
     def colour(key: str) -> str:
         if key in _APART_COLOURS:
@@ -503,6 +517,8 @@ def bucket_chart_svg(
 
     height, left, right, upper, lower = 320, 110, 20, 16, 48
     plot_w, plot_h = width - left - right, height - upper - lower
+    legend_rows = -(-len(keys) // 3) if standalone else 0
+    full_height = height + 20 * legend_rows
 
     def y(value: int) -> float:
         return upper + plot_h * (top - value) / (top - bottom)
@@ -510,10 +526,12 @@ def bucket_chart_svg(
     slot = plot_w / max(len(dates), 1)
     bar = min(56.0, slot * 0.7)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{full_height}" '
+        f'viewBox="0 0 {width} {full_height}" role="img" font-family="sans-serif" '
         f'aria-label="Open amounts in {html.escape(currency)} per bucket over time">'
     ]
+    if standalone:
+        parts.append(f'<rect width="{width}" height="{full_height}" fill="#ffffff"/>')
     for tick in range(bottom, top + 1, step):
         ty = y(tick)
         parts.append(
@@ -549,12 +567,60 @@ def bucket_chart_svg(
                 f'<text x="{x + bar / 2:.1f}" y="{height - lower + 16}" text-anchor="middle" '
                 f'font-size="11" fill="#52606d">{format_date(d, lang)}</text>'
             )
+    if standalone:
+        column = (width - left) / 3
+        for i, k in enumerate(keys):
+            lx, ly = left + column * (i % 3), height + 20 * (i // 3)
+            parts.append(
+                f'<rect x="{lx:.1f}" y="{ly - 10}" width="11" height="11" fill="{colour(k)}"/>'
+                f'<text x="{lx + 16:.1f}" y="{ly}" font-size="12" fill="#1f2933">'
+                f"{html.escape(bucket_label(k))}</text>"
+            )
+        parts.append("</svg>")
+        return "".join(parts)
     parts.append("</svg>")
     legend = "".join(
         f'<span><i style="background:{colour(k)}"></i>{html.escape(bucket_label(k))}</span>'
         for k in keys
     )
     return "".join(parts) + f'<div class="legend">{legend}</div>'
+
+
+def svg_data_uri(svg: str) -> str:
+    """An SVG document as a data: URI, which the Prefect UI loads as a markdown image."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+CHART_WIDTH = 600  # fits the artifact pane of both Prefect UIs at 1366 px (about 610 px)
+
+
+def chart_markdown(
+    history: pl.DataFrame, *, as_of: date, lang: Lang = "fr", width: int = CHART_WIDTH
+) -> str:
+    """The buckets-over-time view as a markdown artifact the Prefect UI renders: per currency,
+    the stacked-bar chart as an image (data: URI, nothing on the server's disk) and the figures
+    behind it (an image has no hover), one line per snapshot, amounts to the unit."""
+    out = [f"# Open amounts per bucket over time, as of {format_date(as_of, lang)}", ""]
+    if history.is_empty():
+        return "\n".join([*out, "No snapshot yet.", ""])
+    out += [CURRENCY_NOTE, ""]
+    for cur in sorted(history["currency"].unique().to_list()):
+        mine = history.filter(pl.col("currency") == cur)
+        keys = sorted(mine["bucket"].unique().to_list(), key=bucket_order)
+        svg = bucket_chart_svg(history, cur, width=width, lang=lang, standalone=True)
+        dates = mine["as_of_date"].n_unique()
+        out += [f"## {_text(cur)}", ""]
+        out += [f"![Open amounts in {_text(cur)} per bucket]({svg_data_uri(svg)})", ""]
+        wide = mine.pivot(on="bucket", index="as_of_date", values="amount_open_cents")
+        rows = [
+            [format_date(r["as_of_date"], lang)]
+            + [format_money(r.get(k) or 0, None, lang, decimals=False) for k in keys]
+            for r in wide.sort("as_of_date", descending=True).iter_rows(named=True)
+        ]
+        header = ["Date", *(short_label(k) for k in keys)]
+        out += [*_table(header, rows, set(range(1, len(header)))), ""]
+        out += [f"{dates} snapshot(s), latest first; amounts in {_text(cur)} to the unit.", ""]
+    return "\n".join(out)
 
 
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[object]], right: set[int]) -> str:

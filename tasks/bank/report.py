@@ -9,14 +9,26 @@ under the wrong header or become a link.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import polars as pl
 
 from o2c.tasks.bank.store import BankLoadResult
-from o2c.tasks.common.escaping import md_cell, md_code, md_label
-from o2c.tasks.common.formatting import MISSING, format_money
+from o2c.tasks.common.escaping import md_cell, md_code, md_label, md_text
+from o2c.tasks.common.formatting import MISSING, Lang, format_date, format_money
 from o2c.tasks.common.formatting import format_count as _n
+
+
+def description(
+    file_name: str | None, day: date, lang: Lang = "fr", *, rejected: bool = False
+) -> str:
+    """What the artifact history shows for one load: which statement, which day, e.g.
+    "Bank statement camt053_EUR_187775.xml · 04/12/2026" (the file name escaped: the UI
+    renders descriptions as Markdown)."""
+    what = md_text(file_name) if file_name else "Open Banking feed"
+    head = "Rejected bank statement" if rejected else "Bank statement"
+    return f"{head} {what} · {format_date(day, lang)}"
 
 
 def summary_markdown(result: BankLoadResult, *, title: str = "Bank statement load") -> str:

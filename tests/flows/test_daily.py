@@ -15,6 +15,28 @@ from tests.prefect_artifacts import latest_artifact
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 AS_OF = date(2026, 11, 20)
+# Aging's groups as of AS_OF, written here in SQL: open items (open_items_at) and overpayment
+# credits (unapplied_credits_at) per customer, legal entity and currency. A negative open
+# amount is a credit; what is left on a partly paid invoice up to 25,00 is a small balance;
+# the rest is a debt, overdue when it was due before AS_OF (issue 16).
+GROUPS_SQL = """
+    WITH items AS (
+        SELECT customer_id, legal_entity, currency, due_date, amount_total, amount_open
+        FROM open_items_at($as_of)
+        UNION ALL
+        SELECT customer_id, legal_entity, currency, due_date, amount_total, amount_open
+        FROM unapplied_credits_at($as_of)
+    ), kinds AS (
+        SELECT *, amount_open > 0 AND NOT (amount_open < amount_total
+                                           AND amount_open <= 25) AS debt
+        FROM items
+    )
+    SELECT customer_id, coalesce(legal_entity, ''), currency,
+           coalesce(sum(amount_open) FILTER (WHERE debt AND due_date < $as_of), 0),
+           coalesce(sum(amount_open) FILTER (WHERE amount_open < 0), 0),
+           coalesce(sum(amount_open) FILTER (WHERE amount_open > 0), 0)
+    FROM kinds GROUP BY ALL
+"""
 
 
 @pytest.fixture(scope="module")
@@ -37,41 +59,12 @@ def test_every_step_ran_and_the_inbox_is_empty(demo):
 
 def test_artifacts_agree_with_the_warehouse(demo):
     db, result = demo
-    # Aging's groups as of AS_OF, written here in SQL: open items (open_items_at) and overpayment
-    # credits (unapplied_credits_at) per customer, legal entity and currency. A negative open
-    # amount is a credit; what is left on a partly paid invoice up to 25,00 is a small balance;
-    # the rest is a debt, overdue when it was due before AS_OF (issue 16).
-    groups_sql = """
-        WITH items AS (
-            SELECT customer_id, legal_entity, currency, due_date, amount_total, amount_open
-            FROM open_items_at($as_of)
-            UNION ALL
-            SELECT customer_id, legal_entity, currency, due_date, amount_total, amount_open
-            FROM unapplied_credits_at($as_of)
-        ), kinds AS (
-            SELECT *, amount_open > 0 AND NOT (amount_open < amount_total
-                                               AND amount_open <= 25) AS debt
-            FROM items
-        )
-        SELECT customer_id, coalesce(legal_entity, ''), currency,
-               coalesce(sum(amount_open) FILTER (WHERE debt AND due_date < $as_of), 0),
-               coalesce(sum(amount_open) FILTER (WHERE amount_open < 0), 0),
-               coalesce(sum(amount_open) FILTER (WHERE amount_open > 0), 0)
-        FROM kinds GROUP BY ALL
-    """
     with connect(db, read_only=True) as con:
         settled = con.execute("SELECT count(DISTINCT transaction_id) FROM allocations").fetchall()
         paid = con.execute(
             "SELECT currency, sum(amount) FROM allocations WHERE kind = 'payment'"
             " GROUP BY currency ORDER BY currency"
         ).fetchall()
-        groups = con.execute(groups_sql, {"as_of": AS_OF}).fetchall()
-        (open_count,) = con.execute(
-            "SELECT (SELECT count(*) FROM open_items_at($d))"
-            " + (SELECT count(*) FROM unapplied_credits_at($d))",
-            {"d": AS_OF},
-        ).fetchone()
-        snapshot_dates = con.execute("SELECT DISTINCT as_of_date FROM aging_snapshots").fetchall()
     assert result["reconcile"]["settled"] == settled[0][0]
     settled_text = f"{settled[0][0]:,}".replace(",", "\u202f")
     reconciliation = latest_artifact("reconciliation").data
@@ -80,6 +73,18 @@ def test_artifacts_agree_with_the_warehouse(demo):
     assert len(paid) > 1
     allocated = "".join(f"- {format_money(amount, cur)}\n" for cur, amount in paid)
     assert f"Amount allocated to invoices, per currency:\n\n{allocated}" in reconciliation
+
+
+def test_aging_artifacts_agree_with_the_warehouse(demo):
+    db, result = demo
+    with connect(db, read_only=True) as con:
+        groups = con.execute(GROUPS_SQL, {"as_of": AS_OF}).fetchall()
+        (open_count,) = con.execute(
+            "SELECT (SELECT count(*) FROM open_items_at($d))"
+            " + (SELECT count(*) FROM unapplied_credits_at($d))",
+            {"d": AS_OF},
+        ).fetchone()
+        snapshot_dates = con.execute("SELECT DISTINCT as_of_date FROM aging_snapshots").fetchall()
     assert snapshot_dates == [(AS_OF,)]
     # The summary's line per currency: overdue (gross), ... total owed, credits, net balance and
     # customers, as the groups add up (figures alone: the line names the currency).
@@ -111,9 +116,34 @@ def test_artifacts_agree_with_the_warehouse(demo):
             format_money(credits),
             format_money(owed),
         ), customer
-    link = latest_artifact("aging-report").data
-    page = Path(link[link.index("(file://") + 8 : -1])
-    assert page.name == "aging-2026-11-20.html" and "<svg" in page.read_text()
+    chart = latest_artifact("aging-chart").data
+    assert "file:" not in chart and "](data:image/svg+xml;base64," in chart  # drawn in the UI
+    page = Path(db).parent / "reports" / "aging-2026-11-20.html"
+    assert "<svg" in page.read_text()  # the HTML report is still written beside the warehouse
     assert result["aging"]["open_items"] == open_count
     daily = latest_artifact("o2c-daily").data.splitlines()
-    assert f"| aging | {open_count} open items as of {AS_OF.isoformat()} |" in daily
+    assert daily[0] == "# o2c daily run of 20/11/2026"
+    (aging,) = [line for line in daily if line.startswith("| aging |")]
+    assert aging.startswith(f"| aging | {open_count} open items as of {AS_OF.isoformat()} |")
+
+
+def test_the_daily_artifact_gives_each_step_its_counts(demo):
+    db, result = demo
+    daily = latest_artifact("o2c-daily")
+    assert daily.description == f"Daily run of 20/11/2026: {len(result['steps'])} steps"
+    rows = {}
+    for line in daily.data.splitlines()[4:]:
+        if line.startswith("| "):
+            step, outcome, _link = (c.strip() for c in line.strip("|").split(" | "))
+            rows.setdefault(step, []).append(outcome)
+    with connect(db, read_only=True) as con:
+        (invoices,) = con.execute("SELECT count(*) FROM invoices").fetchone()
+        loads = con.execute(
+            "SELECT file_name, rows_loaded FROM load_batches WHERE source = 'bank_statement'"
+        ).fetchall()
+    (invoice_line,) = rows["invoices"]
+    assert f"{invoices} new" in invoice_line.replace("\u202f", "")
+    assert len(rows["bank statement"]) == len(loads)
+    for name, loaded in loads:
+        (line,) = [x for x in rows["bank statement"] if x.startswith(f"`{name}`: ")]
+        assert f" {loaded} loaded," in line.replace("\u202f", ""), line
