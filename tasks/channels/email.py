@@ -31,9 +31,12 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Literal
 
@@ -48,9 +51,22 @@ log = logging.getLogger(__name__)
 
 MAIL_DIR_NAME = "outbox-mail"  # beside the warehouse file
 TEMPORARY_CODES = range(400, 500)
-# Bodies quoted-printable or base64, headers RFC 2047: any server takes it, 8BITMIME or not.
-_WIRE = policy.SMTP.clone(cte_type="7bit")
-_FILE = policy.default.clone(cte_type="7bit")
+
+
+class _Headers(policy.Compat32):
+    """compat32, minus its cost on plain headers: an ASCII value on one short line is written
+    as it is (RFC 5322 allows 998 characters); anything else is folded and encoded as usual."""
+
+    def _fold(self, name, value, sanitize):  # type: ignore[override]
+        plain = isinstance(value, str) and value.isascii() and len(name) + len(value) < 900
+        if plain and "\r" not in value and "\n" not in value:
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+# Bodies in base64, headers RFC 2047: 7-bit, any server takes it, 8BITMIME or not.
+_FILE = _Headers()
+_WIRE = _FILE.clone(linesep="\r\n")
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
 
@@ -108,17 +124,27 @@ def build_message(
     sender: Address,
     reply_to: str | None,
     now: datetime,
-) -> EmailMessage:
+) -> Message:
     """The email as a customer's mail client shows it: text and HTML alternatives, Message-ID
-    from the key, In-Reply-To and References naming the previous level of the same case."""
+    from the key, In-Reply-To and References naming the previous level of the same case.
+
+    Built with the classic MIME classes: the same message as EmailMessage would write, at a
+    fraction of the cost (its header parsing dominated a 10 000-reminder run)."""
     rendered = envelope.message
     domain = sender.domain
-    msg = EmailMessage(policy=_WIRE)
-    msg["From"] = sender
+    text = MIMEText(rendered.text, "plain", "utf-8")
+    if rendered.html:
+        msg: Message = MIMEMultipart("alternative")
+        msg.attach(text)
+        msg.attach(MIMEText(rendered.html, "html", "utf-8"))
+    else:
+        msg = text
+    msg["From"] = formataddr((sender.display_name, sender.addr_spec), charset="utf-8")
     msg["To"] = ", ".join(envelope.recipients)
     if reply_to:
         msg["Reply-To"] = reply_to
-    msg["Subject"] = " ".join(rendered.subject.split())  # never a line break in a header
+    subject = " ".join(rendered.subject.split())  # never a line break in a header
+    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
     msg["Date"] = format_datetime(now.astimezone(UTC))
     msg["Message-ID"] = message_id(rendered.key, domain)
     if envelope.previous_key:
@@ -127,9 +153,6 @@ def build_message(
         msg["References"] = previous
     msg["Content-Language"] = rendered.language
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies loop back
-    msg.set_content(rendered.text)
-    if rendered.html:
-        msg.add_alternative(rendered.html, subtype="html")
     return msg
 
 

@@ -86,50 +86,121 @@ def enqueue(
 ) -> bool:
     """Write the communication `pending` with its items and rendered message, and its audit row,
     in the caller's transaction. False (and nothing written) when its key is already there."""
-    if message.key != communication.key:
-        raise OutboxError(f"message {message.key} is not communication {communication.key}")
-    c = communication
+    return bool(enqueue_many(con, [(communication, message)], flow_run_id=flow_run_id))
+
+
+def enqueue_many(
+    con: duckdb.DuckDBPyConnection,
+    planned: Sequence[tuple[Communication, RenderedMessage]],
+    *,
+    flow_run_id: str | None = None,
+) -> list[str]:
+    """`enqueue` for a whole plan in one transaction and a few statements (a plan of thousands
+    is one short write). Returns the keys written; keys already in the outbox are left alone."""
+    for c, m in planned:
+        if m.key != c.key:
+            raise OutboxError(f"message {m.key} is not communication {c.key}")
     with transaction(con):
-        if first_row(con, "SELECT 1 FROM dunning_outbox WHERE key = ?", [c.key]):
-            return False
+        keys = [c.key for c, _ in planned]
+        existing = {
+            r[0]
+            for r in con.execute(
+                "SELECT key FROM dunning_outbox WHERE list_contains(?, key)", [keys]
+            ).fetchall()
+        }
+        fresh: dict[str, tuple[Communication, RenderedMessage]] = {}
+        for c, m in planned:
+            if c.key not in existing:
+                fresh.setdefault(c.key, (c, m))
+        if not fresh:
+            return []
         now = _now()
-        con.execute(
-            "INSERT INTO dunning_outbox (key, as_of, customer_id, currency, level, level_name,"
-            " channel, template, language, recipients, previous_key, due_cents, subject,"
-            " text_body, html_body, template_sha256, content_sha256, status, flow_run_id,"
-            " planned_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-            [
-                c.key, c.as_of, c.customer_id, c.currency, c.level, c.level_name,
-                Channel(c.channel).value, c.template, message.language, list(c.recipients),
-                c.previous_key, c.due_cents, message.subject, message.text, message.html,
-                message.template_sha256, message.content_sha256, flow_run_id, now, now,
-            ],
-        )  # fmt: skip
-        con.executemany(
-            "INSERT INTO dunning_outbox_items VALUES (?, ?, ?)",
-            [[c.key, i.invoice_id, i.open_cents] for i in (*c.items, *c.credits)],
-        )
-        audit.record(
-            con,
-            AuditEvent.STATUS,
-            c.key,
+        todo = list(fresh.values())
+        rows_frame = pl.DataFrame(
             {
-                "status": OutboxStatus.PENDING.value,
-                "customer_id": c.customer_id,
-                "level": c.level,
-                "channel": Channel(c.channel).value,
-                "currency": c.currency,
-                "due_cents": c.due_cents,
-                "items": {i.invoice_id: i.open_cents for i in (*c.items, *c.credits)},
-                "recipients": list(c.recipients),
-                "as_of": c.as_of,
+                "key": [c.key for c, _ in todo],
+                "as_of": [c.as_of for c, _ in todo],
+                "customer_id": [c.customer_id for c, _ in todo],
+                "currency": [c.currency for c, _ in todo],
+                "level": [c.level for c, _ in todo],
+                "level_name": [c.level_name for c, _ in todo],
+                "channel": [Channel(c.channel).value for c, _ in todo],
+                "template": [c.template for c, _ in todo],
+                "language": [m.language for _, m in todo],
+                "recipients": [list(c.recipients) for c, _ in todo],
+                "previous_key": [c.previous_key for c, _ in todo],
+                "due_cents": [c.due_cents for c, _ in todo],
+                "subject": [m.subject for _, m in todo],
+                "text_body": [m.text for _, m in todo],
+                "html_body": [m.html for _, m in todo],
+                "template_sha256": [m.template_sha256 for _, m in todo],
+                "content_sha256": [m.content_sha256 for _, m in todo],
             },
-            flow_run_id=flow_run_id,
-            template_sha256=message.template_sha256,
-            content_sha256=message.content_sha256,
+            schema=_OUTBOX_ROW,
         )
-    return True
+        items_frame = pl.DataFrame(
+            [(c.key, i.invoice_id, i.open_cents) for c, _ in todo for i in (*c.items, *c.credits)],
+            schema={"key": pl.String, "invoice_id": pl.String, "open_cents": pl.Int64},
+            orient="row",
+        )
+        con.register("_outbox_rows", rows_frame)
+        con.register("_outbox_items", items_frame)
+        try:
+            con.execute(
+                f"INSERT INTO dunning_outbox ({', '.join(_OUTBOX_ROW)}, status, flow_run_id,"
+                f" planned_at, updated_at) SELECT *, 'pending', ?, ?, ? FROM _outbox_rows",
+                [flow_run_id, now, now],
+            )
+            con.execute("INSERT INTO dunning_outbox_items SELECT * FROM _outbox_items")
+        finally:
+            con.unregister("_outbox_rows")
+            con.unregister("_outbox_items")
+        audit.record_many(
+            con,
+            [
+                audit.Entry(
+                    AuditEvent.STATUS,
+                    c.key,
+                    {
+                        "status": OutboxStatus.PENDING.value,
+                        "customer_id": c.customer_id,
+                        "level": c.level,
+                        "channel": Channel(c.channel).value,
+                        "currency": c.currency,
+                        "due_cents": c.due_cents,
+                        "items": {i.invoice_id: i.open_cents for i in (*c.items, *c.credits)},
+                        "recipients": list(c.recipients),
+                        "as_of": c.as_of,
+                    },
+                    flow_run_id=flow_run_id,
+                    template_sha256=m.template_sha256,
+                    content_sha256=m.content_sha256,
+                )
+                for c, m in todo
+            ],
+        )
+    return list(fresh)
+
+
+_OUTBOX_ROW = {
+    "key": pl.String,
+    "as_of": pl.Date,
+    "customer_id": pl.String,
+    "currency": pl.String,
+    "level": pl.Int32,
+    "level_name": pl.String,
+    "channel": pl.String,
+    "template": pl.String,
+    "language": pl.String,
+    "recipients": pl.List(pl.String),
+    "previous_key": pl.String,
+    "due_cents": pl.Int64,
+    "subject": pl.String,
+    "text_body": pl.String,
+    "html_body": pl.String,
+    "template_sha256": pl.String,
+    "content_sha256": pl.String,
+}
 
 
 def history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -77,7 +77,7 @@ def test_messages_arrive_with_both_parts_and_the_headers_a_thread_needs() -> Non
     assert fr["Reply-To"] == "compta@lumiere.example"
     assert fr["To"] == "compta@martin.example, dg@martin.example"
     assert parsedate_to_datetime(fr["Date"]).tzinfo is not None
-    assert fr.get_body(("plain",)).get_content() == "Bonjour,\nMontant dû : 1 234,56 €\n.\nFin\n"
+    assert fr.get_body(("plain",)).get_content() == "Bonjour,\nMontant dû : 1 234,56 €\n.\nFin"
     assert "<b>1 234,56 €</b>" in fr.get_body(("html",)).get_content()
     assert "In-Reply-To" not in fr
     en = second.message

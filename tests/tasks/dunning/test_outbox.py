@@ -167,3 +167,20 @@ def test_a_refused_login_fails_the_batch_and_the_password_is_nowhere(
     assert statuses(db) == {c.key: "failed"}
     assert "535" in str(refused.value)
     assert PASSWORD not in f"{refused.value!r} {stored} {logged}"
+
+
+def test_enqueue_many_writes_only_the_new_keys_in_one_go(db: Path) -> None:
+    old, new = communication("C1", ("F-1", 100)), communication("C2", ("F-2", 200), ("F-3", 5))
+    plan(db, old)
+    with connect(db) as con:
+        written = outbox.enqueue_many(
+            con, [(old, rendered(old)), (new, rendered(new)), (new, rendered(new))]
+        )
+        items = con.execute(
+            "SELECT key, count(*) FROM dunning_outbox_items GROUP BY key"
+        ).fetchall()
+        chain = audit.verify(con)
+    assert written == [new.key]
+    assert dict(items) == {old.key: 1, new.key: 2}
+    assert statuses(db) == {old.key: "pending", new.key: "pending"}
+    assert chain.ok and chain.rows == 2
