@@ -321,5 +321,10 @@ def quarantine_summary(result: LoadResult) -> list[dict[str, object]]:
     return [{"reason": r, "rows": n} for r, n in result.failures_by_reason.items()]
 
 
+def warnings_summary(result: LoadResult) -> list[dict[str, object]]:
+    """Rows for a table artifact: each warning and how many loaded rows it flagged."""
+    return [{"warning": r, "rows": n} for r, n in result.warnings_by_reason.items()]
+
+
 def to_json(result: LoadResult) -> str:
     return json.dumps({k: v for k, v in result.__dict__.items()}, default=str)

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from o2c.tasks.erp import store
 from o2c.tasks.erp.ingest import ingest_customer_file, ingest_invoice_file
+from o2c.tasks.erp.report import summary_markdown
 from o2c.warehouse import connect
 
 HEADER = (
@@ -134,6 +136,11 @@ def test_a_consumer_without_lre_consent_or_a_customer_without_email_loads_with_a
     assert warnings == [("customers", 2, "C1", lre), ("customers", 4, "C3", no_email)]
     assert result.warnings_by_reason == {lre: 1, no_email: 1}
     assert result.message.endswith("2 loaded with a warning")
+    assert store.warnings_summary(result) == [
+        {"warning": lre, "rows": 1},
+        {"warning": no_email, "rows": 1},
+    ]
+    assert "| loaded with a warning | 2 |" in summary_markdown(result)
 
 
 def test_an_export_without_the_new_columns_loads_as_before(tmp_path, db):
