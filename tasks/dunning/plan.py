@@ -639,6 +639,8 @@ def communications(as_of: date, frames: PlanFrames) -> list[Communication]:
         .fill_null(0)
     )
     items, credits = iter(_dunned(frames.items)), iter(_dunned(frames.credits))
+    kinds = {k.value: k for k in CustomerKind}  # a lookup: Enum(value) costs ~2 us a call
+    channels = {c.value: c for c in Channel}
     rows = frames.communications.select(
         "customer_id",
         "currency",
@@ -659,11 +661,11 @@ def communications(as_of: date, frames: PlanFrames) -> list[Communication]:
             customer_id=customer,
             customer_name=name,
             language=language,
-            customer_kind=CustomerKind(kind),
+            customer_kind=kinds[kind],
             currency=currency,
             level=level,
             level_name=level_name,
-            channel=Channel(channel),
+            channel=channels[channel],
             template=template,
             recipients=tuple(emails),
             needs_approval=bool(approval),
