@@ -340,6 +340,15 @@ def plan_frames(
     twice = customers.filter(pl.col("customer_id").is_duplicated())["customer_id"]
     if twice.len():  # joined to items, a second row would count every item twice
         raise ValueError(f"dunning customers: customer_id {twice[0]!r} appears more than once")
+    known = [k.value for k in CustomerKind]
+    odd = customers.filter(
+        pl.col("customer_kind").is_not_null() & ~pl.col("customer_kind").is_in(known)
+    )
+    if odd.height:
+        raise ValueError(
+            f"dunning customers: customer {odd['customer_id'][0]!r} has customer_kind "
+            f"{odd['customer_kind'][0]!r}, not one of {known}"
+        )
     contacts = customers.select("customer_id", "name", "language", "emails")
     exclusions = conform(exclusions, EXCLUSION, "exclusions").filter(
         pl.col("until").is_null() | (pl.col("until") >= as_of)

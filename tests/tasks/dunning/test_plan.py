@@ -293,6 +293,15 @@ def test_one_communication_per_currency_and_bad_input_names_the_frame():
         )
     with pytest.raises(ValueError, match="customer_id 'A' appears more than once"):
         plan(AS_OF, frame(items, OPEN_ITEM), NO_EXCLUSIONS, history(), customers("A", "A"), POLICY)
+    with pytest.raises(ValueError, match="customer 'A' has customer_kind 'company'"):
+        plan(
+            AS_OF,
+            frame(items, OPEN_ITEM),
+            NO_EXCLUSIONS,
+            history(),
+            customers("A", kind="company"),
+            POLICY,
+        )
     with pytest.raises(ValueError, match="action history lacks column"):
         plan(
             AS_OF,
