@@ -69,12 +69,15 @@ def test_migration_006_keeps_the_batches_and_the_sequence(tmp_path):
 
 
 def test_the_erp_export_contract_is_the_one_in_models():
-    """normalise and the demo company speak models/erp.py; the demo's invoices carry no address."""
+    """normalise and the demo company speak models/erp.py; the demo's invoices carry no address
+    and no dunning data (the customer master has them)."""
     assert normalise.INVOICE_REQUIRED is erp.INVOICE_REQUIRED
     assert normalise.INVOICE_OPTIONAL is erp.INVOICE_OPTIONAL
     assert normalise.CUSTOMER_COLUMNS is erp.CUSTOMER_COLUMNS
     assert company.CUSTOMER_EXPORT_COLUMNS == erp.CUSTOMER_COLUMNS
-    assert erp.INVOICE_COLUMNS[: -len(erp.INVOICE_ADDRESS)] == company.INVOICE_EXPORT_COLUMNS
+    left_to_master = (*erp.INVOICE_DUNNING, *erp.INVOICE_ADDRESS)
+    invoice_columns = tuple(c for c in erp.INVOICE_COLUMNS if c not in left_to_master)
+    assert invoice_columns == company.INVOICE_EXPORT_COLUMNS
     assert len(set(erp.INVOICE_COLUMNS)) == len(erp.INVOICE_COLUMNS)
 
 
