@@ -62,6 +62,12 @@ def publish(export: ingest.ErpExport, result: LoadResult) -> None:
             store.quarantine_summary(result),
             f"Rows quarantined by the last {noun} load, by reason",
         )
+    if result.warnings_by_reason:
+        table_artifact(
+            f"{noun}-warnings",
+            store.warnings_summary(result),
+            f"Rows loaded with a warning by the last {noun} load, by reason",
+        )
     print(result.message)
     if error := ingest.all_rows_rejected(result):
         raise error
