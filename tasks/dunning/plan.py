@@ -353,8 +353,9 @@ def plan_frames(
     exclusions = conform(exclusions, EXCLUSION, "exclusions").filter(
         pl.col("until").is_null() | (pl.col("until") >= as_of)
     )
+    # what was done by `as_of`: a plan for an earlier day does not see later reminders
     acted = conform(history, ACTION_HISTORY, "action history").filter(
-        pl.col("status").is_in(_ACTED)
+        pl.col("status").is_in(_ACTED) & (pl.col("acted_on") <= as_of)
     )
     acted_days = acted["acted_on"].drop_nulls()
     acted_span = [acted_days.min(), acted_days.max()] if acted_days.len() else []

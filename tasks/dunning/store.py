@@ -6,7 +6,7 @@ aging does not show open: the open invoices and credit notes, and the overpaymen
 (unapplied_credits_at) the plan nets. Payments feed the penalties (interest on what is left).
 Exclusions, contacts and the outbox history belong to their own modules (exclusions.py,
 customers.py, outbox.py): the readers below call them, so the plan's inputs are read in one
-place (the history with a stand-in until outbox.py is there). Nothing here writes.
+place. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from o2c.models.dunning import ACTION_HISTORY
 from o2c.models.status import LoadStatus
 from o2c.tasks.aging import store as aging_store
 from o2c.tasks.bank.store import SOURCES as BANK_SOURCES
 from o2c.tasks.dunning.customers import dunning_contacts
 from o2c.tasks.dunning.exclusions import active_exclusions, missed_instalments
+from o2c.tasks.dunning.outbox import history
 
 
 def read_items(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
@@ -78,9 +78,5 @@ def read_missed_instalments(con: duckdb.DuckDBPyConnection, *, as_of: date) -> p
 
 
 def read_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """ACTION_HISTORY rows of the outbox (tasks/dunning/outbox.py; none before it lands)."""
-    try:
-        from o2c.tasks.dunning.outbox import history
-    except ImportError:
-        return pl.DataFrame(schema=ACTION_HISTORY)
+    """ACTION_HISTORY rows of the outbox (tasks/dunning/outbox.py)."""
     return history(con)

@@ -174,6 +174,9 @@ def test_a_level_that_requires_the_previous_one_waits_for_it():
     assert again.communications[0].level_name == "first"
     after = run(items, hist=history(("B", "I4", 2, 10, "sent")))
     assert after.communications[0].level_name == "second"
+    # a reminder sent after the plan's date (a re-run of an earlier day) is not history yet
+    rerun = run(items, hist=history(("B", "I4", 2, -3, "sent")))
+    assert rerun.communications[0].level_name == "first"
 
 
 def test_exclusions_drop_items_or_customers_while_active():
