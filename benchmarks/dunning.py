@@ -208,7 +208,8 @@ def baseline_sql(policy: DunningPolicy, as_of: date, currencies: list[str]) -> s
     listed AS (
         SELECT a.*, COALESCE(h.done, 0) AS done FROM active a
         LEFT JOIN (SELECT invoice_id, MAX(level) AS done FROM history
-                   WHERE status IN ('sent', 'pending', 'unknown') GROUP BY ALL) h
+                   WHERE status IN ('sent', 'pending', 'unknown') AND acted_on <= $as_of
+                   GROUP BY ALL) h
                USING (invoice_id)
         WHERE top > 0 AND CASE WHEN top <= {n_courtesy} THEN reached > 0 ELSE days_late > 0 END
     ),
@@ -244,7 +245,8 @@ def baseline_sql(policy: DunningPolicy, as_of: date, currencies: list[str]) -> s
         LEFT JOIN (SELECT customer_id, currency, SUM(amount_open_cents) AS balance
                    FROM items GROUP BY ALL) b USING (customer_id, currency)
         LEFT JOIN (SELECT customer_id, currency, MAX(acted_on) AS last_action FROM history
-                   WHERE status IN ('sent', 'pending', 'unknown') GROUP BY ALL) la
+                   WHERE status IN ('sent', 'pending', 'unknown') AND acted_on <= $as_of
+                   GROUP BY ALL) la
                USING (customer_id, currency)
         LEFT JOIN cal lc ON lc.day = la.last_action
     )
