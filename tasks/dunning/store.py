@@ -22,6 +22,7 @@ from o2c.tasks.bank.store import SOURCES as BANK_SOURCES
 from o2c.tasks.dunning.customers import dunning_contacts
 from o2c.tasks.dunning.exclusions import active_exclusions, missed_instalments
 from o2c.tasks.dunning.outbox import history
+from o2c.warehouse import scalar
 
 
 def read_items(con: duckdb.DuckDBPyConnection, *, as_of: date) -> pl.DataFrame:
@@ -44,7 +45,8 @@ def last_bank_data(con: duckdb.DuckDBPyConnection, *, as_of: date) -> date | Non
     """The day the bank data reaches on `as_of`: the later of the last bank load's day and the
     last booking date, neither after `as_of` (a backfill judges the data as it stood then).
     None when no bank data was ever loaded."""
-    row = con.execute(
+    return scalar(
+        con,
         """
         SELECT GREATEST(
             (SELECT MAX(CAST(COALESCE(finished_at, started_at) AS DATE)) FROM load_batches
@@ -57,8 +59,7 @@ def last_bank_data(con: duckdb.DuckDBPyConnection, *, as_of: date) -> date | Non
             "statuses": [LoadStatus.LOADED.value, LoadStatus.DUPLICATE_FILE.value],
             "as_of": as_of,
         },
-    ).fetchone()
-    return row[0] if row else None
+    )
 
 
 def read_customers(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
