@@ -547,6 +547,7 @@ class HttpClient(ClosingClient):
                 self.redact(
                     f"{self._name} {endpoint} {reason}; retry {attempts} of"
                     f" {policy.max_retries} in {delay:.2f} s"
+                    + (", unless the failed attempt took effect" if before_retry else "")
                 )
             )
             self._sleep(delay)
