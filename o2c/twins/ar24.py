@@ -31,6 +31,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+from pydantic import SecretStr
+
+from o2c.models.settings_ar24 import Ar24Settings
 from o2c.tasks.connectors.ar24_signing import (
     PARIS,
     DecryptionError,
@@ -142,6 +145,16 @@ class Ar24Twin:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def client_settings(self, id_user: str | None = None, **changes: Any) -> Ar24Settings:
+        """Settings for an Ar24Client talking to this twin (what `o2c demo` needs)."""
+        values: dict[str, Any] = {
+            "base_url": self.api_url,
+            "token": SecretStr(self.token),
+            "private_key": SecretStr(self.private_key),
+            "id_user": id_user or next(iter(self.users)),
+        }
+        return Ar24Settings(**(values | changes))
 
     # -- the test's levers -------------------------------------------------------------------
 

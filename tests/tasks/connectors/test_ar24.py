@@ -33,15 +33,7 @@ def twin():
 
 
 def settings(twin: Ar24Twin, **changes) -> Ar24Settings:
-    values = dict(
-        base_url=twin.api_url,
-        token=SecretStr(TOKEN),
-        private_key=SecretStr(KEY),
-        id_user="1001",
-        timeout_s=2.0,
-        requests_per_second=0,
-    )
-    return Ar24Settings(**(values | changes))
+    return twin.client_settings(**({"timeout_s": 2.0, "requests_per_second": 0} | changes))
 
 
 def client(twin: Ar24Twin, sleeps: list | None = None, **changes) -> Ar24Client:
