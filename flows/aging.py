@@ -69,23 +69,24 @@ def aging_flow(
     as_of = as_of or date.today()
     buckets = analysis.as_buckets(bucket_edges) if bucket_edges else analysis.DEFAULT_BUCKETS
     views, history, dso_history = compute_and_snapshot(db, as_of, buckets)
-    day = format_date(as_of, views.settings.lang)
+    lang = views.settings.lang
+    day = format_date(as_of, lang)
     markdown_artifact(
         "aging-summary",
         report.summary_markdown(
             views.by_customer, views.dso, **_report_options(views, dso_history)
         ),
-        f"Receivables aging as of {day}",
+        report.word("summary_description", lang, date=day),
     )
     table_artifact(
         "aging-by-customer",
         report.customer_table(views.by_customer, buckets=buckets, lang=views.settings.lang),
-        f"Aging by customer as of {day}",
+        report.word("customers_description", lang, date=day),
     )
     markdown_artifact(
         "aging-chart",
-        report.chart_markdown(history, as_of=as_of, lang=views.settings.lang),
-        f"Aging chart as of {day}: buckets over the last snapshots",
+        report.chart_markdown(history, as_of=as_of, lang=lang),
+        report.word("chart_description", lang, date=day),
     )
     folder = Path(report_dir) if report_dir else db_path(db).resolve().parent / "reports"
     page = write_report(views, history, dso_history, folder)

@@ -23,8 +23,17 @@ from o2c.models.status import LoadStatus
 from o2c.orchestration import markdown_artifact
 from o2c.tasks.bank import inbox
 from o2c.tasks.common.escaping import md_code
-from o2c.tasks.common.formatting import format_count, format_date
+from o2c.tasks.common.language import Lang, company_language, format_count, format_date, label
 from o2c.tasks.erp.store import LoadResult
+
+# The artifacts each step's run publishes (the keys finance finds in its Artifacts tab).
+ARTIFACTS = {
+    "customers": ("customer-ingestion",),
+    "invoices": ("invoice-ingestion",),
+    "bank statement": ("bank-ingestion",),
+    "reconcile": ("reconciliation", "reconciliation-exceptions"),
+    "aging": ("aging-summary", "aging-by-customer", "aging-chart"),
+}
 
 
 @dataclass(frozen=True)
@@ -57,41 +66,103 @@ def run_link(run_id: str | None) -> str | None:
     return f"{page}?tab=Artifacts" if page else None
 
 
-def _load_counts(result: LoadResult) -> str:
+# What the day's artifact says, in the company's language (O2C_LANGUAGE). Taken from the label
+# catalog (`daily.*` keys) when it has them, else from here: (French, English).
+WORDS: dict[str, tuple[str, str]] = {
+    "title": ("Journée o2c du {date}", "o2c daily run of {date}"),
+    "description": ("Journée du {date} : {count} étapes", "Daily run of {date}: {count} steps"),
+    "head_step": ("Étape", "Step"),
+    "head_outcome": ("Résultat", "Outcome"),
+    "head_artifacts": ("Artefacts (ouvrir l'exécution)", "Artifacts (open the run)"),
+    "customers": ("Clients", "Customers"),
+    "invoices": ("Factures", "Invoices"),
+    "bank statement": ("Relevé bancaire", "Bank statement"),
+    "reconcile": ("Rapprochement", "Reconciliation"),
+    "aging": ("Balance âgée", "Aging"),
+    "erp_counts": (
+        "{rows} lignes, {new} nouvelles, {updated} modifiées, {quarantined} en quarantaine",
+        "{rows} rows, {new} new, {updated} updated, {quarantined} quarantined",
+    ),
+    "bank_counts": (
+        "{read} opérations, {loaded} chargées, {known} déjà connues",
+        "{read} transactions, {loaded} loaded, {known} already known",
+    ),
+    "reconcile_counts": (
+        "{settled} rapprochées, {exceptions} à décider",
+        "{settled} settled, {exceptions} exceptions",
+    ),
+    "aging_counts": (
+        "{items} postes ouverts au {date}",
+        "{items} open items as of {date}",
+    ),
+    "duplicate": ("déjà chargé, rien n'a changé", "already loaded, nothing changed"),
+    "rejected_file": (
+        "refusé : voir rejected/ dans la boîte de dépôt",
+        "rejected: see rejected/ in the inbox",
+    ),
+    "handled": ("traité par une exécution précédente", "handled by an earlier run"),
+    "rejected_count": (
+        "**{count} relevé(s) refusé(s)** : voir `rejected/` dans la boîte de dépôt.",
+        "**{count} bank file(s) rejected**: see `rejected/` in the inbox.",
+    ),
+}
+
+
+def word(key: str, lang: Lang, /, **values: object) -> str:
+    """`daily.<key>` from the label catalog, else WORDS; numbers formatted for the language."""
+    shown = {k: format_count(v, lang) if isinstance(v, int) else v for k, v in values.items()}
+    try:
+        return label(f"daily.{key}", lang, **shown)
+    except KeyError:
+        fr, en = WORDS[key]
+        return (fr if lang == "fr" else en).format(**shown)
+
+
+def _load_counts(result: LoadResult, lang: Lang) -> str:
     if result.status == LoadStatus.DUPLICATE_FILE:
-        return "already loaded, nothing changed"
-    return (
-        f"{format_count(result.rows_in)} rows, {format_count(result.inserted)} new, "
-        f"{format_count(result.updated)} updated, {format_count(result.quarantined)} quarantined"
+        return word("duplicate", lang)
+    return word(
+        "erp_counts",
+        lang,
+        rows=result.rows_in,
+        new=result.inserted,
+        updated=result.updated,
+        quarantined=result.quarantined,
     )
 
 
-def _bank_counts(state: State) -> str:
+def _bank_counts(state: State, lang: Lang) -> str:
     if state.is_failed():
-        return "rejected: see rejected/ in the inbox"
+        return word("rejected_file", lang)
     result = state.result()
     if result is None:
-        return "handled by an earlier run"
+        return word("handled", lang)
     if result.status == LoadStatus.DUPLICATE_FILE:
-        return "already loaded, nothing changed"
-    return (
-        f"{format_count(result.transactions_in)} transactions, {format_count(result.loaded)} "
-        f"loaded, {format_count(result.duplicates)} already known"
+        return word("duplicate", lang)
+    return word(
+        "bank_counts",
+        lang,
+        read=result.transactions_in,
+        loaded=result.loaded,
+        known=result.duplicates,
     )
 
 
-def daily_markdown(steps: list[Step], rejected: list[str], as_of: date | None) -> str:
+def daily_markdown(steps: list[Step], rejected: list[str], as_of: date, lang: Lang) -> str:
     """The day's artifact: each step with its counts and a link to its run's artifacts."""
-    day = f" of {format_date(as_of)}" if as_of else ""
-    lines = [f"# o2c daily run{day}", "", "| step | outcome | artifacts |", "|---|---|---|"]
+    head = [word(k, lang) for k in ("head_step", "head_outcome", "head_artifacts")]
+    lines = [f"# {word('title', lang, date=format_date(as_of, lang))}", ""]
+    lines += ["| " + " | ".join(head) + " |", "|---|---|---|"]
     for s in steps:
         shown = ": ".join(
             part for part in (s.file and md_code(s.file, cell=True), s.outcome) if part
         )
+        keys = " · ".join(ARTIFACTS.get(s.step, ())) or "run"
         link = run_link(s.run_id)
-        lines.append(f"| {s.step} | {shown} | {f'[open]({link})' if link else '–'} |")
+        cell = f"[{keys}]({link})" if link else keys
+        lines.append(f"| {word(s.step, lang)} | {shown} | {cell} |")
     if rejected:
-        lines += ["", f"**{len(rejected)} bank file(s) rejected**: see `rejected/` in the inbox."]
+        lines += ["", word("rejected_count", lang, count=len(rejected))]
     return "\n".join(lines) + "\n"
 
 
@@ -105,9 +176,9 @@ def o2c_daily(
 ) -> dict:
     """Each step is a subflow with its own artifacts; a rejected bank file does not stop the day.
 
-    The day's artifact lists each step with its counts and a link to the step's run page,
-    where its artifacts are. File names are outside text: escaped code spans in the artifact,
-    returned as they are.
+    The day's artifact, in the company's language, lists each step with its counts and a link
+    to the step's run page, where its artifacts are. File names are outside text: escaped code
+    spans in the artifact, returned as they are (with the outcome, as the artifact says it).
 
     Args:
         db: The warehouse file; empty: $O2C_DB, else ./data/o2c.duckdb.
@@ -116,6 +187,8 @@ def o2c_daily(
         bank_inbox: The bank inbox folder whose waiting statement files are loaded.
         as_of: The day aging is computed at; empty: today.
     """
+    lang = company_language()
+    day = as_of or date.today()
     done: list[Step] = []
     for step, path, load in (
         ("customers", customers, ingest_customers),
@@ -123,26 +196,31 @@ def o2c_daily(
     ):
         if path:
             state = load(path, db=db, return_state=True)
-            done.append(Step(step, Path(path).name, _load_counts(state.result()), _run_id(state)))
+            outcome = _load_counts(state.result(), lang)
+            done.append(Step(step, Path(path).name, outcome, _run_id(state)))
     rejected = []
     if bank_inbox:
         for path in inbox.candidates(Path(bank_inbox)):
             state = ingest_bank_statement(str(path), db=db, archive=True, return_state=True)
             if state.is_failed():
                 rejected.append(path.name)
-            done.append(Step("bank statement", path.name, _bank_counts(state), _run_id(state)))
+            outcome = _bank_counts(state, lang)
+            done.append(Step("bank statement", path.name, outcome, _run_id(state)))
     state = reconcile(db=db, return_state=True)
     stats = state.result()
-    outcome = f"{stats['settled']} settled, {stats['exceptions']} exceptions"
+    outcome = word(
+        "reconcile_counts", lang, settled=stats["settled"], exceptions=stats["exceptions"]
+    )
     done.append(Step("reconcile", None, outcome, _run_id(state)))
     state = aging_flow(db=db, as_of=as_of, return_state=True)
     aged = state.result()
-    outcome = f"{aged['open_items']} open items as of {aged['as_of']}"
+    aged_on = format_date(date.fromisoformat(aged["as_of"]), lang)
+    outcome = word("aging_counts", lang, items=aged["open_items"], date=aged_on)
     done.append(Step("aging", None, outcome, _run_id(state)))
     markdown_artifact(
         "o2c-daily",
-        daily_markdown(done, rejected, as_of or date.today()),
-        f"Daily run of {format_date(as_of or date.today())}: {len(done)} steps",
+        daily_markdown(done, rejected, day, lang),
+        word("description", lang, date=format_date(day, lang), count=len(done)),
     )
     steps = [(s.step, s.text()) for s in done]
     return {"steps": steps, "rejected": rejected, "reconcile": stats, "aging": aged}

@@ -24,12 +24,12 @@ from o2c.tasks.aging.analysis import (
     UNAPPLIED_CREDIT,
     Buckets,
     as_buckets,
-    bucket_label,
     bucket_order,
 )
 from o2c.tasks.aging.settings import DEFAULT_SETTINGS, AgingSettings
 from o2c.tasks.common.escaping import md_cell
 from o2c.tasks.common.formatting import Lang, format_count, format_date, format_days, format_money
+from o2c.tasks.common.language import label
 
 NOT_MEANINGFUL = "n/s"  # a DSO that the period's revenue is too small to make meaningful
 
@@ -39,6 +39,65 @@ CREDITS_NOTE = (
     "in their own column, never in a due-date bucket: overdue is shown gross (debts only) and "
     "net of the customer's credits (not below zero, then added over customers)."
 )
+
+
+# Words of the chart artifact and the artifacts' descriptions, in the company's language:
+# the catalog's `aging.*` keys when it has them, else these (French, English).
+WORDS: dict[str, tuple[str, str]] = {
+    "summary_description": ("Balance âgée au {date}", "Receivables aging as of {date}"),
+    "customers_description": (
+        "Balance âgée par client au {date}",
+        "Aging by customer as of {date}",
+    ),
+    "chart_description": (
+        "Graphique de la balance âgée au {date} : tranches sur les derniers instantanés",
+        "Aging chart as of {date}: buckets over the last snapshots",
+    ),
+    "chart_title": (
+        "Encours par tranche d'ancienneté au fil du temps, au {date}",
+        "Open amounts per bucket over time, as of {date}",
+    ),
+    "chart_alt": ("Encours en {currency} par tranche", "Open amounts in {currency} per bucket"),
+    "chart_note": (
+        "{count} instantané(s), du plus récent au plus ancien ; montants en {currency}, "
+        "arrondis à l'unité.",
+        "{count} snapshot(s), latest first; amounts in {currency} to the unit.",
+    ),
+    "currency_note": (
+        "Chaque montant est dans la devise de sa ligne ou de sa section : aucune somme ne "
+        "mélange deux devises.",
+        CURRENCY_NOTE,
+    ),
+    "no_snapshot": ("Aucun instantané pour l'instant.", "No snapshot yet."),
+    "date": ("Date", "Date"),
+    "not_due": ("non échu", "not yet due"),
+    "days": ("{lo}-{hi} jours", "{lo}-{hi} days"),
+    "over": ("plus de {days} jours", "over {days} days"),
+    "unapplied_credit": ("crédits non affectés", "unapplied credits"),
+    "small_balance": ("petits soldes", "small balances"),
+    "short_not_due": ("Non échu", "Not due"),
+    "short_credits": ("Crédits", "Credits"),
+    "short_small": ("Petits soldes", "Small bal."),
+}
+
+
+def word(key: str, lang: Lang, /, **values: object) -> str:
+    """`aging.<key>` from the label catalog (tasks/common/language.py), else WORDS."""
+    try:
+        return label(f"aging.{key}", lang, **values)
+    except KeyError:
+        fr, en = WORDS[key]
+        return (fr if lang == "fr" else en).format(**values)
+
+
+def bucket_word(key: str, lang: Lang) -> str:
+    """A bucket as the chart's legend names it: "1-30 jours", "plus de 120 jours"..."""
+    if key in (UNAPPLIED_CREDIT, SMALL_BALANCE, "not_due"):
+        return word(key, lang)
+    if key.startswith("over_"):
+        return word("over", lang, days=key.removeprefix("over_"))
+    lo, _, hi = key.partition("_")
+    return word("days", lang, lo=lo, hi=hi)
 
 
 def _amount(cents: int, lang: Lang) -> str:
@@ -421,14 +480,14 @@ def customer_table(
     return rows
 
 
-def short_label(key: str) -> str:
-    """A bucket's column head in the narrow table: 'not due', '1-30', '> 120'."""
+def short_label(key: str, lang: Lang = "en") -> str:
+    """A bucket's column head in the narrow table: 'Not due', '1-30', '> 120'."""
     if key == UNAPPLIED_CREDIT:
-        return "Credits"
+        return word("short_credits", lang)
     if key == SMALL_BALANCE:
-        return "Small bal."
+        return word("short_small", lang)
     if key == "not_due":
-        return "Not due"
+        return word("short_not_due", lang)
     if key.startswith("over_"):
         return f"> {key.removeprefix('over_')}"
     return key.replace("_", "-")
@@ -556,7 +615,7 @@ def bucket_chart_svg(
             else:
                 neg += value
             day = format_date(d, lang)
-            tip = f"{day} · {bucket_label(k)}: {format_money(value, currency, lang)}"
+            tip = f"{day} · {bucket_word(k, lang)}: {format_money(value, currency, lang)}"
             parts.append(
                 f'<rect x="{x:.1f}" y="{min(y0, y1):.1f}" width="{bar:.1f}" '
                 f'height="{abs(y1 - y0):.1f}" fill="{colour(k)}">'
@@ -574,13 +633,13 @@ def bucket_chart_svg(
             parts.append(
                 f'<rect x="{lx:.1f}" y="{ly - 10}" width="11" height="11" fill="{colour(k)}"/>'
                 f'<text x="{lx + 16:.1f}" y="{ly}" font-size="12" fill="#1f2933">'
-                f"{html.escape(bucket_label(k))}</text>"
+                f"{html.escape(bucket_word(k, lang))}</text>"
             )
         parts.append("</svg>")
         return "".join(parts)
     parts.append("</svg>")
     legend = "".join(
-        f'<span><i style="background:{colour(k)}"></i>{html.escape(bucket_label(k))}</span>'
+        f'<span><i style="background:{colour(k)}"></i>{html.escape(bucket_word(k, lang))}</span>'
         for k in keys
     )
     return "".join(parts) + f'<div class="legend">{legend}</div>'
@@ -600,26 +659,26 @@ def chart_markdown(
     """The buckets-over-time view as a markdown artifact the Prefect UI renders: per currency,
     the stacked-bar chart as an image (data: URI, nothing on the server's disk) and the figures
     behind it (an image has no hover), one line per snapshot, amounts to the unit."""
-    out = [f"# Open amounts per bucket over time, as of {format_date(as_of, lang)}", ""]
+    out = [f"# {word('chart_title', lang, date=format_date(as_of, lang))}", ""]
     if history.is_empty():
-        return "\n".join([*out, "No snapshot yet.", ""])
-    out += [CURRENCY_NOTE, ""]
+        return "\n".join([*out, word("no_snapshot", lang), ""])
+    out += [word("currency_note", lang), ""]
     for cur in sorted(history["currency"].unique().to_list()):
         mine = history.filter(pl.col("currency") == cur)
         keys = sorted(mine["bucket"].unique().to_list(), key=bucket_order)
         svg = bucket_chart_svg(history, cur, width=width, lang=lang, standalone=True)
         dates = mine["as_of_date"].n_unique()
         out += [f"## {_text(cur)}", ""]
-        out += [f"![Open amounts in {_text(cur)} per bucket]({svg_data_uri(svg)})", ""]
+        out += [f"![{word('chart_alt', lang, currency=_text(cur))}]({svg_data_uri(svg)})", ""]
         wide = mine.pivot(on="bucket", index="as_of_date", values="amount_open_cents")
         rows = [
             [format_date(r["as_of_date"], lang)]
             + [format_money(r.get(k) or 0, None, lang, decimals=False) for k in keys]
             for r in wide.sort("as_of_date", descending=True).iter_rows(named=True)
         ]
-        header = ["Date", *(short_label(k) for k in keys)]
+        header = [word("date", lang), *(short_label(k, lang) for k in keys)]
         out += [*_table(header, rows, set(range(1, len(header)))), ""]
-        out += [f"{dates} snapshot(s), latest first; amounts in {_text(cur)} to the unit.", ""]
+        out += [word("chart_note", lang, count=dates, currency=_text(cur)), ""]
     return "\n".join(out)
 
 

@@ -18,17 +18,34 @@ from o2c.tasks.bank.store import BankLoadResult
 from o2c.tasks.common.escaping import md_cell, md_code, md_label, md_text
 from o2c.tasks.common.formatting import MISSING, Lang, format_date, format_money
 from o2c.tasks.common.formatting import format_count as _n
+from o2c.tasks.common.language import label
+
+# The artifact's description, in the company's language: the catalog's `bank.*` keys when it
+# has them, else these (French, English).
+WORDS: dict[str, tuple[str, str]] = {
+    "statement": ("Relevé {file} · {date}", "Bank statement {file} · {date}"),
+    "rejected": ("Relevé refusé {file} · {date}", "Rejected bank statement {file} · {date}"),
+    "open_banking": ("flux Open Banking", "Open Banking feed"),
+}
+
+
+def _word(key: str, lang: Lang, **values: object) -> str:
+    try:
+        return label(f"bank.{key}", lang, **values)
+    except KeyError:
+        fr, en = WORDS[key]
+        return (fr if lang == "fr" else en).format(**values)
 
 
 def description(
     file_name: str | None, day: date, lang: Lang = "fr", *, rejected: bool = False
 ) -> str:
     """What the artifact history shows for one load: which statement, which day, e.g.
-    "Bank statement camt053_EUR_187775.xml · 04/12/2026" (the file name escaped: the UI
-    renders descriptions as Markdown)."""
-    what = md_text(file_name) if file_name else "Open Banking feed"
-    head = "Rejected bank statement" if rejected else "Bank statement"
-    return f"{head} {what} · {format_date(day, lang)}"
+    "Relevé camt053_EUR_187775.xml · 04/12/2026" (the file name escaped: the UI renders
+    descriptions as Markdown)."""
+    what = md_text(file_name) if file_name else _word("open_banking", lang)
+    key = "rejected" if rejected else "statement"
+    return _word(key, lang, file=what, date=format_date(day, lang))
 
 
 def summary_markdown(result: BankLoadResult, *, title: str = "Bank statement load") -> str:

@@ -14,13 +14,13 @@ import json
 import re
 import struct
 import subprocess
+import time
 import zlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 import duckdb
 import httpx
@@ -39,7 +39,7 @@ KEYS = (
     "reconciliation-exceptions",
     "aging-summary",
     "aging-by-customer",
-    "aging-report",
+    "aging-chart",
     "o2c-daily",
 )
 # The buckets of issue 5, written out here rather than taken from o2c.tasks.aging.analysis.
@@ -177,6 +177,29 @@ def test_every_artifact_is_under_its_key_in_the_daily_run_tree(
     assert latest_artifact(api, "aging-by-customer")["flow_run_id"] == aging_run
 
 
+# The day's steps as the French artifact names them, and the flow each one runs.
+STEP_NAMES = {
+    "Clients": "customers",
+    "Factures": "invoices",
+    "Relevé bancaire": "bank statement",
+    "Rapprochement": "reconcile",
+    "Balance âgée": "aging",
+}
+ARTIFACTS_HEAD = "Artefacts (ouvrir l'exécution)"
+STEP_FLOWS = {
+    "customers": "ingest-customers",
+    "invoices": "ingest-invoices",
+    "bank statement": "ingest-bank-statement",
+    "reconcile": "reconcile",
+    "aging": "aging",
+}
+
+
+def prefect_server_url(api: httpx.Client) -> str:
+    """The server's root (the UI) from the API client's base URL."""
+    return str(api.base_url).rstrip("/").removesuffix("/api")
+
+
 def test_ingestion_and_daily_artifacts_match_the_files_and_the_warehouse(
     demo: Demo, api: httpx.Client
 ) -> None:
@@ -195,15 +218,43 @@ def test_ingestion_and_daily_artifacts_match_the_files_and_the_warehouse(
     statements = sorted(p.name for p in (demo.folder / "inbox").glob("*.xml"))
     processed = sorted(p.name for p in (demo.folder / "inbox" / "processed").glob("*/*.xml"))
     assert statements == [] and processed, "the demo inbox is handled: every file archived"
-    steps = table_with(latest_artifact(api, "o2c-daily")["data"], "step")
-    bank = sorted(r["outcome"] for r in steps if r["step"] == "bank statement")
-    assert bank == [f"`{name}`: Completed" for name in processed]  # file names as code spans
+    daily = latest_artifact(api, "o2c-daily")
+    # French first (O2C_LANGUAGE unset: the company is French)
+    assert daily["description"] == f"Journée du {demo.as_of:%d/%m/%Y} : {len(demo.tree) - 1} étapes"
+    steps = [
+        {"step": STEP_NAMES[r["Étape"]], "outcome": r["Résultat"], "artifacts": r[ARTIFACTS_HEAD]}
+        for r in table_with(daily["data"], "Étape")
+    ]
     loaded = sql(
         demo.db,
-        "SELECT file_name FROM load_batches WHERE source = 'bank_statement' AND status = 'loaded'"
-        " ORDER BY file_name",
+        "SELECT file_name, rows_in, rows_loaded FROM load_batches"
+        " WHERE source = 'bank_statement' AND status = 'loaded' ORDER BY file_name",
     )
-    assert [f for (f,) in loaded] == processed
+    assert [f for f, *_ in loaded] == processed
+    # each bank file with its counts (file names as code spans), as load_batches has them
+    bank = sorted(r["outcome"] for r in steps if r["step"] == "bank statement")
+    assert bank == [
+        f"`{name}`: {read} opérations, {new} chargées, {read - new} déjà connues"
+        for name, read, new in loaded
+    ]
+    # every step links to the page of its own run in the tree, where its artifacts are
+    ui = urlparse(prefect_server_url(api))
+    for row in steps:
+        link = re.fullmatch(r"\[(.+)\]\((\S+)\)", row["artifacts"])
+        assert link, row
+        target = urlparse(link[2])
+        assert (target.scheme, target.netloc) == (ui.scheme, ui.netloc), link[2]
+        run_id = re.fullmatch(r"/runs/flow-run/([0-9a-f-]{36})", target.path)[1]
+        assert target.query == "tab=Artifacts"
+        assert demo.tree[run_id] == STEP_FLOWS[row["step"]], row
+        keys = link[1].split(" · ")
+        published = {
+            a["key"]
+            for a in api.post(
+                "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}}
+            ).json()
+        }
+        assert set(keys) <= published, (row["step"], keys, published)
 
 
 def test_reconciliation_artifacts_match_the_warehouse(demo: Demo, api: httpx.Client) -> None:
@@ -275,9 +326,9 @@ def test_reconciliation_artifacts_match_the_warehouse(demo: Demo, api: httpx.Cli
             entry = re.search(rf"(?:^| · ){n}\) (.*?)(?= · \d+\) |$)", row[pick])[1]
             assert all(i in entry for i in candidate["invoice_ids"]), (tx_id, n, entry)
 
-    daily = table_with(latest_artifact(api, "o2c-daily")["data"], "step")
-    steps = {r["step"]: r["outcome"] for r in daily}
-    assert steps["reconcile"] == f"{settled} settled, {open_exceptions} exceptions"
+    daily = table_with(latest_artifact(api, "o2c-daily")["data"], "Étape")
+    steps = {r["Étape"]: r["Résultat"] for r in daily}
+    assert steps["Rapprochement"] == f"{settled} rapprochées, {open_exceptions} à décider"
 
 
 # Aging's groups as of a date, written here in SQL (issue 16): open items (open_items_at) and
@@ -402,11 +453,17 @@ def test_aging_artifacts_match_the_warehouse(demo: Demo, api: httpx.Client) -> N
         assert row["Days late"] == late, customer
         assert [count(row[label]) for label in SHORT_BUCKETS] == [units(b) for b in by_bucket]
 
-    link = re.search(r"\((file://[^)]+)\)", latest_artifact(api, "aging-report")["data"])
-    assert link, "the aging-report artifact links to the HTML chart"
-    page = Path(url2pathname(urlparse(link[1]).path))
-    assert page.is_file() and page.name == f"aging-{as_of.isoformat()}.html"
-    assert f"As of {as_of:%d/%m/%Y}." in page.read_text(encoding="utf-8")
+    # The chart is inside the artifact (an image the UI draws), one per currency, nothing on disk.
+    chart = latest_artifact(api, "aging-chart")
+    assert (
+        chart["description"]
+        == f"Graphique de la balance âgée au {as_of:%d/%m/%Y} : tranches sur les derniers instantanés"
+    )
+    images = re.findall(
+        r"!\[Encours en (\w{3}) par tranche\]\(data:image/svg\+xml;base64,", chart["data"]
+    )
+    assert sorted(images) == sorted(currencies)
+    assert "file:" not in chart["data"]
 
 
 def png_size_and_rows(path: Path) -> tuple[int, int, int]:
@@ -469,12 +526,12 @@ def test_run_pages_show_the_artifacts_in_chromium(
         # the day's run: its subflows in the timeline (a canvas), its own artifact in the tab
         "o2c-daily-run": (
             f"{ui}/runs/flow-run/{demo.daily_id}?tab=Artifacts",
-            [demo.daily_name, "Completed", "o2c-daily", "Last daily run"],
+            [demo.daily_name, "Completed", "o2c-daily", f"Journée du {demo.as_of:%d/%m/%Y}"],
         ),
         # the aging subflow: the three artifacts finance reads
         "aging-run": (
             f"{ui}/runs/flow-run/{aging_id}?tab=Artifacts",
-            ["aging-summary", "aging-by-customer", "aging-report"],
+            ["aging-summary", "aging-by-customer", "aging-chart"],
         ),
         # the summary itself, rendered: the EUR total must be on the page
         "aging-summary": (
@@ -496,3 +553,90 @@ def test_run_pages_show_the_artifacts_in_chromium(
         assert distinct > 100, f"{png}: {distinct} distinct lines of pixels, a blank page?"
         shots.append(png)
     print("screenshots:", *shots, sep="\n  ")
+
+
+# The Prefect UIs a finance user lands on: the classic one at the server's root, the newer one
+# under /v2 (Prefect 3.8 offers both, "Switch to V2 UI").
+UIS = {"classic": "", "v2": "/v2"}
+SCREEN = {"width": 1366, "height": 768}
+CHART_ALT = "Encours en {} par tranche"
+
+
+def on_screen(page, locator, settle: float = 5.0) -> dict:
+    """Where an element is drawn and whether it is what a person sees at its centre (not
+    under a side panel): its box, and the element the browser hits at that point. Asked again
+    for a few seconds while the page still settles (the newer UI animates in)."""
+    locator.wait_for(state="visible", timeout=30_000)
+    deadline = time.monotonic() + settle
+    while True:
+        where = locator.evaluate(
+            """el => { const r = el.getBoundingClientRect();
+                       const hit = document.elementFromPoint(r.left + r.width / 2,
+                                                             r.top + r.height / 2);
+                       return {left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+                               seen: el === hit || el.contains(hit),
+                               hit: hit ? hit.outerHTML.slice(0, 200) : null}; }"""
+        )
+        if where["seen"] or time.monotonic() > deadline:
+            return where
+        page.wait_for_timeout(250)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+)
+@pytest.mark.parametrize("ui", UIS)
+def test_overdue_is_on_screen_at_1366_and_the_chart_renders(
+    demo: Demo, prefect_server: PrefectServer, api: httpx.Client, tmp_path: Path, ui: str
+) -> None:
+    """Playwright drives Debian's Chromium (no browser download) at 1366×768, as issue 16's
+    acceptance asks: the Overdue column of both aging artifacts, its header and its first
+    figure, is inside the viewport and not covered; each currency's chart is drawn."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    summary = latest_artifact(api, "aging-summary")
+    first_overdue = {
+        "aging-summary": table_with(summary["data"], "Total owed")[0]["Overdue"],
+        "aging-by-customer": json.loads(latest_artifact(api, "aging-by-customer")["data"])[0][
+            "Overdue"
+        ],
+    }
+    chart = latest_artifact(api, "aging-chart")
+    currencies = re.findall(r"!\[Encours en (\w{3}) par tranche\]", chart["data"])
+    assert currencies, "the chart artifact has a chart per currency"
+    with sync_api.sync_playwright() as play:
+        browser = play.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport=SCREEN)
+            for key, figure in first_overdue.items():
+                artifact = latest_artifact(api, key)
+                url = f"{prefect_server.url}{UIS[ui]}/artifacts/artifact/{artifact['latest_id']}"
+                page.goto(url, wait_until="networkidle")
+                header = page.locator("th").filter(has_text=re.compile(r"^\s*Overdue\s*$"))
+                cell = page.locator("td").filter(
+                    has_text=re.compile(rf"^\s*{re.escape(figure)}\s*$")
+                )
+                for what, locator in (("header", header.first), ("first figure", cell.first)):
+                    where = on_screen(page, locator)
+                    page.screenshot(path=tmp_path / f"{ui}-{key}.png")
+                    assert where["left"] >= 0 and where["right"] <= SCREEN["width"], (
+                        key,
+                        what,
+                        where,
+                    )
+                    assert where["bottom"] <= SCREEN["height"], (key, what, where)
+                    assert where["seen"], f"{key}: Overdue {what} under {where['hit']} ({tmp_path})"
+            page.goto(
+                f"{prefect_server.url}{UIS[ui]}/artifacts/artifact/{chart['latest_id']}",
+                wait_until="networkidle",
+            )
+            for cur in currencies:
+                image = page.locator(f'img[alt="{CHART_ALT.format(cur)}"]')
+                image.scroll_into_view_if_needed(timeout=30_000)
+                drawn = image.evaluate("i => [i.complete, i.naturalWidth, i.naturalHeight]")
+                assert drawn[0] and drawn[1] > 0 and drawn[2] > 0, (cur, drawn)
+                where = on_screen(page, image)
+                assert where["right"] <= SCREEN["width"] and where["seen"], (cur, where)
+            page.screenshot(path=tmp_path / f"{ui}-aging-chart.png")
+        finally:
+            browser.close()

@@ -122,15 +122,15 @@ def test_aging_artifacts_agree_with_the_warehouse(demo):
     assert "<svg" in page.read_text()  # the HTML report is still written beside the warehouse
     assert result["aging"]["open_items"] == open_count
     daily = latest_artifact("o2c-daily").data.splitlines()
-    assert daily[0] == "# o2c daily run of 20/11/2026"
-    (aging,) = [line for line in daily if line.startswith("| aging |")]
-    assert aging.startswith(f"| aging | {open_count} open items as of {AS_OF.isoformat()} |")
+    assert daily[0] == "# Journée o2c du 20/11/2026"  # French first: O2C_LANGUAGE unset
+    (aging,) = [line for line in daily if line.startswith("| Balance âgée |")]
+    assert aging.startswith(f"| Balance âgée | {open_count} postes ouverts au 20/11/2026 |")
 
 
 def test_the_daily_artifact_gives_each_step_its_counts(demo):
     db, result = demo
     daily = latest_artifact("o2c-daily")
-    assert daily.description == f"Daily run of 20/11/2026: {len(result['steps'])} steps"
+    assert daily.description == f"Journée du 20/11/2026 : {len(result['steps'])} étapes"
     rows = {}
     for line in daily.data.splitlines()[4:]:
         if line.startswith("| "):
@@ -141,9 +141,9 @@ def test_the_daily_artifact_gives_each_step_its_counts(demo):
         loads = con.execute(
             "SELECT file_name, rows_loaded FROM load_batches WHERE source = 'bank_statement'"
         ).fetchall()
-    (invoice_line,) = rows["invoices"]
-    assert f"{invoices} new" in invoice_line.replace("\u202f", "")
-    assert len(rows["bank statement"]) == len(loads)
+    (invoice_line,) = rows["Factures"]
+    assert f"{invoices} nouvelles" in invoice_line.replace("\u202f", "")
+    assert len(rows["Relevé bancaire"]) == len(loads)
     for name, loaded in loads:
-        (line,) = [x for x in rows["bank statement"] if x.startswith(f"`{name}`: ")]
-        assert f" {loaded} loaded," in line.replace("\u202f", ""), line
+        (line,) = [x for x in rows["Relevé bancaire"] if x.startswith(f"`{name}`: ")]
+        assert f" {loaded} chargées," in line.replace("\u202f", ""), line

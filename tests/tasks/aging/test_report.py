@@ -230,14 +230,14 @@ def test_html_chart_bars_are_proportional_and_credits_below_zero(by_customer):
     h = {k.split(" · ")[0] + " " + k.split(" · ")[1].split(":")[0]: v for k, v in rects.items()}
     h = {f"{k[6:10]}-{k[3:5]}-{k[0:2]}{k[10:]}": v for k, v in h.items()}  # dd/mm/yyyy
     # 3 000 not due vs 1 000 in 1-30 on the first date: three times as tall
-    assert h["2026-03-24 not yet due"][1] == pytest.approx(
-        3 * h["2026-03-24 1-30 days"][1], rel=0.01
-    )
+    assert h["2026-03-24 non échu"][1] == pytest.approx(3 * h["2026-03-24 1-30 jours"][1], rel=0.01)
     # the credit (-1 000,00) hangs from the zero line, where the positive bars stand
-    zero = h["2026-03-31 not yet due"][0] + h["2026-03-31 not yet due"][1]
-    assert h["2026-03-31 over 120 days"][0] == pytest.approx(zero, abs=0.2)
-    assert h["2026-03-31 over 120 days"][1] == pytest.approx(h["2026-03-24 1-30 days"][1], rel=0.01)
-    assert "31/03/2026 · over 120 days: -1\u202f000,00\u00a0EUR" in rects
+    zero = h["2026-03-31 non échu"][0] + h["2026-03-31 non échu"][1]
+    assert h["2026-03-31 plus de 120 jours"][0] == pytest.approx(zero, abs=0.2)
+    assert h["2026-03-31 plus de 120 jours"][1] == pytest.approx(
+        h["2026-03-24 1-30 jours"][1], rel=0.01
+    )
+    assert "31/03/2026 · plus de 120 jours: -1\u202f000,00\u00a0EUR" in rects
 
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>\r\n| 1 | x | ![t](http://evil/beacon.png)"

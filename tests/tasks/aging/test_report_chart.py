@@ -48,12 +48,12 @@ def test_each_currency_has_its_chart_inside_the_artifact_not_on_disk():
     text = chart_markdown(HISTORY, as_of=DAYS[1], lang="fr")
     assert "file:" not in text and "<svg" not in text  # inline SVG is stripped by the UI
     charts = images(text)
-    assert set(charts) == {"Open amounts in CHF per bucket", "Open amounts in EUR per bucket"}
-    eur = etree.fromstring(charts["Open amounts in EUR per bucket"])
+    assert set(charts) == {"Encours en CHF par tranche", "Encours en EUR par tranche"}
+    eur = etree.fromstring(charts["Encours en EUR par tranche"])
     assert eur.tag == "{http://www.w3.org/2000/svg}svg"
     words = [t.text for t in eur.iter("{http://www.w3.org/2000/svg}text")]
     # the legend is drawn inside the image (an image has no HTML legend beside it)
-    assert {"not yet due", "1-30 days", "unapplied credits"} <= set(words)
+    assert {"non échu", "1-30 jours", "crédits non affectés"} <= set(words)
     assert {"30/11/2026", "04/12/2026"} <= set(words)  # French dates under the bars
     bars = [r for r in eur.iter("{http://www.w3.org/2000/svg}rect") if r.find("*") is not None]
     assert len(bars) == 5  # one rectangle per non-zero (date, bucket) of EUR
@@ -67,9 +67,19 @@ def test_the_figures_behind_the_chart_are_listed_latest_first_to_the_unit():
         "| 04/12/2026 | -120 | 800 | 500 |",  # 500,49 to the unit
         "| 30/11/2026 | 0 | 1\u202f000 | 251 |",  # 250,50 rounds half up
     ]
-    assert "| Date | Credits | Not due | 1-30 |" in eur
+    assert "| Date | Crédits | Non échu | 1-30 |" in eur
 
 
 def test_no_snapshot_says_so():
     empty = HISTORY.clear()
-    assert "No snapshot yet." in chart_markdown(empty, as_of=DAYS[1])
+    assert "Aucun instantané pour l'instant." in chart_markdown(empty, as_of=DAYS[1])
+
+
+def test_an_english_company_reads_it_in_english():
+    text = chart_markdown(HISTORY, as_of=DAYS[1], lang="en")
+    assert text.startswith("# Open amounts per bucket over time, as of 2026-12-04\n")
+    charts = images(text)
+    eur = etree.fromstring(charts["Open amounts in EUR per bucket"])
+    words = {t.text for t in eur.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"not yet due", "1-30 days", "unapplied credits", "2026-12-04"} <= words
+    assert "| Date | Credits | Not due | 1-30 |" in text
