@@ -173,6 +173,8 @@ def main() -> None:
           f"audit chain {'intact' if chain.ok else 'BROKEN'} over {chain.rows:,} rows")  # fmt: skip
     ok = received == 2 * n and sent == n and chain.ok and ours_rate >= TARGET_PER_SECOND
     print(f"target >= {TARGET_PER_SECOND:.0f}/s: {'PASS' if ok else 'FAIL'}")
+    if base_rate < TARGET_PER_SECOND:
+        print("note: raw smtplib itself is under the target here: the machine is the limit")
     if not ok:
         raise SystemExit(1)
 

@@ -441,7 +441,8 @@ def record_results(
     flow_run_id: str | None = None,
 ) -> None:
     """One short transaction for a batch's results, each with its audit row. Only rows this
-    claim holds change (a row another run marked `unknown` meanwhile gets the real answer)."""
+    claim holds change (a row another run marked `unknown` meanwhile gets the real answer); every
+    result is audited, recorded on its row or not."""
     if not results:
         return
     frame = pl.DataFrame(
@@ -457,7 +458,7 @@ def record_results(
         now = _now()
         con.register("_send_results", frame)
         try:
-            hashes = dict(
+            recorded = dict(
                 con.execute(
                     "UPDATE dunning_outbox o SET status = r.status,"
                     " provider_id = coalesce(r.provider_id, o.provider_id), reply = r.reply,"
@@ -468,10 +469,17 @@ def record_results(
                     " FROM _send_results r"
                     " WHERE o.key = r.key AND o.claim_id = $claim"
                     " AND o.status IN ('pending', 'unknown')"
-                    " RETURNING o.key, [o.template_sha256, o.content_sha256]",
+                    " RETURNING o.key, o.status",
                     {"now": now, "claim": claim_id},
                 ).fetchall()
             )
+            hashes = {
+                key: (t_sha, c_sha)
+                for key, t_sha, c_sha in con.execute(
+                    "SELECT o.key, o.template_sha256, o.content_sha256"
+                    " FROM dunning_outbox o JOIN _send_results r USING (key)"
+                ).fetchall()
+            }
         finally:
             con.unregister("_send_results")
         audit.record_many(
@@ -486,13 +494,15 @@ def record_results(
                         "provider_id": r.provider_id,
                         "reply": r.reply,
                         "attempts": r.attempts,
+                        # False: the row had changed hands (settled, another claim) meanwhile;
+                        # the send still happened and is on record here
+                        "recorded": r.key in recorded,
                     },
                     flow_run_id=flow_run_id,
-                    template_sha256=hashes[r.key][0],
-                    content_sha256=hashes[r.key][1],
+                    template_sha256=hashes.get(r.key, (None, None))[0],
+                    content_sha256=hashes.get(r.key, (None, None))[1],
                 )
                 for r in results
-                if r.key in hashes
             ],
         )
 

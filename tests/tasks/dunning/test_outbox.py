@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from o2c.locking import holders
-from o2c.models.dunning import ACTION_HISTORY
+from o2c.models.dunning import ACTION_HISTORY, OutboxStatus
 from o2c.tasks.channels import ChannelUnavailable
 from o2c.tasks.channels.email import SmtpSender
 from o2c.tasks.dunning import audit, outbox
@@ -184,3 +184,26 @@ def test_enqueue_many_writes_only_the_new_keys_in_one_go(db: Path) -> None:
     assert dict(items) == {old.key: 1, new.key: 2}
     assert statuses(db) == {old.key: "pending", new.key: "pending"}
     assert chain.ok and chain.rows == 2
+
+
+def test_a_send_still_in_flight_taken_for_interrupted_gets_its_real_result(db: Path) -> None:
+    """Two overlapping sends: the second takes the first's in-flight row for a dead run's
+    (unknown, never resent); the first then records what really happened."""
+    from o2c.models.dunning import Channel
+    from o2c.tasks.channels import SendResult
+
+    c = communication("C1", ("F-1", 100))
+    plan(db, c)
+    [envelope], _ = outbox.claim_batch(db, Channel.EMAIL, 10, "first-run")
+    with smtp_server() as server:
+        second = outbox.send_pending(db, SmtpSender(smtp_settings(server)))
+    during = statuses(db)
+    outbox.record_results(
+        db, [SendResult(envelope.key, OutboxStatus.SENT, "<id@x>", "250 queued")], "first-run"
+    )
+    with connect(db) as con:
+        last = con.execute("SELECT payload FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall()
+    assert dict(second.interrupted) == {"unknown": 1} and server.handler.received == []
+    assert during == {c.key: "unknown"}
+    assert statuses(db) == {c.key: "sent"}
+    assert '"recorded":true' in last[0][0]
