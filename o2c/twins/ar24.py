@@ -69,7 +69,8 @@ class Fault:
     kind: `status` (answer `status`, with `retry_after` if given), `maintenance` (200
     `{"status":"maintenance"}`), `timeout` (answer nothing for `seconds`), `lost` (do the work,
     then close the connection without an answer), `late` (do the work, answer nothing for
-    `seconds`: a timeout after the letter was accepted).
+    `seconds`: a timeout after the letter was accepted), `garbled` (do the work, answer 200 with
+    a body that does not decrypt).
     """
 
     kind: str = "status"
@@ -202,6 +203,8 @@ class Ar24Twin:
             return _Answer(drop=True)
         if fault and fault.kind == "late":
             return _Answer(delay=fault.seconds, drop=True)
+        if fault and fault.kind == "garbled":
+            return _Answer(200, b"c29tZXRoaW5nIGVsc2U=", {"Content-Type": "text/plain"})
         return answer
 
     def _api(

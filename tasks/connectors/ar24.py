@@ -106,11 +106,20 @@ class Ar24Error(ConnectorError):
         self.provider_message = provider_message
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _rebuild_ar24, (str(self), self.slug, self.provider_message, self.endpoint)
+        # Every field survives pickling (Prefect may serialise a failed task's exception).
+        fields = {
+            "slug": self.slug,
+            "provider_message": self.provider_message,
+            "endpoint": self.endpoint,
+            "status": self.status,
+            "attempts": self.attempts,
+            "request_id": self.request_id,
+        }
+        return _rebuild_ar24, (str(self), fields)
 
 
-def _rebuild_ar24(message: str, slug: str, provider_message: str, endpoint: str) -> Ar24Error:
-    return Ar24Error(message, slug=slug, provider_message=provider_message, endpoint=endpoint)
+def _rebuild_ar24(message: str, fields: dict[str, Any]) -> Ar24Error:
+    return Ar24Error(message, **fields)
 
 
 class SendOutcomeUnknown(ConnectorError):

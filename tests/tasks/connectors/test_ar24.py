@@ -127,6 +127,12 @@ def test_a_wrong_private_key_is_refused_by_slug_and_not_retried(twin):
     assert "signature does not match" in str(error.value) and "not retried" in str(error.value)
     assert len(twin.requests) == 1 and sleeps == []
     assert not error.value.retryable
+    again = pickle.loads(pickle.dumps(error.value))
+    assert (again.slug, again.attempts, again.endpoint) == (
+        "signature_invalid",
+        1,
+        "POST /attachment",
+    )
 
 
 def test_a_wrong_token_is_refused_by_slug(twin):
@@ -198,6 +204,17 @@ def test_an_answer_lost_after_acceptance_leaves_exactly_one_letter(twin, kind):
     with client(twin, timeout_s=0.3) as ar24:
         letter = ar24.send(notice(ref="out-lost"))
     assert [x.id for x in twin.letters_with("out-lost")] == [letter.id]
+    assert posts(twin) == 1
+
+
+def test_an_unreadable_answer_after_acceptance_is_resolved_by_the_lookup(twin):
+    twin.inject(Fault("garbled", path="/api/mail", method="POST"))
+    with client(twin) as ar24:
+        letter = ar24.send(notice(ref="out-garbled"))
+        twin.inject(Fault("garbled", path="/api/mail", method="GET"))
+        with pytest.raises(ConnectorError, match="does not decrypt"):
+            ar24.letter(letter.id)
+    assert [x.id for x in twin.letters_with("out-garbled")] == [letter.id]
     assert posts(twin) == 1
 
 
