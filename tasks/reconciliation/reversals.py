@@ -25,6 +25,17 @@ ORIGIN_COLUMNS = {
 }
 
 _NO_E2E = ("", "NOTPROVIDED", "NONREF")
+_REVERSAL = {
+    "transaction_id": pl.String,
+    "invoice_id": pl.String,
+    "customer_id": pl.String,
+    "amount_cents": pl.Int64,
+    "currency": pl.String,
+    "kind": pl.String,
+    "rule": pl.String,
+    "confidence": pl.Float64,
+    "reverses_allocation_id": pl.String,
+}
 
 
 # ISO 20022 bank transaction sub-family of a collection coming back unpaid (an R-transaction,
@@ -111,7 +122,16 @@ def reversal_allocations(
         confidence=pl.lit(1.0),
         reverses_allocation_id=pl.col("allocation_id"),
     )
-    missing = reversals.join(pairs, on="transaction_id", how="anti")
+    rest = live.join(
+        out.select(allocation_id="reverses_allocation_id"), on="allocation_id", how="anti"
+    )
+    out = pl.concat(
+        [
+            out.cast(_REVERSAL),
+            _part_of_a_batch(reversals.join(pairs, on="transaction_id", how="anti"), rest),
+        ]
+    )
+    missing = reversals.join(out, on="transaction_id", how="anti")
     exceptions = exception_rows(
         missing.select(
             "transaction_id",
@@ -123,3 +143,53 @@ def reversal_allocations(
         REASON_REVERSAL_WITHOUT_ORIGINAL,
     )
     return out, exceptions
+
+
+def _part_of_a_batch(reversals: pl.DataFrame, live: pl.DataFrame) -> pl.DataFrame:
+    """A collection returned out of a batch the bank booked as one line: no earlier transaction
+    has the return's amount, but one payment allocation has, on the invoice whose number the
+    return's end-to-end id or text carries (the creditor put it there when collecting), booked
+    no later. That allocation alone is undone; two such, or none, stay finance's question."""
+    if reversals.height == 0 or live.height == 0:
+        return pl.DataFrame(schema=_REVERSAL)
+    rev = reversals.select(
+        "transaction_id",
+        "booking_date",
+        cents=-pl.col("amount_cents"),
+        said=pl.concat_str(
+            pl.col("end_to_end_id").fill_null(""),
+            pl.col("remittance_unstructured").fill_null(""),
+            separator=" ",
+        ).str.to_uppercase(),
+    )
+    found = (
+        rev.join(
+            live.filter(pl.col("kind") == "payment").select(
+                "invoice_id",
+                "customer_id",
+                "currency",
+                "allocation_id",
+                "tx_booking_date",
+                cents="amount_cents",
+            ),
+            on="cents",
+        )
+        .filter(
+            (pl.col("tx_booking_date") <= pl.col("booking_date"))
+            & pl.col("said").str.contains(pl.col("invoice_id").str.to_uppercase(), literal=True)
+        )
+        .filter(pl.len().over("transaction_id") == 1)
+        .sort("booking_date", "transaction_id")
+        .filter(pl.int_range(pl.len()).over("allocation_id") == 0)
+    )
+    return found.select(
+        "transaction_id",
+        "invoice_id",
+        "customer_id",
+        amount_cents=-pl.col("cents"),
+        currency="currency",
+        kind=pl.lit("reversal"),
+        rule=pl.lit(Rule.REVERSAL),
+        confidence=pl.lit(1.0),
+        reverses_allocation_id=pl.col("allocation_id"),
+    ).cast(_REVERSAL)

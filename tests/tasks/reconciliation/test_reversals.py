@@ -100,3 +100,47 @@ def test_a_returned_direct_debit_booked_as_a_plain_debit_reopens_its_invoice(run
         ("t1", "FV26/00122", 188_796, "payment"),
         ("t2", "FV26/00122", -188_796, "reversal"),
     ]
+
+
+def test_a_collection_returned_out_of_a_batch_booked_as_one_line_reopens_its_invoice(run):
+    # The bank booked the 20th's SEPA B2B collections as one credit without details (finance
+    # allocated it by hand to the three invoices); four days later one lab's collection comes
+    # back unpaid, with the end-to-end id the creditor gave it and the invoice in its text.
+    def paid(invoice: str, cents: int) -> dict:
+        return {
+            "allocation_id": f"batch|{invoice}|payment",
+            "transaction_id": "batch",
+            "invoice_id": invoice,
+            "customer_id": "C1",
+            "amount_cents": cents,
+            "currency": "EUR",
+            "kind": "payment",
+            "rule": "manual",
+            "confidence": 1.0,
+            "reverses_allocation_id": None,
+            "tx_amount_cents": 25_200 + 196_978 + 29_177,
+            "tx_booking_date": date(2026, 2, 20),
+            "tx_counterparty_iban": None,
+            "tx_end_to_end_id": None,
+            "tx_remittance_unstructured": "REMISE PRLV SEPA B2B 3 OPERATIONS",
+        }
+
+    past = [paid("F2600050", 25_200), paid("F2600261", 196_978), paid("F2600275", 29_177)]
+    back = tx(
+        "r1",
+        -25_200,
+        booking_date=date(2026, 2, 24),
+        bank_tx_code="PMNT/IDDT/UPDD",
+        end_to_end_id="SDDF2600050",
+        remittance_unstructured="RETOUR PRLV PRLV B2B LABORNOVA FACTURE F2600050 RUM LBNC0035",
+    )
+    r = run([back], [], past=past)
+    assert pairs(r) == [("r1", "F2600050", -25_200, "reversal", "reversal")]
+    assert r.allocations["reverses_allocation_id"].to_list() == ["batch|F2600050|payment"]
+    # The same amount on two of the batch's invoices, and the return names neither: finance's.
+    past = [paid("F2600050", 25_200), paid("F2600051", 25_200)]
+    r = run(
+        [{**back, "end_to_end_id": None, "remittance_unstructured": "RETOUR PRLV"}], [], past=past
+    )
+    assert r.allocations.height == 0
+    assert r.exceptions["reason"].to_list() == ["reversal_without_original"]
