@@ -252,18 +252,36 @@ def reconcile(
         Path | None,
         typer.Option(help="CSV of finance's decisions: transaction_id, invoice_id, amount, note"),
     ] = None,
+    undo_not_customer: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A counterparty (IBAN, name or one of its transaction ids) decided 'not a"
+            " customer payment' that is a customer after all; repeat for several"
+        ),
+    ] = None,
 ) -> None:
     """Match bank transactions to open invoices; what is ambiguous becomes an exception."""
     from o2c.flows.reconcile import reconcile as flow
 
     stats = _run(
-        "reconciling", flow, db=state.db, decisions_csv=str(decisions) if decisions else None
+        "reconciling",
+        flow,
+        db=state.db,
+        decisions_csv=str(decisions) if decisions else None,
+        undo_not_customer_for=undo_not_customer or None,
     )
     out.print(
         f"{stats['transactions']} transactions: {stats['settled']} settled,"
-        f" {stats['exceptions']} exceptions for finance",
+        f" {stats['exceptions']} exceptions for finance, {stats.get('left_alone', 0)} left alone"
+        " (not customer payments)",
         highlight=False,
     )
+    if stats.get("decisions_refused"):
+        out.print(
+            f"{stats['decisions_refused']} decision line(s) refused, with the reason, in the"
+            " reconciliation artifact",
+            highlight=False,
+        )
 
 
 def _parse_day(value: str | None) -> date | None:

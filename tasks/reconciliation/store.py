@@ -312,32 +312,6 @@ def candidate_number(invoice_id: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def form_decisions(decisions: list[dict]) -> pl.DataFrame:
-    """The paused run's form (models/decisions.Decision dicts) as decision rows, numbered as the
-    form shows them. A line may give a candidate number instead of an invoice, not both."""
-    rows = []
-    for line, d in enumerate(decisions, start=1):
-        invoice_id, candidate = d.get("invoice_id"), d.get("candidate")
-        if candidate is not None:
-            if invoice_id:
-                raise ValueError(
-                    f"decisions (ui) line {line}: give invoice_id or candidate, not both"
-                )
-            invoice_id = f"candidate {candidate}"
-        amount = d.get("amount")
-        rows.append(
-            {
-                "transaction_id": d.get("transaction_id"),
-                "invoice_id": invoice_id,
-                "amount": None if amount is None else str(amount),
-                "note": d.get("note"),
-                "line": line,
-            }
-        )
-    schema = {**{c: pl.String for c in DECISION_CSV_COLUMNS}, "line": pl.Int64}
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
-
-
 def _candidates_of(con: duckdb.DuckDBPyConnection, transaction_ids: list[str]) -> dict[str, list]:
     """The candidates each open exception shows finance, in their order."""
     if not transaction_ids:
@@ -585,6 +559,9 @@ def record_decisions(
         invoice_id = str(r["invoice_id"] or "").strip() or None
         if not tx_id:
             _refuse(refused, r["line"], f"{where}: transaction_id is empty")
+            continue
+        if r.get("problem"):  # the form's answer said nothing that can be applied
+            _refuse(refused, r["line"], r["problem"])
             continue
         if invoice_id and _UNDO.match(invoice_id):
             undo.append((r["line"], tx_id))

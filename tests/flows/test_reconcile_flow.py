@@ -14,6 +14,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
 from prefect.client.schemas.objects import StateType
 from prefect.flow_runs import resume_flow_run
+from prefect.input.run_input import keyset_from_paused_state
 
 from o2c.flows.reconcile import reconcile
 from o2c.models.bank import Statement, StatementLine
@@ -75,8 +76,8 @@ def test_a_clear_match_settles_and_an_ambiguous_one_waits_for_finance(db: Path):
     assert (stats["settled"], stats["exceptions"]) == (1, 1)
     assert allocations(db) == [("B1", "FA-3", Decimal("200.00"), "invoice_number")]
     summary = latest_artifact("reconciliation").data
-    assert "| settled automatically | 1 |" in summary
-    assert "Amount allocated to invoices, per currency:\n\n- 200,00\u00a0EUR\n" in summary
+    assert "| rapprochées automatiquement | 1 |" in summary
+    assert "Montant affecté aux factures, par devise :\n\n- 200,00\u00a0EUR\n" in summary
     table = latest_artifact("reconciliation-exceptions").data
     assert "B2" in table and "FA-1" in table and "FA-2" in table
 
@@ -123,57 +124,14 @@ def test_the_summary_gives_what_was_allocated_per_currency(tmp_path: Path):
     assert paid == [("EUR", Decimal("1234.50")), ("USD", Decimal("100.00"))]
     summary = latest_artifact("reconciliation").data
     assert (
-        "Amount allocated to invoices, per currency:\n\n"
+        "Montant affecté aux factures, par devise :\n\n"
         "- 1\u202f234,50\u00a0EUR\n- 100,00\u00a0USD\n"
     ) in summary
-    # Euros and dollars never added (the by-rule table below still adds them: an indication).
-    assert "1\u202f334,50" not in summary.split("## Matched by rule")[0]
-
-
-def test_finance_decides_in_the_paused_run_form(db: Path):
-    outcome: dict = {}
-    runner = threading.Thread(
-        target=lambda: outcome.update(stats=reconcile(db=str(db), ask_finance=True, wait_minutes=2))
-    )
-    runner.start()
-    paused = None
-    deadline = time.monotonic() + 90
-    with get_client(sync_client=True) as client:
-        while paused is None and time.monotonic() < deadline:
-            runs = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
-                )
-            )
-            paused = runs[0] if runs else None
-            time.sleep(0.5)
-    assert paused is not None, "the run never paused for finance's input"
-    with connect(db, read_only=True) as con:
-        transaction_id = con.execute(
-            "SELECT transaction_id FROM bank_transactions WHERE bank_reference = 'B2'"
-        ).fetchall()[0][0]
-    resume_flow_run(
-        paused.id,
-        run_input={
-            "decided_by": "Claire (credit control)",
-            "decisions": [{"transaction_id": transaction_id, "invoice_id": "FA-1"}],
-        },
-    )
-    runner.join(timeout=120)
-    assert not runner.is_alive()
-    assert outcome["stats"]["exceptions"] == 0
-    assert allocations(db) == [
-        ("B1", "FA-3", Decimal("200.00"), "invoice_number"),
-        ("B2", "FA-1", Decimal("100.00"), "manual"),
-    ]
-    with connect(db, read_only=True) as con:
-        decided = con.execute("SELECT decided_by, source FROM reconciliation_decisions").fetchall()
-        aliases = con.execute(
-            "SELECT customer_id, payer_iban FROM customer_payer_aliases"
-        ).fetchall()
-    assert decided == [("Claire (credit control)", "ui")]
-    # PAYER is C1's own IBAN (in the ERP export): nothing new to learn.
-    assert aliases == []
+    # Euros and dollars are never added, by rule either: one line per rule and currency, and a
+    # total per currency.
+    assert "1\u202f334,50" not in summary
+    assert "| **Total EUR** | EUR | **1** | **1\u202f234,50\u00a0EUR** |" in summary
+    assert "| **Total USD** | USD | **1** | **100,00\u00a0USD** |" in summary
 
 
 def _paused_run(client, after: set | None = None):
@@ -192,46 +150,120 @@ def _paused_run(client, after: set | None = None):
     return None
 
 
-def test_a_bad_candidate_in_the_form_asks_again_with_what_was_typed(db: Path):
-    from prefect.input.run_input import keyset_from_paused_state
-
+def _start(db: Path) -> tuple[threading.Thread, dict]:
     outcome: dict = {}
     runner = threading.Thread(
         target=lambda: outcome.update(stats=reconcile(db=str(db), ask_finance=True, wait_minutes=2))
     )
     runner.start()
+    return runner, outcome
+
+
+def _schema(client, run) -> dict:
+    keys = keyset_from_paused_state(run.state)
+    return json.loads(client.read_flow_run_input(run.id, keys["schema"]))
+
+
+def _section(schema: dict) -> tuple[str, dict]:
+    """The one exception's field and its definition (B2, the 100,00 nobody could place)."""
+    (name,) = [k for k in schema["properties"] if k.startswith("payment_")]
+    ref = schema["properties"][name]["$ref"].rsplit("/", 1)[-1]
+    return name, schema["definitions"][ref]
+
+
+def _switches(node) -> list:
+    """Every place of a JSON schema the UI would draw as a type switch."""
+    found = []
+    if isinstance(node, dict):
+        if any(k in node for k in ("anyOf", "oneOf")) or isinstance(node.get("type"), list):
+            found.append(node)
+        if node.get("type") == "null":
+            found.append(node)
+        for value in node.values():
+            found += _switches(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _switches(value)
+    return found
+
+
+def test_the_form_is_a_pick_list_without_type_switches(db: Path):
+    runner, outcome = _start(db)
     with get_client(sync_client=True) as client:
-        first = _paused_run(client)
-        assert first is not None, "the run never paused for finance's input"
-        with connect(db, read_only=True) as con:
-            transaction_id, raw = con.execute(
-                "SELECT e.transaction_id, e.candidates FROM reconciliation_exceptions e"
-                " JOIN bank_transactions t USING (transaction_id) WHERE t.bank_reference = 'B2'"
-            ).fetchall()[0]
-        shown = json.loads(raw)
-        assert {tuple(c["invoice_ids"]) for c in shown} >= {("FA-1",), ("FA-2",)}
-        typed = [{"transaction_id": transaction_id, "candidate": len(shown) + 1, "note": "n"}]
-        resume_flow_run(first.id, run_input={"decided_by": "Claire", "decisions": typed})
-        second = _paused_run(client, after={first.state.state_details.pause_key})
-        assert second is not None, "a refused decision must show the form again"
-        keys = keyset_from_paused_state(second.state)
-        description = client.read_flow_run_input(second.id, keys["description"])
-        assert f"has candidates 1 to {len(shown)}" in description
-        schema = json.loads(client.read_flow_run_input(second.id, keys["schema"]))
-        assert "Claire" in json.dumps(schema), "what was typed is kept in the form"
-        assert allocations(db) == [("B1", "FA-3", Decimal("200.00"), "invoice_number")]
-        pick = [tuple(c["invoice_ids"]) for c in shown].index(("FA-2",)) + 1
+        paused = _paused_run(client)
+        assert paused is not None, "the run never paused for finance's input"
+        schema = _schema(client, paused)
+        assert _switches(schema) == []
+        assert schema["required"] == ["decided_by"]
+        assert schema["properties"]["decided_by"]["minLength"] == 1
+        _, section = _section(schema)
+        # The payment as a person reads it, French first: date, amount, payer.
+        assert section["title"].startswith("06/11/2026 · 100,00\u00a0EUR · DUPONT SARL")
+        choices = section["properties"]["decision"]["enum"]
+        assert choices[0] == "Décider plus tard" and "Pas un paiement client" in choices
+        picks = [c for c in choices if c[:2] in ("1)", "2)")]
+        assert len(picks) == 2 and all("FA-1" in c or "FA-2" in c for c in picks)
+        invoices = section["properties"]["invoices"]["items"]["enum"]
+        assert {i.split(" · ")[0] for i in invoices} == {"FA-1", "FA-2"}  # what is open at C1
+        resume_flow_run(paused.id, run_input={"decided_by": "Claire"})  # decide later
+    runner.join(timeout=120)
+    assert outcome["stats"]["exceptions"] == 1
+
+
+def test_finance_picks_a_candidate_and_a_refused_form_keeps_the_run_paused(db: Path):
+    runner, outcome = _start(db)
+    with get_client(sync_client=True) as client:
+        paused = _paused_run(client)
+        assert paused is not None, "the run never paused for finance's input"
+        name, section = _section(_schema(client, paused))
+        pick = next(c for c in section["properties"]["decision"]["enum"] if c.startswith("1)"))
+        # No name: the server refuses the form by its schema; the run waits, nothing written.
+        with pytest.raises(RuntimeError, match=r"Validation failed for field 'decided_by'"):
+            resume_flow_run(paused.id, run_input={"decided_by": "", name: {"decision": pick}})
+        with pytest.raises(RuntimeError, match=r"Validation failed"):
+            resume_flow_run(
+                paused.id, run_input={"decided_by": "Claire", name: {"decision": "FA-1 please"}}
+            )
+        assert client.read_flow_run(paused.id).state.type == StateType.PAUSED
         resume_flow_run(
-            second.id,
-            run_input={
-                "decided_by": "Claire",
-                "decisions": [{"transaction_id": transaction_id, "candidate": pick}],
-            },
+            paused.id, run_input={"decided_by": "Claire (credit control)", name: {"decision": pick}}
         )
     runner.join(timeout=120)
     assert not runner.is_alive()
     assert outcome["stats"]["exceptions"] == 0
+    invoice = pick.split(")")[1].split(":")[0].strip()
     assert allocations(db) == [
         ("B1", "FA-3", Decimal("200.00"), "invoice_number"),
-        ("B2", "FA-2", Decimal("100.00"), "manual"),
+        ("B2", invoice, Decimal("100.00"), "manual"),
     ]
+    with connect(db, read_only=True) as con:
+        decided = con.execute("SELECT decided_by, source FROM reconciliation_decisions").fetchall()
+    assert decided == [("Claire (credit control)", "ui")]
+    summary = latest_artifact("reconciliation").data
+    assert "1 appliquée(s), 0 refusée(s)" in summary
+
+
+def test_a_split_beyond_the_payment_is_refused_in_the_artifact_and_the_run_completes(db: Path):
+    runner, outcome = _start(db)
+    with get_client(sync_client=True) as client:
+        paused = _paused_run(client)
+        assert paused is not None
+        name, section = _section(_schema(client, paused))
+        invoices = section["properties"]["invoices"]["items"]["enum"]
+        split = [{"invoice": i, "amount": "60,00"} for i in invoices]  # 120,00 of a 100,00
+        resume_flow_run(
+            paused.id,
+            run_input={
+                "decided_by": "Claire",
+                name: {"decision": "Répartir selon les lignes ci-dessous", "split": split},
+            },
+        )
+    runner.join(timeout=120)
+    assert not runner.is_alive()
+    assert outcome["stats"]["exceptions"] == 1 and outcome["stats"]["decisions_refused"] == 1
+    assert allocations(db) == [("B1", "FA-3", Decimal("200.00"), "invoice_number")]
+    summary = latest_artifact("reconciliation").data
+    assert "0 appliquée(s), 1 refusée(s)" in summary  # one decision, split over two lines
+    shown = summary.replace("\\", "")  # outside text is escaped in the Markdown source
+    assert "more than the payment of 100,00" in shown
+    assert "06/11/2026 · 100,00\u00a0EUR · DUPONT SARL" in shown

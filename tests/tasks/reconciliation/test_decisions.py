@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 
+from o2c.tasks.reconciliation.decisions import field_name, form_exceptions, form_lines
 from o2c.tasks.reconciliation.store import (
     apply_decisions,
     candidate_number,
-    form_decisions,
     read_decisions_csv,
     reconcile_warehouse,
     record_decisions,
@@ -161,21 +161,36 @@ def test_a_candidate_of_a_transaction_without_exception_is_refused(db, tmp_path)
         assert re.search(r"line 2: invoice_id 'candidate 1'.*no open exception", line["reason"])
 
 
-def test_the_form_takes_a_candidate_number_by_line(db):
+def test_the_form_answer_becomes_lines_numbered_by_exception(db):
     with connect(db) as con:
-        n = [sorted(c["invoice_ids"]) for c in _shown(con, "T1")].index(["FA-3", "FA-4"]) + 1
-        frame = form_decisions(
-            [
-                {"transaction_id": "T2", "invoice_id": None, "note": "bank fee refund"},
-                {"transaction_id": "T1", "candidate": n},
-            ]
-        )
-        apply_decisions(con, frame, "ui", decided_by="Claire")
+        offered = form_exceptions(con, "fr")
+        by_tx = {e["transaction_id"]: n for n, e in enumerate(offered, start=1)}
+        t1 = offered[by_tx["T1"] - 1]
+        pick = next(i for i, c in enumerate(t1["candidates"]) if "FA-3" in c["label"] and
+                    "FA-4" in c["label"])  # fmt: skip
+        answer = {
+            field_name(by_tx["T2"]): {"decision": "Pas un paiement client", "note": "frais"},
+            field_name(by_tx["T1"]): {"decision": t1["candidates"][pick]["label"]},
+        }
+        lines = form_lines(answer, offered, "fr")
+        assert sorted(lines.select("transaction_id", "invoice_id").rows()) == [
+            ("T1", f"candidate {pick + 1}"),
+            ("T2", None),
+        ]
+        done = record_decisions(con, lines, "ui", decided_by="Claire")
+        assert done["refused"] == 0
         assert con.execute(
             "SELECT invoice_id FROM allocations WHERE transaction_id = 'T1' ORDER BY 1"
         ).fetchall() == [("FA-3",), ("FA-4",)]
-    with pytest.raises(ValueError, match=r"decisions \(ui\) line 1: give invoice_id or candidate"):
-        form_decisions([{"transaction_id": "T1", "invoice_id": "FA-3", "candidate": 1}])
+        # Invoices ticked: none ticked is reported on the exception's line, not a failure.
+        empty = form_lines(
+            {field_name(1): {"decision": "Aux factures cochées ci-dessous (montant ouvert de"
+                             " chacune)", "invoices": []}},
+            offered[:1], "fr",
+        )  # fmt: skip
+        assert empty["problem"].to_list() == [
+            f"decisions (ui) line 1 ({offered[0]['label']}): no invoice ticked"
+        ]
 
 
 def test_a_set_paid_in_part_allocates_only_what_the_payment_reaches(db, tmp_path):
