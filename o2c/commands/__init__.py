@@ -14,4 +14,6 @@ import typer
 dunning = typer.Typer(no_args_is_help=True, help="Plan, approve and send reminders; exclusions.")
 audit = typer.Typer(no_args_is_help=True, help="The append-only audit log of dunning.")
 
-GROUPS: dict[str, typer.Typer] = {"dunning": dunning, "audit": audit}
+ere = typer.Typer(no_args_is_help=True, help="Formal notices by registered e-mail: letters, files.")
+
+GROUPS: dict[str, typer.Typer] = {"dunning": dunning, "audit": audit, "ere": ere}

@@ -31,6 +31,7 @@ import o2c.templates
 from o2c.models.dunning import Channel, Communication, CustomerKind, DunnedItem
 from o2c.tasks.common.language import format_date, format_money, language_for
 from o2c.tasks.dunning.settings import SenderSettings
+from o2c.warehouse import first_row
 
 TEMPLATES_DIR = Path(o2c.templates.__file__).parent
 TEMPLATE = "formal_notice"
@@ -261,11 +262,12 @@ def render_letter(
 
 def debtor_from_warehouse(con: duckdb.DuckDBPyConnection, customer_id: str) -> Debtor:
     """The debtor as the customer master holds it: name, postal address, SIREN."""
-    row = con.execute(
+    row = first_row(
+        con,
         """SELECT name, address_line1, address_line2, postal_code, city, country, siren
            FROM customers WHERE customer_id = ?""",
         [customer_id],
-    ).fetchone()
+    )
     if row is None:
         raise LetterError(f"customer {customer_id!r} is not in the customers table")
     name, line1, line2, postal_code, city, country, siren = row
