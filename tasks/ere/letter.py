@@ -260,6 +260,22 @@ def render_letter(
     return pdf, digest, meta
 
 
+def letter_png(
+    communication: Communication,
+    settings: SenderSettings | None = None,
+    debtor: Debtor | None = None,
+    *,
+    notice_days: int = DEFAULT_NOTICE_DAYS,
+    ppi: int = 110,
+) -> bytes:
+    """The notice's first page as a PNG: what finance looks at before approving, or the docs."""
+    _, source = typst_source(communication, settings, debtor, notice_days=notice_days)
+    pages = typst.compile(source.encode(), format="png", ppi=ppi, ignore_system_fonts=True)
+    first = pages[0] if isinstance(pages, list) else pages
+    assert isinstance(first, bytes)
+    return first
+
+
 def debtor_from_warehouse(con: duckdb.DuckDBPyConnection, customer_id: str) -> Debtor:
     """The debtor as the customer master holds it: name, postal address, SIREN."""
     row = first_row(

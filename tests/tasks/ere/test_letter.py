@@ -10,7 +10,7 @@ import pytest
 
 from o2c.models.dunning import Channel, Communication, CustomerKind, DunnedItem
 from o2c.tasks.dunning.settings import SenderSettings
-from o2c.tasks.ere.letter import Debtor, LetterError, render_letter, typst_source
+from o2c.tasks.ere.letter import Debtor, LetterError, letter_png, render_letter, typst_source
 from tests.tasks.ere.pdftext import pdf_text
 
 AS_OF = date(2026, 3, 2)
@@ -154,3 +154,11 @@ def test_a_communication_that_is_not_an_ere_letter_is_refused_by_key() -> None:
     c = notice("fr", channel=Channel.EMAIL, template="reminder_firm")
     with pytest.raises(LetterError, match=c.key):
         typst_source(c, SENDER)
+
+
+def test_first_page_as_png_for_finance_to_look_at() -> None:
+    png = letter_png(notice("en"), SENDER, DEBTOR, ppi=40)
+
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = int.from_bytes(png[16:20]), int.from_bytes(png[20:24])
+    assert (width, height) == (round(210 / 25.4 * 40), round(297 / 25.4 * 40))  # A4 at 40 ppi
