@@ -25,8 +25,10 @@ import polars as pl
 from o2c.models.dunning import AuditEvent, Communication
 from o2c.tasks.connectors.ar24 import LetterState
 from o2c.tasks.dunning import audit
-from o2c.tasks.ere.letter import RenderedLetter
-from o2c.warehouse import db_path, first_row, transaction
+from o2c.tasks.dunning.policy import load_policy
+from o2c.tasks.dunning.settings import SenderSettings
+from o2c.tasks.ere.letter import RenderedLetter, debtor_from_warehouse, render_letter
+from o2c.warehouse import connect, db_path, first_row, transaction
 
 LETTERS_DIR_NAME = "ere-letters"  # beside the warehouse file
 RENDERED = "rendered"  # our status before AR24 has the letter; after, a LetterState value
@@ -287,6 +289,36 @@ def record_proof(
             content_sha256=sha256,
         )
     return True
+
+
+@dataclass(frozen=True)
+class KeptLetter:
+    key: str
+    path: Path
+    pdf_sha256: str
+    recorded: bool  # False when the same letter was already kept (a re-run)
+
+
+def keep_letter(
+    communication: Communication,
+    *,
+    db: str | os.PathLike[str] | None = None,
+    settings: SenderSettings | None = None,
+    notice_days: int | None = None,
+    flow_run_id: str | None = None,
+) -> KeptLetter:
+    """What the ERE step does before calling AR24: read the debtor, render the notice with no
+    connection open, keep the PDF beside the warehouse, then record it (and its audit row) in one
+    short transaction. `notice_days` defaults to the policy's formal_notice_days."""
+    if notice_days is None:
+        notice_days = load_policy().formal_notice_days
+    with connect(db, read_only=True) as con:
+        debtor = debtor_from_warehouse(con, communication.customer_id)
+    pdf, sha, meta = render_letter(communication, settings, debtor, notice_days=notice_days)
+    path = save_pdf(letters_dir(db), communication.key, pdf)
+    with connect(db) as con:
+        recorded = record_letter(con, communication, meta, path, flow_run_id=flow_run_id)
+    return KeptLetter(communication.key, path, sha, recorded)
 
 
 def letters(con: duckdb.DuckDBPyConnection, customer_id: str | None = None) -> pl.DataFrame:

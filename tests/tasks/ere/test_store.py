@@ -16,11 +16,11 @@ from o2c.cli import app
 from o2c.tasks.connectors.ar24 import LetterState
 from o2c.tasks.dunning import audit
 from o2c.tasks.dunning.outbox import enqueue
-from o2c.tasks.dunning.settings import SenderSettings
 from o2c.tasks.ere import store
 from o2c.tasks.ere.letter import debtor_from_warehouse, render_letter
 from o2c.warehouse import connect
 from tests.tasks.dunning.outbox_fixtures import rendered
+from tests.tasks.ere.pdftext import pdf_text
 from tests.tasks.ere.test_letter import notice
 
 runner = CliRunner()
@@ -67,17 +67,15 @@ def db(tmp_path: Path) -> Path:
 
 
 def keep_letter(path: Path, customer: str = "C-042") -> tuple[str, bytes, Path]:
-    """Render C-042's notice with its debtor from the warehouse, keep the PDF, record it and its
-    outbox entry, as the ERE step does before calling AR24."""
+    """The notice enqueued in the outbox, then kept as the ERE step keeps it."""
     c = notice("fr", customer_id=customer)
     with connect(path) as con:
-        debtor = debtor_from_warehouse(con, customer)
-    pdf, _, meta = render_letter(c, SenderSettings(), debtor)
-    kept = store.save_pdf(store.letters_dir(path), c.key, pdf)
-    with connect(path) as con:
         enqueue(con, c, rendered(c))
-        assert store.record_letter(con, c, meta, kept, now=SENT_AT)
-    return c.key, pdf, kept
+    kept = store.keep_letter(c, db=path)
+    assert kept.recorded and kept.key == c.key
+    pdf = kept.path.read_bytes()
+    assert hashlib.sha256(pdf).hexdigest() == kept.pdf_sha256
+    return c.key, pdf, kept.path
 
 
 def test_a_letter_is_kept_once_sent_once_and_each_step_audited(db: Path, tmp_path: Path) -> None:
@@ -85,10 +83,15 @@ def test_a_letter_is_kept_once_sent_once_and_each_step_audited(db: Path, tmp_pat
     c = notice("fr")
     assert kept == db.parent / "ere-letters" / f"{key}.pdf" and kept.read_bytes() == pdf
     assert not list(kept.parent.glob(".*.partial"))
+    text = " ".join(pdf_text(pdf).split())
+    assert "33000 Bordeaux" in text and "SIREN 552 100 554" in text  # from the customer master
+    assert "8 jours à compter de la réception" in text  # the policy's formal_notice_days
+    again = store.keep_letter(c, db=db)  # a re-run: same file, nothing new recorded
+    assert (again.recorded, again.path, again.pdf_sha256) == (False, kept, store.sha256_file(kept))
 
     with connect(db) as con:
         debtor = debtor_from_warehouse(con, "C-042")
-        _, _, meta = render_letter(c, SenderSettings(), debtor)
+        _, _, meta = render_letter(c, None, debtor)
         assert store.record_letter(con, c, meta, kept) is False  # the same letter again
         with pytest.raises(store.LetterStoreError, match="never rewritten"):
             store.save_pdf(kept.parent, key, pdf + b"%")
