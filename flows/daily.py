@@ -73,7 +73,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "description": ("Journée du {date} : {count} étapes", "Daily run of {date}: {count} steps"),
     "head_step": ("Étape", "Step"),
     "head_outcome": ("Résultat", "Outcome"),
-    "head_artifacts": ("Artefacts (ouvrir l'exécution)", "Artifacts (open the run)"),
+    "head_artifacts": ("Artefacts", "Artifacts"),
+    "open": ("ouvrir", "open"),
     "customers": ("Clients", "Customers"),
     "invoices": ("Factures", "Invoices"),
     "bank statement": ("Relevé bancaire", "Bank statement"),
@@ -157,9 +158,10 @@ def daily_markdown(steps: list[Step], rejected: list[str], as_of: date, lang: La
         shown = ": ".join(
             part for part in (s.file and md_code(s.file, cell=True), s.outcome) if part
         )
-        keys = " · ".join(ARTIFACTS.get(s.step, ())) or "run"
+        keys = ", ".join(ARTIFACTS.get(s.step, ()))
         link = run_link(s.run_id)
-        cell = f"[{keys}]({link})" if link else keys
+        # narrow enough for 1366 px: the keys are the link's title (shown on hover)
+        cell = f'[{word("open", lang)}]({link} "{keys}")' if link else keys
         lines.append(f"| {word(s.step, lang)} | {shown} | {cell} |")
     if rejected:
         lines += ["", word("rejected_count", lang, count=len(rejected))]
