@@ -162,3 +162,15 @@ def test_first_page_as_png_for_finance_to_look_at() -> None:
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = int.from_bytes(png[16:20]), int.from_bytes(png[20:24])
     assert (width, height) == (round(210 / 25.4 * 40), round(297 / 25.4 * 40))  # A4 at 40 ppi
+
+
+def test_a_company_template_that_does_not_compile_is_named(tmp_path) -> None:
+    own = tmp_path / "ere" / "fr"
+    own.mkdir(parents=True)
+    (own / "formal_notice.typ.j2").write_text("Mise en demeure {{ debtor.name }} #let x = (\n")
+    sender = SenderSettings(templates_dir=tmp_path)
+
+    with pytest.raises(LetterError, match=r"ere/fr/formal_notice.typ.j2 does not compile"):
+        render_letter(notice("fr"), sender, DEBTOR)
+    pdf, _, _ = render_letter(notice("en"), sender, DEBTOR)  # English still as shipped
+    assert "Formal notice to pay" in text_of(pdf)
