@@ -163,7 +163,7 @@ def remember(
 ) -> int:
     """Remember the counterparties of these transactions (decided "not a customer payment"), in
     the caller's transaction; how many were new or taken up again. Lines with nothing to tell
-    their counterparty by are decided, not remembered."""
+    their counterparty by, or from a customer's known account, are decided, not remembered."""
     if not transaction_ids:
         return 0
     lines = _query(
@@ -188,6 +188,14 @@ def remember(
         .unique("counterparty_key", keep="first", maintain_order=True)
         .select("counterparty_key", "shown_as", "transaction_id")
     )
+    # A customer's own account (or one learned as paying for a customer) is never remembered:
+    # one line of it may be no payment (a refund, a deposit), its next invoices will be.
+    customers = _query(
+        con,
+        """SELECT iban FROM customers WHERE iban IS NOT NULL
+           UNION SELECT payer_iban FROM customer_payer_aliases WHERE payer_iban IS NOT NULL""",
+    ).select(key=pl.lit("iban:") + normalize_iban(pl.col("iban")))
+    keyed = keyed.join(customers, left_on="counterparty_key", right_on="key", how="anti")
     if keyed.height == 0:
         return 0
     con.register("_remember", keyed.to_arrow())

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from o2c.models.bank import Statement, StatementLine
+from o2c.tasks.bank.statements.mt940 import parse_mt940
 from o2c.tasks.bank.store import load_statements
 from o2c.tasks.demo.company import (
     _MISC_CREDITS,
@@ -251,3 +252,70 @@ def _load(con, like: Statement, lines: list[StatementLine]) -> None:
         con, [statement], file_name=f"next-{like.statement_ref}", sha256=None,
         source="bank_statement",
     )  # fmt: skip
+
+
+MT940 = """:20:STMT1
+:25:FR7630003012340123456789057
+:28C:1/1
+:60F:C261101EUR0,00
+:61:2611051105C100,00NTRFNONREF//M1
+:86:DUPONT SARL FA-1
+:61:2611071107C12,34NINTNONREF//M2
+:86:INTERETS CREDITEURS
+:61:2611081108D25,00NCHGNONREF//M3
+:86:FRAIS TENUE DE COMPTE
+:62F:C261108EUR87,34
+-
+"""
+
+
+def test_the_starter_list_reads_the_codes_the_mt940_parser_stores(db: Path, tmp_path: Path):
+    path = tmp_path / "s.sta"
+    path.write_text(MT940)
+    statements = parse_mt940(path, path.read_bytes())
+    (read,) = statements
+    codes = (
+        read.table["bank_tx_code"].to_list()
+        if read.table is not None
+        else [line.bank_tx_code for line in read.lines]
+    )
+    assert codes == ["NTRF", "NINT", "NCHG"]
+    with connect(db) as con:
+        con.execute("DELETE FROM bank_transactions")
+        load_statements(con, statements, file_name="s.sta", sha256=None, source="bank_statement")
+        stats = reconcile_warehouse(con).stats
+        assert (stats["settled"], stats["left_alone_by_code"], stats["exceptions"]) == (1, 2, 0)
+
+
+def test_a_customers_own_account_is_decided_but_never_remembered(db: Path, tmp_path: Path):
+    with connect(db) as con:
+        _statement(con, "S3", [
+            _line(12, "30.00", "B7", counterparty_name="DUPONT SARL", counterparty_iban=PAYER,
+                  remittance_unstructured="CAUTION PALETTES"),
+        ])  # fmt: skip
+        reconcile_warehouse(con)
+        done = record_decisions(con, _csv(tmp_path, f"{_tx_id(con, 'B7')};;;caution"), "csv")
+        assert (done["refused"], done["not_customer_remembered"]) == (0, 0)
+        # Dupont's next payment is still looked at.
+        _statement(con, "S4", [
+            _line(20, "45.00", "B8", counterparty_name="DUPONT SARL", counterparty_iban=PAYER),
+        ])  # fmt: skip
+        reconcile_warehouse(con)
+        assert "B8" in _open_exceptions(con)
+
+
+def test_finance_undoes_not_a_customer_from_the_flow(db: Path, tmp_path: Path):
+    from o2c.flows.reconcile import undo_not_customer
+
+    with connect(db) as con:
+        reconcile_warehouse(con)
+        record_decisions(con, _csv(tmp_path, f"{_tx_id(con, 'B2')};;;"), "csv")
+        reconcile_warehouse(con)
+        assert _open_exceptions(con) == {}
+    # As `o2c reconcile --undo-not-customer "FR76 1007 ..."` does it, by the IBAN as shown.
+    spaced = " ".join(TAX_OFFICE[i : i + 4] for i in range(0, len(TAX_OFFICE), 4))
+    undone = undo_not_customer.fn(str(db), [spaced, "NOBODY KNOWN"])
+    assert undone == {"forgotten": [f"iban:{TAX_OFFICE}"], "unknown": ["NOBODY KNOWN"]}
+    with connect(db) as con:
+        reconcile_warehouse(con)
+        assert set(_open_exceptions(con)) == {"B2"}
