@@ -110,7 +110,7 @@ def set_aside(
         by_code = pl.col("bank_tx_code").str.to_uppercase().str.contains(regex).fill_null(False)
     by_decision = pl.lit(False)
     if remembered:
-        by_decision = _key_of(transactions).is_in(remembered).fill_null(False)
+        by_decision = pl.Series(_remembered(transactions, remembered))
     marked = transactions.with_columns(
         left_alone_by=pl.when(by_decision)
         .then(pl.lit("decision"))
@@ -120,6 +120,33 @@ def set_aside(
     )
     alone = pl.col("left_alone_by").is_not_null()
     return marked.filter(~alone).drop("left_alone_by"), marked.filter(alone)
+
+
+def _remembered(transactions: pl.DataFrame, remembered: list[str]) -> pl.Series:
+    """Which lines come from a remembered counterparty. Names and texts are normalised only for
+    the lines without an IBAN, and only when a name or text is remembered: at a million lines
+    the normalisation is what costs."""
+    iban = normalize_iban(pl.col("counterparty_iban")).fill_null("")
+    hit = transactions.select(
+        hit=(pl.lit("iban:") + iban).is_in([k for k in remembered if k.startswith("iban:")]),
+        no_iban=iban.str.len_chars() == 0,
+    )
+    if not any(k.startswith(("name:", "text:")) for k in remembered):
+        return hit["hit"]
+    rest = transactions.with_row_index("_i").filter(hit["no_iban"])
+    # Names repeat: each distinct one is normalised once.
+    names = (
+        rest.select("counterparty_name")
+        .unique()
+        .with_columns(_name=normalize_name(pl.col("counterparty_name")).fill_null(""))
+    )
+    rest = rest.join(names, on="counterparty_name", how="left", nulls_equal=True)
+    named = pl.col("_name").str.len_chars() >= _MIN_NAME
+    found = rest.filter(named & (pl.lit("name:") + pl.col("_name")).is_in(remembered))["_i"]
+    if any(k.startswith("text:") for k in remembered):
+        unnamed = rest.filter(~named)
+        found = pl.concat([found, unnamed.filter(_key_of(unnamed).is_in(remembered))["_i"]])
+    return hit["hit"] | pl.int_range(transactions.height, eager=True).is_in(found)
 
 
 def left_alone_stats(left: pl.DataFrame) -> dict:
