@@ -1,0 +1,103 @@
+"""The reconciliation artifact as finance reads it: French first, one line per rule and currency
+with a total per currency, what was left alone, reasons in words, each decision's outcome, and
+the exceptions table leading with the payment, never its id."""
+
+from __future__ import annotations
+
+import re
+
+from o2c.tasks.reconciliation.report import open_exceptions, summary_markdown
+from o2c.warehouse import connect
+from tests.tasks.reconciliation.test_decisions import db  # noqa: F401 (the warehouse fixture)
+
+NNBSP, NBSP = "\u202f", "\u00a0"
+
+STATS = {
+    "transactions": 9,
+    "settled": 6,
+    "exceptions": 1,
+    "by_rule_currency": [
+        {"rule": "invoice_number", "currency": "EUR", "transactions": 3, "amount_cents": 123_450},
+        {"rule": "payer_iban_amount", "currency": "EUR", "transactions": 2, "amount_cents": 10_000},
+        {"rule": "invoice_number", "currency": "USD", "transactions": 1, "amount_cents": 5_000},
+    ],
+    "left_alone": 5,
+    "left_alone_by_decision": 2,
+    "left_alone_by_code": 3,
+    "left_alone_by_currency": {"EUR": {"transactions": 5, "amount_cents": 123_456}},
+    "exceptions_by_reason": {"no_match": 1},
+}
+
+
+def _rows(markdown: str, first: str) -> list[list[str]]:
+    """The cells of the table rows whose first cell is ``first``."""
+    return [
+        [c.strip() for c in line.strip("|").split("|")]
+        for line in markdown.splitlines()
+        if line.startswith(f"| {first}")
+    ]
+
+
+def test_matched_by_rule_is_one_line_per_rule_and_currency_with_a_total_per_currency():
+    markdown = summary_markdown(STATS, lang="fr")
+    assert "## Rapprochées par règle" in markdown
+    assert _rows(markdown, "numéro de facture dans le libellé") == [
+        ["numéro de facture dans le libellé", "EUR", "3", f"1{NNBSP}234,50{NBSP}EUR"],
+        ["numéro de facture dans le libellé", "USD", "1", f"50,00{NBSP}USD"],
+    ]
+    assert _rows(markdown, "**Total") == [
+        ["**Total EUR**", "EUR", "**5**", f"**1{NNBSP}334,50{NBSP}EUR**"],
+        ["**Total USD**", "USD", "**1**", f"**50,00{NBSP}USD**"],
+    ]
+    # Euros and dollars are never one figure.
+    assert f"1{NNBSP}384,50" not in markdown
+
+
+def test_what_was_left_alone_is_counted_with_its_sum_and_reasons_are_words():
+    markdown = summary_markdown(STATS, lang="fr")
+    assert (
+        f"Pas des paiements clients, laissés de côté : 5, 1{NNBSP}234,56{NBSP}EUR (2 par une"
+        " décision antérieure sur le même payeur, 3 par leur code d'opération bancaire"
+    ) in markdown
+    assert "| rien ne désigne une facture ouverte | 1 |" in markdown
+    assert "no_match" not in markdown
+    english = summary_markdown(STATS, lang="en")
+    assert "Not customer payments, left alone: 5, EUR\u00a01,234.56" in english
+    assert "| nothing points to an open invoice | 1 |" in english
+
+
+def test_each_decision_line_says_applied_or_refused_and_why():
+    decisions = {
+        "lines": [
+            {"line": 2, "transaction_id": "T1", "invoice_id": "candidate 1", "amount": None,
+             "note": None, "outcome": "applied", "reason": None},
+            {"line": 3, "transaction_id": "T2", "invoice_id": "FA-9", "amount": "=1+1",
+             "note": None, "outcome": "refused", "reason": "unknown invoice_id 'FA-9'"},
+            {"line": 4, "transaction_id": "T3", "invoice_id": None, "amount": None,
+             "note": None, "outcome": "applied", "reason": None},
+        ]
+    }  # fmt: skip
+    described = {"T2": "06/11/2026 · 7,00 EUR · <b>X</b>"}
+    markdown = summary_markdown(STATS, decisions, "fr", described)
+    assert "2 appliquée(s), 1 refusée(s)" in markdown
+    (refused,) = _rows(markdown, "3 ")
+    # The payment in words, outside text escaped (never markup); the reason as written.
+    assert refused[1] == r"06\/11\/2026 · 7\,00 EUR · \<b\>X\<\/b\>"
+    assert refused[4:] == ["refusée", r"unknown invoice\_id \'FA\-9\'"]
+    (not_customer,) = _rows(markdown, "4 ")
+    assert not_customer[2] == "pas un paiement client"
+
+
+def test_the_exceptions_table_leads_with_the_payment_and_reason_in_words(db):  # noqa: F811
+    with connect(db) as con:
+        rows = open_exceptions(con, lang="fr")
+    assert rows
+    assert list(rows[0])[:6] == ["Date", "Montant", "Payeur", "Libellé", "Motif",
+                                 "Candidats (décider : candidat N)"]  # fmt: skip
+    assert list(rows[0])[-3:] == ["Opération (id)", "Réf. banque", "IBAN payeur"]
+    for row in rows:
+        assert re.fullmatch(r"\d{2}/\d{2}/\d{4}", row["Date"])
+        assert "_" not in row["Motif"]
+    by_id = {r["Opération (id)"]: r for r in rows}
+    assert by_id["T1"]["Montant"] == f"144,99{NBSP}EUR"
+    assert by_id["T1"]["Candidats (décider : candidat N)"].startswith("1) ")
