@@ -143,7 +143,7 @@ def _ask_finance(asking: list[Communication], as_of: date, wait_minutes: int, la
         wait_for_input=form.with_initial_data(description=approving.form_note(asking, lang)),
         timeout=wait_minutes * 60,
     )
-    return approving.decision_of(answer_of(answer), choices)
+    return approving.decision_of(answer_of(answer), choices, as_of)
 
 
 @task(name="dunning-journal", cache_policy=NO_CACHE)

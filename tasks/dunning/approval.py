@@ -22,7 +22,7 @@ from o2c.tasks.common.escaping import md_text
 from o2c.tasks.common.formatting import format_money
 from o2c.tasks.common.language import Lang
 from o2c.tasks.dunning import audit
-from o2c.tasks.dunning.exclusions import Exclusion, add_exclusion
+from o2c.tasks.dunning.exclusions import Exclusion, ExclusionError, add_exclusion
 from o2c.warehouse import transaction
 
 DEFAULT_HOLD_DAYS = 30  # how long a line of the form holds, unless finance sets its date
@@ -110,9 +110,9 @@ def default_until(as_of: date) -> date:
     return as_of + timedelta(days=DEFAULT_HOLD_DAYS)
 
 
-def decision_of(answer: dict[str, Any], choices: list[Choice]) -> Approval:
-    """The form's answer as exclusions: each line's choice found by its label (the schema
-    already refused anything else)."""
+def decision_of(answer: dict[str, Any], choices: list[Choice], as_of: date) -> Approval:
+    """The form's answer as exclusions starting on the run's day: each line's choice found by
+    its label (the schema already refused anything else)."""
     by_label = {c.label: c for c in choices}
     by = str(answer["decided_by"]).strip()
     asked = []
@@ -128,6 +128,7 @@ def decision_of(answer: dict[str, Any], choices: list[Choice]) -> Approval:
                 by=by,
                 until=until,
                 invoice_id=choice.invoice_id,
+                starts_on=as_of,
             )
         )
     return Approval(by, tuple(asked))
@@ -164,11 +165,15 @@ def record_approval(
     """Record finance's exclusions (each audited by add_exclusion) and the approval's audit row
     in one transaction; returns the communications that go."""
     going = approved(communications, approval)
+    ids, refused = [], []
     with transaction(con):
-        ids = [
-            add_exclusion(con, e, origin="approval", flow_run_id=flow_run_id, today=today)
-            for e in approval.exclusions
-        ]
+        for e in approval.exclusions:
+            try:
+                ids.append(
+                    add_exclusion(con, e, origin="approval", flow_run_id=flow_run_id, today=today)
+                )
+            except ExclusionError as exc:  # held back all the same: finance said not to send
+                refused.append(f"{e.customer_id} {e.invoice_id or ''}: {exc}".replace(" :", ":"))
         audit.record(
             con,
             AuditEvent.APPROVAL,
@@ -178,6 +183,7 @@ def record_approval(
                 "asked": sorted(c.key for c in communications),
                 "approved": sorted(c.key for c in going),
                 "exclusion_ids": ids,
+                "exclusions_refused": refused,
             },
             flow_run_id=flow_run_id,
         )
