@@ -44,6 +44,13 @@ def plan_and_record(
     return day, known
 
 
+def not_today(policy_file: str | None) -> bool:
+    """A scheduled run (no as_of) on a public holiday of the policy's calendar does nothing."""
+    from o2c.tasks.dunning.policy import load_policy
+
+    return run.day_off(load_policy(policy_file), date.today())
+
+
 @task(name="payment-links", cache_policy=NO_CACHE)
 def payment_links(db: str | None, communications: list[Communication]) -> list[Communication]:
     """With Bridge configured: each link written `requested`, asked for with no warehouse
@@ -174,6 +181,10 @@ def dunning(
         wait_minutes: How long the paused run waits for finance's form before it ends.
         policy_file: The dunning policy; empty: $O2C_DUNNING_POLICY, else the shipped one.
     """
+    if as_of is None and not_today(policy_file):
+        print(f"{date.today()} is not a business day of the dunning policy: nothing to do")
+        return {"as_of": date.today().isoformat(), "planned": 0, "statuses": {},
+                "mail_folder": None}  # fmt: skip
     as_of = as_of or date.today()
     lang = company_language()
     day, known = plan_and_record(db, as_of, policy_file)

@@ -64,7 +64,8 @@ def test_every_flow_has_a_deployment_with_a_schedule_or_a_trigger() -> None:
 def test_every_schedule_is_in_europe_paris_and_erp_files_load_at_six() -> None:
     schedules = [(d["name"], s) for d in spec()["deployments"] for s in d.get("schedules") or []]
     assert {name for name, _ in schedules} >= {
-        "ingest-invoices", "ingest-customers", "open-banking-sync", "aging", "o2c-daily"
+        "ingest-invoices", "ingest-customers", "open-banking-sync", "aging", "o2c-daily",
+        "dunning",
     }  # fmt: skip
     for name, schedule in schedules:
         assert schedule.get("timezone") == TIMEZONE == "Europe/Paris", name
@@ -112,6 +113,12 @@ def test_serving_builds_every_deployment_with_its_time_zone_tags_and_triggers() 
     assert served["open-banking-sync"].schedules[0].schedule.interval == timedelta(hours=1)
     (trigger,) = served["reconcile"].triggers
     assert trigger.posture == "Proactive" and trigger.parameters == {"ask_finance": False}
+
+
+def test_dunning_runs_on_weekdays_at_nine_and_asks_finance() -> None:
+    dunning = by_name()["dunning"]
+    assert [s["cron"] for s in dunning["schedules"]] == ["0 9 * * 1-5"]
+    assert dunning["parameters"] == {"ask_finance": True}  # a person is at work at 09:00
 
 
 def test_a_schedule_field_serving_does_not_know_is_an_error_naming_it() -> None:

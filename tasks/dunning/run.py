@@ -62,6 +62,16 @@ class Recheck:
     replaced: list[Communication] = field(default_factory=list)  # re-planned under a new key
 
 
+def day_off(policy: DunningPolicy, day: date) -> bool:
+    """A weekend or a public holiday of the policy's calendar (when it counts business days):
+    the scheduled run sends nothing that day."""
+    from o2c.tasks.dunning.policy import holidays_between
+
+    if not policy.calendar.business_days:
+        return False
+    return day.weekday() >= 5 or day in holidays_between(policy.calendar, day, day)
+
+
 def plan_day(con: duckdb.DuckDBPyConnection, as_of: date, policy: DunningPolicy) -> DayPlan:
     """The plan as of `as_of`, or StaleBankData naming the last load's date."""
     inputs = (
