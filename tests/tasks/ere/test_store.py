@@ -197,3 +197,22 @@ def test_the_dossier_refuses_altered_evidence_naming_the_file(db: Path, tmp_path
     assert not out.exists()
     check = runner.invoke(app, ["--db", str(db), "ere", "check"])
     assert check.exit_code == 1 and f"{key} letter" in check.output
+
+
+def test_audit_verify_fails_on_an_altered_proof_and_passes_while_intact(
+    db: Path, tmp_path: Path
+) -> None:
+    key, _, _ = keep_letter(db)
+    proof = tmp_path / "evidence" / f"{key}_ar.pdf"
+    store.write_atomically(proof, b"%PDF-1.4 proof of receipt")
+    with connect(db) as con:
+        store.record_proof(con, key, kind="ar", path=proof, sha256=store.sha256_file(proof),
+                           proof_date=SENT_AT)  # fmt: skip
+
+    intact = runner.invoke(app, ["--db", str(db), "audit", "verify"])
+    proof.write_bytes(b"%PDF-1.4 proof of receipt, edited")
+    altered = runner.invoke(app, ["--db", str(db), "audit", "verify"])
+
+    assert intact.exit_code == 0, intact.output
+    assert altered.exit_code == 1
+    assert f"{key} proof ar" in altered.output and str(proof) in altered.output
