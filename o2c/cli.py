@@ -173,15 +173,25 @@ _run = run_flow
 
 @app.command()
 def init() -> None:
-    """Create the warehouse (or migrate it to the latest schema)."""
+    """Create the warehouse (or migrate it), and its one-writer slot on the Prefect server."""
+    from o2c import concurrency
     from o2c.warehouse import connect, db_path, schema_version
 
     try:
         with connect(state.db) as con:
             version = schema_version(con)
+        out.print(f"warehouse {db_path(state.db)} at schema version {version}")
+        if concurrency.slot_mode() == "off":
+            out.print(f"no writer slot: {concurrency.SLOT_ENV}=off", highlight=False)
+            return
+        with _prefect_api():
+            if not concurrency.api_in_use():
+                out.print("no writer slot on the ephemeral Prefect API: the lock file serialises")
+                return
+            name, done = concurrency.ensure_limit(db_path(state.db))
     except Exception as exc:
         raise _fail(exc) from None
-    out.print(f"warehouse {db_path(state.db)} at schema version {version}")
+    out.print(f"writer slot {name} (limit 1) {done}", highlight=False)
 
 
 @ingest_app.command("invoices")

@@ -126,17 +126,26 @@ def warehouse_lock(
     path = lock_path(Path(warehouse).resolve())  # one key per file, however it is spelt
     state = _state_for(path)
     wait = timeout_seconds(timeout_s)
-    release = state.acquire(
-        path,
-        exclusive=exclusive,
-        deadline=time.monotonic() + wait,
-        waited=wait,
-        announce=announce or _to_stderr,
-    )
-    try:
-        yield
-    finally:
-        release()
+    with contextlib.ExitStack() as slot:
+        if exclusive and not state.written_by_this_thread():
+            # In a flow or task run: the warehouse's Prefect slot first (o2c.concurrency), so
+            # the wait shows in the run; the flock below stays the guard that survives a crash.
+            from o2c.concurrency import warehouse_slot
+
+            slot.enter_context(
+                warehouse_slot(warehouse, timeout_s=wait, announce=announce or _to_stderr)
+            )
+        release = state.acquire(
+            path,
+            exclusive=exclusive,
+            deadline=time.monotonic() + wait,
+            waited=wait,
+            announce=announce or _to_stderr,
+        )
+        try:
+            yield
+        finally:
+            release()
 
 
 def _to_stderr(message: str) -> None:
@@ -154,6 +163,11 @@ class _ProcessState:
     depth: int = 0  # how many times that thread entered it
     readers: Counter[int] = field(default_factory=Counter)
     token: str = ""
+
+    def written_by_this_thread(self) -> bool:
+        """This thread already holds the lock exclusive (a nested writer goes straight in)."""
+        with self.cond:
+            return self.mode == "write" and self.writer == threading.get_ident()
 
     def acquire(
         self,

@@ -1,0 +1,145 @@
+"""The warehouse's Prefect global concurrency limit: one writing task at a time, seen in the UI.
+
+Every writing task of a flow run takes one slot of the limit `o2c-warehouse-<hash of the file>`
+(limit 1) before the flock of o2c.locking, so a run that waits shows it: a log line in the run
+naming the slot, and the limit's page in the UI (Concurrency > Global) shows the holder's lease.
+The flock stays underneath because it is what survives a crash: the kernel drops it the moment
+its holder dies, whereas the server frees a killed holder's slot only when its lease expires
+(Prefect 3.8.8: the client renews the lease every 75 % of `lease_duration` from a thread; the
+server's repossessor looks for expired leases every 15 s). Hence a short lease here (60 s): a
+slot left by a SIGKILL frees itself within about 75 s and the next writer waits, then goes.
+
+The limit is created by `o2c init` (`ensure_limit`), never on first use: a writer that finds no
+limit fails and says to run `o2c init`, so a typo in a server URL or a fresh server is noticed
+instead of silently running without the slot.
+
+When the slot is not taken (the flock alone serialises writers on this machine):
+- outside a flow or task run (plain functions, `o2c init` itself, tests of the functions);
+- with Prefect's ephemeral API (no PREFECT_API_URL, as with O2C_PREFECT_SERVER=ephemeral):
+  each command has its own server process and lease store, so a slot taken by a command that
+  dies would stay taken for every later one; the ephemeral API is a one-process affair anyway;
+- when $O2C_WAREHOUSE_SLOT is `off` (the unit-test suite, which runs flows on a throwaway API).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+SLOT_ENV = "O2C_WAREHOUSE_SLOT"  # "required" (default) or "off"
+LEASE_S = 60.0
+_PREFIX = "o2c-warehouse-"
+
+
+class WarehouseSlotMissing(RuntimeError):
+    """No global concurrency limit for this warehouse on the Prefect server: run `o2c init`."""
+
+
+def limit_name(warehouse: str | os.PathLike[str]) -> str:
+    """`o2c-warehouse-<12 hex>`: one name per warehouse file, however its path is spelt."""
+    resolved = str(Path(warehouse).expanduser().resolve())
+    return _PREFIX + hashlib.sha256(resolved.encode()).hexdigest()[:12]
+
+
+def slot_mode() -> str:
+    mode = os.environ.get(SLOT_ENV, "required").strip().lower() or "required"
+    if mode not in {"required", "off"}:
+        raise ValueError(f"{SLOT_ENV}={mode!r}: use 'required' or 'off'")
+    return mode
+
+
+def api_in_use() -> bool:
+    """True when a Prefect server URL is set (a real server, the local one, a test harness)."""
+    from prefect.settings import get_current_settings
+
+    return bool(get_current_settings().api.url)
+
+
+def ensure_limit(warehouse: str | os.PathLike[str]) -> tuple[str, str]:
+    """Create the warehouse's limit (limit 1), or set an existing one back to 1 and active.
+
+    Returns the name and what was done: "created", "updated" or "unchanged".
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import (
+        GlobalConcurrencyLimitCreate,
+        GlobalConcurrencyLimitUpdate,
+    )
+    from prefect.exceptions import ObjectNotFound
+
+    name = limit_name(warehouse)
+    with get_client(sync_client=True) as client:
+        try:
+            found = client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+            return name, "created"
+        if found.limit == 1 and found.active:
+            return name, "unchanged"
+        client.update_global_concurrency_limit(
+            name, GlobalConcurrencyLimitUpdate(limit=1, active=True)
+        )
+        return name, "updated"
+
+
+def _run_holder() -> object | None:
+    """The task run (else flow run) this thread works for, or None outside any run."""
+    if "prefect.context" not in sys.modules:  # prefect never imported: certainly no run
+        return None
+    from prefect.client.schemas.objects import ConcurrencyLeaseHolder
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    task = TaskRunContext.get()
+    if task is not None and task.task_run is not None:
+        return ConcurrencyLeaseHolder(type="task_run", id=task.task_run.id)
+    flow = FlowRunContext.get()
+    if flow is not None and flow.flow_run is not None:
+        return ConcurrencyLeaseHolder(type="flow_run", id=flow.flow_run.id)
+    return None
+
+
+@contextlib.contextmanager
+def warehouse_slot(
+    warehouse: str | os.PathLike[str],
+    *,
+    timeout_s: float,
+    announce: Callable[[str], None],
+) -> Iterator[str | None]:
+    """Hold the warehouse's slot for the block when in a run on a server; yields its name.
+
+    Missing limit: WarehouseSlotMissing saying to run `o2c init`. A slot taken by someone else:
+    says once through `announce` that it waits, then waits up to `timeout_s` (TimeoutError).
+    """
+    holder = _run_holder()
+    if holder is None or slot_mode() == "off" or not api_in_use():
+        yield None
+        return
+    from prefect.client.orchestration import get_client
+    from prefect.concurrency.sync import concurrency
+    from prefect.exceptions import ObjectNotFound
+
+    name = limit_name(warehouse)
+    with get_client(sync_client=True) as client:
+        try:
+            limit = client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            raise WarehouseSlotMissing(
+                f"no concurrency limit {name} for the warehouse {warehouse} on the Prefect"
+                " server: run `o2c init` (with the same --db and PREFECT_API_URL)"
+            ) from None
+    if limit.active_slots >= limit.limit:
+        announce(f"waiting for the warehouse slot {name}: another writing task holds it")
+    with concurrency(
+        name,
+        occupy=1,
+        timeout_seconds=timeout_s,
+        lease_duration=LEASE_S,
+        strict=True,
+        holder=holder,
+        raise_on_lease_renewal_failure=False,  # the flock still guards the file
+    ):
+        yield name
