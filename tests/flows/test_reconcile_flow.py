@@ -267,3 +267,22 @@ def test_a_split_beyond_the_payment_is_refused_in_the_artifact_and_the_run_compl
     shown = summary.replace("\\", "")  # outside text is escaped in the Markdown source
     assert "more than the payment of 100,00" in shown
     assert "06/11/2026 · 100,00\u00a0EUR · DUPONT SARL" in shown
+
+
+def test_a_csv_with_a_wrong_line_applies_the_others_and_reports_it(db: Path, tmp_path: Path):
+    reconcile(db=str(db))
+    with connect(db, read_only=True) as con:
+        (tx,) = con.execute(
+            "SELECT transaction_id FROM bank_transactions WHERE bank_reference = 'B2'"
+        ).fetchall()[0]
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text(
+        f"transaction_id;invoice_id;amount;note\n{tx};candidate 1;;\nNO-SUCH-TX;FA-2;10,00;\n"
+    )
+    stats = reconcile(db=str(db), decisions_csv=str(decisions))
+    assert (stats["exceptions"], stats["decisions_refused"]) == (0, 1)
+    assert [a[0] for a in allocations(db)] == ["B1", "B2"]
+    shown = latest_artifact("reconciliation").data.replace("\\", "")
+    assert "1 appliquée(s), 1 refusée(s)" in shown
+    assert "| 3 | NO-SUCH-TX | FA-2 | 10,00 | refusée |" in shown
+    assert "unknown transaction_id 'NO-SUCH-TX'" in shown
