@@ -1,6 +1,9 @@
-"""o2c-daily: the day's run as one tree in the UI: ERP exports, bank inbox, reconcile, aging.
+"""o2c-daily: the day's run as one tree in the UI: ERP exports, bank inbox, reconcile, aging,
+dunning.
 
-Dunning joins this tree when its issue lands.
+Dunning here never waits for finance's form (the `dunning` deployment at 09:00 asks): its
+automatic levels go, the levels that need approval wait unless `dunning_approve_all` (the demo).
+Stale bank data makes the dunning step say why it sent nothing; the day still completes.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from prefect.states import State
 from prefect.utilities.urls import url_for
 
 from o2c.flows.aging import aging_flow
+from o2c.flows.dunning import dunning
 from o2c.flows.ingest_bank_statement import ingest_bank_statement
 from o2c.flows.ingest_customers import ingest_customers
 from o2c.flows.ingest_invoices import ingest_invoices
@@ -33,6 +37,7 @@ ARTIFACTS = {
     "bank statement": ("bank-ingestion",),
     "reconcile": ("reconciliation", "reconciliation-exceptions"),
     "aging": ("aging-summary", "aging-by-customer", "aging-chart"),
+    "dunning": ("dunning-journal", "dunning-worklist", "dunning-summary", "dunning-previews"),
 }
 
 
@@ -70,7 +75,10 @@ def run_link(run_id: str | None) -> str | None:
 # catalog (`daily.*` keys) when it has them, else from here: (French, English).
 WORDS: dict[str, tuple[str, str]] = {
     "title": ("Journée o2c du {date}", "o2c daily run of {date}"),
-    "description": ("Journée du {date} : {count} étapes", "Daily run of {date}: {count} steps"),
+    "description": (
+        "Journée du {date}\u00a0: {count} étapes",
+        "Daily run of {date}: {count} steps",
+    ),
     "head_step": ("Étape", "Step"),
     "head_outcome": ("Résultat", "Outcome"),
     "head_artifacts": ("Artefacts", "Artifacts"),
@@ -80,6 +88,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "bank statement": ("Relevé bancaire", "Bank statement"),
     "reconcile": ("Rapprochement", "Reconciliation"),
     "aging": ("Balance âgée", "Aging"),
+    "dunning": ("Relances", "Dunning"),
+    "dunning_counts": (
+        "{planned} relance(s) prévue(s), {sent} envoyée(s)",
+        "{planned} reminder(s) planned, {sent} sent",
+    ),
+    "dunning_refused": ("aucune relance : {reason}", "no reminder: {reason}"),
     "erp_counts": (
         "{rows} lignes, {new} nouvelles, {updated} modifiées, {quarantined} en quarantaine",
         "{rows} rows, {new} new, {updated} updated, {quarantined} quarantined",
@@ -98,12 +112,12 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "duplicate": ("déjà chargé, rien n'a changé", "already loaded, nothing changed"),
     "rejected_file": (
-        "refusé : voir rejected/ dans la boîte de dépôt",
+        "refusé\u00a0: voir rejected/ dans la boîte de dépôt",
         "rejected: see rejected/ in the inbox",
     ),
     "handled": ("traité par une exécution précédente", "handled by an earlier run"),
     "rejected_count": (
-        "**{count} relevé(s) refusé(s)** : voir `rejected/` dans la boîte de dépôt.",
+        "**{count} relevé(s) refusé(s)**\u00a0: voir `rejected/` dans la boîte de dépôt.",
         "**{count} bank file(s) rejected**: see `rejected/` in the inbox.",
     ),
 }
@@ -175,6 +189,7 @@ def o2c_daily(
     invoices: str | None = None,
     bank_inbox: str | None = None,
     as_of: date | None = None,
+    dunning_approve_all: bool = False,
 ) -> dict:
     """Each step is a subflow with its own artifacts; a rejected bank file does not stop the day.
 
@@ -187,7 +202,8 @@ def o2c_daily(
         customers: The ERP customer master export to load first; empty: none today.
         invoices: The ERP invoice export to load; empty: none today.
         bank_inbox: The bank inbox folder whose waiting statement files are loaded.
-        as_of: The day aging is computed at; empty: today.
+        as_of: The day aging and dunning are computed at; empty: today.
+        dunning_approve_all: Send the dunning levels that need finance's approval too.
     """
     lang = company_language()
     day = as_of or date.today()
@@ -219,10 +235,27 @@ def o2c_daily(
     aged_on = format_date(date.fromisoformat(aged["as_of"]), lang)
     outcome = word("aging_counts", lang, items=aged["open_items"], date=aged_on)
     done.append(Step("aging", None, outcome, _run_id(state)))
+    state = dunning(
+        db=db, as_of=as_of, approve_all=dunning_approve_all, ask_finance=False, return_state=True
+    )
+    dunned = None if state.is_failed() else state.result()
+    if dunned is None:
+        reason = " ".join(str(state.result(raise_on_failure=False)).split())
+        outcome = word("dunning_refused", lang, reason=reason)
+    else:
+        sent = dunned["statuses"].get("sent", 0)
+        outcome = word("dunning_counts", lang, planned=dunned["planned"], sent=sent)
+    done.append(Step("dunning", None, outcome, _run_id(state)))
     markdown_artifact(
         "o2c-daily",
         daily_markdown(done, rejected, day, lang),
         word("description", lang, date=format_date(day, lang), count=len(done)),
     )
     steps = [(s.step, s.text()) for s in done]
-    return {"steps": steps, "rejected": rejected, "reconcile": stats, "aging": aged}
+    return {
+        "steps": steps,
+        "rejected": rejected,
+        "reconcile": stats,
+        "aging": aged,
+        "dunning": dunned,
+    }

@@ -50,7 +50,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "Aging by customer as of {date}",
     ),
     "chart_description": (
-        "Graphique de la balance âgée au {date} : tranches sur les derniers instantanés",
+        "Graphique de la balance âgée au {date}\u00a0: tranches sur les derniers instantanés",
         "Aging chart as of {date}: buckets over the last snapshots",
     ),
     "chart_title": (
@@ -59,12 +59,12 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "chart_alt": ("Encours en {currency} par tranche", "Open amounts in {currency} per bucket"),
     "chart_note": (
-        "{count} instantané(s), du plus récent au plus ancien ; montants en {currency}, "
+        "{count} instantané(s), du plus récent au plus ancien\u00a0; montants en {currency}, "
         "arrondis à l'unité.",
         "{count} snapshot(s), latest first; amounts in {currency} to the unit.",
     ),
     "currency_note": (
-        "Chaque montant est dans la devise de sa ligne ou de sa section : aucune somme ne "
+        "Chaque montant est dans la devise de sa ligne ou de sa section\u00a0: aucune somme ne "
         "mélange deux devises.",
         CURRENCY_NOTE,
     ),

@@ -26,6 +26,8 @@ import duckdb
 import httpx
 import pytest
 
+from o2c.tasks.reconciliation.report import reason_label, rule_label
+
 from .conftest import BIN, PrefectServer, Processes, clean_env
 
 pytestmark = pytest.mark.server
@@ -220,7 +222,10 @@ def test_ingestion_and_daily_artifacts_match_the_files_and_the_warehouse(
     assert statements == [] and processed, "the demo inbox is handled: every file archived"
     daily = latest_artifact(api, "o2c-daily")
     # French first (O2C_LANGUAGE unset: the company is French)
-    assert daily["description"] == f"Journée du {demo.as_of:%d/%m/%Y} : {len(demo.tree) - 1} étapes"
+    assert (
+        daily["description"]
+        == f"Journée du {demo.as_of:%d/%m/%Y}\u00a0: {len(demo.tree) - 1} étapes"
+    )
     steps = [
         {"step": STEP_NAMES[r["Étape"]], "outcome": r["Résultat"], "artifacts": r[ARTIFACTS_HEAD]}
         for r in table_with(daily["data"], "Étape")
@@ -258,8 +263,11 @@ def test_ingestion_and_daily_artifacts_match_the_files_and_the_warehouse(
 
 
 def test_reconciliation_artifacts_match_the_warehouse(demo: Demo, api: httpx.Client) -> None:
+    """The reconciliation artifacts in French (the company's language when O2C_LANGUAGE is
+    unset), every figure against the warehouse; rule and reason words from the report's own
+    labels (what is checked here is that each figure sits beside the right one)."""
     summary = latest_artifact(api, "reconciliation")["data"]
-    counts = {r[""]: count(r["count"]) for r in table_with(summary, "count")}
+    counts = {r[""]: count(r["nombre"]) for r in table_with(summary, "nombre")}
     ((transactions, settled, open_exceptions),) = sql(
         demo.db,
         """SELECT (SELECT count(*) FROM bank_transactions),
@@ -267,38 +275,50 @@ def test_reconciliation_artifacts_match_the_warehouse(demo: Demo, api: httpx.Cli
                   (SELECT count(*) FROM reconciliation_exceptions WHERE status = 'open')""",
     )
     assert settled > 0 and open_exceptions > 0, "the demo company has both"
-    assert counts["bank transactions considered"] == transactions  # first run: all of them
-    assert counts["settled automatically"] == settled
-    assert counts["exceptions for finance"] == open_exceptions
+    assert counts["opérations bancaires examinées"] == transactions  # first run: all of them
+    assert counts["rapprochées automatiquement"] == settled
+    assert counts["à décider par la comptabilité"] == open_exceptions
     # What was allocated to invoices: one line per currency, never two currencies added.
     paid = sql(
         demo.db,
         "SELECT currency, sum(amount) FROM allocations WHERE kind = 'payment' GROUP BY currency",
     )
     assert paid, "the demo's payments are allocated"
-    block = re.search(r"Amount allocated to invoices, per currency:\n\n((?:- .+\n)+)", summary)
+    block = re.search(r"Montant affecté aux factures, par devise\s?:\n\n((?:- .+\n)+)", summary)
     assert block, "the summary says what was allocated, one line per currency"
     listed = sorted(money(line.removeprefix("- ")) for line in block[1].splitlines())
     assert listed == sorted((amount, cur) for cur, amount in paid)
 
+    # Matched by rule and currency, then a total line per currency.
+    rows = table_with(summary, "règle")
     by_rule = {
-        r["rule"]: (count(r["transactions"]), money(r["amount"])[0])
-        for r in table_with(summary, "rule")
+        (r["règle"], r["devise"]): (count(r["opérations"]), money(r["montant"]))
+        for r in rows
+        if not r["règle"].startswith("**")
     }
     expected = sql(
         demo.db,
-        "SELECT rule, count(DISTINCT transaction_id), sum(amount) FROM allocations GROUP BY rule",
+        "SELECT rule, currency, count(DISTINCT transaction_id), sum(amount)"
+        " FROM allocations GROUP BY rule, currency",
     )
-    assert by_rule == {rule: (n, amount) for rule, n, amount in expected}
+    assert by_rule == {
+        (rule_label(rule, "fr"), cur): (n, (amount, cur)) for rule, cur, n, amount in expected
+    }
+    totals = {
+        r["devise"]: money(r["montant"].strip("*")) for r in rows if r["règle"].startswith("**")
+    }
+    assert totals == {
+        cur: (sum(a for _, c, _, a in expected if c == cur), cur) for _, cur, _, _ in expected
+    }
 
     # The exceptions table: the payment (date, amount, payer, text), why it waits, the numbered
     # candidates with what points to each, then the ids.
     exceptions = json.loads(latest_artifact(api, "reconciliation-exceptions")["data"])
     assert exceptions, "the demo leaves exceptions to finance"
     columns = list(exceptions[0])
-    assert columns[:5] == ["booking_date", "amount", "payer", "remittance", "reason"], columns
-    assert columns[-3:] == ["transaction_id", "bank_reference", "payer_iban"], columns
-    (pick,) = [c for c in columns if "candidate N" in c]
+    assert columns[:5] == ["Date", "Montant", "Payeur", "Libellé", "Motif"], columns
+    assert columns[-3:] == ["Opération (id)", "Réf. banque", "IBAN payeur"], columns
+    (pick,) = [c for c in columns if "candidat N" in c]
     assert columns.index(pick) == 5, columns
     stored = {
         tx_id: rest
@@ -311,14 +331,15 @@ def test_reconciliation_artifacts_match_the_warehouse(demo: Demo, api: httpx.Cli
                WHERE status = 'open'""",
         )
     }
-    shown = {r["transaction_id"]: r for r in exceptions}
+    shown = {r["Opération (id)"]: r for r in exceptions}
     assert len(shown) == len(exceptions) and set(shown) == set(stored)
     for tx_id, (booked, amount, cur, payer, text, reason, raw, bank_ref, iban) in stored.items():
         row = shown[tx_id]
-        assert row["booking_date"] == booked.isoformat(), tx_id
-        assert money(row["amount"]) == (amount, cur), tx_id
-        assert (row["payer"], row["remittance"], row["reason"]) == (payer, text, reason), tx_id
-        assert (row["bank_reference"], row["payer_iban"]) == (bank_ref, iban), tx_id
+        assert row["Date"] == f"{booked:%d/%m/%Y}", tx_id
+        assert money(row["Montant"]) == (amount, cur), tx_id
+        assert (row["Payeur"], row["Libellé"]) == (payer, text), tx_id
+        assert row["Motif"] == reason_label(reason, "fr"), tx_id
+        assert (row["Réf. banque"], row["IBAN payeur"]) == (bank_ref, iban), tx_id
         candidates = json.loads(raw) if raw else []  # the demo's no_match lines have none
         numbers = [int(n) for n in re.findall(r"(?:^| · )(\d+)\) ", row[pick])]
         assert numbers == list(range(1, len(candidates) + 1)), (tx_id, row[pick])
@@ -457,7 +478,7 @@ def test_aging_artifacts_match_the_warehouse(demo: Demo, api: httpx.Client) -> N
     chart = latest_artifact(api, "aging-chart")
     assert (
         chart["description"]
-        == f"Graphique de la balance âgée au {as_of:%d/%m/%Y} : tranches sur les derniers instantanés"
+        == f"Graphique de la balance âgée au {as_of:%d/%m/%Y}\u00a0: tranches sur les derniers instantanés"
     )
     images = re.findall(
         r"!\[Encours en (\w{3}) par tranche\]\(data:image/svg\+xml;base64,", chart["data"]
@@ -560,6 +581,13 @@ def test_run_pages_show_the_artifacts_in_chromium(
 UIS = {"classic": "", "v2": "/v2"}
 SCREEN = {"width": 1366, "height": 768}
 CHART_ALT = "Encours en {} par tranche"
+# The columns a decision needs, which must be on screen without scrolling sideways.
+DECIDING_COLUMNS = {
+    "aging-summary": ("Currency", "Overdue", "Overdue net of credits", "Total owed", "Customers"),
+    "aging-by-customer": (
+        "Customer", "Cur.", "Overdue", "Net of credits", "Days late", "Total", "Grade",
+    ),
+}  # fmt: skip
 
 
 def on_screen(page, locator, settle: float = 5.0) -> dict:
@@ -592,7 +620,8 @@ def test_overdue_is_on_screen_at_1366_and_the_chart_renders(
 ) -> None:
     """Playwright drives Debian's Chromium (no browser download) at 1366×768, as issue 16's
     acceptance asks: the Overdue column of both aging artifacts, its header and its first
-    figure, is inside the viewport and not covered; each currency's chart is drawn."""
+    figure, and the other columns a decision needs are inside the viewport and not covered;
+    each currency's chart is drawn."""
     sync_api = pytest.importorskip("playwright.sync_api")
     summary = latest_artifact(api, "aging-summary")
     first_overdue = {
@@ -612,12 +641,15 @@ def test_overdue_is_on_screen_at_1366_and_the_chart_renders(
                 artifact = latest_artifact(api, key)
                 url = f"{prefect_server.url}{UIS[ui]}/artifacts/artifact/{artifact['latest_id']}"
                 page.goto(url, wait_until="networkidle")
-                header = page.locator("th").filter(has_text=re.compile(r"^\s*Overdue\s*$"))
                 cell = page.locator("td").filter(
                     has_text=re.compile(rf"^\s*{re.escape(figure)}\s*$")
                 )
-                for what, locator in (("header", header.first), ("first figure", cell.first)):
-                    where = on_screen(page, locator)
+                shown = [("Overdue figure", cell.first)] + [
+                    (head, page.locator("th").filter(has_text=re.compile(rf"^\s*{head}\s*$")))
+                    for head in DECIDING_COLUMNS[key]
+                ]
+                for what, locator in shown:
+                    where = on_screen(page, locator.first)
                     page.screenshot(path=tmp_path / f"{ui}-{key}.png")
                     assert where["left"] >= 0 and where["right"] <= SCREEN["width"], (
                         key,
@@ -625,7 +657,7 @@ def test_overdue_is_on_screen_at_1366_and_the_chart_renders(
                         where,
                     )
                     assert where["bottom"] <= SCREEN["height"], (key, what, where)
-                    assert where["seen"], f"{key}: Overdue {what} under {where['hit']} ({tmp_path})"
+                    assert where["seen"], f"{key}: {what} under {where['hit']} ({tmp_path})"
             page.goto(
                 f"{prefect_server.url}{UIS[ui]}/artifacts/artifact/{chart['latest_id']}",
                 wait_until="networkidle",

@@ -68,11 +68,11 @@ def test_artifacts_agree_with_the_warehouse(demo):
     assert result["reconcile"]["settled"] == settled[0][0]
     settled_text = f"{settled[0][0]:,}".replace(",", "\u202f")
     reconciliation = latest_artifact("reconciliation").data
-    assert f"| settled automatically | {settled_text} |" in reconciliation
+    assert f"| rapprochées automatiquement | {settled_text} |" in reconciliation  # French first
     # What was allocated: one line per currency (the demo company bills in several).
     assert len(paid) > 1
     allocated = "".join(f"- {format_money(amount, cur)}\n" for cur, amount in paid)
-    assert f"Amount allocated to invoices, per currency:\n\n{allocated}" in reconciliation
+    assert f"Montant affecté aux factures, par devise :\n\n{allocated}" in reconciliation
 
 
 def test_aging_artifacts_agree_with_the_warehouse(demo):
@@ -130,7 +130,7 @@ def test_aging_artifacts_agree_with_the_warehouse(demo):
 def test_the_daily_artifact_gives_each_step_its_counts(demo):
     db, result = demo
     daily = latest_artifact("o2c-daily")
-    assert daily.description == f"Journée du 20/11/2026 : {len(result['steps'])} étapes"
+    assert daily.description == f"Journée du 20/11/2026\u00a0: {len(result['steps'])} étapes"
     rows = {}
     for line in daily.data.splitlines()[4:]:
         if line.startswith("| "):
