@@ -19,7 +19,7 @@ from o2c.models.bank import Statement, StatementLine
 from o2c.tasks.bank.store import load_statements
 from o2c.warehouse import connect
 
-from .conftest import Processes, wait_for
+from .conftest import BIN, Processes, wait_for
 
 pytestmark = pytest.mark.server
 
@@ -93,6 +93,8 @@ def test_finance_picks_a_candidate_in_the_form_and_a_wrong_line_is_reported(
 ) -> None:
     db = Path(o2c_env["O2C_DB"])
     _warehouse(db)
+    # The warehouse's one-writer slot on the server, as a data engineer sets it up.
+    procs.run("o2c-init", [str(BIN / "o2c"), "init"], timeout=WAIT)
     code = "from o2c.flows.reconcile import reconcile; reconcile(ask_finance=True, wait_minutes=5)"
     runner = procs.start("reconcile", [sys.executable, "-c", code])
     run = wait_for("the reconcile run to pause for finance", lambda: _paused(api),
