@@ -1,4 +1,8 @@
-"""o2c-demo: a generated French company's receivables and bank side, run through o2c-daily."""
+"""o2c-demo: a generated French company's receivables and bank side, run through o2c-daily.
+
+It ends with the day's reminders as .eml files beside the warehouse (no SMTP server is needed)
+and the dunning journal artifact: the demo approves every level (finance's form stands aside).
+"""
 
 from __future__ import annotations
 
@@ -38,4 +42,5 @@ def o2c_demo(
         invoices=str(files.invoices),
         bank_inbox=str(files.bank_inbox),
         as_of=as_of,
+        dunning_approve_all=True,
     )

@@ -19,7 +19,7 @@ import pytest
 
 from tests.tasks.dunning.run_fixtures import AS_OF, eml_files, make_warehouse, write_policy
 
-from .conftest import Processes, wait_for
+from .conftest import BIN, Processes, wait_for
 
 pytestmark = pytest.mark.server
 
@@ -70,6 +70,7 @@ def test_finance_excludes_one_customer_in_the_paused_form(
     db = make_warehouse(tmp_path)
     assert str(db) == o2c_env["O2C_DB"]
     policy = write_policy(tmp_path, needs_approval=True)
+    procs.run("init", [str(BIN / "o2c"), "init"], timeout=120)  # the warehouse's writer slot
     procs.start("dunning", [sys.executable, "-c", SCRIPT, AS_OF.isoformat(), str(policy)])
 
     def paused() -> dict | None:

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 def _no_smtp(monkeypatch):
     for name in ("O2C_SMTP_HOST", "O2C_SMTP_MAIL_DIR", "O2C_PAYLINK_CLIENT_ID", "O2C_LANGUAGE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("O2C_WAREHOUSE_SLOT", "off")  # a throwaway API: no `o2c init` limit
 
 
 def _invoices_in(path: Path) -> set[str]:

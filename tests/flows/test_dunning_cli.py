@@ -17,6 +17,7 @@ runner = CliRunner()
 def _alone(monkeypatch, tmp_path):
     for name in ("O2C_SMTP_HOST", "O2C_SMTP_MAIL_DIR", "O2C_PAYLINK_CLIENT_ID", "O2C_LANGUAGE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("O2C_WAREHOUSE_SLOT", "off")  # a throwaway API: no `o2c init` limit
     monkeypatch.setenv("O2C_PREFECT_SERVER", "ephemeral")
 
 
