@@ -69,4 +69,4 @@ def test_reasons_and_decisions_keep_the_reconciliation_tables():
     tree = render(reconciliation_summary(stats, {"applied": 1}))
     assert_inert(tree, "h1", "h2", "ul", "li")
     tables_keep_their_columns(tree)
-    assert "Amount allocated to invoices: 1\u202f234,56" in tree.text_content()
+    assert "Montant affecté aux factures : 1\u202f234,56" in tree.text_content()

@@ -1,4 +1,5 @@
-"""The reconciliation summary finance reads: what was allocated, never two currencies added."""
+"""The reconciliation summary finance reads: what was allocated, never two currencies added.
+Written in the company's language, French by default (O2C_LANGUAGE)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ def _stats(**kw: object) -> dict:
 
 
 def _allocated(markdown: str) -> list[str]:
-    """The lines of the 'Amount allocated to invoices' part of the summary."""
-    block = re.search(r"Amount allocated to invoices[^\n]*\n\n((?:- [^\n]*\n)*)", markdown)
+    """The lines of the 'Montant affecté aux factures' part of the summary."""
+    block = re.search(r"Montant affecté aux factures[^\n]*\n\n((?:- [^\n]*\n)*)", markdown)
     assert block, markdown
     return block[1].splitlines()
 
@@ -29,11 +30,11 @@ def test_the_amount_allocated_is_one_line_per_currency_in_its_currency() -> None
         amount_matched_by_currency={"USD": 10_000, "EUR": 123_450},
     )
     markdown = summary_markdown(stats)
-    assert "Amount allocated to invoices, per currency:" in markdown
+    assert "Montant affecté aux factures, par devise :" in markdown
     assert _allocated(markdown) == [f"- 1{NNBSP}234,50{NBSP}EUR", f"- 100,00{NBSP}USD"]
     # Euros and dollars are never added into one figure.
     assert f"1{NNBSP}334,50" not in markdown
-    assert "all currencies" not in markdown
+    assert "devises additionnées" not in markdown
 
 
 def test_a_negative_total_stays_negative_and_a_currency_with_nothing_is_left_out() -> None:
@@ -48,15 +49,15 @@ def test_a_negative_total_stays_negative_and_a_currency_with_nothing_is_left_out
 def test_nothing_allocated_says_none() -> None:
     for by_currency in ({}, {"EUR": 0}):
         markdown = summary_markdown(_stats(amount_matched_by_currency=by_currency))
-        assert "Amount allocated to invoices: none" in markdown
+        assert "Montant affecté aux factures : aucun" in markdown
         assert not re.search(r"^- ", markdown, re.MULTILINE)
 
 
 def test_stats_with_only_a_total_say_it_adds_currencies() -> None:
     # Stats from an engine that gives no amount per currency: the total, said to be one.
     markdown = summary_markdown(_stats(amount_matched_cents=133_450))
-    (line,) = [x for x in markdown.splitlines() if x.startswith("Amount allocated")]
-    assert f"1{NNBSP}334,50" in line and "all currencies added" in line
+    (line,) = [x for x in markdown.splitlines() if x.startswith("Montant affecté")]
+    assert f"1{NNBSP}334,50" in line and "toutes devises additionnées" in line
 
 
 def test_the_engine_gives_what_it_allocated_per_currency(run) -> None:
@@ -79,3 +80,11 @@ def test_the_engine_gives_what_it_allocated_per_currency(run) -> None:
         f"- 1{NNBSP}234,50{NBSP}EUR",
         f"- 100,00{NBSP}USD",
     ]
+
+
+def test_an_english_company_reads_it_in_english(monkeypatch) -> None:
+    monkeypatch.setenv("O2C_LANGUAGE", "en")
+    stats = _stats(amount_matched_by_currency={"EUR": 123_450, "USD": 10_000})
+    markdown = summary_markdown(stats)
+    assert "Amount allocated to invoices, per currency:" in markdown
+    assert "Montant" not in markdown

@@ -365,7 +365,7 @@ def test_the_exceptions_artifact_numbers_the_candidates_with_their_evidence(db):
         _invoice(con, "FA-2026-0009", "C1", "80.00")
         _tx(con, "T9", "1234.00", text="FA-2026-0004 FA-2026-0009", name="X")
         reconcile_warehouse(con)
-        rows = {r["transaction_id"]: r for r in open_exceptions(con)}
+        rows = {r["Opération (id)"]: r for r in open_exceptions(con)}  # French by default
         shown = json.loads(
             con.execute(
                 "SELECT candidates FROM reconciliation_exceptions WHERE transaction_id = 'T9'"
@@ -373,13 +373,13 @@ def test_the_exceptions_artifact_numbers_the_candidates_with_their_evidence(db):
         )
     row = rows["T9"]
     # What the payment is comes first; the ids last.
-    assert list(row)[:2] == ["booking_date", "amount"] and list(row)[-1] == "payer_iban"
-    assert row["amount"] == "1\u202f234,00\u00a0EUR"
-    text = row["candidates (decide with: candidate N)"]
+    assert list(row)[:2] == ["Date", "Montant"] and list(row)[-1] == "IBAN payeur"
+    assert row["Montant"] == "1\u202f234,00\u00a0EUR"
+    text = row["Candidats (décider : candidat N)"]
     # Numbered in the stored order, which is what "candidate N" takes.
     for n, c in enumerate(shown, start=1):
         assert f"{n}) {c['invoice_ids'][0]}" in text
     first = shown[0]
     assert text.startswith(f"1) {first['invoice_ids'][0]}")
     assert "invoice number FA-2026-0009 in the text" in text
-    assert rows["T3"]["candidates (decide with: candidate N)"] == ""
+    assert rows["T3"]["Candidats (décider : candidat N)"] == ""
