@@ -415,7 +415,9 @@ def _typed_for_another(
     )
     twins = (
         one_slip_apart(twins, "invoice_id", "named")
-        .select("transaction_id", "invoice_id", "amount_cents", rule=pl.lit(Rule.PAYER_IBAN_AMOUNT))
+        .select(
+            "transaction_id", "invoice_id", "amount_cents", rule=pl.lit(Rule.INVOICE_NUMBER_FUZZY)
+        )
         .unique()
     )
     if twins.height == 0:
