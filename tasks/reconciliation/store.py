@@ -22,6 +22,7 @@ import polars as pl
 from o2c.models.bounds import MAX_AMOUNT_CENTS
 from o2c.models.schemas import ALLOCATION, BANK_TRANSACTION, CUSTOMER, OPEN_ITEM, PAYER_ALIAS
 from o2c.tasks.common.formatting import format_money
+from o2c.tasks.dunning.payment_links import link_items, with_link_documents
 from o2c.tasks.reconciliation import not_customer
 from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.engine import (
@@ -81,6 +82,9 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     tx_cols = _transaction_columns("t.")
     # Read straight from the query: a temporary copy of the million rows cost more than it saved.
     transactions = _frame(con, f"SELECT {tx_cols} FROM ({_PENDING}) t", BANK_TRANSACTION)
+    # A transfer made through one of our reminders' payment links names that reminder's
+    # invoices, with amounts, as if the payer had listed them itself.
+    transactions = with_link_documents(transactions, link_items(con))
     # Everything open now, with no date limit: the open_items view over open_items_at (sql/008).
     open_items = _frame(
         con, f"SELECT {_open_item_columns('amount_open')} FROM open_items", OPEN_ITEM

@@ -96,3 +96,51 @@ def test_the_transfer_carrying_the_reference_names_the_links_invoices(tmp_path):
     link = [("AV-3", -30_00), ("FA-17", 100_00), ("FA-19", 150_00)]
     assert docs == {"by-e2e": link, "by-text": link, "own-list": [("FA-99", 5_00)], "other": []}
     assert got.schema == pl.Schema(BANK_TRANSACTION)
+
+
+def test_reconciliation_settles_the_links_invoices_from_the_transfer_alone(tmp_path):
+    """The payer's bank passes on only our reference (no invoice number, a name we never saw):
+    the link's items say what it pays, to the cent, the credit note netted."""
+    from decimal import Decimal
+
+    from o2c.tasks.reconciliation.store import reconcile_warehouse
+
+    db = str(tmp_path / "w.duckdb")
+    with connect(db) as con:
+        con.execute(
+            "INSERT INTO customers (customer_id, name, row_hash, updated_at)"
+            " VALUES ('C0042', 'Boulangerie Lefèvre', 'h', ?)",
+            [NOW],
+        )
+        for invoice_id, kind, total in (
+            ("FA-17", "invoice", "100.00"),
+            ("FA-19", "invoice", "150.00"),
+            ("AV-3", "credit_note", "-30.00"),
+        ):
+            con.execute(
+                """INSERT INTO invoices (invoice_id, document_type, customer_id, issue_date,
+                       due_date, currency, amount_total, row_hash, first_loaded_at, updated_at)
+                   VALUES (?, ?, 'C0042', DATE '2026-10-01', DATE '2026-10-31', 'EUR', ?, 'h',
+                           ?, ?)""",
+                [invoice_id, kind, Decimal(total), NOW, NOW],
+            )
+        with transaction(con):
+            reference = record_requested(con, communication(), NOW)
+        con.execute(
+            """INSERT INTO bank_transactions (transaction_id, account_iban, currency,
+                   booking_date, amount, counterparty_name, end_to_end_id,
+                   remittance_unstructured, bank_reference, source, loaded_at)
+               VALUES ('T1', 'FR7630001007941234567890185', 'EUR', DATE '2026-12-07', 220.00,
+                       'M OU MME LEFEVRE J', ?, ?, 'B1', 'csv', ?)""",
+            [reference, f"VIR SEPA {reference}", NOW],
+        )
+        reconcile_warehouse(con)
+        got = con.sql(
+            "SELECT invoice_id, amount FROM allocations WHERE transaction_id = 'T1'"
+            " ORDER BY invoice_id"
+        ).fetchall()
+    assert got == [
+        ("AV-3", Decimal("-30.00")),
+        ("FA-17", Decimal("100.00")),
+        ("FA-19", Decimal("150.00")),
+    ]
