@@ -16,4 +16,15 @@ audit = typer.Typer(no_args_is_help=True, help="The append-only audit log of dun
 
 ere = typer.Typer(no_args_is_help=True, help="Formal notices by registered e-mail: letters, files.")
 
-GROUPS: dict[str, typer.Typer] = {"dunning": dunning, "audit": audit, "ere": ere}
+blocks = typer.Typer(
+    no_args_is_help=True, help="Credentials as Prefect blocks, from the environment."
+)
+alerts = typer.Typer(no_args_is_help=True, help="Alerts: the automations of automations.yaml.")
+
+GROUPS: dict[str, typer.Typer] = {
+    "dunning": dunning,
+    "audit": audit,
+    "ere": ere,
+    "blocks": blocks,
+    "alerts": alerts,
+}
