@@ -176,12 +176,14 @@ def aging_workbook_views(
     dso_history: pl.DataFrame,
     *,
     buckets: Buckets | Sequence[int] = DEFAULT_BUCKETS,
+    dunning_actions: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The four sheets of `o2c export aging`, with headers finance reads, in the order of the
-    artifacts: who, overdue (gross, net of credits), how late, total, grade, then the rest.
+    artifacts: who, overdue (gross, net of credits), how late, total, grade, then the rest; and
+    a fifth, the day's dunning actions, when `dunning_actions` is given.
 
     `by_customer` from aging_by_customer, `aged` from age_open_items, `dso_history` from
-    read_dso_history.
+    read_dso_history, `dunning_actions` from tasks/dunning/journal.day_actions.
     """
     b = as_buckets(buckets)
     labels = {k: bucket_label(k) for k in item_keys(b)}
@@ -247,9 +249,12 @@ def aging_workbook_views(
         pl.col("dso_standard").alias("DSO standard"),
         pl.col("dso_countback").alias("DSO countback"),
     )
-    return {
+    sheets = {
         "Summary by bucket": totals,
         "By customer": customers,
         "Open items": items,
         "DSO history": dso,
     }
+    if dunning_actions is not None:
+        sheets["Dunning actions"] = dunning_actions
+    return sheets

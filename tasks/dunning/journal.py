@@ -185,3 +185,22 @@ def entries(
 
 def counts(found: list[Entry]) -> dict[str, int]:
     return dict(sorted(Counter(e.status for e in found).items()))
+
+
+def day_actions(con, as_of: date) -> pl.DataFrame:
+    """The day's dunning actions for the finance workbook (tasks/aging/workbook.py's "Dunning
+    actions" sheet): every communication the outbox holds for `as_of`, what became of it, the
+    server's reply. Money as `Amount due_cents` beside its `Currency` (the workbook's rule)."""
+    return con.sql(
+        """
+        SELECT o.customer_id AS "Customer", c.name AS "Name", o.level AS "Level",
+               o.level_name AS "Level name", o.channel AS "Channel", o.currency AS "Currency",
+               o.due_cents AS "Amount due_cents", o.status AS "Status",
+               o.sent_at AS "Sent at", array_to_string(o.recipients, ', ') AS "Recipients",
+               coalesce(o.reply, '') AS "Reply", o.key AS "Outbox key"
+        FROM dunning_outbox o LEFT JOIN customers c USING (customer_id)
+        WHERE o.as_of = $as_of
+        ORDER BY o.due_cents DESC, o.customer_id, o.level
+        """,
+        params={"as_of": as_of},
+    ).pl()
