@@ -32,5 +32,13 @@ def test_the_build_holds_every_package_and_data_file(tmp_path: Path):
     assert len(packages) > 10
     assert packages - built == set()
     assert "o2c/tasks/bank/statements/csv_mappings/fr_debit_credit.toml" in built
+    # Every file a module reads beside itself (settings, policies, rate tables) ships with it.
+    beside_code = {
+        f"o2c/tasks/{p.relative_to(REPO / 'tasks').as_posix()}"
+        for suffix in ("toml", "yaml", "yml", "json")
+        for p in (REPO / "tasks").rglob(f"*.{suffix}")
+    }
+    assert "o2c/tasks/dunning/rates.toml" in beside_code
+    assert beside_code - built == set()
     assert {f"o2c/sql/{p.name}" for p in (REPO / "sql").glob("*.sql")} <= built
     assert {f"o2c/expectations/{p.name}" for p in (REPO / "expectations").glob("*.json")} <= built
