@@ -16,17 +16,20 @@ Both plans are compared communication by communication (customer, currency, leve
 credit amounts, number of items) and skipped item by skipped item; penalties are Polars only
 (the SQL twin would need the rate table's half-year arithmetic again).
 
-    .venv/bin/python benchmarks/dunning.py [--rows 1000000]
+    .venv/bin/python benchmarks/dunning.py [--rows 1000000] [--emails 10000] [--batch 500]
 
-An email part (sending the plan's messages to a local SMTP server) is added beside it by the
-outbox's own benchmark function.
+Then the email part, in the same run: benchmarks/dunning_email.py (the outbox's own benchmark):
+that many reminders sent through the outbox to a local SMTP server (aiosmtpd in its own
+process), in batches, beside raw smtplib over one connection. `--emails 0` skips it.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -325,6 +328,8 @@ def compare(frames, baseline: pl.DataFrame) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--emails", type=int, default=10_000, help="0: no email part")
+    parser.add_argument("--batch", type=int, default=500, help="emails per batch")
     args = parser.parse_args()
     policy = load_policy()
     data = generate(args.rows)
@@ -366,6 +371,23 @@ def main() -> None:
     print("results identical: communications (level, amounts, items) and skipped items")
     verdict = "OK" if polars_seconds < TARGET_SECONDS else "OVER"
     print(f"target < {TARGET_SECONDS:.0f} s for {args.rows:,} open items: {verdict}")
+    if args.emails:
+        print()
+        email_part(args.emails, args.batch)
+
+
+def email_part(count: int, batch: int) -> None:
+    """benchmarks/dunning_email.py's own run (its figures, its baseline, its verdict), with
+    its arguments given here."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import dunning_email
+
+    argv = sys.argv
+    sys.argv = [dunning_email.__file__, "--count", str(count), "--batch", str(batch)]
+    try:
+        dunning_email.main()
+    finally:
+        sys.argv = argv
 
 
 if __name__ == "__main__":
