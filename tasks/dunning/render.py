@@ -179,7 +179,7 @@ def _context(
         return str(item.days_late) if item.days_late > 0 else t("dunning.items.not_due")
 
     def kind(item: DunnedItem) -> str:
-        known = {"credit_note", "unapplied_credit", "invoice"}
+        known = {"credit_note", "unapplied_credit", "invoice", "instalment"}
         return t(f"common.{item.document_type}") if item.document_type in known else ""
 
     legal = is_legal(c)
@@ -194,7 +194,8 @@ def _context(
     ]
     item_rows = [
         [
-            i.invoice_id,
+            # A missed instalment of a payment plan says so beside its number.
+            f"{i.invoice_id} ({kind(i)})" if i.document_type == "instalment" else i.invoice_id,
             day(i.issue_date),
             day(i.due_date),
             money(i.total_cents),

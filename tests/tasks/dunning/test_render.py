@@ -267,3 +267,15 @@ def test_preview_shows_each_communication_escaped_and_says_what_is_not_sent():
     assert "Impossible à rendre" in page and "no_such_template" in page
     assert "Dear Acme Bâtiment SARL" in page  # the English letter's own body
     assert page.count("<body") == 1  # each message's body, not nested documents
+
+
+@pytest.mark.parametrize(("lang", "word"), [("fr", "Échéance du plan de paiement"),
+                                            ("en", "Payment plan instalment")])  # fmt: skip
+def test_a_missed_instalment_is_named_as_one(lang, word):
+    missed = dataclasses.replace(
+        _invoice("F-2026-0101#2", date(2026, 11, 15), 300_00, 300_00, 19),
+        document_type="instalment",
+    )
+    message = render(letter(language=lang, items=(missed,), credits=()))
+    assert word in message.text and "F-2026-0101#2" in message.text
+    assert htmllib.escape(word) in message.html or word in message.html
