@@ -1,0 +1,77 @@
+"""Settings of the Odoo source, read from O2C_ODOO_* variables.
+
+The API key is the user's password for the external API (Odoo 14+): a SecretStr from
+O2C_ODOO_API_KEY, or the value of the Prefect Secret block named by O2C_ODOO_API_KEY_BLOCK, so it
+never sits in a repr, a log line or an artifact. `protocol` picks the backend: `jsonrpc`
+(`/jsonrpc`, Odoo 17/18; deprecated in 19) or `json2` (`/json/2/<model>/<method>`, Odoo 19+).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OdooSettings(BaseSettings):
+    """How to reach one Odoo database and how much to read per call."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="O2C_ODOO_", extra="ignore", hide_input_in_errors=True
+    )
+
+    url: str
+    db: str
+    login: str = ""  # needed by jsonrpc's common.authenticate; json2 needs the key only
+    api_key: SecretStr | None = None
+    api_key_block: str | None = None  # a Prefect Secret block holding the key
+    protocol: Literal["jsonrpc", "json2"] = "jsonrpc"
+    page_size: int = Field(default=500, ge=1, le=10_000)
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=3, ge=0)
+    requests_per_second: float = Field(default=5.0, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL with a host")
+        return value.rstrip("/")
+
+    def key(self) -> str:
+        """The API key: from the environment, else from the named Prefect Secret block."""
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        if self.api_key_block:
+            from o2c.orchestration import secret_from_block
+
+            value = secret_from_block(self.api_key_block)
+            if value:
+                return value
+            raise OdooSettingsError(
+                f"O2C_ODOO_API_KEY_BLOCK: no Prefect Secret block named {self.api_key_block!r}"
+            )
+        raise OdooSettingsError("O2C_ODOO_API_KEY or O2C_ODOO_API_KEY_BLOCK: missing")
+
+
+class OdooSettingsError(ValueError):
+    """A missing or invalid O2C_ODOO_* setting, named without its value."""
+
+
+def odoo_settings(**values: object) -> OdooSettings:
+    """The settings from the environment (and `values`), or an error naming what is wrong."""
+    try:
+        settings = OdooSettings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [
+            f"O2C_ODOO_{'.'.join(str(p) for p in e['loc']).upper()}: "
+            + ("missing" if e["type"] == "missing" else e["msg"].removeprefix("Value error, "))
+            for e in exc.errors(include_input=False, include_url=False, include_context=False)
+        ]
+        raise OdooSettingsError("Odoo settings: " + "; ".join(problems)) from None
+    if settings.protocol == "jsonrpc" and not settings.login:
+        raise OdooSettingsError("Odoo settings: O2C_ODOO_LOGIN: missing (needed by jsonrpc)")
+    return settings
