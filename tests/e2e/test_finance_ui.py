@@ -85,6 +85,8 @@ def demo(prefect_server: PrefectServer, tmp_path_factory: pytest.TempPathFactory
     as_of = date.today()
     files = folder / "files"
     try:
+        # The warehouse's one-writer slot on the server, as a data engineer sets it up.
+        procs.run("o2c-init", [str(BIN / "o2c"), "init"], timeout=120)
         procs.run(
             "o2c-demo",
             [str(BIN / "o2c"), "demo", "--invoices", "300", "--seed", "7", "--folder", str(files)],
@@ -186,6 +188,7 @@ STEP_NAMES = {
     "Relevé bancaire": "bank statement",
     "Rapprochement": "reconcile",
     "Balance âgée": "aging",
+    "Relances": "dunning",
 }
 ARTIFACTS_HEAD = "Artefacts"
 STEP_FLOWS = {
@@ -194,6 +197,7 @@ STEP_FLOWS = {
     "bank statement": "ingest-bank-statement",
     "reconcile": "reconcile",
     "aging": "aging",
+    "dunning": "dunning",
 }
 
 
@@ -259,7 +263,8 @@ def test_ingestion_and_daily_artifacts_match_the_files_and_the_warehouse(
                 "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}}
             ).json()
         }
-        assert set(keys) <= published, (row["step"], keys, published)
+        if not row["outcome"].startswith("aucune relance"):  # a refused dunning publishes none
+            assert set(keys) <= published, (row["step"], keys, published)
 
 
 def test_reconciliation_artifacts_match_the_warehouse(demo: Demo, api: httpx.Client) -> None:

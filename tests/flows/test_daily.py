@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from o2c.concurrency import ensure_limit
 from o2c.flows.demo import o2c_demo
 from o2c.tasks.common.formatting import format_money
 from o2c.warehouse import connect
@@ -43,6 +44,7 @@ GROUPS_SQL = """
 def demo(tmp_path_factory) -> tuple[Path, dict]:
     folder = tmp_path_factory.mktemp("demo")
     db = folder / "o2c.duckdb"
+    ensure_limit(db)  # the warehouse's one-writer slot, as `o2c init` sets it up
     result = o2c_demo(db=str(db), invoices=300, seed=7, folder=str(folder), as_of=AS_OF)
     return db, result
 
@@ -51,7 +53,7 @@ def test_every_step_ran_and_the_inbox_is_empty(demo):
     db, result = demo
     steps = [step for step, _ in result["steps"]]
     assert steps[:2] == ["customers", "invoices"]
-    assert steps[-2:] == ["reconcile", "aging"]
+    assert steps[-3:] == ["reconcile", "aging", "dunning"]
     assert result["rejected"] == []
     inbox = Path(db).parent / "inbox"
     assert [p.name for p in inbox.iterdir() if p.is_file()] == []
