@@ -319,6 +319,7 @@ class OdooTwin:
 
     def jsonrpc(self, body: Any) -> tuple[Fault | None, dict[str, Any]]:
         rid = body.get("id") if isinstance(body, dict) else None
+        fault: Fault | None = None
         params = body.get("params") or {} if isinstance(body, dict) else {}
         service, method, args = params.get("service"), params.get("method"), params.get("args")
         try:
@@ -353,7 +354,7 @@ class OdooTwin:
                     "context": {},
                 },
             }
-            return None, {"jsonrpc": "2.0", "id": rid, "error": error}
+            return fault, {"jsonrpc": "2.0", "id": rid, "error": error}
 
     def json2(
         self, model: str, method: str, headers: dict[str, str], body: Any
@@ -373,7 +374,7 @@ class OdooTwin:
             return fault, 200, self.execute(model, method, [ids] if ids is not None else [], body)
         except OdooError as exc:
             status = _JSON2_STATUS.get(exc.name, 422 if exc.name == USER_ERROR else 500)
-            return None, status, {"name": exc.name, "message": exc.message}
+            return fault, status, {"name": exc.name, "message": exc.message}
 
 
 def compile_domain(domain: list) -> Callable[[dict[str, Any]], bool]:
