@@ -107,7 +107,7 @@ def send_batch(sender, envelopes: Sequence[Envelope]) -> list[SendResult]:
 
 
 def _send(db: str | None):
-    from o2c.tasks.channels.email import SmtpSettings, email_sender
+    from o2c.tasks.channels.email import email_sender
     from o2c.tasks.dunning.outbox import send_pending
 
     settings = SmtpSettings()
