@@ -130,7 +130,22 @@ def _deliver(db: str | None, communications: list[Communication]) -> run.Recheck
         write_outbox(db, payment_links(db, checked.replaced))
     summary = _send(db)
     print(f"dunning sends: {summary}")
+    checked.bounced = summary.counts.get("bounced", 0)
     return checked
+
+
+def _alert_bounces(bounced: int, refused: int = 0) -> None:
+    """o2c.dunning.bounced for the alert of automations.yaml (o2c-dunning-bounced), when a
+    reminder bounced (or, with issue 18, a letter was refused)."""
+    if bounced + refused == 0:
+        return
+    from prefect.events import emit_event
+
+    emit_event(
+        event="o2c.dunning.bounced",
+        resource={"prefect.resource.id": f"o2c.dunning.run.{current_flow_run_id() or 'local'}"},
+        payload={"bounced": bounced, "refused": refused},
+    )
 
 
 @task(name="record-approval", cache_policy=NO_CACHE)
@@ -211,6 +226,7 @@ def dunning(
         going = record_approval(db, asking, decision)
     if automatic or going:
         checked.append(_deliver(db, automatic + going))
+    _alert_bounces(sum(r.bounced for r in checked))
     replaced = [c for r in checked for c in r.replaced]
     cancelled = {k: v for r in checked for k, v in r.cancelled.items()}
     communications = [*day.communications, *replaced]

@@ -60,6 +60,7 @@ class Recheck:
     kept: list[Communication] = field(default_factory=list)
     cancelled: dict[str, str] = field(default_factory=dict)  # key -> reason
     replaced: list[Communication] = field(default_factory=list)  # re-planned under a new key
+    bounced: int = 0  # what the send that followed had bounced (for the alert)
 
 
 def day_off(policy: DunningPolicy, day: date) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import json
+import time
 from datetime import date
 from pathlib import Path
 
@@ -129,3 +130,33 @@ def test_without_approval_the_levels_that_need_it_wait(tmp_path):
     result = dunning(db=str(db), as_of=AS_OF, policy_file=str(policy), ask_finance=False)
     assert result["statuses"] == {"awaiting_approval": 3}
     assert eml_files(db) == []
+
+
+def test_a_bounced_reminder_raises_the_alert_event(tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.events.worker import EventsWorker
+
+    db = make_warehouse(tmp_path)
+    with connect(db) as con:  # no address the channel can send to
+        con.execute("UPDATE customers SET accounting_email = 'ap at acme' WHERE customer_id = 'C3'")
+    result = dunning(db=str(db), as_of=AS_OF, policy_file=str(write_policy(tmp_path)))
+    assert result["statuses"] == {"bounced": 1, "sent": 2}
+    EventsWorker.drain_all()
+
+    def bounced_events() -> list[dict]:
+        with get_client(sync_client=True) as client:
+            answer = client.request(
+                "POST",
+                "/events/filter",
+                json={"filter": {"event": {"name": ["o2c.dunning.bounced"]}}},
+            )
+        return answer.json()["events"]
+
+    events = []
+    for _ in range(40):
+        events = bounced_events()
+        if events:
+            break
+        time.sleep(0.5)
+    assert [e["payload"] for e in events] == [{"bounced": 1, "refused": 0}]
+    assert events[0]["resource"]["prefect.resource.id"].startswith("o2c.dunning.run.")
