@@ -1,0 +1,109 @@
+"""One writer at a time on a real `prefect server` (issue 19): `o2c init` creates the warehouse's
+global concurrency limit (limit 1, read back through the API); four statement ingestions and a
+reconcile started at the same moment all complete with all their rows, each having taken the
+slot (its acquisition events on the server); a warehouse nobody initialised is refused with
+"run `o2c init`"."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from o2c.concurrency import limit_name
+from o2c.models.bank import Statement, StatementLine
+from o2c.tasks.demo.camt_writer import write_camt053
+
+from .conftest import BIN, REPO, PrefectServer, Processes, wait_for
+
+pytestmark = pytest.mark.server
+
+WAIT = 300
+IBAN = "FR7630003012340123456789057"
+
+
+def statement(path: Path, n: int) -> Path:
+    line = StatementLine(
+        date(2026, 11, 2), Decimal(f"{100 + n}.00"), "EUR", bank_reference=f"W{n}",
+        remittance_unstructured=f"Facture FA2026-{n:06d}",
+    )  # fmt: skip
+    write_camt053(path, [Statement(
+        "camt.053", IBAN, "EUR", f"W-{n}", date(2026, 11, n), date(2026, 11, n),
+        Decimal("1000.00"), Decimal("1000.00") + line.amount, [line],
+    )])  # fmt: skip
+    return path
+
+
+def test_init_creates_the_slot_and_simultaneous_writers_all_land(
+    prefect_server: PrefectServer, procs: Processes, o2c_env: dict[str, str], tmp_path: Path
+):
+    db = Path(o2c_env["O2C_DB"])
+    name = limit_name(db)
+    output = procs.run("init", [str(BIN / "o2c"), "init"], timeout=WAIT)
+    assert f"writer slot {name} (limit 1) created" in output
+    with prefect_server.client() as api:
+        limit = api.get(f"/v2/concurrency_limits/{name}").raise_for_status().json()
+    assert (limit["limit"], limit["active"], limit["active_slots"]) == (1, True, 0)
+    again = procs.run("init-2", [str(BIN / "o2c"), "init"], timeout=WAIT)
+    assert f"writer slot {name} (limit 1) unchanged" in again
+
+    files = [statement(tmp_path / f"statement-{n}.xml", n) for n in range(1, 5)]
+    started = {
+        f"ingest-{n}": procs.start(f"ingest-{n}", [str(BIN / "o2c"), "ingest", "statement", str(f)])
+        for n, f in enumerate(files, 1)
+    }
+    started["reconcile"] = procs.start("reconcile", [str(BIN / "o2c"), "reconcile"])
+    deadline = time.monotonic() + WAIT
+    for label, proc in started.items():
+        code = proc.wait(timeout=max(deadline - time.monotonic(), 1))
+        procs.running.pop(label, None)
+        assert code == 0, f"{label} exited {code}\n{procs.report()}"
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        amounts = sorted(
+            str(a) for (a,) in con.execute("SELECT amount FROM bank_transactions").fetchall()
+        )
+    assert amounts == ["101.00", "102.00", "103.00", "104.00"]
+
+    with prefect_server.client() as api:
+        limit = api.get(f"/v2/concurrency_limits/{name}").raise_for_status().json()
+        assert limit["active_slots"] == 0  # every holder gave it back
+
+        def acquired() -> list | None:
+            events = (
+                api.post(
+                    "/events/filter",
+                    json={
+                        "filter": {
+                            "event": {"name": ["prefect.concurrency-limit.acquired"]},
+                            "resource": {"id": [f"prefect.concurrency-limit.{limit['id']}"]},
+                        },
+                        "limit": 50,
+                    },
+                )
+                .raise_for_status()
+                .json()["events"]
+            )
+            return events if len(events) >= 5 else None
+
+        events = wait_for("five slot acquisitions", acquired, timeout=60, context=procs.report)
+    assert len(events) >= 5  # at least one writing task of each of the five runs
+
+
+def test_a_writer_on_a_warehouse_without_its_slot_is_told_to_run_init(
+    o2c_env: dict[str, str], tmp_path: Path
+):
+    db = tmp_path / "never-initialised.duckdb"
+    done = subprocess.run(
+        [str(BIN / "o2c"), "--db", str(db), "ingest", "statement",
+         str(statement(tmp_path / "s.xml", 9))],
+        env=o2c_env, cwd=REPO, capture_output=True, text=True, timeout=WAIT,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert f"no concurrency limit {limit_name(db)}" in done.stderr
+    assert "run `o2c init`" in done.stderr
