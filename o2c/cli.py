@@ -256,6 +256,21 @@ def ingest_open_banking() -> None:
     out.print(", ".join(f"{k}: {v}" for k, v in summary.items()), highlight=False)
 
 
+@ingest_app.command("erp")
+def ingest_erp(
+    source: Annotated[str, typer.Argument(help="The ERP: odoo (settings in O2C_ODOO_*)")],
+    resync: Annotated[
+        bool,
+        typer.Option(help="Also re-read the invoices not settled yet (payments made in the ERP)"),
+    ] = False,
+) -> None:
+    """Invoices and customers changed in the ERP since the last pull, through its API."""
+    from o2c.flows.ingest_erp import ingest_erp as flow
+
+    summary = _run(f"pulling from {source}", flow, source=source, db=state.db, resync=resync)
+    out.print(summary.message, highlight=False)
+
+
 @app.command()
 def reconcile(
     decisions: Annotated[

@@ -447,6 +447,12 @@ def _handler(twin: OdooTwin) -> type[BaseHTTPRequestHandler]:
                 self._send(None, 404, {"name": "werkzeug.exceptions.NotFound"})
 
         def _send(self, fault: Fault | None, status: int, body: Any) -> None:
+            try:
+                self._answer(fault, status, body)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
+                self.close_connection = True
+
+        def _answer(self, fault: Fault | None, status: int, body: Any) -> None:
             data = json.dumps(body, default=_plain).encode()
             extra: dict[str, str] = {}
             if fault and fault.kind == "status":

@@ -16,7 +16,7 @@ skipped and nothing is loaded twice. Validation (GX) runs before the writer is t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,6 +25,7 @@ import polars as pl
 
 from o2c.models.erp_source import Cursor, ErpSource, Page
 from o2c.models.status import LoadStatus
+from o2c.tasks.connectors.http import Logger
 from o2c.tasks.erp import validation
 from o2c.tasks.erp.ingest import CUSTOMERS, INVOICES, ErpExport
 from o2c.tasks.erp.store import LoadResult
@@ -200,6 +201,18 @@ def unsettled_invoices(con: duckdb.DuckDBPyConnection, label_prefix: str) -> lis
     return [r[0] for r in rows]
 
 
+def merge(summary: PullSummary, more: PullSummary) -> None:
+    """Add a second pass's counts (a resync) to a pull's."""
+    for kind, c in more.counts.items():
+        mine = summary.counts[kind]
+        for name, value in c.__dict__.items():
+            setattr(mine, name, getattr(mine, name) + value)
+    for reason, n in more.failures_by_reason.items():
+        summary.failures_by_reason[reason] = summary.failures_by_reason.get(reason, 0) + n
+    summary.cursors.update(more.cursors)
+    summary.batches.extend(more.batches)
+
+
 def resync_into(
     source: ErpSource, writer: Writer, *, flow_run_id: str | None = None
 ) -> PullSummary:
@@ -207,3 +220,23 @@ def resync_into(
     with writer() as con:
         ids = unsettled_invoices(con, f"{source.name}:")
     return load_pages(source.name, source.resync(ids), writer, flow_run_id=flow_run_id)
+
+
+SOURCES = ("odoo",)  # what `o2c ingest erp SOURCE` accepts
+
+
+class UnknownSource(ValueError):
+    """A source name no module here answers to."""
+
+
+@contextmanager
+def open_source(name: str, *, logger: Logger | None = None) -> Iterator[ErpSource]:
+    """The named source, configured from its settings (O2C_ODOO_* ...), its client closed after."""
+    if name not in SOURCES:
+        raise UnknownSource(f"unknown ERP source {name!r}; known: {', '.join(SOURCES)}")
+    from o2c.models.settings_odoo import odoo_settings
+    from o2c.tasks.connectors.odoo import OdooClient
+    from o2c.tasks.erp.sources.odoo import OdooSource
+
+    with OdooClient(odoo_settings(), logger=logger) as client:
+        yield OdooSource(client)
