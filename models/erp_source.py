@@ -13,7 +13,9 @@ ties between rows written in the same second, so no page boundary skips or repea
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Literal, Protocol
 
 import polars as pl
@@ -53,6 +55,31 @@ class Page:
     cursor: Cursor | None
     label: str
     sha256: str
+
+
+@dataclass(frozen=True)
+class ErpAllocation:
+    """One allocation of ours (table allocations) to write back to the ERP as a payment."""
+
+    allocation_id: str  # ours: what the ERP's payment carries in its memo, so a retry finds it
+    invoice_id: str
+    amount: Decimal  # > 0, in the invoice's currency
+    currency: str
+    pay_date: date
+
+
+@dataclass
+class PushSummary:
+    pushed: list[str] = field(default_factory=list)  # allocation ids posted now
+    already: list[str] = field(default_factory=list)  # found in the ERP by their memo
+    failed: dict[str, str] = field(default_factory=dict)  # allocation id -> why
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{len(self.pushed)} pushed, {len(self.already)} already there,"
+            f" {len(self.failed)} failed"
+        )
 
 
 class ErpSource(Protocol):

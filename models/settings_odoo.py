@@ -32,6 +32,10 @@ class OdooSettings(BaseSettings):
     timeout_s: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=3, ge=0)
     requests_per_second: float = Field(default=5.0, ge=0)
+    # The account.payment field the register wizard's `communication` lands in: `memo` from
+    # Odoo 18, `ref` in 17 (odoo/odoo#223459; not re-read for 19, CONTRACTS.md section 7).
+    payment_memo_field: Literal["memo", "ref"] = "memo"
+    payment_journal_id: int | None = None  # the bank journal payments are registered in
 
     @field_validator("url")
     @classmethod

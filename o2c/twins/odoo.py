@@ -300,7 +300,8 @@ class OdooTwin:
                     {
                         "amount": amount,
                         "date": values.get("payment_date"),
-                        "memo": values.get("communication"),
+                        "memo": values.get("communication"),  # Odoo 18 on
+                        "ref": values.get("communication"),  # Odoo 17
                         "communication": values.get("communication"),
                         "state": "posted",
                         "reconciled_invoice_ids": [mid],

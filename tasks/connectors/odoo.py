@@ -173,6 +173,28 @@ class OdooClient(ClosingClient):
         args = [list(ids)] if ids is not None else []
         return self._execute_kw(model, method, args, kwargs)
 
+    def create(self, model: str, values: dict[str, Any], *, context: dict[str, Any]) -> int:
+        """One record created with `context`; its id."""
+        if self.settings.protocol == "json2":
+            result = self._json2(model, "create", {"vals_list": [values], "context": context})
+        else:
+            result = self._execute_kw(model, "create", [values], {"context": context})
+        result = result[0] if isinstance(result, list) and result else result
+        if not isinstance(result, int) or isinstance(result, bool):
+            raise ConnectorDataError(f"Odoo {model}.create: no id in the answer", service=SERVICE)
+        return result
+
+    def act(self, model: str, method: str, ids: Sequence[int], *, context: dict[str, Any]) -> Any:
+        """A method that changes the books (posts a payment): sent once, never retried here; a
+        caller that does not know whether it took effect looks for its effect before trying
+        again."""
+        once = {"before_retry": lambda failure: False}
+        if self.settings.protocol == "json2":
+            return self._json2(model, method, {"ids": list(ids), "context": context}, **once)
+        s = self.settings
+        args = [s.db, self.uid(), self._key, model, method, [list(ids)], {"context": context}]
+        return self._jsonrpc("object", "execute_kw", args, **once)
+
     # -- JSON-RPC --------------------------------------------------------------------------------
 
     def uid(self) -> int:
@@ -197,7 +219,7 @@ class OdooClient(ClosingClient):
             "object", "execute_kw", [s.db, self.uid(), self._key, model, method, args, kwargs]
         )
 
-    def _jsonrpc(self, service: str, method: str, args: list) -> Any:
+    def _jsonrpc(self, service: str, method: str, args: list, **options: Any) -> Any:
         endpoint = f"{service}.{method}" if service == "common" else f"{args[3]}.{args[4]}"
         answer: dict[str, Any] = {}
 
@@ -228,7 +250,7 @@ class OdooClient(ClosingClient):
             "params": {"service": service, "method": method, "args": args},
             "id": next(self._ids),
         }
-        self._http.request("POST", JSONRPC_PATH, json_body=payload, check=check)
+        self._http.request("POST", JSONRPC_PATH, json_body=payload, check=check, **options)
         body = answer.get("body")
         if body is None or "result" not in body:
             raise ConnectorDataError(
@@ -238,9 +260,9 @@ class OdooClient(ClosingClient):
 
     # -- JSON-2 ----------------------------------------------------------------------------------
 
-    def _json2(self, model: str, method: str, body: dict[str, Any]) -> Any:
+    def _json2(self, model: str, method: str, body: dict[str, Any], **options: Any) -> Any:
         path = f"{JSON2_PATH}/{model}/{method}"
-        response = self._http.request("POST", path, json_body=body)
+        response = self._http.request("POST", path, json_body=body, **options)
         return _decode(response.content, f"{model}.{method}")
 
     def _records(self, result: Any, model: str, method: str) -> list[dict[str, Any]]:

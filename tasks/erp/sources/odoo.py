@@ -37,7 +37,8 @@ from typing import Any
 import polars as pl
 
 from o2c.models.erp import CUSTOMER_COLUMNS, INVOICE_COLUMNS
-from o2c.models.erp_source import Cursor, Page, PageKind
+from o2c.models.erp_source import Cursor, ErpAllocation, Page, PageKind, PushSummary
+from o2c.tasks.connectors.http import ConnectorError
 from o2c.tasks.connectors.odoo import Domain, OdooClient
 from o2c.tasks.erp.tabular_files import LINE
 
@@ -45,6 +46,8 @@ NAME = "odoo"
 MOVES = "account.move"
 PARTNERS = "res.partner"
 BANKS = "res.partner.bank"
+PAYMENTS = "account.payment"
+REGISTER = "account.payment.register"
 _SECOND = "%Y-%m-%d %H:%M:%S"
 INVOICE_DOMAIN: Domain = [
     ("move_type", "in", ["out_invoice", "out_refund"]),
@@ -82,6 +85,11 @@ PARTNER_FIELDS = (
 MANY2ONE = ("commercial_partner_id", "currency_id", "partner_id")
 _STRUCTURED_REFERENCE = r"^(?:RF[0-9]{2}|\+\+\+|\*\*\*)"
 RESYNC_CHUNK = 200  # names per search_read of a resync
+
+
+def payment_memo(allocation_id: str) -> str:
+    """What the payment's memo says: ours, and enough for an accountant reading it in Odoo."""
+    return f"o2c allocation {allocation_id}"
 
 
 def second_after(write_date: str) -> str:
@@ -206,6 +214,64 @@ class OdooSource:
             records = self.client.search_read(MOVES, domain, INVOICE_FIELDS, order="id asc")
             if records:
                 yield self._page(MOVES, "invoices", records, None, resync=True)
+
+    def push(self, allocations: Sequence[ErpAllocation]) -> PushSummary:
+        """Each allocation registered as a payment on its invoice, once.
+
+        Through the `account.payment.register` wizard (created with the invoice as
+        active_ids in its context, then `action_create_payments`, which posts the payment and
+        reconciles it with the invoice), our allocation id in the payment's memo. Before
+        registering, and again when the posting call failed without telling whether it took
+        effect, the memo is looked for: a retry, a second run or a lost answer never post twice.
+        """
+        done = PushSummary()
+        for allocation in allocations:
+            memo = payment_memo(allocation.allocation_id)
+            try:
+                if self._payment_with(memo):
+                    done.already.append(allocation.allocation_id)
+                    continue
+                problem = self._register(allocation, memo)
+            except ConnectorError as exc:
+                problem = str(exc)
+            if problem:
+                done.failed[allocation.allocation_id] = problem
+            else:
+                done.pushed.append(allocation.allocation_id)
+        return done
+
+    def _payment_with(self, memo: str) -> bool:
+        field = self.client.settings.payment_memo_field
+        found = self.client.search_read(PAYMENTS, [(field, "=", memo)], ("id",), limit=1)
+        return bool(found)
+
+    def _register(self, allocation: ErpAllocation, memo: str) -> str | None:
+        """Register one payment; None when done, else why not."""
+        domain = [*INVOICE_DOMAIN, ("name", "=", allocation.invoice_id), ("state", "=", "posted")]
+        moves = self.client.search_read(MOVES, domain, ("currency_id", "amount_residual"))
+        if not moves:
+            return f"{allocation.invoice_id}: no posted invoice of that name in Odoo"
+        move = moves[0]
+        currency = move["currency_id"][1] if move.get("currency_id") else None
+        if currency != allocation.currency:
+            ours = allocation.currency
+            return f"{allocation.invoice_id}: in {currency} in Odoo, the allocation in {ours}"
+        context = {"active_model": MOVES, "active_ids": [int(move["id"])]}
+        values: dict[str, Any] = {
+            "amount": allocation.amount,
+            "payment_date": allocation.pay_date.isoformat(),
+            "communication": memo,
+        }
+        if self.client.settings.payment_journal_id:
+            values["journal_id"] = self.client.settings.payment_journal_id
+        wizard = self.client.create(REGISTER, values, context=context)
+        try:
+            self.client.act(REGISTER, "action_create_payments", [wizard], context=context)
+        except ConnectorError:
+            if self._payment_with(memo):  # the answer was lost, the payment is there
+                return None
+            raise
+        return None
 
     # -- reading -------------------------------------------------------------------------------
 
