@@ -78,3 +78,16 @@ def test_a_refused_key_or_an_unknown_source_is_one_line_without_the_key(
     assert "revoked-key-never-shown" not in refused.output
     unknown = runner.invoke(app, [*args, "sap"])
     assert unknown.exit_code == 1 and "unknown ERP source 'sap'" in unknown.output
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_the_api_key_from_a_prefect_secret_block(twin, tmp_path, monkeypatch):
+    from prefect.blocks.system import Secret
+
+    Secret(value=twin.api_key).save("odoo-api-key-test", overwrite=True)
+    monkeypatch.delenv("O2C_ODOO_API_KEY")
+    monkeypatch.setenv("O2C_ODOO_API_KEY_BLOCK", "odoo-api-key-test")
+    company(twin, invoices=1)
+    summary = ingest_erp("odoo", db=str(tmp_path / "o2c.duckdb"))
+    assert summary.counts["invoices"].new == 1
+    assert twin.api_key not in latest_artifact("erp-odoo-pull").data
