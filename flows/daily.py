@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from textwrap import shorten
 
 from prefect import flow
 from prefect.states import State
@@ -93,7 +94,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "{planned} relance(s) prévue(s), {sent} envoyée(s)",
         "{planned} reminder(s) planned, {sent} sent",
     ),
-    "dunning_refused": ("aucune relance : {reason}", "no reminder: {reason}"),
+    "dunning_refused": ("aucune relance\u00a0: {reason}", "no reminder: {reason}"),
     "erp_counts": (
         "{rows} lignes, {new} nouvelles, {updated} modifiées, {quarantined} en quarantaine",
         "{rows} rows, {new} new, {updated} updated, {quarantined} quarantined",
@@ -121,6 +122,9 @@ WORDS: dict[str, tuple[str, str]] = {
         "**{count} bank file(s) rejected**: see `rejected/` in the inbox.",
     ),
 }
+
+
+REASON_WIDTH = 90  # a refusal's reason in the table; the run's log has it whole
 
 
 def word(key: str, lang: Lang, /, **values: object) -> str:
@@ -165,7 +169,8 @@ def _bank_counts(state: State, lang: Lang) -> str:
 
 def daily_markdown(steps: list[Step], rejected: list[str], as_of: date, lang: Lang) -> str:
     """The day's artifact: each step with its counts and a link to its run's artifacts."""
-    head = [word(k, lang) for k in ("head_step", "head_outcome", "head_artifacts")]
+    # the link before the outcome: a long outcome never pushes it off a 1366 px screen
+    head = [word(k, lang) for k in ("head_step", "head_artifacts", "head_outcome")]
     lines = [f"# {word('title', lang, date=format_date(as_of, lang))}", ""]
     lines += ["| " + " | ".join(head) + " |", "|---|---|---|"]
     for s in steps:
@@ -176,7 +181,7 @@ def daily_markdown(steps: list[Step], rejected: list[str], as_of: date, lang: La
         link = run_link(s.run_id)
         # narrow enough for 1366 px: the keys are the link's title (shown on hover)
         cell = f'[{word("open", lang)}]({link} "{keys}")' if link else keys
-        lines.append(f"| {word(s.step, lang)} | {shown} | {cell} |")
+        lines.append(f"| {word(s.step, lang)} | {cell} | {shown} |")
     if rejected:
         lines += ["", word("rejected_count", lang, count=len(rejected))]
     return "\n".join(lines) + "\n"
@@ -240,7 +245,7 @@ def o2c_daily(
     )
     dunned = None if state.is_failed() else state.result()
     if dunned is None:
-        reason = " ".join(str(state.result(raise_on_failure=False)).split())
+        reason = shorten(str(state.result(raise_on_failure=False)), REASON_WIDTH)
         outcome = word("dunning_refused", lang, reason=reason)
     else:
         sent = dunned["statuses"].get("sent", 0)

@@ -22,8 +22,8 @@ def test_each_step_with_its_counts_and_file_names_stay_text():
     assert not tree.xpath("//img | //a | //@onerror")  # no run link without a UI, no markup
     cells = [[td.text_content() for td in tr.xpath("td")] for tr in tree.xpath("//tbody/tr")]
     assert cells == [
-        ["Relevé bancaire", f"{HOSTILE}: 13 opérations, 13 chargées, 0 déjà connues", "bank-ingestion"],
-        ["Rapprochement", "245 rapprochées, 4 à décider", "reconciliation, reconciliation-exceptions"],
+        ["Relevé bancaire", "bank-ingestion", f"{HOSTILE}: 13 opérations, 13 chargées, 0 déjà connues"],
+        ["Rapprochement", "reconciliation, reconciliation-exceptions", "245 rapprochées, 4 à décider"],
     ]  # fmt: skip
     assert "**1 relevé(s) refusé(s)**\u00a0: voir `rejected/`" in text
 
