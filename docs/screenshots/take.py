@@ -82,7 +82,8 @@ def _free_port() -> int:
 
 
 def with_demo_server(folder: Path) -> tuple[str, subprocess.Popen]:
-    """`prefect server start` on a free loopback port with its own home, then `o2c demo`."""
+    """`prefect server start` on a free loopback port with its own home, `o2c init`, then
+    `o2c demo`."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -114,6 +115,8 @@ def with_demo_server(folder: Path) -> tuple[str, subprocess.Popen]:
         "O2C_DB": str(folder / "o2c.duckdb"),
         "GX_ANALYTICS_ENABLED": "false",
     }
+    # the warehouse's one-writer slot on the server, as a data engineer sets it up
+    subprocess.run([str(BIN / "o2c"), "init"], env=demo_env, check=True, stdout=subprocess.DEVNULL)
     subprocess.run(
         [str(BIN / "o2c"), "demo", "--invoices", "300", "--seed", "7",
          "--folder", str(folder / "files")],
