@@ -434,6 +434,12 @@ def demo(
 ) -> None:
     """Generate a French company's receivables and bank files, then run the daily flow on them."""
     from o2c.flows.demo import o2c_demo
+    from o2c.tasks.demo.company import DEMO_RATES
+    from o2c.tasks.dunning.penalties import RATES_ENV
+
+    # The demo's letters reach a half-year the shipped rate table may not hold yet: its own,
+    # labelled assumption (tasks/demo/rates_demo.toml), unless the user named a rate file.
+    os.environ.setdefault(RATES_ENV, str(DEMO_RATES))
 
     result = _run(
         f"demo: {invoices} invoices through o2c-daily",

@@ -57,6 +57,8 @@ INVOICE_EXPORT_COLUMNS = tuple(
 
 # The customer master as o2c ingests it; currency stays in the frame.
 CUSTOMER_EXPORT_COLUMNS = CUSTOMER_COLUMNS
+# The demo's own late-payment rate rows (an assumption, labelled so in the file): see `o2c demo`.
+DEMO_RATES = Path(__file__).with_name("rates_demo.toml")
 # The master's columns drawn with the receivables (what dunning needs is drawn apart, after).
 _CUSTOMER_BASE_COLUMNS = tuple(c for c in CUSTOMER_COLUMNS if c not in CUSTOMER_DUNNING)
 # The demo's payment terms as its ERP writes them in the customer master.

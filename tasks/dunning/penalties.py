@@ -19,6 +19,7 @@ How o2c counts, and why:
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -64,7 +65,7 @@ class RateTable:
         return (
             f"no late-payment rate for {year} H{half} in {self.source}: add the ECB main "
             f"refinancing rate of {month} {year} and the legal interest rate of that half-year, "
-            "with their sources (o2c never guesses a rate)"
+            f"with their sources, to a file named by {RATES_ENV} (o2c never guesses a rate)"
         )
 
     def require(self, first: date, last: date) -> None:
@@ -103,9 +104,31 @@ def penalty_bp(mro: Decimal, legal: Decimal | None) -> int:
     return int((rate * 100).to_integral_value())
 
 
+RATES_ENV = "O2C_DUNNING_RATES"
+
+
 def load_rates(path: Path | None = None) -> RateTable:
-    """The rate table in `path` (the repository's rates.toml by default), checked."""
-    source = path or RATES_FILE
+    """The rate table: `path` alone when given; otherwise the shipped rates.toml, plus the rows of
+    the company's own file named by O2C_DUNNING_RATES (a half-year published after this release,
+    with its source). A half-year in both must carry the same rate, or loading stops naming it."""
+    if path is not None:
+        return _load_rate_file(path)
+    shipped = _load_rate_file(RATES_FILE)
+    extra_path = os.environ.get(RATES_ENV, "").strip()
+    if not extra_path:
+        return shipped
+    extra = _load_rate_file(Path(extra_path))
+    for period, bp in extra.penalty_bp.items():
+        if shipped.penalty_bp.get(period, bp) != bp:
+            raise ValueError(
+                f"{extra.source}: {period} gives {bp / 100:.2f} %, the shipped table"
+                f" {shipped.penalty_bp[period] / 100:.2f} % ({RATES_FILE}): remove the row or"
+                " correct it"
+            )
+    return RateTable({**shipped.penalty_bp, **extra.penalty_bp}, f"{RATES_FILE} + {extra.source}")
+
+
+def _load_rate_file(source: Path) -> RateTable:
     try:
         with source.open("rb") as handle:
             data = tomllib.load(handle)

@@ -113,3 +113,35 @@ def test_indemnity_only_for_business_customers_late_in_euros():
     )
     got = frame.select(indemnity_cents(pl.col("currency"), pl.col("kind"), pl.col("late")))
     assert got.to_series().to_list() == [4000, 0, 0, 0]
+
+
+def test_a_company_adds_a_half_year_in_its_own_file_and_may_not_contradict_the_shipped_one(
+    tmp_path, monkeypatch
+):
+    from o2c.tasks.dunning.penalties import RATES_ENV, MissingRateError, load_rates
+
+    with pytest.raises(MissingRateError, match=f"2030 H1.*{RATES_ENV}"):
+        load_rates().rate_bp("2030-H1")
+    own = tmp_path / "our_rates.toml"
+    own.write_text('[[half_year]]\nperiod = "2030-H1"\nmro = "1.50"\nlegal = "2.00"\n')
+    monkeypatch.setenv(RATES_ENV, str(own))
+    table = load_rates()
+    assert table.rate_bp("2030-H1") == 1150  # 1.50 + 10, above 3 x 2.00
+    assert table.rate_bp("2025-H2") == 1215  # the shipped rows stay
+    own.write_text('[[half_year]]\nperiod = "2025-H2"\nmro = "2.40"\nlegal = "2.76"\n')
+    with pytest.raises(ValueError, match=r"2025-H2 gives 12\.40 %, the shipped table 12\.15 %"):
+        load_rates()
+
+
+def test_the_demo_rate_row_is_only_used_when_named(monkeypatch):
+    from o2c.tasks.demo.company import DEMO_RATES
+    from o2c.tasks.dunning.penalties import RATES_ENV, MissingRateError, load_rates
+
+    assert (
+        "ASSUMPTION" in DEMO_RATES.read_text() and "NOT a published rate" in DEMO_RATES.read_text()
+    )
+    monkeypatch.delenv(RATES_ENV, raising=False)
+    with pytest.raises(MissingRateError):
+        load_rates().rate_bp("2026-H2")
+    monkeypatch.setenv(RATES_ENV, str(DEMO_RATES))
+    assert load_rates().rate_bp("2026-H2") == 1215
