@@ -440,6 +440,7 @@ def demo(
     # The demo's letters reach a half-year the shipped rate table may not hold yet: its own,
     # labelled assumption (tasks/demo/rates_demo.toml), unless the user named a rate file.
     os.environ.setdefault(RATES_ENV, str(DEMO_RATES))
+    init()  # the demo sets a warehouse up from nothing: the file and its writer slot first
 
     result = _run(
         f"demo: {invoices} invoices through o2c-daily",
