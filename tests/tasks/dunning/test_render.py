@@ -279,3 +279,14 @@ def test_a_missed_instalment_is_named_as_one(lang, word):
     message = render(letter(language=lang, items=(missed,), credits=()))
     assert word in message.text and "F-2026-0101#2" in message.text
     assert htmllib.escape(word) in message.html or word in message.html
+
+
+@pytest.mark.parametrize(("lang", "alone", "after_link"), [
+    ("fr", "Par virement sur notre compte", "Ou par virement sur notre compte"),
+    ("en", "By bank transfer to our account", "Or by bank transfer to our account"),
+])  # fmt: skip
+def test_the_transfer_line_says_or_only_after_a_payment_link(lang, alone, after_link):
+    without = render(letter(language=lang, payment_link=None))
+    with_link = render(letter(language=lang))
+    assert alone in without.text and after_link not in without.text
+    assert after_link in with_link.text and after_link in with_link.html
