@@ -13,6 +13,13 @@ from .conftest import BIN, REPO, PrefectServer, Processes
 
 pytestmark = pytest.mark.server
 
+
+@pytest.fixture(autouse=True)
+def slot_required(o2c_env: dict[str, str]) -> None:
+    """The writer slot on, whatever the suite's default (O2C_WAREHOUSE_SLOT=off for unit tests)."""
+    o2c_env["O2C_WAREHOUSE_SLOT"] = "required"
+
+
 WAIT = 180
 
 

@@ -6,6 +6,8 @@ slot (its acquisition events on the server); a warehouse nobody initialised is r
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 from datetime import date
@@ -15,13 +17,20 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from o2c.concurrency import limit_name
+from o2c.concurrency import LEASE_S, limit_name
 from o2c.models.bank import Statement, StatementLine
 from o2c.tasks.demo.camt_writer import write_camt053
 
 from .conftest import BIN, REPO, PrefectServer, Processes, wait_for
 
 pytestmark = pytest.mark.server
+
+
+@pytest.fixture(autouse=True)
+def slot_required(o2c_env: dict[str, str]) -> None:
+    """The writer slot on, whatever the suite's default (O2C_WAREHOUSE_SLOT=off for unit tests)."""
+    o2c_env["O2C_WAREHOUSE_SLOT"] = "required"
+
 
 WAIT = 300
 IBAN = "FR7630003012340123456789057"
@@ -107,3 +116,65 @@ def test_a_writer_on_a_warehouse_without_its_slot_is_told_to_run_init(
     assert done.returncode == 1
     assert f"no concurrency limit {limit_name(db)}" in done.stderr
     assert "run `o2c init`" in done.stderr
+
+
+_HOLD = """
+import sys, time
+from prefect import flow, task
+from o2c.orchestration import writing
+
+@task
+def hold(db):
+    with writing(db):
+        print("holding", flush=True)
+        time.sleep(3600)
+
+@flow
+def holder(db):
+    hold(db)
+
+holder(sys.argv[1])
+"""
+
+
+def test_a_slot_left_by_a_killed_writer_frees_itself_and_the_wait_is_in_the_run_log(
+    prefect_server: PrefectServer, procs: Processes, o2c_env: dict[str, str], tmp_path: Path
+):
+    db = Path(o2c_env["O2C_DB"])
+    name = limit_name(db)
+    procs.run("init", [str(BIN / "o2c"), "init"], timeout=WAIT)
+    holder = procs.start("holder", [str(BIN / "python"), "-c", _HOLD, str(db)])
+
+    def slot_taken() -> bool:
+        procs.check_alive()
+        with prefect_server.client() as api:
+            got = api.get(f"/v2/concurrency_limits/{name}").raise_for_status().json()
+        return got["active_slots"] == 1
+
+    wait_for("the holder to take the slot", slot_taken, timeout=WAIT, context=procs.report)
+    os.killpg(holder.pid, signal.SIGKILL)  # no release: the server still counts the slot
+    holder.wait(timeout=30)
+    procs.running.pop("holder", None)
+
+    started = time.monotonic()
+    output = procs.run(
+        "ingest",
+        [str(BIN / "o2c"), "ingest", "statement", str(statement(tmp_path / "s.xml", 7))],
+        timeout=WAIT,
+    )
+    waited = time.monotonic() - started
+    assert "1 loaded" in output
+    assert waited < LEASE_S + 60  # the lease expired and the repossessor freed the slot
+    with prefect_server.client() as api:
+        assert api.get(f"/v2/concurrency_limits/{name}").json()["active_slots"] == 0
+
+        def said() -> list | None:  # the wait is in the run's log, where finance reads it
+            logs = api.post("/logs/filter", json={"limit": 200, "sort": "TIMESTAMP_DESC"})
+            found = [
+                log
+                for log in logs.raise_for_status().json()
+                if f"waiting for the warehouse slot {name}" in log["message"]
+            ]
+            return [log for log in found if log["task_run_id"]] or None
+
+        wait_for("the wait in the run log", said, timeout=60, context=procs.report)
