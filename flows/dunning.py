@@ -70,6 +70,14 @@ def payment_links(db: str | None, communications: list[Communication]) -> list[C
     return run.with_links(communications, known, created)
 
 
+@task(name="hand-over-to-worklist", cache_policy=NO_CACHE)
+def hand_over(db: str | None, communications: list[Communication]) -> int:
+    if not communications:
+        return 0
+    with writing(db) as con:
+        return len(run.hand_over(con, communications, flow_run_id=current_flow_run_id()))
+
+
 @task(name="write-outbox", cache_policy=NO_CACHE)
 def write_outbox(db: str | None, communications: list[Communication]) -> int:
     rendered = run.render_all(communications)
@@ -209,6 +217,7 @@ def dunning(
         previews.previews_markdown(day.communications, lang, page),
         f"Relances prévues le {as_of}" if lang == "fr" else f"Reminders planned on {as_of}",
     )
+    hand_over(db, [c for c in run.to_hand_over(day.communications) if c.key not in known])
     new = [c for c in run.to_send(day.communications) if c.key not in known]
     automatic = [c for c in new if not c.needs_approval]
     asking = [c for c in new if c.needs_approval]

@@ -11,6 +11,7 @@ cancelled and, when something is still due, rendered again under a new key.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -19,12 +20,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from o2c.models.dunning import AuditEvent, Channel, Communication
+from o2c.models.dunning import AuditEvent, Channel, Communication, RenderedMessage
 from o2c.models.dunning_policy import DunningPolicy
 from o2c.tasks.dunning import audit, outbox, store
 from o2c.tasks.dunning.plan import Plan, plan
 from o2c.tasks.dunning.policy import PolicyError, check_fresh_data
-from o2c.tasks.dunning.render import NOT_SENT, render
+from o2c.tasks.dunning.render import NOT_SENT, content_sha256, render
 from o2c.tasks.dunning.settings import SenderSettings
 from o2c.warehouse import transaction
 
@@ -128,6 +129,61 @@ def record_plan(
 def to_send(communications: Iterable[Communication]) -> list[Communication]:
     """The communications the outbox carries today (see SENT_CHANNELS)."""
     return [c for c in communications if c.channel in SENT_CHANNELS]
+
+
+# A phone call or a litigation hand-over sends nothing, but it is a step of the case: the level
+# after it (requires_previous) follows it, and it must not be planned again tomorrow.
+HANDED_OVER = (Channel.PHONE_TASK, Channel.LITIGATION)
+
+
+def to_hand_over(communications: Iterable[Communication]) -> list[Communication]:
+    """Phone tasks, and litigation hand-overs that need no approval, of the day."""
+    return [c for c in communications if c.channel in HANDED_OVER and not c.needs_approval]
+
+
+def _worklist_message(c: Communication) -> RenderedMessage:
+    subject = f"{c.level_name}: {c.customer_name} ({c.customer_id})"
+    text = "\n".join([subject, *(f"{i.invoice_id}\t{i.open_cents}\t{c.currency}" for i in c.items)])
+    return RenderedMessage(
+        key=c.key,
+        language=c.language,
+        subject=subject,
+        text=text,
+        html=None,
+        template_sha256=hashlib.sha256(b"o2c worklist").hexdigest(),
+        content_sha256=content_sha256(subject, text, None),
+    )
+
+
+def hand_over(
+    con: duckdb.DuckDBPyConnection,
+    communications: list[Communication],
+    *,
+    flow_run_id: str | None = None,
+) -> list[str]:
+    """Write the day's phone tasks and hand-overs to the outbox as sent to the collector's
+    worklist (provider `worklist`), with an audit row each; returns the keys newly written."""
+    now = now_utc()
+    with transaction(con):
+        keys = outbox.enqueue_many(
+            con, [(c, _worklist_message(c)) for c in communications], flow_run_id=flow_run_id
+        )
+        if keys:
+            con.execute(
+                "UPDATE dunning_outbox SET status = 'sent', provider_id = 'worklist',"
+                " sent_at = ?, updated_at = ? WHERE list_contains(?, key)",
+                [now, now, keys],
+            ).fetchall()
+            channel = {c.key: c.channel.value for c in communications}
+            for key in keys:
+                audit.record(
+                    con,
+                    AuditEvent.SEND,
+                    key,
+                    {"channel": channel[key], "status": "sent", "to": "worklist"},
+                    flow_run_id=flow_run_id,
+                )
+    return keys
 
 
 def known_keys(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> set[str]:

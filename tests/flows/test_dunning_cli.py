@@ -51,3 +51,60 @@ def test_without_approve_all_the_approval_levels_wait(tmp_path):
     output = _run(db, policy)
     assert "3 awaiting_approval" in output and "--approve-all" in output
     assert eml_files(db) == []
+
+
+ESCALATION = """version: 1
+calendar:
+  business_days: true
+  country: FR
+fresh_data_business_days: 3
+formal_notice_days: 8
+segments:
+  default:
+    grace_days: 0
+    levels:
+      - name: phone_call
+        days: 3
+        channel: phone_task
+        template: phone_call
+        min_open: "15.00"
+      - name: final_reminder
+        days: 10
+        channel: email
+        template: reminder_final
+        min_open: "15.00"
+        min_days_since_last: 1
+        requires_previous: true
+"""
+
+
+def test_a_phone_call_is_a_step_the_next_level_follows(tmp_path):
+    """The call is handed to the collector's worklist and recorded, so the email that must come
+    after it goes the next business day, instead of the case stalling at the call."""
+    from datetime import timedelta
+
+    from tests.tasks.dunning.run_fixtures import load_bank_day
+
+    db = make_warehouse(tmp_path)
+    policy = tmp_path / "escalation.yaml"
+    policy.write_text(ESCALATION, encoding="utf-8")
+    day_before = AS_OF - timedelta(days=1)  # a Monday, in the half-year the rates cover
+    load_bank_day(db, day_before, ref="S0")
+    args = ["--db", str(db), "dunning", "run", "--policy", str(policy), "--as-of"]
+    first = runner.invoke(app, [*args, day_before.isoformat()])
+    assert first.exit_code == 0, first.output
+    assert eml_files(db) == []  # a call sends nothing
+    with connect(db, read_only=True) as con:
+        calls = con.execute(
+            "SELECT channel, status, provider_id FROM dunning_outbox ORDER BY customer_id"
+        ).fetchall()
+    assert calls == [("phone_task", "sent", "worklist")] * 3
+
+    second = runner.invoke(app, [*args, AS_OF.isoformat()])
+    assert second.exit_code == 0, second.output
+    assert len(eml_files(db)) == 3  # the final reminder, after the call
+    with connect(db, read_only=True) as con:
+        levels = con.execute(
+            "SELECT level_name, count(*) FROM dunning_outbox GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert levels == [("final_reminder", 3), ("phone_call", 3)]
