@@ -378,9 +378,21 @@ def _export_aging(con: Any, out_file: Path, as_of: date) -> int:
         views.aged,
         aging_store.read_dso_history(con, last=24, until=as_of),
         buckets=views.buckets,
+        dunning_actions=_dunning_actions(con, as_of),
     )
     excel_export.write_aging_workbook(out_file, sheets)
     return views.by_customer.height
+
+
+def _dunning_actions(con: Any, as_of: date) -> Any:
+    """The day's dunning actions for the workbook's own sheet; none before dunning ever ran."""
+    from o2c.tasks.dunning import journal
+    from o2c.warehouse import scalar
+
+    has_outbox = scalar(
+        con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dunning_outbox'"
+    )
+    return journal.day_actions(con, as_of) if has_outbox else None
 
 
 @app.command()
