@@ -11,8 +11,11 @@ cancelled with NO_CONSENT, and `letters_needing_attention` puts it on the collec
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import duckdb
 
 from o2c.models.dunning import Channel, Communication, CustomerKind, OutboxStatus, RenderedMessage
 from o2c.tasks.channels.ere import NO_CONSENT, EreSender, EreSettings, LetterOrder, write_order
@@ -73,13 +76,55 @@ def send_formal_notices(
     flow_run_id: str | None = None,
     client: Ar24Client | None = None,
     settings: EreSettings | None = None,
+    recheck: Callable[[duckdb.DuckDBPyConnection, list[Communication]], object] | None = None,
 ) -> NoticeRun:
-    """Keep, enqueue and send the ere_letter communications; AR24's ids recorded after."""
+    """Keep, enqueue and send the ere_letter communications; AR24's ids recorded after.
+
+    `recheck(con, notices)` (the dunning run's `run.recheck`) reads the items again once the rows
+    are written: a notice with an item paid since is cancelled, and the `.replaced` notices it
+    returns (what is still due) are kept and enqueued in their turn, before anything is sent."""
     done = NoticeRun()
     notices = [c for c in communications if c.channel == Channel.ERE_LETTER]
     if not notices:
         return done
     folder = store.letters_dir(db)
+    _prepare(db, notices, folder, done, flow_run_id)
+    if recheck is not None:
+        with connect(db) as con:
+            checked = recheck(con, notices)
+        replaced = list(getattr(checked, "replaced", []) or [])
+        if replaced:
+            _prepare(db, replaced, folder, done, flow_run_id)
+    with connect(db) as con:
+        status = dict(
+            con.execute(
+                "SELECT key, status FROM dunning_outbox WHERE list_contains(?, key)",
+                [done.no_consent],
+            ).fetchall()
+        )
+        for key in done.no_consent:
+            if status.get(key) in outbox.SENDABLE:
+                outbox.cancel(con, key, NO_CONSENT, flow_run_id=flow_run_id)
+    sender = EreSender(client or default_client(), folder, settings)
+    try:
+        done.summary = outbox.send_pending(
+            db, sender, channel=Channel.ERE_LETTER, flow_run_id=flow_run_id
+        )
+    finally:
+        sender.client.close()
+    done.recorded = record_accepted(db, sender, flow_run_id=flow_run_id)
+    return done
+
+
+def _prepare(
+    db: str | os.PathLike[str] | None,
+    notices: list[Communication],
+    folder: Path,
+    done: NoticeRun,
+    flow_run_id: str | None,
+) -> None:
+    """Each notice rendered and kept (no connection open), its order beside it, then all their
+    outbox rows written `pending` in one transaction (a row already there is left alone)."""
     with connect(db, read_only=True) as con:
         contacts = _contacts(con, [c.customer_id for c in notices])
     rendered: list[tuple[Communication, RenderedMessage]] = []
@@ -104,28 +149,9 @@ def send_formal_notices(
         done.kept.append(c.key)
         if not order.lre_consent:
             done.no_consent.append(c.key)
-    with connect(db) as con:
-        with transaction(con):
-            for c, m in rendered:
-                outbox.enqueue(con, c, m, flow_run_id=flow_run_id)
-        status = dict(
-            con.execute(
-                "SELECT key, status FROM dunning_outbox WHERE list_contains(?, key)",
-                [done.no_consent],
-            ).fetchall()
-        )
-        for key in done.no_consent:
-            if status.get(key) in outbox.SENDABLE:
-                outbox.cancel(con, key, NO_CONSENT, flow_run_id=flow_run_id)
-    sender = EreSender(client or default_client(), folder, settings)
-    try:
-        done.summary = outbox.send_pending(
-            db, sender, channel=Channel.ERE_LETTER, flow_run_id=flow_run_id
-        )
-    finally:
-        sender.client.close()
-    done.recorded = record_accepted(db, sender, flow_run_id=flow_run_id)
-    return done
+    with connect(db) as con, transaction(con):
+        for c, m in rendered:
+            outbox.enqueue(con, c, m, flow_run_id=flow_run_id)
 
 
 def _contacts(con, customer_ids: list[str]) -> dict[str, dict]:

@@ -167,3 +167,30 @@ def test_the_channel_looks_up_by_key(db: Path, twin: Ar24Twin) -> None:
     assert (found, letter_id) == ("sent", twin.letters_with(c.key)[0].id)
     with connect(db) as con:
         assert outbox.rows(con).filter(channel=Channel.ERE_LETTER.value).height == 1
+
+
+def test_an_invoice_paid_between_plan_and_send_is_not_claimed(db: Path, twin: Ar24Twin) -> None:
+    from o2c.tasks.dunning.run import recheck
+
+    c = notice("fr")
+    with connect(db) as con:  # F-2026-002 paid in full after the plan
+        con.execute(
+            "INSERT INTO bank_transactions (transaction_id, account_iban, currency, booking_date,"
+            " amount, source, loaded_at) VALUES ('T2', 'FR7630001007941234567890185', 'EUR',"
+            " '2026-03-01', 500.00, 'camt.053', now())"
+        )
+        con.execute(
+            "INSERT INTO allocations VALUES ('A2', 'T2', 'F-2026-002', 'C-042', 500.00, 'EUR',"
+            " 'payment', 'reference', 1.0, NULL, NULL, now())"
+        )
+    run = send_formal_notices(db, [c], client=client(twin), recheck=recheck)
+    assert twin.letters_with(c.key) == []
+    assert outbox_row(db, c.key)[0] == "cancelled"
+    [again] = [k for k in run.kept if k != c.key]
+    [letter] = twin.letters.values()
+    assert letter.fields["ref_client"] == again and outbox_row(db, again)[0] == "sent"
+    with connect(db) as con:
+        items = con.execute(
+            "SELECT invoice_id FROM dunning_outbox_items WHERE key = ? ORDER BY 1", [again]
+        ).fetchall()
+    assert ("F-2026-002",) not in items and ("F-2026-001",) in items
