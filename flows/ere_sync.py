@@ -14,6 +14,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from o2c.flows.run_names import hourly_name
 from o2c.orchestration import current_flow_run_id, table_artifact, writing
 from o2c.tasks.common.formatting import format_date
 from o2c.tasks.common.language import company_language
@@ -44,9 +45,14 @@ def record(db: str | None, fetched: list[sync.Fetched], as_of: date) -> tuple:
     return result, table, attention.height
 
 
-@flow(name="ere-sync", log_prints=True)
+@flow(name="ere-sync", flow_run_name=hourly_name("ere-sync"), log_prints=True)
 def ere_sync(db: str | None = None, as_of: date | None = None) -> dict:
-    """Read each sent letter's state and new proofs from AR24, record them, publish the table."""
+    """Read each sent letter's state and new proofs from AR24, record them, publish the table.
+
+    Args:
+        db: The warehouse file; empty: O2C_DB, else ./data/o2c.duckdb.
+        as_of: The day the table counts days waiting to; empty: today.
+    """
     as_of = as_of or date.today()
     todo = read_letters(db)
     fetched = fetch(todo, evidence_dir(db)) if todo else []
