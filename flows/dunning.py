@@ -19,7 +19,13 @@ from prefect.cache_policies import NO_CACHE
 from o2c.flows.run_names import as_of_name
 from o2c.models.dunning import Communication
 from o2c.models.dunning_approval import answer_of, approval_form
-from o2c.orchestration import current_flow_run_id, markdown_artifact, table_artifact, writing
+from o2c.orchestration import (
+    current_flow_run_id,
+    markdown_artifact,
+    table_artifact,
+    warehouse_writer,
+    writing,
+)
 from o2c.tasks.channels import ChannelUnavailable, Envelope, SendResult
 from o2c.tasks.channels.email import SmtpSettings
 from o2c.tasks.common.language import Lang, company_language
@@ -126,6 +132,7 @@ def _send(db: str | None):
         batch_size=settings.batch_size,
         flow_run_id=current_flow_run_id(),
         send_batch=lambda s, envelopes: send_batch(s, envelopes),
+        writer=lambda: warehouse_writer(db),
     )
 
 

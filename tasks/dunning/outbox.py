@@ -29,7 +29,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -277,6 +278,19 @@ def _change(con, key, status, reason, flow_run_id, *, allowed) -> None:
 # -- sending ------------------------------------------------------------------------------------
 
 
+# What makes a short write the warehouse's one writer (the flow passes its writer lock and
+# slot); alone, as in tests and scripts, a plain connection.
+Writer = Callable[[], AbstractContextManager[object]]
+
+
+@contextmanager
+def _opened(
+    db: str | os.PathLike[str] | None, writer: Writer | None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    with writer() if writer else nullcontext(), connect(db) as con:
+        yield con
+
+
 def send_pending(
     db: str | os.PathLike[str] | None,
     sender: Sender | None = None,
@@ -286,11 +300,14 @@ def send_pending(
     flow_run_id: str | None = None,
     limit: int | None = None,
     send_batch: Callable[[Sender, Sequence[Envelope]], list[SendResult]] | None = None,
+    writer: Writer | None = None,
 ) -> SendSummary:
     """Send what the outbox holds for `channel`: interrupted rows first resolved, then batches
     claimed, sent with no warehouse connection open, and recorded, one short write each.
 
     `send_batch` is where the flow puts one Prefect task per batch; by default the sender's own.
+    `writer` makes each short write the warehouse's one writer (the flow's lock and slot), taken
+    and let go around it, never across a send.
     Raises ChannelUnavailable (after recording that batch `failed`) when the channel cannot be
     reached at all: the rest stays pending for the next run.
     """
@@ -302,12 +319,16 @@ def send_pending(
         batch_size = batch_size or settings.batch_size
     batch_size = batch_size or 200
     run = send_batch or (lambda s, envelopes: s.send_batch(envelopes))
-    summary = SendSummary(interrupted=resolve_interrupted(db, sender, channel, flow_run_id))
+    summary = SendSummary(
+        interrupted=resolve_interrupted(db, sender, channel, flow_run_id, writer=writer)
+    )
     claim_id = uuid.uuid4().hex
     done = 0
     while limit is None or done < limit:
         size = batch_size if limit is None else min(batch_size, limit - done)
-        envelopes, cancelled = claim_batch(db, channel, size, claim_id, flow_run_id=flow_run_id)
+        envelopes, cancelled = claim_batch(
+            db, channel, size, claim_id, flow_run_id=flow_run_id, writer=writer
+        )
         summary.counts[OutboxStatus.CANCELLED.value] += cancelled
         if not envelopes:
             break
@@ -316,10 +337,14 @@ def send_pending(
             results = run(sender, envelopes)
         except ChannelUnavailable as exc:
             failed = [SendResult(e.key, OutboxStatus.FAILED, None, str(exc), 0) for e in envelopes]
-            record_results(db, failed, claim_id, channel=channel, flow_run_id=flow_run_id)
+            record_results(
+                db, failed, claim_id, channel=channel, flow_run_id=flow_run_id, writer=writer
+            )
             summary.counts[OutboxStatus.FAILED.value] += len(failed)
             raise
-        record_results(db, results, claim_id, channel=channel, flow_run_id=flow_run_id)
+        record_results(
+            db, results, claim_id, channel=channel, flow_run_id=flow_run_id, writer=writer
+        )
         summary.counts.update(r.status.value for r in results)
         done += len(results)
     if not summary.counts[OutboxStatus.CANCELLED.value]:
@@ -332,10 +357,12 @@ def resolve_interrupted(
     sender: Sender,
     channel: Channel = Channel.EMAIL,
     flow_run_id: str | None = None,
+    *,
+    writer: Writer | None = None,
 ) -> Counter:
     """Rows a dead run claimed and never recorded: asked of the channel (outside the lock), then
     recorded sent, made sendable again, or `unknown` for finance. Returns counts by outcome."""
-    with connect(db) as con:
+    with _opened(db, writer) as con:
         keys = [
             r[0]
             for r in con.execute(
@@ -348,7 +375,7 @@ def resolve_interrupted(
         return Counter()
     answers = {key: sender.lookup(key) for key in keys}
     outcome: Counter = Counter()
-    with connect(db) as con, transaction(con):
+    with _opened(db, writer) as con, transaction(con):
         now = _now()
         entries = []
         for key, (found, provider_id) in answers.items():
@@ -389,13 +416,14 @@ def claim_batch(
     claim_id: str,
     *,
     flow_run_id: str | None = None,
+    writer: Writer | None = None,
 ) -> tuple[list[Envelope], int]:
     """Up to `size` sendable rows, marked as being sent (committed before any send), as
     envelopes; rows whose stored message no longer matches its hash are cancelled, not sent.
     Returns the envelopes and how many were cancelled so."""
     from o2c.tasks.dunning.render import content_sha256
 
-    with connect(db) as con, transaction(con):
+    with _opened(db, writer) as con, transaction(con):
         picked = con.execute(
             "SELECT key, language, subject, text_body, html_body, template_sha256,"
             " content_sha256, recipients, previous_key FROM dunning_outbox"
@@ -422,7 +450,7 @@ def claim_batch(
                 [now, claim_id, now, [e.key for e in envelopes]],
             )
     for key in tampered:
-        with connect(db) as con:
+        with _opened(db, writer) as con:
             cancel(
                 con,
                 key,
@@ -439,6 +467,7 @@ def record_results(
     *,
     channel: Channel = Channel.EMAIL,
     flow_run_id: str | None = None,
+    writer: Writer | None = None,
 ) -> None:
     """One short transaction for a batch's results, each with its audit row. Only rows this
     claim holds change (a row another run marked `unknown` meanwhile gets the real answer); every
@@ -454,7 +483,7 @@ def record_results(
         },
         schema=dict.fromkeys(["key", "status", "provider_id", "reply"], pl.String),
     )
-    with connect(db) as con, transaction(con):
+    with _opened(db, writer) as con, transaction(con):
         now = _now()
         con.register("_send_results", frame)
         try:

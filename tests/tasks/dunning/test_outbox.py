@@ -3,11 +3,12 @@ recorded with its audit row, and a re-run sending nothing new."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from o2c.locking import holders
+from o2c.locking import holders, warehouse_lock
 from o2c.models.dunning import ACTION_HISTORY, OutboxStatus
 from o2c.tasks.channels import ChannelUnavailable
 from o2c.tasks.channels.email import SmtpSender
@@ -60,9 +61,19 @@ def test_send_pending_sends_each_once_outside_the_lock_and_records_each(db: Path
         held_during_send.append(holders(db))
         return sender.send_batch(envelopes)
 
+    writes: list[list] = []
+
+    @contextmanager
+    def writer():  # as the flow passes it: the warehouse's writer lock around each short write
+        with warehouse_lock(db, exclusive=True, timeout_s=5):
+            writes.append(holders(db))
+            yield
+
     with smtp_server() as server:
         sender = SmtpSender(smtp_settings(server))
-        first = outbox.send_pending(db, sender, batch_size=2, flow_run_id="run-2", send_batch=send)
+        first = outbox.send_pending(
+            db, sender, batch_size=2, flow_run_id="run-2", send_batch=send, writer=writer
+        )
         again = outbox.send_pending(db, sender, batch_size=2, flow_run_id="run-3")
     with connect(db) as con:
         sent = con.execute(
@@ -75,6 +86,9 @@ def test_send_pending_sends_each_once_outside_the_lock_and_records_each(db: Path
     assert (dict(first.counts), first.batches) == ({"sent": 5}, 3)
     assert (dict(again.counts), again.batches) == ({}, 0)
     assert held_during_send == [[], [], []]  # no warehouse lock held while the server talks
+    # ...but each claim and each record was the one writer (3 batches: 3 claims, 3 records,
+    # the empty claim that ends the loop, and the look for interrupted rows).
+    assert len(writes) == 8 and all(len(h) == 1 and h[0].mode == "write" for h in writes)
     assert len(server.handler.received) == 5
     assert sorted(r.message["Message-ID"] for r in server.handler.received) == sorted(
         p for _, p, _ in sent
