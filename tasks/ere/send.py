@@ -11,7 +11,8 @@ cancelled with NO_CONSENT, and `letters_needing_attention` puts it on the collec
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,25 +78,28 @@ def send_formal_notices(
     client: Ar24Client | None = None,
     settings: EreSettings | None = None,
     recheck: Callable[[duckdb.DuckDBPyConnection, list[Communication]], object] | None = None,
+    writer: outbox.Writer | None = None,
 ) -> NoticeRun:
     """Keep, enqueue and send the ere_letter communications; AR24's ids recorded after.
 
     `recheck(con, notices)` (the dunning run's `run.recheck`) reads the items again once the rows
     are written: a notice with an item paid since is cancelled, and the `.replaced` notices it
-    returns (what is still due) are kept and enqueued in their turn, before anything is sent."""
+    returns (what is still due) are kept and enqueued in their turn, before anything is sent.
+    `writer` (the flow's warehouse lock and slot) is taken around each short write, never
+    across a call to AR24."""
     done = NoticeRun()
     notices = [c for c in communications if c.channel == Channel.ERE_LETTER]
     if not notices:
         return done
     folder = store.letters_dir(db)
-    _prepare(db, notices, folder, done, flow_run_id)
+    _prepare(db, notices, folder, done, flow_run_id, writer)
     if recheck is not None:
-        with connect(db) as con:
+        with _opened(db, writer) as con:
             checked = recheck(con, notices)
         replaced = list(getattr(checked, "replaced", []) or [])
         if replaced:
-            _prepare(db, replaced, folder, done, flow_run_id)
-    with connect(db) as con:
+            _prepare(db, replaced, folder, done, flow_run_id, writer)
+    with _opened(db, writer) as con:
         status = dict(
             con.execute(
                 "SELECT key, status FROM dunning_outbox WHERE list_contains(?, key)",
@@ -108,11 +112,11 @@ def send_formal_notices(
     sender = EreSender(client or default_client(), folder, settings)
     try:
         done.summary = outbox.send_pending(
-            db, sender, channel=Channel.ERE_LETTER, flow_run_id=flow_run_id
+            db, sender, channel=Channel.ERE_LETTER, flow_run_id=flow_run_id, writer=writer
         )
     finally:
         sender.client.close()
-    done.recorded = record_accepted(db, sender, flow_run_id=flow_run_id)
+    done.recorded = record_accepted(db, sender, flow_run_id=flow_run_id, writer=writer)
     return done
 
 
@@ -122,6 +126,7 @@ def _prepare(
     folder: Path,
     done: NoticeRun,
     flow_run_id: str | None,
+    writer: outbox.Writer | None = None,
 ) -> None:
     """Each notice rendered and kept (no connection open), its order beside it, then all their
     outbox rows written `pending` in one transaction (a row already there is left alone)."""
@@ -129,7 +134,7 @@ def _prepare(
         contacts = _contacts(con, [c.customer_id for c in notices])
     rendered: list[tuple[Communication, RenderedMessage]] = []
     for c in notices:
-        kept = store.keep_letter(c, db=db, flow_run_id=flow_run_id)
+        kept = store.keep_letter(c, db=db, flow_run_id=flow_run_id, writer=writer)
         contact = contacts.get(c.customer_id, {})
         kind = contact.get("customer_kind") or c.customer_kind
         consent = bool(contact.get("lre_consent", kind == CustomerKind.BUSINESS))
@@ -149,9 +154,18 @@ def _prepare(
         done.kept.append(c.key)
         if not order.lre_consent:
             done.no_consent.append(c.key)
-    with connect(db) as con, transaction(con):
+    with _opened(db, writer) as con, transaction(con):
         for c, m in rendered:
             outbox.enqueue(con, c, m, flow_run_id=flow_run_id)
+
+
+@contextmanager
+def _opened(
+    db: str | os.PathLike[str] | None, writer: outbox.Writer | None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for one short write, as the warehouse's one writer when the flow says so."""
+    with writer() if writer else nullcontext(), connect(db) as con:
+        yield con
 
 
 def _contacts(con, customer_ids: list[str]) -> dict[str, dict]:
@@ -161,13 +175,17 @@ def _contacts(con, customer_ids: list[str]) -> dict[str, dict]:
 
 
 def record_accepted(
-    db: str | os.PathLike[str] | None, sender: EreSender, *, flow_run_id: str | None = None
+    db: str | os.PathLike[str] | None,
+    sender: EreSender,
+    *,
+    flow_run_id: str | None = None,
+    writer: outbox.Writer | None = None,
 ) -> list[str]:
     """AR24's ids on each letter it holds (sent now, or found after an interrupted run), in one
     short connection after the sends. Only letters the outbox records as sent."""
     if not sender.accepted:
         return []
-    with connect(db) as con:
+    with _opened(db, writer) as con:
         sent = {
             r[0]
             for r in con.execute(

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -306,6 +308,7 @@ def keep_letter(
     settings: SenderSettings | None = None,
     notice_days: int | None = None,
     flow_run_id: str | None = None,
+    writer: Callable[[], AbstractContextManager[object]] | None = None,
 ) -> KeptLetter:
     """What the ERE step does before calling AR24: read the debtor, render the notice with no
     connection open, keep the PDF beside the warehouse, then record it (and its audit row) in one
@@ -316,7 +319,8 @@ def keep_letter(
         debtor = debtor_from_warehouse(con, communication.customer_id)
     pdf, sha, meta = render_letter(communication, settings, debtor, notice_days=notice_days)
     path = save_pdf(letters_dir(db), communication.key, pdf)
-    with connect(db) as con:
+    # `writer`: the flow's warehouse writer lock and slot, taken for this short write only.
+    with writer() if writer else nullcontext(), connect(db) as con:
         recorded = record_letter(con, communication, meta, path, flow_run_id=flow_run_id)
     return KeptLetter(communication.key, path, sha, recorded)
 

@@ -194,3 +194,24 @@ def test_an_invoice_paid_between_plan_and_send_is_not_claimed(db: Path, twin: Ar
             "SELECT invoice_id FROM dunning_outbox_items WHERE key = ? ORDER BY 1", [again]
         ).fetchall()
     assert ("F-2026-002",) not in items and ("F-2026-001",) in items
+
+
+def test_each_short_write_takes_the_writer_and_no_call_to_ar24_is_made_holding_it(
+    db: Path, twin: Ar24Twin
+) -> None:
+    from contextlib import contextmanager
+
+    held: list[bool] = []
+    calls_while_held: list[int] = []
+
+    @contextmanager
+    def writer():
+        held.append(True)
+        before = len(twin.requests)
+        yield
+        calls_while_held.append(len(twin.requests) - before)
+
+    c = notice("fr")
+    send_formal_notices(db, [c], client=client(twin), writer=writer)
+    assert outbox_row(db, c.key)[0] == "sent" and len(held) >= 4
+    assert set(calls_while_held) == {0}
