@@ -20,12 +20,12 @@ from o2c.tasks.common.formatting import format_date
 from o2c.tasks.common.language import company_language
 from o2c.tasks.ere import sync
 from o2c.tasks.ere.send import default_client, evidence_dir
-from o2c.warehouse import connect
 
 
 @task(name="read-ere-letters", cache_policy=NO_CACHE)
 def read_letters(db: str | None) -> list[sync.ToSync]:
-    with connect(db, read_only=True) as con:
+    """A short read as the warehouse's writer (another process may be writing), released."""
+    with writing(db) as con:
         return sync.letters_to_sync(con)
 
 
