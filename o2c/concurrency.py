@@ -25,14 +25,20 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 SLOT_ENV = "O2C_WAREHOUSE_SLOT"  # "required" (default) or "off"
 LEASE_S = 60.0
 _PREFIX = "o2c-warehouse-"
+
+log = logging.getLogger(__name__)
 
 
 class WarehouseSlotMissing(RuntimeError):
@@ -113,33 +119,95 @@ def warehouse_slot(
 
     Missing limit: WarehouseSlotMissing saying to run `o2c init`. A slot taken by someone else:
     says once through `announce` that it waits, then waits up to `timeout_s` (TimeoutError).
+
+    Prefect's own `concurrency()` costs a writing block about 2 s here: its lease thread renews
+    at once on entry with a new client and is joined on exit. So this takes the lease through
+    the client's public calls, renews it only at 75 % of its life, and does not wait for the
+    renewal thread at the end (one request to take, one to give back).
     """
     holder = _run_holder()
     if holder is None or slot_mode() == "off" or not api_in_use():
         yield None
         return
     from prefect.client.orchestration import get_client
-    from prefect.concurrency.sync import concurrency
-    from prefect.exceptions import ObjectNotFound
 
     name = limit_name(warehouse)
     with get_client(sync_client=True) as client:
-        try:
-            limit = client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            raise WarehouseSlotMissing(
-                f"no concurrency limit {name} for the warehouse {warehouse} on the Prefect"
-                " server: run `o2c init` (with the same --db and PREFECT_API_URL)"
-            ) from None
-    if limit.active_slots >= limit.limit:
-        announce(f"waiting for the warehouse slot {name}: another writing task holds it")
-    with concurrency(
-        name,
-        occupy=1,
-        timeout_seconds=timeout_s,
-        lease_duration=LEASE_S,
-        strict=True,
-        holder=holder,
-        raise_on_lease_renewal_failure=False,  # the flock still guards the file
-    ):
+        lease_id, limit_id = _take(client, name, warehouse, holder, timeout_s, announce)
+    _emit("prefect.concurrency-limit.acquired", name, limit_id)
+    stop = threading.Event()
+    threading.Thread(target=_renew, args=(lease_id, stop), daemon=True).start()
+    try:
         yield name
+    finally:
+        stop.set()
+        with get_client(sync_client=True) as client:
+            client.release_concurrency_slots_with_lease(lease_id)
+        _emit("prefect.concurrency-limit.released", name, limit_id)
+
+
+def _take(
+    client: Any,
+    name: str,
+    warehouse: str | os.PathLike[str],
+    holder: object,
+    timeout_s: float,
+    announce: Callable[[str], None],
+) -> tuple[str, str]:
+    """One slot with a lease, retrying while the server answers 423 (full) until the deadline."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    announced = False
+    while True:
+        try:
+            response = client.increment_concurrency_slots_with_lease(
+                [name], 1, "concurrency", LEASE_S, holder=holder
+            )
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code != 423:
+                raise
+            retry = float(exc.response.headers.get("Retry-After") or 1.0)
+        else:
+            body = response.json()
+            if not body.get("limits"):
+                if body.get("lease_id"):
+                    client.release_concurrency_slots_with_lease(body["lease_id"])
+                raise WarehouseSlotMissing(
+                    f"no concurrency limit {name} for the warehouse {warehouse} on the Prefect"
+                    " server: run `o2c init` (with the same --db and PREFECT_API_URL)"
+                )
+            return body["lease_id"], body["limits"][0]["id"]
+        if not announced:
+            announce(f"waiting for the warehouse slot {name}: another writing task holds it")
+            announced = True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"the warehouse slot {name} stayed taken for {timeout_s:g} s")
+        time.sleep(min(max(retry, 0.1), 2.0, remaining))
+
+
+def _renew(lease_id: str, stop: threading.Event) -> None:
+    """Keep the lease alive while the block runs; a failure is only logged (the flock guards)."""
+    from prefect.client.orchestration import get_client
+
+    while not stop.wait(LEASE_S * 0.75):
+        try:
+            with get_client(sync_client=True) as client:
+                client.renew_concurrency_lease(lease_id, LEASE_S)
+        except Exception as exc:
+            log.warning("could not renew the warehouse slot lease %s: %s", lease_id, exc)
+
+
+def _emit(event: str, name: str, limit_id: str) -> None:
+    """Prefect's own acquired/released events, so the event feed shows who held the slot."""
+    from prefect.events import emit_event
+
+    emit_event(
+        event=event,
+        resource={
+            "prefect.resource.id": f"prefect.concurrency-limit.{limit_id}",
+            "prefect.resource.name": name,
+            "limit": "1",
+        },
+    )

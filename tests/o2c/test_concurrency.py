@@ -94,7 +94,7 @@ def test_writers_in_threads_take_turns_and_a_waiter_says_so(
 ):
     db = tmp_path / "o2c.duckdb"
     name, _ = ensure_limit(db)
-    first = threading.Thread(target=writer_flow, args=(str(db), 1, 2.0))
+    first = threading.Thread(target=writer_flow, args=(str(db), 1, 8.0))
     first.start()
     deadline = time.monotonic() + 30
     while _limit(name).active_slots == 0 and time.monotonic() < deadline:
