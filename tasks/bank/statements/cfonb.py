@@ -88,8 +88,9 @@ _ZONE = 70  # characters of a complement's text zone (columns 49-118)
 def _complement(line: StatementLine, qualifier: str, zone: str, texts: list[str]) -> None:
     """One 05 record's text zone into the line it completes.
 
-    LIB/LCC is the remittance text, LC2 continues the LCC before it (joined without a space
-    when that one filled its zone: the bank cut a word); LCS is a structured creditor reference;
+    LIB/LCC is the remittance text, LC2 continues the LCC before it, a LIB the LIB before it
+    (joined without a space when that one filled its zone: the bank cut a word); LCS is a
+    structured creditor reference;
     NPY (a credit's payer) or NBE (a debit's beneficiary) the counterparty's name, IPY/IBE its
     account when an IBAN; RCN the end-to-end reference (its first 35 characters). The ultimate
     parties (NPO, NBU) and any other qualifier (REF, RUM, ...) stay visible in the text."""
@@ -97,7 +98,13 @@ def _complement(line: StatementLine, qualifier: str, zone: str, texts: list[str]
     if not text:
         return
     if qualifier in ("LIB", "LCC"):
-        if text not in texts:  # banks often send the same text as LIB and as LCC
+        if text in texts:  # banks often send the same text as LIB and as LCC
+            pass
+        elif qualifier == "LIB" and texts and len(texts[-1]) >= _ZONE:
+            # A label longer than one zone goes on in the next LIB, cut wherever 70 columns
+            # fell (mid-word too): joined as written, a space only where the zone has one.
+            texts[-1] += (" " if zone[:1] == " " else "") + text
+        else:
             texts.append(text)
     elif qualifier == "LC2":
         if texts and len(texts[-1]) >= _ZONE:

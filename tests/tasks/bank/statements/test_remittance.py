@@ -374,3 +374,24 @@ def test_document_number_with_a_control_character_is_refused() -> None:
     st = Statement("csv", None, "EUR", "S9", None, None, None, None, lines=[line])
     with pytest.raises(StatementError, match=r"S9, line 1, remittance document number: control"):
         check_statements("x.csv", [st])
+
+
+def test_cfonb_a_label_longer_than_one_zone_goes_on_in_the_next_lib(tmp_path: Path) -> None:
+    """Banks cut a long label at 70 columns, mid-word too, and go on in the next LIB record."""
+    first = "VIR SEPA REGLEMENT FACTURES FR-26-10025 FR-26-10031 MOINS AVOIR AV2600"
+    assert len(first) == 70
+    cut, spaced, short = _cfonb(
+        tmp_path,
+        _movement("0000000150050{", "VIR SEPA RECU"),
+        _complement("LIB", first),
+        _complement("LIB", "04 MERCI"),  # "AV260004" cut in two
+        _movement("0000000001000{", "VIR SEPA RECU"),
+        _complement("LIB", first[:-6] + "AVOIR "),  # fills the zone, ends on a space
+        _complement("LIB", " AV260004"),
+        _movement("0000000001000{", "VIR SEPA RECU"),
+        _complement("LIB", "FACTURE F2026-0042"),  # a short LIB, then another: two texts
+        _complement("LIB", "CLIENT 123"),
+    )
+    assert "AV260004 MERCI" in cut.remittance_unstructured
+    assert "AVOIR AV260004" in spaced.remittance_unstructured
+    assert short.remittance_unstructured == "FACTURE F2026-0042 CLIENT 123"
