@@ -109,6 +109,16 @@ def test_finance_clicks_a_candidate_in_chromium_and_a_refused_split_is_reported(
             split.get_by_role("button", name="Add item").click()
             _choose(page, _property(split, "Facture"), other)
             _property(split, "Montant").locator("textarea, input").first.fill("50,00")
+            # Without a name the form is not sent: the run waits and nothing chosen is lost.
+            modal.get_by_role("button", name="Submit").click()
+            page.wait_for_timeout(3_000)
+            assert modal.is_visible()
+            modal.locator(".p-modal__body").first.evaluate("b => b.scrollTop = 0")
+            page.screenshot(path=shots / "decide-no-name.png")
+            state = api.get(f"/flow_runs/{run['id']}").raise_for_status().json()["state_type"]
+            assert state == "PAUSED"
+            decision = _property(first, "Décision").locator(".p-select-button__value")
+            assert decision.inner_text().startswith("1) ")
             _property(modal, "Décidé par").locator("textarea, input").first.fill(DECIDED_BY)
 
             # What finance sees before submitting, the whole form at the screen's width.
