@@ -210,8 +210,10 @@ def record_accepted(
 
 
 def evidence_dir(db: str | os.PathLike[str] | None, settings: EreSettings | None = None) -> Path:
-    """Where proofs are kept: O2C_ERE_EVIDENCE_DIR, else `ere-evidence` beside the warehouse."""
+    """Where proofs are kept: O2C_ERE_EVIDENCE_DIR, else `ere-evidence` beside the warehouse.
+    Absolute, because each proof's path is recorded: a relative one would point elsewhere from
+    another working directory (`o2c audit verify` would call the proof missing)."""
     from o2c.warehouse import db_path
 
     chosen = (settings or EreSettings()).evidence_dir
-    return chosen or db_path(db).parent / "ere-evidence"
+    return Path(chosen or db_path(db).parent / "ere-evidence").resolve()

@@ -215,3 +215,12 @@ def test_each_short_write_takes_the_writer_and_no_call_to_ar24_is_made_holding_i
     send_formal_notices(db, [c], client=client(twin), writer=writer)
     assert outbox_row(db, c.key)[0] == "sent" and len(held) >= 4
     assert set(calls_while_held) == {0}
+
+
+def test_proofs_are_recorded_where_any_working_directory_finds_them(tmp_path, monkeypatch):
+    from o2c.tasks.ere.send import evidence_dir
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("O2C_ERE_EVIDENCE_DIR", raising=False)
+    kept = evidence_dir("data/o2c.duckdb")
+    assert kept.is_absolute() and kept == tmp_path / "data" / "ere-evidence"
