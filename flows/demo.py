@@ -2,10 +2,15 @@
 
 It ends with the day's reminders as .eml files beside the warehouse (no SMTP server is needed)
 and the dunning journal artifact: the demo approves every level (finance's form stands aside).
+Its formal notices go to AR24's local twin, never to a real AR24 account a user may have set
+(fictional customers must not receive registered letters), and their proofs come back by sync.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -13,8 +18,10 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from o2c.flows.daily import o2c_daily
+from o2c.flows.ere_sync import ere_sync
 from o2c.tasks.demo.company import generate_company
 from o2c.tasks.demo.files import DemoFiles, write_demo_files
+from o2c.twins.ar24 import Ar24Twin, Behaviour
 
 
 @task(name="generate-demo-company", cache_policy=NO_CACHE)
@@ -22,6 +29,29 @@ def generate_demo_files(invoices: int, seed: int, as_of: date, folder: Path) -> 
     """ERP exports and one camt.053 file per bank account (its months as statements) in an inbox."""
     company = generate_company(invoices=invoices, seed=seed, as_of=as_of)
     return write_demo_files(company, folder, seed=seed)
+
+
+@contextmanager
+def local_ar24() -> Iterator[Ar24Twin]:
+    """AR24's local twin for the demo run: O2C_AR24_* point at it (and are restored after)."""
+    with Ar24Twin(default_behaviour=Behaviour("accept", after_days=0.0)) as twin:
+        settings = twin.client_settings()
+        values = {
+            "O2C_AR24_BASE_URL": settings.base_url,
+            "O2C_AR24_TOKEN": settings.token.get_secret_value(),
+            "O2C_AR24_PRIVATE_KEY": settings.private_key.get_secret_value(),
+            "O2C_AR24_ID_USER": str(settings.id_user),
+        }
+        saved = {name: os.environ.get(name) for name in values}
+        os.environ.update(values)
+        try:
+            yield twin
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 @flow(name="o2c-demo", log_prints=True)
@@ -36,11 +66,18 @@ def o2c_demo(
     as_of = as_of or date.today()
     files = generate_demo_files(invoices, seed, as_of, Path(folder))
     print(f"demo company written to {folder}: {invoices} invoices, seed {seed}")
-    return o2c_daily(
-        db=db,
-        customers=str(files.customers),
-        invoices=str(files.invoices),
-        bank_inbox=str(files.bank_inbox),
-        as_of=as_of,
-        dunning_approve_all=True,
+    with local_ar24() as twin:
+        result = o2c_daily(
+            db=db,
+            customers=str(files.customers),
+            invoices=str(files.invoices),
+            bank_inbox=str(files.bank_inbox),
+            as_of=as_of,
+            dunning_approve_all=True,
+        )
+        twin.advance(1)
+        synced = ere_sync(db=db, as_of=as_of)
+    result["steps"].append(
+        ("ere-sync", f"{synced['read']} lettre(s) lue(s), {synced['proofs']} preuve(s)")
     )
+    return result

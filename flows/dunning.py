@@ -17,7 +17,7 @@ from prefect import flow, pause_flow_run, task
 from prefect.cache_policies import NO_CACHE
 
 from o2c.flows.run_names import as_of_name
-from o2c.models.dunning import Communication
+from o2c.models.dunning import Channel, Communication
 from o2c.models.dunning_approval import answer_of, approval_form
 from o2c.orchestration import (
     current_flow_run_id,
@@ -136,16 +136,39 @@ def _send(db: str | None):
     )
 
 
+@task(name="send-formal-notices", cache_policy=NO_CACHE)
+def send_notices(db: str | None, notices: list[Communication]):
+    """Formal notices through AR24 (tasks/ere/send.py); without AR24 settings they wait."""
+    from o2c.models.settings_ar24 import Ar24SettingsError
+
+    try:
+        return run.send_formal_notices(
+            db, notices, flow_run_id=current_flow_run_id(), writer=lambda: warehouse_writer(db)
+        )
+    except Ar24SettingsError as exc:
+        print(f"ERE not configured ({exc}): {len(notices)} formal notice(s) wait")
+        return None
+
+
 def _deliver(db: str | None, communications: list[Communication]) -> run.Recheck:
-    """Links, outbox, the items read again, then the send."""
-    linked = payment_links(db, communications)
-    write_outbox(db, linked)
-    checked = recheck_items(db, linked)
-    if checked.replaced:
-        write_outbox(db, payment_links(db, checked.replaced))
-    summary = _send(db)
-    print(f"dunning sends: {summary}")
-    checked.bounced = summary.counts.get("bounced", 0)
+    """Links, outbox, the items read again, then the send; formal notices by their channel."""
+    notices = run.formal_notices(communications)
+    emails = [c for c in communications if c.channel != Channel.ERE_LETTER]
+    checked = run.Recheck()
+    if emails:
+        linked = payment_links(db, emails)
+        write_outbox(db, linked)
+        checked = recheck_items(db, linked)
+        if checked.replaced:
+            write_outbox(db, payment_links(db, checked.replaced))
+        summary = _send(db)
+        print(f"dunning sends: {summary}")
+        checked.bounced = summary.counts.get("bounced", 0)
+    if notices:
+        ere = send_notices(db, notices)
+        print(f"formal notices: {ere}")
+        sent = getattr(ere, "summary", None)
+        checked.bounced += sent.counts.get("bounced", 0) if sent else 0
     return checked
 
 
@@ -225,7 +248,8 @@ def dunning(
         f"Relances prévues le {as_of}" if lang == "fr" else f"Reminders planned on {as_of}",
     )
     hand_over(db, [c for c in run.to_hand_over(day.communications) if c.key not in known])
-    new = [c for c in run.to_send(day.communications) if c.key not in known]
+    going_out = [*run.to_send(day.communications), *run.formal_notices(day.communications)]
+    new = [c for c in going_out if c.key not in known]
     automatic = [c for c in new if not c.needs_approval]
     asking = [c for c in new if c.needs_approval]
     going: list[Communication] = []

@@ -59,6 +59,8 @@ INVOICE_EXPORT_COLUMNS = tuple(
 CUSTOMER_EXPORT_COLUMNS = CUSTOMER_COLUMNS
 # The demo's own late-payment rate rows (an assumption, labelled so in the file): see `o2c demo`.
 DEMO_RATES = Path(__file__).with_name("rates_demo.toml")
+# The demo's dunning policy: the shipped one with no level waiting for the one below it.
+DEMO_POLICY = Path(__file__).with_name("policy_demo.yaml")
 # The master's columns drawn with the receivables (what dunning needs is drawn apart, after).
 _CUSTOMER_BASE_COLUMNS = tuple(c for c in CUSTOMER_COLUMNS if c not in CUSTOMER_DUNNING)
 # The demo's payment terms as its ERP writes them in the customer master.

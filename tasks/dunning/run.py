@@ -367,11 +367,39 @@ def outbox_rows(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> dict[str
     return {row[0]: dict(zip(names, row, strict=True)) for row in found}
 
 
+def formal_notices(communications: Iterable[Communication]) -> list[Communication]:
+    """The day's ERE letters: sent by tasks/ere/send.py (PDF kept, AR24), not as emails."""
+    return [c for c in communications if c.channel == Channel.ERE_LETTER]
+
+
+def send_formal_notices(
+    db: str | None,
+    communications: list[Communication],
+    *,
+    flow_run_id: str | None = None,
+    writer: Callable[[], object] | None = None,
+):
+    """The day's formal notices through AR24: kept, enqueued, read again against payments,
+    sent once, AR24's ids recorded. None when there are none."""
+    from o2c.tasks.ere.send import send_formal_notices as send_ere
+
+    notices = formal_notices(communications)
+    if not notices:
+        return None
+    return send_ere(
+        db,
+        notices,
+        flow_run_id=flow_run_id,
+        writer=writer,
+        recheck=lambda con, cs: recheck(con, cs, flow_run_id=flow_run_id),
+    )
+
+
 def not_sent_status(c: Communication) -> str:
     """What the journal says of a communication the outbox does not carry today."""
     if c.channel in NOT_SENT:
         return "worklist"
-    return "awaiting_channel"
+    return "awaiting_channel"  # a channel not configured today (the row waits, unsent)
 
 
 def now_utc() -> datetime:
