@@ -9,9 +9,12 @@ its holder dies, whereas the server frees a killed holder's slot only when its l
 server's repossessor looks for expired leases every 15 s). Hence a short lease here (60 s): a
 slot left by a SIGKILL frees itself within about 75 s and the next writer waits, then goes.
 
-The limit is created by `o2c init` (`ensure_limit`), never on first use: a writer that finds no
-limit fails and says to run `o2c init`, so a typo in a server URL or a fresh server is noticed
-instead of silently running without the slot.
+The limit is created by `o2c init` (`ensure_limit`), never on first use, and `o2c init` leaves
+`<warehouse>.slot` beside the file saying so. From then on a writer that finds no limit fails
+and says to run `o2c init`, so a typo in a server URL or a fresh server is noticed instead of
+silently running without the slot. A warehouse that was never initialised for a slot (no
+`.slot` file: made by plain code, by tests, by a version before this) is guarded by the flock
+alone, as before.
 
 When the slot is not taken (the flock alone serialises writers on this machine):
 - outside a flow or task run (plain functions, `o2c init` itself, tests of the functions);
@@ -51,6 +54,12 @@ def limit_name(warehouse: str | os.PathLike[str]) -> str:
     return _PREFIX + hashlib.sha256(resolved.encode()).hexdigest()[:12]
 
 
+def marker_path(warehouse: str | os.PathLike[str]) -> Path:
+    """`data/o2c.duckdb.slot`: written by `o2c init`, it makes the slot required for this file."""
+    target = Path(warehouse).expanduser().resolve()
+    return target.with_name(target.name + ".slot")
+
+
 def slot_mode() -> str:
     mode = os.environ.get(SLOT_ENV, "required").strip().lower() or "required"
     if mode not in {"required", "off"}:
@@ -83,13 +92,18 @@ def ensure_limit(warehouse: str | os.PathLike[str]) -> tuple[str, str]:
             found = client.read_global_concurrency_limit_by_name(name)
         except ObjectNotFound:
             client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-            return name, "created"
-        if found.limit == 1 and found.active:
-            return name, "unchanged"
-        client.update_global_concurrency_limit(
-            name, GlobalConcurrencyLimitUpdate(limit=1, active=True)
-        )
-        return name, "updated"
+            done = "created"
+        else:
+            done = "unchanged"
+            if found.limit != 1 or not found.active:
+                client.update_global_concurrency_limit(
+                    name, GlobalConcurrencyLimitUpdate(limit=1, active=True)
+                )
+                done = "updated"
+    marker = marker_path(warehouse)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(name + "\n", encoding="utf-8")
+    return name, done
 
 
 def _run_holder() -> object | None:
@@ -127,7 +141,12 @@ def warehouse_slot(
     about 2 s more, with either way of taking the slot: the server's database lock).
     """
     holder = _run_holder()
-    if holder is None or slot_mode() == "off" or not api_in_use():
+    if (
+        holder is None
+        or slot_mode() == "off"
+        or not marker_path(warehouse).exists()
+        or not api_in_use()
+    ):
         yield None
         return
     from prefect.client.orchestration import get_client

@@ -1,8 +1,8 @@
 """One writer at a time on a real `prefect server` (issue 19): `o2c init` creates the warehouse's
 global concurrency limit (limit 1, read back through the API); four statement ingestions and a
 reconcile started at the same moment all complete with all their rows, each having taken the
-slot (its acquisition events on the server); a warehouse nobody initialised is refused with
-"run `o2c init`"."""
+slot (its acquisition events on the server); a writer whose server has lost the slot is refused
+with "run `o2c init`"; a slot left by a killed writer frees itself."""
 
 from __future__ import annotations
 
@@ -104,10 +104,13 @@ def test_init_creates_the_slot_and_simultaneous_writers_all_land(
     assert len(events) >= 5  # at least one writing task of each of the five runs
 
 
-def test_a_writer_on_a_warehouse_without_its_slot_is_told_to_run_init(
-    o2c_env: dict[str, str], tmp_path: Path
+def test_a_writer_whose_server_lost_the_slot_is_told_to_run_init(
+    prefect_server: PrefectServer, procs: Processes, o2c_env: dict[str, str], tmp_path: Path
 ):
-    db = tmp_path / "never-initialised.duckdb"
+    db = tmp_path / "moved.duckdb"
+    procs.run("init", [str(BIN / "o2c"), "--db", str(db), "init"], timeout=WAIT)
+    with prefect_server.client() as api:  # as if PREFECT_API_URL now named another server
+        api.delete(f"/v2/concurrency_limits/{limit_name(db)}").raise_for_status()
     done = subprocess.run(
         [str(BIN / "o2c"), "--db", str(db), "ingest", "statement",
          str(statement(tmp_path / "s.xml", 9))],

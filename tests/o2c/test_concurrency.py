@@ -13,7 +13,13 @@ from prefect import flow, task
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
-from o2c.concurrency import SLOT_ENV, WarehouseSlotMissing, ensure_limit, limit_name
+from o2c.concurrency import (
+    SLOT_ENV,
+    WarehouseSlotMissing,
+    ensure_limit,
+    limit_name,
+    marker_path,
+)
 from o2c.orchestration import writing
 from o2c.warehouse import connect
 
@@ -73,9 +79,21 @@ def test_ensure_limit_sets_a_changed_limit_back_to_one(tmp_path: Path):
 
 def test_a_writing_task_without_the_limit_fails_saying_run_o2c_init(tmp_path: Path):
     db = tmp_path / "o2c.duckdb"
+    name, _ = ensure_limit(db)  # initialised for a slot, then the server lost it (a new server)
+    assert marker_path(db).read_text(encoding="utf-8").strip() == name
+    with get_client(sync_client=True) as client:
+        client.delete_global_concurrency_limit_by_name(name)
     with pytest.raises(WarehouseSlotMissing, match="run `o2c init`"):
         writer_flow(str(db), 1)
     with pytest.raises(ObjectNotFound):  # the writer did not create it on first use
+        _limit(name)
+
+
+def test_a_warehouse_never_initialised_for_a_slot_is_guarded_by_the_flock_alone(tmp_path: Path):
+    db = tmp_path / "o2c.duckdb"
+    writer_flow(str(db), 1)
+    assert not marker_path(db).exists()
+    with pytest.raises(ObjectNotFound):
         _limit(limit_name(db))
 
 
