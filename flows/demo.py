@@ -19,8 +19,10 @@ from prefect.cache_policies import NO_CACHE
 
 from o2c.flows.daily import o2c_daily
 from o2c.flows.ere_sync import ere_sync
-from o2c.tasks.demo.company import generate_company
+from o2c.tasks.demo.company import DEMO_POLICY, DEMO_RATES, generate_company
 from o2c.tasks.demo.files import DemoFiles, write_demo_files
+from o2c.tasks.dunning.penalties import RATES_ENV
+from o2c.tasks.dunning.policy import POLICY_ENV
 from o2c.twins.ar24 import Ar24Twin, Behaviour
 
 
@@ -32,8 +34,26 @@ def generate_demo_files(invoices: int, seed: int, as_of: date, folder: Path) -> 
 
 
 @contextmanager
-def local_ar24() -> Iterator[Ar24Twin]:
-    """AR24's local twin for the demo run: O2C_AR24_* point at it (and are restored after)."""
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """These variables for the demo run, the previous values restored after."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def demo_dunning() -> Iterator[Ar24Twin]:
+    """The demo's dunning world: AR24's local twin (O2C_AR24_* point at it, whatever the user
+    set: fictional customers get no real registered letter); the demo's own policy, as a company
+    arriving with a year of debts (every customer at the level reached), and its labelled rate
+    row for a half-year the shipped table may not hold yet, unless the user named their own."""
     with Ar24Twin(default_behaviour=Behaviour("accept", after_days=0.0)) as twin:
         settings = twin.client_settings()
         values = {
@@ -41,17 +61,11 @@ def local_ar24() -> Iterator[Ar24Twin]:
             "O2C_AR24_TOKEN": settings.token.get_secret_value(),
             "O2C_AR24_PRIVATE_KEY": settings.private_key.get_secret_value(),
             "O2C_AR24_ID_USER": str(settings.id_user),
+            POLICY_ENV: os.environ.get(POLICY_ENV) or str(DEMO_POLICY),
+            RATES_ENV: os.environ.get(RATES_ENV) or str(DEMO_RATES),
         }
-        saved = {name: os.environ.get(name) for name in values}
-        os.environ.update(values)
-        try:
+        with _environment(values):
             yield twin
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
 
 @flow(name="o2c-demo", log_prints=True)
@@ -66,7 +80,7 @@ def o2c_demo(
     as_of = as_of or date.today()
     files = generate_demo_files(invoices, seed, as_of, Path(folder))
     print(f"demo company written to {folder}: {invoices} invoices, seed {seed}")
-    with local_ar24() as twin:
+    with demo_dunning() as twin:
         result = o2c_daily(
             db=db,
             customers=str(files.customers),

@@ -446,15 +446,7 @@ def demo(
 ) -> None:
     """Generate a French company's receivables and bank files, then run the daily flow on them."""
     from o2c.flows.demo import o2c_demo
-    from o2c.tasks.demo.company import DEMO_POLICY, DEMO_RATES
-    from o2c.tasks.dunning.penalties import RATES_ENV
-    from o2c.tasks.dunning.policy import POLICY_ENV
 
-    # The demo's letters reach a half-year the shipped rate table may not hold yet: its own,
-    # labelled assumption (tasks/demo/rates_demo.toml), unless the user named a rate file. Its
-    # company arrives with a year of debts: its policy sends the level reached at once.
-    os.environ.setdefault(RATES_ENV, str(DEMO_RATES))
-    os.environ.setdefault(POLICY_ENV, str(DEMO_POLICY))
     init()  # the demo sets a warehouse up from nothing: the file and its writer slot first
 
     result = _run(
