@@ -213,6 +213,12 @@ def _server_environment(files: ServerFiles, port: int) -> dict[str, str]:
     """Its home and SQLite database in the data folder, on loopback; the user's database wins."""
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env.setdefault("PREFECT_API_DATABASE_CONNECTION_URL", f"sqlite+aiosqlite:///{files.database}")
+    # The warehouse slot's leases outlive a server restart (in memory, a slot held when the
+    # server died would stay taken forever: the count is in SQLite, the lease was not).
+    env.setdefault(
+        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE",
+        "prefect.server.concurrency.lease_storage.filesystem",
+    )
     env |= {
         "PREFECT_HOME": str(files.home),
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
