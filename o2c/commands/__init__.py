@@ -20,6 +20,7 @@ blocks = typer.Typer(
     no_args_is_help=True, help="Credentials as Prefect blocks, from the environment."
 )
 alerts = typer.Typer(no_args_is_help=True, help="Alerts: the automations of automations.yaml.")
+litigation = typer.Typer(no_args_is_help=True, help="What a lawyer or a collection agency needs.")
 
 GROUPS: dict[str, typer.Typer] = {
     "dunning": dunning,
@@ -27,4 +28,5 @@ GROUPS: dict[str, typer.Typer] = {
     "ere": ere,
     "blocks": blocks,
     "alerts": alerts,
+    "litigation": litigation,
 }

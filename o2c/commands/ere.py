@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from o2c.commands import ere
+from o2c.commands import ere, litigation
 
 
 def _fail(exc: Exception) -> None:
@@ -21,6 +21,7 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(1) from None
 
 
+@litigation.command("export")
 @ere.command("dossier")
 def dossier_command(
     customer: str = typer.Argument(..., help="The customer id, as in the ERP export."),
