@@ -155,7 +155,9 @@ def test_the_dossier_holds_what_a_lawyer_needs_and_nothing_of_other_customers(
                            proof_date=SENT_AT)  # fmt: skip
     out = tmp_path / "dossier"
 
-    result = runner.invoke(app, ["--db", str(db), "litigation", "export", "C-042", "--out", str(out)])
+    result = runner.invoke(
+        app, ["--db", str(db), "litigation", "export", "C-042", "--out", str(out)]
+    )
 
     assert result.exit_code == 0, result.output
     assert "3 invoices, 1 letters, 1 proofs" in result.output
