@@ -71,7 +71,7 @@ def decision_form(
             )
         model = create_model(
             f"Payment{n:02d}",
-            __config__=ConfigDict(extra="forbid", title=exc["label"]),
+            __config__=ConfigDict(extra="forbid"),  # the title stays on the field: the UI shows it
             decision=(
                 _choices(options),
                 Field(

@@ -84,7 +84,7 @@ def _sections(schema: dict) -> dict[str, dict]:
     for name, prop in schema["properties"].items():
         if name.startswith("payment_"):
             definition = schema["definitions"][prop["$ref"].rsplit("/", 1)[-1]]
-            out[definition["title"]] = {"field": name, **definition}
+            out[prop["title"]] = {"field": name, **definition}  # the UI heads it with this
     return out
 
 

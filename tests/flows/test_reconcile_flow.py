@@ -165,10 +165,12 @@ def _schema(client, run) -> dict:
 
 
 def _section(schema: dict) -> tuple[str, dict]:
-    """The one exception's field and its definition (B2, the 100,00 nobody could place)."""
+    """The one exception's field and its definition (B2, the 100,00 nobody could place), titled
+    as the field is: the title the UI heads the section with."""
     (name,) = [k for k in schema["properties"] if k.startswith("payment_")]
-    ref = schema["properties"][name]["$ref"].rsplit("/", 1)[-1]
-    return name, schema["definitions"][ref]
+    prop = schema["properties"][name]
+    ref = prop["$ref"].rsplit("/", 1)[-1]
+    return name, {**schema["definitions"][ref], "title": prop["title"]}
 
 
 def _switches(node) -> list:
