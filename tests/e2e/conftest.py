@@ -245,3 +245,18 @@ def procs(
 def api(prefect_server: PrefectServer) -> Iterator[httpx.Client]:
     with prefect_server.client() as client:
         yield client
+
+
+@pytest.fixture
+def own_automations(api: httpx.Client) -> Iterator[None]:
+    """The server serves the whole e2e session and `o2c serve` gives each served deployment its
+    trigger automations. A test that serves starts and ends with none left, or an automation
+    of an earlier test (same deployment, same event) would fire beside its own."""
+
+    def clear() -> None:
+        for automation in api.post("/automations/filter", json={}).raise_for_status().json():
+            api.delete(f"/automations/{automation['id']}").raise_for_status()
+
+    clear()
+    yield
+    clear()

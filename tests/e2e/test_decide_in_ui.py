@@ -70,12 +70,18 @@ def _paused(api: httpx.Client) -> dict | None:
         json={"flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}}, "limit": 5},
     ).raise_for_status()
     runs = [r for r in found.json() if r["state"]["state_details"].get("run_input_keyset")]
+    # Prefect saves the form just after the Paused state: a run without it yet is not ready.
+    runs = [r for r in runs if api.get(_schema_url(r)).status_code == 200]
     return runs[0] if runs else None
 
 
-def _schema(api: httpx.Client, run: dict) -> dict:
+def _schema_url(run: dict) -> str:
     key = run["state"]["state_details"]["run_input_keyset"]["schema"]
-    return api.get(f"/flow_runs/{run['id']}/input/{key}").raise_for_status().json()
+    return f"/flow_runs/{run['id']}/input/{key}"
+
+
+def _schema(api: httpx.Client, run: dict) -> dict:
+    return api.get(_schema_url(run)).raise_for_status().json()
 
 
 def _sections(schema: dict) -> dict[str, dict]:

@@ -86,17 +86,6 @@ def paris_day(run: dict) -> str:
     return moment(run["expected_start_time"]).astimezone(PARIS).date().isoformat()
 
 
-@pytest.fixture
-def own_automations(api: httpx.Client):
-    """The server serves the whole e2e session: the automations `o2c serve` created are deleted
-    after the test (each e2e test serves its own), or a later test's inbox event would also fire
-    this one's trigger."""
-    yield
-    for automation in api.post("/automations/filter", json={}).raise_for_status().json():
-        api.delete(f"/automations/{automation['id']}").raise_for_status()
-
-
-@pytest.mark.usefixtures("own_automations")
 def _create_run(api: httpx.Client, deployment_id: str, parameters: dict) -> None:
     """Create a deployed run as Prefect's own client does: a 503 is retried. Prefect 3.8.8's
     server answers 503 now and then on create_flow_run (SQLAlchemy: "Can't evaluate bulk DML
@@ -111,6 +100,7 @@ def _create_run(api: httpx.Client, deployment_id: str, parameters: dict) -> None
         time.sleep(1)
 
 
+@pytest.mark.usefixtures("own_automations")
 def test_every_deployment_is_registered_and_ingestions_start_one_reconcile(
     prefect_server: PrefectServer,
     procs: Processes,

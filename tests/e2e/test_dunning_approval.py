@@ -39,8 +39,15 @@ def _paused(api: httpx.Client) -> dict | None:
             "flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}},
         },
     ).raise_for_status()
-    runs = found.json()
+    # Prefect saves the form just after the Paused state: a run without it yet is not ready.
+    runs = [r for r in found.json() if _has_form(api, r)]
     return runs[0] if runs else None
+
+
+def _has_form(api: httpx.Client, run: dict) -> bool:
+    state = run["state"]
+    key = f"{state['name'].lower()}-{state['state_details']['pause_key']}-schema"
+    return api.get(f"/flow_runs/{run['id']}/input/{key}").status_code == 200
 
 
 def _schema(api: httpx.Client, run: dict) -> dict:

@@ -112,6 +112,7 @@ def final_run(api: httpx.Client, deployment_id: str, path: Path, procs: Processe
     )
 
 
+@pytest.mark.usefixtures("own_automations")
 def test_file_dropped_in_inbox_is_ingested_and_a_bad_one_rejected(
     prefect_server: PrefectServer,
     procs: Processes,

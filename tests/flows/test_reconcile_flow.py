@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
@@ -135,7 +136,9 @@ def test_the_summary_gives_what_was_allocated_per_currency(tmp_path: Path):
 
 
 def _paused_run(client, after: set | None = None):
-    """The paused flow run (waiting for another pause than those in ``after``), or None."""
+    """The paused flow run (waiting for another pause than those in ``after``) once its form
+    exists, or None. Prefect saves the form's schema just after the Paused state, so a run seen
+    paused a moment too early has no form yet (its input read is a 404)."""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         runs = client.read_flow_runs(
@@ -144,10 +147,20 @@ def _paused_run(client, after: set | None = None):
             )
         )
         runs = [r for r in runs if r.state.state_details.pause_key not in (after or set())]
-        if runs:
+        if runs and _has_form(client, runs[0]):
             return runs[0]
         time.sleep(0.5)
     return None
+
+
+def _has_form(client, run) -> bool:
+    try:
+        _schema(client, run)
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code != 404:
+            raise
+        return False
+    return True
 
 
 def _start(db: Path) -> tuple[threading.Thread, dict]:
