@@ -1,7 +1,9 @@
 """Every deployment of prefect.yaml on a real `prefect server`, read back through its API
 (issue 19): schedules in Europe/Paris, tags, the UI form's descriptions, the inbox and reconcile
-triggers; then two invoice files loaded by deployed runs make exactly one reconcile run, started
-by the debounced trigger after both, and every run is named for what it did and its day.
+triggers; then a statement dropped in the bank inbox (ingested by its trigger) and two invoice
+files loaded by deployed runs make exactly one reconcile run, started by the debounced trigger
+after all three, and every run is named for what it did and its day; last, o2c-daily runs to
+Completed on a demo company's files at the paths prefect.yaml gives it.
 
 One `o2c serve` of the whole file, as a laptop or a single VM runs it.
 """
@@ -18,9 +20,13 @@ import httpx
 import pytest
 import yaml
 
+from o2c.tasks.demo.camt_writer import write_camt053
+from o2c.tasks.demo.company import generate_company
+from o2c.tasks.demo.files import write_demo_files
 from tests.erp_exports import GOOD, write_export
 
 from .conftest import BIN, REPO, PrefectServer, Processes, wait_for
+from .test_inbox_trigger import statement, upload
 
 pytestmark = pytest.mark.server
 
@@ -152,7 +158,14 @@ def test_every_deployment_is_registered_and_ingestions_start_one_reconcile(
     (action,) = automation["actions"]
     assert action["parameters"] == {"ask_finance": False}
 
-    # Two invoice exports loaded by deployed runs a few seconds apart.
+    # A statement dropped in the bank inbox, and two invoice exports loaded by deployed runs a
+    # few seconds apart.
+    drop = project / "drop"
+    drop.mkdir()
+    procs.start("o2c-watch", [str(BIN / "o2c"), "watch", str(drop), "--settle", "1"])
+    made = tmp_path / "releve.xml"
+    write_camt053(made, [statement()], message_id="E2E-DEPLOY-1")
+    upload(made.read_bytes(), drop / made.name)
     files = [
         write_export(project / "data" / "erp" / "invoices_a.csv", GOOD[:3]),
         write_export(project / "data" / "erp" / "invoices_b.csv", GOOD[3:]),
@@ -161,18 +174,24 @@ def test_every_deployment_is_registered_and_ingestions_start_one_reconcile(
     for file in files:
         _create_run(api, ingest_id, {"path": str(file)})
 
-    def ingested() -> list[dict] | None:
+    def finished(deployment: str, count: int) -> list[dict] | None:
         procs.check_alive()
-        runs = runs_of(api, ingest_id)
-        return runs if len(runs) == 2 and all(r["state_type"] in FINISHED for r in runs) else None
+        runs = runs_of(api, deployments[deployment]["id"])
+        done = len(runs) == count and all(r["state_type"] in FINISHED for r in runs)
+        return runs if done else None
 
-    ingests = wait_for("both ingest-invoices runs", ingested, timeout=WAIT, every=2,
-                       context=procs.report)  # fmt: skip
+    ingests = wait_for("both ingest-invoices runs", lambda: finished("ingest-invoices", 2),
+                       timeout=WAIT, every=2, context=procs.report)  # fmt: skip
     assert [r["state_type"] for r in ingests] == ["COMPLETED", "COMPLETED"], ingests
     assert sorted(r["name"] for r in ingests) == sorted(
         f"ingest-{f.name}-{paris_day(r)}" for f, r in zip(files, ingests, strict=True)
     )
-    last_done = max(moment(r["end_time"]) for r in ingests)
+    (bank,) = wait_for("the inbox's ingest-bank-statement run",
+                       lambda: finished("ingest-bank-statement", 1), timeout=WAIT, every=2,
+                       context=procs.report)  # fmt: skip
+    assert bank["state_type"] == "COMPLETED", bank["state"]
+    assert (bank.get("created_by") or {}).get("id") == inbox["id"], bank["created_by"]
+    last_done = max(moment(r["end_time"]) for r in [*ingests, bank])
 
     reconcile_id = deployments["reconcile"]["id"]
 
@@ -190,5 +209,17 @@ def test_every_deployment_is_registered_and_ingestions_start_one_reconcile(
     assert date.fromisoformat(paris_day(run)) >= date.fromisoformat(paris_day(ingests[0]))
     # Debounced: started a window after the last completion, not after the first one ...
     assert moment(run["created"]) >= last_done + timedelta(seconds=55), (run["created"], last_done)
-    # ... and once for both files.
+    # ... and once for the three files.
     assert len(runs_of(api, reconcile_id)) == 1
+
+    # o2c-daily, as its schedule starts it: prefect.yaml's relative paths, read from the
+    # serving folder, hold a small demo company's exports and bank inbox.
+    company = generate_company(invoices=40, seed=5, as_of=date.today())
+    demo = write_demo_files(company, project / "data" / "erp", seed=5)
+    demo.bank_inbox.rename(project / "data" / "inbox")
+    _create_run(api, deployments["o2c-daily"]["id"], {})
+    (daily,) = wait_for("the o2c-daily run", lambda: finished("o2c-daily", 1), timeout=WAIT,
+                        every=2, context=procs.report)  # fmt: skip
+    assert daily["state_type"] == "COMPLETED", daily["state"]
+    assert daily["name"] == f"o2c-daily-{paris_day(daily)}"
+    assert not [p for p in (project / "data" / "inbox").iterdir() if p.is_file()]  # all ingested
