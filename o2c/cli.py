@@ -387,12 +387,9 @@ def _export_aging(con: Any, out_file: Path, as_of: date) -> int:
 def _dunning_actions(con: Any, as_of: date) -> Any:
     """The day's dunning actions for the workbook's own sheet; none before dunning ever ran."""
     from o2c.tasks.dunning import journal
-    from o2c.warehouse import scalar
+    from o2c.warehouse import has_tables
 
-    has_outbox = scalar(
-        con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dunning_outbox'"
-    )
-    return journal.day_actions(con, as_of) if has_outbox else None
+    return journal.day_actions(con, as_of) if has_tables(con, "dunning_outbox") else None
 
 
 @app.command()

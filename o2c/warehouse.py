@@ -140,3 +140,15 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 # Connections inside `transaction` (by id: DuckDB connections take no attributes or weak refs).
 _IN_TRANSACTION: set[int] = set()
+
+
+def has_tables(con: duckdb.DuckDBPyConnection, *names: str) -> bool:
+    """Whether all these tables exist: commands that read a feature's tables (dunning, letters)
+    say "nothing yet" on a warehouse where that feature never ran, instead of failing."""
+    found = scalar(
+        con,
+        "SELECT count(DISTINCT table_name) FROM information_schema.tables"
+        " WHERE table_name IN (SELECT unnest($names))",
+        {"names": list(names)},
+    )
+    return found == len(set(names))

@@ -19,22 +19,16 @@ def verify_command() -> None:
     from o2c.cli import err, out, state
     from o2c.tasks.dunning.audit import verify
     from o2c.tasks.ere.store import check_files, letters_dir
-    from o2c.warehouse import connect, db_path, scalar
+    from o2c.warehouse import connect, db_path, has_tables
 
     try:
         with connect(state.db, read_only=True) as con:
-            tables = scalar(
-                con,
-                "SELECT count(*) FROM information_schema.tables"
-                " WHERE table_name IN ('audit_log', 'audit_head')",
+            result = verify(con) if has_tables(con, "audit_log", "audit_head") else None
+            problems = (
+                check_files(con, letters_dir(state.db))
+                if has_tables(con, "ere_letters", "ere_proofs")
+                else []
             )
-            result = verify(con) if tables == 2 else None
-            evidence = scalar(
-                con,
-                "SELECT count(*) FROM information_schema.tables"
-                " WHERE table_name IN ('ere_letters', 'ere_proofs')",
-            )
-            problems = check_files(con, letters_dir(state.db)) if evidence == 2 else []
     except Exception as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
