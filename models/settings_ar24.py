@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from o2c.models.settings_errors import settings_problems
+
 SANDBOX_URL = "https://sandbox.ar24.fr/api"
 PRODUCTION_URL = "https://app.ar24.fr/api"
 TOKEN_BLOCK = "o2c-ar24-token"
@@ -60,12 +62,8 @@ def ar24_settings(**values: Any) -> Ar24Settings:
     try:
         return Ar24Settings(**values)
     except ValidationError as exc:
-        problems = [
-            f"O2C_AR24_{'.'.join(str(p) for p in e['loc']).upper()}: "
-            + ("missing" if e["type"] == "missing" else e["msg"].removeprefix("Value error, "))
-            for e in exc.errors(include_input=False, include_url=False, include_context=False)
-        ]
-        raise Ar24SettingsError("AR24 settings: " + "; ".join(problems)) from None
+        problems = settings_problems(exc, "O2C_AR24_")
+        raise Ar24SettingsError("AR24 settings: " + problems) from None
 
 
 def load_ar24_settings(secret_from_block: Callable[[str], str | None]) -> Ar24Settings:

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from o2c.models.settings_errors import settings_problems
+
 
 class BridgeSettings(BaseSettings):
     """How to reach Bridge API v3 and how politely to talk to it."""
@@ -75,25 +77,13 @@ class BridgeSettingsError(ValueError):
     """A missing or invalid O2C_BRIDGE_* setting, named without its value (it may be a secret)."""
 
 
-def _clean(exc: ValidationError) -> BridgeSettingsError:
-    # pydantic's own text quotes the inputs; only the field names and reasons are kept here.
-    problems = []
-    for error in exc.errors(include_input=False, include_url=False, include_context=False):
-        loc = ".".join(str(part) for part in error["loc"])
-        name = f"O2C_BRIDGE_{loc.upper()}" if loc else "O2C_BRIDGE_*"
-        reason = (
-            "missing" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
-        )
-        problems.append(f"{name}: {reason}" if loc else reason)
-    return BridgeSettingsError("Bridge settings: " + "; ".join(problems))
-
-
 def bridge_settings(**values: Any) -> BridgeSettings:
     """BridgeSettings from the environment (and `values`), a clean error naming what is wrong."""
     try:
         return BridgeSettings(**values)
     except ValidationError as exc:
-        raise _clean(exc) from None
+        problems = settings_problems(exc, "O2C_BRIDGE_")
+        raise BridgeSettingsError("Bridge settings: " + problems) from None
 
 
 def load_bridge_settings(secret_from_block: Callable[[str], str | None]) -> BridgeSettings:

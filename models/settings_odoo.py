@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from o2c.models.settings_errors import settings_problems
+
 
 class OdooSettings(BaseSettings):
     """How to reach one Odoo database and how much to read per call."""
@@ -70,12 +72,8 @@ def odoo_settings(**values: object) -> OdooSettings:
     try:
         settings = OdooSettings(**values)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = [
-            f"O2C_ODOO_{'.'.join(str(p) for p in e['loc']).upper()}: "
-            + ("missing" if e["type"] == "missing" else e["msg"].removeprefix("Value error, "))
-            for e in exc.errors(include_input=False, include_url=False, include_context=False)
-        ]
-        raise OdooSettingsError("Odoo settings: " + "; ".join(problems)) from None
+        problems = settings_problems(exc, "O2C_ODOO_")
+        raise OdooSettingsError("Odoo settings: " + problems) from None
     if settings.protocol == "jsonrpc" and not settings.login:
         raise OdooSettingsError("Odoo settings: O2C_ODOO_LOGIN: missing (needed by jsonrpc)")
     return settings

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from o2c.models.settings_errors import settings_problems
+
 
 class PaymentLinkSettings(BaseSettings):
     """How to reach Bridge's payment-link API, and what a link we create looks like."""
@@ -53,9 +55,5 @@ def payment_link_settings(**values: object) -> PaymentLinkSettings:
     try:
         return PaymentLinkSettings(**values)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = [
-            f"O2C_PAYLINK_{'.'.join(str(p) for p in e['loc']).upper()}: "
-            + ("missing" if e["type"] == "missing" else e["msg"].removeprefix("Value error, "))
-            for e in exc.errors(include_input=False, include_url=False, include_context=False)
-        ]
-        raise PaymentLinkSettingsError("payment-link settings: " + "; ".join(problems)) from None
+        problems = settings_problems(exc, "O2C_PAYLINK_")
+        raise PaymentLinkSettingsError("payment-link settings: " + problems) from None
