@@ -1,9 +1,11 @@
 """The collector's worklist for the day: what a person has to do, biggest and oldest first.
 
 Phone calls and litigation hand-overs the plan reached (nothing is sent for them), promises to
-pay that fall due within a few days, disputes open for a long time, and reminders that bounced
-or whose fate is unknown (finance settles them with `o2c dunning`). Letters refused or unclaimed
-join when the ERE channel lands (issue 18). Ranked by amount, then by age.
+pay that fall due within a few days, disputes open for a long time, reminders that bounced
+or whose fate is unknown (finance settles them with `o2c dunning`), and formal notices that
+need a person: refused or unclaimed by the customer, bounced, without the customer's consent to
+an electronic letter (a paper LRAR to post), or sent with an unknown outcome. Ranked by amount,
+then by age.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from o2c.tasks.common.formatting import format_date, format_money
 from o2c.tasks.common.language import Labels, Lang
 from o2c.tasks.dunning import store
 from o2c.tasks.dunning.exclusions import list_exclusions
+from o2c.tasks.ere.sync import letters_needing_attention
+from o2c.warehouse import has_tables
 
 PROMISE_WARNING_DAYS = 3  # a promise ending within this many days is on the list
 DISPUTE_OLD_DAYS = 30  # a dispute open this long is on the list
@@ -31,6 +35,11 @@ TASKS = {
         "dispute": "Litige ancien à relancer",
         "bounced": "Relance refusée par le serveur : corriger l'adresse",
         "unknown": "Relance à l'issue inconnue : vérifier",
+        "letter_refused": "Mise en demeure refusée : envoyer en LRAR papier",
+        "letter_neglected": "Mise en demeure non réclamée : envoyer en LRAR papier",
+        "letter_bounced": "Mise en demeure non remise : corriger l'adresse",
+        "letter_no_consent": "Pas d'accord pour la LRE : envoyer en LRAR papier",
+        "letter_unknown_send": "Mise en demeure à l'issue inconnue : vérifier sur AR24",
     },
     "en": {
         "phone_task": "Call the customer",
@@ -39,6 +48,11 @@ TASKS = {
         "dispute": "Old dispute to follow up",
         "bounced": "Reminder refused by the server: fix the address",
         "unknown": "Reminder with unknown outcome: check",
+        "letter_refused": "Formal notice refused: send a paper registered letter",
+        "letter_neglected": "Formal notice not claimed: send a paper registered letter",
+        "letter_bounced": "Formal notice not delivered: fix the address",
+        "letter_no_consent": "No consent to e-registered mail: send a paper registered letter",
+        "letter_unknown_send": "Formal notice with unknown outcome: check on AR24",
     },
 }
 
@@ -66,6 +80,22 @@ def _plan_tasks(communications: list[Communication]) -> list[dict]:
         }
         for c in communications
         if c.channel in (Channel.PHONE_TASK, Channel.LITIGATION)
+    ]
+
+
+def _letter_tasks(con: duckdb.DuckDBPyConnection, as_of: date) -> list[dict]:
+    """Formal notices a person must take over (a letter's fate is the ERE sync's to record)."""
+    return [
+        {
+            "task": f"letter_{r['reason']}",
+            "customer_id": r["customer_id"],
+            "customer": r["customer_name"],
+            "currency": r["currency"],
+            "amount_cents": r["claimed_cents"],
+            "age_days": r["days"],
+            "detail": format_date(r["since"].date()) if r["since"] else "",
+        }
+        for r in letters_needing_attention(con, as_of).iter_rows(named=True)
     ]
 
 
@@ -116,9 +146,11 @@ def worklist(
                 "detail": f"{d['invoice_id']}: {d['reason']}",
             }
         )
+    letters = has_tables(con, "ere_letters")
     problems = con.execute(
         "SELECT status, customer_id, currency, due_cents, as_of, coalesce(reply, '')"
-        " FROM dunning_outbox WHERE status IN ('bounced', 'unknown') AND as_of BETWEEN ? AND ?",
+        " FROM dunning_outbox WHERE status IN ('bounced', 'unknown') AND as_of BETWEEN ? AND ?"
+        + (" AND key NOT IN (SELECT key FROM ere_letters)" if letters else ""),
         [as_of - timedelta(days=SEND_PROBLEM_DAYS), as_of],
     ).fetchall()
     for status, customer, currency, cents, day, reply in problems:
@@ -133,6 +165,8 @@ def worklist(
                 "detail": reply,
             }
         )
+    if letters:
+        rows += _letter_tasks(con, as_of)
     frame = pl.DataFrame(rows, schema=TASK) if rows else pl.DataFrame(schema=TASK)
     return frame.sort(["amount_cents", "age_days"], descending=True)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from o2c.cli import app
+from o2c.tasks.dunning.worklist import worklist, worklist_rows
 from o2c.tasks.ere.send import evidence_dir, send_formal_notices
 from o2c.tasks.ere.sync import letters_needing_attention, letters_table, sync_letters
 from o2c.twins.ar24 import Ar24Twin, Behaviour
@@ -85,6 +86,7 @@ def test_letters_reach_their_ends_with_their_proofs_and_the_evidence_is_verified
         }
         table = letters_table(con, date(2026, 3, 20), lang="fr")
         attention = letters_needing_attention(con, date(2026, 3, 20))
+        tasks = worklist_rows(worklist(con, date(2026, 3, 20), []), "fr")
     assert len(recorded) == 8
     for _key, _kind, path, sha in recorded:
         assert Path(path).parent == evidence_dir(db)
@@ -98,6 +100,12 @@ def test_letters_reach_their_ends_with_their_proofs_and_the_evidence_is_verified
         "Adresse invalide : non délivrée",
     }
     assert sorted(attention["reason"]) == ["bounced", "neglected", "refused"]
+    # ... and the collector finds them on the day's worklist, what to do first
+    assert sorted(t["Tâche"] for t in tasks) == [
+        "Mise en demeure non remise : corriger l'adresse",
+        "Mise en demeure non réclamée : envoyer en LRAR papier",
+        "Mise en demeure refusée : envoyer en LRAR papier",
+    ]
 
     intact = runner.invoke(app, ["--db", str(db), "audit", "verify"])
     assert intact.exit_code == 0, intact.output
