@@ -1,7 +1,9 @@
 """`o2c ere ...`: the formal notices sent as electronic registered letters (issue 18).
 
 - `o2c ere dossier CUSTOMER --out FOLDER`: the customer's litigation file (tasks/ere/dossier.py);
-- `o2c ere check`: every kept letter and proof still has the SHA-256 recorded for it.
+- `o2c ere check`: every kept letter and proof still has the SHA-256 recorded for it;
+- `o2c ere sync`: the ere-sync flow now (AR24's states and proofs recorded), as its 30-minute
+  deployment runs it, for a user of the embedded default or after an AR24 outage.
 """
 
 from __future__ import annotations
@@ -69,3 +71,21 @@ def check_command() -> None:
     if problems:
         raise typer.Exit(1)
     out.print("ERE letters and proofs: every file matches its record", markup=False)
+
+
+@ere.command("sync")
+def sync_command() -> None:
+    """Ask AR24 for each sent letter's state and new proofs now, and record them (the ere-sync
+    flow, with its `ere-letters` artifact)."""
+    from o2c.cli import out, run_flow, state
+    from o2c.flows.ere_sync import ere_sync
+
+    stats = run_flow("syncing letters with AR24", ere_sync, db=state.db)
+    out.print(
+        f"{stats['read']} letters read from AR24: {stats['changed']} changed, {stats['proofs']}"
+        f" new proofs, {stats['errors']} unreadable; {stats['need_attention']} need a person",
+        markup=False,
+        highlight=False,
+    )
+    if stats["errors"]:
+        raise typer.Exit(1)

@@ -9,7 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from o2c.cli import app
 from o2c.concurrency import ensure_limit
 from o2c.flows.ere_sync import ere_sync
 from o2c.tasks.ere.send import send_formal_notices
@@ -54,3 +56,28 @@ def test_ere_sync_records_a_refusal_with_its_proof_and_publishes_the_table(
     assert rows[0]["Statut"] == "Refusée (vaut notification)"
     assert rows[0]["Preuves"] in ("EV RF", "RF EV")
     assert settings.token.get_secret_value() not in json.dumps(rows)
+
+
+def test_o2c_ere_sync_runs_the_flow_and_says_what_changed(
+    db: Path, twin: Ar24Twin, monkeypatch
+) -> None:
+    settings = twin.client_settings()
+    for name, value in {
+        "BASE_URL": settings.base_url,
+        "TOKEN": settings.token.get_secret_value(),
+        "PRIVATE_KEY": settings.private_key.get_secret_value(),
+        "ID_USER": settings.id_user,
+    }.items():
+        monkeypatch.setenv(f"O2C_AR24_{name}", value)
+    twin.recipient("compta@garage-martin.example", Behaviour("neglect"))
+    send_formal_notices(db, [notice("fr")], client=client(twin))
+    twin.advance(16)  # not claimed within 15 days
+    ensure_limit(db)
+
+    done = CliRunner().invoke(app, ["--db", str(db), "ere", "sync"])
+
+    assert done.exit_code == 0, done.output
+    assert "1 letters read from AR24: 1 changed" in done.output
+    assert "1 need a person" in done.output
+    with connect(db, read_only=True) as con:
+        assert con.execute("SELECT status FROM ere_letters").fetchall() == [("neglected",)]
