@@ -35,10 +35,10 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from o2c.models.dunning import ACTION_HISTORY
+from o2c.models.dunning import ACTION_HISTORY, DUNNING_CUSTOMER, EXCLUSION
 from o2c.models.dunning_policy import DunningPolicy, cents_for
 from o2c.models.schemas import OPEN_ITEM
-from o2c.tasks.dunning.plan import DUNNING_CUSTOMER, EXCLUSION, communications, plan_frames
+from o2c.tasks.dunning.plan import communications, plan_frames
 from o2c.tasks.dunning.policy import holidays_between, load_policy
 
 TARGET_SECONDS = 5.0

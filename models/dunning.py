@@ -177,3 +177,75 @@ ACTION_HISTORY = {
     "status": pl.String,
     "acted_on": pl.Date,
 }
+
+
+# What the plan reads of exclusions (tasks/dunning/exclusions.py active_exclusions): a null
+# invoice_id excludes the whole customer; a null `until` has no end.
+EXCLUSION = {
+    "customer_id": pl.String,
+    "invoice_id": pl.String,
+    "kind": pl.String,  # ExclusionKind
+    "until": pl.Date,
+    "reason": pl.String,
+}
+
+# The same, with the id of the fact each row comes from (tasks/dunning/exclusions.py).
+ACTIVE_EXCLUSION = {**EXCLUSION, "exclusion_id": pl.Int64}
+
+# Every exclusion as finance lists it.
+EXCLUSION_ROW = {
+    "exclusion_id": pl.Int64,
+    "customer_id": pl.String,
+    "invoice_id": pl.String,
+    "kind": pl.String,
+    "starts_on": pl.Date,
+    "until": pl.Date,
+    "reason": pl.String,
+    "created_by": pl.String,
+    "origin": pl.String,
+    "created_at": pl.Datetime,
+    "ended_on": pl.Date,
+    "ended_by": pl.String,
+    "end_reason": pl.String,
+    "state": pl.String,  # active | ended | expired | future, on the day asked
+}
+
+# What the plan reads of customers (tasks/dunning/customers.py dunning_contacts): one row per
+# customer; emails are the dunning contacts, accounting first. A customer missing here is dunned
+# in French as a business, under the default segment, and has no email address.
+DUNNING_CUSTOMER = {
+    "customer_id": pl.String,
+    "name": pl.String,
+    "language": pl.String,
+    "customer_kind": pl.String,  # CustomerKind
+    "segment": pl.String,
+    "emails": pl.List(pl.String),
+}
+
+# One row per customer as the dunning contacts (tasks/dunning/customers.py): what the plan
+# reads first, then what letters and the ERE channel need.
+DUNNING_CONTACT = {
+    **DUNNING_CUSTOMER,
+    "address_line1": pl.String,
+    "address_line2": pl.String,
+    "postal_code": pl.String,
+    "city": pl.String,
+    "country": pl.String,
+    "lre_consent": pl.Boolean,  # may be sent a registered e-mail (LRE)
+    "lre_consent_date": pl.Date,
+    "payment_terms_days": pl.Int32,
+    "payment_terms_end_of_month": pl.Boolean,
+}
+
+# What the plan reads of payment plans (tasks/dunning/exclusions.py missed_instalments): the
+# instalments due and unpaid; a plan over the whole account has no invoice_id.
+MISSED_INSTALMENT = {
+    "exclusion_id": pl.Int64,
+    "customer_id": pl.String,
+    "invoice_id": pl.String,
+    "currency": pl.String,
+    "seq": pl.Int32,
+    "due_date": pl.Date,
+    "amount_cents": pl.Int64,
+    "unpaid_cents": pl.Int64,
+}

@@ -16,29 +16,9 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from o2c.models.dunning import CustomerKind
+from o2c.models.dunning import DUNNING_CONTACT, CustomerKind
 from o2c.tasks.common.language import company_language
 from o2c.tasks.erp.dunning_fields import EMAIL_JOIN
-
-# One row per customer: what the plan reads (tasks/dunning/plan.py DUNNING_CUSTOMER) first, then
-# what letters and the ERE channel need.
-DUNNING_CONTACT = {
-    "customer_id": pl.String,
-    "name": pl.String,
-    "language": pl.String,  # fr | en
-    "customer_kind": pl.String,  # models.dunning.CustomerKind
-    "segment": pl.String,
-    "emails": pl.List(pl.String),  # the recipients, accounting contacts first
-    "address_line1": pl.String,
-    "address_line2": pl.String,
-    "postal_code": pl.String,
-    "city": pl.String,
-    "country": pl.String,
-    "lre_consent": pl.Boolean,  # may be sent a registered e-mail (LRE)
-    "lre_consent_date": pl.Date,
-    "payment_terms_days": pl.Int32,
-    "payment_terms_end_of_month": pl.Boolean,
-}
 
 _QUERY = """
     SELECT customer_id, name, language, customer_kind, segment, accounting_email, main_email,

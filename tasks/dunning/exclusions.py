@@ -28,7 +28,13 @@ import duckdb
 import polars as pl
 
 from o2c.models.bounds import CONTROL_CHARACTERS_STRICT
-from o2c.models.dunning import AuditEvent, ExclusionKind
+from o2c.models.dunning import (
+    ACTIVE_EXCLUSION,
+    EXCLUSION_ROW,
+    MISSED_INSTALMENT,
+    AuditEvent,
+    ExclusionKind,
+)
 from o2c.tasks.dunning import audit
 from o2c.tasks.dunning.instalments import INSTALMENT, instalments_due
 from o2c.warehouse import first_row, scalar, transaction
@@ -40,43 +46,6 @@ SETTABLE = (
     ExclusionKind.PROMISE_TO_PAY,
     ExclusionKind.OPT_OUT,
 )
-# What the plan reads (tasks/dunning/plan.py EXCLUSION) and which fact it comes from.
-ACTIVE_EXCLUSION = {
-    "customer_id": pl.String,
-    "invoice_id": pl.String,
-    "kind": pl.String,
-    "until": pl.Date,
-    "reason": pl.String,
-    "exclusion_id": pl.Int64,
-}
-# Every exclusion as finance lists it.
-EXCLUSION_ROW = {
-    "exclusion_id": pl.Int64,
-    "customer_id": pl.String,
-    "invoice_id": pl.String,
-    "kind": pl.String,
-    "starts_on": pl.Date,
-    "until": pl.Date,
-    "reason": pl.String,
-    "created_by": pl.String,
-    "origin": pl.String,
-    "created_at": pl.Datetime,
-    "ended_on": pl.Date,
-    "ended_by": pl.String,
-    "end_reason": pl.String,
-    "state": pl.String,  # active | ended | expired | future, on the day asked
-}
-# The instalments due and not paid of every payment plan in force.
-MISSED_INSTALMENT = {
-    "exclusion_id": pl.Int64,
-    "customer_id": pl.String,
-    "invoice_id": pl.String,
-    "currency": pl.String,
-    "seq": pl.Int32,
-    "due_date": pl.Date,
-    "amount_cents": pl.Int64,
-    "unpaid_cents": pl.Int64,
-}
 _CONTROL = re.compile(CONTROL_CHARACTERS_STRICT)
 _AMOUNT = re.compile(r"^\d+(?:[.,]\d{1,2})?$")
 

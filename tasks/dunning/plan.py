@@ -38,6 +38,9 @@ import polars as pl
 
 from o2c.models.dunning import (
     ACTION_HISTORY,
+    DUNNING_CUSTOMER,
+    EXCLUSION,
+    MISSED_INSTALMENT,
     Channel,
     Communication,
     CustomerKind,
@@ -50,40 +53,6 @@ from o2c.models.schemas import OPEN_ITEM, conform
 from o2c.tasks.dunning.penalties import RateTable, accrued_penalties, indemnity_cents, load_rates
 from o2c.tasks.dunning.policy import elapsed_days
 
-# What the plan reads of exclusions (tasks/dunning/exclusions.py active_exclusions): a null
-# invoice_id excludes the whole customer; a null `until` has no end.
-EXCLUSION = {
-    "customer_id": pl.String,
-    "invoice_id": pl.String,
-    "kind": pl.String,  # ExclusionKind
-    "until": pl.Date,
-    "reason": pl.String,
-}
-
-# What the plan reads of customers (tasks/dunning/customers.py dunning_contacts): one row per
-# customer; emails are the dunning contacts, accounting first. A customer missing here is dunned
-# in French as a business, under the default segment, and has no email address.
-DUNNING_CUSTOMER = {
-    "customer_id": pl.String,
-    "name": pl.String,
-    "language": pl.String,
-    "customer_kind": pl.String,  # CustomerKind
-    "segment": pl.String,
-    "emails": pl.List(pl.String),
-}
-
-# What the plan reads of payment plans (tasks/dunning/exclusions.py missed_instalments): the
-# instalments due and unpaid; a plan over the whole account has no invoice_id.
-MISSED_INSTALMENT = {
-    "exclusion_id": pl.Int64,
-    "customer_id": pl.String,
-    "invoice_id": pl.String,
-    "currency": pl.String,
-    "seq": pl.Int32,
-    "due_date": pl.Date,
-    "amount_cents": pl.Int64,
-    "unpaid_cents": pl.Int64,
-}
 INSTALMENT_DOCUMENT = "instalment"
 
 # Items that reached a level but are in no communication, and why (the journal's "not sent").

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
+from o2c.models.dunning import DUNNING_CUSTOMER
 from o2c.tasks.dunning.customers import dunning_contacts
-from o2c.tasks.dunning.plan import DUNNING_CUSTOMER
 from o2c.tasks.erp.ingest import ingest_customer_file
 from o2c.warehouse import connect
 

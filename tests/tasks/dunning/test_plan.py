@@ -7,9 +7,16 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from o2c.models.dunning import ACTION_HISTORY, Channel, communication_key
+from o2c.models.dunning import (
+    ACTION_HISTORY,
+    DUNNING_CUSTOMER,
+    EXCLUSION,
+    MISSED_INSTALMENT,
+    Channel,
+    communication_key,
+)
 from o2c.models.schemas import OPEN_ITEM
-from o2c.tasks.dunning.plan import DUNNING_CUSTOMER, EXCLUSION, MISSED_INSTALMENT, plan
+from o2c.tasks.dunning.plan import plan
 from o2c.tasks.dunning.policy import parse_policy
 
 AS_OF = date(2026, 3, 31)

@@ -7,8 +7,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from o2c.models.dunning import ACTION_HISTORY
-from o2c.tasks.dunning.plan import DUNNING_CUSTOMER, EXCLUSION, plan
+from o2c.models.dunning import ACTION_HISTORY, DUNNING_CUSTOMER, EXCLUSION
+from o2c.tasks.dunning.plan import plan
 from o2c.tasks.dunning.policy import load_policy
 from o2c.tasks.dunning.store import last_bank_data, read_items, read_payments
 from o2c.warehouse import connect
