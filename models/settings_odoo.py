@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from o2c.models.settings_errors import settings_problems
 
+KEY_BLOCK = "o2c-odoo-api-key"  # where `o2c blocks register` saves O2C_ODOO_API_KEY
+
 
 class OdooSettings(BaseSettings):
     """How to reach one Odoo database and how much to read per call."""
@@ -48,19 +50,20 @@ class OdooSettings(BaseSettings):
         return value.rstrip("/")
 
     def key(self) -> str:
-        """The API key: from the environment, else from the named Prefect Secret block."""
+        """The API key: from the environment, else from its Prefect Secret block (the one
+        O2C_ODOO_API_KEY_BLOCK names, else `o2c-odoo-api-key`, where `o2c blocks register`
+        saves it)."""
         if self.api_key is not None:
             return self.api_key.get_secret_value()
-        if self.api_key_block:
-            from o2c.orchestration import secret_from_block
+        from o2c.orchestration import secret_from_block
 
-            value = secret_from_block(self.api_key_block)
-            if value:
-                return value
-            raise OdooSettingsError(
-                f"O2C_ODOO_API_KEY_BLOCK: no Prefect Secret block named {self.api_key_block!r}"
-            )
-        raise OdooSettingsError("O2C_ODOO_API_KEY or O2C_ODOO_API_KEY_BLOCK: missing")
+        value = secret_from_block(self.api_key_block or KEY_BLOCK)
+        if value:
+            return value
+        raise OdooSettingsError(
+            "no Odoo API key: set O2C_ODOO_API_KEY, or save it in a Prefect Secret block named"
+            f" {self.api_key_block or KEY_BLOCK!r} (o2c blocks register)"
+        )
 
 
 class OdooSettingsError(ValueError):

@@ -7,6 +7,8 @@ client id and secret twice. Secrets are SecretStr: never in a repr, a log line o
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -24,7 +26,7 @@ class PaymentLinkSettings(BaseSettings):
 
     base_url: str = "https://api.bridgeapi.io"
     client_id: str
-    client_secret: SecretStr
+    client_secret: SecretStr  # from O2C_PAYLINK_CLIENT_SECRET, else its block (load_...)
     # Secrets Bridge signs webhooks with: the current one, and the previous one for the 24 h
     # after a rotation (both are accepted).
     webhook_secrets: list[SecretStr] = Field(default_factory=list)
@@ -57,3 +59,23 @@ def payment_link_settings(**values: object) -> PaymentLinkSettings:
     except ValidationError as exc:
         problems = settings_problems(exc, "O2C_PAYLINK_")
         raise PaymentLinkSettingsError("payment-link settings: " + problems) from None
+
+
+SECRET_BLOCK = "o2c-paylink-client-secret"  # where `o2c blocks register` saves the secret
+
+
+def load_payment_link_settings(
+    secret_from_block: Callable[[str], str | None],
+) -> PaymentLinkSettings:
+    """The settings, the client secret from the environment, else from its Prefect Secret block
+    (O2C_PAYLINK_SECRET_BLOCK names it; default `o2c-paylink-client-secret`)."""
+    if os.environ.get("O2C_PAYLINK_CLIENT_SECRET"):
+        return payment_link_settings()
+    name = os.environ.get("O2C_PAYLINK_SECRET_BLOCK") or SECRET_BLOCK
+    secret = secret_from_block(name)
+    if not secret:
+        raise PaymentLinkSettingsError(
+            "no payment-link client secret: set O2C_PAYLINK_CLIENT_SECRET, or save it in a"
+            f" Prefect Secret block named {name!r} (o2c blocks register)"
+        )
+    return payment_link_settings(client_secret=SecretStr(secret))

@@ -1,8 +1,9 @@
 """Credentials as Prefect blocks: what `o2c blocks register` copies from the environment.
 
 A worker then needs no secret in its environment or in prefect.yaml: each settings loader reads
-its Secret block when its variable is absent (AR24 and Bridge by the default names below; SMTP
-when O2C_SMTP_PASSWORD_BLOCK names the block). Only secrets become blocks: the non-secret
+its Secret block when its variable is absent (AR24, Bridge, payment links and Odoo by the default
+names below; SMTP when O2C_SMTP_PASSWORD_BLOCK names the block, since a relay may take no
+password). Only secrets become blocks: the non-secret
 settings (hosts, ports, user ids, rates) stay O2C_* variables of the work pool or deployment,
 where a data engineer reads and changes them.
 
@@ -40,13 +41,15 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec(
         "O2C_PAYLINK_WEBHOOK_SECRETS", "o2c-paylink-webhook-secrets", "Bridge payment links"
     ),
-    SecretSpec("O2C_ERP_API_KEY", "o2c-erp-api-key", "ERP API (issue 20)"),
+    SecretSpec("O2C_ODOO_API_KEY", "o2c-odoo-api-key", "Odoo ERP API"),
 )
 _BLOCK_NAME_ENV = {
     "O2C_SMTP_PASSWORD": "O2C_SMTP_PASSWORD_BLOCK",
     "O2C_AR24_TOKEN": "O2C_AR24_TOKEN_BLOCK",
     "O2C_AR24_PRIVATE_KEY": "O2C_AR24_KEY_BLOCK",
     "O2C_BRIDGE_CLIENT_SECRET": "O2C_BRIDGE_SECRET_BLOCK",
+    "O2C_PAYLINK_CLIENT_SECRET": "O2C_PAYLINK_SECRET_BLOCK",
+    "O2C_ODOO_API_KEY": "O2C_ODOO_API_KEY_BLOCK",
 }
 
 

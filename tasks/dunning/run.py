@@ -269,10 +269,11 @@ def link_client_factory() -> Callable[[], object] | None:
 
     if not os.environ.get("O2C_PAYLINK_CLIENT_ID"):
         return None
-    from o2c.models.settings_payment_links import payment_link_settings
+    from o2c.models.settings_payment_links import load_payment_link_settings
+    from o2c.orchestration import secret_from_block
     from o2c.tasks.connectors.payment_links import PaymentLinkClient
 
-    settings = payment_link_settings()
+    settings = load_payment_link_settings(secret_from_block)
     return lambda: PaymentLinkClient(settings)
 
 

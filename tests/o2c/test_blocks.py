@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from o2c.blocks import SECRETS
 from o2c.cli import app
 from o2c.models.settings_ar24 import load_ar24_settings
+from o2c.models.settings_odoo import odoo_settings
+from o2c.models.settings_payment_links import load_payment_link_settings
 from o2c.orchestration import secret_from_block
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -28,7 +30,7 @@ VALUES = {
     "O2C_BRIDGE_CLIENT_SECRET": "bridge-secret-91ab77e3",
     "O2C_PAYLINK_CLIENT_SECRET": "paylink-secret-3d4e5f60",
     "O2C_PAYLINK_WEBHOOK_SECRETS": '["whsec-aa11bb22", "whsec-cc33dd44"]',
-    "O2C_ERP_API_KEY": "erp-key-0badf00d",
+    "O2C_ODOO_API_KEY": "odoo-key-0badf00d",
 }
 WEBHOOK = "http://127.0.0.1:9/hook?token=hook-token-e1e2e3e4"
 
@@ -37,7 +39,13 @@ WEBHOOK = "http://127.0.0.1:9/hook?token=hook-token-e1e2e3e4"
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     for spec in SECRETS:
         monkeypatch.delenv(spec.env, raising=False)
-    for name in ("O2C_AR24_TOKEN_BLOCK", "O2C_AR24_KEY_BLOCK", "O2C_BRIDGE_SECRET_BLOCK"):
+    for name in (
+        "O2C_AR24_TOKEN_BLOCK",
+        "O2C_AR24_KEY_BLOCK",
+        "O2C_BRIDGE_SECRET_BLOCK",
+        "O2C_PAYLINK_SECRET_BLOCK",
+        "O2C_ODOO_API_KEY_BLOCK",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("O2C_SMTP_PASSWORD_BLOCK", raising=False)
     monkeypatch.delenv("O2C_ALERT_WEBHOOK_URL", raising=False)
@@ -90,6 +98,21 @@ def test_a_block_name_the_loader_is_told_is_the_one_registered(clean_env):
     settings = load_ar24_settings(secret_from_block)
     assert settings.token.get_secret_value() == "ar24-token-named-9999"
     assert settings.private_key.get_secret_value() == "ar24-key-named-8888"
+
+
+def test_payment_links_and_odoo_read_the_blocks_register_made(clean_env):
+    clean_env.setenv("O2C_PAYLINK_CLIENT_SECRET", VALUES["O2C_PAYLINK_CLIENT_SECRET"])
+    clean_env.setenv("O2C_ODOO_API_KEY", VALUES["O2C_ODOO_API_KEY"])
+    _register()
+    # A worker with only the non-secret settings.
+    clean_env.delenv("O2C_PAYLINK_CLIENT_SECRET")
+    clean_env.delenv("O2C_ODOO_API_KEY")
+    clean_env.setenv("O2C_PAYLINK_CLIENT_ID", "paylink-client")
+    for name, value in {"URL": "http://127.0.0.1:9", "DB": "acme", "LOGIN": "o2c"}.items():
+        clean_env.setenv(f"O2C_ODOO_{name}", value)
+    links = load_payment_link_settings(secret_from_block)
+    assert links.client_secret.get_secret_value() == VALUES["O2C_PAYLINK_CLIENT_SECRET"]
+    assert odoo_settings().key() == VALUES["O2C_ODOO_API_KEY"]
 
 
 def test_nothing_secret_in_prefect_yaml_or_automations_yaml():
