@@ -25,7 +25,7 @@ from o2c.orchestration import (
 from o2c.tasks.common.language import Lang, company_language
 from o2c.tasks.reconciliation import decisions as form
 from o2c.tasks.reconciliation import not_customer, store
-from o2c.tasks.reconciliation.report import open_exceptions, summary_markdown
+from o2c.tasks.reconciliation.report import open_exceptions, summary_markdown, word
 from o2c.warehouse import transaction
 
 
@@ -69,15 +69,12 @@ def read_form_exceptions(db: str | None) -> list[dict]:
 def _publish(stats: dict, exceptions: list[dict], decisions: dict | None, lang: Lang) -> None:
     described = (decisions or {}).get("described")
     shown = {k: v for k, v in (decisions or {}).items() if k != "described"} or None
-    title = "Dernier rapprochement" if lang == "fr" else "Last reconciliation"
-    markdown_artifact("reconciliation", summary_markdown(stats, shown, lang, described), title)
-    table_artifact(
-        "reconciliation-exceptions",
-        exceptions,
-        "Opérations à décider : ce que o2c n'a pas rapproché seul"
-        if lang == "fr"
-        else "Open reconciliation exceptions: bank lines o2c would not match on its own",
+    markdown_artifact(
+        "reconciliation",
+        summary_markdown(stats, shown, lang, described),
+        word("summary_description", lang),
     )
+    table_artifact("reconciliation-exceptions", exceptions, word("exceptions_description", lang))
 
 
 def _ask_finance(db: str | None, count: int, wait_minutes: int, lang: Lang) -> dict | None:
@@ -87,14 +84,9 @@ def _ask_finance(db: str | None, count: int, wait_minutes: int, lang: Lang) -> d
     offered = read_form_exceptions(db)
     if not offered:
         return None
-    words = {k: form.word(k, lang) for k in form.WORDS}
+    words = {k: form.word(k, lang) for k in form.FORM_WORDS}
     names = [form.field_name(n) for n in range(1, len(offered) + 1)]
-    shown = f"{len(offered)} / {count}"
-    note = (
-        f"{shown} opérations à décider, les plus anciennes d'abord."
-        if lang == "fr"
-        else f"{shown} exceptions to decide, oldest first."
-    )
+    note = word("form_note", lang, shown=f"{len(offered)} / {count}")
     answer = pause_flow_run(
         wait_for_input=decision_form(offered, words, names).with_initial_data(description=note),
         timeout=wait_minutes * 60,

@@ -23,35 +23,16 @@ FORM_LIMIT = 30  # exceptions on one form, oldest first; the others on the next 
 _ITEMS = 40  # of a payer's open items, the oldest this many are offered
 _TEXT = 48  # characters of the payer and text shown in a label
 
-# Words of the form until the label catalog carries them (label() takes over when it does).
-WORDS: dict[str, dict[str, str]] = {
-    "later": {"fr": "Décider plus tard", "en": "Decide later"},
-    "not_customer": {"fr": "Pas un paiement client", "en": "Not a customer payment"},
-    "chosen": {
-        "fr": "Aux factures cochées ci-dessous (montant ouvert de chacune)",
-        "en": "To the invoices ticked below (what is open on each)",
-    },
-    "split": {
-        "fr": "Répartir selon les lignes ci-dessous",
-        "en": "Split over the lines below",
-    },
-    "decided_by": {"fr": "Décidé par", "en": "Decided by"},
-    "decision": {"fr": "Décision", "en": "Decision"},
-    "invoices": {"fr": "Factures du payeur", "en": "The payer's invoices"},
-    "split_lines": {"fr": "Répartition", "en": "Split"},
-    "invoice": {"fr": "Facture", "en": "Invoice"},
-    "amount": {"fr": "Montant (ex. 120,50)", "en": "Amount (e.g. 120.50)"},
-    "note": {"fr": "Note", "en": "Note"},
-    "no_payer": {"fr": "payeur inconnu", "en": "unknown payer"},
-}
+# The form's words: the catalog's reconciliation.form.* keys (templates/labels/<lang>.toml).
+FORM_WORDS = (
+    "later", "not_customer", "chosen", "split", "decided_by", "decision", "invoices",
+    "split_lines", "invoice", "amount", "note", "no_payer",
+)  # fmt: skip
 
 
-def word(key: str, lang: Lang) -> str:
-    """A word of the form: the catalog's ``reconciliation.form.<key>``, else WORDS."""
-    try:
-        return label(f"reconciliation.form.{key}", lang)
-    except KeyError:
-        return WORDS[key][lang]
+def word(key: str, lang: Lang, **values: object) -> str:
+    """A word of the form: the catalog's ``reconciliation.form.<key>``."""
+    return label(f"reconciliation.form.{key}", lang, **values)
 
 
 def _short(text: object, size: int = _TEXT) -> str:
@@ -165,7 +146,7 @@ def form_lines(
         base = {"transaction_id": exc["transaction_id"], "note": note, "line": n}
         picks = {c["label"]: c["pick"] for c in exc["candidates"]}
         items = {i["label"]: i["invoice_id"] for i in exc["items"]}
-        where = f"decisions (ui) line {n} ({exc['label']})"
+        where = f"decisions (ui) line {n}"  # the report shows the line and the payment
         if choice == word("later", lang):
             continue
         if choice == word("not_customer", lang):
@@ -177,7 +158,7 @@ def form_lines(
             rows += [
                 {**base, "invoice_id": inv, "amount": None, "problem": None} for inv in chosen
             ] or [{**base, "invoice_id": None, "amount": None,
-                   "problem": f"{where}: no invoice ticked"}]  # fmt: skip
+                   "problem": f"{where}: {word('no_invoice_ticked', lang)}"}]  # fmt: skip
         elif choice == word("split", lang):
             parts = [p for p in got.get("split") or [] if p.get("invoice") in items]
             rows += [
@@ -185,11 +166,11 @@ def form_lines(
                  "problem": None}
                 for p in parts
             ] or [{**base, "invoice_id": None, "amount": None,
-                   "problem": f"{where}: no split line"}]  # fmt: skip
+                   "problem": f"{where}: {word('no_split_line', lang)}"}]  # fmt: skip
         else:  # the form offered it, so only an out-of-date form gets here
             rows.append(
                 {**base, "invoice_id": None, "amount": None,
-                 "problem": f"{where}: {choice!r} is not one of its choices"}
+                 "problem": f"{where}: {word('not_a_choice', lang, choice=repr(choice))}"}
             )  # fmt: skip
     schema = {
         "transaction_id": pl.String,

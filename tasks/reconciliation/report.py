@@ -2,13 +2,17 @@
 what was allocated per currency, matched by rule and currency, what was left alone as not a
 customer payment, the outcome of each decision line, and the exceptions to decide.
 
-Words come from the label catalog (``reconciliation.*`` keys, tasks/common/language.py) when it
-has them, else from ``WORDS`` below; amounts and dates from the one formatter.
+Words come from the label catalog (``reconciliation.*`` keys of templates/labels/<lang>.toml,
+read by tasks/common/language.py, which a company may override); amounts and dates from the one
+formatter. What evidence.py and store.py write in English (why a candidate, why a line is
+refused) is worded here, short, at render time.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -21,150 +25,24 @@ from o2c.tasks.common.language import (
     format_count,
     format_date,
     format_money,
+    format_percent,
     label,
 )
 
-# What each rule means, in the words of a credit controller (models/reconciliation.py).
+# What each rule means, in the words of a credit controller (models/reconciliation.py): the
+# catalog's reconciliation.rule.* keys say it per language; a rule the catalog lacks, its label.
 RULE_LABELS = {rule.value: rule.label for rule in Rule}
-
-_RULES_FR = {
-    "remittance_documents": "documents et montants listés dans l'avis de paiement structuré",
-    "structured_reference": "référence RF ou identifiant de bout en bout",
-    "invoice_number": "numéro de facture dans le libellé",
-    "grouped_invoice_numbers": "plusieurs numéros de facture dans un virement",
-    "invoice_number_fuzzy": "numéro de facture avec une faute de frappe ou tronqué",
-    "payer_iban_amount": "IBAN du payeur + montant exact",
-    "payer_iban_amount_set": "IBAN du payeur + somme de plusieurs factures",
-    "payer_name_amount": "nom du payeur + montant exact",
-    "payer_name_amount_set": "nom du payeur + somme de plusieurs factures",
-    "short_payment_write_off": "paiement un peu court (frais bancaires), écart passé en perte",
-    "overpayment_credit": "trop-perçu gardé en avoir du client",
-    "reversal": "annulation d'un paiement antérieur",
-    "manual": "décision de la comptabilité",
-}
-_REASONS = {
-    "no_match": ("rien ne désigne une facture ouverte", "nothing points to an open invoice"),
-    "ambiguous_amount": (
-        "plusieurs factures ou ensembles ont ce montant",
-        "several invoices or sets have this amount",
-    ),
-    "ambiguous_reference": (
-        "la référence désigne plusieurs factures",
-        "the reference points to several invoices",
-    ),
-    "ambiguous_payer": (
-        "le nom du payeur va à plusieurs clients",
-        "the payer's name fits several customers",
-    ),
-    "reference_amount_mismatch": (
-        "la facture nommée n'a pas ce montant",
-        "the invoice named does not have this amount",
-    ),
-    "reversal_without_original": (
-        "annulation d'un paiement introuvable",
-        "reversal of a payment not found",
-    ),
-}
-WORDS: dict[str, tuple[str, str]] = {  # key: (fr, en)
-    "title": ("Rapprochement bancaire", "Reconciliation"),
-    "count": ("nombre", "count"),
-    "considered": ("opérations bancaires examinées", "bank transactions considered"),
-    "settled": ("rapprochées automatiquement", "settled automatically"),
-    "exceptions": ("à décider par la comptabilité", "exceptions for finance"),
-    "left_by_decision": ("laissées de côté sur décision", "left alone by decision"),
-    "debits": (
-        "débits sans facture client (fournisseurs, frais : laissés de côté)",
-        "debits matching no customer item (suppliers, fees: left alone)",
-    ),
-    "left_alone": (
-        "Pas des paiements clients, laissés de côté",
-        "Not customer payments, left alone",
-    ),
-    "left_alone_how": (
-        "{decided} par une décision antérieure sur le même payeur, {coded} par leur code"
-        " d'opération bancaire (liste modifiable)",
-        "{decided} by an earlier decision on the same counterparty, {coded} by their bank"
-        " transaction code (editable list)",
-    ),
-    "allocated": (
-        "Montant affecté aux factures, par devise :",
-        "Amount allocated to invoices, per currency:",
-    ),
-    "allocated_none": (
-        "Montant affecté aux factures : aucun",
-        "Amount allocated to invoices: none",
-    ),
-    "allocated_total": (
-        "Montant affecté aux factures : {amount} (toutes devises additionnées)",
-        "Amount allocated to invoices: {amount} (all currencies added)",
-    ),
-    "by_rule": ("Rapprochées par règle", "Matched by rule"),
-    "rule": ("règle", "rule"),
-    "currency": ("devise", "currency"),
-    "transactions": ("opérations", "transactions"),
-    "amount": ("montant", "amount"),
-    "total": ("Total {currency}", "Total {currency}"),
-    "by_reason": ("À décider, par motif", "Exceptions by reason"),
-    "reason": ("motif", "reason"),
-    "how_to_decide": (
-        "Décidez-les dans le formulaire de l'exécution en pause (choisir un candidat, des"
-        " factures du payeur, une répartition, ou « pas un paiement client »), ou par un"
-        " fichier CSV (`o2c reconcile --decisions FICHIER.csv`, colonne invoice_id :"
-        " « candidate N », un numéro de facture, vide pour « pas un paiement client »,"
-        " « undo » pour revenir dessus). La table `reconciliation-exceptions` les liste.",
-        "Decide them in the paused run's form (a candidate, invoices of the payer, a split, or"
-        ' "not a customer payment"), or with a CSV (`o2c reconcile --decisions FILE.csv`,'
-        ' invoice_id column: "candidate N", an invoice number, empty for "not a customer'
-        ' payment", "undo" to take it back). The table `reconciliation-exceptions` lists them.',
-    ),
-    "decisions": ("Décisions", "Decisions"),
-    "applied_n": (
-        "{applied} appliquée(s), {refused} refusée(s)",
-        "{applied} applied, {refused} refused",
-    ),
-    "line": ("ligne", "line"),
-    "payment": ("paiement", "payment"),
-    "decision": ("décision", "decision"),
-    "outcome": ("résultat", "outcome"),
-    "applied": ("appliquée", "applied"),
-    "refused": ("refusée", "refused"),
-    "not_customer": ("pas un paiement client", "not a customer payment"),
-    "undo": ("annuler « pas un paiement client »", 'undo "not a customer payment"'),
-    "refused_note": (
-        "Les lignes refusées n'ont rien écrit ; les autres sont appliquées. Relancez"
-        " `reconcile` avec ask_finance pour les décider à nouveau.",
-        "Refused lines wrote nothing; the others are applied. Run `reconcile` with ask_finance"
-        " again to decide them.",
-    ),
-    # Columns of the exceptions table.
-    "col_date": ("Date", "Date"),
-    "col_amount": ("Montant", "Amount"),
-    "col_payer": ("Payeur", "Payer"),
-    "col_text": ("Libellé", "Text"),
-    "col_reason": ("Motif", "Reason"),
-    "col_candidates": ("Candidats (décider : candidat N)", "Candidates (decide: candidate N)"),
-    "col_transaction": ("Opération (id)", "Transaction (id)"),
-    "col_bank_ref": ("Réf. banque", "Bank ref."),
-    "col_iban": ("IBAN payeur", "Payer IBAN"),
-    "score": ("score", "score"),
-}
 
 
 def word(key: str, lang: Lang, **values: object) -> str:
-    """``reconciliation.<key>`` from the catalog, else WORDS, placeholders filled."""
-    try:
-        return label(f"reconciliation.{key}", lang, **values)
-    except KeyError:
-        fr, en = WORDS[key]
-        return (fr if lang == "fr" else en).format(**values)
+    """``reconciliation.<key>`` from the label catalog (templates/labels), placeholders filled."""
+    return label(f"reconciliation.{key}", lang, **values)
 
 
 def rule_label(rule: str, lang: Lang) -> str:
     try:
         return label(f"reconciliation.rule.{rule}", lang)
     except KeyError:
-        if lang == "fr" and rule in _RULES_FR:
-            return _RULES_FR[rule]
         return RULE_LABELS.get(rule, rule.replace("_", " "))
 
 
@@ -175,8 +53,96 @@ def reason_label(reason: str | None, lang: Lang) -> str:
     try:
         return label(f"reconciliation.reason.{reason}", lang)
     except KeyError:
-        fr, en = _REASONS.get(reason, (reason.replace("_", " "),) * 2)
-        return fr if lang == "fr" else en
+        return reason.replace("_", " ")
+
+
+# evidence.py writes what points to a candidate in English sentences with amounts as "1200,50"
+# and ISO dates; finance reads them short, in its language (reconciliation.why.* keys).
+_AMOUNT = r"-?\d+,\d{2}"
+_MONEY = rf"({_AMOUNT})"
+_WHY: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), key)
+    for pattern, key in (
+        (r"^reference (?P<ref>.+) given$", "reference_given"),
+        (r"^reference (?P<ref>.+) in the text$", "reference_in_text"),
+        (r"^invoice number (?P<id>.+) in the text$", "number_in_text"),
+        (rf"^remittance document (?P<doc>.+?)(?: for {_MONEY})?$", "document"),
+        (r"^payer's open item of that amount$", "payer_item_amount"),
+        (r"^payer's open items of that sum$", "payer_items_sum"),
+        (rf"^amount equals what the remittance lists \({_MONEY}\)$", "amount_listed"),
+        (rf"^amount equals what is open \({_MONEY}\)$", "amount_exact"),
+        (
+            rf"^(?P<gap>{_AMOUNT}) short of what .* \({_MONEY}\), within the bank-charge"
+            r" tolerance$",
+            "short",
+        ),
+        (rf"^partial: pays (?P<paid>{_AMOUNT}) of (?P<open>{_AMOUNT}) (?:listed|open)$", "partial"),
+        (rf"^(?P<gap>{_AMOUNT}) more than what .* \({_MONEY}\)$", "over"),
+        (r"^payer's IBAN is known for customer (?P<customer>.+)$", "payer_iban"),
+        (r"^payer's name fits customer (?P<customer>.+)$", "payer_name"),
+        (r"^issued (?P<issued>\d{4}-\d{2}-\d{2}), due (?P<due>\d{4}-\d{2}-\d{2})$", "dates"),
+    )
+)
+
+
+def _token(name: str, value: str, lang: Lang) -> str:
+    """A value caught in an English reason, as finance reads it in `lang`."""
+    if re.fullmatch(_AMOUNT, value):
+        units, cents = value.split(",")
+        sign = -1 if units.startswith("-") else 1
+        return format_money(sign * (abs(int(units)) * 100 + int(cents)), None, lang)
+    if name in ("issued", "due"):
+        return format_date(date.fromisoformat(value), lang)
+    return value
+
+
+def why_label(why: str, lang: Lang) -> str:
+    """One of evidence.py's reasons, short and in `lang` ("montant exact", "réf. RF18…");
+    a reason it does not know, as it is."""
+    for pattern, key in _WHY:
+        found = pattern.match(why)
+        if found:
+            values = {k: _token(k, v, lang) for k, v in found.groupdict().items() if v}
+            return word(f"why.{key}", lang, **values)
+    return why
+
+
+# store.py says why it refuses a decision line in English, after "decisions (ui) line N: "; the
+# report has the line in its own column and gives the reason short, in finance's language.
+_WHERE = re.compile(r"^decisions \([^)]*\) line [\d, ]+(?: \(.*?\))?(?:: invoice_id '[^']*')?: ")
+_REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), key)
+    for pattern, key in (
+        (r"^unknown transaction_id ", "unknown_transaction"),
+        (r"^unknown invoice_id '(?P<invoice>.*)'$", "unknown_invoice"),
+        (r"^transaction '.*' is already allocated$", "already_allocated"),
+        (r"^transaction '.*' is already decided$", "already_decided"),
+        (r"^no amount given and nothing open on '(?P<invoice>.*)'$", "nothing_open"),
+        (
+            r"^invoice '(?P<invoice>.*)' is in (?P<invoice_currency>\w+), the payment in"
+            r" (?P<currency>\w+)$",
+            "currency",
+        ),
+        (r"^transaction '.*' is both a customer payment and not one$", "both"),
+        (
+            r"^allocates (?P<given>.+?) to invoices, more than the payment of (?P<paid>.+)$",
+            "too_much",
+        ),
+        (r"^another line of transaction '.*' was refused$", "another_line"),
+        (r"^transaction '.*' has no counterparty remembered as not a customer$", "not_remembered"),
+        (r"^transaction '.*' has (?:candidates 1 to \d+|no candidate)$", "no_candidate"),
+    )
+)
+
+
+def refusal_label(reason: str, lang: Lang) -> str:
+    """Why a decision line was refused, without the line (its own column), in `lang`."""
+    text = _WHERE.sub("", reason, count=1)
+    for pattern, key in _REFUSALS:
+        found = pattern.match(text)
+        if found:
+            return word(f"refusal.{key}", lang, **found.groupdict())
+    return text
 
 
 def allocated_lines(stats: dict[str, Any], lang: Lang | None = None) -> list[str]:
@@ -206,7 +172,7 @@ def _by_rule(stats: dict[str, Any], lang: Lang) -> list[str]:
         ]
     if not rows:
         return []
-    head = [word(k, lang) for k in ("rule", "currency", "transactions", "amount")]
+    head = [word(k, lang) for k in ("rule_head", "currency", "transactions", "amount")]
     lines = ["", f"## {word('by_rule', lang)}", "", "| " + " | ".join(head) + " |"]
     lines += ["|---|---|---:|---:|"]
     for cur in sorted({r["currency"] or "" for r in rows}):
@@ -263,8 +229,11 @@ def decision_lines(
     out = ["", f"## {word('decisions', lang)}", ""]
     out += [word("applied_n", lang, applied=format_count(applied, lang),
                  refused=format_count(refused, lang)), ""]  # fmt: skip
-    head = [word(k, lang) for k in ("line", "payment", "decision", "amount", "outcome", "reason")]
-    out += ["| " + " | ".join(head) + " |", "|---:|---|---|---:|---|---|"]
+    # What finance acts on first (outcome, why refused, what was decided), the payment last: its
+    # words are long and the reason must stay on screen at 1366 px.
+    keys = ("line", "outcome", "reason_head", "decision", "amount", "payment")
+    head = [word(k, lang) for k in keys]
+    out += ["| " + " | ".join(head) + " |", "|---:|---|---|---|---:|---|"]
     for r in lines:
         what = r.get("invoice_id")
         if what is None:
@@ -272,10 +241,10 @@ def decision_lines(
         elif str(what).strip().lower() in ("undo", "annuler"):
             what = word("undo", lang)
         payment = described.get(r["transaction_id"] or "", r["transaction_id"] or "")
+        why = refusal_label(r.get("reason") or "", lang) if r.get("reason") else ""
         out.append(
-            f"| {r['line']} | {md_text(payment)} | {md_text(what)}"
-            f" | {md_text(r.get('amount') or '')} | {word(r['outcome'], lang)}"
-            f" | {md_text(r.get('reason') or '')} |"
+            f"| {r['line']} | {word(r['outcome'], lang)} | {md_text(why)} | {md_text(what)}"
+            f" | {md_text(r.get('amount') or '')} | {md_text(payment)} |"
         )
     if refused:
         out += ["", word("refused_note", lang)]
@@ -313,7 +282,7 @@ def summary_markdown(
     reasons = stats.get("exceptions_by_reason") or {}
     if reasons:
         lines += ["", f"## {word('by_reason', lang)}", ""]
-        lines += [f"| {word('reason', lang)} | {word('transactions', lang)} |", "|---|---:|"]
+        lines += [f"| {word('reason_head', lang)} | {word('transactions', lang)} |", "|---|---:|"]
         lines += [
             f"| {md_label(reason_label(r, lang))} | {format_count(n, lang)} |"
             for r, n in sorted(reasons.items())
@@ -327,8 +296,10 @@ def open_exceptions(
     con: duckdb.DuckDBPyConnection, limit: int = 1000, lang: Lang | None = None
 ) -> list[dict[str, Any]]:
     """Open exceptions as finance reads them, oldest booking first: what the payment is (date,
-    amount, payer, text), why it waits in words, the numbered candidates with what points to
-    each (decide with "candidate N"), then the ids."""
+    amount, payer), why it waits in words, the numbered candidates with what points to each
+    (decide with "candidate N"), its text, then the bank's reference, the payer's IBAN and the
+    transaction id (what a decisions CSV names) last: at 1366 px the reason and the candidates
+    are on screen."""
     lang = lang or company_language()
     rows = con.execute(
         """
@@ -343,9 +314,9 @@ def open_exceptions(
         """,
         [limit],
     ).fetchall()
-    keys = ["col_date", "col_amount", "col_payer", "col_text", "col_reason", "col_candidates",
-            "col_transaction", "col_bank_ref", "col_iban"]  # fmt: skip
-    names = [word(k, lang) for k in keys]
+    keys = ["date", "amount", "payer", "reason", "candidates", "text", "bank_ref", "iban",
+            "transaction"]  # fmt: skip
+    names = [word(f"col.{k}", lang) for k in keys]
     return [
         dict(
             zip(
@@ -354,12 +325,12 @@ def open_exceptions(
                     format_date(booked, lang),
                     format_money(amount, currency, lang),
                     payer,
-                    remittance,
                     reason_label(reason, lang),
                     candidates_text(raw, currency, lang),
-                    tx_id,
+                    remittance,
                     bank_ref,
                     iban,
+                    tx_id,
                 ),
                 strict=True,
             )
@@ -368,25 +339,37 @@ def open_exceptions(
     ]
 
 
+MAX_WHY = 2  # reasons shown per candidate: the strongest; the table and form stay narrow
+
+
 def candidate_label(n: int, c: dict[str, Any], currency: str | None, lang: Lang) -> str:
-    """ "1) FA-2026-0001 : 600,00 EUR (score 0.65 ; numéro de facture dans le texte)": candidate
-    N with its invoices, what each receives, and what points to it."""
+    """ "1) FA-2026-0001 · 600,00 EUR · 65 % · n° au libellé, montant exact": candidate N, its
+    invoices (what each receives when several), its score and what points to it, short."""
     ids = c.get("invoice_ids") or []
     amounts = c.get("amounts_cents")
     if amounts and len(amounts) == len(ids) and len(ids) > 1:
         what = " + ".join(
-            f"{i} {format_money(a, currency, lang)}" for i, a in zip(ids, amounts, strict=True)
+            f"{i} {format_money(a, None, lang)}" for i, a in zip(ids, amounts, strict=True)
         )
+        if currency:
+            what += f" {currency}"
     else:
         what = ", ".join(ids)
         if c.get("amount_cents") is not None:
-            what += f": {format_money(int(c['amount_cents']), currency, lang)}"
-    why = "; ".join(c.get("why") or []) or rule_label(c.get("rule") or "", lang)
-    return f"{n}) {what} ({word('score', lang)} {c.get('score')}; {why})"
+            what += f" · {format_money(int(c['amount_cents']), currency, lang)}"
+    parts = [what]
+    if c.get("score") is not None:
+        parts.append(format_percent(float(c["score"]), lang, places=0))
+    whys = [why_label(w, lang) for w in (c.get("why") or [])[:MAX_WHY]]
+    parts.append(", ".join(whys) or rule_label(c.get("rule") or "", lang))
+    return f"{n}) " + " · ".join(p for p in parts if p)
+
+
+CANDIDATES_SEPARATOR = " ; "  # between candidates in the exceptions table (" · " is inside one)
 
 
 def candidates_text(raw: str | None, currency: str | None = None, lang: Lang | None = None) -> str:
-    """The candidates of an exception, numbered as "candidate N" takes them, " · " between."""
+    """The candidates of an exception, numbered as "candidate N" takes them, " ; " between."""
     if not raw:
         return ""
     try:
@@ -394,4 +377,6 @@ def candidates_text(raw: str | None, currency: str | None = None, lang: Lang | N
     except json.JSONDecodeError:
         return raw
     lang = lang or company_language()
-    return " · ".join(candidate_label(n, c, currency, lang) for n, c in enumerate(candidates, 1))
+    return CANDIDATES_SEPARATOR.join(
+        candidate_label(n, c, currency, lang) for n, c in enumerate(candidates, 1)
+    )

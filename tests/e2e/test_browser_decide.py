@@ -22,6 +22,7 @@ from o2c.warehouse import connect
 
 from .conftest import BIN, PrefectServer, Processes, wait_for
 from .test_decide_in_ui import WAIT, _paused, _schema, _sections, _warehouse
+from .test_finance_ui import on_screen
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 
@@ -84,7 +85,7 @@ def test_finance_clicks_a_candidate_in_chromium_and_a_refused_split_is_reported(
     b2 = next(s for t, s in sections.items() if t.startswith("06/11/2026 · 100,00"))
     b3 = next(s for t, s in sections.items() if t.startswith("07/11/2026 · 7,00"))
     candidate_1 = next(c for c in b2["properties"]["decision"]["enum"] if c.startswith("1) "))
-    invoice = candidate_1.split(")", 1)[1].split(":")[0].strip()
+    invoice = candidate_1.split(")", 1)[1].split(" · ")[0].strip()  # "1) FA-1 · …"
     other = "FA-2" if invoice == "FA-1" else "FA-1"  # still open after candidate 1
 
     shots = Path(os.environ.get(SHOTS_ENV) or tmp_path)
@@ -171,18 +172,23 @@ def test_finance_clicks_a_candidate_in_chromium_and_a_refused_split_is_reported(
             summary = artifact["data"].replace("\\", "")
             assert "1 appliquée(s), 1 refusée(s)" in summary
             assert "07/11/2026 · 7,00\u00a0EUR · DUPONT SARL · ACOMPTE" in summary
-            assert "more than the payment of 7,00" in summary, summary
+            refused = "plus que le paiement de 7,00"  # store.py's reason, worded in French
+            assert refused in summary, summary
 
-            # The artifact as finance opens it: the refused line and its reason on screen.
+            # The artifact as finance opens it: the refused line and its reason on screen, inside
+            # the 1366 px width (the reason comes before the long payment words).
             page.goto(
                 f"{prefect_server.url}/artifacts/artifact/{artifact['id']}",
                 wait_until="networkidle",
             )
-            reason = page.get_by_text(re.compile("more than the payment of 7,00")).first
+            reason = page.locator("td").filter(has_text=refused).first
             reason.wait_for(state="visible", timeout=30_000)
             heading = page.get_by_role("heading", name="Décisions").first
             heading.evaluate("h => h.scrollIntoView({block: 'start'})")
             page.screenshot(path=shots / "decide-result.png")
+            where = on_screen(page, reason)
+            assert where["left"] >= 0 and where["right"] <= SCREEN["width"], where
+            assert where["seen"], where
             assert "7,00" in page.locator("table").filter(has=reason).first.inner_text()
         finally:
             browser.close()

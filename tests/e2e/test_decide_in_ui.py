@@ -135,7 +135,7 @@ def test_finance_picks_a_candidate_in_the_form_and_a_wrong_line_is_reported(
     final = api.get(f"/flow_runs/{run['id']}").raise_for_status().json()
     assert final["state_type"] == "COMPLETED", final["state"]
 
-    invoice = candidate_1.split(")", 1)[1].split(":")[0].strip()
+    invoice = candidate_1.split(")", 1)[1].split(" · ")[0].strip()  # "1) FA-1 · …"
     with connect(db, read_only=True) as con:
         allocated = con.execute(
             """SELECT t.bank_reference, a.invoice_id, a.amount, a.rule FROM allocations a
@@ -165,4 +165,4 @@ def test_finance_picks_a_candidate_in_the_form_and_a_wrong_line_is_reported(
     summary = found.json()[0]["data"].replace("\\", "")  # outside text is escaped in Markdown
     assert "1 appliquée(s), 1 refusée(s)" in summary
     assert "07/11/2026 · 7,00\u00a0EUR · DUPONT SARL · ACOMPTE" in summary
-    assert "no invoice ticked" in summary
+    assert "aucune facture cochée" in summary

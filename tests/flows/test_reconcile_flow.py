@@ -246,7 +246,7 @@ def test_finance_picks_a_candidate_and_a_refused_form_keeps_the_run_paused(db: P
     runner.join(timeout=120)
     assert not runner.is_alive()
     assert outcome["stats"]["exceptions"] == 0
-    invoice = pick.split(")")[1].split(":")[0].strip()
+    invoice = pick.split(")")[1].split(" · ")[0].strip()  # "1) FA-1 · 100,00 EUR · …"
     assert allocations(db) == [
         ("B1", "FA-3", Decimal("200.00"), "invoice_number"),
         ("B2", invoice, Decimal("100.00"), "manual"),
@@ -280,7 +280,7 @@ def test_a_split_beyond_the_payment_is_refused_in_the_artifact_and_the_run_compl
     summary = latest_artifact("reconciliation").data
     assert "0 appliquée(s), 1 refusée(s)" in summary  # one decision, split over two lines
     shown = summary.replace("\\", "")  # outside text is escaped in the Markdown source
-    assert "more than the payment of 100,00" in shown
+    assert "| 1 | refusée | affecte 120,00 aux factures, plus que le paiement de 100,00 |" in shown
     assert "06/11/2026 · 100,00\u00a0EUR · DUPONT SARL" in shown
 
 
@@ -299,5 +299,5 @@ def test_a_csv_with_a_wrong_line_applies_the_others_and_reports_it(db: Path, tmp
     assert [a[0] for a in allocations(db)] == ["B1", "B2"]
     shown = latest_artifact("reconciliation").data.replace("\\", "")
     assert "1 appliquée(s), 1 refusée(s)" in shown
-    assert "| 3 | NO-SUCH-TX | FA-2 | 10,00 | refusée |" in shown
-    assert "unknown transaction_id 'NO-SUCH-TX'" in shown
+    # The outcome and why first, in French; the payment (here the id typed) last.
+    assert "| 3 | refusée | opération inconnue | FA-2 | 10,00 | NO-SUCH-TX |" in shown

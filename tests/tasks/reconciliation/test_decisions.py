@@ -188,9 +188,7 @@ def test_the_form_answer_becomes_lines_numbered_by_exception(db):
                              " chacune)", "invoices": []}},
             offered[:1], "fr",
         )  # fmt: skip
-        assert empty["problem"].to_list() == [
-            f"decisions (ui) line 1 ({offered[0]['label']}): no invoice ticked"
-        ]
+        assert empty["problem"].to_list() == ["decisions (ui) line 1: aucune facture cochée"]
 
 
 def test_a_set_paid_in_part_allocates_only_what_the_payment_reaches(db, tmp_path):

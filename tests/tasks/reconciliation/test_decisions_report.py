@@ -80,24 +80,40 @@ def test_each_decision_line_says_applied_or_refused_and_why():
     described = {"T2": "06/11/2026 · 7,00 EUR · <b>X</b>"}
     markdown = summary_markdown(STATS, decisions, "fr", described)
     assert "2 appliquée(s), 1 refusée(s)" in markdown
+    # What finance acts on first (outcome, why refused, the decision), the payment last.
+    assert "| ligne | résultat | motif | décision | montant | paiement |" in markdown
     (refused,) = _rows(markdown, "3 ")
-    # The payment in words, outside text escaped (never markup); the reason as written.
-    assert refused[1] == r"06\/11\/2026 · 7\,00 EUR · \<b\>X\<\/b\>"
-    assert refused[4:] == ["refusée", r"unknown invoice\_id \'FA\-9\'"]
+    # The reason in words, in French; the payment in words, outside text escaped (never markup).
+    assert refused[1:4] == ["refusée", r"facture FA\-9 inconnue", r"FA\-9"]
+    assert refused[5] == r"06\/11\/2026 · 7\,00 EUR · \<b\>X\<\/b\>"
     (not_customer,) = _rows(markdown, "4 ")
-    assert not_customer[2] == "pas un paiement client"
+    assert not_customer[3] == "pas un paiement client"
+    english = summary_markdown(STATS, decisions, "en", described)
+    assert "| line | outcome | reason | decision | amount | payment |" in english
+    assert r"| refused | unknown invoice FA\-9 |" in english
 
 
 def test_the_exceptions_table_leads_with_the_payment_and_reason_in_words(db):  # noqa: F811
     with connect(db) as con:
         rows = open_exceptions(con, lang="fr")
+        english = open_exceptions(con, lang="en")
     assert rows
-    assert list(rows[0])[:6] == ["Date", "Montant", "Payeur", "Libellé", "Motif",
-                                 "Candidats (décider : candidat N)"]  # fmt: skip
-    assert list(rows[0])[-3:] == ["Opération (id)", "Réf. banque", "IBAN payeur"]
+    # What a decision needs first (the payment, why it waits, its candidates), the ids last.
+    assert list(rows[0])[:6] == ["Date", "Montant", "Payeur", "Motif", "Candidats", "Libellé"]
+    assert list(rows[0])[-3:] == ["Réf. banque", "IBAN payeur", "Opération (id)"]
     for row in rows:
         assert re.fullmatch(r"\d{2}/\d{2}/\d{4}", row["Date"])
         assert "_" not in row["Motif"]
     by_id = {r["Opération (id)"]: r for r in rows}
     assert by_id["T1"]["Montant"] == f"144,99{NBSP}EUR"
-    assert by_id["T1"]["Candidats (décider : candidat N)"].startswith("1) ")
+    assert by_id["T1"]["Candidats"].startswith("1) ")
+    # The English catalog gives the English table.
+    assert list(english[0])[:5] == ["Date", "Amount", "Payer", "Reason", "Candidates"]
+    t1 = {r["Transaction (id)"]: r for r in english}["T1"]
+    assert t1["Reason"] == "several invoices or sets have this amount"
+    assert t1["Candidates"].startswith("1) FA-7 89.99 + FA-8 55.00 EUR · 95% · payer's items")
+    # Short and French: the invoices with what each receives, the score, what points to it.
+    assert by_id["T1"]["Candidats"].startswith(
+        f"1) FA-7 89,99 + FA-8 55,00 EUR · 95{NNBSP}% · somme de factures du payeur, montant exact"
+        " ; 2) FA-3"
+    )

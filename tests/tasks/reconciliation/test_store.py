@@ -373,13 +373,13 @@ def test_the_exceptions_artifact_numbers_the_candidates_with_their_evidence(db):
         )
     row = rows["T9"]
     # What the payment is comes first; the ids last.
-    assert list(row)[:2] == ["Date", "Montant"] and list(row)[-1] == "IBAN payeur"
+    assert list(row)[:2] == ["Date", "Montant"] and list(row)[-1] == "Opération (id)"
     assert row["Montant"] == "1\u202f234,00\u00a0EUR"
-    text = row["Candidats (décider : candidat N)"]
+    text = row["Candidats"]
     # Numbered in the stored order, which is what "candidate N" takes.
     for n, c in enumerate(shown, start=1):
         assert f"{n}) {c['invoice_ids'][0]}" in text
     first = shown[0]
     assert text.startswith(f"1) {first['invoice_ids'][0]}")
-    assert "invoice number FA-2026-0009 in the text" in text
-    assert rows["T3"]["Candidats (décider : candidat N)"] == ""
+    assert "n° au libellé" in text  # evidence's "invoice number … in the text", in French
+    assert rows["T3"]["Candidats"] == ""
