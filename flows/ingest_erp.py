@@ -53,11 +53,13 @@ def ingest_erp(source: str = "odoo", db: str | None = None, resync: bool = False
     """Pull invoices and customers changed in the ERP since the stored cursors; publish counts.
 
     Args:
-        source: The ERP: odoo (settings in O2C_ODOO_* variables).
+        source: The ERP: odoo (settings in O2C_ODOO_* variables), rest:<name> (the mapping
+            erp_sources/<name>.yaml, models/erp_rest.py) or a REST mapping file's path.
         db: The warehouse file; empty: $O2C_DB, else ./data/o2c.duckdb.
         resync: Also re-read the invoices not settled yet (payments recorded in the ERP).
     """
     summary = pull(source, db, resync)
+    source = summary.source  # odoo, rest-<name>: what an artifact key may hold
     key = f"erp-{source}-pull"
     markdown_artifact(key, summary_markdown(summary), f"Last pull from {source}")
     if summary.failures_by_reason:

@@ -66,6 +66,9 @@ class ErpAllocation:
     amount: Decimal  # > 0, in the invoice's currency
     currency: str
     pay_date: date
+    # The write-back batch it was written to the outbox in (tasks/erp/push.py): a webhook sends
+    # the allocations sharing one together, under that Idempotency-Key; None for Odoo.
+    batch: str | None = None
 
 
 @dataclass
@@ -73,6 +76,8 @@ class PushSummary:
     pushed: list[str] = field(default_factory=list)  # allocation ids posted now
     already: list[str] = field(default_factory=list)  # found in the ERP by their memo
     failed: dict[str, str] = field(default_factory=dict)  # allocation id -> why
+    # failed ids a later run may get past (a 5xx or a timeout after the retries), sent again then
+    retryable: set[str] = field(default_factory=set)
 
     @property
     def message(self) -> str:
@@ -95,4 +100,15 @@ class ErpSource(Protocol):
     def resync(self, invoice_ids: Sequence[str]) -> Iterator[Page]:
         """These invoices read again whatever the cursor says (pages without a cursor): how a
         payment the ERP records without marking the invoice changed still reaches us."""
+        ...
+
+
+class ErpPush(Protocol):
+    """An ERP that payments are written back to (tasks/erp/push.py keeps the outbox)."""
+
+    name: str
+
+    def push(self, allocations: Sequence[ErpAllocation]) -> PushSummary:
+        """Each allocation recorded in the ERP once: pushed now, already there, or failed with
+        why; never raises for one allocation's failure."""
         ...

@@ -258,7 +258,13 @@ def ingest_open_banking() -> None:
 
 @ingest_app.command("erp")
 def ingest_erp(
-    source: Annotated[str, typer.Argument(help="The ERP: odoo (settings in O2C_ODOO_*)")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="The ERP: odoo (settings in O2C_ODOO_*), rest:<name> (erp_sources/<name>.yaml)"
+            " or a REST mapping file's path"
+        ),
+    ],
     resync: Annotated[
         bool,
         typer.Option(help="Also re-read the invoices not settled yet (payments made in the ERP)"),

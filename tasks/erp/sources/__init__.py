@@ -222,18 +222,38 @@ def resync_into(
     return load_pages(source.name, source.resync(ids), writer, flow_run_id=flow_run_id)
 
 
-SOURCES = ("odoo",)  # what `o2c ingest erp SOURCE` accepts
+SOURCES = ("odoo",)  # built in; besides, `rest:<name>` or a mapping file (models/erp_rest.py)
 
 
 class UnknownSource(ValueError):
     """A source name no module here answers to."""
 
 
+def is_rest(name: str) -> bool:
+    """`rest:<name>` (erp_sources/<name>.yaml) or a path to a mapping file."""
+    return name.startswith("rest:") or name.endswith((".yaml", ".yml"))
+
+
 @contextmanager
 def open_source(name: str, *, logger: Logger | None = None) -> Iterator[ErpSource]:
-    """The named source, configured from its settings (O2C_ODOO_* ...), its client closed after."""
+    """The named source, configured from its settings, its client closed after.
+
+    `odoo`: the O2C_ODOO_* settings. `rest:<name>`: the mapping erp_sources/<name>.yaml of the
+    project folder ($O2C_ERP_SOURCES_DIR to look elsewhere); a path ending in .yaml or .yml: that
+    mapping file. Either REST form names the source `rest-<name>` in the warehouse.
+    """
+    if is_rest(name):
+        from o2c.models.erp_rest import load_mapping, mapping_path
+        from o2c.tasks.erp.sources.rest import RestSource
+
+        with RestSource(load_mapping(mapping_path(name)), logger=logger) as rest:
+            yield rest
+        return
     if name not in SOURCES:
-        raise UnknownSource(f"unknown ERP source {name!r}; known: {', '.join(SOURCES)}")
+        raise UnknownSource(
+            f"unknown ERP source {name!r}; known: {', '.join(SOURCES)}, rest:<name>"
+            " (erp_sources/<name>.yaml) or a mapping file path"
+        )
     from o2c.models.settings_odoo import odoo_settings
     from o2c.tasks.connectors.odoo import OdooClient
     from o2c.tasks.erp.sources.odoo import OdooSource

@@ -234,6 +234,8 @@ class OdooSource:
                 problem = self._register(allocation, memo)
             except ConnectorError as exc:
                 problem = str(exc)
+                if exc.retryable:
+                    done.retryable.add(allocation.allocation_id)
             if problem:
                 done.failed[allocation.allocation_id] = problem
             else:
