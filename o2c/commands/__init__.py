@@ -21,6 +21,7 @@ blocks = typer.Typer(
 )
 alerts = typer.Typer(no_args_is_help=True, help="Alerts: the automations of automations.yaml.")
 litigation = typer.Typer(no_args_is_help=True, help="What a lawyer or a collection agency needs.")
+push = typer.Typer(no_args_is_help=True, help="Write back to outside systems: payments to the ERP.")
 
 GROUPS: dict[str, typer.Typer] = {
     "dunning": dunning,
@@ -29,4 +30,5 @@ GROUPS: dict[str, typer.Typer] = {
     "blocks": blocks,
     "alerts": alerts,
     "litigation": litigation,
+    "push": push,
 }
