@@ -96,10 +96,11 @@ def ingest_bank_statement(
         raise
     if archive:
         inbox.move_processed(file, today=date.today())
+    lang = company_language()
     markdown_artifact(
         "bank-ingestion",
-        summary_markdown(result),
-        description(file.name, date.today(), company_language()),
+        summary_markdown(result, lang),
+        description(file.name, date.today(), lang),
     )
     print(
         f"{file.name}: {result.statements} statement(s), {result.transactions_in} transactions,"

@@ -31,63 +31,18 @@ from o2c.tasks.common.escaping import md_cell
 from o2c.tasks.common.formatting import Lang, format_count, format_date, format_days, format_money
 from o2c.tasks.common.language import label
 
-NOT_MEANINGFUL = "n/s"  # a DSO that the period's revenue is too small to make meaningful
-
-CURRENCY_NOTE = "Amounts are in the currency of their line or section: none adds two currencies."
-CREDITS_NOTE = (
-    "Debts age by their due date. Unapplied credits (open credit notes and overpayments) are "
-    "in their own column, never in a due-date bucket: overdue is shown gross (debts only) and "
-    "net of the customer's credits (not below zero, then added over customers)."
-)
-
-
-# Words of the chart artifact and the artifacts' descriptions, in the company's language:
-# the catalog's `aging.*` keys when it has them, else these (French, English).
-WORDS: dict[str, tuple[str, str]] = {
-    "summary_description": ("Balance âgée au {date}", "Receivables aging as of {date}"),
-    "customers_description": (
-        "Balance âgée par client au {date}",
-        "Aging by customer as of {date}",
-    ),
-    "chart_description": (
-        "Graphique de la balance âgée au {date}\u00a0: tranches sur les derniers instantanés",
-        "Aging chart as of {date}: buckets over the last snapshots",
-    ),
-    "chart_title": (
-        "Encours par tranche d'ancienneté au fil du temps, au {date}",
-        "Open amounts per bucket over time, as of {date}",
-    ),
-    "chart_alt": ("Encours en {currency} par tranche", "Open amounts in {currency} per bucket"),
-    "chart_note": (
-        "{count} instantané(s), du plus récent au plus ancien\u00a0; montants en {currency}, "
-        "arrondis à l'unité.",
-        "{count} snapshot(s), latest first; amounts in {currency} to the unit.",
-    ),
-    "currency_note": (
-        "Chaque montant est dans la devise de sa ligne ou de sa section\u00a0: aucune somme ne "
-        "mélange deux devises.",
-        CURRENCY_NOTE,
-    ),
-    "no_snapshot": ("Aucun instantané pour l'instant.", "No snapshot yet."),
-    "date": ("Date", "Date"),
-    "not_due": ("non échu", "not yet due"),
-    "days": ("{lo}-{hi} jours", "{lo}-{hi} days"),
-    "over": ("plus de {days} jours", "over {days} days"),
-    "unapplied_credit": ("crédits non affectés", "unapplied credits"),
-    "small_balance": ("petits soldes", "small balances"),
-    "short_not_due": ("Non échu", "Not due"),
-    "short_credits": ("Crédits", "Credits"),
-    "short_small": ("Petits soldes", "Small bal."),
-}
+NOT_MEANINGFUL = "n/s"  # a DSO the period's revenue is too small to make meaningful (English)
 
 
 def word(key: str, lang: Lang, /, **values: object) -> str:
-    """`aging.<key>` from the label catalog (tasks/common/language.py), else WORDS."""
-    try:
-        return label(f"aging.{key}", lang, **values)
-    except KeyError:
-        fr, en = WORDS[key]
-        return (fr if lang == "fr" else en).format(**values)
+    """`aging.<key>` from the label catalog (templates/labels/<lang>.toml, which a company may
+    override through O2C_LABELS_DIR), placeholders filled."""
+    return label(f"aging.{key}", lang, **values)
+
+
+def col(key: str, lang: Lang, /, **values: object) -> str:
+    """A column head of the summary's tables (`aging.col.<key>`)."""
+    return label(f"aging.col.{key}", lang, **values)
 
 
 def bucket_word(key: str, lang: Lang) -> str:
@@ -199,14 +154,14 @@ def _change(now: float | None, before: float | None, lang: Lang) -> str:
         return "–"
     delta = round(now - before, 1)
     if delta == 0:
-        return "unchanged"
-    word = "worse" if delta > 0 else "better"
-    return f"{'+' if delta > 0 else '−'}{format_days(abs(delta), lang)} days ({word})"
+        return word("unchanged", lang)
+    figure = f"{'+' if delta > 0 else '−'}{format_days(abs(delta), lang)}"
+    return word("worse" if delta > 0 else "better", lang, delta=figure)
 
 
 def _dso_cell(row: dict, column: str, lang: Lang) -> str:
     if row.get("dso_meaningful", True) is False:
-        return NOT_MEANINGFUL
+        return word("not_meaningful", lang)
     return format_days(row[column], lang)
 
 
@@ -221,10 +176,16 @@ def dso_notes(dso: pl.DataFrame, settings: AgingSettings = DEFAULT_SETTINGS) -> 
         floor = settings.dso_min_revenue_cents(cur)
         entity = f" ({md_cell(r['legal_entity'])})" if r["legal_entity"] else ""
         notes.append(
-            f"{NOT_MEANINGFUL}: DSO in {md_cell(cur)}{entity} is not meaningful: "
-            f"{format_money(r['revenue_cents'], cur, lang)} invoiced over the last "
-            f"{r['period_days']} days, under the {format_money(floor, cur, lang)} it needs "
-            "(setting O2C_AGING_DSO_MIN_REVENUE)."
+            word(
+                "dso_not_meaningful",
+                lang,
+                ns=word("not_meaningful", lang),
+                currency=md_cell(cur),
+                entity=entity,
+                revenue=format_money(r["revenue_cents"], cur, lang),
+                days=r["period_days"],
+                floor=format_money(floor, cur, lang),
+            )
         )
     return notes
 
@@ -233,7 +194,7 @@ def bucket_rows(
     totals: pl.DataFrame, b: Buckets, lang: Lang
 ) -> tuple[list[str], list[list[object]]]:
     """Header and rows of the debts per due-date bucket, one line per currency."""
-    header = ["Currency", *b.labels]
+    header = [col("currency", lang), *(bucket_word(k, lang) for k in b.keys)]
     rows = [
         [r["currency"], *(_amount(r[b.column(k)], lang) for k in b.keys)]
         for r in totals.iter_rows(named=True)
@@ -243,15 +204,8 @@ def bucket_rows(
 
 def owed_rows(totals: pl.DataFrame, lang: Lang) -> tuple[list[str], list[list[object]]]:
     """Header and rows of what is owed, one line per currency: the figures finance reads first."""
-    header = [
-        "Currency",
-        "Overdue",
-        "Overdue net of credits",
-        "Total owed",
-        "Unapplied credits",
-        "Net balance",
-        "Customers",
-    ]
+    keys = ("currency", "overdue", "overdue_net", "total_owed", "credits", "balance", "customers")
+    header = [col(k, lang) for k in keys]
     rows = []
     for r in totals.iter_rows(named=True):
         cur = r["currency"]
@@ -274,7 +228,7 @@ def small_balance_rows(
 ) -> tuple[list[str], list[list[object]]]:
     """Header and rows of the small balances offered for write-off, one line per currency."""
     lang = settings.lang
-    header = ["Currency", "Items", "Total", "Customers", "Threshold"]
+    header = [col(k, lang) for k in ("currency", "items", "total", "customers", "threshold")]
     rows = [
         [
             r["currency"],
@@ -311,48 +265,35 @@ def summary_markdown(
     b = as_buckets(buckets)
     lang = settings.lang
     top = top or settings.top_late_payers
-    out = [f"# Receivables aging as of {format_date(as_of, lang)}", ""]
-    out += [CURRENCY_NOTE, ""]
+    out = [f"# {word('title', lang, date=format_date(as_of, lang))}", ""]
+    out += [word("currency_note", lang), ""]
 
     totals = currency_totals(by_customer, buckets=b)
-    out += ["## Owed and overdue, per currency", ""]
+    out += [f"## {word('owed_title', lang)}", ""]
     if totals.is_empty():
-        out += ["Nothing is open.", ""]
+        out += [word("nothing_open", lang), ""]
     else:
         header, rows = owed_rows(totals, lang)
         out += [*_table(header, _escaped(rows, {0}), set(range(1, len(header)))), ""]
-        out += [CREDITS_NOTE, ""]
-        out += ["## Debts per due-date bucket", ""]
+        out += [word("credits_note", lang), ""]
+        out += [f"## {word('buckets_title', lang)}", ""]
         header, rows = bucket_rows(totals, b, lang)
         out += [*_table(header, _escaped(rows, {0}), set(range(1, len(header)))), ""]
 
     header, rows = small_balance_rows(totals, settings)
     if rows:
-        out += ["## Small balances, offered for write-off", ""]
+        out += [f"## {word('small_title', lang)}", ""]
         out += [*_table(header, _escaped(rows, {0}), {1, 2, 3, 4}), ""]
-        out += [
-            "What is left open on a partly paid invoice up to the threshold (bank fees above "
-            "the reconciliation tolerance): not a debt, not overdue, no late payer; write it "
-            "off or claim it. Setting O2C_AGING_SMALL_BALANCE (per currency: "
-            "O2C_AGING_SMALL_BALANCE_BY_CURRENCY).",
-            "",
-        ]
+        out += [word("small_note", lang), ""]
 
-    out += ["## Days sales outstanding", ""]
+    out += [f"## {word('dso_title', lang)}", ""]
     if dso.is_empty():
-        out += ["No receivables and no revenue: DSO is not defined.", ""]
+        out += [word("dso_none", lang), ""]
     else:
         previous = _dso_trend(dso_history, as_of)
         period = int(dso["period_days"][0])
-        header = [
-            "Currency",
-            "Entity",
-            "DSO standard",
-            "DSO countback",
-            "Since last snapshot",
-            "Receivables",
-            f"Revenue ({period} days)",
-        ]
+        keys = ("currency", "entity", "dso_standard", "dso_countback", "since", "receivables")
+        header = [*(col(k, lang) for k in keys), col("revenue", lang, period=period)]
         rows = []
         for r in dso.iter_rows(named=True):
             before = previous.get((r["currency"], r["legal_entity"]), {})
@@ -368,17 +309,12 @@ def summary_markdown(
                 ]
             )
         out += [*_table(header, rows, {2, 3, 5, 6}), ""]
-        out += [
-            f"Standard: receivables / revenue of the last {period} days × {period}. "
-            "Countback: days of the latest sales, month by month, that the receivables "
-            "still cover.",
-            "",
-        ]
+        out += [word("dso_how", lang, period=period), ""]
         for note in dso_notes(dso, settings):
             out += [note, ""]
         if dso_history is not None and not dso_history.is_empty():
             dates = dso_history["as_of_date"].n_unique()
-            out += [f"### Trend over the last {dates} snapshots", ""]
+            out += [f"### {word('trend_title', lang, count=dates)}", ""]
             rows = [
                 [
                     format_date(r["as_of_date"], lang),
@@ -389,25 +325,18 @@ def summary_markdown(
                 ]
                 for r in dso_history.sort("as_of_date", "currency").iter_rows(named=True)
             ]
-            header = ["Date", "Currency", "Entity", "DSO standard", "DSO countback"]
+            keys = ("date", "currency", "entity", "dso_standard", "dso_countback")
+            header = [col(k, lang) for k in keys]
             out += [*_table(header, rows, {3, 4}), ""]
 
-    out += [f"## Top {top} late payers, per currency", ""]
+    out += [f"## {word('late_title', lang, top=top)}", ""]
     late = late_payers(by_customer, top)
     if late.is_empty():
-        out += ["No customer has anything overdue.", ""]
+        out += [word("no_late", lang), ""]
     for (cur,), mine in late.group_by("currency", maintain_order=True):
         out += [f"### {_text(cur)}", ""]
-        header = [
-            "#",
-            "Customer",
-            "Overdue",
-            "Net of credits",
-            "Oldest days late",
-            "Avg days late",
-            "Grade",
-            "Account",
-        ]
+        keys = ("rank", "customer", "overdue", "net", "oldest", "average", "grade", "account")
+        header = [col(k, lang) for k in keys]
         rows = [
             [
                 r["rank"],
@@ -423,13 +352,7 @@ def summary_markdown(
         ]
         out += [*_table(header, rows, {0, 2, 3, 4, 5}), ""]
     if not late.is_empty():
-        out += [
-            "Ranked within each currency by overdue net of credits; small balances are not "
-            "debts. Average days late: weighted by amount over fully paid invoices, early "
-            "payments counting as 0. Grades: A ≤ 5 days, B ≤ 15, C ≤ 30, D ≤ 60, E above; – "
-            "without a paid invoice yet.",
-            "",
-        ]
+        out += [word("late_note", lang), ""]
     return "\n".join(out)
 
 
@@ -455,6 +378,8 @@ def customer_table(
         descending=[False, True, True, False],
     )
     entities = ordered["legal_entity"].n_unique() > 1
+    head = {k: label(f"aging.table.{k}", lang) for k in TABLE_COLUMNS}
+    shorts = {k: short_label(k, lang) for k in b.keys}
     rows = []
     for r in ordered.iter_rows(named=True):
 
@@ -463,24 +388,29 @@ def customer_table(
 
         rows.append(
             {
-                "Customer": _who(ordered, r),
-                "Cur.": r["currency"],
-                "Overdue": money("overdue_cents"),
-                "Net of credits": money("overdue_net_cents"),
-                "Days late": r["oldest_days_past_due"],
-                "Total": money("total_cents"),
-                "Grade": _col(ordered, r, "grade") or "–",
-                **({"Entity": r["legal_entity"] or ""} if entities else {}),
-                "Credits": money("credits_cents"),
-                "Small bal.": money("small_balance_cents"),
-                **{short_label(k): money(b.column(k), cents=False) for k in b.keys},
-                "Account": r["customer_id"],
+                head["customer"]: _who(ordered, r),
+                head["currency"]: r["currency"],
+                head["overdue"]: money("overdue_cents"),
+                head["net"]: money("overdue_net_cents"),
+                head["days_late"]: r["oldest_days_past_due"],
+                head["total"]: money("total_cents"),
+                head["grade"]: _col(ordered, r, "grade") or "–",
+                **({head["entity"]: r["legal_entity"] or ""} if entities else {}),
+                head["credits"]: money("credits_cents"),
+                head["small"]: money("small_balance_cents"),
+                **{shorts[k]: money(b.column(k), cents=False) for k in b.keys},
+                head["account"]: r["customer_id"],
             }
         )
     return rows
 
 
-def short_label(key: str, lang: Lang = "en") -> str:
+TABLE_COLUMNS = ("customer", "currency", "overdue", "net", "days_late", "total", "grade",
+                 "entity", "credits", "small", "account")  # fmt: skip
+_TEXT_COLUMNS = ("customer", "currency", "grade", "entity", "account")  # left-aligned
+
+
+def short_label(key: str, lang: Lang = "fr") -> str:
     """A bucket's column head in the narrow table: 'Not due', '1-30', '> 120'."""
     if key == UNAPPLIED_CREDIT:
         return word("short_credits", lang)
@@ -587,7 +517,7 @@ def bucket_chart_svg(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{full_height}" '
         f'viewBox="0 0 {width} {full_height}" role="img" font-family="sans-serif" '
-        f'aria-label="Open amounts in {html.escape(currency)} per bucket over time">'
+        f'aria-label="{html.escape(word("chart_alt", lang, currency=currency))}">'
     ]
     if standalone:
         parts.append(f'<rect width="{width}" height="{full_height}" fill="#ffffff"/>')
@@ -702,7 +632,7 @@ def render_html_report(
     as_of: date,
     dso_history: pl.DataFrame | None = None,
     buckets: Buckets | Sequence[int] = DEFAULT_BUCKETS,
-    title: str = "Receivables aging",
+    title: str | None = None,
     settings: AgingSettings = DEFAULT_SETTINGS,
 ) -> str:
     """A self-contained HTML page (inline CSS and SVG, no script): charts, DSO, customers.
@@ -713,44 +643,48 @@ def render_html_report(
     """
     b = as_buckets(buckets)
     lang = settings.lang
+    title = title or word("html_title", lang)
     esc = html.escape
+    day = format_date(as_of, lang)
     body = [
         f"<h1>{esc(title)}</h1>",
-        f'<p class="meta">As of {format_date(as_of, lang)}. {esc(CURRENCY_NOTE)}</p>',
+        f'<p class="meta">{esc(word("html_as_of", lang, date=day))}'
+        f" {esc(word('currency_note', lang))}</p>",
     ]
 
     totals = currency_totals(by_customer, buckets=b)
-    body.append("<h2>Owed and overdue, per currency</h2>")
+    body.append(f"<h2>{esc(word('owed_title', lang))}</h2>")
     if totals.is_empty():
-        body.append("<p>Nothing is open.</p>")
+        body.append(f"<p>{esc(word('nothing_open', lang))}</p>")
     else:
         header, rows = owed_rows(totals, lang)
         body.append(_html_table(header, rows, set(range(1, len(header)))))
-        body.append(f'<p class="note">{esc(CREDITS_NOTE)}</p>')
-        body.append("<h2>Debts per due-date bucket</h2>")
+        body.append(f'<p class="note">{esc(word("credits_note", lang))}</p>')
+        body.append(f"<h2>{esc(word('buckets_title', lang))}</h2>")
         header, rows = bucket_rows(totals, b, lang)
         body.append(_html_table(header, rows, set(range(1, len(header)))))
     header, rows = small_balance_rows(totals, settings)
     if rows:
-        body.append("<h2>Small balances, offered for write-off</h2>")
+        body.append(f"<h2>{esc(word('small_title', lang))}</h2>")
         body.append(_html_table(header, rows, {1, 2, 3, 4}))
 
-    body.append("<h2>Buckets over time</h2>")
+    body.append(f"<h2>{esc(word('html_over_time', lang))}</h2>")
     currencies = (
         sorted(aging_history["currency"].unique().to_list()) if aging_history.height else []
     )
     if not currencies:
-        body.append("<p>No snapshot yet.</p>")
+        body.append(f"<p>{esc(word('no_snapshot', lang))}</p>")
     for cur in currencies:
         dates = aging_history.filter(pl.col("currency") == cur)["as_of_date"].n_unique()
+        caption = esc(word("html_caption", lang, currency=cur, count=dates))
         body.append(
-            f"<figure>{bucket_chart_svg(aging_history, cur, lang=lang)}<figcaption>Open amounts "
-            f"in {esc(cur)}, {dates} snapshot(s). Hover a bar for its amount.</figcaption></figure>"
+            f"<figure>{bucket_chart_svg(aging_history, cur, lang=lang)}"
+            f"<figcaption>{caption}</figcaption></figure>"
         )
 
-    body.append("<h2>Days sales outstanding</h2>")
+    body.append(f"<h2>{esc(word('dso_title', lang))}</h2>")
     if dso.is_empty():
-        body.append("<p>No receivables and no revenue: DSO is not defined.</p>")
+        body.append(f"<p>{esc(word('dso_none', lang))}</p>")
     else:
         rows = [
             [
@@ -764,8 +698,8 @@ def render_html_report(
             for r in dso.iter_rows(named=True)
         ]
         period = int(dso["period_days"][0])
-        header = ["Currency", "Entity", "DSO standard", "DSO countback", "Receivables"]
-        header += [f"Revenue ({period} days)"]
+        keys = ("currency", "entity", "dso_standard", "dso_countback", "receivables")
+        header = [*(col(k, lang) for k in keys), col("revenue", lang, period=period)]
         body.append(_html_table(header, rows, {2, 3, 4, 5}))
         for note in dso_notes(dso, settings):
             body.append(f'<p class="note">{esc(note)}</p>')
@@ -780,31 +714,25 @@ def render_html_report(
             ]
             for r in dso_history.sort("as_of_date", "currency").iter_rows(named=True)
         ]
-        body.append("<h3>DSO over the last snapshots</h3>")
-        header = ["Date", "Currency", "Entity", "DSO standard", "DSO countback"]
+        body.append(f"<h3>{esc(word('html_dso_history', lang))}</h3>")
+        keys = ("date", "currency", "entity", "dso_standard", "dso_countback")
+        header = [col(k, lang) for k in keys]
         body.append(_html_table(header, rows, {3, 4}))
 
-    body.append("<h2>By customer</h2>")
+    body.append(f"<h2>{esc(word('html_by_customer', lang))}</h2>")
     table = customer_table(by_customer, buckets=b, lang=lang)
     if table:
         header = list(table[0])
-        right = {
-            i
-            for i, h in enumerate(header)
-            if h not in ("Customer", "Entity", "Cur.", "Grade", "Account")
-        }
+        text = {label(f"aging.table.{k}", lang) for k in _TEXT_COLUMNS}
+        right = {i for i, h in enumerate(header) if h not in text}
         rows = [list(r.values()) for r in table]
         body.append(f'<div class="wide">{_html_table(header, rows, right)}</div>')
     else:
-        body.append("<p>No customer has anything open.</p>")
-    body.append(
-        '<p class="note">Amounts in the currency of their line; buckets to the unit. '
-        "Grades from the amount-weighted average days late of fully paid invoices: "
-        "A ≤ 5, B ≤ 15, C ≤ 30, D ≤ 60, E above.</p>"
-    )
+        body.append(f"<p>{esc(word('html_no_customer', lang))}</p>")
+    body.append(f'<p class="note">{esc(word("html_note", lang))}</p>')
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)} – {format_date(as_of, lang)}</title><style>{_CSS}</style></head>"
+        f"<title>{esc(title)} – {day}</title><style>{_CSS}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
     )

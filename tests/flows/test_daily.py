@@ -91,7 +91,7 @@ def test_aging_artifacts_agree_with_the_warehouse(demo):
     # The summary's line per currency: overdue (gross), ... total owed, credits, net balance and
     # customers, as the groups add up (figures alone: the line names the currency).
     summary = latest_artifact("aging-summary").data
-    summary = summary.split("## Owed and overdue, per currency")[1].split("\n## ")[0]
+    summary = summary.split("## Dû et échu, par devise")[1].split("\n## ")[0]  # French
     for cur in {c for _, _, c, *_ in groups}:
         mine = [g for g in groups if g[2] == cur]
         overdue, credits, owed = (sum(g[i] for g in mine) for i in (3, 4, 5))
@@ -106,14 +106,14 @@ def test_aging_artifacts_agree_with_the_warehouse(demo):
             tail,
         )
     by_customer = json.loads(latest_artifact("aging-by-customer").data)
-    table = {(r["Account"], r.get("Entity", ""), r["Cur."]): r for r in by_customer}
+    table = {(r["Compte"], r.get("Entité", ""), r["Dev."]): r for r in by_customer}  # French
     assert len(table) == len(by_customer), "one row per customer, entity and currency"
     assert set(table) == {(c, e, cur) for c, e, cur, *_ in groups}
     assert any(overdue for *_, overdue, _, _ in groups)
     assert any(credits for *_, credits, _ in groups)
     for customer, entity, currency, overdue, credits, owed in groups:
         row = table[(customer, entity, currency)]
-        assert (row["Overdue"], row["Credits"], row["Total"]) == (
+        assert (row["Échu"], row["Crédits"], row["Total"]) == (
             format_money(overdue),
             format_money(credits),
             format_money(owed),

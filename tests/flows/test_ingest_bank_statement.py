@@ -112,7 +112,8 @@ def test_the_artifact_lists_each_already_known_line_with_its_stored_line(tmp_pat
     result = ingest_bank_statement(str(later), db=db)
     assert (result.loaded, result.duplicates) == (1, 2)
     shown = latest_artifact("bank-ingestion").data
-    listed = [x for x in shown.splitlines() if x.startswith("| 2026-11-0")]
-    assert len(listed) == 2
+    listed = [x for x in shown.splitlines() if x.startswith(("| 02/11/2026", "| 03/11/2026"))]
+    assert len(listed) == 2  # French by default: dates dd/mm/yyyy, words from fr.toml
     assert "R1" in listed[0] and "120,00" in listed[0]
-    assert all(f"batch {first.batch_id}" in x and "monday.xml" in x for x in listed)
+    assert all(f"lot {first.batch_id}" in x and "monday.xml" in x for x in listed)
+    assert shown.startswith("# Relevé bancaire : `tuesday.xml`")

@@ -38,6 +38,7 @@ from o2c.tasks.aging.pipeline import compute_aging
 from o2c.tasks.aging.report import NOT_MEANINGFUL, customer_table, late_payers, summary_markdown
 from o2c.tasks.aging.settings import AgingSettings
 from o2c.tasks.aging.workbook import aging_workbook_views, write_aging_workbook
+from o2c.tasks.common.language import company_language
 from o2c.warehouse import connect
 
 AS_OF = date(2026, 6, 30)
@@ -274,33 +275,33 @@ def md_table(md: str, heading: str) -> list[dict]:
 
 def test_summary_one_line_per_currency_and_what_it_says(views):
     md = summary_markdown(views.by_customer, views.dso, as_of=AS_OF, settings=views.settings)
-    assert md.startswith("# Receivables aging as of 30/06/2026")
-    owed = md_table(md, "## Owed and overdue, per currency")
-    assert [r["Currency"] for r in owed] == ["EUR", "GBP", "USD"]
+    assert md.startswith("# Balance âgée au 30/06/2026")
+    owed = md_table(md, "## Dû et échu, par devise")
+    assert [r["Devise"] for r in owed] == ["EUR", "GBP", "USD"]
     eur = owed[0]
     # overdue 1 000,00 (C1) + 100,00 (C3); net 810,00 + 100,00; owed 1 310,00 + 100,00
-    assert eur["Overdue"] == f"1{NNB}100,00"
-    assert eur["Overdue net of credits"] == "910,00"
-    assert eur["Total owed"] == f"1{NNB}410,00"
-    assert eur["Unapplied credits"] == "-190,00"
-    assert eur["Net balance"] == f"1{NNB}220,00"
-    assert (eur["Customers"], owed[1]["Customers"]) == ("2", "2")
-    small = md_table(md, "## Small balances, offered for write-off")
+    assert eur["Échu"] == f"1{NNB}100,00"
+    assert eur["Échu net"] == "910,00"
+    assert eur["Total dû"] == f"1{NNB}410,00"
+    assert eur["Crédits"] == "-190,00"
+    assert eur["Solde net"] == f"1{NNB}220,00"
+    assert (eur["Clients"], owed[1]["Clients"]) == ("2", "2")
+    small = md_table(md, "## Petits soldes, proposés en perte")
     assert small == [
-        {"Currency": "EUR", "Items": "1", "Total": "10,00", "Customers": "1",
-         "Threshold": "25,00"},
-        {"Currency": "GBP", "Items": "2", "Total": "37,50", "Customers": "1",
-         "Threshold": "25,00"},
+        {"Devise": "EUR", "Pièces": "1", "Total": "10,00", "Clients": "1",
+         "Seuil": "25,00"},
+        {"Devise": "GBP", "Pièces": "2", "Total": "37,50", "Clients": "1",
+         "Seuil": "25,00"},
     ]  # fmt: skip
-    dso = {r["Currency"]: r for r in md_table(md, "## Days sales outstanding")}
-    assert (dso["USD"]["DSO standard"], dso["USD"]["DSO countback"]) == ("n/s", "n/s")
+    dso = {r["Devise"]: r for r in md_table(md, "## Délai moyen de paiement (DSO)")}
+    assert (dso["USD"]["DSO standard"], dso["USD"]["DSO épuisement"]) == ("n.s.", "n.s.")
     assert dso["EUR"]["DSO standard"] == "56,3"
-    assert f"n/s: DSO in USD (FR01) is not meaningful: 117,00{NB}USD invoiced" in md
-    assert f"1{NNB}000,00{NB}USD it needs" in md
+    assert f"n.s. : le DSO en USD (FR01) n'est pas significatif : 117,00{NB}USD facturés" in md
+    assert f"sous les 1{NNB}000,00{NB}USD nécessaires" in md
     assert NOT_MEANINGFUL not in dso["EUR"].values()
-    late = md.split("## Top 10 late payers, per currency")[1]
-    assert [r["Account"] for r in md_table(late, "### EUR")] == ["C1", "C3"]
-    assert [(r["#"], r["Customer"]) for r in md_table(late, "### GBP")] == [("1", "Brit Ltd")]
+    late = md.split("## Les 10 plus gros retards, par devise")[1]
+    assert [r["Compte"] for r in md_table(late, "### EUR")] == ["C1", "C3"]
+    assert [(r["#"], r["Client"]) for r in md_table(late, "### GBP")] == [("1", "Brit Ltd")]
     assert [r["#"] for r in md_table(late, "### USD")] == ["1"]
     assert "Leftovers Ltd" not in late
 
@@ -308,23 +309,41 @@ def test_summary_one_line_per_currency_and_what_it_says(views):
 def test_customer_table_answers_first(views):
     rows = customer_table(views.by_customer, buckets=views.buckets, lang="fr")
     assert list(rows[0])[:7] == [
-        "Customer", "Cur.", "Overdue", "Net of credits", "Days late", "Total", "Grade",
+        "Client", "Dev.", "Échu", "Échu net", "Retard (j)", "Total", "Cote",
     ]  # fmt: skip
     first = rows[0]  # EUR, most overdue first: Dupont SARL
-    assert (first["Customer"], first["Account"]) == ("Dupont SARL", "C1")
-    assert (first["Overdue"], first["Net of credits"], first["Days late"]) == (
+    assert (first["Client"], first["Compte"]) == ("Dupont SARL", "C1")
+    assert (first["Échu"], first["Échu net"], first["Retard (j)"]) == (
         f"1{NNB}000,00",
         "810,00",
         60,
     )
-    assert (first["Total"], first["Credits"], first["Small bal."]) == (
+    assert (first["Total"], first["Crédits"], first["Petits soldes"]) == (
         f"1{NNB}310,00",
         "-190,00",
         "10,00",
     )
-    assert [r["Account"] for r in rows] == ["C1", "C3", "C4", "C2", "C5"]
+    assert [r["Compte"] for r in rows] == ["C1", "C3", "C4", "C2", "C5"]
     english = customer_table(views.by_customer, buckets=views.buckets, lang="en")
+    assert list(english[0])[:7] == [
+        "Customer", "Cur.", "Overdue", "Net of credits", "Days late", "Total", "Grade",
+    ]  # fmt: skip
     assert english[0]["Overdue"] == "1,000.00"
+
+
+def test_an_english_company_reads_the_summary_in_english(views, monkeypatch):
+    """O2C_LANGUAGE=en: the same figures, the English catalog's words, ISO dates."""
+    monkeypatch.setenv("O2C_LANGUAGE", "en")
+    settings = views.settings.model_copy(update={"lang": company_language()})
+    md = summary_markdown(views.by_customer, views.dso, as_of=AS_OF, settings=settings)
+    assert md.startswith("# Receivables aging as of 2026-06-30")
+    eur = md_table(md, "## Owed and overdue, per currency")[0]
+    assert (eur["Currency"], eur["Overdue"], eur["Overdue net of credits"]) == (
+        "EUR", "1,100.00", "910.00",
+    )  # fmt: skip
+    assert "n/s: DSO in USD (FR01) is not meaningful" in md
+    assert "## Top 10 late payers, per currency" in md
+    assert "Échu" not in md and "Balance âgée" not in md
 
 
 def test_workbook_same_order_and_credits(views, tmp_path: Path, db: Path):

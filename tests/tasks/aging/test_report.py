@@ -106,26 +106,27 @@ def md_table(md, first_header):
 def test_summary_totals_per_bucket_and_currency(by_customer):
     md = summary_markdown(by_customer, dso_frame(AS_OF, 24.3, 30.0), as_of=AS_OF)
     assert not any(line.startswith((" ", "\t")) for line in md.splitlines())
-    assert md.startswith("# Receivables aging as of 31/03/2026")
-    owed = {r["Currency"]: r for r in md_table(md, "Currency")}
+    assert md.startswith("# Balance âgée au 31/03/2026")
+    owed = {r["Devise"]: r for r in md_table(md, "Devise")}
     eur = owed["EUR"]
     # overdue, gross: 10 000,00 + 2 500,50 (ACME) + 500,00 (BETA) + 1,00..1,11 (12,66)
-    assert eur["Overdue"] == "13\u202f013,16"
+    assert eur["Échu"] == "13\u202f013,16"
     # net of credits: BETA 500,00 - 200,00 = 300,00, so 200,00 less
-    assert eur["Overdue net of credits"] == "12\u202f813,16"
-    assert eur["Total owed"] == "16\u202f013,16"  # + 3 000,00 not yet due
-    assert eur["Unapplied credits"] == "-200,00"
-    assert eur["Net balance"] == "15\u202f813,16"
-    assert eur["Customers"] == "14"
-    assert owed["USD"]["Overdue"] == "7\u202f000,00"
+    assert eur["Échu net"] == "12\u202f813,16"
+    assert eur["Total dû"] == "16\u202f013,16"  # + 3 000,00 not yet due
+    assert eur["Crédits"] == "-200,00"
+    assert eur["Solde net"] == "15\u202f813,16"
+    assert eur["Clients"] == "14"
+    assert owed["USD"]["Échu"] == "7\u202f000,00"
     buckets = {
-        r["Currency"]: r for r in md_table(md.split("## Debts per due-date bucket")[1], "Currency")
+        r["Devise"]: r
+        for r in md_table(md.split("## Créances par tranche d'échéance")[1], "Devise")
     }
     # the credit note is in no bucket: 1-30 is 10 000,00 + 12,66, never less
-    assert buckets["EUR"]["1-30 days"] == "10\u202f012,66"
-    assert buckets["EUR"]["not yet due"] == "3\u202f000,00"
-    assert buckets["EUR"]["over 120 days"] == "2\u202f500,50"
-    assert buckets["USD"]["61-90 days"] == "7\u202f000,00"
+    assert buckets["EUR"]["1-30 jours"] == "10\u202f012,66"
+    assert buckets["EUR"]["non échu"] == "3\u202f000,00"
+    assert buckets["EUR"]["plus de 120 jours"] == "2\u202f500,50"
+    assert buckets["USD"]["61-90 jours"] == "7\u202f000,00"
 
 
 def test_summary_dso_and_its_trend(by_customer):
@@ -138,13 +139,13 @@ def test_summary_dso_and_its_trend(by_customer):
     row = next(line for line in md.splitlines() if line.startswith("| EUR | FR01 |"))
     assert "| 24,3 | 30,0 |" in row
     # 24,3 - 26,0 = -1,7 days: better
-    assert "−1,7 days (better)" in row
-    assert "### Trend over the last 2 snapshots" in md
+    assert "−1,7 j (mieux)" in row
+    assert "### Évolution sur les 2 derniers instantanés" in md
 
 
 def test_summary_top_late_payers(by_customer):
     md = summary_markdown(by_customer, dso_frame(AS_OF, 24.3, 30.0), as_of=AS_OF, top=10)
-    section = md.split("## Top 10 late payers, per currency")[1]
+    section = md.split("## Les 10 plus gros retards, par devise")[1]
     eur = md_table(section.split("### EUR")[1], "#")
     usd = md_table(section.split("### USD")[1], "#")
     # EUR: ACME (12 500,50 overdue), BETA (300,00 net), then 8 of the 12 small ones; USD: ACME,
@@ -152,41 +153,41 @@ def test_summary_top_late_payers(by_customer):
     assert [r["#"] for r in eur] == [str(n) for n in range(1, 11)]
     assert eur[0] == {
         "#": "1",
-        "Customer": "Acme \\| Fils",
-        "Overdue": "12\u202f500,50",
-        "Net of credits": "12\u202f500,50",
-        "Oldest days late": "130",
-        "Avg days late": "21,7",
-        "Grade": "C",
-        "Account": "ACME",
+        "Client": "Acme \\| Fils",
+        "Échu": "12\u202f500,50",
+        "Échu net": "12\u202f500,50",
+        "Retard max (j)": "130",
+        "Retard moyen (j)": "21,7",
+        "Cote": "C",
+        "Compte": "ACME",
     }
-    assert (eur[1]["Account"], eur[1]["Overdue"], eur[1]["Net of credits"]) == (
+    assert (eur[1]["Compte"], eur[1]["Échu"], eur[1]["Échu net"]) == (
         "BETA",
         "500,00",
         "300,00",
     )
-    assert [(r["#"], r["Account"], r["Overdue"]) for r in usd] == [("1", "ACME", "7\u202f000,00")]
+    assert [(r["#"], r["Compte"], r["Échu"]) for r in usd] == [("1", "ACME", "7\u202f000,00")]
 
 
 def test_customer_table_rows(by_customer):
     rows = customer_table(by_customer)
-    acme = next(r for r in rows if r["Account"] == "ACME" and r["Cur."] == "EUR")
+    acme = next(r for r in rows if r["Compte"] == "ACME" and r["Dev."] == "EUR")
     # what finance reads first comes first; one legal entity, so no Entity column
     assert list(acme)[:8] == [
-        "Customer", "Cur.", "Overdue", "Net of credits", "Days late", "Total", "Grade",
-        "Credits",
+        "Client", "Dev.", "Échu", "Échu net", "Retard (j)", "Total", "Cote",
+        "Crédits",
     ]  # fmt: skip
-    assert list(acme)[-1] == "Account"
-    assert acme["Customer"] == "Acme | Fils"
+    assert list(acme)[-1] == "Compte"
+    assert acme["Client"] == "Acme | Fils"
     assert acme["1-30"] == "10\u202f000"
     assert acme["> 120"] == "2\u202f501"  # buckets to the unit: 2 500,50 rounds half up
     assert acme["Total"] == "15\u202f500,50"
-    assert (acme["Days late"], acme["Grade"]) == (130, "C")
-    beta = next(r for r in rows if r["Account"] == "BETA")
-    assert beta["1-30"] == "0" and beta["Credits"] == "-200,00"
-    assert (beta["Overdue"], beta["Net of credits"]) == ("500,00", "300,00")
-    assert beta["Grade"] == "–"
-    assert [r["Cur."] for r in rows] == ["EUR"] * 14 + ["USD"]
+    assert (acme["Retard (j)"], acme["Cote"]) == (130, "C")
+    beta = next(r for r in rows if r["Compte"] == "BETA")
+    assert beta["1-30"] == "0" and beta["Crédits"] == "-200,00"
+    assert (beta["Échu"], beta["Échu net"]) == ("500,00", "300,00")
+    assert beta["Cote"] == "–"
+    assert [r["Dev."] for r in rows] == ["EUR"] * 14 + ["USD"]
 
 
 def history_frame():
@@ -211,7 +212,7 @@ def test_html_report_is_self_contained_and_escapes_names(by_customer):
     assert not re.search(r"""(src|href)=["']?https?:""", page)
     assert "&lt;b&gt;Béta&lt;/b&gt;" in page
     tree = lxml_html.fromstring(page)
-    assert tree.findtext(".//h1") == "Receivables aging"
+    assert tree.findtext(".//h1") == "Balance âgée"
     assert "12\u202f813,16" in tree.text_content()  # EUR overdue net of credits
 
 

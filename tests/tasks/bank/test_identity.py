@@ -184,10 +184,14 @@ def test_what_cannot_be_proven_is_stored_and_listed(tmp_path: Path) -> None:
             "SELECT message FROM load_batches WHERE batch_id = ?", [result.batch_id]
         ).fetchall()[0][0]
     assert "1 stored but possibly already known" in message
-    report = summary_markdown(result)
-    assert "Stored, possibly already known: to check (1)" in report
-    listed = [x for x in report.splitlines() if x.startswith("| 2024-05-02")]
+    report = summary_markdown(result, "fr")
+    assert "Gardées, peut-être déjà connues : à vérifier (1)" in report
+    listed = [x for x in report.splitlines() if x.startswith("| 02/05/2024")]  # French dates
     assert len(listed) == 1 and "10,00" in listed[0] and "first.csv" in listed[0]
+    english = summary_markdown(result, "en")
+    assert english.startswith("# Bank statement load: `second.csv`")
+    assert "Stored, possibly already known: to check (1)" in english
+    assert len([x for x in english.splitlines() if x.startswith("| 2024-05-02")]) == 1
 
 
 @pytest.mark.parametrize("fmt", ["camt.052", "mt942"])
@@ -332,7 +336,9 @@ def test_a_stored_reference_with_another_amount_is_a_conflict(tmp_path: Path) ->
         clash = result.conflicts.row(0, named=True)
         assert (clash["amount_cents"], clash["stored_amount_cents"]) == (1200, 1000)
         assert stored(con) == (2, Decimal("22.00"))
-    assert "Stored, bank reference conflict: to check (1)" in summary_markdown(result)
+    assert "Gardées, conflit de référence bancaire : à vérifier (1)" in summary_markdown(
+        result, "fr"
+    )
 
 
 def test_a_new_reference_where_the_same_kind_of_file_numbered_the_day(tmp_path: Path) -> None:
@@ -365,10 +371,11 @@ def test_known_lines_are_listed_for_finance(tmp_path: Path) -> None:
         stored_id = con.execute("SELECT transaction_id FROM bank_transactions").fetchall()[0][0]
     row = result.known.row(0, named=True)
     assert (row["stored_transaction_id"], row["stored_batch_id"]) == (stored_id, first.batch_id)
-    report = summary_markdown(result)
-    listed = next(x for x in report.splitlines() if x.startswith("| 2024-05-02"))
-    for part in ("1\u202f234,50", "R1", stored_id, f"batch {first.batch_id}", "monday.xml"):
+    report = summary_markdown(result, "fr")
+    listed = next(x for x in report.splitlines() if x.startswith("| 02/05/2024"))
+    for part in ("1\u202f234,50", "R1", stored_id, f"lot {first.batch_id}", "monday.xml"):
         assert part in listed
+    assert "même référence bancaire" in listed  # how it was told, in French
 
 
 # --- the migration -------------------------------------------------------------------------------

@@ -42,10 +42,12 @@ def test_a_hostile_statement_id_in_the_bank_report_is_inert():
     tables_keep_their_columns(tree)
     assert tree.xpath("//h1/code")[0].text_content() == "camt`.xml`<b>"
     cells = [td.text_content() for td in tree.xpath("//table")[1].xpath("tbody/tr/td")]
-    assert cells[:3] == [HOSTILE_ID, "FR76 | 0 | 0 |", "EU|R"]
+    # the result first (in French by default), the statement's id last
+    assert cells[0] == "déséquilibré (opérations en ![t](http://evil/beacon.png), relevé en EUR)"
+    assert cells[1:3] == ["FR76 | 0 | 0 |", "EU|R"]
     # the amounts stay under opening, movements, closing
     assert cells[3:6] == ["1\u202f000,00", "-250,50", "749,50"]
-    assert cells[6] == "unbalanced (entries in ![t](http://evil/beacon.png), statement in EUR)"
+    assert cells[6] == HOSTILE_ID
 
 
 def test_a_hostile_file_name_in_the_erp_report_is_a_code_span():

@@ -117,3 +117,23 @@ def test_the_exceptions_table_leads_with_the_payment_and_reason_in_words(db):  #
         f"1) FA-7 89,99 + FA-8 55,00 EUR · 95{NNBSP}% · somme de factures du payeur, montant exact"
         " ; 2) FA-3"
     )
+
+
+def test_an_english_company_reads_the_reconciliation_in_english(monkeypatch):
+    """O2C_LANGUAGE=en: the English catalog's words, English amounts; nothing French left."""
+    monkeypatch.setenv("O2C_LANGUAGE", "en")
+    markdown = summary_markdown(STATS)
+    assert markdown.startswith("# Reconciliation\n")
+    assert "| bank transactions considered | 9 |" in markdown
+    assert "## Matched by rule" in markdown and "## Exceptions by reason" in markdown
+    assert f"| **Total EUR** | EUR | **5** | **EUR{NBSP}1,334.50** |" in markdown
+    assert "rapproch" not in markdown.lower() and "Décid" not in markdown
+
+
+def test_a_company_overrides_a_word_in_its_own_catalog(monkeypatch, tmp_path):
+    """O2C_LABELS_DIR: the company's fr.toml replaces a shipped word, key by key."""
+    (tmp_path / "fr.toml").write_text('[reconciliation]\ntitle = "Lettrage bancaire"\n')
+    monkeypatch.setenv("O2C_LABELS_DIR", str(tmp_path))
+    markdown = summary_markdown(STATS, lang="fr")
+    assert markdown.startswith("# Lettrage bancaire\n")
+    assert "## Rapprochées par règle" in markdown  # the others as shipped
