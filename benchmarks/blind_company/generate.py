@@ -523,7 +523,7 @@ class Company:
             tld = {"FR": "fr", "BE": "be", "NL": "nl", "DE": "de", "CH": "ch", "US": "com"}[country]
             ccy = {"CH": "CHF", "US": "USD"}.get(country, "EUR")
             iban = self._iban_for(country)
-            on_file = bool(iban) and r.random() < 0.70
+            on_file = bool(iban) and r.random() < 0.62
             c = Customer(
                 cid=f"C{i:04d}",
                 name=n,
