@@ -27,23 +27,30 @@ class PushFailed(RuntimeError):
 
 
 @task(name="push-erp-payments", cache_policy=NO_CACHE)
-def push(source: str, db: str | None) -> outbox.PushReport:
+def push(source: str, db: str | None, retry_failed: bool) -> outbox.PushReport:
     with sources.open_source(source, logger=get_run_logger()) as erp:
         return outbox.push_into(
-            cast(ErpPush, erp), lambda: writing(db), flow_run_id=current_flow_run_id()
+            cast(ErpPush, erp),
+            lambda: writing(db),
+            flow_run_id=current_flow_run_id(),
+            retry_failed=retry_failed,
         )
 
 
 @flow(name="push-erp", flow_run_name=hourly_name("push-erp"), log_prints=True)
-def push_erp(source: str = "odoo", db: str | None = None) -> outbox.PushReport:
+def push_erp(
+    source: str = "odoo", db: str | None = None, retry_failed: bool = False
+) -> outbox.PushReport:
     """Write the payments allocated to this ERP's invoices back to it; publish what happened.
 
     Args:
         source: The ERP: odoo (settings in O2C_ODOO_*), rest:<name> (erp_sources/<name>.yaml,
             its `push` webhook) or a mapping file's path.
         db: The warehouse file; empty: $O2C_DB, else ./data/o2c.duckdb.
+        retry_failed: Also send again what the ERP refused (once the cause is fixed); what
+            failed on the ERP's side (5xx, timeouts) is sent again at every run anyway.
     """
-    report = push(source, db)
+    report = push(source, db, retry_failed)
     lang = company_language()
     markdown_artifact(
         f"erp-{report.source}-push",

@@ -23,10 +23,15 @@ def push_erp_command(
             " its push webhook) or a mapping file's path"
         ),
     ],
+    retry_failed: Annotated[
+        bool,
+        typer.Option(help="Also send again what the ERP refused (once the cause is fixed)"),
+    ] = False,
 ) -> None:
     """Write the payments allocated to this ERP's invoices back to it, each once."""
     from o2c.cli import out, run_flow, state
     from o2c.flows.push_erp import push_erp as flow
 
-    report = run_flow(f"pushing payments to {source}", flow, source=source, db=state.db)
+    label = f"pushing payments to {source}"
+    report = run_flow(label, flow, source=source, db=state.db, retry_failed=retry_failed)
     out.print(report.message, markup=False, highlight=False)

@@ -32,7 +32,7 @@ from o2c.tasks.erp.sources import Writer
 from o2c.warehouse import transaction
 
 PENDING, PUSHED, ALREADY, FAILED = "pending", "pushed", "already", "failed"
-Batches = Callable[[Sequence[ErpAllocation]], list[tuple[str, list[ErpAllocation]]]]
+Batches = Callable[..., list[tuple[str, list[ErpAllocation]]]]  # RestSource.batches
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,28 @@ def enqueue(
     return len(keyed)
 
 
+def requeue_refused(con: duckdb.DuckDBPyConnection, source: str, batches: Batches | None) -> int:
+    """Failed rows sent again on purpose (a person fixed the cause): pending, and for an ERP
+    that batches, under new keys, since the receiver may keep its refusal under the old one."""
+    rows = con.execute(
+        "SELECT allocation_id, invoice_id, amount, currency, pay_date FROM erp_push_outbox"
+        " WHERE source = ? AND status = ? ORDER BY pay_date, allocation_id",
+        [source, FAILED],
+    ).fetchall()
+    allocations = [ErpAllocation(r[0], r[1], Decimal(r[2]), r[3], r[4]) for r in rows]
+    keys: dict[str, str | None] = {a.allocation_id: None for a in allocations}
+    if batches is not None and allocations:
+        salt = f"again {datetime.now().isoformat()}"
+        keys = {a.allocation_id: key for key, b in batches(allocations, salt) for a in b}
+    for aid, key in keys.items():
+        con.execute(
+            "UPDATE erp_push_outbox SET status = ?, batch_key = ?, updated_at = ?"
+            " WHERE source = ? AND allocation_id = ?",
+            [PENDING, key, datetime.now(), source, aid],
+        )
+    return len(keys)
+
+
 def due(con: duckdb.DuckDBPyConnection, source: str) -> list[ErpAllocation]:
     """Rows to send: pending ones, and failed ones a later run may get past."""
     rows = con.execute(
@@ -150,11 +172,16 @@ def outcomes(
     return [Outcome(r[0], r[1], Decimal(r[2]), r[3], r[4], r[5]) for r in rows]
 
 
-def push_into(pusher: ErpPush, writer: Writer, *, flow_run_id: str | None = None) -> PushReport:
-    """Queue the new allocations, send what is due with no connection open, record outcomes."""
+def push_into(
+    pusher: ErpPush, writer: Writer, *, flow_run_id: str | None = None, retry_failed: bool = False
+) -> PushReport:
+    """Queue the new allocations, send what is due with no connection open, record outcomes.
+    `retry_failed`: also send again the allocations the ERP refused (see requeue_refused)."""
     report = PushReport(pusher.name)
     batches: Any = getattr(pusher, "batches", None)
     with writer() as con, transaction(con):
+        if retry_failed:
+            requeue_refused(con, pusher.name, batches)
         report.queued = enqueue(
             con, pusher.name, new_allocations(con, pusher.name), batches, flow_run_id
         )

@@ -89,9 +89,10 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def idempotency_key(source: str, allocation_ids: Sequence[str]) -> str:
-    """A batch's key: the same allocations give the same key, whatever their order."""
-    text = "\n".join([source, *sorted(allocation_ids)])
+def idempotency_key(source: str, allocation_ids: Sequence[str], salt: str = "") -> str:
+    """A batch's key: the same allocations give the same key, whatever their order (`salt`: a
+    batch sent again on purpose, after a refusal was fixed, gets a new one)."""
+    text = "\n".join([source, salt, *sorted(allocation_ids)])
     return "o2c-" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
@@ -158,49 +159,14 @@ class RestSource:
         self.mapping = mapping
         self.name = mapping.source_name
         self.batch_size = mapping.push.batch_size if mapping.push else None
-        auth = mapping.auth
-        headers = {"Accept": "application/json"}
-        secrets: list[str] = []
-        if auth.kind != "none":
-            key = secret if secret is not None else read_secret(auth, f"{mapping.name} auth")
-            secrets.append(key)
-            if auth.kind == "bearer":
-                headers["Authorization"] = f"Bearer {key}"
-            elif auth.kind == "basic":
-                pair = base64.b64encode(f"{auth.username}:{key}".encode()).decode()
-                headers["Authorization"] = f"Basic {pair}"
-            else:
-                headers[auth.header] = key
-        options: dict[str, Any] = {"transport": transport, "logger": logger}
+        self._secret, self._webhook_secret = secret, webhook_secret
+        self._options: dict[str, Any] = {"transport": transport, "logger": logger}
         if sleep is not None:
-            options["sleep"] = sleep
-        self._http = HttpClient(
-            f"erp {mapping.name}",
-            mapping.base_url,
-            timeout_s=mapping.timeout_s,
-            retry=RetryPolicy(max_retries=mapping.max_retries),
-            requests_per_second=mapping.requests_per_second,
-            headers=headers,
-            secrets=secrets,
-            **options,
-        )
+            self._options["sleep"] = sleep
+        # Made on first use: a pull needs no webhook secret, a push no API credential.
+        self._api: HttpClient | None = None
         self._hook: HttpClient | None = None
         self._hook_secret: str | None = None
-        if mapping.push is not None:
-            push = mapping.push
-            self._hook_secret = (
-                webhook_secret
-                if webhook_secret is not None
-                else read_secret(push, f"{mapping.name} push")
-            )
-            self._hook = HttpClient(
-                f"erp {mapping.name} webhook",
-                mapping.base_url,
-                timeout_s=push.timeout_s,
-                retry=RetryPolicy(max_retries=push.max_retries),
-                secrets=[self._hook_secret],
-                **options,
-            )
 
     def __enter__(self) -> RestSource:
         return self
@@ -209,9 +175,57 @@ class RestSource:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
-        if self._hook is not None:
-            self._hook.close()
+        for client in (self._api, self._hook):
+            if client is not None:
+                client.close()
+
+    @property
+    def _http(self) -> HttpClient:
+        """The API's client, its credential read from the environment or block when first used."""
+        if self._api is None:
+            mapping, auth = self.mapping, self.mapping.auth
+            headers = {"Accept": "application/json"}
+            secrets: list[str] = []
+            if auth.kind != "none":
+                key = self._secret or read_secret(auth, f"{mapping.name} auth")
+                secrets.append(key)
+                if auth.kind == "bearer":
+                    headers["Authorization"] = f"Bearer {key}"
+                elif auth.kind == "basic":
+                    pair = base64.b64encode(f"{auth.username}:{key}".encode()).decode()
+                    headers["Authorization"] = f"Basic {pair}"
+                else:
+                    headers[auth.header] = key
+            self._api = HttpClient(
+                f"erp {mapping.name}",
+                mapping.base_url,
+                timeout_s=mapping.timeout_s,
+                retry=RetryPolicy(max_retries=mapping.max_retries),
+                requests_per_second=mapping.requests_per_second,
+                headers=headers,
+                secrets=secrets,
+                **self._options,
+            )
+        return self._api
+
+    def _webhook(self) -> tuple[HttpClient, str]:
+        """The webhook's client (no API credential: the signature authenticates) and secret."""
+        push = self.mapping.push
+        if push is None:
+            raise ValueError(f"{self.mapping.name}: the mapping has no push (webhook) section")
+        if self._hook is None or self._hook_secret is None:
+            self._hook_secret = self._webhook_secret or read_secret(
+                push, f"{self.mapping.name} push"
+            )
+            self._hook = HttpClient(
+                f"erp {self.mapping.name} webhook",
+                self.mapping.base_url,
+                timeout_s=push.timeout_s,
+                retry=RetryPolicy(max_retries=push.max_retries),
+                secrets=[self._hook_secret],
+                **self._options,
+            )
+        return self._hook, self._hook_secret
 
     @property
     def requests_made(self) -> int:
@@ -383,8 +397,7 @@ class RestSource:
     def push(self, allocations: Sequence[ErpAllocation]) -> PushSummary:
         """Each batch (allocations sharing `batch`, else chunks of batch_size) POSTed once
         signed; a batch that fails fails all of its allocations, with the reason."""
-        if self._hook is None or self.mapping.push is None:
-            raise ValueError(f"{self.mapping.name}: the mapping has no push (webhook) section")
+        self._webhook()  # no section, no secret: said before anything is tried
         done = PushSummary()
         for key, batch in self.batches(allocations):
             ids = [a.allocation_id for a in batch]
@@ -400,7 +413,7 @@ class RestSource:
         return done
 
     def batches(
-        self, allocations: Sequence[ErpAllocation]
+        self, allocations: Sequence[ErpAllocation], salt: str = ""
     ) -> list[tuple[str, list[ErpAllocation]]]:
         """(Idempotency-Key, allocations): those given a batch keep it, the others are cut into
         batches of batch_size, each keyed by its allocation ids."""
@@ -414,7 +427,8 @@ class RestSource:
                 loose.append(a)
         for start in range(0, len(loose), size):
             chunk = loose[start : start + size]
-            grouped.setdefault(idempotency_key(self.name, [a.allocation_id for a in chunk]), chunk)
+            ids = [a.allocation_id for a in chunk]
+            grouped.setdefault(idempotency_key(self.name, ids, salt), chunk)
         return list(grouped.items())
 
     def payload(self, key: str, batch: Sequence[ErpAllocation]) -> dict[str, Any]:
@@ -436,11 +450,11 @@ class RestSource:
 
     def _send(self, key: str, batch: Sequence[ErpAllocation]) -> bool:
         """POST one batch; whether the receiver says it had it already."""
-        assert self._hook is not None and self._hook_secret is not None and self.mapping.push
+        hook, secret = self._webhook()
         payload = self.payload(key, batch)
         # The client serialises json_body with this same json_bytes: the bytes sent are these.
         raw = json_bytes(payload)
-        headers = {SIGNATURE_HEADER: sign(self._hook_secret, raw), IDEMPOTENCY_HEADER: key}
-        url = self.mapping.push.url
-        response = self._hook.request("POST", url, json_body=payload, headers=headers)
+        headers = {SIGNATURE_HEADER: sign(secret, raw), IDEMPOTENCY_HEADER: key}
+        url = self.mapping.push.url  # type: ignore[union-attr]
+        response = hook.request("POST", url, json_body=payload, headers=headers)
         return response.headers.get(REPLAYED_HEADER, "").lower() == "true"

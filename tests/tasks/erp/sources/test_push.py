@@ -128,6 +128,10 @@ def test_a_4xx_is_not_retried_and_reported_failed(rest, writer, db):
     assert statuses(db, src.name)["A-1"][:2] == ("failed", False)
     outbox.push_into(src, writer)  # a refusal waits for a person: not sent again
     assert len(hook.requests) == 1
+    # once the cause is fixed, sent again on purpose, under a new key
+    again = outbox.push_into(src, writer, retry_failed=True)
+    assert [o.status for o in again.outcomes] == ["pushed"] and list(hook.payments) == ["A-1"]
+    assert hook.requests[1].key != hook.requests[0].key
 
 
 def test_5xx_and_timeouts_are_retried_with_the_same_key(rest, writer, db):

@@ -184,7 +184,17 @@ def test_open_source_by_name_reads_erp_sources_and_the_secret_from_the_environme
             assert erp.name == "rest-acme"
         monkeypatch.delenv("O2C_TEST_REST_TOKEN")
         with pytest.raises(RestSecretMissing, match="O2C_TEST_REST_TOKEN"):
-            RestSource(load_mapping(tmp_path / "acme.yaml"))
+            sources.pull_into(RestSource(load_mapping(tmp_path / "acme.yaml")), writer)
+
+
+def test_a_pull_needs_no_webhook_secret(tmp_path, writer, monkeypatch):
+    monkeypatch.delenv("O2C_TEST_WEBHOOK_SECRET", raising=False)
+    with RestErpTwin() as twin:
+        customer(twin, invoices=1)
+        src = _source(twin, tmp_path, push_url="http://127.0.0.1:9/hooks")
+        assert sources.pull_into(src, writer).counts["invoices"].new == 1
+        with pytest.raises(RestSecretMissing, match="O2C_TEST_WEBHOOK_SECRET"):
+            src.push([])
 
 
 @pytest.mark.parametrize(
