@@ -2428,7 +2428,7 @@ def mt86(ln: Line) -> str:
     parts.append("?34000")
     parts += fields[10:]
     body = "".join(parts)
-    return "\n".join(body[i : i + 65] for i in range(0, len(body), 65))
+    return "\r\n".join(body[i : i + 65] for i in range(0, len(body), 65))
 
 
 def w_mt940(
@@ -2493,6 +2493,63 @@ def write_statements(co: Company, out: Path) -> dict[str, str]:
 # ---------------------------------------------------------------- checks
 
 
+def shown(ln: Line) -> str:
+    """The free text a statement shows: MT940 has no structured field, the RF goes to SVWZ+."""
+    if ACCOUNTS[ln.account]["fmt"] == "mt940":
+        return ln.text or ln.sref
+    return ln.text
+
+
+def read_back(co: Company, out: Path) -> list[str]:
+    """Read the statements as a bank-file reader would and compare with the truth, line by line."""
+    seen: dict[str, tuple[str, Decimal, str]] = {}
+    errs: list[str] = []
+    for f in sorted((out / "statements").glob("*.xml")):
+        doc = etree.parse(str(f))
+        ns = {"c": doc.getroot().nsmap[None]}
+        for n in doc.findall(".//c:Ntry", ns):
+            sign = 1 if n.findtext("c:CdtDbtInd", namespaces=ns) == "CRDT" else -1
+            txs = n.findall(".//c:TxDtls", ns)
+            if len(txs) > 1 or (txs and txs[0].findtext("c:Refs/c:AcctSvcrRef", namespaces=ns)):
+                for t in txs:
+                    amt = t.findtext("c:Amt", namespaces=ns) or t.findtext(
+                        "c:AmtDtls/c:TxAmt/c:Amt", namespaces=ns
+                    )
+                    ref = t.findtext("c:Refs/c:AcctSvcrRef", namespaces=ns)
+                    seen[ref] = (f.name, sign * Decimal(amt), "")
+            else:
+                ref = n.findtext("c:AcctSvcrRef", namespaces=ns)
+                text = " ".join(x.text for x in n.findall(".//c:Ustrd", ns))
+                seen[ref] = (f.name, sign * Decimal(n.findtext("c:Amt", namespaces=ns)), text)
+    for f in sorted((out / "statements").glob("*.sta")):
+        txt = f.read_bytes().decode("latin-1")
+        for m in re.finditer(
+            r":61:\d{10}([CD])([\d,]+)N\w{3}[^/\r\n]*//(\S+)\r\n:86:(.*?)(?=\r\n:|\r\n-})",
+            txt,
+            re.S,
+        ):
+            body = m.group(4).replace("\r\n", "")
+            fields = dict(re.findall(r"\?(\d\d)([^?]*)", body))
+            purpose = "".join(fields.get(f"{k}", "") for k in range(20, 30))
+            purpose += "".join(fields.get(f"{k}", "") for k in range(60, 64))
+            text = purpose.split("SVWZ+", 1)[1] if "SVWZ+" in purpose else ""
+            amt = Decimal(m.group(2).replace(",", ".")) * (1 if m.group(1) == "C" else -1)
+            seen[m.group(3)] = (f.name, amt, text)
+    for ln in co.lines:
+        got = seen.pop(ln.bank_ref, None)
+        if got is None:
+            errs.append(f"{ln.bank_ref}: not found in the statements")
+        elif got[1] != ln.amount:
+            errs.append(f"{ln.bank_ref}: amount {got[1]} in the file, {ln.amount} in the truth")
+        elif not ln.batch and re.sub(r"\W", "", strip_accents(shown(ln))) != re.sub(
+            r"\W", "", strip_accents(got[2])
+        ):
+            errs.append(f"{ln.bank_ref}: text reads back as {got[2]!r}, not {shown(ln)!r}")
+    if seen:
+        errs.append(f"{len(seen)} booked lines in the statements are not in the truth")
+    return errs
+
+
 def self_check(co: Company, out: Path) -> list[str]:
     errs: list[str] = []
     schemas = {
@@ -2529,7 +2586,7 @@ def self_check(co: Company, out: Path) -> list[str]:
         if bals["OPBD"] + total != bals["CLBD"]:
             errs.append(f"{f.name}: does not balance")
     for f in sorted((out / "statements").glob("*.sta")):
-        txt = f.read_text(encoding="latin-1")
+        txt = f.read_bytes().decode("latin-1")
         op = re.search(r":60F:([CD])\d{6}EUR([\d,]+)", txt)
         cl = re.search(r":62F:([CD])\d{6}EUR([\d,]+)", txt)
         val = lambda m: Decimal(m.group(2).replace(",", ".")) * (1 if m.group(1) == "C" else -1)  # noqa: E731
@@ -2545,6 +2602,7 @@ def self_check(co: Company, out: Path) -> list[str]:
         for ln86 in re.findall(r":86:(.*?)(?=\r\n:|\r\n-})", txt, re.S):
             if any(len(x) > 65 for x in ln86.split("\r\n")):
                 errs.append(f"{f.name}: :86: line too long")
+    errs += read_back(co, out)
     refs = [ln.bank_ref for ln in co.lines]
     if len(refs) != len(set(refs)):
         errs.append("bank references not unique")
