@@ -370,8 +370,8 @@ def strip_accents(s: str) -> str:
 
 def bank_upper(s: str) -> str:
     """Names as banks print them: upper case, no accents, apostrophes and ampersands kept simple."""
-    s = strip_accents(s).upper().replace("'", " ").replace("&", "ET")
-    return re.sub(r"[^A-Z0-9 .,/\-]", " ", re.sub(r"\s+", " ", s)).strip()
+    s = strip_accents(s).upper().replace("'", " ").replace("&", "+")
+    return re.sub(r"\s+", " ", re.sub(r"[^A-Z0-9 .,/+\-]", " ", s)).strip()
 
 
 # ---------------------------------------------------------------- data classes
@@ -765,6 +765,11 @@ class Company:
         self.payer(c, ln)
         if ln.account == "FR_USD" or ln.account == "FR_CHF":
             ln.btc = ("PMNT", "RCDT", "XBCT")
+        if ln.account == "DE_EUR" and self.rng.random() < 0.5:
+            # German payment runs carry their own end-to-end id (EREF+) and sometimes KREF+
+            ln.e2e = f"ZV{self.rng.randint(10**9, 10**10 - 1)}"
+            if self.rng.random() < 0.3:
+                ln.kref = f"STZV{booking:%y%m%d}{self.rng.randint(100, 999)}"
         return ln
 
     def style_refs(self, ln: Line, c: Customer, docs: list[Doc], style: str) -> None:
@@ -809,6 +814,10 @@ class Company:
             ln.text = f"+++{dg[:3]}/{dg[3:7]}/{dg[7:]}+++"
         elif style == "inv_text":
             ln.text = self.ref_text(docs, c.language)
+        elif style == "e2e":
+            # the payer's AP system puts our invoice number in the EndToEndId, its batch in the text
+            ln.e2e = d0.iid
+            ln.text = f"REGLEMENT FOURNISSEURS LOT {r.randint(10000, 99999)}"
         elif style == "own_ref":
             k = r.randint(10**15, 10**16 - 1)
             ln.text = r.choice(
@@ -965,7 +974,9 @@ class Company:
                     0
                 ]
             else:
-                style = r.choices(["struct", "ref_text", "inv_text", "none"], [22, 18, 40, 20])[0]
+                style = r.choices(
+                    ["struct", "ref_text", "inv_text", "none", "e2e"], [22, 18, 40, 20, 4]
+                )[0]
         self.style_refs(ln, c, [d], style)
         if case is None:
             if style == "struct":
@@ -978,6 +989,8 @@ class Company:
                 case = "invoice_number_text"
             elif style == "own_ref":
                 case = "customer_own_reference"
+            elif style == "e2e":
+                case = "invoice_number_in_end_to_end_id"
             else:
                 standard = self.amount_count.get((c.currency, d.amount), 0) > 1
                 if ln.iban and ln.iban == c.iban and c.iban_on_file:
