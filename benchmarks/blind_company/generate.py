@@ -499,7 +499,7 @@ class Company:
             specs.append(
                 (
                     n,
-                    r.choice(LEGAL["BE"][:3] if lang == "fr" else LEGAL["BE"][2:4]),
+                    r.choice(["SRL", "SA"] if lang == "fr" else ["BV", "NV"]),
                     "BE",
                     "food",
                     lang,
@@ -623,7 +623,7 @@ class Company:
                 r.choice([0, 0.005, 0.0025])
             ).quantize(Decimal("0.0001"))
             ht = q(qty * unit) + Decimal(r.choice([0, 0, 45, 85, 120]))  # freight
-        return q(ht * (1 + vat))
+        return q(max(ht, Decimal("150.00")) * (1 + vat))
 
     def make_invoices(self) -> None:
         r = self.rng
@@ -819,17 +819,25 @@ class Company:
             ln.e2e = d0.iid
             ln.text = f"REGLEMENT FOURNISSEURS LOT {r.randint(10000, 99999)}"
         elif style == "own_ref":
-            k = r.randint(10**15, 10**16 - 1)
-            ln.text = r.choice(
-                [
-                    "Zahlungsavis "
-                    + f"{r.randint(2025000000, 2025999999)} "
-                    + f"Beleg {r.randint(5100000000, 5199999999)}",
-                    f"Betalingskenmerk {str(k)[:4]} {str(k)[4:8]} {str(k)[8:12]} {str(k)[12:]}",
-                    f"Uw ref. {r.randint(10000, 99999)} Onze ref. {r.randint(100000, 999999)}",
-                    f"Avis {r.randint(10**7, 10**8 - 1)} Lieferschein {r.randint(80000, 89999)}",
-                ]
-            )
+            k = str(r.randint(10**15, 10**16 - 1))
+            if c.language == "de":
+                ln.text = r.choice(
+                    [
+                        f"Zahlungsavis {r.randint(2025000000, 2025999999)} "
+                        + f"Beleg {r.randint(5100000000, 5199999999)}",
+                        f"Avis {r.randint(10**7, 10**8 - 1)} "
+                        + f"Lieferschein {r.randint(80000, 89999)}",
+                        f"Kundennr. {r.randint(10000, 99999)} Zahllauf {r.randint(100, 999)}",
+                    ]
+                )
+            else:
+                ln.text = r.choice(
+                    [
+                        f"Betalingskenmerk {k[:4]} {k[4:8]} {k[8:12]} {k[12:]}",
+                        f"Uw ref. {r.randint(10000, 99999)} Onze ref. {r.randint(100000, 999999)}",
+                        f"Crediteurnr {r.randint(1000, 9999)} betaalrun {r.randint(100, 999)}",
+                    ]
+                )
         elif style == "none":
             ln.text = (
                 r.choice(
