@@ -894,6 +894,7 @@ class Company:
         for d in self.docs:
             self.amount_count[(d.currency, d.amount)] += 1
         self.dd_queue: list[tuple[date, Doc]] = []
+        self.cheques: list[tuple[date, list[Doc]]] = []
         for c in self.customers:
             docs = sorted(by_cust.get(c.cid, []), key=lambda d: (d.issue, d.iid))
             if not docs:
@@ -903,6 +904,7 @@ class Company:
             else:
                 self.pay_generic(c, docs)
         self.make_dd_batches()
+        self.make_cheque_deposits()
 
     def delay(self, c: Customer) -> int:
         r = self.rng
@@ -935,6 +937,10 @@ class Company:
             members += cn_in
             total = sum((d.amount for d in members), Decimal(0))
             if total <= 0:
+                continue
+            if r.random() < 0.15:
+                # older estates still send a cheque with the harvest
+                self.cheques.append((when, members))
                 continue
             named = r.random() < 0.55
             ln = self.customer_line(
@@ -1099,6 +1105,9 @@ class Company:
                 continue
             if x < 0.13:
                 self.pay_third_party(c, d, when)
+                continue
+            if x < 0.15 and c.country == "FR":
+                self.cheques.append((when, [d]))
                 continue
             if x < 0.26 and i < len(invs) and invs[i].due <= when + timedelta(days=20):
                 group = [d, invs[i]]
@@ -1411,6 +1420,31 @@ class Company:
                 note=f"second transfer for {d.iid}, to refund",
             )
             self.add(dup)
+
+    def make_cheque_deposits(self) -> None:
+        """French cheques received in the week go to the bank on one deposit slip (remise)."""
+        by_week: dict[date, list[Doc]] = defaultdict(list)
+        for received, docs in self.cheques:
+            deposit = received + timedelta(days=(7 - received.weekday()) % 7 + 1)  # next Tuesday
+            by_week[deposit] += docs
+        for n, (deposit, docs) in enumerate(sorted(by_week.items()), start=1):
+            booked = self.bday(deposit + timedelta(days=1))
+            if booked > END:
+                continue
+            total = sum((d.amount for d in docs), Decimal(0))
+            cheques = len({d.cust.cid for d in docs})
+            self.add(
+                Line(
+                    "FR_EUR",
+                    booked,
+                    total,
+                    "cheque_deposit",
+                    [(d.iid, d.amount) for d in docs],
+                    btc=("PMNT", "RCHQ", "CCHQ"),
+                    text=f"REMISE CHEQUES N {8700100 + n} {cheques} CHQ",
+                    note="cheques on one deposit slip: which invoices only the slip tells",
+                )
+            )
 
     # ------------------------------------------------------------ direct debits
     def make_dd_batches(self) -> None:
