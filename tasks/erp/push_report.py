@@ -17,12 +17,12 @@ from o2c.tasks.erp.push import ALREADY, FAILED, PUSHED, PushReport
 # under `erp_push.`, win when a catalog has them), as tasks/ere/sync.py does.
 _WORDS = {
     "fr": {
-        "title": "Paiements renvoyés à l'ERP : {source}",
-        "description": "Dernier renvoi des paiements vers {source}",
-        "pushed": "Enregistrés dans l'ERP",
-        "already": "Déjà présents",
+        "title": "Paiements transmis à l'ERP\u00a0: {source}",
+        "description": "Derniers paiements transmis à {source}",
+        "pushed": "Transmis",
+        "already": "Déjà dans l'ERP",
         "failed": "En échec",
-        "queued": "Nouveaux paiements mis en file : {count}.",
+        "queued": "Nouveaux paiements mis en file\u00a0: {count}.",
         "nothing": "Aucun paiement à renvoyer.",
         "status": "Statut",
         "invoice": "Facture",
@@ -30,12 +30,13 @@ _WORDS = {
         "reason": "Raison",
         "allocation": "Affectation",
         "retry_note": "Un échec dû à l'ERP (indisponible, délai dépassé) est retenté au"
-        " prochain passage ; un refus (4xx) attend une correction.",
+        " prochain passage\u00a0; un refus (4xx) attend une correction, puis"
+        " `o2c push erp SOURCE --retry-failed`.",
     },
     "en": {
         "title": "Payments written back to the ERP: {source}",
         "description": "Last write-back of payments to {source}",
-        "pushed": "Recorded in the ERP",
+        "pushed": "Pushed",
         "already": "Already there",
         "failed": "Failed",
         "queued": "New payments queued: {count}.",
@@ -46,7 +47,8 @@ _WORDS = {
         "reason": "Reason",
         "allocation": "Allocation",
         "retry_note": "A failure on the ERP's side (unavailable, timed out) is retried at the"
-        " next run; a refusal (4xx) waits for a correction.",
+        " next run; a refusal (4xx) waits for a correction, then"
+        " `o2c push erp SOURCE --retry-failed`.",
     },
 }
 

@@ -49,7 +49,7 @@ def test_the_flow_pushes_and_tells_finance_in_french(erp, tmp_path):
     report = push_erp("rest:acme", db=db)
     assert report.count("pushed") == 1 and list(hook.payments) == ["A-1"]
     body = latest_artifact("erp-rest-acme-push").data
-    assert "Paiements renvoyés à l'ERP" in body and "Enregistrés dans l'ERP" in body
+    assert "Paiements transmis à l'ERP" in body and "| Transmis | Déjà dans l'ERP |" in body
     assert "| 1 | 0 | 0 |" in body
     assert "1\u202f200,50\u00a0EUR" in body
     assert hook.secret not in body and twin.secret not in body

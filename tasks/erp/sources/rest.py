@@ -13,6 +13,14 @@ The cursor is (updated_at, id), and rows must come sorted by it; a page that is 
 parameter is inclusive). A page followed by another stores (its last updated_at, 0): a crash
 there re-reads that instant's rows, loaded as unchanged, rather than trusting an order within
 one instant the API may not keep; the pull's last page stores the exact (updated_at, last id).
+The source reads one page ahead (to know whether a page is the last), so a crash loses at most
+the page loaded next, never a row.
+
+Prefer cursor or Link pagination: with page or offset pagination, a row that changes while a
+pull runs moves to the end of the list and shifts the rows after it one place back, so one row
+can slip across a page boundary unread while the cursor moves past it (it comes back when it
+changes again). Keep page/offset for APIs that have nothing else, pulled often.
+A REST source has no resync: its API must move an invoice's updated_at when it is paid.
 
 Push: allocations POSTed in batches as JSON to the mapping's webhook URL, with
 `X-O2C-Signature: sha256=<hex HMAC-SHA256 of the raw body>` and `Idempotency-Key`, a key derived
