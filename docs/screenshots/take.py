@@ -37,6 +37,9 @@ SHOTS = (
     "o2c-daily",
 )
 UIS = {"classic": "", "v2": "/v2"}
+# A section lower on the page brought to the top before the shot (the French heading): the bank
+# load's balance checks are below its counts.
+SCROLL_TO = {"bank-ingestion": "Contrôle des soldes"}
 
 
 def latest_id(url: str, key: str) -> str:
@@ -67,6 +70,10 @@ def shoot(url: str, out: Path, ui: str = "classic", keys: tuple[str, ...] = SHOT
                     wait_until="networkidle",
                 )
                 page.wait_for_timeout(1_000)  # table artifacts fill in after the page loads
+                if key in SCROLL_TO:
+                    heading = page.get_by_role("heading", name=SCROLL_TO[key]).first
+                    heading.evaluate("h => h.scrollIntoView({block: 'start'})")
+                    page.wait_for_timeout(300)
                 path = out / f"{key}.png"
                 page.screenshot(path=path)
                 written.append(path)
