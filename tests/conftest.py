@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,19 @@ pytest_plugins = ["tests.tasks.bank.conftest_bridge"]
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """How `pytest -n 3` (pytest-xdist, `--dist loadgroup`) shares the tests among its workers:
+    a module stays on one worker, so its module-scoped fixture (a demo company, a warehouse)
+    is built once; the end-to-end tests all go to one worker, one after another around the one
+    `prefect server` they share, while the other workers take the rest."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    e2e = Path(__file__).parent / "e2e"
+    for item in items:
+        group = "e2e" if e2e in item.path.parents else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
