@@ -61,6 +61,7 @@ class RestErpTwin:
         self.records: dict[str, dict[int, dict[str, Any]]] = {"invoices": {}, "customers": {}}
         self.clock = datetime(2026, 1, 1, 8, 0, 0)
         self.frozen = False
+        self.unsorted = False  # answer newest first, as an API without the sort asked for does
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, query), in order
         self._faults: list[Fault] = []
         self._next_id = 1
@@ -176,6 +177,7 @@ class RestErpTwin:
             rows = sorted(
                 (r for r in self.records[table].values() if r["updated_at"] >= since),
                 key=lambda r: (r["updated_at"], r["id"]),
+                reverse=self.unsorted,
             )
             rows = copy.deepcopy(rows)
         limit = int(query.get("limit", "100"))

@@ -197,6 +197,15 @@ def test_a_pull_needs_no_webhook_secret(tmp_path, writer, monkeypatch):
             src.push([])
 
 
+def test_rows_not_sorted_by_the_cursor_are_refused_before_anything_is_loaded(tmp_path, writer, db):
+    with RestErpTwin() as twin:
+        customer(twin, invoices=3)
+        twin.unsorted = True
+        with pytest.raises(ConnectorError, match=r"not sorted by \(updated_at, id\)"):
+            sources.pull_into(_source(twin, tmp_path, page_size=10), writer)
+    assert _invoices(db) == {}
+
+
 @pytest.mark.parametrize(
     ("change", "says"),
     [
