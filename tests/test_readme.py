@@ -18,7 +18,7 @@ def setup_commands() -> list[str]:
 
 def test_two_commands_demo_then_tests():
     demo, tests = setup_commands()
-    assert demo.endswith("o2c demo") and tests.endswith("pytest")
+    assert demo.endswith("o2c demo") and "&& .venv/bin/pytest" in tests
     assert "-c constraints.txt" in demo and "-c constraints.txt" in tests
 
 
