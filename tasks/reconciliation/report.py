@@ -135,6 +135,9 @@ _REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+_CANDIDATE = re.compile(r"^\s*candidate\s+(\d+)\s*$", re.IGNORECASE)  # as a CSV or the form says
+
+
 def refusal_label(reason: str, lang: Lang) -> str:
     """Why a decision line was refused, without the line (its own column), in `lang`."""
     text = _WHERE.sub("", reason, count=1)
@@ -240,6 +243,8 @@ def decision_lines(
             what = word("not_customer", lang)
         elif str(what).strip().lower() in ("undo", "annuler"):
             what = word("undo", lang)
+        elif found := _CANDIDATE.match(str(what)):
+            what = word("candidate_n", lang, n=found[1])
         payment = described.get(r["transaction_id"] or "", r["transaction_id"] or "")
         why = refusal_label(r.get("reason") or "", lang) if r.get("reason") else ""
         out.append(

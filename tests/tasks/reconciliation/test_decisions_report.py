@@ -86,6 +86,8 @@ def test_each_decision_line_says_applied_or_refused_and_why():
     # The reason in words, in French; the payment in words, outside text escaped (never markup).
     assert refused[1:4] == ["refusée", r"facture FA\-9 inconnue", r"FA\-9"]
     assert refused[5] == r"06\/11\/2026 · 7\,00 EUR · \<b\>X\<\/b\>"
+    (applied,) = _rows(markdown, "2 ")
+    assert applied[1:4] == ["appliquée", "", "candidat 1"]
     (not_customer,) = _rows(markdown, "4 ")
     assert not_customer[3] == "pas un paiement client"
     english = summary_markdown(STATS, decisions, "en", described)
