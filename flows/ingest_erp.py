@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from o2c.flows.run_names import hourly_name
 from o2c.orchestration import current_flow_run_id, markdown_artifact, table_artifact, writing
 from o2c.tasks.common.escaping import md_text
+from o2c.tasks.common.language import Labels
 from o2c.tasks.erp import sources
 from o2c.tasks.erp.ingest import AllRowsRejected
 
@@ -28,20 +29,23 @@ def pull(source: str, db: str | None, resync: bool) -> sources.PullSummary:
     return summary
 
 
-def summary_markdown(summary: sources.PullSummary) -> str:
+def summary_markdown(summary: sources.PullSummary, lang: str | None = None) -> str:
     """What finance reads: per kind of row, how many came and what became of them."""
+    t = Labels(lang)
+    head = ("rows", "pulled", "new", "changed", "cancelled", "quarantined")
     lines = [
-        f"# ERP pull: {md_text(summary.source)}",
+        f"# {t('erp.title', source=md_text(summary.source))}",
         "",
-        "| rows | pulled | new | changed | cancelled | quarantined |",
+        "| " + " | ".join(t(f"erp.{h}") for h in head) + " |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for kind, c in summary.counts.items():
+        name = t(f"erp.{kind}") if f"erp.{kind}" in t.words else md_text(kind)
         lines.append(
-            f"| {kind} | {c.pulled} | {c.new} | {c.changed} | {c.cancelled} | {c.quarantined} |"
+            f"| {name} | {c.pulled} | {c.new} | {c.changed} | {c.cancelled} | {c.quarantined} |"
         )
     if summary.cursors:
-        lines += ["", "Read up to: " + "; ".join(
+        lines += ["", f"{t('erp.read_up_to')} " + "; ".join(
             f"{md_text(model)} {md_text(c.write_date)} (id {c.record_id})"
             for model, c in sorted(summary.cursors.items())
         )]  # fmt: skip
@@ -61,12 +65,13 @@ def ingest_erp(source: str = "odoo", db: str | None = None, resync: bool = False
     summary = pull(source, db, resync)
     source = summary.source  # odoo, rest-<name>: what an artifact key may hold
     key = f"erp-{source}-pull"
-    markdown_artifact(key, summary_markdown(summary), f"Last pull from {source}")
+    t = Labels()
+    markdown_artifact(key, summary_markdown(summary), t("erp.description", source=source))
     if summary.failures_by_reason:
         table_artifact(
             f"erp-{source}-quarantine",
-            [{"reason": r, "rows": n} for r, n in summary.failures_by_reason.items()],
-            f"Rows of the last pull from {source} quarantined, by reason",
+            [{t("erp.reason"): r, t("erp.rows"): n} for r, n in summary.failures_by_reason.items()],
+            t("erp.quarantine_description", source=source),
         )
     print(summary.message)
     invoices = summary.counts["invoices"]

@@ -40,8 +40,10 @@ def test_the_flow_publishes_pulled_new_changed_cancelled_quarantined(twin, tmp_p
     twin.cancel(twin.move_id("INV/2026/00001"))
     summary = ingest_erp("odoo", db=db)
     assert (summary.counts["invoices"].pulled, summary.counts["invoices"].cancelled) == (1, 1)
-    body = latest_artifact("erp-odoo-pull").data
-    assert "| invoices | 1 | 0 | 1 | 1 | 0 |" in body and "| customers | 0 |" in body
+    body = latest_artifact("erp-odoo-pull").data  # in the company's language, French first
+    assert body.startswith("# Import ERP\u00a0: odoo")
+    assert "| Lignes | Reçues | Nouvelles | Modifiées | Annulées | En quarantaine |" in body
+    assert "| Factures | 1 | 0 | 1 | 1 | 0 |" in body and "| Clients | 0 |" in body
     reasons = latest_artifact("erp-odoo-quarantine").data
     assert "due_date before issue_date" in reasons
     with connect(db) as con:
