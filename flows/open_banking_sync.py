@@ -27,6 +27,7 @@ from o2c.orchestration import (
 from o2c.tasks.bank import open_banking
 from o2c.tasks.bank.report import summary_markdown
 from o2c.tasks.common.escaping import md_text
+from o2c.tasks.common.language import label
 from o2c.tasks.connectors.bridge import BridgeClient
 from o2c.tasks.connectors.http import ConnectorError
 
@@ -97,10 +98,11 @@ def open_banking_sync(db: str | None = None) -> dict[str, object]:
     staged = stage(fetched, settings.user_uuid or settings.external_user_id or "")
     result = write(db, staged)
     summary = result.summary()
+    title = label("bank.open_banking_title")
     body = (
-        summary_markdown(result.load, title="Open Banking sync")
+        summary_markdown(result.load, title=title)
         if result.load
-        else "# Open Banking sync\n\nNothing new since the last sync.\n"
+        else f"# {title}\n\n{label('bank.open_banking_nothing')}\n"
     )
     body += "\n" + "\n".join(f"- {md_text(k)}: {md_text(v)}" for k, v in summary.items()) + "\n"
     markdown_artifact("open-banking-sync", body, "Last Open Banking sync")

@@ -19,6 +19,7 @@ from o2c.tasks.bank.inbox import Refused
 from o2c.tasks.bank.statements.errors import StatementError
 from o2c.tasks.bank.store import BankLoadError, UnbalancedStatementError
 from o2c.tasks.common.escaping import md_code, md_text
+from o2c.tasks.common.language import label
 
 Stage = Literal["inbox", "parse", "load"]
 
@@ -46,10 +47,8 @@ class Rejection:
 
     def markdown(self) -> str:
         """The run's artifact: the name as an inert code span, the reason as inert text."""
-        return (
-            f"# Bank statement rejected: {md_code(self.file_name)}\n\n{md_text(self.reason)}\n\n"
-            "Nothing from this file was loaded.\n"
-        )
+        title = label("bank.rejected_title", name=md_code(self.file_name))
+        return f"# {title}\n\n{md_text(self.reason)}\n\n{label('bank.nothing_loaded')}\n"
 
 
 def one_line(text: str) -> str:

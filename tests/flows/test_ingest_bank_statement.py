@@ -87,7 +87,7 @@ def test_a_rejection_artifact_shows_a_hostile_file_name_inert(tmp_path: Path, mo
     with pytest.raises(ValueError, match="unknown format"):
         ingest_bank_statement(str(folder / name), db=str(tmp_path / "o2c.duckdb"), archive=True)
     shown = latest_artifact("bank-ingestion").data
-    assert shown.startswith("# Bank statement rejected: ``[x](http:evil) *b* `c`.xml``\n")
+    assert shown.startswith("# Relevé bancaire refusé : ``[x](http:evil) *b* `c`.xml``\n")
     assert "\\[x\\]\\(http\\:evil\\) \\*b\\*" in shown  # the reason names it, escaped
     assert (folder / "rejected" / name).read_text() == "not a statement"
 

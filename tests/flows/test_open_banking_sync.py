@@ -60,7 +60,7 @@ def test_sync_loads_new_transactions_and_a_rerun_adds_nothing(
     ]
     assert cursors == 1
     artifact = latest_artifact("open-banking-sync").data
-    assert "Open Banking sync" in artifact
+    assert "Synchronisation Open Banking" in artifact
     assert bridge_server.client_secret not in artifact
 
 

@@ -349,7 +349,7 @@ def test_the_rejection_artifact_shows_the_name_as_code_and_the_reason_as_inert_t
     from o2c.tasks.bank.rejection import Rejection
 
     shown = Rejection("x`y[z](http://e).xml", "x`y[z](http://e).xml: *bad* <b>").markdown()
-    assert shown.startswith("# Bank statement rejected: ``x`y[z](http://e).xml``\n")
+    assert shown.startswith("# Relevé bancaire refusé : ``x`y[z](http://e).xml``\n")
     assert "\\*bad\\* \\<b\\>" in shown and "<b>" not in shown
 
 
