@@ -33,7 +33,8 @@ def settle_claims(
     payment, the rest stays open. More than the total: the surplus is an unapplied
     credit for the customer.
     Returns (allocations without allocation_id, exceptions); the items' row number ``i``, when
-    open_items carry one, is kept beside (the engine's bookkeeping; null for a credit).
+    open_items carry one, and the transactions' ``t``, when they carry one, are kept beside (the
+    engine's bookkeeping; ``i`` null for a credit).
     """
     tol = config.tolerance(pl.col("currency"))
     row = ["i"] if "i" in open_items.columns else []
@@ -121,6 +122,7 @@ def settle_claims(
         """Each row's `cents` to its invoice, signed back, as an allocation of `kind`."""
         return rows.select(
             *row,
+            *tkey,
             "transaction_id",
             "invoice_id",
             "customer_id",
@@ -146,12 +148,14 @@ def settle_claims(
             pl.col("currency").first(),
             pl.col("s").first(),
             pl.col("confidence").min(),
+            *(pl.col(c).first() for c in tkey),
             surplus=pl.col("a").first() - pl.col("pay").sum(),
             write_off=pl.col("write_off").any(),
         )
         .filter((pl.col("surplus") > 0) & ~pl.col("write_off"))
         .select(
             *(pl.lit(None, pl.UInt32).alias(c) for c in row),
+            *tkey,
             "transaction_id",
             invoice_id=pl.lit(None, pl.String),
             customer_id=pl.col("customer_id"),
@@ -175,7 +179,7 @@ def settle_claims(
         ),
         REASON_REFERENCE_AMOUNT_MISMATCH,
     )
-    return allocations.select(*_ALLOC_COLS, *row), exceptions
+    return allocations.select(*_ALLOC_COLS, *row, *tkey), exceptions
 
 
 def amount_matches(
@@ -309,8 +313,8 @@ def amount_matches(
         "slack",
         "phantom",
         "idx",
+        "invoice_id",
         total="amount_open_cents",
-        invoice_ids=pl.concat_list("invoice_id"),
     )
     set_solutions = _set_solutions(ones, config.max_set_size)
     sets = set_solutions
@@ -352,9 +356,12 @@ def amount_matches(
         confidence=pl.lit(confidence),
     )
     # An exception lists the first few answers (a payer with many equal items has hundreds).
-    ambiguous = solutions.filter(
-        (pl.col("n") > 1) & (pl.int_range(pl.len()).over("transaction_id") < MAX_LISTED_SETS)
-    ).join(payers.select("transaction_id", "amount_cents").unique(), on="transaction_id")
+    # (n is the same on all of a transaction's rows: the window is counted on the few kept.)
+    ambiguous = (
+        solutions.filter(pl.col("n") > 1)
+        .filter(pl.int_range(pl.len()).over("transaction_id") < MAX_LISTED_SETS)
+        .join(payers.select("transaction_id", "amount_cents").unique(), on="transaction_id")
+    )
     exceptions = exception_rows(
         ambiguous.select(
             "transaction_id",
@@ -371,15 +378,18 @@ def amount_matches(
 def _set_solutions(ones: pl.DataFrame, max_size: int) -> pl.DataFrame:
     """transaction_id, phantom, invoice_ids, size: every set of 2 to ``max_size`` of a
     transaction's items (``ones``: one row per item, ``idx`` its rank, ``total`` its amount,
-    ``slack`` what credit notes could take off) whose amounts add up to ``amount_cents``.
+    ``invoice_id``, ``slack`` what credit notes could take off) whose amounts add up to
+    ``amount_cents``.
 
     Sets are met in the middle: pairs are built once, and a set of three (an item and a pair)
     or four (two pairs) is an equality join on the amount still needed, so only sets that make
-    the amount are ever formed. Each set is formed once, its items in rank order."""
+    the amount are ever formed. Each set is formed once, its items in rank order. The ids ride
+    along as plain strings (a list per candidate pair cost more than the search): only the sets
+    that make the amount get their list."""
     fits = pl.col("total") - pl.col("slack") <= pl.col("amount_cents")
     pairs = (
         ones.join(
-            ones.select("transaction_id", "idx", "total", "invoice_ids", "phantom"),
+            ones.select("transaction_id", "idx", "total", "invoice_id", "phantom"),
             on="transaction_id",
             suffix="_b",
         )
@@ -391,18 +401,26 @@ def _set_solutions(ones: pl.DataFrame, max_size: int) -> pl.DataFrame:
             lo="idx",
             hi="idx_b",
             total=pl.col("total") + pl.col("total_b"),
-            invoice_ids=pl.col("invoice_ids").list.concat("invoice_ids_b"),
+            id_1="invoice_id",
+            id_2="invoice_id_b",
             phantom=pl.col("phantom") | pl.col("phantom_b"),
         )
         .filter(fits)
     )
     hit = pl.col("total") == pl.col("amount_cents")
-    found = [pairs.filter(hit).select("transaction_id", "phantom", "invoice_ids", size=pl.lit(2))]
-    right = pairs.select("transaction_id", "lo", "hi", "invoice_ids", "phantom", need="total")
+    found = [
+        pairs.filter(hit).select(
+            "transaction_id", "phantom", invoice_ids=pl.concat_list("id_1", "id_2"), size=pl.lit(2)
+        )
+    ]
+    right = pairs.select(
+        "transaction_id", "lo", "hi", "phantom", need="total", id_b1="id_1", id_b2="id_2"
+    )
     need = (pl.col("amount_cents") - pl.col("total")).alias("need")
 
-    def met(left: pl.DataFrame, in_order: pl.Expr, size: int) -> pl.DataFrame:
-        """Sets of `size`: `left` (one item or a pair) with a pair making up what it needs."""
+    def met(left: pl.DataFrame, in_order: pl.Expr, ids: list[str], size: int) -> pl.DataFrame:
+        """Sets of `size`: `left` (one item or a pair, its ids in `ids`) with a pair making up
+        what it needs."""
         return (
             left.with_columns(need)
             .join(right, on=["transaction_id", "need"], suffix="_b")
@@ -410,23 +428,27 @@ def _set_solutions(ones: pl.DataFrame, max_size: int) -> pl.DataFrame:
             .select(
                 "transaction_id",
                 phantom=pl.col("phantom") | pl.col("phantom_b"),
-                invoice_ids=pl.col("invoice_ids").list.concat("invoice_ids_b"),
+                invoice_ids=pl.concat_list(*ids, "id_b1", "id_b2"),
                 size=pl.lit(size),
             )
         )
 
     if max_size >= 3:
-        found.append(met(ones, pl.col("idx") < pl.col("lo"), 3))
+        found.append(met(ones, pl.col("idx") < pl.col("lo"), ["invoice_id"], 3))
     if max_size >= 4:
-        found.append(met(pairs, pl.col("hi") < pl.col("lo_b"), 4))
+        found.append(met(pairs, pl.col("hi") < pl.col("lo_b"), ["id_1", "id_2"], 4))
     # Larger sets (a configuration above four): grown one item at a time from the fours.
-    level = ones.clear() if max_size <= 4 else None
-    if level is None:
+    if max_size > 4:
         level = (
-            pairs.with_columns(last="hi")
+            pairs.with_columns(last="hi", invoice_ids=pl.concat_list("id_1", "id_2"))
             .join(
                 pairs.select(
-                    "transaction_id", lo2="lo", hi2="hi", t2="total", i2="invoice_ids", p2="phantom"
+                    "transaction_id",
+                    lo2="lo",
+                    hi2="hi",
+                    t2="total",
+                    i2=pl.concat_list("id_1", "id_2"),
+                    p2="phantom",
                 ),
                 on="transaction_id",
             )
@@ -446,7 +468,11 @@ def _set_solutions(ones: pl.DataFrame, max_size: int) -> pl.DataFrame:
             level = (
                 level.join(
                     ones.select(
-                        "transaction_id", "idx", t1="total", i1="invoice_ids", p1="phantom"
+                        "transaction_id",
+                        "idx",
+                        t1="total",
+                        i1=pl.concat_list("invoice_id"),
+                        p1="phantom",
                     ),
                     on="transaction_id",
                 )
