@@ -176,8 +176,16 @@ class _Run:
 
     def drop_pending(self, ids: pl.Series | pl.DataFrame) -> None:
         frame = ids if isinstance(ids, pl.DataFrame) else ids.to_frame("transaction_id")
-        key = "t" if "t" in frame.columns else "transaction_id"
-        self.pending = self.pending.join(frame.select(key).unique(), on=key, how="anti")
+        if "t" in frame.columns:
+            # By booking rank: a mask gathered per pending row, no hash of the pending ids.
+            gone = pl.repeat(False, self.tx.height, eager=True).scatter(
+                frame["t"].drop_nulls(), True
+            )
+            self.pending = self.pending.filter(~gone.gather(self.pending["t"]))
+            return
+        self.pending = self.pending.join(
+            frame.select("transaction_id").unique(), on="transaction_id", how="anti"
+        )
 
     def record(self, allocations: pl.DataFrame) -> None:
         """Allocations may carry the row numbers t and i; those without i are looked up."""
