@@ -27,8 +27,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import SecretStr
@@ -42,6 +42,7 @@ from o2c.tasks.connectors.ar24_signing import (
     paris_date,
     parse_paris_date,
 )
+from o2c.twins.loopback import LoopbackTwin, QuietHandler
 
 API = "/api"
 PROOF_PATH = "/get/proof/"
@@ -101,7 +102,7 @@ class _Answer:
     drop: bool = False  # close without answering
 
 
-class Ar24Twin:
+class Ar24Twin(LoopbackTwin):
     """Start with `with Ar24Twin(...) as twin:`; `twin.api_url` is the base URL for the client."""
 
     def __init__(
@@ -127,25 +128,11 @@ class Ar24Twin:
         self._faults: list[Fault] = []
         self._next_id = 1
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        self._listen(_handler(self))
 
     @property
     def api_url(self) -> str:
         return self.url + API
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def client_settings(self, id_user: str | None = None, **changes: Any) -> Ar24Settings:
         """Settings for an Ar24Client talking to this twin (what `o2c demo` needs)."""
@@ -158,10 +145,6 @@ class Ar24Twin:
         return Ar24Settings(**(values | changes))
 
     # -- the test's levers -------------------------------------------------------------------
-
-    def inject(self, *faults: Fault) -> None:
-        with self._lock:
-            self._faults.extend(faults)
 
     def recipient(self, address: str, behaviour: Behaviour) -> None:
         """How the holder of `address` will treat letters sent after this call."""
@@ -486,27 +469,16 @@ def _form(
 
 
 def _handler(twin: Ar24Twin) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            answer = twin.answer(self.command, self.path, headers, raw)
+            answer = twin.answer(self.command, self.path, self.lower_headers(), self.body())
             if answer.delay:
                 time.sleep(answer.delay)
             if answer.drop:
                 self.close_connection = True
                 return
-            self.send_response(answer.status)
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
+            self.answer(answer.status, answer.body, answer.headers, content_type=None)
 
         do_GET = do_POST = _serve
-
-        def log_message(self, *args: object) -> None:  # quiet: tests read twin.requests
-            pass
 
     return Handler

@@ -18,10 +18,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 import httpx
+
+from o2c.twins.loopback import LoopbackTwin, QuietHandler
 
 LINKS_PATH = "/v3/payment/payment-links"
 
@@ -43,7 +45,7 @@ class Link:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-class BridgePaymentLinksTwin:
+class BridgePaymentLinksTwin(LoopbackTwin):
     """Start with `with BridgePaymentLinksTwin(...) as twin:`; `twin.url` is its base URL."""
 
     def __init__(
@@ -59,25 +61,7 @@ class BridgePaymentLinksTwin:
         self.requests: list[tuple[str, str]] = []  # (method, path), in order
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def inject(self, *faults: Fault) -> None:
-        with self._lock:
-            self._faults.extend(faults)
+        self._listen(_handler(self))
 
     def complete(self, link_id: str) -> dict[str, Any]:
         """The payer went through the bank's pages: the link is `completed` (a transfer was
@@ -198,24 +182,12 @@ def _problem(body: Any) -> str | None:
 
 
 def _handler(twin: BridgePaymentLinksTwin) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, body, extra = twin.answer(self.command, self.path, headers, raw)
-            data = json.dumps(body, default=str).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            answer = twin.answer(self.command, self.path, self.lower_headers(), self.body())
+            status, body, extra = answer
+            self.answer(status, json.dumps(body, default=str).encode(), extra)
 
         do_GET = do_POST = _serve
-
-        def log_message(self, *args: object) -> None:  # quiet: tests read twin.requests
-            pass
 
     return Handler

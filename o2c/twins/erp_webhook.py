@@ -23,8 +23,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from o2c.twins.loopback import LoopbackTwin, QuietHandler
 
 PATH = "/hooks/o2c-payments"
 
@@ -48,7 +50,7 @@ class Received:
     status: int
 
 
-class ErpWebhookTwin:
+class ErpWebhookTwin(LoopbackTwin):
     """Start with `with ErpWebhookTwin(secret=...) as hook:`; `hook.url` is the URL to post to."""
 
     def __init__(self, secret: str = "twin-webhook-secret-0123456789") -> None:
@@ -59,26 +61,11 @@ class ErpWebhookTwin:
         self._answers: dict[str, tuple[int, bytes]] = {}
         self._faults: list[Fault] = []
         self._lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._listen(_handler(self))
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{PATH}"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def inject(self, *faults: Fault) -> None:
-        with self._lock:
-            self._faults.extend(faults)
+        return self.root + PATH
 
     def _fault(self) -> Fault | None:
         with self._lock:
@@ -118,13 +105,11 @@ class ErpWebhookTwin:
 
 
 def _handler(hook: ErpWebhookTwin) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
+            raw, headers = self.body(), self.lower_headers()
             if hook.on_request is not None:
                 hook.on_request(headers, raw)
             fault = hook._fault()
@@ -135,23 +120,8 @@ def _handler(hook: ErpWebhookTwin) -> type[BaseHTTPRequestHandler]:
                 hook.requests.append(
                     Received(headers.get("idempotency-key"), True, False, fault.status)
                 )
-                self._send(fault.status, b'{"error": "injected"}', extra)
+                self.answer(fault.status, b'{"error": "injected"}', extra)
                 return
-            self._send(*hook.receive(headers, raw))
-
-        def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):  # the sender gave up (a timeout)
-                self.close_connection = True
-
-        def log_message(self, *args: object) -> None:  # quiet: tests read hook.requests
-            pass
+            self.answer(*hook.receive(headers, raw))
 
     return Handler

@@ -28,8 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from o2c.twins.loopback import LoopbackTwin, QuietHandler
 
 ACCESS_DENIED = "odoo.exceptions.AccessDenied"
 USER_ERROR = "odoo.exceptions.UserError"
@@ -64,7 +66,7 @@ class OdooError(Exception):
         self.name, self.message = name, message
 
 
-class OdooTwin:
+class OdooTwin(LoopbackTwin):
     """Start with `with OdooTwin(...) as twin:`; `twin.url` is its base URL."""
 
     def __init__(
@@ -96,26 +98,7 @@ class OdooTwin:
         self._lock = threading.RLock()
         for code in ("EUR", "USD", "GBP", "CHF"):
             self._create("res.currency", {"name": code})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def inject(self, *faults: Fault) -> None:
-        with self._lock:
-            self._faults.extend(faults)
+        self._listen(_handler(self))
 
     # -- data, as a test or the demo sets it up ---------------------------------------------------
 
@@ -425,13 +408,11 @@ def _leaf(field: str, op: str, value: Any) -> Callable[[dict[str, Any]], bool]:
 
 
 def _handler(twin: OdooTwin) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
+            raw, headers = self.body(), self.lower_headers()
             try:
                 body = json.loads(raw or b"{}", parse_float=Decimal)
             except ValueError:
@@ -474,9 +455,6 @@ def _handler(twin: OdooTwin) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:  # quiet: tests read twin.calls
-            pass
 
     return Handler
 

@@ -25,9 +25,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from o2c.twins.loopback import LoopbackTwin, QuietHandler
 
 Style = Literal["cursor", "page", "offset", "link"]
 Auth = Literal["bearer", "basic", "api_key"]
@@ -46,7 +48,7 @@ class Fault:
     seconds: float = 5.0
 
 
-class RestErpTwin:
+class RestErpTwin(LoopbackTwin):
     """Start with `with RestErpTwin(...) as twin:`; `twin.url` is its base URL (…/api)."""
 
     def __init__(
@@ -66,30 +68,11 @@ class RestErpTwin:
         self._faults: list[Fault] = []
         self._next_id = 1
         self._lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def root(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        self._listen(_handler(self))
 
     @property
     def url(self) -> str:
         return self.root + PREFIX
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def inject(self, *faults: Fault) -> None:
-        with self._lock:
-            self._faults.extend(faults)
 
     # -- data, as a test or the demo sets it up ---------------------------------------------------
 
@@ -211,13 +194,13 @@ class RestErpTwin:
 
 
 def _handler(twin: RestErpTwin) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            headers = {k.lower(): v for k, v in self.headers.items()}
+            headers = self.lower_headers()
             twin.requests.append((parts.path, query))
             fault = twin.fault(parts.path)
             if fault and fault.kind == "slow":
@@ -237,20 +220,7 @@ def _handler(twin: RestErpTwin) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"error": "not found"}, {})
 
         def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
-            data = json.dumps(body, default=_plain).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
-                self.close_connection = True
-
-        def log_message(self, *args: object) -> None:  # quiet: tests read twin.requests
-            pass
+            self.answer(status, json.dumps(body, default=_plain).encode(), headers)
 
     return Handler
 
