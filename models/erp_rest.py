@@ -17,12 +17,12 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from o2c.models.erp import CUSTOMER_COLUMNS, CUSTOMER_REQUIRED, INVOICE_COLUMNS, INVOICE_REQUIRED
+from o2c.models.settings_common import HttpBaseUrl
 
 # Where `rest:<name>` is looked for: $O2C_ERP_SOURCES_DIR, else erp_sources/ of the project folder.
 SOURCES_DIR_ENV = "O2C_ERP_SOURCES_DIR"
@@ -132,7 +132,7 @@ class RestSourceMapping(_Frozen):
     """One REST ERP: the whole of erp_sources/<name>.yaml."""
 
     name: str
-    base_url: str
+    base_url: HttpBaseUrl
     auth: RestAuth
     pagination: RestPagination
     updated_since_param: str = "updated_since"
@@ -149,14 +149,6 @@ class RestSourceMapping(_Frozen):
         if not _NAME.match(value):
             raise ValueError("lower-case letters, digits and dashes (it names artifacts)")
         return value
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an http(s) URL with a host")
-        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _columns(self) -> RestSourceMapping:

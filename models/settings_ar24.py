@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from o2c.models.settings_errors import settings_problems
+from o2c.models.settings_common import HttpBaseUrl, settings_problems
 
 SANDBOX_URL = "https://sandbox.ar24.fr/api"
 PRODUCTION_URL = "https://app.ar24.fr/api"
@@ -32,7 +31,7 @@ class Ar24Settings(BaseSettings):
     )
 
     # The sandbox by default: a letter sent to production costs money and has legal effect.
-    base_url: str = SANDBOX_URL
+    base_url: HttpBaseUrl = SANDBOX_URL
     token: SecretStr
     private_key: SecretStr
     id_user: str  # the sender's AR24 user id: every letter goes out in its name
@@ -43,14 +42,6 @@ class Ar24Settings(BaseSettings):
     retry_after_max_s: float = Field(default=120.0, ge=0)
     webhook_url: str | None = None  # passed per letter as `webhook` (per-request: unconfirmed)
     language: str = "en"  # Accept-Language: AR24 answers messages in en or nl (CONTRACTS.md 1.1)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an http(s) URL with a host")
-        return value.rstrip("/")
 
 
 class Ar24SettingsError(ValueError):

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from o2c.models.settings_errors import settings_problems
+from o2c.models.settings_common import HttpBaseUrl, settings_problems
 
 
 class BridgeSettings(BaseSettings):
@@ -27,7 +26,7 @@ class BridgeSettings(BaseSettings):
         env_prefix="O2C_BRIDGE_", extra="ignore", hide_input_in_errors=True
     )
 
-    base_url: str = "https://api.bridgeapi.io"
+    base_url: HttpBaseUrl = "https://api.bridgeapi.io"
     client_id: str
     client_secret: SecretStr
     # The Bridge user whose bank connections are read: its uuid, or the id we gave it at creation.
@@ -48,14 +47,6 @@ class BridgeSettings(BaseSettings):
     # The fetch task's own retries (a run-level second chance, retryable errors only).
     run_retries: int = Field(default=2, ge=0)
     run_retry_delay_s: float = Field(default=60.0, ge=0)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an http(s) URL with a host")
-        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _one_user(self) -> BridgeSettings:

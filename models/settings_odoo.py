@@ -9,12 +9,11 @@ never sits in a repr, a log line or an artifact. `protocol` picks the backend: `
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from o2c.models.settings_errors import settings_problems
+from o2c.models.settings_common import HttpBaseUrl, settings_problems
 
 KEY_BLOCK = "o2c-odoo-api-key"  # where `o2c blocks register` saves O2C_ODOO_API_KEY
 
@@ -26,7 +25,7 @@ class OdooSettings(BaseSettings):
         env_prefix="O2C_ODOO_", extra="ignore", hide_input_in_errors=True
     )
 
-    url: str
+    url: HttpBaseUrl
     db: str
     login: str = ""  # needed by jsonrpc's common.authenticate; json2 needs the key only
     api_key: SecretStr | None = None
@@ -40,14 +39,6 @@ class OdooSettings(BaseSettings):
     # Odoo 18, `ref` in 17 (odoo/odoo#223459; not re-read for 19, CONTRACTS.md section 7).
     payment_memo_field: Literal["memo", "ref"] = "memo"
     payment_journal_id: int | None = None  # the bank journal payments are registered in
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an http(s) URL with a host")
-        return value.rstrip("/")
 
     def key(self) -> str:
         """The API key: from the environment, else from its Prefect Secret block (the one

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from o2c.models.settings_errors import settings_problems
+from o2c.models.settings_common import HttpBaseUrl, settings_problems
 
 
 class PaymentLinkSettings(BaseSettings):
@@ -24,7 +23,7 @@ class PaymentLinkSettings(BaseSettings):
         env_prefix="O2C_PAYLINK_", extra="ignore", hide_input_in_errors=True
     )
 
-    base_url: str = "https://api.bridgeapi.io"
+    base_url: HttpBaseUrl = "https://api.bridgeapi.io"
     client_id: str
     client_secret: SecretStr  # from O2C_PAYLINK_CLIENT_SECRET, else its block (load_...)
     # Secrets Bridge signs webhooks with: the current one, and the previous one for the 24 h
@@ -38,14 +37,6 @@ class PaymentLinkSettings(BaseSettings):
     timeout_s: float = Field(default=15.0, gt=0)
     max_retries: int = Field(default=3, ge=0)
     requests_per_second: float = Field(default=5.0, ge=0)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an http(s) URL with a host")
-        return value.rstrip("/")
 
 
 class PaymentLinkSettingsError(ValueError):

@@ -1,12 +1,26 @@
-"""How a settings model's validation error is told: each variable named, its value never shown.
+"""What the settings models share: a service's base URL, and how a validation error is told.
 
 pydantic's own message quotes the inputs, and a setting may be a secret (a token, a key), so
-only the variable's name and the reason are kept.
+an error keeps only the variable's name and the reason.
 """
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, ValidationError
+
+
+def _http_base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http(s) URL with a host")
+    return value.rstrip("/")
+
+
+# An http(s) URL with a host, without its trailing slash (paths are appended to it).
+HttpBaseUrl = Annotated[str, AfterValidator(_http_base_url)]
 
 
 def settings_problems(exc: ValidationError, prefix: str) -> str:
