@@ -55,14 +55,16 @@ def _stripped_groups(text: pl.Expr) -> pl.Expr:
     return text.str.replace_all(_RUN_ZEROS, "${1}${2}").str.extract_all(r"[0-9]+")
 
 
-def _stripped_digits(text: pl.Expr) -> pl.Expr:
-    """The digits of a text, each run without its leading zeros, joined ("FA-0012/000" -> "120").
-    Word boundaries instead of capture groups: about twice as fast as _stripped_groups + join."""
-    return (
-        text.str.replace_all(r"[^0-9]+", " ")
-        .str.replace_all(r"(?-u:\b)0+(?-u:\B)", "")
-        .str.replace_all(" ", "", literal=True)
-    )
+def _digit_runs(text: pl.Expr) -> pl.Expr:
+    """The digit runs of a text, one space between them ("FA-0012/000" -> " 0012 000")."""
+    return text.str.replace_all(r"[^0-9]+", " ")
+
+
+def _stripped_digits(runs: pl.Expr) -> pl.Expr:
+    """The digits of _digit_runs, each run without its leading zeros, joined (" 0012 000" ->
+    "120"). Word boundaries instead of capture groups: about twice as fast as _stripped_groups +
+    join."""
+    return runs.str.replace_all(r"(?-u:\b)0+(?-u:\B)", "").str.replace_all(" ", "", literal=True)
 
 
 def _strength(key: pl.Expr) -> pl.Expr:
@@ -85,14 +87,17 @@ def invoice_keys(open_items: pl.DataFrame, *, carry: tuple[str, ...] = ()) -> pl
 
 
 def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFrame:
-    up = pl.col("invoice_id").str.to_uppercase()
+    up = pl.col("_up")
     ids = ["invoice_id", *carry]
+    # One regex pass finds the digit runs; the digits and the stripped digits follow from them.
     base = (
-        open_items.select(
+        open_items.with_columns(_up=pl.col("invoice_id").str.to_uppercase())
+        .with_columns(_runs=_digit_runs(up))
+        .select(
             *ids,
             letters=up.str.extract(r"^([A-Z]*)", 1),
-            digits=up.str.replace_all(r"[^0-9]+", ""),
-            stripped=_stripped_digits(up),
+            digits=pl.col("_runs").str.replace_all(" ", "", literal=True),
+            stripped=_stripped_digits(pl.col("_runs")),
             full=normalize_reference(up),
             # The sequence alone, when the number has a year or series before it: payers write
             # "facture 173" or "FA26-173" for FA2026-00173.
