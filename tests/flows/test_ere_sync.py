@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from o2c.cli import app
 from o2c.concurrency import ensure_limit
 from o2c.flows.ere_sync import ere_sync
+from o2c.models.settings_ar24 import Ar24Settings
 from o2c.tasks.ere.send import send_formal_notices
 from o2c.twins.ar24 import Ar24Twin, Behaviour
 from o2c.warehouse import connect
@@ -25,9 +26,8 @@ from tests.tasks.ere.test_store import db  # noqa: F401
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
 
-def test_ere_sync_records_a_refusal_with_its_proof_and_publishes_the_table(
-    db: Path, twin: Ar24Twin, monkeypatch
-) -> None:
+def as_deployed(twin: Ar24Twin, monkeypatch: pytest.MonkeyPatch) -> Ar24Settings:
+    """The twin's address and keys in O2C_AR24_*, as a deployment's environment holds them."""
     settings = twin.client_settings()
     for name, value in {
         "BASE_URL": settings.base_url,
@@ -36,6 +36,13 @@ def test_ere_sync_records_a_refusal_with_its_proof_and_publishes_the_table(
         "ID_USER": settings.id_user,
     }.items():
         monkeypatch.setenv(f"O2C_AR24_{name}", value)
+    return settings
+
+
+def test_ere_sync_records_a_refusal_with_its_proof_and_publishes_the_table(
+    db: Path, twin: Ar24Twin, monkeypatch
+) -> None:
+    settings = as_deployed(twin, monkeypatch)
     monkeypatch.setenv("O2C_LANGUAGE", "fr")
     twin.recipient("compta@garage-martin.example", Behaviour("refuse", after_days=2))
     c = notice("fr")
@@ -61,14 +68,7 @@ def test_ere_sync_records_a_refusal_with_its_proof_and_publishes_the_table(
 def test_o2c_ere_sync_runs_the_flow_and_says_what_changed(
     db: Path, twin: Ar24Twin, monkeypatch
 ) -> None:
-    settings = twin.client_settings()
-    for name, value in {
-        "BASE_URL": settings.base_url,
-        "TOKEN": settings.token.get_secret_value(),
-        "PRIVATE_KEY": settings.private_key.get_secret_value(),
-        "ID_USER": settings.id_user,
-    }.items():
-        monkeypatch.setenv(f"O2C_AR24_{name}", value)
+    as_deployed(twin, monkeypatch)
     twin.recipient("compta@garage-martin.example", Behaviour("neglect"))
     send_formal_notices(db, [notice("fr")], client=client(twin))
     twin.advance(16)  # not claimed within 15 days
