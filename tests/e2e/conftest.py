@@ -166,7 +166,22 @@ class PrefectServer:
     log: Path
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.api_url, timeout=30)
+        return httpx.Client(base_url=self.api_url, timeout=30, transport=RetryBusy())
+
+
+class RetryBusy(httpx.HTTPTransport):
+    """Retries a 503 as Prefect's own client does. Prefect 3.8.8's server on SQLite answers 503
+    now and then under load ("database is locked", or SQLAlchemy's "Can't evaluate bulk DML
+    statement"), where its client, unlike raw httpx, tries again."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for attempt in range(5):
+            response = super().handle_request(request)
+            if response.status_code != 503 or attempt == 4:
+                return response
+            response.close()
+            time.sleep(1 + attempt)
+        raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="session")
