@@ -8,14 +8,17 @@ server rather than in the worker's environment. Hosts and the 60 s timeout: CONT
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from o2c.models.settings_common import HttpBaseUrl, settings_problems
+from o2c.models.settings_common import (
+    HttpBaseUrl,
+    secret_from_env_or_block,
+    settings_problems,
+)
 
 SANDBOX_URL = "https://sandbox.ar24.fr/api"
 PRODUCTION_URL = "https://app.ar24.fr/api"
@@ -64,14 +67,13 @@ def load_ar24_settings(secret_from_block: Callable[[str], str | None]) -> Ar24Se
         ("token", "O2C_AR24_TOKEN", "O2C_AR24_TOKEN_BLOCK", TOKEN_BLOCK),
         ("private_key", "O2C_AR24_PRIVATE_KEY", "O2C_AR24_KEY_BLOCK", KEY_BLOCK),
     ):
-        if os.environ.get(env):
-            continue
-        name = os.environ.get(block_env) or default
-        secret = secret_from_block(name)
-        if not secret:
-            raise Ar24SettingsError(
-                f"AR24 settings: no {field}: set {env}, or save it in a Prefect Secret block"
-                f" named {name!r} (prefect block create secret)"
-            )
-        values[field] = SecretStr(secret)
+        secret = secret_from_env_or_block(
+            env,
+            block_env,
+            default,
+            secret_from_block,
+            lambda where, field=field: Ar24SettingsError(f"AR24 settings: no {field}: {where}"),
+        )
+        if secret:
+            values[field] = secret
     return ar24_settings(**values)

@@ -8,14 +8,17 @@ Prefect server rather than in the worker's environment.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from o2c.models.settings_common import HttpBaseUrl, settings_problems
+from o2c.models.settings_common import (
+    HttpBaseUrl,
+    secret_from_env_or_block,
+    settings_problems,
+)
 
 
 class BridgeSettings(BaseSettings):
@@ -79,13 +82,11 @@ def bridge_settings(**values: Any) -> BridgeSettings:
 
 def load_bridge_settings(secret_from_block: Callable[[str], str | None]) -> BridgeSettings:
     """The settings, with the client secret from the environment, else from the Secret block."""
-    if os.environ.get("O2C_BRIDGE_CLIENT_SECRET"):
-        return bridge_settings()
-    name = os.environ.get("O2C_BRIDGE_SECRET_BLOCK") or SECRET_BLOCK
-    secret = secret_from_block(name)
-    if not secret:
-        raise BridgeSecretMissing(
-            "no Bridge client secret: set O2C_BRIDGE_CLIENT_SECRET, or save it in a Prefect "
-            f"Secret block named {name!r} (prefect block create secret)"
-        )
-    return bridge_settings(client_secret=SecretStr(secret))
+    secret = secret_from_env_or_block(
+        "O2C_BRIDGE_CLIENT_SECRET",
+        "O2C_BRIDGE_SECRET_BLOCK",
+        SECRET_BLOCK,
+        secret_from_block,
+        lambda where: BridgeSecretMissing(f"no Bridge client secret: {where}"),
+    )
+    return bridge_settings(client_secret=secret) if secret else bridge_settings()

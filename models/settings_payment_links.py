@@ -7,13 +7,16 @@ client id and secret twice. Secrets are SecretStr: never in a repr, a log line o
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from o2c.models.settings_common import HttpBaseUrl, settings_problems
+from o2c.models.settings_common import (
+    HttpBaseUrl,
+    secret_from_env_or_block,
+    settings_problems,
+)
 
 
 class PaymentLinkSettings(BaseSettings):
@@ -60,13 +63,11 @@ def load_payment_link_settings(
 ) -> PaymentLinkSettings:
     """The settings, the client secret from the environment, else from its Prefect Secret block
     (O2C_PAYLINK_SECRET_BLOCK names it; default `o2c-paylink-client-secret`)."""
-    if os.environ.get("O2C_PAYLINK_CLIENT_SECRET"):
-        return payment_link_settings()
-    name = os.environ.get("O2C_PAYLINK_SECRET_BLOCK") or SECRET_BLOCK
-    secret = secret_from_block(name)
-    if not secret:
-        raise PaymentLinkSettingsError(
-            "no payment-link client secret: set O2C_PAYLINK_CLIENT_SECRET, or save it in a"
-            f" Prefect Secret block named {name!r} (o2c blocks register)"
-        )
-    return payment_link_settings(client_secret=SecretStr(secret))
+    secret = secret_from_env_or_block(
+        "O2C_PAYLINK_CLIENT_SECRET",
+        "O2C_PAYLINK_SECRET_BLOCK",
+        SECRET_BLOCK,
+        secret_from_block,
+        lambda where: PaymentLinkSettingsError(f"no payment-link client secret: {where}"),
+    )
+    return payment_link_settings(client_secret=secret) if secret else payment_link_settings()
