@@ -23,6 +23,7 @@ from o2c.models.schemas import (
     BANK_TRANSACTION,
     CUSTOMER,
     OPEN_ITEM,
+    OPEN_ITEM_ORDER,
     PAYER_ALIAS,
     RECONCILIATION_EXCEPTION,
     conform,
@@ -43,6 +44,11 @@ from o2c.tasks.reconciliation.payers import (
     name_candidates,
     payers_by_iban,
     payers_by_name,
+)
+from o2c.tasks.reconciliation.purchase_orders import (
+    order_links,
+    order_rule_for,
+    without_order_runs,
 )
 from o2c.tasks.reconciliation.references import (
     CANDIDATE,
@@ -942,6 +948,10 @@ def reconcile(
     items = _conform(open_items, OPEN_ITEM, "open_items").with_columns(
         i=pl.int_range(pl.len(), dtype=pl.UInt32)
     )
+    # Optional: an item without an order number has none.
+    items = items.with_columns(
+        pl.lit(None, t).alias(c) for c, t in OPEN_ITEM_ORDER.items() if c not in items.columns
+    ).cast(OPEN_ITEM_ORDER)
     customers = _conform(customers, CUSTOMER, "customers")
     aliases = _conform(aliases, PAYER_ALIAS, "aliases")
     decisions = _conform(
@@ -971,6 +981,9 @@ def reconcile(
     # What the texts and references name, once for the run, against every item (a reversal may
     # reopen any); each rule use filters it to what is still open.
     pairs, hits = run_links(run.pending, items)
+    # The buyer's order numbers read in the texts; their digits are no invoice number.
+    orders = order_links(run.pending, items)
+    hits = without_order_runs(hits, run.pending, orders)
     run.record(_document_allocations(run.pending, run.open_positive(), config))
     run.record(
         obvious_settlements(run.pending, run.open_positive(), pairs, hits)
@@ -980,6 +993,7 @@ def reconcile(
     )
     rules = [
         _reference_rule_for(pairs),
+        order_rule_for(orders, config),
         _text_rule_for(hits, customers, aliases, config),
         _fuzzy_rule_for(customers, aliases, config, run.settled, hits, items),
         _payer_rule_for(customers, aliases, config, by_name=False, settled_later=run.settled),
