@@ -993,7 +993,7 @@ def reconcile(
     )
     rules = [
         _reference_rule_for(pairs),
-        order_rule_for(orders, config),
+        order_rule_for(orders, items, config, run.settled),
         _text_rule_for(hits, customers, aliases, config),
         _fuzzy_rule_for(customers, aliases, config, run.settled, hits, items),
         _payer_rule_for(customers, aliases, config, by_name=False, settled_later=run.settled),

@@ -23,6 +23,7 @@ not read again as invoice numbers (without_order_runs).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import combinations
 
 import polars as pl
@@ -131,27 +132,40 @@ def without_order_runs(
     return hits.join(runs, on=["t", "chain_no"], how="anti")
 
 
-def order_rule_for(links: pl.DataFrame, config: ReconciliationConfig):
-    """The cascade's rule over order_links: claims and exceptions, as the other rules give."""
+def order_rule_for(
+    links: pl.DataFrame,
+    items: pl.DataFrame,
+    config: ReconciliationConfig,
+    settled_later: Callable[[pl.Series], pl.DataFrame],
+) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
+    """The cascade's rule over order_links (``items``: every item, by ``i``): claims and
+    exceptions, as the other rules give. ``settled_later``: the run's settled items (the
+    engine's _Run.settled): a document a transfer booked later paid was open when this one came."""
 
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        named = (
-            links.join(
-                todo.select("t", "transaction_id", "amount_cents", "currency", "booking_date"),
-                on="t",
-            )
-            .join(
-                open_items.select(
-                    "i",
-                    "invoice_id",
-                    "customer_id",
-                    "amount_open_cents",
-                    "due_date",
-                    "issue_date",
-                    item_currency="currency",
+        cols = ["invoice_id", "customer_id", "amount_open_cents", "due_date", "issue_date"]
+        money = todo.select("t", "transaction_id", "amount_cents", "currency", "booking_date")
+        mine = links.join(money, on="t")
+        now = mine.join(
+            open_items.select("i", *cols, item_currency="currency"), on="i"
+        ).with_columns(paid_later=pl.lit(False))
+        # The order's documents this run paid with money booked after this transfer.
+        ids = mine.join(items.select("i", "invoice_id", "customer_id"), on="i")
+        later = (
+            ids.join(
+                settled_later(ids["customer_id"].unique()).select(
+                    *cols, "alloc_t", item_currency="currency"
                 ),
-                on="i",
+                on=["invoice_id", "customer_id"],
             )
+            .filter(pl.col("alloc_t") > pl.col("t"))
+            .join(now.select("t", "invoice_id"), on=["t", "invoice_id"], how="anti")
+            .unique(["t", "invoice_id"])
+            .select(now.drop("paid_later").columns)
+            .with_columns(paid_later=pl.lit(True))
+        )
+        named = (
+            pl.concat([now, later.cast(now.schema)])
             .filter(pl.col("currency") == pl.col("item_currency"))
             .filter(pl.col("customer_id").n_unique().over("t") == 1)
         )
@@ -169,7 +183,7 @@ def order_rule_for(links: pl.DataFrame, config: ReconciliationConfig):
         )
         if named.height == 0:
             return none, pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
-        one = named.filter(pl.len().over("t") == 1).select(
+        one = named.filter((pl.len().over("t") == 1) & ~pl.col("paid_later")).select(
             "transaction_id",
             "invoice_id",
             rule=pl.lit(Rule.INVOICE_NUMBER),

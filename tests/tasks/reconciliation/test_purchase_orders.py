@@ -85,3 +85,17 @@ def test_an_order_with_one_document_open_when_the_money_came_names_it():
     t = tx("t1", 30_000, booking_date=date(2026, 3, 2), remittance_unstructured="EJ EJ1300060002")
     r = run_with_orders([t], items, dict.fromkeys(("FA-1", "FA-2"), "EJ1300060002"))
     assert pairs(r) == [("t1", "FA-1", 30_000, "payment", "invoice_number")]
+
+
+def test_a_document_a_later_transfer_paid_was_still_open_when_the_money_came():
+    # FA-2 is paid by its number a month later: on March 2nd the engagement had two open.
+    items = [item("FA-1", "C1", 30_000), item("FA-2", "C1", 45_000)]
+    by_order = tx(
+        "t1", 30_000, booking_date=date(2026, 3, 2), remittance_unstructured="EJ1300060002"
+    )
+    by_number = tx("t2", 45_000, booking_date=date(2026, 4, 2), remittance_unstructured="FACT FA-2")
+    r = run_with_orders(
+        [by_order, by_number], items, dict.fromkeys(("FA-1", "FA-2"), "EJ1300060002")
+    )
+    assert pairs(r) == [("t2", "FA-2", 45_000, "payment", "invoice_number")]
+    assert r.exceptions["transaction_id"].to_list() == ["t1"]
