@@ -54,14 +54,17 @@ from o2c.tasks.reconciliation.references import (
     CANDIDATE,
     document_links,
     fuzzy_invoice_numbers,
+    invoice_keys,
     invoice_numbers,
     one_slip_apart,
     run_links,
+    text_hits,
 )
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS, is_return, reversal_allocations
 
 # What the store (and anyone else) may use; the rest is the engine's own business.
 __all__ = [
+    "CLOSED_ITEM",
     "DECISION",
     "ReconciliationConfig",
     "ReconciliationResult",
@@ -79,6 +82,8 @@ DECISION = {
 }
 
 _ALLOC_NO_ID = {k: v for k, v in ALLOCATION.items() if k != "allocation_id"}
+# A document settled before the run: its number, for telling a citation from a slip.
+CLOSED_ITEM = {"invoice_id": pl.String}
 
 
 @dataclass
@@ -632,6 +637,8 @@ def _fuzzy_rule_for(
     settled_later: Callable[[pl.Series], pl.DataFrame],
     hits: pl.DataFrame,
     items: pl.DataFrame,
+    closed: pl.DataFrame,
+    run_tx: pl.DataFrame,
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
     """One typo or a truncation: only neighbours that fit the transfer by amount or payer are
     candidates (references.fuzzy_invoice_numbers). A guessed number settles only where the amount
@@ -639,14 +646,31 @@ def _fuzzy_rule_for(
     by its own customer's account. A lone neighbour that only the payer vouches for (its amount
     does not fit) is a slip as likely as a partial payment: an exception naming it
     (reference_amount_mismatch), never a guess. Anything else is an exception listing the best
-    few. A text that writes in full the number of another document of the neighbour's own
-    customer (``hits``: references.text_hits of the run, against every item ``items``) cites
-    that document, not a slip for its neighbour: when it does not fit (issued later, paid,
-    another amount), that is finance's question. (Another customer's number is a slip: a payer
-    does not pay someone else's invoice by its number.)"""
+    few. A text that writes in full the number of another document (``hits``:
+    references.text_hits of the run, against every item ``items``; or a document already settled
+    before the run, ``closed``: invoice_id) cites that document, not a slip for its neighbour:
+    it was paid already (a duplicate), it is another customer's, or it does not fit (issued
+    later, another amount); which one the payer meant is finance's question, shown both."""
 
     known = known_ibans(customers, aliases)
     strong = hits.filter(pl.col("strength") >= 0.95).select("t", "i")
+    closed_keys: list[pl.DataFrame] = []
+
+    def cites_closed(mine: pl.DataFrame) -> pl.DataFrame:
+        """transaction_id of ``mine`` whose text writes in full a document settled before."""
+        if closed.height == 0 or mine.height == 0:
+            return mine.select("transaction_id").clear()
+        if not closed_keys:  # indexed once, on the first transfer that needs it
+            closed_keys.append(invoice_keys(closed).filter(pl.col("strength") >= 0.95))
+        texts = (
+            mine.select("transaction_id")
+            .unique()
+            .join(
+                run_tx.select("transaction_id", "t", "remittance_unstructured"), on="transaction_id"
+            )
+        )
+        found = text_hits(texts, closed_keys[0], "t")
+        return texts.join(found.select("t").unique(), on="t", how="semi").select("transaction_id")
 
     # Indexed per call, on what is still open: by then the exact rules have settled most items.
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -709,12 +733,15 @@ def _fuzzy_rule_for(
             .select("transaction_id")
             .unique()
         )
-        cites = (
-            strong.join(mine.select("t"), on="t", how="semi")
-            .join(items.select("i", "customer_id", cited="invoice_id"), on="i")
-            .join(mine, on=["t", "customer_id"])
-            .filter(pl.col("cited") != pl.col("invoice_id"))
-            .select("transaction_id")
+        cites = pl.concat(
+            [
+                strong.join(mine.select("t"), on="t", how="semi")
+                .join(items.select("i", cited="invoice_id"), on="i")
+                .join(mine, on="t")
+                .filter(pl.col("cited") != pl.col("invoice_id"))
+                .select("transaction_id"),
+                cites_closed(mine),
+            ]
         )
         ok = ok.join(twins, on="transaction_id", how="anti").join(
             cites, on="transaction_id", how="anti"
@@ -928,6 +955,7 @@ def reconcile(
     decisions: pl.DataFrame | None = None,
     *,
     config: ReconciliationConfig | None = None,
+    closed_items: pl.DataFrame | None = None,
 ) -> ReconciliationResult:
     """Match unreconciled transactions (BANK_TRANSACTION) to open items (OPEN_ITEM, open amounts).
 
@@ -935,7 +963,8 @@ def reconcile(
     reversals (only those that may be reversed are needed). ``decisions``: DECISION rows settled
     first, for the engine's tests and benchmarks; the warehouse run passes none, as finance's
     decisions are written beforehand by store.apply_decisions (manual_allocations) and their
-    transactions are no longer pending.
+    transactions are no longer pending. ``closed_items``: invoice_id of documents settled before
+    the run (no longer open): a text that writes one in full cites it, it is no slip to correct.
     Returns allocations (ALLOCATION, sorted) and exceptions (one per unsettled transaction).
     """
     config = config or load_config()
@@ -958,6 +987,11 @@ def reconcile(
         pl.DataFrame(schema=DECISION) if decisions is None else decisions, DECISION, "decisions"
     )
     past = _conform(past_allocations, {**ALLOCATION, **ORIGIN_COLUMNS}, "past_allocations")
+    closed = _conform(
+        pl.DataFrame(schema=CLOSED_ITEM) if closed_items is None else closed_items,
+        CLOSED_ITEM,
+        "closed_items",
+    ).join(items.select("invoice_id"), on="invoice_id", how="anti")
 
     run = _Run(tx, items, config)
     # (Without decisions no join at all: even a semi join of none hashes the million ids.)
@@ -995,7 +1029,7 @@ def reconcile(
         _reference_rule_for(pairs),
         order_rule_for(orders, items, config, run.settled),
         _text_rule_for(hits, customers, aliases, config),
-        _fuzzy_rule_for(customers, aliases, config, run.settled, hits, items),
+        _fuzzy_rule_for(customers, aliases, config, run.settled, hits, items, closed, tx),
         _payer_rule_for(customers, aliases, config, by_name=False, settled_later=run.settled),
         _payer_rule_for(customers, aliases, config, by_name=True, settled_later=run.settled),
     ]

@@ -33,6 +33,7 @@ from o2c.tasks.dunning.payment_links import link_items, with_link_documents
 from o2c.tasks.reconciliation import not_customer
 from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.engine import (
+    CLOSED_ITEM,
     DECISION,
     ReconciliationResult,
     manual_allocations,
@@ -142,12 +143,20 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
             con.unregister("_reversed")
     # No decisions: a transaction finance decided is not pending (_PENDING), its decision was
     # written as allocations when recorded (apply_decisions).
+    # Documents settled before (the engine keeps those not open): a text writing one of their
+    # numbers cites it, it is no slip for an open neighbour.
+    closed = _frame(
+        con,
+        "SELECT DISTINCT invoice_id FROM allocations WHERE invoice_id IS NOT NULL",
+        CLOSED_ITEM,
+    )
     return dict(
         transactions=transactions,
         open_items=open_items,
         customers=customers,
         aliases=aliases,
         past_allocations=past,
+        closed_items=closed,
     )
 
 
