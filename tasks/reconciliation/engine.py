@@ -82,8 +82,8 @@ DECISION = {
 }
 
 _ALLOC_NO_ID = {k: v for k, v in ALLOCATION.items() if k != "allocation_id"}
-# A document settled before the run: its number, for telling a citation from a slip.
-CLOSED_ITEM = {"invoice_id": pl.String}
+# A document settled before the run: its number and customer, to tell a citation from a slip.
+CLOSED_ITEM = {"invoice_id": pl.String, "customer_id": pl.String}
 
 
 @dataclass
@@ -646,39 +646,44 @@ def _fuzzy_rule_for(
     by its own customer's account. A lone neighbour that only the payer vouches for (its amount
     does not fit) is a slip as likely as a partial payment: an exception naming it
     (reference_amount_mismatch), never a guess. Anything else is an exception listing the best
-    few. A text that writes in full the number of another document (``hits``:
-    references.text_hits of the run, against every item ``items``; or a document already settled
-    before the run, ``closed``: invoice_id) cites that document, not a slip for its neighbour:
-    it was paid already (a duplicate), it is another customer's, or it does not fit (issued
-    later, another amount); which one the payer meant is finance's question, shown both."""
+    few. A text that writes in full the number of another document of the neighbour's customer
+    or of the payer's own (known by its IBAN) (``hits``: references.text_hits of the run,
+    against every item ``items``; or a document settled before the run, ``closed``: CLOSED_ITEM)
+    cites that document, not a slip for its neighbour: it was paid already (a duplicate) or does
+    not fit (issued later, another amount); which one the payer meant is finance's question.
+    (Another customer's number is a slip: in a ledger of thousands of invoices nearly every
+    slip of a digit is some other customer's number, and a payer does not pay someone else's
+    invoice by its number with exactly what its own is open for.)"""
 
     known = known_ibans(customers, aliases)
     strong = hits.filter(pl.col("strength") >= 0.95).select("t", "i")
     closed_keys: list[pl.DataFrame] = []
 
     def cites_closed(mine: pl.DataFrame) -> pl.DataFrame:
-        """transaction_id of ``mine`` whose text writes in full a document settled before."""
+        """transaction_id, customer_id (the document's), customer_id_n (the neighbour's) where
+        the text of a transfer of ``mine`` writes in full a document settled before the run."""
+        out = {"transaction_id": pl.String, "customer_id": pl.String, "customer_id_n": pl.String}
         if closed.height == 0 or mine.height == 0:
-            return mine.select("transaction_id").clear()
+            return pl.DataFrame(schema=out)
         if not closed_keys:  # indexed once, on the first transfer that needs it
-            closed_keys.append(invoice_keys(closed).filter(pl.col("strength") >= 0.95))
-        texts = (
-            mine.select("transaction_id")
-            .unique()
-            .join(
-                run_tx.select("transaction_id", "t", "remittance_unstructured"), on="transaction_id"
+            closed_keys.append(
+                invoice_keys(closed, carry=("customer_id",)).filter(pl.col("strength") >= 0.95)
             )
+        texts = mine.select("transaction_id", "t", customer_id_n="customer_id").join(
+            run_tx.select("t", "remittance_unstructured"), on="t"
         )
-        found = text_hits(texts, closed_keys[0], "t")
-        return texts.join(found.select("t").unique(), on="t", how="semi").select("transaction_id")
+        found = text_hits(texts.select("t", "remittance_unstructured"), closed_keys[0], "t")
+        return (
+            texts.join(found.select("t", "customer_id").unique(), on="t")
+            .select(list(out))
+            .cast(out)
+        )
 
     # Indexed per call, on what is still open: by then the exact rules have settled most items.
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        by_iban = payers_by_iban(todo, customers, aliases, known=known)
         found = fuzzy_invoice_numbers(
-            todo,
-            open_items,
-            payers_by_iban(todo, customers, aliases, known=known),
-            tolerance_cents=config.short_payment_tolerance_cents,
+            todo, open_items, by_iban, tolerance_cents=config.short_payment_tolerance_cents
         )
         if found.height == 0:
             return found.select(list(CANDIDATE)), pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
@@ -736,13 +741,21 @@ def _fuzzy_rule_for(
         cites = pl.concat(
             [
                 strong.join(mine.select("t"), on="t", how="semi")
-                .join(items.select("i", cited="invoice_id"), on="i")
-                .join(mine, on="t")
+                .join(items.select("i", "customer_id", cited="invoice_id"), on="i")
+                .join(mine, on="t", suffix="_n")
                 .filter(pl.col("cited") != pl.col("invoice_id"))
-                .select("transaction_id"),
+                .select("transaction_id", "customer_id", "customer_id_n"),
                 cites_closed(mine),
             ]
         )
+        # The number of a document of the neighbour's customer, or of the payer's own (known by
+        # its IBAN), is a citation; another customer's is a slip.
+        cites = pl.concat(
+            [
+                cites.filter(pl.col("customer_id") == pl.col("customer_id_n")),
+                cites.join(by_iban, on=["transaction_id", "customer_id"], how="semi"),
+            ]
+        ).select("transaction_id")
         ok = ok.join(twins, on="transaction_id", how="anti").join(
             cites, on="transaction_id", how="anti"
         )

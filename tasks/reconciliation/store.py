@@ -147,7 +147,8 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     # numbers cites it, it is no slip for an open neighbour.
     closed = _frame(
         con,
-        "SELECT DISTINCT invoice_id FROM allocations WHERE invoice_id IS NOT NULL",
+        "SELECT invoice_id, customer_id FROM invoices WHERE invoice_id IN"
+        " (SELECT invoice_id FROM allocations WHERE invoice_id IS NOT NULL)",
         CLOSED_ITEM,
     )
     return dict(
