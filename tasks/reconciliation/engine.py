@@ -30,6 +30,7 @@ from o2c.models.schemas import (
 )
 from o2c.tasks.reconciliation.amounts import amount_matches, settle_claims
 from o2c.tasks.reconciliation.config import ReconciliationConfig, load_config
+from o2c.tasks.reconciliation.early_citations import cited_before_issue
 from o2c.tasks.reconciliation.exceptions import (
     REASON_AMBIGUOUS_AMOUNT,
     REASON_AMBIGUOUS_REFERENCE,
@@ -1032,6 +1033,9 @@ def reconcile(
     orders = order_links(run.pending, items)
     hits = without_order_runs(hits, run.pending, orders)
     run.record(_document_allocations(run.pending, run.open_positive(), config))
+    # A number written before its document existed: set aside for finance, whatever follows.
+    early = cited_before_issue(run.pending, items, hits, pairs, orders)
+    run.drop_pending(early)
     run.record(
         obvious_settlements(run.pending, run.open_positive(), pairs, hits)
         .with_columns(kind=pl.lit("payment"), reverses_allocation_id=pl.lit(None, pl.String))
@@ -1078,6 +1082,7 @@ def reconcile(
         )
         run.pending = tx.join(retry, on="transaction_id", how="semi").filter(~pl.col("is_reversal"))
     run.exceptions.extend(settled_doubts)
+    run.exceptions.append(early)
     run.exceptions.append(rev_exc.join(reversal_tx, on="transaction_id", how="semi"))
     run.fail(no_match_rows(zero["transaction_id"], REASON_NO_MATCH))
 

@@ -235,3 +235,19 @@ def test_a_digit_slip_is_corrected_only_to_an_invoice_that_existed_then(run, iss
     assert (
         pairs(r) == [("t1", "FV26/01226", 186_649, "payment", "invoice_number_fuzzy")]
     ) is settled
+
+
+def test_a_number_written_before_its_invoice_was_issued_is_asked(run):
+    # "fact FV26/00091" on January 20th; FV26/00091 was issued on the 25th. The customer could
+    # not know that number yet: a payment of something else, a reused pro forma number, a date
+    # keyed wrong in the ERP. Finance decides.
+    items = [item("FV26/00091", "C1", 94_331, issue_date=date(2026, 1, 25))]
+    t = tx("t1", 94_331, booking_date=date(2026, 1, 20), remittance_unstructured="fact FV26/00091")
+    r = run([t], items)
+    assert r.allocations.height == 0
+    assert "FV26/00091" in r.exceptions.row(0, named=True)["candidates"]
+    # Issued by then: matched.
+    later = tx(
+        "t1", 94_331, booking_date=date(2026, 1, 26), remittance_unstructured="fact FV26/00091"
+    )
+    assert pairs(run([later], items)) == [("t1", "FV26/00091", 94_331, "payment", "invoice_number")]
