@@ -303,6 +303,7 @@ class World:
         }
         self.seq = {"F": {}, "AV": {}, "B": {}, "BR": {}}
         self.batch_id = 0
+        self.proforma = 0
         self.group_iban = iban("FR", "30004" + "00999" + "00077889900" + "15")
 
     # ------------------------------------------------------------------ customers
@@ -405,6 +406,7 @@ class World:
         # credit notes: about 3.5 % of invoices, on transfer-paying customers
         cands = [x for x in self.docs if x.kind in ("hw", "proj", "pub") and x.cust.seg != "fr_dd"]
         n_cn = max(0, self.n_target - len(self.docs))
+        planned = []
         for inv in rng.sample(cands, min(n_cn, len(cands))):
             cn_d = inv.issue + dt.timedelta(days=rng.randint(2, 20))
             if cn_d > END:
@@ -414,7 +416,9 @@ class World:
             if rng.random() < 0.3:
                 amt = -rng.choice([17880, 35880, 5900, 12000, 24900])
                 amt = max(amt, -inv.amount // 2)
-            num, sq, yr = self.new_number(inv.entity, True, cn_d)
+            planned.append((cn_d, inv.did, inv, amt))
+        for cn_d, _did, inv, amt in sorted(planned, key=lambda p: p[:2]):
+            num, sq, yr = self.new_number(inv.entity, True, cn_d)  # numbered in date order
             cn = Doc(num, inv.cust, cn_d, cn_d, amt, inv.currency, "", "", "credit_note")
             cn.entity, cn.kind, cn.parent, cn.seq, cn.year = inv.entity, "cn", inv, sq, yr
             inv.cns.append(cn)
@@ -462,7 +466,8 @@ class World:
             elif style < 0.85:
                 doc.po = f"PO {rng.randint(1000, 9999)}"
             else:
-                doc.po = f"PF{d.year}-{rng.randint(1, 400):04d}"  # pro forma number
+                self.proforma += rng.randint(1, 4)  # our own pro forma series
+                doc.po = f"PF{d.year}-{self.proforma:04d}"
         self.docs.append(doc)
         return doc
 
