@@ -1408,7 +1408,7 @@ def write_camt(path: Path, version: str, acct_iban: str, ccy: str, bic: str, own
             if first.batch > 0:
                 for ln in members:
                     tx_details(nd, ln, ccy, v08, ln.ref)
-            sub(n, "AddtlNtryInf", first.text or f"REMISE PRLV SEPA {batch_n} OPE")
+            sub(n, "AddtlNtryInf", f"REMISE PRLV SEPA {batch_n} OPE OCCITEL SERVICES")
         else:
             tx_details(nd, first, ccy, v08, None)
             info = (first.text or first.counter or first.kind.upper())[:500]
