@@ -30,6 +30,7 @@ from o2c.models.schemas import (
 )
 from o2c.tasks.reconciliation.amounts import amount_matches, settle_claims
 from o2c.tasks.reconciliation.config import ReconciliationConfig, load_config
+from o2c.tasks.reconciliation.discounts import discount_allocations
 from o2c.tasks.reconciliation.early_citations import cited_before_issue
 from o2c.tasks.reconciliation.exceptions import (
     REASON_AMBIGUOUS_AMOUNT,
@@ -1036,6 +1037,11 @@ def reconcile(
     # A number written before its document existed: set aside for finance, whatever follows.
     early = cited_before_issue(run.pending, items, hits, pairs, orders)
     run.drop_pending(early)
+    run.record(
+        discount_allocations(
+            run.pending, run.open_positive(), hits, payers_by_iban(run.pending, customers, aliases)
+        )
+    )
     run.record(
         obvious_settlements(run.pending, run.open_positive(), pairs, hits)
         .with_columns(kind=pl.lit("payment"), reverses_allocation_id=pl.lit(None, pl.String))

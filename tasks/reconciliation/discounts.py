@@ -1,0 +1,148 @@
+"""A cash discount the payer took and said: "Rechnungen FA-1 und FA-2 abzgl. 2% Skonto".
+
+German, Austrian and Swiss buyers (and some French ones: "escompte") pay within the discount
+period less the agreed percentage, on each invoice, rounded per invoice, and say so. Spread
+oldest first, such a payment would settle the first invoices whole and leave the last one short
+by the sum of every discount. A careful controller reads it as the payer wrote it: each named
+invoice paid its own share less the discount, the discount written off.
+
+The transfer must say discount (one of DISCOUNT_WORDS) and name its invoices (numbers in the
+text, all of one customer, none ambiguous); the amount must be exactly the sum of each invoice's
+open amount less the percentage written in the text (or, when none is written, one of
+DEFAULT_RATES), each rounded to the cent, and exactly one rate may fit. Anything else is left to
+the cascade, which reads the same text as a partial or short payment or asks finance.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from o2c.models.reconciliation import Rule
+from o2c.models.schemas import ALLOCATION
+from o2c.tasks.reconciliation.references import invoice_numbers
+
+_ALLOC = {k: v for k, v in ALLOCATION.items() if k != "allocation_id"}
+# Words payers use for a cash discount, as whole words, any case.
+DISCOUNT_WORDS = (
+    r"(?i)(?:^|[^A-Z])(?:SKONTO|ESCOMPTE|SCONTO|KORTING|DESCUENTO|CASH DISCOUNT)(?:[^A-Z]|$)"
+)
+# A percentage written in the text ("2%", "2 %", "2,5 %"), in hundredths of a percent.
+_PERCENT = r"([0-9]{1,2}(?:[.,][0-9]{1,2})?)[ ]?%"
+# The usual rates when the text gives none, in hundredths of a percent.
+DEFAULT_RATES = (200, 300)
+# A discount above this (in hundredths of a percent) is no cash discount.
+_MAX_RATE = 1000
+
+
+def discount_allocations(
+    pending: pl.DataFrame, open_items: pl.DataFrame, hits: pl.DataFrame, payers: pl.DataFrame
+) -> pl.DataFrame:
+    """ALLOCATION rows (with ``t`` and ``i``) for the transfers that took a cash discount they
+    said: each named invoice paid its open amount less the rate, the rest written off.
+
+    ``pending``: transactions with ``t``; ``open_items``: items still open with ``i``; ``hits``:
+    references.text_hits of the run (by ``t``); ``payers``: transaction_id, customer_id, whom a
+    known IBAN says paid: a number two documents share alike ("2025/466": FA-2025-0466 and
+    LGE-2025-0466) names the payer's."""
+    empty = pl.DataFrame(schema={**_ALLOC, "t": pl.UInt32, "i": pl.UInt32})
+    said = pending.filter(
+        pl.col("remittance_unstructured").str.contains(DISCOUNT_WORDS).fill_null(False)
+        & (pl.col("amount_cents") > 0)
+    )
+    if said.height == 0:
+        return empty
+    named = invoice_numbers(said, open_items, hits=hits)
+    known = payers.join(said.select("transaction_id"), on="transaction_id", how="semi")
+    owner = named.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
+    named = pl.concat(
+        [
+            owner.join(known.select("transaction_id"), on="transaction_id", how="anti").filter(
+                ~pl.col("ambiguous").any().over("transaction_id")
+            ),
+            owner.join(known, on=["transaction_id", "customer_id"]),
+        ]
+    )
+    rows = (
+        named.select("transaction_id", "invoice_id")
+        .join(said.select("transaction_id", "t", "amount_cents", "currency"), on="transaction_id")
+        .join(
+            open_items.select(
+                "invoice_id", "i", "customer_id", "amount_open_cents", item_currency="currency"
+            ),
+            on="invoice_id",
+        )
+        .filter(
+            (pl.col("customer_id").n_unique().over("t") == 1)
+            & (pl.col("amount_open_cents") > 0).all().over("t")
+            & (pl.col("currency") == pl.col("item_currency")).all().over("t")
+        )
+    )
+    if rows.height == 0:
+        return empty
+    written = (
+        said.select(
+            "t",
+            rate=pl.col("remittance_unstructured")
+            .str.extract_all(_PERCENT)
+            .list.eval(
+                (
+                    pl.element()
+                    .str.replace("%", "")
+                    .str.strip_chars()
+                    .str.replace(",", ".")
+                    .cast(pl.Float64)
+                    * 100
+                )
+                .round(0)
+                .cast(pl.Int64)
+            ),
+        )
+        .explode("rate")
+        .drop_nulls("rate")
+    )
+    rates = (
+        pl.concat(
+            [
+                written,
+                said.select("t")
+                .join(written, on="t", how="anti")
+                .with_columns(rate=pl.lit(list(DEFAULT_RATES), pl.List(pl.Int64)))
+                .explode("rate"),
+            ]
+        )
+        .filter((pl.col("rate") > 0) & (pl.col("rate") <= _MAX_RATE))
+        .unique()
+    )
+    share = (pl.col("amount_open_cents") * (10_000 - pl.col("rate")) + 5_000) // 10_000
+    fits = (
+        rows.join(rates, on="t")
+        .with_columns(pay=share)
+        .filter(pl.col("pay").sum().over("t", "rate") == pl.col("amount_cents"))
+        .filter(pl.col("rate").n_unique().over("t") == 1)
+    )
+    base = dict(
+        confidence=pl.lit(1.0), reverses_allocation_id=pl.lit(None, pl.String), t="t", i="i"
+    )
+    payments = fits.select(
+        "transaction_id",
+        "invoice_id",
+        "customer_id",
+        amount_cents="pay",
+        currency="currency",
+        kind=pl.lit("payment"),
+        rule=pl.when(pl.len().over("t") > 1)
+        .then(pl.lit(Rule.GROUPED_INVOICE_NUMBERS))
+        .otherwise(pl.lit(Rule.INVOICE_NUMBER)),
+        **base,
+    )
+    write_offs = fits.filter(pl.col("amount_open_cents") > pl.col("pay")).select(
+        "transaction_id",
+        "invoice_id",
+        "customer_id",
+        amount_cents=pl.col("amount_open_cents") - pl.col("pay"),
+        currency="currency",
+        kind=pl.lit("write_off"),
+        rule=pl.lit(Rule.SHORT_PAYMENT_WRITE_OFF),
+        **base,
+    )
+    return pl.concat([payments, write_offs]).select(*_ALLOC, "t", "i").cast(empty.schema)
