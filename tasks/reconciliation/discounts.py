@@ -15,6 +15,8 @@ the cascade, which reads the same text as a partial or short payment or asks fin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from o2c.models.reconciliation import Rule
@@ -35,15 +37,19 @@ _MAX_RATE = 1000
 
 
 def discount_allocations(
-    pending: pl.DataFrame, open_items: pl.DataFrame, hits: pl.DataFrame, payers: pl.DataFrame
+    pending: pl.DataFrame,
+    open_items: pl.DataFrame,
+    hits: pl.DataFrame,
+    payers: Callable[[pl.DataFrame], pl.DataFrame],
 ) -> pl.DataFrame:
     """ALLOCATION rows (with ``t`` and ``i``) for the transfers that took a cash discount they
     said: each named invoice paid its open amount less the rate, the rest written off.
 
     ``pending``: transactions with ``t``; ``open_items``: items still open with ``i``; ``hits``:
-    references.text_hits of the run (by ``t``); ``payers``: transaction_id, customer_id, whom a
-    known IBAN says paid: a number two documents share alike ("2025/466": FA-2025-0466 and
-    LGE-2025-0466) names the payer's."""
+    references.text_hits of the run (by ``t``); ``payers``: of some transactions, the
+    transaction_id, customer_id whom a known IBAN says paid (asked of the few that say
+    discount): a number two documents share alike ("2025/466": FA-2025-0466 and LGE-2025-0466)
+    names the payer's."""
     empty = pl.DataFrame(schema={**_ALLOC, "t": pl.UInt32, "i": pl.UInt32})
     said = pending.filter(
         pl.col("remittance_unstructured").str.contains(DISCOUNT_WORDS).fill_null(False)
@@ -52,7 +58,7 @@ def discount_allocations(
     if said.height == 0:
         return empty
     named = invoice_numbers(said, open_items, hits=hits)
-    known = payers.join(said.select("transaction_id"), on="transaction_id", how="semi")
+    known = payers(said)
     owner = named.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
     named = pl.concat(
         [

@@ -31,16 +31,30 @@ def cited_before_issue(
     number (``orders``) names something."""
     # Written in full, prefix and all: "FV26/00091" names FV26/00091, not the 2600091 of
     # another series. A transfer counts when every document its text names so was issued later.
-    full = hits.filter(pl.col("strength") >= 1.0).select("t", "chain_no", "i").unique()
-    if full.height == 0:
+    full = hits.filter(pl.col("strength") >= 1.0)
+    if full.height == 0 or pending.height == 0:
         return pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
-    late = pl.col("issue_date") > pl.col("booking_date")
+    # Issue and booking dates gathered by row number (t, i): a join of the million hits first
+    # would cost more than the few late ones it finds.
+    n_t = max(int(pending["t"].max()), int(full["t"].max())) + 1
+    booked = (
+        pl.repeat(None, n_t, dtype=pl.Date, eager=True)
+        .scatter(pending["t"], pending["booking_date"])
+        .gather(full["t"])
+    )
+    issued = items["issue_date"].gather(full["i"])
+    late = full.filter((issued > booked).fill_null(False))
+    if late.height == 0:
+        return pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
     early = (
-        full.join(pending.select("t", "transaction_id", "booking_date"), on="t")
+        full.join(late.select("t").unique(), on="t", how="semi")
+        .select("t", "chain_no", "i")
+        .unique()
+        .join(pending.select("t", "transaction_id", "booking_date"), on="t")
         .join(pairs.select("t").unique(), on="t", how="anti")
         .join(orders.select("t").unique(), on="t", how="anti")
         .join(items.select("i", "invoice_id", "issue_date", "amount_open_cents"), on="i")
-        .filter(late.fill_null(False).all().over("t"))
+        .filter((pl.col("issue_date") > pl.col("booking_date")).fill_null(False).all().over("t"))
     )
     return exception_rows(
         early.select(

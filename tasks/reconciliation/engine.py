@@ -573,6 +573,26 @@ def _text_claims(
     payers: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     found = invoice_numbers(todo, open_items, hits=hits, payers=payers)
+    # A number several documents share alike ("2025-0007": FA-2025-0007 and LGE-2025-0007, two
+    # series of one company) names the payer's when the payer's are among them.
+    owned = (
+        found.filter(pl.col("ambiguous"))
+        .join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
+        .join(payers, on=["transaction_id", "customer_id"], how="semi")
+        .select("transaction_id", "invoice_id")
+    )
+    if owned.height:
+        found = pl.concat(
+            [
+                found.join(owned, on="transaction_id", how="anti"),
+                found.join(owned, on=["transaction_id", "invoice_id"], how="semi").with_columns(
+                    ambiguous=pl.lit(False),
+                    rule=pl.when(pl.len().over("transaction_id") > 1)
+                    .then(pl.lit(Rule.GROUPED_INVOICE_NUMBERS))
+                    .otherwise(pl.lit(Rule.INVOICE_NUMBER)),
+                ),
+            ]
+        )
     ambiguous = found.filter(pl.col("ambiguous")).join(
         todo.select("transaction_id", "amount_cents"), on="transaction_id"
     )
@@ -1039,7 +1059,10 @@ def reconcile(
     run.drop_pending(early)
     run.record(
         discount_allocations(
-            run.pending, run.open_positive(), hits, payers_by_iban(run.pending, customers, aliases)
+            run.pending,
+            run.open_positive(),
+            hits,
+            lambda said: payers_by_iban(said, customers, aliases),
         )
     )
     run.record(

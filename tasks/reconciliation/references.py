@@ -484,21 +484,6 @@ def invoice_numbers(
                 ),
             ]
         )
-        # A number that several documents share alike ("2025-0007": FA-2025-0007 and
-        # LGE-2025-0007) names the payer's, when exactly the payer's are among them.
-        mine = (
-            hits.select("t", "invoice_id")
-            .join(open_items.lazy().select("invoice_id", "customer_id"), on="invoice_id")
-            .join(known, on=["t", "customer_id"], how="semi")
-            .select("t", "invoice_id", mine=pl.lit(True))
-            .unique()
-        )
-        hits = (
-            hits.join(mine, on=["t", "invoice_id"], how="left")
-            .with_columns(pl.col("mine").fill_null(False))
-            .filter(pl.col("mine") | ~pl.col("mine").any().over("t", "chain_no", "start", "length"))
-            .drop("mine")
-        )
     # Per run of text, keep the invoices reached by its best key; a longer run beats a shorter one
     # it contains ("2024 00123" beats "00123").
     hits = hits.filter(pl.col("strength") == pl.col("strength").max().over("t", "chain_no"))
