@@ -48,6 +48,8 @@ from o2c.tasks.reconciliation.payers import (
     payers_by_name,
 )
 from o2c.tasks.reconciliation.purchase_orders import (
+    name_links,
+    name_rule_for,
     order_links,
     order_rule_for,
     without_order_runs,
@@ -1052,6 +1054,7 @@ def reconcile(
     pairs, hits = run_links(run.pending, items)
     # The buyer's order numbers read in the texts; their digits are no invoice number.
     orders = order_links(run.pending, items)
+    names = name_links(run.pending, items)
     hits = without_order_runs(hits, run.pending, orders)
     run.record(_document_allocations(run.pending, run.open_positive(), config))
     # A number written before its document existed: set aside for finance, whatever follows.
@@ -1074,6 +1077,7 @@ def reconcile(
     rules = [
         _reference_rule_for(pairs),
         order_rule_for(orders, items, config, run.settled),
+        name_rule_for(names, orders, items, config, run.settled),
         _text_rule_for(hits, customers, aliases, config),
         _fuzzy_rule_for(customers, aliases, config, run.settled, hits, items, closed, tx),
         _payer_rule_for(customers, aliases, config, by_name=False, settled_later=run.settled),

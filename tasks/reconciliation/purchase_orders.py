@@ -132,6 +132,51 @@ def without_order_runs(
     return hits.join(runs, on=["t", "chain_no"], how="anti")
 
 
+_CLAIMS = {
+    "transaction_id": pl.String,
+    "invoice_id": pl.String,
+    "rule": pl.String,
+    "confidence": pl.Float64,
+}
+
+
+def _open_then(
+    links: pl.DataFrame,
+    todo: pl.DataFrame,
+    open_items: pl.DataFrame,
+    items: pl.DataFrame,
+    settled_later: Callable[[pl.Series], pl.DataFrame],
+) -> pl.DataFrame:
+    """The documents ``links`` name for the pending transfers ``todo``, as they were open when
+    the money came: those open now, and (``paid_later``) those a transfer booked later paid in
+    this run; of one customer and of the transfer's currency."""
+    cols = ["invoice_id", "customer_id", "amount_open_cents", "due_date", "issue_date"]
+    money = todo.select("t", "transaction_id", "amount_cents", "currency", "booking_date")
+    mine = links.join(money, on="t")
+    now = mine.join(open_items.select("i", *cols, item_currency="currency"), on="i").with_columns(
+        paid_later=pl.lit(False)
+    )
+    ids = mine.join(items.select("i", "invoice_id", "customer_id"), on="i")
+    later = (
+        ids.join(
+            settled_later(ids["customer_id"].unique()).select(
+                *cols, "alloc_t", item_currency="currency"
+            ),
+            on=["invoice_id", "customer_id"],
+        )
+        .filter(pl.col("alloc_t") > pl.col("t"))
+        .join(now.select("t", "invoice_id"), on=["t", "invoice_id"], how="anti")
+        .unique(["t", "invoice_id"])
+        .select(now.drop("paid_later").columns)
+        .with_columns(paid_later=pl.lit(True))
+    )
+    return (
+        pl.concat([now, later.cast(now.schema)])
+        .filter(pl.col("currency") == pl.col("item_currency"))
+        .filter(pl.col("customer_id").n_unique().over("t") == 1)
+    )
+
+
 def order_rule_for(
     links: pl.DataFrame,
     items: pl.DataFrame,
@@ -143,44 +188,12 @@ def order_rule_for(
     engine's _Run.settled): a document a transfer booked later paid was open when this one came."""
 
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        cols = ["invoice_id", "customer_id", "amount_open_cents", "due_date", "issue_date"]
-        money = todo.select("t", "transaction_id", "amount_cents", "currency", "booking_date")
-        mine = links.join(money, on="t")
-        now = mine.join(
-            open_items.select("i", *cols, item_currency="currency"), on="i"
-        ).with_columns(paid_later=pl.lit(False))
-        # The order's documents this run paid with money booked after this transfer.
-        ids = mine.join(items.select("i", "invoice_id", "customer_id"), on="i")
-        later = (
-            ids.join(
-                settled_later(ids["customer_id"].unique()).select(
-                    *cols, "alloc_t", item_currency="currency"
-                ),
-                on=["invoice_id", "customer_id"],
-            )
-            .filter(pl.col("alloc_t") > pl.col("t"))
-            .join(now.select("t", "invoice_id"), on=["t", "invoice_id"], how="anti")
-            .unique(["t", "invoice_id"])
-            .select(now.drop("paid_later").columns)
-            .with_columns(paid_later=pl.lit(True))
-        )
-        named = (
-            pl.concat([now, later.cast(now.schema)])
-            .filter(pl.col("currency") == pl.col("item_currency"))
-            .filter(pl.col("customer_id").n_unique().over("t") == 1)
-        )
+        named = _open_then(links, todo, open_items, items, settled_later)
         # What the order had open when the money came: its documents issued by then; a payment
         # before any of them (a pro forma paid in advance) names those issued since.
         issued = pl.col("issue_date").is_null() | (pl.col("issue_date") <= pl.col("booking_date"))
         named = named.filter(issued | ~issued.any().over("t"))
-        none = pl.DataFrame(
-            schema={
-                "transaction_id": pl.String,
-                "invoice_id": pl.String,
-                "rule": pl.String,
-                "confidence": pl.Float64,
-            }
-        )
+        none = pl.DataFrame(schema=_CLAIMS)
         if named.height == 0:
             return none, pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
         one = named.filter((pl.len().over("t") == 1) & ~pl.col("paid_later")).select(
@@ -242,3 +255,166 @@ def _listed(rows: list[tuple]) -> pl.DataFrame:
         ).with_columns(rule=pl.lit(Rule.GROUPED_INVOICE_NUMBERS)),
         REASON_AMBIGUOUS_REFERENCE,
     )
+
+
+# ------------------------------------------------------------------------------------------
+# An order field that is a name: a building site, a project ("Chantier Les Tilleuls - lot GO")
+# ------------------------------------------------------------------------------------------
+
+# A word of a named order counts from this many letters ("LES", "LOT", "DU" do not).
+MIN_NAME_WORD = 4
+# Words that say what the field is, not which one: never a name's distinctive word.
+GENERIC_ORDER_WORDS = frozenset(
+    [
+        "COMMANDE",
+        "ORDRE",
+        "ORDER",
+        "BESTELLUNG",
+        "AUFTRAG",
+        "BESTELLING",
+        "OPDRACHT",
+        "PEDIDO",
+        "ORDINE",
+        "CONTRAT",
+        "CONTRACT",
+        "VERTRAG",
+        "CONTRATO",
+        "CONTRATTO",
+        "PROJET",
+        "PROJECT",
+        "PROJEKT",
+        "PROJECTO",
+        "PROYECTO",
+        "PROGETTO",
+        "CHANTIER",
+        "BAUSTELLE",
+        "BOUWPLAATS",
+        "OBRA",
+        "CANTIERE",
+        "MARCHE",
+        "AFFAIRE",
+        "DOSSIER",
+        "FACTURE",
+        "INVOICE",
+        "RECHNUNG",
+        "FACTUUR",
+        "FACTURA",
+        "FATTURA",
+        "PAIEMENT",
+        "PAYMENT",
+        "ZAHLUNG",
+        "BETALING",
+        "PAGO",
+        "REGLEMENT",
+        "VIREMENT",
+        "ACOMPTE",
+        "SOLDE",
+        "SITUATION",
+    ]
+)
+
+
+def _fold(expr: pl.Expr) -> pl.Expr:
+    """Upper case, French and German accents and ligatures folded: how names compare."""
+    expr = expr.str.to_uppercase()
+    for accented, plain in (
+        ("ÀÂÄÁÃÅ", "A"), ("ÇĆČ", "C"), ("ÉÈÊËĚ", "E"), ("ÎÏÍÌ", "I"), ("ÔÖÓÒÕØ", "O"),
+        ("ÙÛÜÚŮ", "U"), ("ŸÝ", "Y"), ("ÑŃ", "N"), ("ŠŚ", "S"), ("ŽŹŻ", "Z"),
+    ):  # fmt: skip
+        expr = expr.str.replace_all(f"[{accented}]", plain)
+    return expr.str.replace_all("Œ", "OE", literal=True).str.replace_all("Æ", "AE", literal=True)
+
+
+def name_links(transactions: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
+    """ORDER_LINK rows (``key`` the order's name) for texts that hold every distinctive word of
+    an order name: a word of MIN_NAME_WORD letters or more that only one customer's order
+    fields use and that is no GENERIC_ORDER_WORDS ("TILLEULS" names that developer's site;
+    "CHANTIER", and lot words every developer writes, are no one's). Order fields with a digit
+    are numbers (order_links)."""
+    if "po_number" not in items.columns:
+        return pl.DataFrame(schema=ORDER_LINK)
+    named = items.filter(
+        pl.col("po_number").is_not_null() & ~pl.col("po_number").str.contains("[0-9]")
+    ).select("i", "customer_id", key="po_number")
+    if named.height == 0:
+        return pl.DataFrame(schema=ORDER_LINK)
+    words = (
+        named.select("key", "customer_id", word=_fold(pl.col("key")).str.extract_all("[A-Z]+"))
+        .explode("word")
+        .filter(pl.col("word").str.len_chars() >= MIN_NAME_WORD)
+        .unique()
+    )
+    mine = words.filter(
+        (pl.col("customer_id").n_unique().over("word") == 1)
+        & ~pl.col("word").is_in(list(GENERIC_ORDER_WORDS))
+    )
+    need = mine.group_by("key").agg(n=pl.col("word").n_unique())
+    found = (
+        transactions.lazy()
+        .select(
+            "t",
+            word=_fold(pl.col("remittance_unstructured").fill_null("")).str.extract_all("[A-Z]+"),
+        )
+        .explode("word")
+        .join(mine.lazy().select("word").unique(), on="word", how="semi")
+        .unique()
+        .collect()
+    )
+    if found.height == 0:
+        return pl.DataFrame(schema=ORDER_LINK)
+    keys = (
+        found.join(mine.select("word", "key"), on="word")
+        .group_by("t", "key")
+        .agg(n=pl.col("word").n_unique())
+        .join(need, on=["key", "n"], how="semi")
+    )
+    return keys.join(named.select("i", "key"), on="key").select("t", "i", "key").cast(ORDER_LINK)
+
+
+def name_rule_for(
+    links: pl.DataFrame,
+    numbers: pl.DataFrame,
+    items: pl.DataFrame,
+    config: ReconciliationConfig,
+    settled_later: Callable[[pl.Series], pl.DataFrame],
+) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
+    """The cascade's rule over name_links, for transfers no order number names: of one
+    customer's documents under the names the text holds, open when the money came (issued by
+    then; one a transfer booked later paid counts as open), the one set whose sum is the amount
+    paid is paid: all of them, or the one subset. Two sets are finance's question; none, or
+    one that needs a document a later transfer paid, is left to the rules that follow."""
+    links = links.join(numbers.select("t").unique(), on="t", how="anti")
+    none = pl.DataFrame(schema=_CLAIMS)
+
+    def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        if links.height == 0:
+            return none, pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+        named = _open_then(links, todo, open_items, items, settled_later)
+        issued = pl.col("issue_date").is_null() | (pl.col("issue_date") <= pl.col("booking_date"))
+        named = named.filter(issued).filter(pl.len().over("t") <= MAX_ORDER_DOCUMENTS)
+        claims, listed = [], []
+        for (tid,), docs in named.group_by(["transaction_id"], maintain_order=True):
+            docs = docs.sort("due_date", "invoice_id", nulls_last=True)
+            amount = int(docs["amount_cents"][0])
+            ids, cents = docs["invoice_id"].to_list(), docs["amount_open_cents"].to_list()
+            later = set(docs.filter("paid_later")["invoice_id"].to_list())
+            fits = _subsets(ids, cents, amount, 0)
+            if len(fits) == 1 and not later.intersection(fits[0]):
+                claims += [(tid, x, len(fits[0]) > 1) for x in fits[0]]
+            elif len(fits) > 1:
+                listed += [(tid, list(f), sum(cents[ids.index(x)] for x in f), 0.9) for f in fits]
+        found = pl.DataFrame(
+            claims,
+            schema={"transaction_id": pl.String, "invoice_id": pl.String, "set": pl.Boolean},
+            orient="row",
+        ).select(
+            "transaction_id",
+            "invoice_id",
+            rule=pl.when("set")
+            .then(pl.lit(Rule.GROUPED_INVOICE_NUMBERS))
+            .otherwise(pl.lit(Rule.INVOICE_NUMBER)),
+            confidence=pl.lit(0.9),
+        )
+        return found.cast(_CLAIMS), _listed(listed)
+
+    return rule

@@ -99,3 +99,53 @@ def test_a_document_a_later_transfer_paid_was_still_open_when_the_money_came():
     )
     assert pairs(r) == [("t2", "FA-2", 45_000, "payment", "invoice_number")]
     assert r.exceptions["transaction_id"].to_list() == ["t1"]
+
+
+# A developer's programme company (SCCV) pays a building site's invoices: the site's name is in
+# the order field ("Chantier Les Tilleuls - lot GO"), the payer is not the customer on file.
+SITES = {
+    "FT-1": "Chantier Les Tilleuls - lot GO",
+    "FT-2": "Chantier Les Tilleuls - lot CLOS",
+    "FT-3": "Chantier Cœur Balma - lot CLOS",
+    "FT-4": "Chantier Quai des Savoirs - lot CLOS",
+}
+
+
+def site_items(*amounts: int) -> list[dict]:
+    owners = ("C1", "C1", "C1", "C2")
+    return [item(f"FT-{k}", owners[k - 1], cents) for k, cents in enumerate(amounts, start=1)]
+
+
+def test_a_site_named_in_the_text_pays_the_one_set_of_its_invoices_that_makes_the_amount():
+    t = tx(
+        "t1",
+        70_000,
+        counterparty_name="SCCV LES TILLEULS",
+        remittance_unstructured="SITUATION 02 LES TILLEULS",
+    )
+    r = run_with_orders([t], site_items(30_000, 40_000, 70_000, 70_000), SITES)
+    assert pairs(r) == [
+        ("t1", "FT-1", 30_000, "payment", "grouped_invoice_numbers"),
+        ("t1", "FT-2", 40_000, "payment", "grouped_invoice_numbers"),
+    ]
+    # Accents and ligatures as the bank prints them: "COEUR BALMA" names Cœur Balma's.
+    t = tx("t1", 70_000, remittance_unstructured="OPERATION COEUR BALMA ACPTE 1")
+    assert pairs(run_with_orders([t], site_items(30_000, 40_000, 70_000, 70_000), SITES)) == [
+        ("t1", "FT-3", 70_000, "payment", "invoice_number")
+    ]
+
+
+def test_a_site_with_two_sets_that_make_the_amount_is_finances_question():
+    t = tx("t1", 30_000, remittance_unstructured="CHANTIER LES TILLEULS REGLT FOURNITURES")
+    r = run_with_orders([t], site_items(30_000, 30_000, 70_000, 70_000), SITES)
+    assert r.allocations.height == 0
+    assert r.exceptions["reason"].to_list() == ["ambiguous_reference"]
+
+
+def test_words_every_developer_writes_name_no_site():
+    # "CHANTIER" and the lot words are in both developers' order fields: no one's.
+    t = tx("t1", 70_000, remittance_unstructured="CHANTIER LOT CLOS")
+    assert (
+        run_with_orders([t], site_items(30_000, 40_000, 70_000, 70_000), SITES).allocations.height
+        == 0
+    )
