@@ -32,6 +32,13 @@ DISCOUNT_WORDS = (
 _PERCENT = r"([0-9]{1,2}(?:[.,][0-9]{1,2})?)[ ]?%"
 # The usual rates when the text gives none, in hundredths of a percent.
 DEFAULT_RATES = (200, 300)
+# A retention on a works contract ("retenue de garantie", RG; Sicherheitseinbehalt): 5 % in
+# France by law, held until the end of the guarantee year.
+RETENTION_WORDS = (
+    r"(?i)(?:RETENUE DE GARANTIE|RETENUE GARANTIE|RET\.? ?GARANTIE|(?:^|[^A-Z])RG(?:[^A-Z]|$)|"
+    r"EINBEHALT|RETENCION|RITENUTA)"
+)
+RETENTION_RATES = (500,)
 # A discount above this (in hundredths of a percent) is no cash discount.
 _MAX_RATE = 1000
 
@@ -42,8 +49,28 @@ def discount_allocations(
     hits: pl.DataFrame,
     payers: Callable[[pl.DataFrame], pl.DataFrame],
 ) -> pl.DataFrame:
-    """ALLOCATION rows (with ``t`` and ``i``) for the transfers that took a cash discount they
-    said: each named invoice paid its open amount less the rate, the rest written off.
+    """ALLOCATION rows (with ``t`` and ``i``) for the transfers that took a cash discount or
+    held a retention they said: each named invoice paid its open amount less the rate (a credit
+    note named is netted whole); a discount is written off, a retention stays open (it is paid
+    at the end of the guarantee). Same arguments as _deducted."""
+    discounts = _deducted(pending, open_items, hits, payers, DISCOUNT_WORDS, DEFAULT_RATES, True)
+    rest = pending.join(discounts.select("t").unique(), on="t", how="anti")
+    retained = _deducted(rest, open_items, hits, payers, RETENTION_WORDS, RETENTION_RATES, False)
+    return pl.concat([discounts, retained])
+
+
+def _deducted(
+    pending: pl.DataFrame,
+    open_items: pl.DataFrame,
+    hits: pl.DataFrame,
+    payers: Callable[[pl.DataFrame], pl.DataFrame],
+    words: str,
+    default_rates: tuple[int, ...],
+    write_off: bool,
+) -> pl.DataFrame:
+    """The transfers whose text holds ``words``: each named invoice paid its open amount less
+    the rate written in the text (else one of ``default_rates``), the rest written off when
+    ``write_off``.
 
     ``pending``: transactions with ``t``; ``open_items``: items still open with ``i``; ``hits``:
     references.text_hits of the run (by ``t``); ``payers``: of some transactions, the
@@ -52,7 +79,7 @@ def discount_allocations(
     names the payer's."""
     empty = pl.DataFrame(schema={**_ALLOC, "t": pl.UInt32, "i": pl.UInt32})
     said = pending.filter(
-        pl.col("remittance_unstructured").str.contains(DISCOUNT_WORDS).fill_null(False)
+        pl.col("remittance_unstructured").str.contains(words).fill_null(False)
         & (pl.col("amount_cents") > 0)
     )
     if said.height == 0:
@@ -79,7 +106,7 @@ def discount_allocations(
         )
         .filter(
             (pl.col("customer_id").n_unique().over("t") == 1)
-            & (pl.col("amount_open_cents") > 0).all().over("t")
+            & (pl.col("amount_open_cents") > 0).any().over("t")
             & (pl.col("currency") == pl.col("item_currency")).all().over("t")
         )
     )
@@ -112,14 +139,19 @@ def discount_allocations(
                 written,
                 said.select("t")
                 .join(written, on="t", how="anti")
-                .with_columns(rate=pl.lit(list(DEFAULT_RATES), pl.List(pl.Int64)))
+                .with_columns(rate=pl.lit(list(default_rates), pl.List(pl.Int64)))
                 .explode("rate"),
             ]
         )
         .filter((pl.col("rate") > 0) & (pl.col("rate") <= _MAX_RATE))
         .unique()
     )
-    share = (pl.col("amount_open_cents") * (10_000 - pl.col("rate")) + 5_000) // 10_000
+    # A credit note named is netted whole; the rate applies to invoices.
+    share = (
+        pl.when(pl.col("amount_open_cents") < 0)
+        .then(pl.col("amount_open_cents"))
+        .otherwise((pl.col("amount_open_cents") * (10_000 - pl.col("rate")) + 5_000) // 10_000)
+    )
     fits = (
         rows.join(rates, on="t")
         .with_columns(pay=share)
@@ -141,7 +173,9 @@ def discount_allocations(
         .otherwise(pl.lit(Rule.INVOICE_NUMBER)),
         **base,
     )
-    write_offs = fits.filter(pl.col("amount_open_cents") > pl.col("pay")).select(
+    write_offs = fits.filter(
+        pl.lit(write_off) & (pl.col("amount_open_cents") > pl.col("pay"))
+    ).select(
         "transaction_id",
         "invoice_id",
         "customer_id",

@@ -1,6 +1,7 @@
-"""A cash discount the payer took and said (issue 15): German buyers pay within ten days less
-2 % Skonto, on each invoice, rounded per invoice. Each named invoice takes its own share, the
-discount is written off; spread oldest first it would leave the last invoice short by all of it."""
+"""A deduction the payer took and said (issue 15): German buyers pay within ten days less 2 %
+Skonto, builders hold a 5 % retention ("retenue de garantie"), on each invoice, rounded per
+invoice. Each named invoice takes its own share; a discount is written off, a retention stays
+open. Spread oldest first, such a payment would leave the last invoice short by all of it."""
 
 from __future__ import annotations
 
@@ -38,3 +39,23 @@ def test_a_discount_not_said_is_no_discount(run):
     items = [item("FA-2025-0999", "C2", 124_800)]
     t = tx("t1", 122_304, remittance_unstructured="ZAHLUNG RE FA-2025-0999")
     assert all(p[3] != "write_off" for p in pairs(run([t], items)))
+
+
+def test_a_retention_said_pays_each_invoice_less_it_and_leaves_it_open(run):
+    # Works contracts: the buyer holds 5 % "retenue de garantie" until the guarantee year ends;
+    # the credit note named is netted whole. The 5 % stays open (no write-off): it will be paid.
+    items = [
+        item("FT25-00072", "C2", 10_085_752),
+        item("FT25-00078", "C2", 9_689_304),
+        item("AT25-00001", "C2", -1_008_575),
+    ]
+    t = tx(
+        "t1",
+        9_581_464 + 9_204_839 - 1_008_575,
+        remittance_unstructured="FACTURES FT25-00072 + FT25-00078 MOINS AVOIR AT25-00001 RG 5% DEDUITE",
+    )
+    assert pairs(run([t], items)) == [
+        ("t1", "AT25-00001", -1_008_575, "payment", "grouped_invoice_numbers"),
+        ("t1", "FT25-00072", 9_581_464, "payment", "grouped_invoice_numbers"),
+        ("t1", "FT25-00078", 9_204_839, "payment", "grouped_invoice_numbers"),
+    ]
