@@ -60,6 +60,7 @@ from o2c.tasks.reconciliation.references import (
     fuzzy_invoice_numbers,
     invoice_keys,
     invoice_numbers,
+    normalize_reference,
     one_slip_apart,
     run_links,
     text_hits,
@@ -344,6 +345,7 @@ def _text_rule_for(
             todo, open_items, hits, config, pl.concat([by_iban, by_name])
         )
         claims = pl.concat([claims, _cut_list_completion(todo, open_items, claims)])
+        claims = claims.join(_cut_short(todo, open_items, claims), on="transaction_id", how="anti")
         claims = pl.concat([claims, _unmentioned_credit_note(todo, open_items, claims)])
         owners = claims.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
         payer_ok = owners.join(by_iban, on=["transaction_id", "customer_id"], how="semi").select(
@@ -519,6 +521,45 @@ def _cut_list_completion(
             rule=pl.lit(Rule.GROUPED_INVOICE_NUMBERS),
             confidence=pl.lit(0.9),
         )
+    )
+
+
+def _cut_short(todo: pl.DataFrame, open_items: pl.DataFrame, claims: pl.DataFrame) -> pl.DataFrame:
+    """transaction_id of transfers whose text was cut by a bank's short field in the middle of
+    a number ("FT25-00097, FT25-0", "INV FT25-00977/FT2": the last word is the start of a
+    number like those named, and no number itself) and whose named invoices come to less than
+    was paid: the list was longer than what is left of it, so the named invoices alone are not
+    what was paid; the rules that follow (a truncated number, the payer's set of that sum)
+    decide."""
+    if claims.height == 0:
+        return claims.select("transaction_id")
+    last = (
+        todo.join(claims.select("transaction_id").unique(), on="transaction_id", how="semi")
+        .select(
+            "transaction_id",
+            "amount_cents",
+            tail=normalize_reference(
+                pl.col("remittance_unstructured").str.extract(r"([^ ,;/+]+)[ ,;/+]*$", 1)
+            ),
+        )
+        .filter(pl.col("tail").str.len_chars() >= 2)
+    )
+    return (
+        claims.join(last, on="transaction_id")
+        .join(open_items.select("invoice_id", "amount_open_cents"), on="invoice_id")
+        .with_columns(number=normalize_reference(pl.col("invoice_id")))
+        .group_by("transaction_id")
+        .agg(
+            cut=(
+                pl.col("number").str.starts_with(pl.col("tail"))
+                & (pl.col("number") != pl.col("tail"))
+            ).any()
+            & ~(pl.col("number") == pl.col("tail")).any(),
+            total=pl.col("amount_open_cents").sum(),
+            amount=pl.col("amount_cents").first(),
+        )
+        .filter(pl.col("cut") & (pl.col("total") < pl.col("amount")))
+        .select("transaction_id")
     )
 
 

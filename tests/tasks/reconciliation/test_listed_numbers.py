@@ -169,3 +169,20 @@ def test_a_month_and_year_is_the_period_paid_not_an_invoice_number(run):
     # The same figure written as an invoice number is one.
     t["remittance_unstructured"] = "FACTURE 06"
     assert _paid(run([t], items, customers=CUSTOMERS)) == ["FA2026-00006"]
+
+
+def test_a_list_cut_by_a_short_field_is_paid_as_the_payers_one_set_of_that_sum(run):
+    # An 18-character field cut "FT25-00097, FT25-0": the named invoice alone is less than was
+    # paid; the payer's one set of open items of that sum (the named one and another) is it.
+    items = [item("FT25-00097", "C2", 471_910), item("FT25-00313", "C2", 664_441)]
+    items.append(item("FT25-00400", "C2", 99_999))
+    t = tx(
+        "t1",
+        471_910 + 664_441,
+        counterparty_iban="DE89370400440532013000",
+        remittance_unstructured="FT25-00097, FT25-0",
+    )
+    assert [p[:3] for p in pairs(run([t], items))] == [
+        ("t1", "FT25-00097", 471_910),
+        ("t1", "FT25-00313", 664_441),
+    ]
