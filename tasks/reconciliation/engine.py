@@ -295,7 +295,9 @@ class _Run:
 def _reference_rule_for(
     pairs: pl.DataFrame,
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
-    """Rule 1 over references.structured_pairs (of every item: a reversal may reopen any)."""
+    """Rule 1 over references.structured_pairs (of every item: a reversal may reopen any); an
+    invoice paid less the one open credit note of its customer that makes the amount is netted
+    (an LCR or direct debit collected net of a credit note)."""
 
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         found = (
@@ -308,6 +310,8 @@ def _reference_rule_for(
                 confidence=pl.lit(1.0),
             )
         )
+        # Paid less the customer's one credit note that makes it exact, as rules 2-3 read it.
+        found = pl.concat([found, _unmentioned_credit_note(todo, open_items, found)])
         return found, pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
 
     return rule

@@ -265,3 +265,14 @@ def test_a_number_two_series_share_names_the_payers_document(run):
         remittance_unstructured="Rechnung Nr. 2025-0007",
     )
     assert pairs(run([t], items)) == [("t1", "FA-2025-0007", 788_000, "payment", "invoice_number")]
+
+
+def test_a_collection_by_its_reference_nets_the_customers_one_credit_note_that_fits(run):
+    # An LCR collected for FT25-00035 (its number in the end-to-end id), 5 267,65 short: the
+    # customer's one open credit note of that amount was deducted by the collection.
+    items = [item("FT25-00035", "C1", 2_633_826), item("AT25-00020", "C1", -526_765)]
+    t = tx("t1", 2_107_061, end_to_end_id="FT25-00035", remittance_unstructured="LCR ECH 310325")
+    assert pairs(run([t], items)) == [
+        ("t1", "AT25-00020", -526_765, "payment", "structured_reference"),
+        ("t1", "FT25-00035", 2_633_826, "payment", "structured_reference"),
+    ]
