@@ -36,6 +36,7 @@ class Rule(StrEnum):
         "short_payment_write_off",
         "short payment within tolerance (bank charges)",
     )
+    CASH_DISCOUNT = ("cash_discount", "cash discount the payer stated, written off")
     OVERPAYMENT_CREDIT = ("overpayment_credit", "overpayment kept as customer credit")
     REVERSAL = ("reversal", "reversal of an earlier payment")
     MANUAL = ("manual", "finance's decision")

@@ -182,7 +182,7 @@ def _deducted(
         amount_cents=pl.col("amount_open_cents") - pl.col("pay"),
         currency="currency",
         kind=pl.lit("write_off"),
-        rule=pl.lit(Rule.SHORT_PAYMENT_WRITE_OFF),
+        rule=pl.lit(Rule.CASH_DISCOUNT),
         **base,
     )
     return pl.concat([payments, write_offs]).select(*_ALLOC, "t", "i").cast(empty.schema)

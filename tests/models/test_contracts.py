@@ -94,6 +94,8 @@ _LABELS_BEFORE = {
     "payer_name_amount": "payer name + exact amount",
     "payer_name_amount_set": "payer name + sum of several invoices",
     "short_payment_write_off": "short payment within tolerance (bank charges)",
+    # A Skonto / escompte the payer stated is not bank charges: its own rule (issue 15).
+    "cash_discount": "cash discount the payer stated, written off",
     "overpayment_credit": "overpayment kept as customer credit",
     "reversal": "reversal of an earlier payment",
     "manual": "finance's decision",

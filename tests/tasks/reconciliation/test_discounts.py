@@ -21,9 +21,9 @@ def test_a_skonto_said_pays_each_named_invoice_its_share(run):
     )
     assert pairs(run([t], items)) == [
         ("t1", "FA-2025-0466", 593_880, "payment", "grouped_invoice_numbers"),
-        ("t1", "FA-2025-0466", 12_120, "write_off", "short_payment_write_off"),
+        ("t1", "FA-2025-0466", 12_120, "write_off", "cash_discount"),
         ("t1", "FA-2025-0518", 59_107, "payment", "grouped_invoice_numbers"),
-        ("t1", "FA-2025-0518", 1_206, "write_off", "short_payment_write_off"),
+        ("t1", "FA-2025-0518", 1_206, "write_off", "cash_discount"),
     ]
 
 
