@@ -216,17 +216,23 @@ def write_result(
                    WHERE e.transaction_id IS NULL OR e.status <> 'open'
                       OR e.reason <> x.reason OR e.candidates IS DISTINCT FROM x.candidates"""
             ).fetchall()[0][0]
+            _do(  # an exception that changed is reopened with its new reason; a new one added
+                con,
+                """UPDATE reconciliation_exceptions AS e SET
+                       reason = x.reason, candidates = x.candidates, status = 'open',
+                       flow_run_id = ?, resolved_at = NULL
+                   FROM _exc x
+                   WHERE e.transaction_id = x.transaction_id
+                     AND (e.reason <> x.reason OR e.candidates IS DISTINCT FROM x.candidates
+                          OR e.status <> 'open')""",
+                [flow_run_id],
+            )
             _do(
                 con,
                 """INSERT INTO reconciliation_exceptions
                    SELECT transaction_id, reason, candidates, 'open', ?, ?, NULL FROM _exc
-                   ON CONFLICT (transaction_id) DO UPDATE SET
-                       reason = excluded.reason, candidates = excluded.candidates,
-                       status = 'open', flow_run_id = excluded.flow_run_id,
-                       resolved_at = NULL
-                   WHERE reconciliation_exceptions.reason <> excluded.reason
-                      OR reconciliation_exceptions.candidates IS DISTINCT FROM excluded.candidates
-                      OR reconciliation_exceptions.status <> 'open'""",
+                   WHERE transaction_id NOT IN
+                         (SELECT transaction_id FROM reconciliation_exceptions)""",
                 [flow_run_id, now],
             )
             con.unregister("_exc")
