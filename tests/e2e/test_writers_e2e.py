@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -57,7 +58,7 @@ def where(request, o2c_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.
         o2c_env.update(
             O2C_DB=f"ducklake:postgres:{request.getfixturevalue('postgres')}",
             O2C_LAKE_DATA_PATH=str(tmp_path / "lake-data"),
-            O2C_LAKE_SCHEMA=f"writers_{tmp_path.name}".replace("-", "_").lower(),
+            O2C_LAKE_SCHEMA=f"writers_{uuid.uuid4().hex[:12]}",
             O2C_HOME=str(tmp_path / "home"),
         )
     for key in ("O2C_DB", "O2C_LAKE_DATA_PATH", "O2C_LAKE_SCHEMA", "O2C_HOME"):

@@ -4,6 +4,7 @@ DuckLake catalog on PostgreSQL."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -36,9 +37,10 @@ def warehouses(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return
     catalog = f"ducklake:postgres:{request.getfixturevalue('postgres')}"
     monkeypatch.setenv("O2C_HOME", str(tmp_path / "home"))
+    run = uuid.uuid4().hex[:12]  # a PostgreSQL given by $O2C_TEST_PG may outlive this run
 
     def on_lake(name: str) -> str:  # one catalog schema and data folder per warehouse
-        monkeypatch.setenv("O2C_LAKE_SCHEMA", f"part_{name}_{tmp_path.name}".lower())
+        monkeypatch.setenv("O2C_LAKE_SCHEMA", f"part_{name}_{run}")
         monkeypatch.setenv("O2C_LAKE_DATA_PATH", str(tmp_path / f"lake-{name}"))
         return catalog
 
