@@ -96,6 +96,11 @@ OPEN_ITEM = {
     "reference": pl.String,
 }
 
+# What reconciliation also reads of an item when the frame has it (absent: none known): the
+# buyer's order, pro forma or engagement number the invoice carries (invoices.po_number).
+# Aging and dunning never read it; OPEN_ITEM stays what they read.
+OPEN_ITEM_ORDER = {"po_number": pl.String}
+
 CUSTOMER = {
     "customer_id": pl.String,
     "name": pl.String,

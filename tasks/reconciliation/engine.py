@@ -23,12 +23,15 @@ from o2c.models.schemas import (
     BANK_TRANSACTION,
     CUSTOMER,
     OPEN_ITEM,
+    OPEN_ITEM_ORDER,
     PAYER_ALIAS,
     RECONCILIATION_EXCEPTION,
     conform,
 )
 from o2c.tasks.reconciliation.amounts import amount_matches, settle_claims
 from o2c.tasks.reconciliation.config import ReconciliationConfig, load_config
+from o2c.tasks.reconciliation.discounts import discount_allocations
+from o2c.tasks.reconciliation.early_citations import cited_before_issue
 from o2c.tasks.reconciliation.exceptions import (
     REASON_AMBIGUOUS_AMOUNT,
     REASON_AMBIGUOUS_REFERENCE,
@@ -44,18 +47,28 @@ from o2c.tasks.reconciliation.payers import (
     payers_by_iban,
     payers_by_name,
 )
+from o2c.tasks.reconciliation.purchase_orders import (
+    name_links,
+    name_rule_for,
+    order_links,
+    order_rule_for,
+    without_order_runs,
+)
 from o2c.tasks.reconciliation.references import (
     CANDIDATE,
     document_links,
     fuzzy_invoice_numbers,
+    invoice_keys,
     invoice_numbers,
     one_slip_apart,
     run_links,
+    text_hits,
 )
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS, is_return, reversal_allocations
 
 # What the store (and anyone else) may use; the rest is the engine's own business.
 __all__ = [
+    "CLOSED_ITEM",
     "DECISION",
     "ReconciliationConfig",
     "ReconciliationResult",
@@ -73,6 +86,8 @@ DECISION = {
 }
 
 _ALLOC_NO_ID = {k: v for k, v in ALLOCATION.items() if k != "allocation_id"}
+# A document settled before the run: its number and customer, to tell a citation from a slip.
+CLOSED_ITEM = {"invoice_id": pl.String, "customer_id": pl.String}
 
 
 @dataclass
@@ -560,6 +575,26 @@ def _text_claims(
     payers: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     found = invoice_numbers(todo, open_items, hits=hits, payers=payers)
+    # A number several documents share alike ("2025-0007": FA-2025-0007 and LGE-2025-0007, two
+    # series of one company) names the payer's when the payer's are among them.
+    owned = (
+        found.filter(pl.col("ambiguous"))
+        .join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
+        .join(payers, on=["transaction_id", "customer_id"], how="semi")
+        .select("transaction_id", "invoice_id")
+    )
+    if owned.height:
+        found = pl.concat(
+            [
+                found.join(owned, on="transaction_id", how="anti"),
+                found.join(owned, on=["transaction_id", "invoice_id"], how="semi").with_columns(
+                    ambiguous=pl.lit(False),
+                    rule=pl.when(pl.len().over("transaction_id") > 1)
+                    .then(pl.lit(Rule.GROUPED_INVOICE_NUMBERS))
+                    .otherwise(pl.lit(Rule.INVOICE_NUMBER)),
+                ),
+            ]
+        )
     ambiguous = found.filter(pl.col("ambiguous")).join(
         todo.select("transaction_id", "amount_cents"), on="transaction_id"
     )
@@ -626,6 +661,8 @@ def _fuzzy_rule_for(
     settled_later: Callable[[pl.Series], pl.DataFrame],
     hits: pl.DataFrame,
     items: pl.DataFrame,
+    closed: pl.DataFrame,
+    run_tx: pl.DataFrame,
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
     """One typo or a truncation: only neighbours that fit the transfer by amount or payer are
     candidates (references.fuzzy_invoice_numbers). A guessed number settles only where the amount
@@ -633,22 +670,44 @@ def _fuzzy_rule_for(
     by its own customer's account. A lone neighbour that only the payer vouches for (its amount
     does not fit) is a slip as likely as a partial payment: an exception naming it
     (reference_amount_mismatch), never a guess. Anything else is an exception listing the best
-    few. A text that writes in full the number of another document of the neighbour's own
-    customer (``hits``: references.text_hits of the run, against every item ``items``) cites
-    that document, not a slip for its neighbour: when it does not fit (issued later, paid,
-    another amount), that is finance's question. (Another customer's number is a slip: a payer
-    does not pay someone else's invoice by its number.)"""
+    few. A text that writes in full the number of another document of the neighbour's customer
+    or of the payer's own (known by its IBAN) (``hits``: references.text_hits of the run,
+    against every item ``items``; or a document settled before the run, ``closed``: CLOSED_ITEM)
+    cites that document, not a slip for its neighbour: it was paid already (a duplicate) or does
+    not fit (issued later, another amount); which one the payer meant is finance's question.
+    (Another customer's number is a slip: in a ledger of thousands of invoices nearly every
+    slip of a digit is some other customer's number, and a payer does not pay someone else's
+    invoice by its number with exactly what its own is open for.)"""
 
     known = known_ibans(customers, aliases)
     strong = hits.filter(pl.col("strength") >= 0.95).select("t", "i")
+    closed_keys: list[pl.DataFrame] = []
+
+    def cites_closed(mine: pl.DataFrame) -> pl.DataFrame:
+        """transaction_id, customer_id (the document's), customer_id_n (the neighbour's) where
+        the text of a transfer of ``mine`` writes in full a document settled before the run."""
+        out = {"transaction_id": pl.String, "customer_id": pl.String, "customer_id_n": pl.String}
+        if closed.height == 0 or mine.height == 0:
+            return pl.DataFrame(schema=out)
+        if not closed_keys:  # indexed once, on the first transfer that needs it
+            closed_keys.append(
+                invoice_keys(closed, carry=("customer_id",)).filter(pl.col("strength") >= 0.95)
+            )
+        texts = mine.select("transaction_id", "t", customer_id_n="customer_id").join(
+            run_tx.select("t", "remittance_unstructured"), on="t"
+        )
+        found = text_hits(texts.select("t", "remittance_unstructured"), closed_keys[0], "t")
+        return (
+            texts.join(found.select("t", "customer_id").unique(), on="t")
+            .select(list(out))
+            .cast(out)
+        )
 
     # Indexed per call, on what is still open: by then the exact rules have settled most items.
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        by_iban = payers_by_iban(todo, customers, aliases, known=known)
         found = fuzzy_invoice_numbers(
-            todo,
-            open_items,
-            payers_by_iban(todo, customers, aliases, known=known),
-            tolerance_cents=config.short_payment_tolerance_cents,
+            todo, open_items, by_iban, tolerance_cents=config.short_payment_tolerance_cents
         )
         if found.height == 0:
             return found.select(list(CANDIDATE)), pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
@@ -703,13 +762,24 @@ def _fuzzy_rule_for(
             .select("transaction_id")
             .unique()
         )
-        cites = (
-            strong.join(mine.select("t"), on="t", how="semi")
-            .join(items.select("i", "customer_id", cited="invoice_id"), on="i")
-            .join(mine, on=["t", "customer_id"])
-            .filter(pl.col("cited") != pl.col("invoice_id"))
-            .select("transaction_id")
+        cites = pl.concat(
+            [
+                strong.join(mine.select("t"), on="t", how="semi")
+                .join(items.select("i", "customer_id", cited="invoice_id"), on="i")
+                .join(mine, on="t", suffix="_n")
+                .filter(pl.col("cited") != pl.col("invoice_id"))
+                .select("transaction_id", "customer_id", "customer_id_n"),
+                cites_closed(mine),
+            ]
         )
+        # The number of a document of the neighbour's customer, or of the payer's own (known by
+        # its IBAN), is a citation; another customer's is a slip.
+        cites = pl.concat(
+            [
+                cites.filter(pl.col("customer_id") == pl.col("customer_id_n")),
+                cites.join(by_iban, on=["transaction_id", "customer_id"], how="semi"),
+            ]
+        ).select("transaction_id")
         ok = ok.join(twins, on="transaction_id", how="anti").join(
             cites, on="transaction_id", how="anti"
         )
@@ -922,6 +992,7 @@ def reconcile(
     decisions: pl.DataFrame | None = None,
     *,
     config: ReconciliationConfig | None = None,
+    closed_items: pl.DataFrame | None = None,
 ) -> ReconciliationResult:
     """Match unreconciled transactions (BANK_TRANSACTION) to open items (OPEN_ITEM, open amounts).
 
@@ -929,7 +1000,8 @@ def reconcile(
     reversals (only those that may be reversed are needed). ``decisions``: DECISION rows settled
     first, for the engine's tests and benchmarks; the warehouse run passes none, as finance's
     decisions are written beforehand by store.apply_decisions (manual_allocations) and their
-    transactions are no longer pending.
+    transactions are no longer pending. ``closed_items``: invoice_id of documents settled before
+    the run (no longer open): a text that writes one in full cites it, it is no slip to correct.
     Returns allocations (ALLOCATION, sorted) and exceptions (one per unsettled transaction).
     """
     config = config or load_config()
@@ -942,12 +1014,21 @@ def reconcile(
     items = _conform(open_items, OPEN_ITEM, "open_items").with_columns(
         i=pl.int_range(pl.len(), dtype=pl.UInt32)
     )
+    # Optional: an item without an order number has none.
+    items = items.with_columns(
+        pl.lit(None, t).alias(c) for c, t in OPEN_ITEM_ORDER.items() if c not in items.columns
+    ).cast(OPEN_ITEM_ORDER)
     customers = _conform(customers, CUSTOMER, "customers")
     aliases = _conform(aliases, PAYER_ALIAS, "aliases")
     decisions = _conform(
         pl.DataFrame(schema=DECISION) if decisions is None else decisions, DECISION, "decisions"
     )
     past = _conform(past_allocations, {**ALLOCATION, **ORIGIN_COLUMNS}, "past_allocations")
+    closed = _conform(
+        pl.DataFrame(schema=CLOSED_ITEM) if closed_items is None else closed_items,
+        CLOSED_ITEM,
+        "closed_items",
+    ).join(items.select("invoice_id"), on="invoice_id", how="anti")
 
     run = _Run(tx, items, config)
     # (Without decisions no join at all: even a semi join of none hashes the million ids.)
@@ -971,7 +1052,22 @@ def reconcile(
     # What the texts and references name, once for the run, against every item (a reversal may
     # reopen any); each rule use filters it to what is still open.
     pairs, hits = run_links(run.pending, items)
+    # The buyer's order numbers read in the texts; their digits are no invoice number.
+    orders = order_links(run.pending, items)
+    names = name_links(run.pending, items)
+    hits = without_order_runs(hits, run.pending, orders)
     run.record(_document_allocations(run.pending, run.open_positive(), config))
+    # A number written before its document existed: set aside for finance, whatever follows.
+    early = cited_before_issue(run.pending, items, hits, pairs, orders)
+    run.drop_pending(early)
+    run.record(
+        discount_allocations(
+            run.pending,
+            run.open_positive(),
+            hits,
+            lambda said: payers_by_iban(said, customers, aliases),
+        )
+    )
     run.record(
         obvious_settlements(run.pending, run.open_positive(), pairs, hits)
         .with_columns(kind=pl.lit("payment"), reverses_allocation_id=pl.lit(None, pl.String))
@@ -980,8 +1076,10 @@ def reconcile(
     )
     rules = [
         _reference_rule_for(pairs),
+        order_rule_for(orders, items, config, run.settled),
+        name_rule_for(names, orders, items, config, run.settled),
         _text_rule_for(hits, customers, aliases, config),
-        _fuzzy_rule_for(customers, aliases, config, run.settled, hits, items),
+        _fuzzy_rule_for(customers, aliases, config, run.settled, hits, items, closed, tx),
         _payer_rule_for(customers, aliases, config, by_name=False, settled_later=run.settled),
         _payer_rule_for(customers, aliases, config, by_name=True, settled_later=run.settled),
     ]
@@ -1017,6 +1115,7 @@ def reconcile(
         )
         run.pending = tx.join(retry, on="transaction_id", how="semi").filter(~pl.col("is_reversal"))
     run.exceptions.extend(settled_doubts)
+    run.exceptions.append(early)
     run.exceptions.append(rev_exc.join(reversal_tx, on="transaction_id", how="semi"))
     run.fail(no_match_rows(zero["transaction_id"], REASON_NO_MATCH))
 

@@ -20,12 +20,20 @@ import duckdb
 import polars as pl
 
 from o2c.models.bounds import MAX_AMOUNT_CENTS
-from o2c.models.schemas import ALLOCATION, BANK_TRANSACTION, CUSTOMER, OPEN_ITEM, PAYER_ALIAS
+from o2c.models.schemas import (
+    ALLOCATION,
+    BANK_TRANSACTION,
+    CUSTOMER,
+    OPEN_ITEM,
+    OPEN_ITEM_ORDER,
+    PAYER_ALIAS,
+)
 from o2c.tasks.common.formatting import format_money
 from o2c.tasks.dunning.payment_links import link_items, with_link_documents
 from o2c.tasks.reconciliation import not_customer
 from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.engine import (
+    CLOSED_ITEM,
     DECISION,
     ReconciliationResult,
     manual_allocations,
@@ -95,6 +103,15 @@ def read_inputs(
     open_items = _frame(
         con, f"SELECT {_open_item_columns('amount_open')} FROM open_items {only}", OPEN_ITEM, params
     )
+    # The buyer's order numbers (OPEN_ITEM_ORDER), read apart: most invoices have none, and a
+    # join of the million items would cost more than this scan of a mostly null column.
+    orders = _frame(
+        con,
+        "SELECT invoice_id, po_number FROM invoices WHERE po_number IS NOT NULL",
+        {"invoice_id": pl.String, **OPEN_ITEM_ORDER},
+    )
+    if orders.height:
+        open_items = open_items.join(orders, on="invoice_id", how="left")
     customers = _frame(con, "SELECT customer_id, name, iban FROM customers", CUSTOMER)
     aliases = _frame(
         con, "SELECT customer_id, payer_iban, payer_name FROM customer_payer_aliases", PAYER_ALIAS
@@ -132,12 +149,21 @@ def read_inputs(
             con.unregister("_reversed")
     # No decisions: a transaction finance decided is not pending (_PENDING), its decision was
     # written as allocations when recorded (apply_decisions).
+    # Documents settled before (the engine keeps those not open): a text writing one of their
+    # numbers cites it, it is no slip for an open neighbour.
+    closed = _frame(
+        con,
+        "SELECT invoice_id, customer_id FROM invoices WHERE invoice_id IN"
+        " (SELECT invoice_id FROM allocations WHERE invoice_id IS NOT NULL)",
+        CLOSED_ITEM,
+    )
     return dict(
         transactions=transactions,
         open_items=open_items,
         customers=customers,
         aliases=aliases,
         past_allocations=past,
+        closed_items=closed,
     )
 
 

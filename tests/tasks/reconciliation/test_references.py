@@ -235,3 +235,33 @@ def test_a_digit_slip_is_corrected_only_to_an_invoice_that_existed_then(run, iss
     assert (
         pairs(r) == [("t1", "FV26/01226", 186_649, "payment", "invoice_number_fuzzy")]
     ) is settled
+
+
+def test_a_number_written_before_its_invoice_was_issued_is_asked(run):
+    # "fact FV26/00091" on January 20th; FV26/00091 was issued on the 25th. The customer could
+    # not know that number yet: a payment of something else, a reused pro forma number, a date
+    # keyed wrong in the ERP. Finance decides.
+    items = [item("FV26/00091", "C1", 94_331, issue_date=date(2026, 1, 25))]
+    t = tx("t1", 94_331, booking_date=date(2026, 1, 20), remittance_unstructured="fact FV26/00091")
+    r = run([t], items)
+    assert r.allocations.height == 0
+    assert "FV26/00091" in r.exceptions.row(0, named=True)["candidates"]
+    # Issued by then: matched.
+    later = tx(
+        "t1", 94_331, booking_date=date(2026, 1, 26), remittance_unstructured="fact FV26/00091"
+    )
+    assert pairs(run([later], items)) == [("t1", "FV26/00091", 94_331, "payment", "invoice_number")]
+
+
+def test_a_number_two_series_share_names_the_payers_document(run):
+    # "Rechnung Nr. 2025-0007" fits FA-2025-0007 (the payer's, known by its IBAN) and
+    # LGE-2025-0007 (another customer's) alike: the payer's. Short by a foreign bank's charges
+    # beyond the tolerance: a partial payment of it.
+    items = [item("FA-2025-0007", "C2", 790_000), item("LGE-2025-0007", "C1", 788_000)]
+    t = tx(
+        "t1",
+        788_000,
+        counterparty_iban="DE89370400440532013000",
+        remittance_unstructured="Rechnung Nr. 2025-0007",
+    )
+    assert pairs(run([t], items)) == [("t1", "FA-2025-0007", 788_000, "payment", "invoice_number")]
