@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -49,23 +50,23 @@ def is_lake(where: str | os.PathLike[str]) -> bool:
     return str(where).startswith(PREFIX)
 
 
-def _schema() -> str:
-    return os.environ.get(SCHEMA_ENV, "").strip()
+@dataclass(frozen=True)
+class LakeSettings:
+    data_path: str  # "" when not set: an error on opening, not on naming
+    schema: str  # "" for the catalog's default schema
 
 
-def _data_path() -> str:
+def settings(where: str) -> LakeSettings:
+    """The data path and catalog schema that go with a catalog (from the environment)."""
     data = os.environ.get(DATA_PATH_ENV, "").strip()
-    if not data:
-        raise LakeSettingsError(
-            f"O2C_DB names a DuckLake catalog but {DATA_PATH_ENV} is not set: give the folder"
-            " (shared by every machine) where its Parquet files live"
-        )
-    return data if data.endswith("/") else data + "/"
+    if data and not data.endswith("/"):
+        data += "/"
+    return LakeSettings(data_path=data, schema=os.environ.get(SCHEMA_ENV, "").strip())
 
 
 def identity(where: str) -> str:
     """One key per catalog and schema, however many machines open it: 12 hex characters."""
-    return hashlib.sha256(f"{where}|{_schema()}".encode()).hexdigest()[:12]
+    return hashlib.sha256(f"{where}|{settings(where).schema}".encode()).hexdigest()[:12]
 
 
 def stand_in(where: str) -> Path:
@@ -82,9 +83,9 @@ def stand_in(where: str) -> Path:
 def describe(where: str) -> str:
     """The catalog as a person reads it: password hidden, schema and data path said."""
     text = _PASSWORD.sub(r"\1***", where)
-    schema = _schema()
-    data = os.environ.get(DATA_PATH_ENV, "").strip() or "(no data path)"
-    return f"{text}{f' schema {schema}' if schema else ''} · data {data}"
+    found = settings(where)
+    schema = f" schema {found.schema}" if found.schema else ""
+    return f"{text}{schema} · data {found.data_path or '(no data path)'}"
 
 
 def _load_extensions(con: duckdb.DuckDBPyConnection) -> None:
@@ -109,9 +110,15 @@ def _quoted(text: str) -> str:
 
 def open(where: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the catalog attached as `lake` and in use."""
-    options = [f"DATA_PATH {_quoted(_data_path())}"]
-    if schema := _schema():
-        options.append(f"METADATA_SCHEMA {_quoted(schema)}")
+    found = settings(where)
+    if not found.data_path:
+        raise LakeSettingsError(
+            f"O2C_DB names a DuckLake catalog but {DATA_PATH_ENV} is not set: give the folder"
+            " (shared by every machine) where its Parquet files live"
+        )
+    options = [f"DATA_PATH {_quoted(found.data_path)}"]
+    if found.schema:
+        options.append(f"METADATA_SCHEMA {_quoted(found.schema)}")
     if read_only:
         options.append("READ_ONLY")
     con = duckdb.connect()

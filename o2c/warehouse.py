@@ -63,6 +63,8 @@ def connect(
     if read_only and not on_lake and not target.exists():
         raise FileNotFoundError(f"no warehouse at {target}: run `o2c init` first")
     target.parent.mkdir(parents=True, exist_ok=True)
+    if on_lake:
+        target.touch()  # the stand-in says "a warehouse is here" as a DuckDB file would
     with warehouse_lock(target, exclusive=not read_only):
         con = (
             lake.open(where, read_only=read_only)
