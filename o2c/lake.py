@@ -156,14 +156,23 @@ def without_constraints(sql: str) -> str:
     Statements are split on `;` outside quotes and parentheses; a clause's parenthesised part is
     cut with its balanced parentheses, so CHECK (x IN ('a', 'b')) goes whole.
     """
-    kept = [s for s in _statements(sql) if not _DROPPED_STATEMENTS.match(s)]
-    out = []
-    for statement in kept:
-        text = _cut_with_parens(statement, _TABLE_LEVEL)
-        text = _cut_with_parens(text, _CHECK)
-        text = _cut_with_parens(text, _REFERENCES)
-        out.append(_INLINE.sub("", text))
+    out = [_one(s) for s in _statements(sql) if not _DROPPED_STATEMENTS.match(s)]
     return ";\n".join(out) + (";\n" if out else "")
+
+
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_HELD = re.compile(r"\x00(\d+)\x00")
+
+
+def _one(statement: str) -> str:
+    literals = _LITERAL.findall(statement)  # set aside, so a default's words stay whole
+    held = iter(range(len(literals)))
+    text = _LITERAL.sub(lambda _: f"\x00{next(held)}\x00", statement)
+    text = _cut_with_parens(text, _TABLE_LEVEL)
+    text = _cut_with_parens(text, _CHECK)
+    text = _cut_with_parens(text, _REFERENCES)
+    text = _INLINE.sub("", text)
+    return _HELD.sub(lambda m: literals[int(m[1])], text)
 
 
 def _statements(sql: str) -> list[str]:
@@ -193,18 +202,13 @@ def _statements(sql: str) -> list[str]:
 
 
 def _cut_with_parens(text: str, clause: re.Pattern[str]) -> str:
+    """Cut each match of `clause` with the balanced parentheses after it (quotes set aside)."""
     while match := clause.search(text):
-        depth, quote, i = 0, False, match.end()
+        depth, i = 0, match.end()
         while i < len(text):
-            ch = text[i]
-            if ch == "'":
-                quote = not quote
-            elif not quote and ch == "(":
-                depth += 1
-            elif not quote and ch == ")":
-                depth -= 1
-                if depth == 0:
-                    break
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            if depth == 0 and text[i] == ")":
+                break
             i += 1
         text = text[: match.start()] + text[i + 1 :]
     return text
