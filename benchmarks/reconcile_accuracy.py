@@ -11,7 +11,11 @@
 - `sealed`: benchmarks/sealed_company, written by a fifth hand during the third round, never
   opened by the engine's authors while the engine changed;
 - `blind`: benchmarks/blind_company, written by a sixth hand (briefed with the world only, not
-  the code or the other companies) in the fourth session of issue 15, never tuned on.
+  the code or the other companies) in the fourth session of issue 15, tuned on in the fifth;
+- `unseen`: benchmarks/unseen_company, written by a seventh hand in the fifth session from a
+  description of the world only (a Toulouse IT-services firm: public-sector payers through the
+  Trésor public, Spanish confirming, Italian "saldo fattura", direct-debit subscriptions),
+  never opened by the engine's authors.
 
 The written companies go the way a user's data goes: their ERP exports and bank files are
 ingested into a fresh DuckDB warehouse and `reconcile_warehouse` runs on it.
@@ -30,7 +34,7 @@ Targets (issue 15): on each company >= 98 % of auto lines exactly right, precisi
 amount, 100 % of person lines left to a person (undone reversals aside).
 
     .venv/bin/python benchmarks/reconcile_accuracy.py
-        [--company all|demo|independent|holdout|fresh|sealed|blind]
+        [--company all|demo|independent|holdout|fresh|sealed|blind|unseen]
         [--demo-invoices 20000] [--invoices 1500] [--wrong]
 """
 
@@ -68,6 +72,7 @@ WRITTEN = {
     "fresh": (HERE / "fresh_company" / "generate.py", 23),
     "sealed": (HERE / "sealed_company" / "generate.py", 31),
     "blind": (HERE / "blind_company" / "generate.py", 47),
+    "unseen": (HERE / "unseen_company" / "generate.py", 53),
 }
 TARGET_EXACT, TARGET_PRECISION = 98.0, 99.9
 # Allocation kinds that move a line's money onto an invoice (write-offs and credits do not).

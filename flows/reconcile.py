@@ -25,8 +25,9 @@ from o2c.orchestration import (
 from o2c.tasks.common.language import Lang, company_language
 from o2c.tasks.reconciliation import decisions as form
 from o2c.tasks.reconciliation import not_customer, store
+from o2c.tasks.reconciliation.engine import ReconciliationResult
 from o2c.tasks.reconciliation.report import open_exceptions, summary_markdown, word
-from o2c.warehouse import transaction
+from o2c.warehouse import connect, transaction
 
 
 @task(name="apply-decisions", cache_policy=NO_CACHE)
@@ -58,6 +59,45 @@ def reconcile_warehouse(db: str | None) -> tuple[dict, list[dict]]:
     with writing(db) as con:
         result = store.reconcile_warehouse(con, flow_run_id=current_flow_run_id())
         return result.stats, open_exceptions(con, lang=company_language())
+
+
+@task(name="pending-currencies", cache_policy=NO_CACHE)
+def pending_currencies(db: str | None) -> list[str]:
+    with writing(db) as con:  # migrated if need be, as every run's first touch
+        return store.pending_currencies(con)
+
+
+@task(name="plan-partition", cache_policy=NO_CACHE, task_run_name="plan-{currency}")
+def plan_partition(db: str | None, currency: str) -> ReconciliationResult:
+    """Read and match one currency's lines, writing nothing: partitions plan side by side."""
+    with connect(db, read_only=True) as con:
+        return store.plan(con, currency=currency)
+
+
+@task(name="write-partition", cache_policy=NO_CACHE, task_run_name="write-{currency}")
+def write_partition(db: str | None, currency: str, result: ReconciliationResult) -> dict:
+    """Write one partition's plan, one writer at a time (the warehouse slot)."""
+    with writing(db) as con:
+        result.stats.update(store.write_result(con, result, flow_run_id=current_flow_run_id()))
+        return result.stats
+
+
+@task(name="open-exceptions", cache_policy=NO_CACHE)
+def read_open_exceptions(db: str | None) -> list[dict]:
+    with connect(db, read_only=True) as con:
+        return open_exceptions(con, lang=company_language())
+
+
+def reconcile_by_currency(db: str | None) -> tuple[dict, list[dict]]:
+    """The run as one partition per currency: plans run concurrently, writes take turns as each
+    plan is ready. Same allocations as one run, since a payment is only matched in its currency."""
+    currencies = pending_currencies(db)
+    if len(currencies) < 2:
+        return reconcile_warehouse(db)
+    plans = {c: plan_partition.submit(db, c) for c in currencies}
+    written = [write_partition.submit(db, c, plans[c]) for c in currencies]
+    stats = store.merge_stats([w.result() for w in written])
+    return stats, read_open_exceptions(db)
 
 
 @task(name="decision-form", cache_policy=NO_CACHE)
@@ -102,6 +142,7 @@ def reconcile(
     ask_finance: bool = False,
     wait_minutes: int = 60,
     undo_not_customer_for: list[str] | None = None,
+    partition_by_currency: bool = False,
 ) -> dict:
     """Apply any decisions, run the rule cascade, publish; optionally pause for finance's form.
 
@@ -112,6 +153,8 @@ def reconcile(
         wait_minutes: How long the paused run waits for finance's form before it ends.
         undo_not_customer_for: Counterparties (IBAN, name, or a transaction id of theirs) that
             are customers after all: "not a customer payment" is forgotten for them first.
+        partition_by_currency: Match each currency's lines in its own task, side by side
+            (a shared warehouse with several workers' cores, or a large multi-currency book).
     """
     lang = company_language()
     applied = None
@@ -122,14 +165,15 @@ def reconcile(
             print(f"not remembered as not customers: {', '.join(undone['unknown'])}")
     if decisions_csv:
         applied = apply_decisions(db, store.read_decisions_csv(decisions_csv), "csv", None)
-    stats, exceptions = reconcile_warehouse(db)
+    run = reconcile_by_currency if partition_by_currency else reconcile_warehouse
+    stats, exceptions = run(db)
     _publish(stats, exceptions, applied, lang)
-    print(f"{stats['settled']} settled, {stats['exceptions']} exceptions")
+    print(f"{stats.get('settled', 0)} settled, {stats.get('exceptions', 0)} exceptions")
     if applied and applied.get("refused"):
         print(f"{applied['refused']} decision line(s) refused: see the reconciliation artifact")
     if ask_finance and exceptions:
         applied = _ask_finance(db, len(exceptions), wait_minutes, lang)
-        stats, exceptions = reconcile_warehouse(db)
+        stats, exceptions = run(db)
         _publish(stats, exceptions, applied, lang)
         if applied and applied.get("refused"):
             print(f"{applied['refused']} decision line(s) refused: see the reconciliation artifact")

@@ -61,12 +61,17 @@ state = _State()
 def _options(
     ctx: typer.Context,
     db: Annotated[
-        Path | None,
-        typer.Option("--db", envvar="O2C_DB", help="Warehouse file [default: ./data/o2c.duckdb]"),
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="O2C_DB",
+            help="Warehouse: a DuckDB file, or a ducklake: catalog on PostgreSQL"
+            " (docs/SCALING.md) [default: ./data/o2c.duckdb]",
+        ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show flow logs")] = False,
 ) -> None:
-    state.db = str(db) if db else None
+    state.db = db or None
     state.verbose = verbose
     _configure(verbose)
     if ctx.invoked_subcommand in _LONG_RUNNING:
@@ -175,12 +180,12 @@ _run = run_flow
 def init() -> None:
     """Create the warehouse (or migrate it), and its one-writer slot on the Prefect server."""
     from o2c import concurrency
-    from o2c.warehouse import connect, db_path, schema_version
+    from o2c.warehouse import connect, db_path, describe, schema_version
 
     try:
         with connect(state.db) as con:
             version = schema_version(con)
-        out.print(f"warehouse {db_path(state.db)} at schema version {version}")
+        out.print(f"warehouse {describe(state.db)} at schema version {version}", highlight=False)
         if concurrency.slot_mode() == "off":
             out.print(f"no writer slot: {concurrency.SLOT_ENV}=off", highlight=False)
             return
@@ -403,7 +408,7 @@ def status() -> None:
     """Tables and row counts, the last loads, the schema version."""
     from rich.table import Table
 
-    from o2c.warehouse import connect, db_path, schema_version
+    from o2c.warehouse import connect, describe, schema_version
 
     try:
         with connect(state.db, read_only=True) as con:
@@ -422,7 +427,7 @@ def status() -> None:
     except Exception as exc:
         raise _fail(exc) from None
     out.print(
-        f"warehouse {db_path(state.db)} · schema version {version}",
+        f"warehouse {describe(state.db)} · schema version {version}",
         highlight=False,
         soft_wrap=True,  # a long path must not split "schema version" over two lines
     )

@@ -49,9 +49,14 @@ class WarehouseSlotMissing(RuntimeError):
 
 
 def limit_name(warehouse: str | os.PathLike[str]) -> str:
-    """`o2c-warehouse-<12 hex>`: one name per warehouse file, however its path is spelt."""
-    resolved = str(Path(warehouse).expanduser().resolve())
-    return _PREFIX + hashlib.sha256(resolved.encode()).hexdigest()[:12]
+    """`o2c-warehouse-<12 hex>`: one name per warehouse file, however its path is spelt.
+
+    A DuckLake warehouse's local stand-in (o2c.lake) is named for the catalog itself, so every
+    machine that opens the catalog, wherever its stand-in lives, takes the same slot.
+    """
+    path = Path(warehouse).expanduser()
+    key = path.name if path.suffix == ".ducklake" else str(path.resolve())
+    return _PREFIX + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def marker_path(warehouse: str | os.PathLike[str]) -> Path:

@@ -1,7 +1,11 @@
-"""The DuckDB warehouse: where the file is, how it is opened, and its numbered migrations.
+"""The warehouse: where it is, how it is opened, and its numbered migrations.
 
-DuckDB allows one writing process per file, so nothing here keeps a connection open:
-every caller opens, works and closes inside one `with connect(...)` block.
+Two places, one code path. The embedded default is a DuckDB file, which allows one writing
+process, so nothing here keeps a connection open: every caller opens, works and closes inside one
+`with connect(...)` block. Past one machine, `O2C_DB=ducklake:postgres:...` names a DuckLake
+catalog on PostgreSQL with its data as Parquet files under `O2C_LAKE_DATA_PATH` (o2c.lake), which
+processes on several machines open at once. Every query is the same on both; the migrations are
+written for DuckDB and lose, on the lake, the constraints DuckLake cannot store (o2c.lake).
 """
 
 from __future__ import annotations
@@ -17,15 +21,30 @@ from pathlib import Path
 
 import duckdb
 
+from o2c import lake
 from o2c.locking import warehouse_lock
 
 DEFAULT_DB = Path("data/o2c.duckdb")
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
 
+def location(explicit: str | os.PathLike[str] | None = None) -> str:
+    """Where the warehouse is: the explicit value, else $O2C_DB, else ./data/o2c.duckdb."""
+    return str(explicit or os.environ.get("O2C_DB") or DEFAULT_DB)
+
+
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The warehouse file: the explicit path, else $O2C_DB, else ./data/o2c.duckdb."""
-    return Path(explicit or os.environ.get("O2C_DB") or DEFAULT_DB)
+    """The warehouse file, or for a DuckLake catalog the local stand-in file (o2c.lake): the
+    lock, the slot marker and the folders beside the warehouse (reports, mail, letters) hang
+    off this path either way."""
+    where = location(explicit)
+    return lake.stand_in(where) if lake.is_lake(where) else Path(where)
+
+
+def describe(explicit: str | os.PathLike[str] | None = None) -> str:
+    """The warehouse as a person reads it, with no password."""
+    where = location(explicit)
+    return lake.describe(where) if lake.is_lake(where) else str(Path(where))
 
 
 @contextmanager
@@ -38,15 +57,23 @@ def connect(
     to write, so a reader waits for a writer instead of failing on DuckDB's own file lock; inside
     `warehouse_writer` the same thread already holds it and goes straight through.
     """
-    target = db_path(path)
-    if read_only and not target.exists():
+    where = location(path)
+    target = db_path(where)
+    on_lake = lake.is_lake(where)
+    if read_only and not on_lake and not target.exists():
         raise FileNotFoundError(f"no warehouse at {target}: run `o2c init` first")
     target.parent.mkdir(parents=True, exist_ok=True)
+    if on_lake:
+        target.touch()  # the stand-in says "a warehouse is here" as a DuckDB file would
     with warehouse_lock(target, exclusive=not read_only):
-        con = duckdb.connect(str(target), read_only=read_only)
+        con = (
+            lake.open(where, read_only=read_only)
+            if on_lake
+            else duckdb.connect(str(target), read_only=read_only)
+        )
         try:
             if not read_only:
-                migrate(con)
+                migrate(con, on_lake=on_lake)
             yield con
         finally:
             con.close()
@@ -69,19 +96,20 @@ def migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply the migrations this file has not seen yet, each in its own transaction."""
-    con.execute(
+def migrate(con: duckdb.DuckDBPyConnection, *, on_lake: bool = False) -> list[int]:
+    """Apply the migrations this warehouse has not seen yet, each in its own transaction."""
+    ledger = (
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
     )
+    con.execute(lake.without_constraints(ledger) if on_lake else ledger)
     done = {row[0] for row in con.execute("SELECT version FROM schema_version").fetchall()}
     applied = []
     for m in migrations():
         if m.version in done:
             continue
         with transaction(con):
-            con.execute(m.sql)
+            con.execute(lake.without_constraints(m.sql) if on_lake else m.sql)
             con.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)", [m.version, m.name, datetime.now()]
             )
@@ -111,7 +139,19 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def new_batch_id(con: duckdb.DuckDBPyConnection) -> int:
-    return int(scalar(con, "SELECT nextval('load_batch_seq')"))
+    return next_number(con, "load_batch")
+
+
+def next_number(con: duckdb.DuckDBPyConnection, counter: str) -> int:
+    """The next number of a counter (sql/021): a row rather than a sequence, which DuckLake has
+    not. Inside a transaction the number is the caller's alone: a second writer's update of the
+    same row waits (DuckDB file) or fails its commit (DuckLake), never hands it out twice."""
+    with transaction(con):
+        con.execute("UPDATE counters SET value = value + 1 WHERE name = ?", [counter])
+        value = scalar(con, "SELECT value FROM counters WHERE name = ?", [counter])
+    if value is None:
+        raise KeyError(f"no counter {counter!r} in the warehouse (sql/021)")
+    return int(value)
 
 
 @contextmanager

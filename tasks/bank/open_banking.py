@@ -328,20 +328,22 @@ def save_cursor(
 ) -> None:
     """Upsert an account's cursor; `synced_until` is the cursor as a timestamp, for people."""
     synced = _parse_timestamp(cursor)
-    con.execute(
-        "INSERT INTO open_banking_cursors (provider, account_id, cursor, synced_until, updated_at)"
-        " VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (provider, account_id) DO UPDATE SET"
-        " cursor = excluded.cursor, synced_until = excluded.synced_until,"
-        " updated_at = excluded.updated_at",
-        [
-            provider,
-            account_id,
-            cursor,
-            synced.astimezone(UTC).replace(tzinfo=None) if synced else None,
-            now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now,
-        ],
-    )
+    with transaction(con):  # a delete and an insert: one fact, on the DuckDB file and the lake
+        con.execute(
+            "DELETE FROM open_banking_cursors WHERE provider = ? AND account_id = ?",
+            [provider, account_id],
+        )
+        con.execute(
+            "INSERT INTO open_banking_cursors"
+            " (provider, account_id, cursor, synced_until, updated_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                provider,
+                account_id,
+                cursor,
+                synced.astimezone(UTC).replace(tzinfo=None) if synced else None,
+                now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now,
+            ],
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -739,11 +739,13 @@ def load_statements(
                 "INSERT INTO bank_statements (statement_id, batch_id, file_name, format,"
                 " account_iban, currency, statement_ref, from_date, to_date, opening_balance,"
                 " closing_balance, entries, balance_difference, loaded_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+                " WHERE ? NOT IN (SELECT statement_id FROM bank_statements)",
                 [
                     statement_id(st), batch_id, file_name, st.format, st.account_iban,
                     st.currency, st.statement_ref, st.from_date, st.to_date,
                     st.opening_balance, st.closing_balance, st.entry_count, difference, now,
+                    statement_id(st),
                 ],
             )  # fmt: skip
         if found.new.height:

@@ -108,11 +108,8 @@ def record_many(con: duckdb.DuckDBPyConnection, entries: Iterable[Entry]) -> lis
             row["row_sha256"] = prev = row_hash(row)
             rows.append(row)
         _insert(con, rows)
-        con.execute(
-            "INSERT INTO audit_head VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE"
-            " SET seq = excluded.seq, row_sha256 = excluded.row_sha256",
-            [seq, prev],
-        )
+        con.execute("DELETE FROM audit_head WHERE id = 1")
+        con.execute("INSERT INTO audit_head VALUES (1, ?, ?)", [seq, prev])
     return [r["seq"] for r in rows]
 
 

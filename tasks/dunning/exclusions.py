@@ -37,7 +37,7 @@ from o2c.models.dunning import (
 )
 from o2c.tasks.dunning import audit
 from o2c.tasks.dunning.instalments import INSTALMENT, instalments_due
-from o2c.warehouse import first_row, scalar, transaction
+from o2c.warehouse import first_row, next_number, scalar, transaction
 
 # The kinds a person sets; the plan computes the others.
 SETTABLE = (
@@ -186,7 +186,7 @@ def _same_in_force(con: duckdb.DuckDBPyConnection, ex: Exclusion) -> int | None:
 def _insert(
     con: duckdb.DuckDBPyConnection, ex: Exclusion, origin: str, flow_run_id: str | None
 ) -> int:
-    exclusion_id = int(scalar(con, "SELECT nextval('dunning_exclusion_seq')"))
+    exclusion_id = next_number(con, "dunning_exclusion")
     con.execute(
         "INSERT INTO dunning_exclusions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [

@@ -487,21 +487,28 @@ def record_results(
         now = _now()
         con.register("_send_results", frame)
         try:
+            # Which rows this claim still holds, read before the update in the same
+            # transaction (DuckLake has no UPDATE ... RETURNING).
             recorded = dict(
                 con.execute(
-                    "UPDATE dunning_outbox o SET status = r.status,"
-                    " provider_id = coalesce(r.provider_id, o.provider_id), reply = r.reply,"
-                    " updated_at = $now,"
-                    " sent_at = CASE WHEN r.status = 'sent' THEN $now ELSE o.sent_at END,"
-                    " attempt_started_at = CASE WHEN r.status = 'failed' THEN NULL"
-                    "  ELSE o.attempt_started_at END"
-                    " FROM _send_results r"
-                    " WHERE o.key = r.key AND o.claim_id = $claim"
-                    " AND o.status IN ('pending', 'unknown')"
-                    " RETURNING o.key, o.status",
-                    {"now": now, "claim": claim_id},
+                    "SELECT o.key, r.status FROM dunning_outbox o JOIN _send_results r"
+                    " ON o.key = r.key WHERE o.claim_id = $claim"
+                    " AND o.status IN ('pending', 'unknown')",
+                    {"claim": claim_id},
                 ).fetchall()
             )
+            con.execute(
+                "UPDATE dunning_outbox o SET status = r.status,"
+                " provider_id = coalesce(r.provider_id, o.provider_id), reply = r.reply,"
+                " updated_at = $now,"
+                " sent_at = CASE WHEN r.status = 'sent' THEN $now ELSE o.sent_at END,"
+                " attempt_started_at = CASE WHEN r.status = 'failed' THEN NULL"
+                "  ELSE o.attempt_started_at END"
+                " FROM _send_results r"
+                " WHERE o.key = r.key AND o.claim_id = $claim"
+                " AND o.status IN ('pending', 'unknown')",
+                {"now": now, "claim": claim_id},
+            ).fetchall()
             hashes = {
                 key: (t_sha, c_sha)
                 for key, t_sha, c_sha in con.execute(

@@ -19,6 +19,7 @@ import polars as pl
 from o2c.models.dunning import Communication
 from o2c.models.schemas import REMITTANCE_DOCUMENTS
 from o2c.tasks.connectors.payment_links import LinkRequest, PaymentLink, link_reference
+from o2c.warehouse import scalar, transaction
 
 # payment_link_items as the reconciliation reads them: one row per invoice a reference pays.
 LINK_ITEM = {"reference": pl.String, "invoice_id": pl.String, "amount_cents": pl.Int64}
@@ -46,28 +47,35 @@ def record_requested(
     """Write the link (status `requested`) and its items before Bridge is called; returns its
     reference. Asking again for the same communication changes nothing."""
     reference = link_reference(communication.key)
-    con.execute(
-        """
-        INSERT INTO payment_links (reference, communication_key, customer_id, currency, amount,
-                                   status, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, 'requested', ?, ?)
-        ON CONFLICT DO NOTHING
-        """,
-        [
-            reference,
-            communication.key,
-            communication.customer_id,
-            communication.currency,
-            Decimal(communication.due_cents).scaleb(-2),
-            now,
-            now,
-        ],
-    ).fetchall()
-    items = [
-        (reference, i.invoice_id, Decimal(i.open_cents).scaleb(-2))
-        for i in (*communication.items, *communication.credits)
-    ]
-    con.executemany("INSERT INTO payment_link_items VALUES (?, ?, ?) ON CONFLICT DO NOTHING", items)
+    known = scalar(
+        con,
+        "SELECT count(*) FROM payment_links WHERE reference = ? OR communication_key = ?",
+        [reference, communication.key],
+    )
+    if known:
+        return reference
+    with transaction(con):
+        con.execute(
+            """
+            INSERT INTO payment_links (reference, communication_key, customer_id, currency,
+                                       amount, status, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, 'requested', ?, ?)
+            """,
+            [
+                reference,
+                communication.key,
+                communication.customer_id,
+                communication.currency,
+                Decimal(communication.due_cents).scaleb(-2),
+                now,
+                now,
+            ],
+        ).fetchall()
+        items = {  # one row per invoice, as the key (reference, invoice_id) says
+            i.invoice_id: (reference, i.invoice_id, Decimal(i.open_cents).scaleb(-2))
+            for i in (*communication.items, *communication.credits)
+        }
+        con.executemany("INSERT INTO payment_link_items VALUES (?, ?, ?)", list(items.values()))
     return reference
 
 

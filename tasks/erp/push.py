@@ -100,9 +100,11 @@ def enqueue(
         con.execute(
             """INSERT INTO erp_push_outbox (source, allocation_id, invoice_id, amount, currency,
                 pay_date, batch_key, status, flow_run_id, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+            WHERE NOT EXISTS (SELECT 1 FROM erp_push_outbox
+                              WHERE source = ? AND allocation_id = ?)""",
             [source, a.allocation_id, a.invoice_id, a.amount, a.currency, a.pay_date, a.batch,
-             PENDING, flow_run_id, now, now],
+             PENDING, flow_run_id, now, now, source, a.allocation_id],
         )  # fmt: skip
     return len(keyed)
 

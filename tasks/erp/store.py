@@ -131,16 +131,21 @@ def _upsert_customers(
         "SELECT count(*) FROM customer_stage WHERE old_hash IS NOT NULL AND old_hash <> row_hash",
     )
     cols = ", ".join(CUSTOMER_STORED)
-    con.execute(
-        f"""INSERT INTO customers ({cols}, row_hash, batch_id, updated_at)
-        SELECT {cols}, row_hash, ?, ? FROM customer_stage
-        WHERE old_hash IS NULL OR old_hash <> row_hash
-        ON CONFLICT (customer_id) DO UPDATE SET
-        {", ".join(f"{f} = EXCLUDED.{f}" for f in fields)},
-        row_hash = EXCLUDED.row_hash, batch_id = EXCLUDED.batch_id,
-        updated_at = EXCLUDED.updated_at""",
-        [batch_id, now],
-    )
+    with transaction(con):  # changed customers updated, new ones inserted (as for invoices)
+        con.execute(
+            f"""UPDATE customers AS c SET
+            {", ".join(f"{f} = s.{f}" for f in fields)},
+            row_hash = s.row_hash, batch_id = ?, updated_at = ?
+            FROM customer_stage s
+            WHERE c.customer_id = s.customer_id
+              AND s.old_hash IS NOT NULL AND s.old_hash <> s.row_hash""",
+            [batch_id, now],
+        )
+        con.execute(
+            f"""INSERT INTO customers ({cols}, row_hash, batch_id, updated_at)
+            SELECT {cols}, row_hash, ?, ? FROM customer_stage WHERE old_hash IS NULL""",
+            [batch_id, now],
+        )
     con.unregister("new_customers")
     return int(inserted), int(updated)
 

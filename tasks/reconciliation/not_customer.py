@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 from o2c.tasks.reconciliation.payers import normalize_iban, normalize_name
+from o2c.warehouse import transaction
 
 CODES_FILE = Path(__file__).with_name("not_customer.toml")
 CODES_ENV = "O2C_NOT_CUSTOMER_CODES"
@@ -227,17 +228,24 @@ def remember(
         return 0
     con.register("_remember", keyed.to_arrow())
     try:
-        return con.execute(
-            """INSERT INTO not_customer_counterparties
-               SELECT counterparty_key, shown_as, transaction_id, ?, ?, ?, NULL, NULL
-               FROM _remember
-               ON CONFLICT (counterparty_key) DO UPDATE SET
-                   shown_as = excluded.shown_as, learned_from = excluded.learned_from,
-                   decided_by = excluded.decided_by, source = excluded.source,
-                   decided_at = excluded.decided_at, forgotten_at = NULL, forgotten_by = NULL
-               WHERE not_customer_counterparties.forgotten_at IS NOT NULL""",
-            [decided_by, source, now],
-        ).fetchall()[0][0]
+        with transaction(con):  # a forgotten counterparty is learned again; a new one added
+            relearned = con.execute(
+                """UPDATE not_customer_counterparties AS n SET
+                       shown_as = r.shown_as, learned_from = r.transaction_id, decided_by = ?,
+                       source = ?, decided_at = ?, forgotten_at = NULL, forgotten_by = NULL
+                   FROM _remember r
+                   WHERE n.counterparty_key = r.counterparty_key AND n.forgotten_at IS NOT NULL""",
+                [decided_by, source, now],
+            ).fetchall()[0][0]
+            added = con.execute(
+                """INSERT INTO not_customer_counterparties
+                   SELECT counterparty_key, shown_as, transaction_id, ?, ?, ?, NULL, NULL
+                   FROM _remember
+                   WHERE counterparty_key NOT IN
+                         (SELECT counterparty_key FROM not_customer_counterparties)""",
+                [decided_by, source, now],
+            ).fetchall()[0][0]
+        return relearned + added
     finally:
         con.unregister("_remember")
 

@@ -85,17 +85,23 @@ def _open_item_columns(open_amount: str) -> str:
                {_CENTS.format(open_amount)} AS amount_open_cents, reference"""
 
 
-def read_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
-    """The engine's inputs, money in cents."""
+def read_inputs(
+    con: duckdb.DuckDBPyConnection, currency: str | None = None
+) -> dict[str, pl.DataFrame]:
+    """The engine's inputs, money in cents; with `currency`, only that currency's lines and open
+    items (a partition: a payment is only ever matched to items in its own currency)."""
     tx_cols = _transaction_columns("t.")
+    only, params = ("WHERE currency = ?", [currency]) if currency else ("", None)
     # Read straight from the query: a temporary copy of the million rows cost more than it saved.
-    transactions = _frame(con, f"SELECT {tx_cols} FROM ({_PENDING}) t", BANK_TRANSACTION)
+    transactions = _frame(
+        con, f"SELECT {tx_cols} FROM ({_PENDING}) t {only}", BANK_TRANSACTION, params
+    )
     # A transfer made through one of our reminders' payment links names that reminder's
     # invoices, with amounts, as if the payer had listed them itself.
     transactions = with_link_documents(transactions, link_items(con))
     # Everything open now, with no date limit: the open_items view over open_items_at (sql/008).
     open_items = _frame(
-        con, f"SELECT {_open_item_columns('amount_open')} FROM open_items", OPEN_ITEM
+        con, f"SELECT {_open_item_columns('amount_open')} FROM open_items {only}", OPEN_ITEM, params
     )
     # The buyer's order numbers (OPEN_ITEM_ORDER), read apart: most invoices have none, and a
     # join of the million items would cost more than this scan of a mostly null column.
@@ -242,17 +248,23 @@ def write_result(
                    WHERE e.transaction_id IS NULL OR e.status <> 'open'
                       OR e.reason <> x.reason OR e.candidates IS DISTINCT FROM x.candidates"""
             ).fetchall()[0][0]
+            _do(  # an exception that changed is reopened with its new reason; a new one added
+                con,
+                """UPDATE reconciliation_exceptions AS e SET
+                       reason = x.reason, candidates = x.candidates, status = 'open',
+                       flow_run_id = ?, resolved_at = NULL
+                   FROM _exc x
+                   WHERE e.transaction_id = x.transaction_id
+                     AND (e.reason <> x.reason OR e.candidates IS DISTINCT FROM x.candidates
+                          OR e.status <> 'open')""",
+                [flow_run_id],
+            )
             _do(
                 con,
                 """INSERT INTO reconciliation_exceptions
                    SELECT transaction_id, reason, candidates, 'open', ?, ?, NULL FROM _exc
-                   ON CONFLICT (transaction_id) DO UPDATE SET
-                       reason = excluded.reason, candidates = excluded.candidates,
-                       status = 'open', flow_run_id = excluded.flow_run_id,
-                       resolved_at = NULL
-                   WHERE reconciliation_exceptions.reason <> excluded.reason
-                      OR reconciliation_exceptions.candidates IS DISTINCT FROM excluded.candidates
-                      OR reconciliation_exceptions.status <> 'open'""",
+                   WHERE transaction_id NOT IN
+                         (SELECT transaction_id FROM reconciliation_exceptions)""",
                 [flow_run_id, now],
             )
             con.unregister("_exc")
@@ -272,7 +284,27 @@ def reconcile_warehouse(
 ) -> ReconciliationResult:
     """Read, set aside what is not a customer payment (not_customer.py), reconcile, write.
     ``stats`` also says what was actually written and what was left alone."""
-    inputs = read_inputs(con)
+    result = plan(con, config=config)
+    result.stats.update(write_result(con, result, flow_run_id=flow_run_id))
+    return result
+
+
+def pending_currencies(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The currencies of the lines waiting for reconciliation: the partitions of a run."""
+    rows = con.execute(f"SELECT DISTINCT currency FROM ({_PENDING}) t ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def plan(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    currency: str | None = None,
+    config: ReconciliationConfig | None = None,
+) -> ReconciliationResult:
+    """What a run would write (nothing written): read only, so partitions plan side by side and
+    then write one at a time. Partitions by currency are disjoint (no item reachable from two),
+    so one partition's write never makes another's plan stale."""
+    inputs = read_inputs(con, currency)
     inputs["transactions"], left = not_customer.set_aside(
         inputs["transactions"], not_customer.remembered_keys(con), not_customer.load_codes()
     )
@@ -285,7 +317,6 @@ def reconcile_warehouse(
         result.not_customer_debits = pl.concat(
             [result.not_customer_debits.select("transaction_id"), left.select("transaction_id")]
         )
-    result.stats.update(write_result(con, result, flow_run_id=flow_run_id))
     return result
 
 
@@ -772,3 +803,32 @@ def read_inputs_for(
     )
     invoices = _frame(con, f"SELECT {_open_item_columns('amount_total')} FROM invoices", OPEN_ITEM)
     return {"transactions": transactions, "open_items": invoices}
+
+
+def merge_stats(parts: list[dict]) -> dict:
+    """One run's stats from its partitions': counts add up, per-key tables merge, lists join
+    (sorted again where they are by currency and rule)."""
+    merged: dict = {}
+    for part in parts:
+        _merge_into(merged, part)
+    if "by_rule_currency" in merged:
+        merged["by_rule_currency"].sort(key=lambda r: (r["currency"], r["rule"]))
+    return merged
+
+
+def _merge_into(into: dict, part: dict) -> None:
+    for key, value in part.items():
+        have = into.get(key)
+        if isinstance(value, bool) or have is None:
+            into[key] = (
+                dict(value) if isinstance(value, dict) else list(value)
+                if isinstance(value, list) else value
+            )  # fmt: skip
+        elif isinstance(value, dict) and isinstance(have, dict):
+            _merge_into(have, value)
+        elif isinstance(value, list) and isinstance(have, list):
+            have.extend(value)
+        elif isinstance(value, int | float) and isinstance(have, int | float):
+            into[key] = have + value
+        else:
+            into[key] = value

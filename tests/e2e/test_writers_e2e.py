@@ -1,8 +1,9 @@
 """One writer at a time on a real `prefect server` (issue 19): `o2c init` creates the warehouse's
 global concurrency limit (limit 1, read back through the API); four statement ingestions and a
 reconcile started at the same moment all complete with all their rows, each having taken the
-slot (its acquisition events on the server); a writer whose server has lost the slot is refused
-with "run `o2c init`"; a slot left by a killed writer frees itself."""
+slot (its acquisition events on the server), on the DuckDB file and on a DuckLake catalog on
+PostgreSQL; a writer whose server has lost the slot is refused with "run `o2c init`"; a slot
+left by a killed writer frees itself."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from o2c import warehouse
 from o2c.concurrency import LEASE_S, limit_name
 from o2c.models.bank import Statement, StatementLine
 from o2c.tasks.demo.camt_writer import write_camt053
@@ -48,11 +50,27 @@ def statement(path: Path, n: int) -> Path:
     return path
 
 
+@pytest.fixture(params=["duckdb-file", "ducklake"])
+def where(request, o2c_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The warehouse of the test's processes, and of this process's reads: the DuckDB file, or
+    a DuckLake catalog on PostgreSQL with its Parquet files in the test's folder."""
+    if request.param == "ducklake":
+        o2c_env.update(
+            O2C_DB=f"ducklake:postgres:{request.getfixturevalue('postgres')}",
+            O2C_LAKE_DATA_PATH=str(tmp_path / "lake-data"),
+            O2C_LAKE_SCHEMA=f"writers_{uuid.uuid4().hex[:12]}",
+            O2C_HOME=str(tmp_path / "home"),
+        )
+    for key in ("O2C_DB", "O2C_LAKE_DATA_PATH", "O2C_LAKE_SCHEMA", "O2C_HOME"):
+        if key in o2c_env:
+            monkeypatch.setenv(key, o2c_env[key])
+    return o2c_env["O2C_DB"]
+
+
 def test_init_creates_the_slot_and_simultaneous_writers_all_land(
-    prefect_server: PrefectServer, procs: Processes, o2c_env: dict[str, str], tmp_path: Path
+    prefect_server: PrefectServer, procs: Processes, where: str, tmp_path: Path
 ):
-    db = Path(o2c_env["O2C_DB"])
-    name = limit_name(db)
+    name = limit_name(warehouse.db_path(where))
     output = procs.run("init", [str(BIN / "o2c"), "init"], timeout=WAIT)
     assert f"writer slot {name} (limit 1) created" in output
     with prefect_server.client() as api:
@@ -73,11 +91,13 @@ def test_init_creates_the_slot_and_simultaneous_writers_all_land(
         procs.running.pop(label, None)
         assert code == 0, f"{label} exited {code}\n{procs.report()}"
 
-    with duckdb.connect(str(db), read_only=True) as con:
+    with warehouse.connect(where, read_only=True) as con:
         amounts = sorted(
             str(a) for (a,) in con.execute("SELECT amount FROM bank_transactions").fetchall()
         )
+        batches = con.execute("SELECT count(*) FROM load_batches").fetchall()[0][0]
     assert amounts == ["101.00", "102.00", "103.00", "104.00"]
+    assert batches == 4  # one load each, numbered by the counter (no sequence on the lake)
 
     with prefect_server.client() as api:
         limit = api.get(f"/v2/concurrency_limits/{name}").raise_for_status().json()

@@ -82,20 +82,28 @@ def read_cursors(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Curso
     return {model: Cursor(write_date, int(record_id)) for model, write_date, record_id in rows}
 
 
+def _after(new: Cursor, old: Cursor) -> bool:
+    """Whether a cursor is past another (as SQL compares rows: an unknown date is not past)."""
+    try:
+        return (new.write_date, new.record_id) > (old.write_date, old.record_id)
+    except TypeError:
+        return False
+
+
 def save_cursor(
     con: duckdb.DuckDBPyConnection, source: str, model: str, cursor: Cursor, batch_id: int | None
 ) -> None:
     """Move a model's cursor forward (never back: a page older than the cursor moves nothing)."""
-    con.execute(
-        """INSERT INTO erp_cursors (source, model, write_date, record_id, batch_id, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (source, model) DO UPDATE SET
-            write_date = EXCLUDED.write_date, record_id = EXCLUDED.record_id,
-            batch_id = EXCLUDED.batch_id, updated_at = EXCLUDED.updated_at
-        WHERE (EXCLUDED.write_date, EXCLUDED.record_id)
-              > (erp_cursors.write_date, erp_cursors.record_id)""",
-        [source, model, cursor.write_date, cursor.record_id, batch_id, datetime.now()],
-    )
+    stored = read_cursors(con, source).get(model)
+    if stored is not None and not _after(cursor, stored):
+        return
+    with transaction(con):
+        con.execute("DELETE FROM erp_cursors WHERE source = ? AND model = ?", [source, model])
+        con.execute(
+            """INSERT INTO erp_cursors (source, model, write_date, record_id, batch_id, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?)""",
+            [source, model, cursor.write_date, cursor.record_id, batch_id, datetime.now()],
+        )
 
 
 def _newly_cancelled(con: duckdb.DuckDBPyConnection, good: pl.DataFrame) -> int:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -381,6 +382,10 @@ def test_known_lines_are_listed_for_finance(tmp_path: Path) -> None:
 # --- the migration -------------------------------------------------------------------------------
 
 
+@pytest.mark.skipif(
+    bool(os.environ.get("O2C_TEST_LAKE")),
+    reason="re-keys a DuckDB file from before sql/010; a DuckLake catalog starts at today's schema",
+)
 def test_migration_gives_stored_rows_their_identity(tmp_path: Path) -> None:
     """A warehouse at schema 9 with rows keyed the old way: migrated, nothing lost, and the same
     statements loaded again add nothing."""
