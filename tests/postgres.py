@@ -17,6 +17,12 @@ import sys
 from pathlib import Path
 
 USER = "o2c"
+# A socket only, no durability to pay for, and no parallel workers: a DuckLake catalog's queries
+# are small, and starting workers for them cost more than they saved.
+_SETTINGS = (
+    "-c listen_addresses='' -c fsync=off -c synchronous_commit=off"
+    " -c max_parallel_workers_per_gather=0 -c max_connections=200"
+)
 
 
 def binaries() -> Path | None:
@@ -55,7 +61,7 @@ def start(folder: Path) -> str:
         run(bin_dir / "initdb", "-D", data, "-U", USER, "--auth=trust", "-E", "UTF8")
     run(
         bin_dir / "pg_ctl", "-D", data, "-l", folder / "log", "-w", "start",
-        "-o", f"-k {folder} -c listen_addresses='' -c fsync=off -c max_connections=200",
+        "-o", f"-k {folder} {_SETTINGS}",
     )  # fmt: skip
     subprocess.run(
         [str(bin_dir / "createdb"), "-h", str(folder), "-U", USER, "o2c"],
