@@ -68,18 +68,22 @@ def pending_currencies(db: str | None) -> list[str]:
 
 
 @task(name="plan-partition", cache_policy=NO_CACHE, task_run_name="plan-{currency}")
-def plan_partition(db: str | None, currency: str) -> ReconciliationResult:
+def plan_partition(db: str | None, currency: str) -> tuple[tuple, ReconciliationResult]:
     """Read and match one currency's lines, writing nothing: partitions plan side by side."""
     with connect(db, read_only=True) as con:
-        return store.plan(con, currency=currency)
+        return store.partition_stamp(con, currency), store.plan(con, currency=currency)
 
 
 @task(name="write-partition", cache_policy=NO_CACHE, task_run_name="write-{currency}")
-def write_partition(db: str | None, currency: str, result: ReconciliationResult) -> dict:
-    """Write one partition's plan, one writer at a time (the warehouse slot)."""
+def write_partition(
+    db: str | None, currency: str, planned: tuple[tuple, ReconciliationResult]
+) -> dict:
+    """Write one partition's plan, one writer at a time (the warehouse slot); planned again
+    inside the writer if another run wrote meanwhile."""
+    stamp, result = planned
     with writing(db) as con:
-        result.stats.update(store.write_result(con, result, flow_run_id=current_flow_run_id()))
-        return result.stats
+        done = store.write_planned(con, currency, stamp, result, flow_run_id=current_flow_run_id())
+        return done.stats
 
 
 @task(name="open-exceptions", cache_policy=NO_CACHE)

@@ -832,3 +832,36 @@ def _merge_into(into: dict, part: dict) -> None:
             into[key] = have + value
         else:
             into[key] = value
+
+
+def partition_stamp(con: duckdb.DuckDBPyConnection, currency: str) -> tuple:
+    """What a partition's plan was read against: its currency's allocations, decisions and
+    resolved exceptions. Another run's write in between changes it; this run's other
+    currencies do not."""
+    row = con.execute(
+        """SELECT (SELECT count(*) FROM allocations WHERE currency = $c),
+                  (SELECT max(created_at) FROM allocations WHERE currency = $c),
+                  (SELECT count(*) FROM reconciliation_decisions d JOIN bank_transactions t
+                   USING (transaction_id) WHERE t.currency = $c),
+                  (SELECT count(*) FROM reconciliation_exceptions e JOIN bank_transactions t
+                   USING (transaction_id) WHERE e.status = 'resolved' AND t.currency = $c)""",
+        {"c": currency},
+    ).fetchall()[0]
+    return tuple(row)
+
+
+def write_planned(
+    con: duckdb.DuckDBPyConnection,
+    currency: str,
+    stamp: tuple,
+    result: ReconciliationResult,
+    *,
+    flow_run_id: str | None,
+) -> ReconciliationResult:
+    """Write a plan made outside the writer, inside it: if another run wrote this currency's
+    allocations or a decision meanwhile, the plan may be stale, so it is made again here."""
+    with transaction(con):
+        if partition_stamp(con, currency) != stamp:
+            result = plan(con, currency=currency)
+        result.stats.update(write_result(con, result, flow_run_id=flow_run_id))
+    return result

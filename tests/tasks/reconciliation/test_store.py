@@ -383,3 +383,41 @@ def test_the_exceptions_artifact_numbers_the_candidates_with_their_evidence(db):
     assert text.startswith(f"1) {first['invoice_ids'][0]}")
     assert "n° au libellé" in text  # evidence's "invoice number … in the text", in French
     assert rows["T3"]["Candidats"] == ""
+
+
+def test_a_plan_made_before_another_run_wrote_is_made_again_inside_the_writer(db):
+    """A partition plans outside the writer (flows/reconcile.py). If another run allocated one
+    of its lines meanwhile (here finance, to another invoice), writing the old plan would pay the
+    line twice: the stamp has moved, so the plan is made again inside the writer."""
+    from o2c.tasks.reconciliation.store import partition_stamp, plan, write_planned
+
+    with connect(db) as con:
+        stamp, planned = partition_stamp(con, "EUR"), plan(con, currency="EUR")
+        assert "T1" in set(planned.allocations["transaction_id"])
+        con.execute(
+            """INSERT INTO allocations VALUES ('other-run', 'T1', 'FA-2026-0004', 'C2', 45.00,
+               'EUR', 'payment', 'manual', 1.0, NULL, 'another-run', ?)""",
+            [NOW],
+        )
+        assert partition_stamp(con, "EUR") != stamp
+        write_planned(con, "EUR", stamp, planned, flow_run_id="this-run")
+        t1 = con.execute(
+            "SELECT invoice_id, flow_run_id FROM allocations WHERE transaction_id = 'T1'"
+        ).fetchall()
+        settled_elsewhere = con.execute(
+            "SELECT count(*) FROM allocations WHERE transaction_id = 'T2'"
+        ).fetchall()[0][0]
+    assert t1 == [("FA-2026-0004", "another-run")]  # paid once, as the other run decided
+    assert settled_elsewhere >= 1  # the rest of the plan was still written
+
+
+def test_a_plan_nobody_overtook_is_written_as_planned(db):
+    from o2c.tasks.reconciliation.store import partition_stamp, plan, write_planned
+
+    with connect(db) as con:
+        stamp, planned = partition_stamp(con, "EUR"), plan(con, currency="EUR")
+        assert partition_stamp(con, "USD") == (0, None, 0, 0)
+        written = write_planned(con, "EUR", stamp, planned, flow_run_id="this-run")
+        assert written is planned
+        got = con.execute("SELECT count(*) FROM allocations").fetchall()[0][0]
+    assert got == planned.allocations.height
