@@ -182,6 +182,22 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 _IN_TRANSACTION: set[int] = set()
 
 
+def replace_row(
+    con: duckdb.DuckDBPyConnection, table: str, key: dict[str, object], values: dict[str, object]
+) -> None:
+    """Put one row in place of the row with this key (if any), in one transaction: the upsert
+    both warehouses run, DuckLake having no key for ON CONFLICT. Names are the caller's own
+    constants, never input."""
+    row = {**key, **values}
+    with transaction(con):
+        where = " AND ".join(f"{k} = ?" for k in key)
+        con.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))
+        con.execute(
+            f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+            list(row.values()),
+        )
+
+
 def has_tables(con: duckdb.DuckDBPyConnection, *names: str) -> bool:
     """Whether all these tables exist: commands that read a feature's tables (dunning, letters)
     say "nothing yet" on a warehouse where that feature never ran, instead of failing."""

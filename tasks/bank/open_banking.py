@@ -35,7 +35,7 @@ from o2c.tasks.connectors.bridge import (
     BridgeError,
 )
 from o2c.tasks.connectors.bridge import parse_timestamp as _parse_timestamp
-from o2c.warehouse import connect, db_path, scalar, transaction
+from o2c.warehouse import connect, db_path, replace_row, scalar, transaction
 
 __all__ = [
     "ACCOUNTS_PATH",
@@ -328,22 +328,16 @@ def save_cursor(
 ) -> None:
     """Upsert an account's cursor; `synced_until` is the cursor as a timestamp, for people."""
     synced = _parse_timestamp(cursor)
-    with transaction(con):  # a delete and an insert: one fact, on the DuckDB file and the lake
-        con.execute(
-            "DELETE FROM open_banking_cursors WHERE provider = ? AND account_id = ?",
-            [provider, account_id],
-        )
-        con.execute(
-            "INSERT INTO open_banking_cursors"
-            " (provider, account_id, cursor, synced_until, updated_at) VALUES (?, ?, ?, ?, ?)",
-            [
-                provider,
-                account_id,
-                cursor,
-                synced.astimezone(UTC).replace(tzinfo=None) if synced else None,
-                now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now,
-            ],
-        )
+    replace_row(
+        con,
+        "open_banking_cursors",
+        {"provider": provider, "account_id": account_id},
+        {
+            "cursor": cursor,
+            "synced_until": synced.astimezone(UTC).replace(tzinfo=None) if synced else None,
+            "updated_at": now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now,
+        },
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import duckdb
 import polars as pl
 
 from o2c.models.dunning import AuditEvent
-from o2c.warehouse import first_row, transaction
+from o2c.warehouse import first_row, replace_row, transaction
 
 GENESIS = "0" * 64  # the previous hash of the first row
 _SECRET_KEY = re.compile(
@@ -108,8 +108,7 @@ def record_many(con: duckdb.DuckDBPyConnection, entries: Iterable[Entry]) -> lis
             row["row_sha256"] = prev = row_hash(row)
             rows.append(row)
         _insert(con, rows)
-        con.execute("DELETE FROM audit_head WHERE id = 1")
-        con.execute("INSERT INTO audit_head VALUES (1, ?, ?)", [seq, prev])
+        replace_row(con, "audit_head", {"id": 1}, {"seq": seq, "row_sha256": prev})
     return [r["seq"] for r in rows]
 
 

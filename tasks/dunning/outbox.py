@@ -460,6 +460,10 @@ def claim_batch(
     return envelopes, len(tampered)
 
 
+# The rows a batch's results may still change: this claim's, not yet settled by another run.
+_HELD_BY_CLAIM = "o.key = r.key AND o.claim_id = $claim AND o.status IN ('pending', 'unknown')"
+
+
 def record_results(
     db: str | os.PathLike[str] | None,
     results: Sequence[SendResult],
@@ -491,9 +495,8 @@ def record_results(
             # transaction (DuckLake has no UPDATE ... RETURNING).
             recorded = dict(
                 con.execute(
-                    "SELECT o.key, r.status FROM dunning_outbox o JOIN _send_results r"
-                    " ON o.key = r.key WHERE o.claim_id = $claim"
-                    " AND o.status IN ('pending', 'unknown')",
+                    "SELECT o.key, r.status FROM dunning_outbox o, _send_results r"
+                    f" WHERE {_HELD_BY_CLAIM}",
                     {"claim": claim_id},
                 ).fetchall()
             )
@@ -504,9 +507,7 @@ def record_results(
                 " sent_at = CASE WHEN r.status = 'sent' THEN $now ELSE o.sent_at END,"
                 " attempt_started_at = CASE WHEN r.status = 'failed' THEN NULL"
                 "  ELSE o.attempt_started_at END"
-                " FROM _send_results r"
-                " WHERE o.key = r.key AND o.claim_id = $claim"
-                " AND o.status IN ('pending', 'unknown')",
+                f" FROM _send_results r WHERE {_HELD_BY_CLAIM}",
                 {"now": now, "claim": claim_id},
             ).fetchall()
             hashes = {

@@ -29,7 +29,7 @@ from o2c.tasks.connectors.http import Logger
 from o2c.tasks.erp import validation
 from o2c.tasks.erp.ingest import CUSTOMERS, INVOICES, ErpExport
 from o2c.tasks.erp.store import LoadResult
-from o2c.warehouse import transaction
+from o2c.warehouse import replace_row, transaction
 
 CANCELLED = "cancelled"
 # Statuses after which an invoice's open amount in the ERP cannot change by itself.
@@ -97,13 +97,17 @@ def save_cursor(
     stored = read_cursors(con, source).get(model)
     if stored is not None and not _after(cursor, stored):
         return
-    with transaction(con):
-        con.execute("DELETE FROM erp_cursors WHERE source = ? AND model = ?", [source, model])
-        con.execute(
-            """INSERT INTO erp_cursors (source, model, write_date, record_id, batch_id, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?)""",
-            [source, model, cursor.write_date, cursor.record_id, batch_id, datetime.now()],
-        )
+    replace_row(
+        con,
+        "erp_cursors",
+        {"source": source, "model": model},
+        {
+            "write_date": cursor.write_date,
+            "record_id": cursor.record_id,
+            "batch_id": batch_id,
+            "updated_at": datetime.now(),
+        },
+    )
 
 
 def _newly_cancelled(con: duckdb.DuckDBPyConnection, good: pl.DataFrame) -> int:
