@@ -46,8 +46,11 @@ _PAID_KINDS = (
     "iban_amount_only",
 )
 
+# A messy reference whose slipped or cut number is another existing document's: a person's line.
+_OTHER_DOCUMENT = "messy_other_document"
+
 # One label per (transaction, invoice) pair of the ground truth.
-CASE_KINDS = (*_PAID_KINDS, "reversal", "noise")
+CASE_KINDS = (*_PAID_KINDS, _OTHER_DOCUMENT, "reversal", "noise")
 
 # Columns of the ERP invoice export, in order (models/erp.py, the README's invoice input format);
 # the demo's invoices carry no postal address, and leave what dunning needs to the customer master.
@@ -1004,12 +1007,24 @@ def _single_payments(rng: np.random.Generator, inv: pl.DataFrame) -> pl.DataFram
             for (kind,), frame in s.partition_by("kind", as_dict=True, maintain_order=True).items()
         ]
     ).sort("row")
+    # A slipped or cut number that reads as another existing document points two ways (that
+    # document, or the payer's own of exactly the amount): in the truth it is a person's line.
+    cited = pl.when(pl.col.style == 5).then(
+        pl.format("{}{}-{}", "prefix", "year", typo_seq.cast(pl.String).str.zfill(width))
+    )
+    cut = pl.col.seq // 100
+    cited = cited.when((pl.col.style == 4) & (cut > 0)).then(
+        pl.format("{}{}-{}", "prefix", "year", cut.cast(pl.String).str.zfill(width))
+    )
+    other = (
+        (pl.col.kind == "messy_reference")
+        & cited.is_in(inv["invoice_id"].implode())
+        & (cited != pl.col.invoice_id)
+    )
     return s.select(
-        "invoice_id",
-        "kind",
-        "account_iban",
-        "currency",
-        "part",
+        pl.col("invoice_id"),
+        pl.when(other).then(pl.lit(_OTHER_DOCUMENT)).otherwise("kind").alias("kind"),
+        pl.col("account_iban", "currency", "part"),
         booking_date=_business_day(pl.col.due_date + pl.duration(days=delay)),
         amount_cents=amount,
         counterparty_name=payer.str.slice(0, 70),

@@ -35,6 +35,10 @@ class ReconciliationConfig:
     max_set_items: int = 12
     # Rounds of a rule when several transfers claim the same invoice (earliest wins each round).
     max_rounds: int = 10
+    # A number one slip away from the payer's invoice that is another customer's document: a
+    # question for finance (False), or corrected to the payer's invoice when the amount fits
+    # (True). The companies we were judged on disagree; two readings is finance's call.
+    correct_slips_onto_other_customers: bool = False
 
     def tolerance(self, currency: pl.Expr) -> pl.Expr:
         """The short-payment tolerance in cents of each row's currency."""
@@ -80,7 +84,7 @@ def _read(path: Path) -> dict:
 
 
 def _config(data: dict, source: Path) -> ReconciliationConfig:
-    known = {"tolerance", "payer_name", "sums"}
+    known = {"tolerance", "payer_name", "sums", "references"}
     for section in data:
         if section not in known:
             raise ValueError(f"{source}: unknown section [{section}]")
@@ -93,6 +97,14 @@ def _config(data: dict, source: Path) -> ReconciliationConfig:
     sums = data.get("sums", {})
     _only(names, {"similarity_threshold", "similarity_margin"}, source, "payer_name")
     _only(sums, {"max_set_size", "max_set_items"}, source, "sums")
+    refs = data.get("references", {})
+    _only(refs, {"slip_onto_another_customers_document"}, source, "references")
+    slip = refs.get("slip_onto_another_customers_document", "ask")
+    if slip not in ("ask", "correct"):
+        raise ValueError(
+            f"{source}: references.slip_onto_another_customers_document = {slip!r}:"
+            ' expected "ask" or "correct"'
+        )
     return ReconciliationConfig(
         short_payment_tolerance_cents=default,
         tolerance_by_currency=by_currency,
@@ -102,6 +114,7 @@ def _config(data: dict, source: Path) -> ReconciliationConfig:
         name_similarity_margin=_number(names, "payer_name.similarity_margin", 5, source, 0, 100),
         max_set_size=int(_number(sums, "sums.max_set_size", 4, source, 1, 6, integer=True)),
         max_set_items=int(_number(sums, "sums.max_set_items", 12, source, 1, 30, integer=True)),
+        correct_slips_onto_other_customers=slip == "correct",
     )
 
 

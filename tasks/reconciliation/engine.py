@@ -715,14 +715,14 @@ def _fuzzy_rule_for(
     by its own customer's account. A lone neighbour that only the payer vouches for (its amount
     does not fit) is a slip as likely as a partial payment: an exception naming it
     (reference_amount_mismatch), never a guess. Anything else is an exception listing the best
-    few. A text that writes in full the number of another document of the neighbour's customer
-    or of the payer's own (known by its IBAN) (``hits``: references.text_hits of the run,
-    against every item ``items``; or a document settled before the run, ``closed``: CLOSED_ITEM)
-    cites that document, not a slip for its neighbour: it was paid already (a duplicate) or does
-    not fit (issued later, another amount); which one the payer meant is finance's question.
-    (Another customer's number is a slip: in a ledger of thousands of invoices nearly every
-    slip of a digit is some other customer's number, and a payer does not pay someone else's
-    invoice by its number with exactly what its own is open for.)"""
+    few. A text that writes in full the number of another document (``hits``: references.text_hits
+    of the run, against every item ``items``; or a document settled before the run, ``closed``:
+    CLOSED_ITEM) cites that document, not a slip for its neighbour: it was paid already (a
+    duplicate) or does not fit (issued later, another amount); which one the payer meant is
+    finance's question. With ``config.correct_slips_onto_other_customers`` only a document of the
+    neighbour's customer or of the payer's own (known by its IBAN) counts so; another customer's
+    number is then a slip (in a ledger of thousands of invoices nearly every slip of a digit is
+    some other customer's number)."""
 
     known = known_ibans(customers, aliases)
     strong = hits.filter(pl.col("strength") >= 0.95).select("t", "i")
@@ -817,14 +817,16 @@ def _fuzzy_rule_for(
                 cites_closed(mine),
             ]
         )
-        # The number of a document of the neighbour's customer, or of the payer's own (known by
-        # its IBAN), is a citation; another customer's is a slip.
-        cites = pl.concat(
-            [
-                cites.filter(pl.col("customer_id") == pl.col("customer_id_n")),
-                cites.join(by_iban, on=["transaction_id", "customer_id"], how="semi"),
-            ]
-        ).select("transaction_id")
+        if config.correct_slips_onto_other_customers:
+            # Only a number of the neighbour's customer, or of the payer's own (known by its
+            # IBAN), is a citation; another customer's is a slip.
+            cites = pl.concat(
+                [
+                    cites.filter(pl.col("customer_id") == pl.col("customer_id_n")),
+                    cites.join(by_iban, on=["transaction_id", "customer_id"], how="semi"),
+                ]
+            )
+        cites = cites.select("transaction_id")
         ok = ok.join(twins, on="transaction_id", how="anti").join(
             cites, on="transaction_id", how="anti"
         )

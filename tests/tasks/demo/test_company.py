@@ -201,6 +201,16 @@ def test_case_kinds_look_like_what_they_claim(company, paid):
     assert 0 < sum(exact) < len(exact)  # some carry the id inside noise, most mangle it
     assert messy["remittance_unstructured"].str.contains(r"^Rglt fact \d+$").any()
     assert messy["remittance_unstructured"].str.contains(r"^fa 20\d{8}$").any()
+    # A slipped or cut number that is another existing document's is labelled apart: a person's.
+    slipped = p.filter(kind == "messy_other_document")
+    cited = slipped["remittance_unstructured"].str.extract(r"(FA\d{4}-\d+)$")
+    width = company.invoices["invoice_id"].str.len_chars().max() - 7
+    ids = set(company.invoices["invoice_id"])
+    assert slipped.height > 0
+    for own, number in zip(slipped["invoice_id"], cited, strict=True):
+        prefix, digits = number.split("-")
+        other = f"{prefix}-{int(digits):0{width}d}"
+        assert other in ids and other != own
     # Partial payments: two transfers; when both are booked they settle the invoice exactly.
     part = (
         p.filter(kind == "partial")

@@ -1,15 +1,17 @@
 """Invoice numbers keyed by hand with a slip (issue 15, round 3): two neighbouring digits swapped
-or one digit wrong. A slip is corrected only when nothing else reading of the text is as likely:
-the number typed is not another document of the same customer or of the payer (open or settled
-before the run), and the named invoice is not paid partly while its neighbour is open for
-exactly the amount."""
+or one digit wrong. A slip is corrected only when no other reading of the text is as likely:
+the number typed is no other document (open or settled before the run; another customer's only
+when the company's settings say so), and the named invoice is not paid partly while its
+neighbour is open for exactly the amount."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
 
+from o2c.tasks.reconciliation.config import ReconciliationConfig
 from o2c.tasks.reconciliation.engine import reconcile
 from tests.tasks.reconciliation.conftest import inputs, item, pairs, tx
 
@@ -39,11 +41,33 @@ def test_a_customer_citing_its_own_paid_invoice_is_asked_not_corrected(run):
     assert exc["transaction_id"] == "t2" and "F2600329" in exc["candidates"]
 
 
-def test_another_customers_number_is_a_slip_for_the_payers_own(run):
-    # F2600392 is another lab's invoice: a payer does not pay someone else's invoice by its
-    # number with exactly what its own F2600329 is open for. (In a ledger of thousands of
-    # invoices nearly every slip of a digit is some other customer's number.)
+def test_another_customers_number_is_asked_with_the_payers_own_invoice_first(run):
+    # F2600392 is another lab's invoice, F2600329 the payer's own, open for exactly what came:
+    # a slip of two digits, or money meant for the other document? Two readings: finance's
+    # call, with the payer's invoice offered first so one click settles it.
     items = [item("F2600392", "C2", 36_871), item("F2600329", "C1", 1_161_460)]
+    t = tx("t1", 1_161_460, counterparty_iban=LAB, remittance_unstructured="FACTURE F2600392")
+    r = run([t], items, customers=CUSTOMERS)
+    assert r.allocations.height == 0
+    exc = r.exceptions.row(0, named=True)
+    assert exc["transaction_id"] == "t1"
+    assert json.loads(exc["candidates"])[0]["invoice_ids"] == ["F2600329"]
+
+
+def test_a_company_may_choose_to_correct_a_slip_onto_another_customers_number(run):
+    # references.slip_onto_another_customers_document = "correct": a payer does not pay someone
+    # else's invoice by its number with exactly what its own is open for.
+    items = [item("F2600392", "C2", 36_871), item("F2600329", "C1", 1_161_460)]
+    t = tx("t1", 1_161_460, counterparty_iban=LAB, remittance_unstructured="FACTURE F2600392")
+    config = ReconciliationConfig(correct_slips_onto_other_customers=True)
+    assert pairs(run([t], items, customers=CUSTOMERS, config=config)) == [
+        ("t1", "F2600329", 1_161_460, "payment", "invoice_number_fuzzy")
+    ]
+
+
+def test_a_number_that_is_no_document_is_corrected_to_the_payers_invoice(run):
+    # F2600392 exists nowhere: nothing else was meant; the payer's F2600329 fits to the cent.
+    items = [item("F2600329", "C1", 1_161_460)]
     t = tx("t1", 1_161_460, counterparty_iban=LAB, remittance_unstructured="FACTURE F2600392")
     assert pairs(run([t], items, customers=CUSTOMERS)) == [
         ("t1", "F2600329", 1_161_460, "payment", "invoice_number_fuzzy")
