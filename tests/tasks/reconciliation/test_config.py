@@ -76,3 +76,14 @@ def test_a_file_that_is_not_toml_is_named(tmp_path):
     path = _file(tmp_path, "[tolerance\n")
     with pytest.raises(ValueError, match=str(path)):
         load_config(path)
+
+
+def test_the_slip_policy_is_read_and_a_bad_value_names_the_key(tmp_path):
+    assert not load_config().correct_slips_onto_other_customers  # shipped: ask finance
+    chosen = load_config(
+        _file(tmp_path, '[references]\nslip_onto_another_customers_document = "correct"\n')
+    )
+    assert chosen.correct_slips_onto_other_customers
+    bad = _file(tmp_path, '[references]\nslip_onto_another_customers_document = "yes"\n')
+    with pytest.raises(ValueError, match="references.slip_onto_another_customers_document"):
+        load_config(bad)
