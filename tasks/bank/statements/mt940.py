@@ -48,6 +48,7 @@ _LINE61 = re.compile(
 _TYPE = re.compile(r"^([NSF][A-Z0-9]{3})(.*)$")
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{8,30}$")
 _SUBFIELD_START = re.compile(r"^\s*(\d{3})?\s*([?>])\d{2}")
+_IBAN_LIKE = r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$"
 _TAG_SPLIT = re.compile(rf"/({'|'.join(DUTCH_TAGS)})/")
 _SEPA_KEYS = re.compile(rf"({'|'.join(SEPA_KEYS)})\+")
 
@@ -172,7 +173,8 @@ def _sepa_keys(text: str) -> dict[str, str]:
 
 
 def _apply_tags(line: StatementLine, text: str) -> None:
-    """Dutch /TAG/value style: /EREF/ /REMI/ /NAME/ /IBAN/ /CNTP/iban/bic/name/city/."""
+    """Dutch /TAG/value style: /EREF/ /REMI/ /NAME/ /IBAN/ /CNTP/iban/bic/name/city/; French and
+    Spanish banks write the ordering party as /ORDP//NAME/name/ACCT/iban."""
     flat = text.replace("\n", "")
     pieces = _TAG_SPLIT.split(flat)
     tags: dict[str, str] = {}
@@ -195,6 +197,10 @@ def _apply_tags(line: StatementLine, text: str) -> None:
         line.counterparty_name = name
     if _none(tags.get("IBAN")):
         line.counterparty_iban = _none(tags["IBAN"])
+    # French and Spanish banks' SWIFT-like party: /ORDP//NAME/name/ACCT/iban.
+    acct = (_none(tags.get("ACCT")) or "").replace(" ", "").upper()
+    if not line.counterparty_iban and re.match(_IBAN_LIKE, acct):
+        line.counterparty_iban = acct
     remi = tags.get("REMI")
     if remi is not None:
         remi = remi.strip("/")

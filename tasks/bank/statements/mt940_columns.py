@@ -38,7 +38,7 @@ _WS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
 DUTCH_TAGS = (
     "EREF", "REMI", "NAME", "IBAN", "CNTP", "ORDP", "BENM", "ADDR", "ISDT", "PREF", "RTRN", "MARF",
     "CSID", "TRCD", "SUM", "BUSP", "ULTD", "ULTC", "ULTB", "PURP", "BIC", "CDTRREFTP", "CDTRREF",
-    "CREF", "CODE", "OCMT", "ID",
+    "CREF", "CODE", "OCMT", "ID", "ACCT",
 )  # fmt: skip
 # SEPA keywords inside German remittance subfields (EREF+..., SVWZ+...).
 SEPA_KEYS = (
@@ -53,6 +53,7 @@ _DUTCH_ANY = "/(?:" + "|".join(DUTCH_TAGS) + ")/"
 _GERMAN_START = rf"{_WS}*(?:\d{{3}})?{_WS}*[?>]\d{{2}}"
 _TRIODOS = rf"^{_WS}*\d{{0,3}}{_WS}*>"
 _IBAN = r"^[A-Z]{2}\d{2}[A-Z0-9]{8,30}$"
+_IBAN_LIKE = r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$"  # as mt940._IBAN_LIKE
 
 
 def utf8_text(raw: bytes) -> bytes:
@@ -426,6 +427,7 @@ def _dutch(frame: pl.LazyFrame, flat: pl.Expr) -> pl.LazyFrame:
     frame = frame.with_columns(pl.col("REMI").str.strip_chars("/"), EREF=_none(pl.col("EREF")))
     eref = pl.col("EREF")
     cntp = pl.col("CNTP").str.split("/")
+    acct = _none(pl.col("ACCT")).str.replace_all(" ", "").str.to_uppercase()
     remi = pl.col("REMI")
     ustd, strd = remi.str.starts_with("USTD//"), remi.str.starts_with("STRD/")
     frame = frame.with_columns(
@@ -435,7 +437,11 @@ def _dutch(frame: pl.LazyFrame, flat: pl.Expr) -> pl.LazyFrame:
             _none(cntp.list.get(2, null_on_oob=True)),
             _none(pl.col("ORDP").str.split("/").list.first()),  # the ordering party
         ),
-        iban_86=pl.coalesce(_none(pl.col("IBAN")), _none(cntp.list.get(0, null_on_oob=True))),
+        iban_86=pl.coalesce(
+            _none(pl.col("IBAN")),
+            _none(cntp.list.get(0, null_on_oob=True)),
+            pl.when(acct.str.contains(_IBAN_LIKE)).then(acct),  # /ORDP//NAME/name/ACCT/iban
+        ),
         remittance_unstructured=_none(pl.when(ustd).then(remi.str.slice(6)).when(~strd).then(remi)),
         last=pl.when(~ustd & strd).then(remi).str.split("/").list.last(),
     )
@@ -446,7 +452,7 @@ def _dutch(frame: pl.LazyFrame, flat: pl.Expr) -> pl.LazyFrame:
 
 
 _SLASHES = f"/{_WS}+/"
-_DUTCH_READ = ("EREF", "CNTP", "NAME", "IBAN", "REMI", "ORDP", "CDTRREF")
+_DUTCH_READ = ("EREF", "CNTP", "NAME", "IBAN", "REMI", "ORDP", "CDTRREF", "ACCT")
 
 
 def _german(frame: pl.LazyFrame) -> pl.LazyFrame:

@@ -277,6 +277,19 @@ def test_mt940_dutch_structured_and_ordering_party() -> None:
     assert second.remittance_unstructured == "Factuur 2026-0042"
 
 
+def test_mt940_french_ordering_party_with_its_account() -> None:
+    # French and Spanish banks' free style: the payer's account after /ACCT/, the name before it,
+    # both wrapped over the 65-character lines.
+    (line,) = _mt940(
+        ":61:2511101110C1221,20NTRF0043581387//CA831251110000235\n"
+        ":86:/EREF/0043581387/REMI/F2025-00648/ORDP//NAME/CAMERAS SECURITE\n"
+        " OCCITANIE SAS/ACCT/FR4810278907302377211951623\n",
+    )
+    assert line.counterparty_name == "CAMERAS SECURITE OCCITANIE SAS"
+    assert line.counterparty_iban == "FR4810278907302377211951623"
+    assert line.remittance_unstructured == "F2025-00648"
+
+
 # ---------------------------------------------------------------------------------------------
 # CFONB 120 complements (05)
 
