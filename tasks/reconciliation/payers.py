@@ -22,7 +22,52 @@ _NOISE = (
     "FRANCE|VIR|VIREMENT|SEPA|M|MME|MR|MLLE|"
     # Belgian, Dutch, German, Italian, Spanish forms: "Taverne Het Anker SPRL", "Brauhaus
     # Rheinblick GmbH & Co. KG", "Hotel Castilla S.L.U."
-    "SPRL|SPRLU|SCRL|SC|CVBA|BVBA|VOF|ASBL|VZW|KG|OHG|UG|CO|SLU|SAU|SRLS|SNC|LLP|EIRL"
+    "SPRL|SPRLU|SCRL|SC|CVBA|BVBA|VOF|ASBL|VZW|KG|OHG|UG|CO|SLU|SAU|SRLS|SNC|LLP|EIRL|EI"
+)
+# A craftsman's trade before the owner's surname ("Plomberie Guérin", "Reformas Sánchez"): the
+# owner pays from a private account as "MR GUERIN O" or "JAVIER SANCHEZ SANCHEZ".
+_TRADES = frozenset(
+    {
+        "PLOMBERIE",
+        "CARRELAGE",
+        "PLATRERIE",
+        "RENOVATION",
+        "MENUISERIE",
+        "ELECTRICITE",
+        "MACONNERIE",
+        "PEINTURE",
+        "COUVERTURE",
+        "CHARPENTE",
+        "CHAUFFAGE",
+        "SERRURERIE",
+        "VITRERIE",
+        "BOULANGERIE",
+        "PATISSERIE",
+        "BOUCHERIE",
+        "GARAGE",
+        "TAXI",
+        "AMBULANCES",
+        "TRANSPORTS",
+        "PAYSAGES",
+        "JARDINS",
+        "COIFFURE",
+        "PHARMACIE",
+        "CABINET",
+        "ATELIER",
+        "REFORMAS",
+        "CONSTRUCCIONES",
+        "INSTALACIONES",
+        "FONTANERIA",
+        "CARPINTERIA",
+        "TALLERES",
+        "IMPRESA",
+        "COSTRUZIONI",
+        "IDRAULICA",
+        "MALERBETRIEB",
+        "SCHREINEREI",
+        "ELEKTRO",
+        "SANITAR",
+    }
 )
 _MIN_CUT_NAME = 10  # a cut name this long (legal forms aside) still says who it is
 _MAX_BLOCK = 200  # a word shared by more customers than this is too common to block on
@@ -116,15 +161,22 @@ def _name_scores(
         "transaction_id", n=normalize_name(pl.col("counterparty_name"))
     ).filter(pl.col("n").str.len_chars() > 0)
     distinct = payers.select("n").unique()
-    # Block: pairs sharing a distinctive word of at least 3 characters.
+    # Block: pairs sharing the start (4 letters) of a distinctive word of at least 3 characters,
+    # so that a name whose every word the bank cut ("BATIME ROUERG") still meets its customer.
     words = pl.col("n").str.split(" ")
+    key = pl.col("w").str.slice(0, 4)
     cust_words = (
-        names.with_columns(w=words).explode("w").filter(pl.col("w").str.len_chars() >= 3).unique()
+        names.with_columns(w=words)
+        .explode("w")
+        .filter(pl.col("w").str.len_chars() >= 3)
+        .with_columns(w=key)
+        .unique()
     )
     cust_words = cust_words.filter(pl.col("w").count().over("w") <= _MAX_BLOCK)
     pairs = (
         distinct.with_columns(w=words)
         .explode("w")
+        .with_columns(w=key)
         .join(cust_words.select("w", "customer_id", cn="n"), on="w")
         .select("n", "customer_id", "cn")
         .unique()
@@ -161,8 +213,13 @@ def _name_scores(
         .filter(pl.col("cn").str.contains(pattern))
         .select("n", "customer_id", "cn", shortened=pl.lit(True))
     )
+    # Only when no other customer shares a word with the payer: "M JEAN ESCANDE" may be the
+    # owner of Plâtrerie Escande or of SAS Escande et Fils.
+    person = (pl.col("customer_id").n_unique().over("n") == 1) & pl.struct("n", "cn").map_elements(
+        lambda r: _a_person_of(r["n"], r["cn"]), return_dtype=pl.Boolean
+    )
     pairs = pairs.join(shortened, on=["n", "customer_id", "cn"], how="left").with_columns(
-        score=pl.when(cut | pl.col("shortened").fill_null(False))
+        score=pl.when(cut | pl.col("shortened").fill_null(False) | person)
         .then(pl.lit(100.0))
         .otherwise(pl.col("score"))
     )
@@ -174,6 +231,33 @@ def _name_scores(
         best=pl.col("score").max().over("n"),
     )
     return payers, ranked
+
+
+def _a_person_of(payer: str, customer: str) -> bool:
+    """The payer is the person a customer's name stands for, as banks print people: "DA SILVA E"
+    for EI Da Silva Eric (an initial for a first name, any word order), "MR GUERIN O" or "OLIVIER
+    GUERIN" for Plomberie Guérin (a trade and the owner's surname: the payer adds one first name
+    or initial). Every word of the customer's name must be there, one in full of 3 letters at
+    least; a first name the payer writes otherwise ("BOYER M" for Boyer Laurent) is someone
+    else. Ties between customers stay ties (payers_by_name's margin)."""
+    words = customer.split()
+    kept = [w for w in words if w not in _TRADES]
+    if not kept or len(kept) > 3:
+        return False
+    left = list(dict.fromkeys(payer.split()))  # "SANCHEZ SANCHEZ JAVIER": two surnames alike
+    full = False
+    for word in kept:
+        if word in left:
+            left.remove(word)
+            full = full or len(word) >= 3
+        elif word[0] in left:
+            left.remove(word[0])
+        else:
+            return False
+    # Beside a trade, one first name or initial; two more words are another person's name
+    # ("SERGI SERRA BOSCH" is not Reformas Serra's owner for sure).
+    extra_allowed = 1 if len(kept) < len(words) else 0
+    return full and len(left) <= extra_allowed
 
 
 def payers_by_name(

@@ -116,3 +116,44 @@ def test_a_name_fitting_several_customers_stands_for_all_of_them(run):
     r = run([t], items, customers=customers)
     assert r.allocations.height == 0
     assert r.exceptions["reason"].to_list() == ["ambiguous_payer"]
+
+
+CRAFTSMEN = [
+    {"customer_id": "P1", "name": "EI Da Silva Eric", "iban": None},
+    {"customer_id": "P2", "name": "Plomberie Guérin", "iban": None},
+    {"customer_id": "P3", "name": "EI Boyer Laurent", "iban": None},
+    {"customer_id": "P4", "name": "Plâtrerie Escande", "iban": None},
+    {"customer_id": "P5", "name": "SAS Escande et Fils", "iban": None},
+    {"customer_id": "P6", "name": "Reformas Serra", "iban": None},
+    {"customer_id": "P7", "name": "Bâtiment Rouergue SAS", "iban": None},
+]
+CRAFT_ITEMS = [item(f"FA-{c['customer_id']}", c["customer_id"], 65_800) for c in CRAFTSMEN]
+
+
+@pytest.mark.parametrize(
+    ("name", "customer"),
+    [
+        ("MR DA SILVA E", "P1"),  # an initial for the first name
+        ("DA SILVA ERIC", "P1"),  # "EI" (entreprise individuelle) is a legal form
+        ("ERIC DA SILVA", "P1"),
+        ("MR GUERIN O", "P2"),  # the owner of a trade named after him, from his own account
+        ("OLIVIER GUERIN", "P2"),
+        ("BATIME ROUERG", "P7"),  # every word cut by the bank
+    ],
+)
+def test_a_person_is_recognised_as_banks_print_people(run, name, customer):
+    r = run([tx("t1", 65_800, counterparty_name=name)], CRAFT_ITEMS, customers=CRAFTSMEN)
+    assert pairs(r) == [("t1", f"FA-{customer}", 65_800, "payment", "payer_name_amount")]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MR BOYER M",  # Boyer Laurent's initial is L: someone else
+        "M JEAN ESCANDE",  # the owner of Plâtrerie Escande, or of SAS Escande et Fils?
+        "M SERGI SERRA BOSCH",  # two more words than a first name: another Serra, maybe
+    ],
+)
+def test_a_person_who_may_be_someone_else_is_not_taken(run, name):
+    r = run([tx("t1", 65_800, counterparty_name=name)], CRAFT_ITEMS, customers=CRAFTSMEN)
+    assert r.allocations.height == 0
