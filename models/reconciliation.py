@@ -32,6 +32,10 @@ class Rule(StrEnum):
     PAYER_IBAN_AMOUNT_SET = ("payer_iban_amount_set", "payer IBAN + sum of several invoices")
     PAYER_NAME_AMOUNT = ("payer_name_amount", "payer name + exact amount")
     PAYER_NAME_AMOUNT_SET = ("payer_name_amount_set", "payer name + sum of several invoices")
+    STATEMENT_OF_ACCOUNT = (
+        "statement_of_account",
+        "the payer's documents of the month its statement payment names",
+    )
     SHORT_PAYMENT_WRITE_OFF = (
         "short_payment_write_off",
         "short payment within tolerance (bank charges)",

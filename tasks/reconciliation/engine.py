@@ -66,6 +66,7 @@ from o2c.tasks.reconciliation.references import (
     text_hits,
 )
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS, is_return, reversal_allocations
+from o2c.tasks.reconciliation.statements_of_account import statement_rule_for
 
 # What the store (and anyone else) may use; the rest is the engine's own business.
 __all__ = [
@@ -1127,6 +1128,7 @@ def reconcile(
         name_rule_for(names, orders, items, config, run.settled),
         _text_rule_for(hits, customers, aliases, config),
         _fuzzy_rule_for(customers, aliases, config, run.settled, hits, items, closed, tx),
+        statement_rule_for(customers, aliases, config, run.settled),
         _payer_rule_for(customers, aliases, config, by_name=False, settled_later=run.settled),
         _payer_rule_for(customers, aliases, config, by_name=True, settled_later=run.settled),
     ]

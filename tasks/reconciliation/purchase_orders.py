@@ -214,18 +214,18 @@ def order_rule_for(
             docs = docs.sort("due_date", "invoice_id", nulls_last=True).head(MAX_ORDER_DOCUMENTS)
             amount, slack = int(docs["amount_cents"][0]), int(docs["tol"][0])
             ids, cents = docs["invoice_id"].to_list(), docs["amount_open_cents"].to_list()
-            fits = _subsets(ids, cents, amount, slack)
+            fits = subsets_of(ids, cents, amount, slack)
             listed += [(tid, list(f), sum(cents[ids.index(x)] for x in f), 0.9) for f in fits]
             listed += [
                 (tid, [x], c, 0.5) for x, c in zip(ids, cents, strict=True) if (x,) not in fits
             ]
-        return one.cast(none.schema), _listed(listed)
+        return one.cast(none.schema), listed_sets(listed)
 
     return rule
 
 
-def _subsets(ids: list[str], cents: list[int], amount: int, slack: int) -> list[tuple[str, ...]]:
-    """The subsets of an order's documents whose sum is ``amount`` exactly or, when none is,
+def subsets_of(ids: list[str], cents: list[int], amount: int, slack: int) -> list[tuple[str, ...]]:
+    """The subsets of a few documents whose sum is ``amount`` exactly or, when none is,
     short of it by no more than ``slack`` (bank charges)."""
     exact, short = [], []
     for size in range(1, len(ids) + 1):
@@ -238,7 +238,7 @@ def _subsets(ids: list[str], cents: list[int], amount: int, slack: int) -> list[
     return exact or short
 
 
-def _listed(rows: list[tuple]) -> pl.DataFrame:
+def listed_sets(rows: list[tuple]) -> pl.DataFrame:
     """One ambiguous_reference exception per transfer from (transaction, ids, cents, score)."""
     if not rows:
         return pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
@@ -398,7 +398,7 @@ def name_rule_for(
             amount = int(docs["amount_cents"][0])
             ids, cents = docs["invoice_id"].to_list(), docs["amount_open_cents"].to_list()
             later = set(docs.filter("paid_later")["invoice_id"].to_list())
-            fits = _subsets(ids, cents, amount, 0)
+            fits = subsets_of(ids, cents, amount, 0)
             if len(fits) == 1 and not later.intersection(fits[0]):
                 claims += [(tid, x, len(fits[0]) > 1) for x in fits[0]]
             elif len(fits) > 1:
@@ -415,6 +415,6 @@ def name_rule_for(
             .otherwise(pl.lit(Rule.INVOICE_NUMBER)),
             confidence=pl.lit(0.9),
         )
-        return found.cast(_CLAIMS), _listed(listed)
+        return found.cast(_CLAIMS), listed_sets(listed)
 
     return rule

@@ -93,6 +93,8 @@ _LABELS_BEFORE = {
     "payer_iban_amount_set": "payer IBAN + sum of several invoices",
     "payer_name_amount": "payer name + exact amount",
     "payer_name_amount_set": "payer name + sum of several invoices",
+    # Issue 15: "REGLT RELEVE FIN SEPTEMBRE 2025" pays the month's documents of the payer.
+    "statement_of_account": "the payer's documents of the month its statement payment names",
     "short_payment_write_off": "short payment within tolerance (bank charges)",
     # A Skonto / escompte the payer stated is not bank charges: its own rule (issue 15).
     "cash_discount": "cash discount the payer stated, written off",

@@ -85,5 +85,5 @@ def test_the_slip_policy_is_read_and_a_bad_value_names_the_key(tmp_path):
     )
     assert chosen.correct_slips_onto_other_customers
     bad = _file(tmp_path, '[references]\nslip_onto_another_customers_document = "yes"\n')
-    with pytest.raises(ValueError, match="references.slip_onto_another_customers_document"):
+    with pytest.raises(ValueError, match=r"references\.slip_onto_another_customers_document"):
         load_config(bad)
