@@ -30,8 +30,8 @@ def settle_claims(
 
     Equal to the open total: each invoice paid in full. Short by at most the tolerance:
     paid in full, the gap written off on the last invoice. Short by more: a partial
-    payment, the rest stays open. More than the total: the surplus is an unapplied
-    credit for the customer.
+    payment of the one invoice, the rest stays open; of several, an exception. More than the
+    total: the surplus is an unapplied credit for the customer.
     Returns (allocations without allocation_id, exceptions); the items' row number ``i``, when
     open_items carry one, and the transactions' ``t``, when they carry one, are kept beside (the
     engine's bookkeeping; ``i`` null for a credit).
@@ -99,9 +99,12 @@ def settle_claims(
             == at_run_end(n_pos.cum_sum()) - before_run(n_pos.cum_sum(), n_pos)
         ),
     )
-    bad = rows.filter((pl.col("total") <= 0) | (pl.col("a") <= 0))
-    rows = rows.filter((pl.col("total") > 0) & (pl.col("a") > 0))
     short = pl.col("total") - pl.col("a")
+    # Several invoices named and less paid than they owe (beyond the charges): which of them
+    # the payer meant to pay, and how much of each, is finance's question, not oldest first.
+    split = (n_pos.sum().over(key) > 1) & (short > tol)
+    bad = rows.filter((pl.col("total") <= 0) | (pl.col("a") <= 0) | split)
+    rows = rows.filter((pl.col("total") > 0) & (pl.col("a") > 0) & ~split)
     last_open = pl.col("o").filter(pl.col("is_last_pos")).first().over(key)
     rows = rows.with_columns(
         write_off=(short > 0) & (short <= tol) & (last_open >= short),

@@ -69,6 +69,11 @@ _TRADES = frozenset(
         "SANITAR",
     }
 )
+# A cheque in a deposit slip's detail, with its drawer: "CHQ 2503556 MAZARS OLIVIER 2 578,85".
+_CHEQUE_DRAWER = (
+    r"(?i)^\s*(?:CHQ|CHEQUE|CHEQ)\.?\s*(?:N[O°]?\.?\s*)?[0-9]{5,}\s+"
+    r"([A-Z][A-Z .'\-]*[A-Z])\s+[0-9][0-9 .]*,[0-9]{2}\s*$"
+)
 _MIN_CUT_NAME = 10  # a cut name this long (legal forms aside) still says who it is
 _MAX_BLOCK = 200  # a word shared by more customers than this is too common to block on
 
@@ -157,8 +162,10 @@ def _name_scores(
         .filter(pl.col("n").str.len_chars() > 0)
         .unique()
     )
+    text = pl.col("remittance_unstructured") if "remittance_unstructured" in transactions else None
+    drawer = text.str.extract(_CHEQUE_DRAWER, 1) if text is not None else pl.lit(None, pl.String)
     payers = transactions.select(
-        "transaction_id", n=normalize_name(pl.col("counterparty_name"))
+        "transaction_id", n=normalize_name(pl.coalesce(pl.col("counterparty_name"), drawer))
     ).filter(pl.col("n").str.len_chars() > 0)
     distinct = payers.select("n").unique()
     # Block: pairs sharing the start (4 letters) of a distinctive word of at least 3 characters,
@@ -213,10 +220,12 @@ def _name_scores(
         .filter(pl.col("cn").str.contains(pattern))
         .select("n", "customer_id", "cn", shortened=pl.lit(True))
     )
-    # Only when no other customer shares a word with the payer: "M JEAN ESCANDE" may be the
-    # owner of Plâtrerie Escande or of SAS Escande et Fils.
-    person = (pl.col("customer_id").n_unique().over("n") == 1) & pl.struct("n", "cn").map_elements(
-        lambda r: _a_person_of(r["n"], r["cn"]), return_dtype=pl.Boolean
+    # Only when no other customer's name holds the surname: "M JEAN ESCANDE" may be the owner
+    # of Plâtrerie Escande or of SAS Escande et Fils.
+    holders = names.select("customer_id", w=words).explode("w").unique().group_by("w").len()
+    shared = dict(holders.filter(pl.col("len") > 1).iter_rows())
+    person = pl.struct("n", "cn").map_elements(
+        lambda r: _a_person_of(r["n"], r["cn"], shared), return_dtype=pl.Boolean
     )
     pairs = pairs.join(shortened, on=["n", "customer_id", "cn"], how="left").with_columns(
         score=pl.when(cut | pl.col("shortened").fill_null(False) | person)
@@ -233,13 +242,14 @@ def _name_scores(
     return payers, ranked
 
 
-def _a_person_of(payer: str, customer: str) -> bool:
+def _a_person_of(payer: str, customer: str, shared: dict[str, int]) -> bool:
     """The payer is the person a customer's name stands for, as banks print people: "DA SILVA E"
     for EI Da Silva Eric (an initial for a first name, any word order), "MR GUERIN O" or "OLIVIER
     GUERIN" for Plomberie Guérin (a trade and the owner's surname: the payer adds one first name
-    or initial). Every word of the customer's name must be there, one in full of 3 letters at
-    least; a first name the payer writes otherwise ("BOYER M" for Boyer Laurent) is someone
-    else. Ties between customers stay ties (payers_by_name's margin)."""
+    or initial). Every word of the customer's name must be there, in full at least one of 3
+    letters or more that no other customer's name holds (``shared``: word -> how many hold it;
+    "M JEAN ESCANDE" may be the owner of Plâtrerie Escande or of SAS Escande et Fils); a first
+    name the payer writes otherwise ("BOYER M" for Boyer Laurent) is someone else."""
     words = customer.split()
     kept = [w for w in words if w not in _TRADES]
     if not kept or len(kept) > 3:
@@ -249,7 +259,8 @@ def _a_person_of(payer: str, customer: str) -> bool:
     for word in kept:
         if word in left:
             left.remove(word)
-            full = full or len(word) >= 3
+            # A word of 3 letters or more that no other customer's name holds says who it is.
+            full = full or (len(word) >= 3 and word not in shared)
         elif word[0] in left:
             left.remove(word[0])
         else:

@@ -467,6 +467,22 @@ def invoice_numbers(
         raw = hits.lazy().join(ids.select("t"), on="t", how="semi")
     # Keys of the whole run first, then only the hits on what is still open (far fewer rows).
     hits = raw.join(open_items.lazy().select("invoice_id"), on="invoice_id", how="semi")
+    # Whether each document was issued when the money came (a number two documents share names
+    # the one issued then: "FACT 00352" in June is FT25-00352 of May, not FB25-00352 of December).
+    if "issue_date" in open_items.columns and "booking_date" in transactions.columns:
+        when = (
+            transactions.lazy()
+            .select("transaction_id", "booking_date")
+            .join(ids.select("transaction_id", "t"), on="transaction_id")
+        )
+        hits = (
+            hits.join(open_items.lazy().select("invoice_id", "issue_date"), on="invoice_id")
+            .join(when.select("t", "booking_date"), on="t")
+            .with_columns(issued=~(pl.col("issue_date") > pl.col("booking_date")).fill_null(False))
+            .drop("issue_date", "booking_date")
+        )
+    else:
+        hits = hits.with_columns(issued=pl.lit(True))
     if payers is not None and payers.height:
         known = ids.join(payers.lazy(), on="transaction_id").select("t", "customer_id")
         foreign = (
@@ -488,11 +504,18 @@ def invoice_numbers(
     # it contains ("2024 00123" beats "00123").
     hits = hits.filter(pl.col("strength") == pl.col("strength").max().over("t", "chain_no"))
     hits = hits.with_columns(longest=pl.col("length").max().over("t", "chain_no", "start"))
+    longest = pl.col("length") == pl.col("longest")
     per_run = hits.group_by("t", "chain_no", "start").agg(
-        pl.col("invoice_id").filter(pl.col("length") == pl.col("longest")).unique().sort(),
+        pl.col("invoice_id").filter(longest).unique().sort(),
+        pl.col("invoice_id").filter(longest & pl.col("issued")).unique().sort().alias("then"),
         pl.col("strength").max(),
         pl.col("length").max(),
     )
+    per_run = per_run.with_columns(
+        invoice_id=pl.when((pl.col("invoice_id").list.len() > 1) & (pl.col("then").list.len() > 0))
+        .then("then")
+        .otherwise("invoice_id")
+    ).drop("then")
     # Drop runs covered by a longer matching run of the same chain.
     per_run = per_run.with_columns(end=pl.col("start") + pl.col("length"))
     covered = (

@@ -5,6 +5,8 @@ series letters written just before the digits."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from tests.tasks.reconciliation.conftest import item, pairs, tx
 
 HOSPITAL = [{"customer_id": "C12", "name": "Centre Hospitalier de Toulouse", "iban": None}]
@@ -77,3 +79,14 @@ def test_the_sequence_after_the_year_of_a_number_written_in_one_run(run):
         "t1", 99_999, counterparty_name="DRFIP AUVERGNE RHONE ALPES", remittance_unstructured=text
     )
     assert run([t], items, customers=HOSPITAL).allocations.height == 0
+
+
+def test_a_number_two_documents_share_names_the_one_issued_when_the_money_came(run):
+    # "RGT FACT 00352" in June: FT25-00352 was issued in May, FB25-00352 (Barcelona's series)
+    # only in December. The payer is nobody on file; the number and the amount say it.
+    items = [
+        item("FT25-00352", "C1", 479_158, issue_date=date(2025, 5, 6)),
+        item("FB25-00352", "C2", 479_158, issue_date=date(2025, 12, 8)),
+    ]
+    t = tx("t1", 479_158, booking_date=date(2025, 6, 25), remittance_unstructured="RGT FACT 00352")
+    assert pairs(run([t], items)) == [("t1", "FT25-00352", 479_158, "payment", "invoice_number")]

@@ -141,3 +141,18 @@ def test_two_credit_notes_that_could_make_the_amount_net_nothing(run):
     r = run([t], items, customers=PERRIN)
     assert [p[1] for p in pairs(r) if p[3] == "payment"] == ["FA2026-00172"]
     assert all(not p[1].startswith("AV") for p in pairs(r))
+
+
+def test_several_invoices_named_and_less_paid_than_they_owe_is_asked(run):
+    # "FT25-00833;FT25-00843" with 5,624.54 less than both owe (not bank charges): which invoice
+    # the payer shorted, and why, is finance's question; never the oldest paid first.
+    items = [item("FT25-00833", "C1", 6_245_921), item("FT25-00843", "C1", 5_003_150)]
+    t = tx(
+        "t1",
+        10_686_617,
+        counterparty_iban="FR1420041010050500013M02606",  # C1 Boulangerie Dupont
+        remittance_unstructured="PAIEMENT FACT FT25-00833;FT25-00843",
+    )
+    r = run([t], items)
+    assert r.allocations.height == 0
+    assert r.exceptions["transaction_id"].to_list() == ["t1"]

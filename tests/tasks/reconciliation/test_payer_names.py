@@ -157,3 +157,12 @@ def test_a_person_is_recognised_as_banks_print_people(run, name, customer):
 def test_a_person_who_may_be_someone_else_is_not_taken(run, name):
     r = run([tx("t1", 65_800, counterparty_name=name)], CRAFT_ITEMS, customers=CRAFTSMEN)
     assert r.allocations.height == 0
+
+
+def test_a_cheques_drawer_in_the_deposit_slip_names_the_payer(run):
+    # A cheque remittance detail line has no counterparty, only the drawer beside the cheque
+    # number: "CHQ 2503556 DA SILVA ERIC 658,00".
+    t = tx("t1", 65_800, remittance_unstructured="CHQ 2503556 DA SILVA ERIC 658,00")
+    assert pairs(run([t], CRAFT_ITEMS, customers=CRAFTSMEN)) == [
+        ("t1", "FA-P1", 65_800, "payment", "payer_name_amount")
+    ]
