@@ -568,6 +568,20 @@ def _cut_short(todo: pl.DataFrame, open_items: pl.DataFrame, claims: pl.DataFram
     )
 
 
+def _netting_unmentioned_credit_notes(
+    rule: Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]],
+) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
+    """``rule`` whose claims also net the credit note the payer deducted without naming it
+    (_unmentioned_credit_note): an order number names the invoice as a number does."""
+
+    def netted(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        claims, exceptions = rule(todo, open_items)
+        extra = _unmentioned_credit_note(todo, open_items, claims)
+        return pl.concat([claims, extra.select(claims.columns).cast(claims.schema)]), exceptions
+
+    return netted
+
+
 def _unmentioned_credit_note(
     todo: pl.DataFrame, open_items: pl.DataFrame, claims: pl.DataFrame
 ) -> pl.DataFrame:
@@ -668,14 +682,15 @@ def _text_claims(
     has_strong = pl.col("strong").any().over("transaction_id")
     # Weak keys (a short number) only count when the amount is exactly what the transfer's
     # numbers name together: alone ("facture 217"), or beside strong ones ("FA2026-00412+00437",
-    # "factures 173, 175 et 182"); short by no more than the bank charges.
+    # "factures 173, 175 et 182"); short or over by no more than the bank charges (a payer who
+    # adds the charges or rounds up: "Facture 270" with 0.01 more).
     tol = config.tolerance(pl.col("currency"))
     gap = pl.col("total") - pl.col("amount_cents")
     confirmed = (
         _sign_total(clear.filter(~pl.col("strong").all().over("transaction_id")), todo, open_items)
         .filter(
             (pl.col("total") == pl.col("amount_cents"))
-            | ((pl.col("amount_cents") > 0) & (gap > 0) & (gap <= tol))
+            | ((pl.col("amount_cents") > 0) & (gap != 0) & (gap.abs() <= tol))
         )
         .select("transaction_id")
     )
@@ -961,15 +976,19 @@ def _document_allocations(
             & (pl.col("invoice_id").n_unique().over("transaction_id") == pl.col("n_docs")),
         )
         .with_columns(gap=pl.col("total") - pl.col("amount_cents"))
+        # One document paid short by more than the charges (a confirming bank's fees, say): a
+        # partial payment of it, the rest left open, as for a number in the text.
+        .with_columns(partial=(pl.col("gap") > tol) & (pl.col("n_docs") == 1))
         .filter(
             pl.col("all_fit")
             & (pl.col("amount_cents") > 0)
             & (pl.col("gap") >= 0)
-            & (pl.col("gap") <= tol)
+            & ((pl.col("gap") <= tol) | pl.col("partial"))
         )
         .with_columns(
             # The charges on the largest document (then the first by id), one row per transfer.
             charged=(pl.col("gap") > 0)
+            & ~pl.col("partial")
             & (
                 pl.int_range(pl.len())
                 .sort_by(["doc_cents", "invoice_id"], descending=[True, False])
@@ -987,7 +1006,9 @@ def _document_allocations(
         "transaction_id",
         "invoice_id",
         "customer_id",
-        amount_cents=pl.col("doc_cents") - pl.when("charged").then(pl.col("gap")).otherwise(0),
+        amount_cents=pl.when("partial")
+        .then(pl.col("amount_cents"))
+        .otherwise(pl.col("doc_cents") - pl.when("charged").then(pl.col("gap")).otherwise(0)),
         currency="currency",
         kind=pl.lit("payment"),
         **base,
@@ -1124,7 +1145,7 @@ def reconcile(
     )
     rules = [
         _reference_rule_for(pairs),
-        order_rule_for(orders, items, config, run.settled),
+        _netting_unmentioned_credit_notes(order_rule_for(orders, items, config, run.settled)),
         name_rule_for(names, orders, items, config, run.settled),
         _text_rule_for(hits, customers, aliases, config),
         _fuzzy_rule_for(customers, aliases, config, run.settled, hits, items, closed, tx),

@@ -90,3 +90,18 @@ def test_a_number_two_documents_share_names_the_one_issued_when_the_money_came(r
     ]
     t = tx("t1", 479_158, booking_date=date(2025, 6, 25), remittance_unstructured="RGT FACT 00352")
     assert pairs(run([t], items)) == [("t1", "FT25-00352", 479_158, "payment", "invoice_number")]
+
+
+def test_a_short_number_with_a_few_cents_more_settles_and_keeps_the_rest_as_credit(run):
+    # "Facture 270" from the customer's own account, 0.01 more than F2025-00270 owes.
+    items = [item("F2025-00270", "C1", 171_000)]
+    t = tx(
+        "t1",
+        171_001,
+        counterparty_iban="FR1420041010050500013M02606",  # C1's own
+        remittance_unstructured="Facture 270",
+    )
+    assert pairs(run([t], items)) == [
+        ("t1", None, 1, "unapplied_credit", "overpayment_credit"),
+        ("t1", "F2025-00270", 171_000, "payment", "invoice_number"),
+    ]

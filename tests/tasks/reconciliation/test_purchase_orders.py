@@ -149,3 +149,15 @@ def test_words_every_developer_writes_name_no_site():
         run_with_orders([t], site_items(30_000, 40_000, 70_000, 70_000), SITES).allocations.height
         == 0
     )
+
+
+def test_an_order_number_paid_less_the_customers_open_credit_note_nets_it():
+    # "Votre pro forma PO 8453": the invoice under that order, less the avoir the customer has
+    # open and does not name, is exactly what came.
+    items = [item("F2025-01061", "C1", 1_949_848), item("AV2025-0033", "C1", -194_900)]
+    t = tx("t1", 1_754_948, remittance_unstructured="Votre pro forma PO 8453")
+    r = run_with_orders([t], items, {"F2025-01061": "PO 8453"})
+    assert pairs(r) == [
+        ("t1", "AV2025-0033", -194_900, "payment", "invoice_number"),
+        ("t1", "F2025-01061", 1_949_848, "payment", "invoice_number"),
+    ]

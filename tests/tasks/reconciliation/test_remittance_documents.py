@@ -99,3 +99,19 @@ def test_bank_charges_taken_off_the_remitted_total_are_written_off(
         ("t1", "FA-1", 99_700, "payment", "remittance_documents"),
         ("t1", "FA-1", 300, "write_off", "short_payment_write_off"),
     ]
+
+
+def test_one_document_paid_short_by_a_confirming_banks_fees_is_a_partial_payment(run):
+    # The confirming bank lists B-25/0093 for 5,172.75 and keeps 14.54: the document gets what
+    # came, the rest stays open for finance to write off or chase.
+    items = [item("B-25/0093", "C1", 517_275)]
+    t = tx("t1", 515_821, remittance_documents=[doc("B-25/0093", 517_275)])
+    assert pairs(run([t], items)) == [
+        ("t1", "B-25/0093", 515_821, "payment", "remittance_documents")
+    ]
+
+
+def test_several_documents_paid_short_beyond_the_charges_are_not_an_instruction(run):
+    items = [item("FA-1", "C1", 100_000), item("FA-2", "C1", 20_000)]
+    t = tx("t1", 100_000, remittance_documents=[doc("FA-1", 100_000), doc("FA-2", 20_000)])
+    assert run([t], items).allocations.height == 0
