@@ -282,7 +282,9 @@ def written_outcomes(name: str, invoices: int) -> tuple[pl.DataFrame, pl.DataFra
     got: dict[str, dict[str, int]] = {}
     for _iban, ref, invoice, cents in stored:
         line = ref
-        if line not in known:  # a batch detail `<entry ref>-n` belongs to its entry
+        if line not in known and f"{ref}-1" in known:
+            line = f"{ref}-1"  # a batch of one detail is stored as its entry
+        elif line not in known:  # a batch detail `<entry ref>-n` belongs to its entry
             line = ref.rsplit("-", 1)[0] if ref and "-" in ref else line
         per = got.setdefault(line, {})
         per[invoice] = per.get(invoice, 0) + int(cents)
