@@ -724,6 +724,7 @@ def _fuzzy_rule_for(
     items: pl.DataFrame,
     closed: pl.DataFrame,
     run_tx: pl.DataFrame,
+    cited_elsewhere: list[pl.DataFrame],
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
     """One typo or a truncation: only neighbours that fit the transfer by amount or payer are
     candidates (references.fuzzy_invoice_numbers). A guessed number settles only where the amount
@@ -738,7 +739,8 @@ def _fuzzy_rule_for(
     finance's question. With ``config.correct_slips_onto_other_customers`` only a document of the
     neighbour's customer or of the payer's own (known by its IBAN) counts so; another customer's
     number is then a slip (in a ledger of thousands of invoices nearly every slip of a digit is
-    some other customer's number)."""
+    some other customer's number). The transfers set aside so are added to
+    ``cited_elsewhere``: a later pass cannot change what they cite."""
 
     known = known_ibans(customers, aliases)
     strong = hits.filter(pl.col("strength") >= 0.95).select("t", "i")
@@ -842,7 +844,8 @@ def _fuzzy_rule_for(
                     cites.join(by_iban, on=["transaction_id", "customer_id"], how="semi"),
                 ]
             )
-        cites = cites.select("transaction_id")
+        cites = cites.select("transaction_id").unique()
+        cited_elsewhere.append(cites)  # what another document's number says does not change
         ok = ok.join(twins, on="transaction_id", how="anti").join(
             cites, on="transaction_id", how="anti"
         )
@@ -1143,12 +1146,16 @@ def reconcile(
         .select(*_ALLOC_NO_ID, "t", "i")
         .cast(_ALLOC_NO_ID)
     )
+    # Transfers whose typed number is another existing document: the doubt outlives any pass.
+    cited_elsewhere: list[pl.DataFrame] = []
     rules = [
         _reference_rule_for(pairs),
         _netting_unmentioned_credit_notes(order_rule_for(orders, items, config, run.settled)),
         name_rule_for(names, orders, items, config, run.settled),
         _text_rule_for(hits, customers, aliases, config),
-        _fuzzy_rule_for(customers, aliases, config, run.settled, hits, items, closed, tx),
+        _fuzzy_rule_for(
+            customers, aliases, config, run.settled, hits, items, closed, tx, cited_elsewhere
+        ),
         statement_rule_for(customers, aliases, config, run.settled),
         _payer_rule_for(customers, aliases, config, by_name=False, settled_later=run.settled),
         _payer_rule_for(customers, aliases, config, by_name=True, settled_later=run.settled),
@@ -1173,8 +1180,14 @@ def reconcile(
             break
         if not run.exceptions and reversal_tx.height == 0:
             break
-        doubts = [e.filter(pl.col("reason") == REASON_AMBIGUOUS_AMOUNT) for e in run.exceptions]
-        settled_doubts.extend(doubts)
+        stable = pl.concat([pl.DataFrame(schema={"transaction_id": pl.String}), *cited_elsewhere])
+        doubts = [
+            e.filter(
+                (pl.col("reason") == REASON_AMBIGUOUS_AMOUNT)
+                | pl.col("transaction_id").is_in(stable["transaction_id"].implode())
+            )
+            for e in run.exceptions
+        ]
         retry = pl.concat(
             [e.select("transaction_id") for e in run.exceptions]
             + [pl.DataFrame(schema={"transaction_id": pl.String})]
@@ -1183,6 +1196,9 @@ def reconcile(
             on="transaction_id",
             how="anti",
         )
+        if retry.height == 0 and reversal_tx.height == 0:
+            break  # every doubt is one no later pass can clear: this pass's exceptions stand
+        settled_doubts.extend(doubts)
         run.pending = tx.join(retry, on="transaction_id", how="semi").filter(~pl.col("is_reversal"))
     run.exceptions.extend(settled_doubts)
     run.exceptions.append(early)
