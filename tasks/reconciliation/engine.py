@@ -1163,6 +1163,7 @@ def reconcile(
     # Two sums of open items fitting one payment stay a person's question on the next pass, even
     # if another transfer has meanwhile settled one of them: at the payment's date both fitted.
     settled_doubts: list[pl.DataFrame] = []
+    reopening = reversal_tx.height > 0
     for _ in range(config.max_rounds):
         run.exceptions = []
         count = sum(a.height for a in run.allocations)
@@ -1180,7 +1181,11 @@ def reconcile(
             break
         if not run.exceptions and reversal_tx.height == 0:
             break
-        stable = pl.concat([pl.DataFrame(schema={"transaction_id": pl.String}), *cited_elsewhere])
+        # (A returned payment reopens what it had paid: then a cited document may be open again.)
+        stable = pl.concat(
+            [pl.DataFrame(schema={"transaction_id": pl.String})]
+            + (cited_elsewhere if not reopening else [])
+        )
         doubts = [
             e.filter(
                 (pl.col("reason") == REASON_AMBIGUOUS_AMOUNT)
