@@ -333,6 +333,9 @@ def _amount_hints(
             last="invoice_id",
         )
     )
+    # The sets grow in one lazy plan: Polars runs the joins of the steps side by side and reads
+    # `pool` once, where eager steps paid for each in turn.
+    pool = pool.lazy()
     item = pool.select("transaction_id", "customer_id", nxt="last", open="total")
     sets, grown = [], pool
     for _ in range(1, config.max_set_size):
@@ -354,7 +357,9 @@ def _amount_hints(
             )
         )
         sets.append(grown)
-    fits = pl.concat(sets).filter((pl.col("total") - pl.col("tx_cents")).is_between(0, tol))
+    fits = (
+        pl.concat(sets).filter((pl.col("total") - pl.col("tx_cents")).is_between(0, tol)).collect()
+    )
     set_hints = _hints(
         fits,
         pl.col("ids"),
@@ -490,16 +495,20 @@ def _open_after(items: pl.DataFrame, allocations: pl.DataFrame | None) -> pl.Dat
     """Open items less what the run just allocated; settled ones dropped."""
     if allocations is None or allocations.height == 0:
         return items.filter(pl.col("amount_open_cents") != 0)
+    # One lazy plan: the sum per invoice streams into the join, no frame in between.
     taken = (
-        allocations.filter(pl.col("invoice_id").is_not_null())
+        allocations.lazy()
+        .filter(pl.col("invoice_id").is_not_null())
         .group_by("invoice_id")
         .agg(taken=pl.col("amount_cents").sum())
     )
     return (
-        items.join(taken, on="invoice_id", how="left")
+        items.lazy()
+        .join(taken, on="invoice_id", how="left")
         .with_columns(amount_open_cents=pl.col("amount_open_cents") - pl.col("taken").fill_null(0))
         .drop("taken")
         .filter(pl.col("amount_open_cents") != 0)
+        .collect()
     )
 
 

@@ -47,13 +47,20 @@ from o2c.warehouse import transaction
 _CENTS = "CAST(CAST({} AS DECIMAL(38, 2)) * 100 AS BIGINT)"  # 128-bit: no overflow
 _DEC = "CAST({} * 0.01::DECIMAL(18,2) AS DECIMAL(18,2))"
 
+# One anti-join against the ids already dealt with rather than three correlated NOT EXISTS:
+# DuckDB plans the union once (about a third of the read of a million lines). NOT IN is the same
+# test here because no id in the union is null (filtered, whatever the catalog enforces).
 _PENDING = """
     SELECT t.* FROM bank_transactions t
-    WHERE NOT EXISTS (SELECT 1 FROM allocations a WHERE a.transaction_id = t.transaction_id)
-      AND NOT EXISTS (SELECT 1 FROM reconciliation_decisions d
-                      WHERE d.transaction_id = t.transaction_id AND d.undone_at IS NULL)
-      AND NOT EXISTS (SELECT 1 FROM reconciliation_exceptions e
-                      WHERE e.transaction_id = t.transaction_id AND e.status = 'resolved')
+    WHERE t.transaction_id NOT IN (
+        SELECT transaction_id FROM allocations WHERE transaction_id IS NOT NULL
+        UNION ALL
+        SELECT transaction_id FROM reconciliation_decisions
+        WHERE undone_at IS NULL AND transaction_id IS NOT NULL
+        UNION ALL
+        SELECT transaction_id FROM reconciliation_exceptions
+        WHERE status = 'resolved' AND transaction_id IS NOT NULL
+    )
 """
 
 
