@@ -30,6 +30,12 @@ truth leaves them):
   person*; a returned collection undone exactly as the truth says is counted apart (`undone`);
 - *precision by amount* is the share of the allocated money that went where the truth says.
 
+Where a company's truth leaves to a person a line that issue 15 writes a rule for (one named
+invoice paid less, more, or less a credit note open on the customer: ISSUE_RULE_KINDS), the line
+is judged by the issue's rule; every company's figures by its own standard are printed too. The
+demo's truth gives a person the lines whose slipped or cut number is another existing document
+(DEMO_PERSON_KINDS), as the written companies do.
+
 Targets (issue 15): on each company >= 98 % of auto lines exactly right, precision >= 99.9 % by
 amount, 100 % of person lines left to a person (undone reversals aside).
 
