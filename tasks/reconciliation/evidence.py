@@ -290,7 +290,8 @@ def _amount_hints(
     tx: pl.DataFrame, items: pl.DataFrame, payers: pl.DataFrame, config: ReconciliationConfig
 ) -> pl.DataFrame:
     """The payer's open items, one or a set of up to max_set_size, whose open amount equals the
-    payment or exceeds it by at most the tolerance. Sets only for credits."""
+    payment or exceeds it by at most the tolerance. Sets only for credits, and only where no
+    single item is exactly the amount."""
     tol = pl.col("tol")  # the short-payment tolerance of the transfer's currency
     theirs = payers.join(
         tx.select(
@@ -314,8 +315,12 @@ def _amount_hints(
         pl.lit("payer's open item of that amount"),
         rule.then(pl.lit(Rule.PAYER_IBAN_AMOUNT)).otherwise(pl.lit(Rule.PAYER_NAME_AMOUNT)),
     )
+    # A set is offered only when no single open item makes the amount to the cent: beside an
+    # exact single, sums of several are noise for finance (and the costly part of evidence).
+    exact = singles.filter(gap == 0).select("transaction_id").unique()
     pool = (
-        theirs.filter(
+        theirs.join(exact, on="transaction_id", how="anti")
+        .filter(
             (pl.col("tx_cents") > 0)
             & (pl.col("amount_open_cents") > 0)
             & (pl.col("amount_open_cents") <= pl.col("tx_cents") + tol)
