@@ -302,9 +302,9 @@ def open_exceptions(
 ) -> list[dict[str, Any]]:
     """Open exceptions as finance reads them, oldest booking first: what the payment is (date,
     amount, payer), why it waits in words, the numbered candidates with what points to each
-    (decide with "candidate N"), its text, then the bank's reference, the payer's IBAN and the
-    transaction id (what a decisions CSV names) last: at 1366 px the reason and the candidates
-    are on screen."""
+    (decide with "candidate N"), then what points to each, its text, then the bank's reference,
+    the payer's IBAN and the transaction id (what a decisions CSV names) last: at 1366 px the
+    reason and the candidates are on screen (the UI's table cells do not wrap)."""
     lang = lang or company_language()
     rows = con.execute(
         """
@@ -319,8 +319,8 @@ def open_exceptions(
         """,
         [limit],
     ).fetchall()
-    keys = ["date", "amount", "payer", "reason", "candidates", "text", "bank_ref", "iban",
-            "transaction"]  # fmt: skip
+    keys = ["date", "amount", "payer", "reason", "candidates", "evidence", "text", "bank_ref",
+            "iban", "transaction"]  # fmt: skip
     names = [word(f"col.{k}", lang) for k in keys]
     return [
         dict(
@@ -329,9 +329,10 @@ def open_exceptions(
                 (
                     format_date(booked, lang),
                     format_money(amount, currency, lang),
-                    payer,
+                    short_payer(payer),
                     reason_label(reason, lang),
                     candidates_text(raw, currency, lang),
+                    candidates_text(raw, currency, lang, evidence=True),
                     remittance,
                     bank_ref,
                     iban,
@@ -344,44 +345,77 @@ def open_exceptions(
     ]
 
 
+PAYER_WIDTH = 16  # characters of the payer's name in the exceptions table (cells do not wrap)
+
+
+def short_payer(name: str | None) -> str | None:
+    """The payer's name cut to PAYER_WIDTH with an ellipsis: the candidates stay on screen."""
+    if name is None or len(name) <= PAYER_WIDTH:
+        return name
+    return name[: PAYER_WIDTH - 1].rstrip() + "…"
+
+
 MAX_WHY = 2  # reasons shown per candidate: the strongest; the table and form stay narrow
 
 
-def candidate_label(n: int, c: dict[str, Any], currency: str | None, lang: Lang) -> str:
+def candidate_label(
+    n: int, c: dict[str, Any], currency: str | None, lang: Lang, *, ids: bool = True
+) -> str:
     """ "1) FA-2026-0001 · 600,00 EUR · 65 % · n° au libellé, montant exact": candidate N, its
-    invoices (what each receives when several), its score and what points to it, short."""
-    ids = c.get("invoice_ids") or []
+    invoices (what each receives when several), its score and what points to it, short; without
+    ``ids``, the same less the invoice numbers ("1) 600,00 EUR · 65 % · …")."""
+    invoices = c.get("invoice_ids") or []
     amounts = c.get("amounts_cents")
-    if amounts and len(amounts) == len(ids) and len(ids) > 1:
+    if amounts and len(amounts) == len(invoices) and len(invoices) > 1:
         what = " + ".join(
-            f"{i} {format_money(a, None, lang)}" for i, a in zip(ids, amounts, strict=True)
+            (f"{i} " if ids else "") + format_money(a, None, lang)
+            for i, a in zip(invoices, amounts, strict=True)
         )
         if currency:
             what += f" {currency}"
     else:
-        what = ", ".join(ids)
+        what = ", ".join(invoices) if ids else ""
         if c.get("amount_cents") is not None:
-            what += f" · {format_money(int(c['amount_cents']), currency, lang)}"
+            money = format_money(int(c["amount_cents"]), currency, lang)
+            what = f"{what} · {money}" if what else money
     parts = [what]
     if c.get("score") is not None:
         parts.append(format_percent(float(c["score"]), lang, places=0))
-    whys = [why_label(w, lang) for w in (c.get("why") or [])[:MAX_WHY]]
-    parts.append(", ".join(whys) or rule_label(c.get("rule") or "", lang))
+    parts.append(_evidence(c, lang))
     return f"{n}) " + " · ".join(p for p in parts if p)
+
+
+def _evidence(c: dict[str, Any], lang: Lang) -> str:
+    """What points to a candidate, short: its strongest reasons, else its rule."""
+    whys = [why_label(w, lang) for w in (c.get("why") or [])[:MAX_WHY]]
+    return ", ".join(whys) or rule_label(c.get("rule") or "", lang)
 
 
 CANDIDATES_SEPARATOR = " ; "  # between candidates in the exceptions table (" · " is inside one)
 
 
-def candidates_text(raw: str | None, currency: str | None = None, lang: Lang | None = None) -> str:
-    """The candidates of an exception, numbered as "candidate N" takes them, " ; " between."""
+def candidates_text(
+    raw: str | None,
+    currency: str | None = None,
+    lang: Lang | None = None,
+    *,
+    evidence: bool = False,
+) -> str:
+    """The candidates of an exception: the first one's documents and how many others, or
+    (``evidence``) all of them, numbered as "candidate N" takes them, " ; " between, each with
+    what it allocates, its score and what points to it."""
     if not raw:
         return ""
     try:
         candidates = json.loads(raw)
     except json.JSONDecodeError:
-        return raw
+        return "" if evidence else raw
     lang = lang or company_language()
+    if not evidence:  # the best one's documents only: the UI's table cells do not wrap
+        if not candidates:
+            return ""
+        more = f" (+{len(candidates) - 1})" if len(candidates) > 1 else ""
+        return "1) " + " + ".join(candidates[0].get("invoice_ids") or []) + more
     return CANDIDATES_SEPARATOR.join(
         candidate_label(n, c, currency, lang) for n, c in enumerate(candidates, 1)
     )

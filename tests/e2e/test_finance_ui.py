@@ -26,7 +26,7 @@ import duckdb
 import httpx
 import pytest
 
-from o2c.tasks.reconciliation.report import reason_label, rule_label
+from o2c.tasks.reconciliation.report import reason_label, rule_label, short_payer
 
 from .conftest import BIN, PrefectServer, Processes, clean_env
 
@@ -318,12 +318,14 @@ def test_reconciliation_artifacts_match_the_warehouse(demo: Demo, api: httpx.Cli
     }
 
     # The exceptions table: the payment (date, amount, payer), why it waits, the numbered
-    # candidates with what points to each, its text, then the ids.
+    # candidates, what points to each, its text, then the ids.
     exceptions = json.loads(latest_artifact(api, "reconciliation-exceptions")["data"])
     assert exceptions, "the demo leaves exceptions to finance"
     columns = list(exceptions[0])
     pick = "Candidats"
-    assert columns[:6] == ["Date", "Montant", "Payeur", "Motif", pick, "Libellé"], columns
+    assert columns[:7] == ["Date", "Montant", "Payeur", "Motif", pick, "Indices", "Libellé"], (
+        columns
+    )
     assert columns[-3:] == ["Réf. banque", "IBAN payeur", "Opération (id)"], columns
     stored = {
         tx_id: rest
@@ -342,14 +344,17 @@ def test_reconciliation_artifacts_match_the_warehouse(demo: Demo, api: httpx.Cli
         row = shown[tx_id]
         assert row["Date"] == f"{booked:%d/%m/%Y}", tx_id
         assert money(row["Montant"]) == (amount, cur), tx_id
-        assert (row["Payeur"], row["Libellé"]) == (payer, text), tx_id
+        assert (row["Payeur"], row["Libellé"]) == (short_payer(payer), text), tx_id
         assert row["Motif"] == reason_label(reason, "fr"), tx_id
         assert (row["Réf. banque"], row["IBAN payeur"]) == (bank_ref, iban), tx_id
         candidates = json.loads(raw) if raw else []  # the demo's no_match lines have none
-        numbers = [int(n) for n in re.findall(r"(?:^| ; )(\d+)\) ", row[pick])]
-        assert numbers == list(range(1, len(candidates) + 1)), (tx_id, row[pick])
+        # The best candidate's documents in the narrow column, every one numbered beside.
+        if candidates:
+            assert row[pick].startswith("1) " + " + ".join(candidates[0]["invoice_ids"])), tx_id
+        numbers = [int(n) for n in re.findall(r"(?:^| ; )(\d+)\) ", row["Indices"])]
+        assert numbers == list(range(1, len(candidates) + 1)), (tx_id, row["Indices"])
         for n, candidate in enumerate(candidates, start=1):
-            entry = re.search(rf"(?:^| ; ){n}\) (.*?)(?= ; \d+\) |$)", row[pick])[1]
+            entry = re.search(rf"(?:^| ; ){n}\) (.*?)(?= ; \d+\) |$)", row["Indices"])[1]
             assert all(i in entry for i in candidate["invoice_ids"]), (tx_id, n, entry)
 
     daily = table_with(latest_artifact(api, "o2c-daily")["data"], "Étape")

@@ -59,7 +59,7 @@ def test_what_was_left_alone_is_counted_with_its_sum_and_reasons_are_words():
         f"Pas des paiements clients, laissés de côté : 5, 1{NNBSP}234,56{NBSP}EUR (2 par une"
         " décision antérieure sur le même payeur, 3 par leur code d'opération bancaire"
     ) in markdown
-    assert "| rien ne désigne une facture ouverte | 1 |" in markdown
+    assert "| aucune facture désignée | 1 |" in markdown
     assert "no_match" not in markdown
     english = summary_markdown(STATS, lang="en")
     assert "Not customer payments, left alone: 5, EUR\u00a01,234.56" in english
@@ -101,7 +101,9 @@ def test_the_exceptions_table_leads_with_the_payment_and_reason_in_words(db):  #
         english = open_exceptions(con, lang="en")
     assert rows
     # What a decision needs first (the payment, why it waits, its candidates), the ids last.
-    assert list(rows[0])[:6] == ["Date", "Montant", "Payeur", "Motif", "Candidats", "Libellé"]
+    assert list(rows[0])[:7] == [
+        "Date", "Montant", "Payeur", "Motif", "Candidats", "Indices", "Libellé",
+    ]  # fmt: skip
     assert list(rows[0])[-3:] == ["Réf. banque", "IBAN payeur", "Opération (id)"]
     for row in rows:
         assert re.fullmatch(r"\d{2}/\d{2}/\d{4}", row["Date"])
@@ -110,12 +112,15 @@ def test_the_exceptions_table_leads_with_the_payment_and_reason_in_words(db):  #
     assert by_id["T1"]["Montant"] == f"144,99{NBSP}EUR"
     assert by_id["T1"]["Candidats"].startswith("1) ")
     # The English catalog gives the English table.
-    assert list(english[0])[:5] == ["Date", "Amount", "Payer", "Reason", "Candidates"]
+    assert list(english[0])[:6] == ["Date", "Amount", "Payer", "Reason", "Candidates", "Evidence"]
     t1 = {r["Transaction (id)"]: r for r in english}["T1"]
     assert t1["Reason"] == "several invoices or sets have this amount"
-    assert t1["Candidates"].startswith("1) FA-7 89.99 + FA-8 55.00 EUR · 95% · payer's items")
-    # Short and French: the invoices with what each receives, the score, what points to it.
-    assert by_id["T1"]["Candidats"].startswith(
+    assert re.fullmatch(r"1\) FA-7 \+ FA-8 \(\+\d+\)", t1["Candidates"])
+    assert t1["Evidence"].startswith("1) FA-7 89.99 + FA-8 55.00 EUR · 95% · payer's items")
+    # Short and French: the invoices with what each receives and the score; beside, what points
+    # to each (the UI's table cells do not wrap: the candidates stay narrow).
+    assert by_id["T1"]["Candidats"].startswith("1) FA-7 + FA-8 (+")
+    assert by_id["T1"]["Indices"].startswith(
         f"1) FA-7 89,99 + FA-8 55,00 EUR · 95{NNBSP}% · somme de factures du payeur, montant exact"
         " ; 2) FA-3"
     )
@@ -139,3 +144,11 @@ def test_a_company_overrides_a_word_in_its_own_catalog(monkeypatch, tmp_path):
     markdown = summary_markdown(STATS, lang="fr")
     assert markdown.startswith("# Lettrage bancaire\n")
     assert "## Rapprochées par règle" in markdown  # the others as shipped
+
+
+def test_a_long_payer_name_is_cut_so_the_candidates_stay_on_screen():
+    from o2c.tasks.reconciliation.report import short_payer
+
+    assert short_payer("NORSITEC SAS") == "NORSITEC SAS"
+    assert short_payer("INFORMATIQUE DE LA LOIRE SAS") == "INFORMATIQUE DE…"
+    assert short_payer(None) is None

@@ -375,14 +375,16 @@ def test_the_exceptions_artifact_numbers_the_candidates_with_their_evidence(db):
     # What the payment is comes first; the ids last.
     assert list(row)[:2] == ["Date", "Montant"] and list(row)[-1] == "Opération (id)"
     assert row["Montant"] == "1\u202f234,00\u00a0EUR"
-    text = row["Candidats"]
+    assert row["Candidats"].startswith(f"1) {shown[0]['invoice_ids'][0]}")
+    text = row["Indices"]
     # Numbered in the stored order, which is what "candidate N" takes.
     for n, c in enumerate(shown, start=1):
         assert f"{n}) {c['invoice_ids'][0]}" in text
     first = shown[0]
     assert text.startswith(f"1) {first['invoice_ids'][0]}")
-    assert "n° au libellé" in text  # evidence's "invoice number … in the text", in French
-    assert rows["T3"]["Candidats"] == ""
+    # evidence's "invoice number … in the text", in French, numbered beside
+    assert "n° au libellé" in row["Indices"] and row["Indices"].startswith("1) ")
+    assert rows["T3"]["Candidats"] == "" and rows["T3"]["Indices"] == ""
 
 
 def test_a_plan_made_before_another_run_wrote_is_made_again_inside_the_writer(db):
