@@ -15,7 +15,10 @@
 - `unseen`: benchmarks/unseen_company, written by a seventh hand in the fifth session from a
   description of the world only (a Toulouse IT-services firm: public-sector payers through the
   Trésor public, Spanish confirming, Italian "saldo fattura", direct-debit subscriptions),
-  never opened by the engine's authors.
+  never opened by the engine's authors; tuned on in the sixth session.
+- `eighth`: benchmarks/eighth_company, written by an eighth hand in the sixth session from a
+  description of the world and issue 15's written policy (a Lyon kitchen-equipment firm with a
+  Freiburg branch and Swiss customers), never opened by the engine's authors.
 
 The written companies go the way a user's data goes: their ERP exports and bank files are
 ingested into a fresh DuckDB warehouse and `reconcile_warehouse` runs on it.
@@ -40,7 +43,7 @@ Targets (issue 15): on each company >= 98 % of auto lines exactly right, precisi
 amount, 100 % of person lines left to a person (undone reversals aside).
 
     .venv/bin/python benchmarks/reconcile_accuracy.py
-        [--company all|demo|independent|holdout|fresh|sealed|blind|unseen]
+        [--company all|demo|independent|holdout|fresh|sealed|blind|unseen|eighth]
         [--demo-invoices 20000] [--invoices 1500] [--wrong]
 """
 
@@ -79,6 +82,7 @@ WRITTEN = {
     "sealed": (HERE / "sealed_company" / "generate.py", 31),
     "blind": (HERE / "blind_company" / "generate.py", 47),
     "unseen": (HERE / "unseen_company" / "generate.py", 53),
+    "eighth": (HERE / "eighth_company" / "generate.py", 61),
 }
 TARGET_EXACT, TARGET_PRECISION = 98.0, 99.9
 # The demo's lines for a person: not a customer's payment, or a slipped or cut number that is
