@@ -301,8 +301,8 @@ def open_exceptions(
     con: duckdb.DuckDBPyConnection, limit: int = 1000, lang: Lang | None = None
 ) -> list[dict[str, Any]]:
     """Open exceptions as finance reads them, oldest booking first: what the payment is (date,
-    amount, payer), why it waits in words, the numbered candidates with what points to each
-    (decide with "candidate N"), then what points to each, its text, then the bank's reference,
+    amount, payer), why it waits in words, the best candidate (decide with "candidate N"), then
+    every candidate numbered with what points to it, its text, then the bank's reference,
     the payer's IBAN and the transaction id (what a decisions CSV names) last: at 1366 px the
     reason and the candidates are on screen (the UI's table cells do not wrap)."""
     lang = lang or company_language()
@@ -358,37 +358,27 @@ def short_payer(name: str | None) -> str | None:
 MAX_WHY = 2  # reasons shown per candidate: the strongest; the table and form stay narrow
 
 
-def candidate_label(
-    n: int, c: dict[str, Any], currency: str | None, lang: Lang, *, ids: bool = True
-) -> str:
+def candidate_label(n: int, c: dict[str, Any], currency: str | None, lang: Lang) -> str:
     """ "1) FA-2026-0001 · 600,00 EUR · 65 % · n° au libellé, montant exact": candidate N, its
-    invoices (what each receives when several), its score and what points to it, short; without
-    ``ids``, the same less the invoice numbers ("1) 600,00 EUR · 65 % · …")."""
-    invoices = c.get("invoice_ids") or []
+    invoices (what each receives when several), its score and what points to it, short."""
+    ids = c.get("invoice_ids") or []
     amounts = c.get("amounts_cents")
-    if amounts and len(amounts) == len(invoices) and len(invoices) > 1:
+    if amounts and len(amounts) == len(ids) and len(ids) > 1:
         what = " + ".join(
-            (f"{i} " if ids else "") + format_money(a, None, lang)
-            for i, a in zip(invoices, amounts, strict=True)
+            f"{i} {format_money(a, None, lang)}" for i, a in zip(ids, amounts, strict=True)
         )
         if currency:
             what += f" {currency}"
     else:
-        what = ", ".join(invoices) if ids else ""
+        what = ", ".join(ids)
         if c.get("amount_cents") is not None:
-            money = format_money(int(c["amount_cents"]), currency, lang)
-            what = f"{what} · {money}" if what else money
+            what += f" · {format_money(int(c['amount_cents']), currency, lang)}"
     parts = [what]
     if c.get("score") is not None:
         parts.append(format_percent(float(c["score"]), lang, places=0))
-    parts.append(_evidence(c, lang))
-    return f"{n}) " + " · ".join(p for p in parts if p)
-
-
-def _evidence(c: dict[str, Any], lang: Lang) -> str:
-    """What points to a candidate, short: its strongest reasons, else its rule."""
     whys = [why_label(w, lang) for w in (c.get("why") or [])[:MAX_WHY]]
-    return ", ".join(whys) or rule_label(c.get("rule") or "", lang)
+    parts.append(", ".join(whys) or rule_label(c.get("rule") or "", lang))
+    return f"{n}) " + " · ".join(p for p in parts if p)
 
 
 CANDIDATES_SEPARATOR = " ; "  # between candidates in the exceptions table (" · " is inside one)
