@@ -6,6 +6,8 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
+import duckdb
+import polars as pl
 import pytest
 
 from o2c.tasks.reconciliation.engine import reconcile
@@ -16,7 +18,7 @@ from o2c.tasks.reconciliation.store import (
     reconcile_warehouse,
     write_result,
 )
-from o2c.warehouse import connect
+from o2c.warehouse import connect, migrate, migrations
 
 NOW = datetime(2026, 3, 10, 9, 0)
 STRANGER_IBAN = "FR7610107001011234567890129"
@@ -117,6 +119,55 @@ def test_writing_the_same_result_twice_appends_nothing(db):
         assert con.execute(
             "SELECT count(*), count(DISTINCT allocation_id), min(flow_run_id) FROM allocations"
         ).fetchall() == [(3, 3, "run-1")]
+
+
+def test_a_result_holding_one_allocation_twice_is_refused_whole(db):
+    # The key is the writer's to keep (sql/023): a batch that would store one allocation twice
+    # (a bug upstream) writes nothing and says which id.
+    with connect(db) as con:
+        result = reconcile(**read_inputs(con))
+        result.allocations = pl.concat([result.allocations, result.allocations.head(1)])
+        twice = result.allocations["allocation_id"][0]
+        with pytest.raises(ValueError, match=f"twice in one write, first '{twice}'"):
+            write_result(con, result, flow_run_id="run-1")
+        assert con.execute("SELECT count(*) FROM allocations").fetchall() == [(0,)]
+
+
+def test_a_warehouse_from_before_023_keeps_its_allocations(tmp_path):
+    # sql/023 drops the primary-key index of allocations: the rows stay, a re-run adds none.
+    # (A DuckDB file, on the lake run too: the index is DuckDB's; the lake never had one.)
+    with duckdb.connect(str(tmp_path / "old.duckdb")) as con:
+        con.execute(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+            " applied_at TIMESTAMP NOT NULL)"
+        )
+        for m in migrations():
+            if m.version < 23:
+                con.execute(m.sql)
+                con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [m.version, m.name])
+        con.execute(
+            "INSERT INTO invoices (invoice_id, document_type, customer_id, issue_date, due_date,"
+            " currency, amount_total, row_hash, first_loaded_at, updated_at) VALUES"
+            " ('FA-1', 'invoice', 'C1', DATE '2026-01-01', DATE '2026-01-31', 'EUR', 50.00, 'h',"
+            " now(), now())"
+        )
+        _tx(con, "T1", "20.00", text="Acompte FA-1")
+        con.execute(
+            "INSERT INTO allocations VALUES ('T1|FA-1|payment', 'T1', 'FA-1', 'C1', 20.00, 'EUR',"
+            " 'payment', 'invoice_number', 1.0, NULL, 'old-run', now())"
+        )
+        assert migrate(con) == [m.version for m in migrations() if m.version >= 23]
+        keys = con.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'allocations'"
+            " AND constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+        again = reconcile_warehouse(con, flow_run_id="new-run")
+        rows = con.execute("SELECT allocation_id, amount, flow_run_id FROM allocations").fetchall()
+        still_open = con.execute("SELECT amount_open FROM open_items").fetchall()
+    assert keys == [(0,)]
+    assert again.stats["allocations_written"] == 0
+    assert rows == [("T1|FA-1|payment", Decimal("20.00"), "old-run")]
+    assert still_open == [(Decimal("30.00"),)]
 
 
 def test_new_invoice_settles_an_open_exception_on_the_next_run(db):
