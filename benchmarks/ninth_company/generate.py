@@ -631,6 +631,7 @@ class World:
         self.doc: dict[str, Doc] = {}
         self.cust: dict[str, Cust] = {}
         self.plans: dict[str, list] = {}  # festival events: (pf, event date)
+        self.pf_no = 0
 
     # -- customers --------------------------------------------------------------------------
     def person(self, flemish: bool = False) -> str:
@@ -648,7 +649,7 @@ class World:
             iban = be_iban(r)
         else:
             iban = nl_iban(r)
-        slug = re.sub(r"[^a-z0-9]+", "", strip_acc(name).lower())[:18]
+        slug = re.sub(r"[^a-z0-9]+", "", norm_name(name).replace(" ", ""))[:18]
         dom = {"FR": "fr", "BE": "be", "NL": "nl"}[country]
         email = r.choice([f"contact@{slug}.{dom}", f"compta@{slug}.{dom}", f"{slug}@gmail.com"])
         lang = "fr" if country == "FR" or kw.pop("wal", False) else "en"
@@ -752,7 +753,8 @@ class World:
                     ev = START + timedelta(
                         days=r.randint(90, 330) if k == 0 else r.randint(120, 380)
                     )
-                    pf = f"PF{ev.year % 100:02d}-{r.randint(1, 250):04d}"
+                    self.pf_no += r.randint(1, 9)
+                    pf = f"PF{ev.year % 100:02d}-{self.pf_no:04d}"
                     amt = r.randint(6000, 42000) * 100 + r.choice([0, 0, 50, 80])
                     issue = ev + timedelta(days=2)
                     raw.append((issue, c.id, "invoice", amt, pf, 15))
@@ -936,6 +938,18 @@ def fr_list(items: list[str]) -> str:
     if len(items) == 1:
         return items[0]
     return ", ".join(items[:-1]) + " et " + items[-1]
+
+
+PLAIN_KINDS = {
+    "rf_structured",
+    "rf_clean",
+    "rf_spaced",
+    "rf_lowercase",
+    "rf_glued",
+    "invoice_number",
+    "invoice_number_bare",
+    "no_reference",
+}
 
 
 class Gen:
@@ -1171,12 +1185,14 @@ class Gen:
             cn = cns[0]
             tx.amount = opn + self.open[cn.id]
             tx.truth = self.take([d, cn])
-            if r.random() < 0.55:
+            if r.random() < 0.55 or private or len(cns) > 1:
                 cv = r.choice(fr_variants(cn))
                 tx.ustrd = (tx.ustrd or d.id) + r.choice([f" - {cv}", f" moins {cv}", f" / {cv}"])
                 if en:
                     tx.ustrd = tx.ustrd.replace("moins", "min")
-                tx.kind = "invoice_minus_credit_named"
+                tx.kind = (
+                    "invoice_minus_credit_named" if style != "none" else "credit_note_named_only"
+                )
             else:
                 tx.ustrd = (tx.ustrd + r.choice([" moins consignes", " - vidanges", ""])).strip()
                 tx.kind = "invoice_minus_credit_unnamed"
@@ -1247,7 +1263,7 @@ class Gen:
         elif roll < 0.215 and style != "none":
             self.typo(c, d, tx, style)
             tx.amount, tx.truth = opn, self.take([d])
-        elif roll < 0.235 and (c.entity == "BE01" or acct == "CCN"):
+        elif roll < 0.42 and c.country == "NL" and style != "none":
             fee = r.choice([250, 500, 750, 1200, 1500])
             tx.amount, tx.truth = opn - fee, self.take_part(d, opn - fee)
             tx.kind, tx.note = "short_bank_charges", f"{d.id} less {money(fee)} bank charges"
@@ -1267,7 +1283,8 @@ class Gen:
             tx.amount, tx.truth = opn, self.take([d])
             tx.note = f"pays {d.id}"
         if private:
-            tx.kind = "private_account_" + ("no_reference" if style == "none" else "named")
+            if tx.kind in PLAIN_KINDS:
+                tx.kind = "private_account_" + ("no_reference" if style == "none" else "named")
             tx.note += " from the manager's private account"
         if not tx.note:
             tx.note = f"pays {d.id}"
@@ -1313,7 +1330,9 @@ class Gen:
                 num = str(s2)
             lead = "Facture " if c.lang == "fr" else "Factuur "
             tx.ustrd, tx.cdtr_ref, tx.cdtr_issr = lead + num, "", ""
-            if other is None:
+            if style in ("bare", "fact_nr"):
+                tx.kind, tx.note = "typo_bare_number", f"pays {d.id}, number mistyped as {num}"
+            elif other is None:
                 tx.kind, tx.note = "typo_no_document", f"pays {d.id}, number mistyped as {num}"
             else:
                 tx.kind = "typo_other_customer_doc"
@@ -1953,7 +1972,7 @@ class Gen:
             self.other(
                 d(28),
                 "BFA",
-                -r.randint(3800000, 4600000),
+                -r.randint(1800000, 2200000),
                 "salaries",
                 "monthly salaries (bulk transfer)",
                 "PERSONNEL FBD",
@@ -1964,7 +1983,7 @@ class Gen:
             self.other(
                 d(15),
                 "BFA",
-                -r.randint(1400000, 1800000),
+                -r.randint(700000, 900000),
                 "urssaf",
                 "social charges",
                 "URSSAF NORD PAS DE CALAIS",
@@ -1975,7 +1994,7 @@ class Gen:
             self.other(
                 d(10),
                 "BFA",
-                -r.randint(1900000, 3100000),
+                -r.randint(900000, 1400000),
                 "excise_duty",
                 "excise duties on alcohol (douane)",
                 "DGDDI RECETTE DES DOUANES LILLE",
@@ -1983,12 +2002,12 @@ class Gen:
                 "debit",
                 out,
             )
-            for _ in range(4):
+            for _ in range(7):
                 b = r.choice(breweries)[0]
                 self.other(
                     d(r.randint(2, 27)),
                     "BFA",
-                    -r.randint(800000, 4200000),
+                    -r.randint(400000, 1500000),
                     "supplier_payment",
                     "we pay a brewery / supplier",
                     b,
@@ -2001,7 +2020,7 @@ class Gen:
                 self.other(
                     d(3 + 7 * wk),
                     "BFA",
-                    -r.randint(90000, 240000),
+                    -r.randint(60000, 140000),
                     "fuel_card",
                     "weekly fuel card statement",
                     "CARBUNORD CARTES FLOTTE",
@@ -2023,7 +2042,7 @@ class Gen:
             self.other(
                 d(5),
                 "BFA",
-                -648000,
+                -324000,
                 "truck_leasing",
                 "truck leasing instalment",
                 "NORDLEASE POIDS LOURDS SAS",
@@ -2034,7 +2053,7 @@ class Gen:
             self.other(
                 d(12),
                 "BFA",
-                -235000,
+                -162000,
                 "loan_repayment",
                 "loan instalment",
                 "BFA PRETS",
@@ -2042,32 +2061,33 @@ class Gen:
                 "debit",
                 ("LDAS", "CSLN", "RIMB"),
             )
+            sweep = r.randint(18, 26) * 100000
             self.other(
                 d(20),
-                "BFA",
-                -2000000,
+                "CCN",
+                -sweep,
                 "internal_transfer",
-                "to our CCN account",
+                "sweep to our BFA account",
                 "FLANDRES BOISSONS DISTRIBUTION",
-                "VIREMENT INTERNE VERS CCN",
+                "VIREMENT INTERNE VERS BFA",
                 "internal",
                 out,
             )
             self.other(
                 d(20),
-                "CCN",
-                2000000,
+                "BFA",
+                sweep,
                 "internal_transfer",
-                "from our BFA account",
+                "sweep from our CCN account",
                 "FLANDRES BOISSONS DISTRIBUTION",
-                "VIREMENT INTERNE DE BFA",
+                "VIREMENT INTERNE DE CCN",
                 "internal",
                 ("PMNT", "RCDT", "BOOK"),
             )
             self.other(
                 d(27),
                 "BHE",
-                -r.randint(1500000, 2500000),
+                -r.randint(300000, 500000),
                 "internal_transfer",
                 "cash pooling to the parent's BFA account",
                 "FLANDRES BOISSONS DISTRIBUTION",
@@ -2111,7 +2131,7 @@ class Gen:
             self.other(
                 d(25),
                 "BHE",
-                -r.randint(900000, 1300000),
+                -r.randint(400000, 600000),
                 "salaries",
                 "Belgian salaries",
                 "PERSONEEL FBB",
@@ -2122,7 +2142,7 @@ class Gen:
             self.other(
                 d(5),
                 "BHE",
-                -r.randint(300000, 450000),
+                -r.randint(120000, 180000),
                 "social_security",
                 "Belgian social security",
                 "ONSS-RSZ",
@@ -2133,7 +2153,7 @@ class Gen:
             self.other(
                 d(15),
                 "BHE",
-                -r.randint(600000, 1100000),
+                -r.randint(200000, 400000),
                 "excise_duty",
                 "Belgian excise duties",
                 "SPF FINANCES ACCISES",
@@ -2144,7 +2164,7 @@ class Gen:
             self.other(
                 d(r.randint(3, 25)),
                 "BHE",
-                -r.randint(500000, 1800000),
+                -r.randint(200000, 600000),
                 "supplier_payment",
                 "we pay a Belgian brewery",
                 "BROUWERIJ SCHELDELAND NV",
@@ -2152,6 +2172,31 @@ class Gen:
                 "debit",
                 out,
                 biban["BROUWERIJ SCHELDELAND NV"],
+            )
+            for _ in range(2):
+                b = r.choice(breweries)[0]
+                self.other(
+                    d(r.randint(2, 27)),
+                    "CCN",
+                    -r.randint(200000, 900000),
+                    "supplier_payment",
+                    "we pay a supplier from the CCN account",
+                    b,
+                    f"FACTURE {r.randint(10000, 99999)}",
+                    "debit",
+                    out,
+                    biban[b],
+                )
+            self.other(
+                d(r.randint(2, 27)),
+                "BHE",
+                -r.randint(50000, 200000),
+                "supplier_payment",
+                "we pay a Belgian packaging supplier",
+                "VERPAKKINGEN DE LEIE BV",
+                f"FACT {r.randint(250000, 259999)}",
+                "debit",
+                out,
             )
             if m in (3, 6, 9, 12) and y == 2025:
                 self.other(
@@ -2378,7 +2423,7 @@ class Controller:
         for m in P_KEN.finditer(work):
             k = m.group(1).replace(" ", "")
             if kenmerk_ok(k):
-                d = self.by_key.get(("FT", 2000 + int(k[5:7]), int(k[7:15])))
+                d = self.by_key.get(("FT", 2000 + int(k[6:8]), int(k[8:16])))
                 if d is not None:
                     add(d)
         work = P_KEN.sub(" ", work)
@@ -2705,7 +2750,7 @@ def mt940_write(
     def bal(tag, amt, d):
         return f":{tag}:{'C' if amt >= 0 else 'D'}{d:%y%m%d}EUR{mt_amount(amt)}"
 
-    lines.append(bal("60F", opening, first - timedelta(days=1) if False else first))
+    lines.append(bal("60F", opening, first - timedelta(days=1)))
     closing = opening
     for e in entries:
         t = e.txs[0]
