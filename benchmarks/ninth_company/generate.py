@@ -149,8 +149,20 @@ def strip_acc(s: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFD", s) if unicodedata.category(ch) != "Mn")
 
 
+TARGET_HOLIDAYS = {
+    date(2025, 1, 1),
+    date(2025, 4, 18),
+    date(2025, 4, 21),
+    date(2025, 5, 1),
+    date(2025, 12, 25),
+    date(2025, 12, 26),
+    date(2026, 1, 1),
+}
+
+
 def bday(d: date) -> date:
-    while d.weekday() >= 5:
+    """Next TARGET2 business day (banks book nothing on weekends and TARGET holidays)."""
+    while d.weekday() >= 5 or d in TARGET_HOLIDAYS:
         d += timedelta(days=1)
     return d
 
@@ -1281,6 +1293,8 @@ class Gen:
             tx.kind, tx.note = "escompte_deducted", f"{d.id} paid early less 2% discount"
         else:
             tx.amount, tx.truth = opn, self.take([d])
+            tx.note = f"pays {d.id}"
+        if not tx.note:
             tx.note = f"pays {d.id}"
         if private:
             if tx.kind in PLAIN_KINDS:
