@@ -711,6 +711,9 @@ class World:
             c = self.add_cust(full, "FR01", "cafe", "FR", habit=h)
             c.account = "CCN" if r.random() < 0.3 and h in ("each", "weekly", "onacc") else "BFA"
             c.iban_known = h == "sdd" or r.random() < 0.55
+        each = [c for c in self.custs if c.habit == "each"]
+        for a, b in zip(each[0:6:2], each[1:6:2], strict=True):
+            a.sister = b  # one owner, two cafés: sometimes pays both in one transfer
         rest = FR_REST[:26]
         for i, n in enumerate(rest):
             uniq(n)
@@ -1097,6 +1100,8 @@ class Gen:
             return lead + r.choice(fr_variants(d)), "", "invoice_number"
         if style == "kenmerk":
             k = d.kenmerk
+            if r.random() < 0.3:
+                return "", k, "nl_betalingskenmerk_structured"
             if r.random() < 0.4:
                 k = " ".join(k[i : i + 4] for i in range(0, 16, 4))
             return (
@@ -1188,7 +1193,8 @@ class Gen:
             e2e=self.e2e_for(c, d, style),
         )
         if c.entity == "BE01" and cref:
-            tx.cdtr_ref, tx.cdtr_issr = re.sub(r"\D", "", cref), "BBA"
+            tx.cdtr_ref = re.sub(r"\D", "", cref)
+            tx.cdtr_issr = "CUR" if len(tx.cdtr_ref) == 16 else "BBA"
         opn = self.open[d.id]
         if pre:
             tx.amount, tx.truth = opn, self.take([d])
@@ -1455,7 +1461,26 @@ class Gen:
         return d.due + timedelta(days=self.r.randint(lo, hi))
 
     def run_each(self, c: Cust, private: bool = False):
+        r = self.r
+        sister = getattr(c, "sister", None)
         for d in self.by_cust[c.id]:
+            if d.dtype == "invoice" and sister and self.open[d.id] > 0 and r.random() < 0.3:
+                when = self.when_ok(self.jitter_due(d))
+                other = self.open_docs(sister.id, when or END, "invoice")
+                if when and other:
+                    o = other[0]
+                    tx = Tx(
+                        self.open[d.id] + self.open[o.id],
+                        "owner_pays_two_cafes",
+                        f"the owner of both cafés pays {d.id} and {sister.id}'s {o.id}",
+                        payer_name=c.printed,
+                        payer_iban=c.iban,
+                        e2e="NOTPROVIDED",
+                        ustrd=f"Factures {d.id} + {o.id} ({strip_acc(sister.name)[:30]})",
+                    )
+                    tx.truth = self.take([d, o])
+                    self.add(when, self.acct(c), tx)
+                    continue
             if d.dtype == "invoice":
                 self.pay_single(
                     c, d, self.jitter_due(d), private=private, escompte_ok=c.segment == "rest"
