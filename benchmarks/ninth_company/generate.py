@@ -1689,7 +1689,6 @@ class Gen:
                     )
                     t2.truth = self.take(docs)
                     self.add(self.when_ok(w2), "BFA", t2)
-                    c.skip = w2
                     for d in self.by_cust[c.id]:
                         if d.dtype == "invoice" and d.issue > w2:
                             self.pay_single(c, d, self.jitter_due(d))
