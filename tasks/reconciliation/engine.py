@@ -41,6 +41,8 @@ from o2c.tasks.reconciliation.exceptions import (
     no_match_rows,
 )
 from o2c.tasks.reconciliation.fast_path import obvious_settlements
+from o2c.tasks.reconciliation.paid_citations import FULL as FULL_CITATION
+from o2c.tasks.reconciliation.paid_citations import cited_paid
 from o2c.tasks.reconciliation.payers import (
     known_ibans,
     name_candidates,
@@ -271,11 +273,14 @@ class _Run:
             )
             if claims.height == 0:
                 return
+            # Booked the same day, the bank's own order says which came first (the second of
+            # a transfer sent twice is the duplicate); its reference is what shows that order.
             order = claims.join(
-                todo.select("transaction_id", "booking_date"), on="transaction_id"
+                todo.select("transaction_id", "booking_date", "bank_reference"),
+                on="transaction_id",
             ).with_columns(
                 first=pl.col("transaction_id")
-                .sort_by("booking_date", "transaction_id")
+                .sort_by("booking_date", "bank_reference", "transaction_id", nulls_last=True)
                 .first()
                 .over("invoice_id")
             )
@@ -589,7 +594,10 @@ def _unmentioned_credit_note(
     FV26-00172", 500,00 short, and an avoir of 500,00 open on that customer): the one open credit
     note of the named invoices' customer, issued by the booking date, that makes the amount exact
     is netted. Two such credit notes, or none, add nothing (the shortfall is then the partial
-    payment or write-off rules' business)."""
+    payment or write-off rules' business). Several invoices named less an unnamed credit note
+    net it only when it is the customer's one open credit note: a list paid short while several
+    credit notes are open may be short for another reason (one invoice disputed, paid in part),
+    and which deduction the payer took is theirs to say."""
     credits = open_items.filter(pl.col("amount_open_cents") < 0).select(
         "invoice_id", "customer_id", "issue_date", rest="amount_open_cents"
     )
@@ -607,6 +615,7 @@ def _unmentioned_credit_note(
         .agg(
             customer_id=pl.col("customer_id").first(),
             n_customers=pl.col("customer_id").n_unique(),
+            n_named=pl.col("invoice_id").n_unique(),
             any_credit=(pl.col("amount_open_cents") < 0).any(),
             total=pl.col("amount_open_cents").sum(),
             rule=pl.col("rule").first(),
@@ -619,10 +628,21 @@ def _unmentioned_credit_note(
     )
     # (Other customers' transfers naming the same items were joined away: claims of several
     # customers are the other rules' business.)
+    issued = pl.col("issue_date").is_null() | (pl.col("issue_date") <= pl.col("booking_date"))
+    # How many credit notes each such transfer's customer had open when the money came.
+    open_then = (
+        short.select("transaction_id", "customer_id", "booking_date")
+        .join(credits.select("customer_id", "issue_date"), on="customer_id")
+        .filter(issued)
+        .group_by("transaction_id")
+        .agg(n_credits=pl.len())
+    )
     return (
         short.join(credits, on=["customer_id", "rest"])
-        .filter(pl.col("issue_date").is_null() | (pl.col("issue_date") <= pl.col("booking_date")))
+        .filter(issued)
         .filter(pl.len().over("transaction_id") == 1)
+        .join(open_then, on="transaction_id")
+        .filter((pl.col("n_named") == 1) | (pl.col("n_credits") == 1))
         .select("transaction_id", "invoice_id", "rule", confidence=pl.col("confidence") * 0.9)
     )
 
@@ -683,14 +703,29 @@ def _text_claims(
     # Weak keys (a short number) only count when the amount is exactly what the transfer's
     # numbers name together: alone ("facture 217"), or beside strong ones ("FA2026-00412+00437",
     # "factures 173, 175 et 182"); short or over by no more than the bank charges (a payer who
-    # adds the charges or rounds up: "Facture 270" with 0.01 more).
+    # adds the charges or rounds up: "Facture 270" with 0.01 more) when the payer is known as the
+    # customer of one of them: a short number and an amount that is not even exact, from
+    # anybody, are two coincidences ("REMISE CHEQUES N 7749680 1 CHQ" is no payment of invoice 1).
     tol = config.tolerance(pl.col("currency"))
     gap = pl.col("total") - pl.col("amount_cents")
+    weak = clear.filter(~pl.col("strong").all().over("transaction_id"))
+    vouched = (
+        weak.join(open_items.select("invoice_id", "customer_id"), on="invoice_id")
+        .join(payers.select("transaction_id", "customer_id"), on=["transaction_id", "customer_id"])
+        .select("transaction_id")
+        .unique()
+    )
     confirmed = (
-        _sign_total(clear.filter(~pl.col("strong").all().over("transaction_id")), todo, open_items)
+        _sign_total(weak, todo, open_items)
+        .join(vouched.with_columns(vouched=pl.lit(True)), on="transaction_id", how="left")
         .filter(
             (pl.col("total") == pl.col("amount_cents"))
-            | ((pl.col("amount_cents") > 0) & (gap != 0) & (gap.abs() <= tol))
+            | (
+                (pl.col("amount_cents") > 0)
+                & (gap != 0)
+                & (gap.abs() <= tol)
+                & pl.col("vouched").fill_null(False)
+            )
         )
         .select("transaction_id")
     )
@@ -715,6 +750,52 @@ def _text_claims(
 MAX_FUZZY_CANDIDATES = 10
 
 
+class _ClosedDocuments:
+    """Documents settled before the run (CLOSED_ITEM) and which transfers' texts write them in
+    full; their keys are built once, on the first transfer that needs them."""
+
+    def __init__(self, closed: pl.DataFrame, run_tx: pl.DataFrame) -> None:
+        self.closed = closed
+        self.run_tx = run_tx
+        self._keys: pl.DataFrame | None = None
+
+    def hits(self, transfers: pl.DataFrame, strength: float) -> pl.DataFrame:
+        """t, invoice_id, customer_id: the documents the texts of ``transfers`` (``t``) write by
+        a key at least that strong."""
+        out = {"t": pl.UInt32, "invoice_id": pl.String, "customer_id": pl.String}
+        if self.closed.height == 0 or transfers.height == 0:
+            return pl.DataFrame(schema=out)
+        if self._keys is None:
+            self._keys = invoice_keys(self.closed, carry=("customer_id",)).filter(
+                pl.col("strength") >= 0.95
+            )
+        texts = self.run_tx.select("t", "remittance_unstructured").join(
+            transfers.select("t"), on="t", how="semi"
+        )
+        found = text_hits(texts, self._keys.filter(pl.col("strength") >= strength), "t")
+        return found.select(list(out)).unique().cast(out)
+
+
+def _paid_rule_for(
+    items: pl.DataFrame,
+    hits: pl.DataFrame,
+    closed: _ClosedDocuments,
+    cited_elsewhere: list[pl.DataFrame],
+) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
+    """Transfers whose text writes in full only documents already paid (paid_citations.py): an
+    exception before the amount-only rules, kept as a doubt no later pass clears unless the
+    run's returns reopen documents."""
+
+    def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        exceptions = cited_paid(
+            todo, open_items, items, hits, closed.hits(todo.select("t"), FULL_CITATION)
+        )
+        cited_elsewhere.append(exceptions.select("transaction_id"))
+        return pl.DataFrame(schema=CANDIDATE), exceptions
+
+    return rule
+
+
 def _fuzzy_rule_for(
     customers: pl.DataFrame,
     aliases: pl.DataFrame,
@@ -722,8 +803,7 @@ def _fuzzy_rule_for(
     settled_later: Callable[[pl.Series], pl.DataFrame],
     hits: pl.DataFrame,
     items: pl.DataFrame,
-    closed: pl.DataFrame,
-    run_tx: pl.DataFrame,
+    closed: _ClosedDocuments,
     cited_elsewhere: list[pl.DataFrame],
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
     """One typo or a truncation: only neighbours that fit the transfer by amount or payer are
@@ -734,7 +814,7 @@ def _fuzzy_rule_for(
     (reference_amount_mismatch), never a guess. Anything else is an exception listing the best
     few. A text that writes in full the number of another document (``hits``: references.text_hits
     of the run, against every item ``items``; or a document settled before the run, ``closed``:
-    CLOSED_ITEM) cites that document, not a slip for its neighbour: it was paid already (a
+    _ClosedDocuments) cites that document, not a slip for its neighbour: it was paid already (a
     duplicate) or does not fit (issued later, another amount); which one the payer meant is
     finance's question. With ``config.correct_slips_onto_other_customers`` only a document of the
     neighbour's customer or of the payer's own (known by its IBAN) counts so; another customer's
@@ -744,24 +824,15 @@ def _fuzzy_rule_for(
 
     known = known_ibans(customers, aliases)
     strong = hits.filter(pl.col("strength") >= 0.95).select("t", "i")
-    closed_keys: list[pl.DataFrame] = []
 
     def cites_closed(mine: pl.DataFrame) -> pl.DataFrame:
         """transaction_id, customer_id (the document's), customer_id_n (the neighbour's) where
         the text of a transfer of ``mine`` writes in full a document settled before the run."""
         out = {"transaction_id": pl.String, "customer_id": pl.String, "customer_id_n": pl.String}
-        if closed.height == 0 or mine.height == 0:
-            return pl.DataFrame(schema=out)
-        if not closed_keys:  # indexed once, on the first transfer that needs it
-            closed_keys.append(
-                invoice_keys(closed, carry=("customer_id",)).filter(pl.col("strength") >= 0.95)
-            )
-        texts = mine.select("transaction_id", "t", customer_id_n="customer_id").join(
-            run_tx.select("t", "remittance_unstructured"), on="t"
-        )
-        found = text_hits(texts.select("t", "remittance_unstructured"), closed_keys[0], "t")
+        found = closed.hits(mine.select("t"), 0.95)
         return (
-            texts.join(found.select("t", "customer_id").unique(), on="t")
+            mine.select("transaction_id", "t", customer_id_n="customer_id")
+            .join(found.select("t", "customer_id").unique(), on="t")
             .select(list(out))
             .cast(out)
         )
@@ -1096,11 +1167,14 @@ def reconcile(
         pl.DataFrame(schema=DECISION) if decisions is None else decisions, DECISION, "decisions"
     )
     past = _conform(past_allocations, {**ALLOCATION, **ORIGIN_COLUMNS}, "past_allocations")
-    closed = _conform(
-        pl.DataFrame(schema=CLOSED_ITEM) if closed_items is None else closed_items,
-        CLOSED_ITEM,
-        "closed_items",
-    ).join(items.select("invoice_id"), on="invoice_id", how="anti")
+    closed = _ClosedDocuments(
+        _conform(
+            pl.DataFrame(schema=CLOSED_ITEM) if closed_items is None else closed_items,
+            CLOSED_ITEM,
+            "closed_items",
+        ).join(items.select("invoice_id"), on="invoice_id", how="anti"),
+        tx,
+    )
 
     run = _Run(tx, items, config)
     # (Without decisions no join at all: even a semi join of none hashes the million ids.)
@@ -1154,8 +1228,9 @@ def reconcile(
         name_rule_for(names, orders, items, config, run.settled),
         _text_rule_for(hits, customers, aliases, config),
         _fuzzy_rule_for(
-            customers, aliases, config, run.settled, hits, items, closed, tx, cited_elsewhere
+            customers, aliases, config, run.settled, hits, items, closed, cited_elsewhere
         ),
+        _paid_rule_for(items, hits, closed, cited_elsewhere),
         statement_rule_for(customers, aliases, config, run.settled),
         _payer_rule_for(customers, aliases, config, by_name=False, settled_later=run.settled),
         _payer_rule_for(customers, aliases, config, by_name=True, settled_later=run.settled),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date
 
@@ -14,13 +15,16 @@ MARTIN = "DE89370400440532013000"
 
 
 def test_two_transfers_cannot_settle_the_same_cents(run):
-    # Both name FA-1 (open 100,00): the earlier booked settles it; the later one finds it closed.
+    # Both name FA-1 (open 100,00): the earlier booked settles it; the later one finds it paid,
+    # and finance is asked about it with FA-1 as its candidate (a duplicate?).
     items = [item("FA-1", "C1", 10_000)]
     a = tx("ta", 10_000, booking_date=date(2026, 3, 3), remittance_unstructured="FA-1")
     b = tx("tb", 10_000, booking_date=date(2026, 3, 2), remittance_unstructured="FA-1")
     r = run([a, b], items)
     assert pairs(r) == [("tb", "FA-1", 10_000, "payment", "invoice_number")]
-    assert r.exceptions.rows() == [("ta", "no_match", "[]")]
+    [(tx_id, reason, candidates)] = r.exceptions.rows()
+    assert (tx_id, reason) == ("ta", "cites_paid_document")
+    assert [c["invoice_ids"] for c in json.loads(candidates)] == [["FA-1"]]
 
 
 def test_two_partial_payments_of_one_invoice_are_both_applied(run):

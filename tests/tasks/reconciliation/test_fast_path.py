@@ -72,7 +72,7 @@ def test_contested_invoices_are_left_to_the_cascade():
 
 def test_the_engine_settles_the_same_with_or_without_contest(run):
     # t2 is obvious; t1's reference and t3's text both name FA-1, so the cascade decides: rule 1
-    # first, so t1 settles FA-1 and t3 finds it closed.
+    # first, so t1 settles FA-1 and t3 finds it paid (finance's question: it names FA-1).
     txs = [
         tx("t1", 10_000, remittance_structured="RF18539007547034", booking_date=date(2026, 3, 5)),
         tx("t2", 20_000, remittance_unstructured="FA-2024-00002"),
@@ -83,4 +83,6 @@ def test_the_engine_settles_the_same_with_or_without_contest(run):
         ("t1", "FA-2024-00001", 10_000, "payment", "structured_reference"),
         ("t2", "FA-2024-00002", 20_000, "payment", "invoice_number"),
     ]
-    assert dict(r.exceptions.select("transaction_id", "reason").iter_rows()) == {"t3": "no_match"}
+    assert dict(r.exceptions.select("transaction_id", "reason").iter_rows()) == {
+        "t3": "cites_paid_document"
+    }
