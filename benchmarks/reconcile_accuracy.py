@@ -83,6 +83,7 @@ WRITTEN = {
     "blind": (HERE / "blind_company" / "generate.py", 47),
     "unseen": (HERE / "unseen_company" / "generate.py", 53),
     "eighth": (HERE / "eighth_company" / "generate.py", 61),
+    "ninth": (HERE / "ninth_company" / "generate.py", 71),
 }
 TARGET_EXACT, TARGET_PRECISION = 98.0, 99.9
 # The demo's lines for a person: not a customer's payment, or a slipped or cut number that is
