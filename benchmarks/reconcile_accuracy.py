@@ -43,7 +43,7 @@ Targets (issue 15): on each company >= 98 % of auto lines exactly right, precisi
 amount, 100 % of person lines left to a person (undone reversals aside).
 
     .venv/bin/python benchmarks/reconcile_accuracy.py
-        [--company all|demo|independent|holdout|fresh|sealed|blind|unseen|eighth]
+        [--company all|demo|independent|holdout|fresh|sealed|blind|unseen|eighth|ninth|tenth]
         [--demo-invoices 20000] [--invoices 1500] [--wrong]
 """
 
@@ -84,6 +84,7 @@ WRITTEN = {
     "unseen": (HERE / "unseen_company" / "generate.py", 53),
     "eighth": (HERE / "eighth_company" / "generate.py", 61),
     "ninth": (HERE / "ninth_company" / "generate.py", 71),
+    "tenth": (HERE / "tenth_company" / "generate.py", 83),
 }
 TARGET_EXACT, TARGET_PRECISION = 98.0, 99.9
 # The demo's lines for a person: not a customer's payment, or a slipped or cut number that is

@@ -299,11 +299,12 @@ class _Run:
 
 
 def _reference_rule_for(
-    pairs: pl.DataFrame,
+    pairs: pl.DataFrame, hits: pl.DataFrame
 ) -> Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]:
     """Rule 1 over references.structured_pairs (of every item: a reversal may reopen any); an
-    invoice paid less the one open credit note of its customer that makes the amount is netted
-    (an LCR or direct debit collected net of a credit note)."""
+    invoice paid less a credit note of its customer that makes the amount exact is netted: one
+    the text names in full ("RF91FB25000498", "moins AV 2025-00028"), or the one open credit note
+    that fits (an LCR or direct debit collected net of a credit note)."""
 
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         found = (
@@ -316,11 +317,62 @@ def _reference_rule_for(
                 confidence=pl.lit(1.0),
             )
         )
-        # Paid less the customer's one credit note that makes it exact, as rules 2-3 read it.
-        found = pl.concat([found, _unmentioned_credit_note(todo, open_items, found)])
-        return found, pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+        # Paid less the customer's credit notes the text names, or the one that makes it exact.
+        named = _named_credit_notes(todo, open_items, found, hits)
+        found = pl.concat([found, named])
+        unnamed = _unmentioned_credit_note(todo, open_items, found).join(
+            named, on="transaction_id", how="anti"
+        )
+        return pl.concat([found, unnamed]), pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
 
     return rule
+
+
+def _named_credit_notes(
+    todo: pl.DataFrame, open_items: pl.DataFrame, found: pl.DataFrame, hits: pl.DataFrame
+) -> pl.DataFrame:
+    """Claims on the open credit notes a transfer's text writes in full (``hits``: t, i,
+    strength) beside the documents its reference names (``found``), when they are the same
+    customer's and together make the amount exact."""
+    if found.height == 0:
+        return found.clear()
+    credits = open_items.filter(pl.col("amount_open_cents") < 0).select(
+        "i", "invoice_id", "customer_id", cn="amount_open_cents"
+    )
+    named = (
+        hits.filter(pl.col("strength") >= 0.95)
+        .join(todo.select("t", "transaction_id"), on="t")
+        .join(found.select("transaction_id").unique(), on="transaction_id", how="semi")
+        .select("transaction_id", "i")
+        .unique()
+        .join(credits, on="i")
+        .drop("i")
+    )
+    owed = (
+        found.join(
+            open_items.select("invoice_id", "customer_id", "amount_open_cents"), on="invoice_id"
+        )
+        .group_by("transaction_id")
+        .agg(
+            customer_id=pl.col("customer_id").first(),
+            n_customers=pl.col("customer_id").n_unique(),
+            total=pl.col("amount_open_cents").sum(),
+        )
+        .filter(pl.col("n_customers") == 1)
+    )
+    exact = (
+        named.join(owed, on=["transaction_id", "customer_id"])
+        .join(todo.select("transaction_id", "amount_cents"), on="transaction_id")
+        .filter(
+            (pl.col("total") + pl.col("cn").sum().over("transaction_id")) == pl.col("amount_cents")
+        )
+    )
+    return exact.select(
+        "transaction_id",
+        "invoice_id",
+        rule=pl.lit(Rule.STRUCTURED_REFERENCE),
+        confidence=pl.lit(1.0),
+    )
 
 
 def _sign_total(claims: pl.DataFrame, todo: pl.DataFrame, open_items: pl.DataFrame) -> pl.DataFrame:
@@ -1223,7 +1275,7 @@ def reconcile(
     # Transfers whose typed number is another existing document: the doubt outlives any pass.
     cited_elsewhere: list[pl.DataFrame] = []
     rules = [
-        _reference_rule_for(pairs),
+        _reference_rule_for(pairs, hits),
         _netting_unmentioned_credit_notes(order_rule_for(orders, items, config, run.settled)),
         name_rule_for(names, orders, items, config, run.settled),
         _text_rule_for(hits, customers, aliases, config),

@@ -112,6 +112,9 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
             # "FR-26-10025" is how LNV-FR-26-10025 is written short, and its "FR" is what tells
             # it from the credit note LNV-AV-26-10025.
             series=up.str.extract(r"[A-Z][^A-Z0-9]+([A-Z]+)[^A-Z0-9]*[0-9]", 1),
+            # The year written short: "FA24-011271" for FA2024-011271, "AV25-00275" for
+            # AV2025-00275 (the letters, the year's last two digits, then the number).
+            short_year=up.str.extract(r"^([A-Z]+[^A-Z0-9]?)20[0-9]{2}", 1).is_not_null(),
         )
         .filter(pl.col("digits") != "")  # a key without digits is no invoice number
         .with_columns(full_stripped=pl.col("letters") + pl.col("stripped"))
@@ -143,6 +146,14 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
         ),
         base.filter(pl.col("series").is_not_null()).select(
             *ids, key=pl.col("series") + digits, strength=pl.lit(1.0)
+        ),
+        base.filter(pl.col("short_year")).select(
+            *ids, key=pl.col("letters") + digits.str.slice(2), strength=pl.lit(1.0)
+        ),
+        base.filter(pl.col("short_year") & (stripped != digits)).select(
+            *ids,
+            key=pl.col("letters") + digits.str.slice(2, 2) + stripped.str.slice(4),
+            strength=pl.lit(1.0),
         ),
         base.filter(pl.col("series").is_not_null() & (stripped != digits)).select(
             *ids, key=pl.col("series") + stripped, strength=pl.lit(1.0)
@@ -465,6 +476,10 @@ def invoice_numbers(
     else:
         ids = transactions.lazy().select("transaction_id", "t")
         raw = hits.lazy().join(ids.select("t"), on="t", how="semi")
+    # Per run of text, its best key over every item the hits cover, open or not: a number written
+    # with its series' letters ("FA2025-000113", paid) names that document, not another series'
+    # open one that shares its digits (AV2025-00113).
+    best = raw.group_by("t", "chain_no").agg(best=pl.col("strength").max())
     # Keys of the whole run first, then only the hits on what is still open (far fewer rows).
     hits = raw.join(open_items.lazy().select("invoice_id"), on="invoice_id", how="semi")
     # Whether each document was issued when the money came (a number two documents share names
@@ -502,7 +517,11 @@ def invoice_numbers(
         )
     # Per run of text, keep the invoices reached by its best key; a longer run beats a shorter one
     # it contains ("2024 00123" beats "00123").
-    hits = hits.filter(pl.col("strength") == pl.col("strength").max().over("t", "chain_no"))
+    hits = (
+        hits.join(best, on=["t", "chain_no"])
+        .filter(pl.col("strength") == pl.col("best"))
+        .drop("best")
+    )
     hits = hits.with_columns(longest=pl.col("length").max().over("t", "chain_no", "start"))
     longest = pl.col("length") == pl.col("longest")
     per_run = hits.group_by("t", "chain_no", "start").agg(

@@ -7,8 +7,14 @@ from datetime import date
 import polars as pl
 import pytest
 
-from o2c.models.schemas import ALLOCATION, BANK_TRANSACTION, CUSTOMER, OPEN_ITEM, PAYER_ALIAS
-from o2c.tasks.reconciliation.engine import DECISION, ReconciliationResult, reconcile
+from o2c.models.schemas import (
+    ALLOCATION,
+    BANK_TRANSACTION,
+    CUSTOMER,
+    OPEN_ITEM,
+    PAYER_ALIAS,
+)
+from o2c.tasks.reconciliation.engine import CLOSED_ITEM, DECISION, ReconciliationResult, reconcile
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS
 
 
@@ -72,7 +78,15 @@ def run():
     """reconcile() over row dicts, with sensible empty defaults."""
 
     def _run(
-        transactions, items, *, customers=CUSTOMERS, aliases=(), past=(), decisions=(), config=None
+        transactions,
+        items,
+        *,
+        customers=CUSTOMERS,
+        aliases=(),
+        past=(),
+        decisions=(),
+        config=None,
+        closed=(),
     ):
         return reconcile(
             *inputs(
@@ -84,6 +98,7 @@ def run():
                 decisions=decisions,
             ),
             config=config,
+            closed_items=frame(list(closed), CLOSED_ITEM),
         )
 
     return _run

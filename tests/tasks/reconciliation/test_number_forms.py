@@ -105,3 +105,40 @@ def test_a_short_number_with_a_few_cents_more_settles_and_keeps_the_rest_as_cred
         ("t1", None, 1, "unapplied_credit", "overpayment_credit"),
         ("t1", "F2025-00270", 171_000, "payment", "invoice_number"),
     ]
+
+
+def test_a_number_written_with_its_year_short_names_its_invoice(run):
+    # "FA24-011271" is FA2024-011271; "AV25-00275" the credit note AV2025-00275 deducted.
+    items = [
+        item("FA2024-011271", "C1", 46_740),
+        item("FA2025-000608", "C1", 32_351),
+        item("AV2025-00231", "C1", -3_000),
+        item("AV2025-00275", "C1", -10_200),
+    ]
+    over = tx("t1", 120_840, remittance_unstructured="FACT FA24-011271")
+    listed = tx(
+        "t2", 19_151, remittance_unstructured="Fact FA2025000608 - AV-2025-00231 - AV25-00275"
+    )
+    got = pairs(run([over, listed], items))
+    assert ("t1", "FA2024-011271", 46_740, "payment", "invoice_number") in got
+    assert [p[1:3] for p in got if p[0] == "t2"] == [
+        ("AV2025-00231", -3_000),
+        ("AV2025-00275", -10_200),
+        ("FA2025-000608", 32_351),
+    ]
+
+
+def test_the_series_letters_say_which_document_even_when_it_is_paid(run):
+    # "REMBOURSEMENT TROP PERCU FA2025-000113": the invoice, paid (by its RF, rule 1); the
+    # credit note AV2025-00113 shares its digits but is not what the text names.
+    items = [
+        item("FA2025-000113", "C1", 4_800, reference="RF18539007547034"),
+        item("AV2025-00113", "C1", -4_800),
+    ]
+    paid = tx("t1", 4_800, remittance_structured="RF18539007547034")
+    refund = tx(
+        "t2", -169_419, booking_date=date(2026, 3, 9),
+        remittance_unstructured="REMBOURSEMENT TROP PERCU FA2025-000113",
+    )  # fmt: skip
+    got = pairs(run([paid, refund], items))
+    assert got == [("t1", "FA2025-000113", 4_800, "payment", "structured_reference")]
