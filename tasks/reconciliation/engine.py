@@ -66,6 +66,7 @@ from o2c.tasks.reconciliation.references import (
     one_slip_apart,
     run_links,
     text_hits,
+    with_best_key,
 )
 from o2c.tasks.reconciliation.reversals import ORIGIN_COLUMNS, is_return, reversal_allocations
 from o2c.tasks.reconciliation.statements_of_account import statement_rule_for
@@ -273,19 +274,22 @@ class _Run:
             )
             if claims.height == 0:
                 return
+            # Only invoices several transfers claim need an order (most have one claimant).
             # Booked the same day, the bank's own order says which came first (the second of
             # a transfer sent twice is the duplicate); its reference is what shows that order.
-            order = claims.join(
-                todo.select("transaction_id", "booking_date", "bank_reference"),
-                on="transaction_id",
-            ).with_columns(
-                first=pl.col("transaction_id")
-                .sort_by("booking_date", "bank_reference", "transaction_id", nulls_last=True)
-                .first()
-                .over("invoice_id")
-            )
+            contested = claims.filter(pl.len().over("invoice_id") > 1)
             losers = (
-                order.filter(pl.col("first") != pl.col("transaction_id"))
+                contested.join(
+                    todo.select("transaction_id", "booking_date", "bank_reference"),
+                    on="transaction_id",
+                )
+                .with_columns(
+                    first=pl.col("transaction_id")
+                    .sort_by("booking_date", "bank_reference", "transaction_id", nulls_last=True)
+                    .first()
+                    .over("invoice_id")
+                )
+                .filter(pl.col("first") != pl.col("transaction_id"))
                 .select("transaction_id")
                 .unique()
             )
@@ -1253,7 +1257,7 @@ def reconcile(
     # The buyer's order numbers read in the texts; their digits are no invoice number.
     orders = order_links(run.pending, items)
     names = name_links(run.pending, items)
-    hits = without_order_runs(hits, run.pending, orders)
+    hits = with_best_key(without_order_runs(hits, run.pending, orders).lazy()).collect()
     run.record(_document_allocations(run.pending, run.open_positive(), config))
     # A number written before its document existed: set aside for finance, whatever follows.
     early = cited_before_issue(run.pending, items, hits, pairs, orders)

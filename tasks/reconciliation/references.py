@@ -114,7 +114,9 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
             series=up.str.extract(r"[A-Z][^A-Z0-9]+([A-Z]+)[^A-Z0-9]*[0-9]", 1),
             # The year written short: "FA24-011271" for FA2024-011271, "AV25-00275" for
             # AV2025-00275 (the letters, the year's last two digits, then the number).
-            short_year=up.str.extract(r"^([A-Z]+[^A-Z0-9]?)20[0-9]{2}", 1).is_not_null(),
+            # (A year, then a separator or a sequence of four digits or more: "FA200123" is
+            # number 200123, not 123 of 2001.)
+            short_year=up.str.contains(r"^[A-Z]+[^A-Z0-9]?20[0-9]{2}(?:[^0-9]|[0-9]{4})"),
         )
         .filter(pl.col("digits") != "")  # a key without digits is no invoice number
         .with_columns(full_stripped=pl.col("letters") + pl.col("stripped"))
@@ -438,6 +440,12 @@ def _text_hits(texts: pl.LazyFrame, keys: pl.LazyFrame, id_col: str) -> pl.LazyF
     return _text_keys(_chains(texts, id_col), id_col).join(keys, on="key").drop("key", "variable")
 
 
+def with_best_key(hits: pl.LazyFrame) -> pl.LazyFrame:
+    """hits with ``best``: the strongest key of each run of text (t, chain_no) over every item
+    they cover, open or not (invoice_numbers keeps only what that key names)."""
+    return hits.with_columns(best=pl.col("strength").max().over("t", "chain_no"))
+
+
 def text_hits(transactions: pl.DataFrame, keys: pl.DataFrame, id_col: str) -> pl.DataFrame:
     """id_col, chain_no, start, length, invoice_id (and what keys carry), strength: every run of
     every remittance text that equals some invoice's key, open or not. The costly half of rules
@@ -479,7 +487,9 @@ def invoice_numbers(
     # Per run of text, its best key over every item the hits cover, open or not: a number written
     # with its series' letters ("FA2025-000113", paid) names that document, not another series'
     # open one that shares its digits (AV2025-00113).
-    best = raw.group_by("t", "chain_no").agg(best=pl.col("strength").max())
+    # (Hits that carry it, with_best_key, were ranked once for the whole run.)
+    if "best" not in raw.collect_schema().names():
+        raw = with_best_key(raw)
     # Keys of the whole run first, then only the hits on what is still open (far fewer rows).
     hits = raw.join(open_items.lazy().select("invoice_id"), on="invoice_id", how="semi")
     # Whether each document was issued when the money came (a number two documents share names
@@ -517,11 +527,7 @@ def invoice_numbers(
         )
     # Per run of text, keep the invoices reached by its best key; a longer run beats a shorter one
     # it contains ("2024 00123" beats "00123").
-    hits = (
-        hits.join(best, on=["t", "chain_no"])
-        .filter(pl.col("strength") == pl.col("best"))
-        .drop("best")
-    )
+    hits = hits.filter(pl.col("strength") == pl.col("best")).drop("best")
     hits = hits.with_columns(longest=pl.col("length").max().over("t", "chain_no", "start"))
     longest = pl.col("length") == pl.col("longest")
     per_run = hits.group_by("t", "chain_no", "start").agg(
