@@ -578,7 +578,9 @@ class World:
             c = self.add_customer(
                 f"{nm} {rng.choice(ES_FORMS)}", "ES01", "ES", "esfood", "EUR", "ES01_EUR"
             )
-            c.method = rng.choice(["transfer", "dd", "dd", "confirming", "confirming", "pagare"])
+            c.method = rng.choice(
+                ["transfer", "dd", "dd", "confirming", "confirming", "pagare", "pagare"]
+            )
             c.habit["po"] = rng.random() < 0.4
         for nm in ES_ECOM:
             c = self.add_customer(
@@ -812,6 +814,8 @@ class World:
         return did, self.docs_by_id.get(did)
 
     def line(self, account, d, amount, case, allocs, note, vis, btc="PMNT/RCDT/ESCT"):
+        if account == "FR01_GBP" and btc == "PMNT/RCDT/ESCT":
+            btc = "PMNT/RCDT/XBCT"  # GBP from the UK: cross-border credit transfer
         ln = Line(
             account=account,
             booking=d,
@@ -1163,7 +1167,7 @@ class World:
             "acompte": 3,
             "over_small": 2,
             "over_large": 1,
-            "duplicate": 1.5,
+            "duplicate": 1.2,
             "typo": 4,
             "cn": 0,
             "multi": 6,
@@ -1176,8 +1180,8 @@ class World:
         }
         cn = self.open_cn(c, inv.due + timedelta(days=30))
         if cn is not None:
-            table["cn"] = 8
-            table["multi_cn"] = 4
+            table["cn"] = 14
+            table["multi_cn"] = 5
         if c.habit.get("proforma"):
             table["early"] = 25
         if c.country == "ES":
@@ -1337,10 +1341,19 @@ class World:
             iban=rand_iban(self.rng, c.country),
         )
 
+    def avoid_cn(self, c, inv, part):
+        """Keep a part payment from looking exactly like 'invoice less an open credit note'."""
+        while any(
+            x.dtype == "credit_note" and x.open < 0 and inv.open + x.open == part
+            for x in self.cust_docs[c.cid]
+        ):
+            part += D("7.00")
+        return part
+
     def sc_partial(self, c, inv, cn):
         rng = self.rng
         d = self.when(c, inv.due)
-        part = q(inv.open * D(rng.choice(["0.3", "0.5", "0.4", "0.6"])))
+        part = self.avoid_cn(c, inv, q(inv.open * D(rng.choice(["0.3", "0.5", "0.4", "0.6"]))))
         txt, toks = self.t_one(c, inv)
         word = rng.random() < 0.5
         if word:
@@ -1371,7 +1384,7 @@ class World:
     def sc_acompte(self, c, inv, cn):
         rng = self.rng
         d = business_day(max(inv.issue - timedelta(days=rng.randint(5, 20)), START))
-        part = q(inv.open * D("0.3"))
+        part = self.avoid_cn(c, inv, q(inv.open * D("0.3")))
         if inv.po:
             toks = [{"kind": "po", "w": inv.po, "typo": False}]
             txt = f"ACOMPTE 30% COMMANDE {inv.po}"
@@ -1684,6 +1697,7 @@ class World:
             )
         elif sc in ("rate", "acconto"):
             first = q(inv.open / 2) if sc == "rate" else q(inv.open * D("0.3"))
+            first = self.avoid_cn(c, inv, first)
             word = "1a rata fattura n." if sc == "rate" else "Acconto fattura n."
             txt, toks = self.t_bare(c, inv, word, with_year=True)
             self.cust_line(
@@ -1715,6 +1729,7 @@ class World:
         sc = self.pick(
             {
                 "inv": 30,
+                "strd_rf": 12,
                 "bare": 18,
                 "short": 22,
                 "two": 12,
@@ -1738,6 +1753,19 @@ class World:
                 "pays one invoice naming its number",
                 [txt],
                 toks,
+            )
+        elif sc == "strd_rf":
+            # the payer's bank software copies the RF into the structured creditor reference
+            self.cust_line(
+                c,
+                d,
+                inv.open,
+                [(inv.did, inv.open)],
+                "rf_structured",
+                "RF creditor reference sent in Strd/CdtrRefInf",
+                [rng.choice(["", "EMBALLAGES CATALANS", "PACKAGING"])],
+                [{"kind": "rf", "w": inv.reference, "typo": False}],
+                strd_ref=inv.reference,
             )
         elif sc == "bare":
             txt, toks = self.t_bare(c, inv, "INV")
@@ -2033,7 +2061,10 @@ class World:
         by_week: dict[tuple, list] = defaultdict(list)
         for inv in self.pagare_queue:
             d = business_day(max(inv.due + timedelta(days=rng.randint(0, 3)), START))
-            by_week[d.isocalendar()[:2]].append((d, inv))
+            if rng.random() < 0.55:
+                by_week[(d.year, d.month, d.day, inv.did)].append((d, inv))  # credited alone
+            else:
+                by_week[(d.year, d.month, 40 + (d.day > 15), "")].append((d, inv))
         for n, key in enumerate(sorted(by_week)):
             items = by_week[key]
             d = max(x[0] for x in items)
@@ -2176,7 +2207,7 @@ class World:
             self.other(
                 A,
                 date(y, mo, 27),
-                -q(rng.uniform(118000, 126000)),
+                -q(rng.uniform(54000, 59000)),
                 "salaries",
                 "monthly payroll",
                 "",
@@ -2187,7 +2218,7 @@ class World:
             self.other(
                 A,
                 date(y, mo, 15),
-                -q(rng.uniform(52000, 58000)),
+                -q(rng.uniform(23000, 26500)),
                 "social_charges",
                 "URSSAF contributions",
                 "URSSAF LANGUEDOC ROUSSILLON",
@@ -2198,7 +2229,7 @@ class World:
             self.other(
                 A,
                 date(y, mo, 19),
-                -q(rng.uniform(38000, 61000)),
+                -q(rng.uniform(6000, 14000)),
                 "vat_payment",
                 "monthly VAT return (CA3)",
                 "DGFIP",
@@ -2209,7 +2240,7 @@ class World:
             self.other(
                 A,
                 date(y, mo, 8),
-                -q(rng.uniform(14000, 23000)),
+                -q(rng.uniform(5000, 9000)),
                 "energy",
                 "electricity for the corrugators",
                 "EDF ENTREPRISES",
@@ -2217,7 +2248,7 @@ class World:
                 "debit_other",
                 "PMNT/IDDT/ESDD",
             )
-            for _k in range(rng.randint(3, 5)):
+            for _k in range(round(rng.randint(3, 5) * self.n_invoices / 1500)):
                 sup = rng.choice(
                     [
                         "PAPETERIES DU MIDI",
@@ -2230,7 +2261,7 @@ class World:
                 self.other(
                     A,
                     date(y, mo, rng.randint(1, 28)),
-                    -q(rng.uniform(8000, 95000)),
+                    -q(rng.uniform(3500, 21000)),
                     "supplier_payment",
                     f"raw material supplier {sup}",
                     sup,
@@ -2241,7 +2272,7 @@ class World:
             self.other(
                 A,
                 date(y, mo, 10),
-                -q(rng.uniform(6000, 14000)),
+                -q(rng.uniform(2000, 5000)),
                 "transport",
                 "carrier invoices",
                 "TRANSPORTS ROIG SA",
@@ -2298,7 +2329,7 @@ class World:
                 self.other(
                     A,
                     date(y, mo, rng.randint(5, 25)),
-                    -D("150000.00"),
+                    -D("40000.00"),
                     "own_account_transfer",
                     "to the savings account",
                     "",
@@ -2311,7 +2342,7 @@ class World:
                 self.other(
                     A,
                     date(y, mo, rng.randint(5, 25)),
-                    D("60000.00"),
+                    D("35000.00"),
                     "own_account_transfer",
                     "from the savings account",
                     "",
@@ -2361,7 +2392,7 @@ class World:
                 self.other(
                     A,
                     date(y, mo, 12),
-                    D("450000.00"),
+                    D("180000.00"),
                     "loan_disbursement",
                     "new loan for the second corrugator",
                     "BANQUE DU ROUSSILLON",
@@ -2374,7 +2405,7 @@ class World:
             self.other(
                 B,
                 date(y, mo, 28),
-                -q(rng.uniform(46000, 51000)),
+                -q(rng.uniform(29000, 32000)),
                 "salaries",
                 "nóminas",
                 "",
@@ -2385,7 +2416,7 @@ class World:
             self.other(
                 B,
                 date(y, mo, 26),
-                -q(rng.uniform(15000, 17500)),
+                -q(rng.uniform(9500, 10800)),
                 "social_charges",
                 "Seguridad Social",
                 "TESORERIA GENERAL SEGURIDAD SOCIAL",
@@ -2397,7 +2428,7 @@ class World:
                 self.other(
                     B,
                     date(y, mo, 20),
-                    -q(rng.uniform(30000, 60000)),
+                    -q(rng.uniform(9000, 19000)),
                     "vat_payment",
                     "IVA modelo 303",
                     "AGENCIA TRIBUTARIA",
@@ -2408,7 +2439,7 @@ class World:
             self.other(
                 B,
                 date(y, mo, 9),
-                -q(rng.uniform(5000, 9000)),
+                -q(rng.uniform(2500, 4500)),
                 "energy",
                 "electricity",
                 "ENDESA ENERGIA SAU",
@@ -2419,7 +2450,7 @@ class World:
             self.other(
                 B,
                 date(y, mo, rng.randint(5, 25)),
-                -q(rng.uniform(20000, 70000)),
+                -q(rng.uniform(8000, 26000)),
                 "supplier_payment",
                 "goods bought from Perpignan and local board",
                 "CARTONAJES DEL VALLES SA",
@@ -2453,7 +2484,7 @@ class World:
                 self.other(
                     B,
                     date(y, mo, rng.randint(3, 26)),
-                    q(rng.uniform(20000, 60000)),
+                    q(rng.uniform(4000, 15000)),
                     "own_account_transfer",
                     "from the ES01 reserve account",
                     "",
@@ -2474,6 +2505,75 @@ class World:
                     "credit_other",
                     "PMNT/CCRD/POSD",
                 )
+            # more FR01 / ES01 overheads
+            self.other(
+                A,
+                date(y, mo, 6),
+                -q(rng.uniform(300, 900)),
+                "telecom",
+                "phones and internet",
+                "ORANGE BUSINESS",
+                f"PRLV ORANGE BUSINESS {mo:02d}/{y}",
+                "debit_other",
+                "PMNT/IDDT/ESDD",
+            )
+            self.other(
+                A,
+                date(y, mo, 12),
+                -q(rng.uniform(4200, 4900)),
+                "pension_contributions",
+                "supplementary pensions",
+                "MALAKOFF HUMANIS",
+                f"PRLV MALAKOFF RETRAITE COMPL {mo:02d}/{y}",
+                "debit_other",
+                "PMNT/IDDT/ESDD",
+            )
+            self.other(
+                A,
+                date(y, mo, 4),
+                -q(rng.uniform(60, 260)),
+                "bank_fees",
+                "card acquiring commission",
+                "",
+                "COMMISSION TPE CB",
+                "debit_other",
+                "ACMT/MDOP/CHRG",
+            )
+            if mo in (1, 4, 7, 10):
+                self.other(
+                    A,
+                    date(y, mo, 15),
+                    -q(rng.uniform(2800, 3600)),
+                    "insurance",
+                    "factory insurance",
+                    "AXA FRANCE IARD",
+                    "PRLV AXA MULTIRISQUE INDUSTRIELLE",
+                    "debit_other",
+                    "PMNT/IDDT/ESDD",
+                )
+            for _k in range(rng.randint(1, 2)):
+                self.other(
+                    B,
+                    date(y, mo, rng.randint(2, 27)),
+                    -q(rng.uniform(1500, 9000)),
+                    "supplier_payment",
+                    "local supplier",
+                    "TINTAS Y ADHESIVOS MARESME SL",
+                    "TRANSFERENCIA PROVEEDOR TINTAS",
+                    "debit_other",
+                    "PMNT/ICDT/ESCT",
+                )
+            self.other(
+                B,
+                date(y, mo, 7),
+                -q(rng.uniform(180, 420)),
+                "telecom",
+                "telefonía",
+                "TELEFONICA DE ESPANA SAU",
+                f"RECIBO MOVISTAR {mo:02d}/{y}",
+                "debit_other",
+                "PMNT/IDDT/ESDD",
+            )
             # FR01 GBP account
             C = "FR01_GBP"
             self.other(
@@ -2724,7 +2824,7 @@ ACCT_IBAN = {
     "ES01_EUR": make_iban("ES", "3140" + "0001" + "91" + "0012345678"),
     "FR01_GBP": make_iban("FR", "14265" + "00100" + "08765432100" + "91"),
 }
-OPENING = {"FR01_EUR": D("412650.33"), "ES01_EUR": D("96410.08"), "FR01_GBP": D("18250.40")}
+OPENING = {"FR01_EUR": D("412650.33"), "ES01_EUR": D("196410.08"), "FR01_GBP": D("18250.40")}
 MT_CODES = {
     "RCDT": "NTRF",
     "ICDT": "NTRF",
