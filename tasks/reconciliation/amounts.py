@@ -332,13 +332,19 @@ def amount_matches(
             "transaction_id", "phantom", invoice_ids=pl.concat_list("invoice_id"), size=pl.lit(1)
         )
     )
-    solutions = pl.concat([solved, near.cast(solved.schema)]).with_columns(
-        n=pl.len().over("transaction_id"), is_set=pl.col("size") > 1
-    )
-    # One answer, but a set found by a search that did not see all the payer's items, or an item
-    # a later transfer paid: unproven.
+    solutions = pl.concat(
+        [
+            solved.with_columns(is_near=pl.lit(False)),
+            near.cast(solved.schema).with_columns(is_near=pl.lit(True)),
+        ]
+    ).with_columns(n=pl.len().over("transaction_id"), is_set=pl.col("size") > 1)
+    # One answer, but a set found (or an item near the amount, where no exact answer was found)
+    # by a search that did not see all the payer's items, or an item a later transfer paid:
+    # unproven ("Solde compte", 0,91 short of one invoice, is six documents exactly).
     unproven = (
-        solutions.filter((pl.col("n") == 1) & (pl.col("is_set") | pl.col("phantom")))
+        solutions.filter(
+            (pl.col("n") == 1) & (pl.col("is_set") | pl.col("is_near") | pl.col("phantom"))
+        )
         .join(bound_hit, on="transaction_id", how="left")
         .filter(
             pl.col("phantom")

@@ -36,6 +36,7 @@ from o2c.tasks.reconciliation.exceptions import (
     REASON_AMBIGUOUS_AMOUNT,
     REASON_AMBIGUOUS_REFERENCE,
     REASON_NO_MATCH,
+    REASON_OTHER_CUSTOMERS_DOCUMENTS,
     REASON_REFERENCE_AMOUNT_MISMATCH,
     exception_rows,
     no_match_rows,
@@ -465,7 +466,23 @@ def _text_rule_for(
             .select("transaction_id")
         )
         ok = pl.concat([payer_ok, unknown_ok, amount_ok]).unique()
-        doubt = _typed_for_another(claims, todo, open_items, amount_ok)
+        doubt = pl.concat(
+            [
+                _typed_for_another(claims, todo, open_items, amount_ok),
+                _for_another_customer(
+                    owners,
+                    pl.concat(
+                        [
+                            by_iban.select("transaction_id", "customer_id"),
+                            by_name.filter(pl.len().over("transaction_id") == 1).select(
+                                "transaction_id", "customer_id"
+                            ),
+                        ]
+                    ),
+                    open_items,
+                ),
+            ]
+        )
         return (
             claims.join(ok, on="transaction_id", how="semi").join(
                 doubt, on="transaction_id", how="anti"
@@ -474,6 +491,35 @@ def _text_rule_for(
         )
 
     return rule
+
+
+def _for_another_customer(
+    owners: pl.DataFrame, payers: pl.DataFrame, open_items: pl.DataFrame
+) -> pl.DataFrame:
+    """Exceptions for transfers from a known customer (``payers``: by its account, or by its
+    name when that fits one customer) whose text names its documents and another customer's too
+    ("Factures FA-104 + FA-027 (Estaminet de la Poste)"): paying for someone else is the owner's
+    or the group's arrangement, which finance knows and the bank line does not. (A payer no
+    customer is, a factor or a head office, is not one.)"""
+    mine = owners.join(payers, on=["transaction_id", "customer_id"], how="semi")
+    others = (
+        owners.join(mine.select("transaction_id").unique(), on="transaction_id", how="semi")
+        .join(payers, on=["transaction_id", "customer_id"], how="anti")
+        .select("transaction_id")
+        .unique()
+    )
+    listed = owners.join(others, on="transaction_id", how="semi").join(
+        open_items.select("invoice_id", "amount_open_cents"), on="invoice_id"
+    )
+    return exception_rows(
+        listed.group_by("transaction_id").agg(
+            invoice_ids=pl.col("invoice_id").sort(),
+            amount_cents=pl.col("amount_open_cents").sum(),
+            rule=pl.col("rule").first(),
+            score=pl.col("confidence").min(),
+        ),
+        REASON_OTHER_CUSTOMERS_DOCUMENTS,
+    )
 
 
 def _typed_for_another(

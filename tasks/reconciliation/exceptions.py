@@ -13,6 +13,7 @@ REASON_AMBIGUOUS_PAYER = "ambiguous_payer"
 REASON_REFERENCE_AMOUNT_MISMATCH = "reference_amount_mismatch"
 REASON_REVERSAL_WITHOUT_ORIGINAL = "reversal_without_original"
 REASON_CITES_PAID_DOCUMENT = "cites_paid_document"
+REASON_OTHER_CUSTOMERS_DOCUMENTS = "other_customers_documents"
 REASON_NO_MATCH = "no_match"
 
 

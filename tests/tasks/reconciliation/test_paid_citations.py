@@ -116,3 +116,23 @@ def test_a_reference_and_a_credit_note_named_in_the_text_settle_both(run):
         ("t1", "AV2025-00028", -10_800, "payment", "structured_reference"),
         ("t1", "FA2025-000498", 14_630, "payment", "structured_reference"),
     ]
+
+
+def test_a_customer_paying_another_customers_invoice_too_is_asked(run):
+    # The owner of two cafés pays both from one café's account, naming both invoices.
+    items = [item("FA2025-000104", "C1", 51_943), item("FA2025-000027", "C2", 28_537)]
+    both = tx(
+        "t1", 80_480, counterparty_iban=DUPONT,
+        remittance_unstructured="Factures FA2025-000104 + FA2025-000027 (Transports Martin)",
+    )  # fmt: skip
+    r = run([both], items)
+    assert pairs(r) == []
+    assert _exceptions(r) == {
+        "t1": ("other_customers_documents", [["FA2025-000027", "FA2025-000104"]])
+    }
+    # Known by its name only, the same.
+    by_name = {**both, "counterparty_iban": None, "counterparty_name": "BOULANGERIE DUPONT"}
+    assert _exceptions(run([by_name], items))["t1"][0] == "other_customers_documents"
+    # A payer that is no customer (a factor, a head office) naming them: their business.
+    factor = {**both, "counterparty_iban": None, "counterparty_name": "NORD AFFACTURAGE"}
+    assert len(pairs(run([factor], items))) == 2

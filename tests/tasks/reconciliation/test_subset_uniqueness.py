@@ -84,3 +84,23 @@ def test_a_set_found_when_the_payer_has_more_items_than_the_search_reads_is_list
     # 700,00: FA-3 + FA-4 is beyond the three oldest, FA-2 + FA-5 too; nothing taken either.
     r = run([tx("t2", 70_000, counterparty_iban=DUPONT)], items, config=config)
     assert r.allocations.height == 0
+
+
+def test_an_item_near_the_amount_is_no_answer_when_the_search_could_not_read_them_all(run):
+    # "Solde compte": 0,91 short of one invoice, which bank charges could explain; but the payer
+    # has more open items than the search reads, and a set of them may be the exact answer.
+    items = [
+        item("FA-1", "C1", 38_729, due_date=date(2026, 1, 1)),
+        *(item(f"AV-{k}", "C1", -1_000 * k, due_date=date(2026, 1, 1 + k)) for k in range(1, 4)),
+        item("FA-9", "C1", 44_000, due_date=date(2026, 1, 9)),
+    ]
+    paid = tx("t1", 38_638, counterparty_iban=DUPONT, remittance_unstructured="Solde compte")
+    bounded = run([paid], items, config=ReconciliationConfig(max_set_items=3))
+    assert bounded.allocations.height == 0
+    assert _candidates(bounded) == [["FA-1"]]
+    # Every item read and no exact answer: the near one is the payment, less charges.
+    whole = run([paid], items)
+    assert pairs(whole) == [
+        ("t1", "FA-1", 38_638, "payment", "payer_iban_amount"),
+        ("t1", "FA-1", 91, "write_off", "short_payment_write_off"),
+    ]
