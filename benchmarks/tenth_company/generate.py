@@ -2,7 +2,7 @@
 """Emballages Catalans ("tenth"): an evaluation company for a payment-to-invoice matching engine.
 
 Writes customers.csv, invoices.csv, statements/ (MT940 + camt.053.001.02 + camt.053.001.08),
-ground_truth.csv and summary.json into OUT_DIR.  Standard library + lxml only; deterministic per
+ground_truth.csv into OUT_DIR.  Standard library + lxml only; deterministic per
 seed.  See README.md next to this file for the world, the case kinds and how `expected` is set.
 """
 
@@ -342,6 +342,12 @@ FR_FOOD = [
     "Sauces et Condiments Romeu",
     "Tomates de Thuir",
     "Limonaderie Cazals",
+    "Crèmerie Font-Romeu",
+    "Nougaterie du Boulou",
+    "Maraîchers d'Elne",
+    "Boucherie Industrielle Têt",
+    "Cidrerie des Fenouillèdes",
+    "Safran du Riberal",
     "Saveurs d'Olives Gatounes",
     "Épices Fine Marrakech Perpignan",
 ]
@@ -379,6 +385,8 @@ IT_CUST = [
     "Torrefazione Aurora",
     "Azienda Agricola Ferri",
     "Prosciuttificio Dall'Ara",
+    "Birrificio Ligure",
+    "Agrumi di Sicilia Ferrante",
 ]
 ES_BODEGAS = [
     "Bodegas Can Roca",
@@ -415,6 +423,10 @@ ES_FOOD = [
     "Horchatas Daurat",
     "Conservas Dani Calella",
     "Harinera Vilafranquina",
+    "Encurtidos Serra",
+    "Pescados Roses Mar",
+    "Almendras Reus Selectas",
+    "Vermuts Iris Reus",
 ]
 ES_ECOM = [
     "Tienda Gourmet Online",
@@ -440,6 +452,7 @@ UK_CUST = [
     "Camden Coffee Roasters",
     "Bristol Cider House",
     "Devon Fudge Makers",
+    "Norfolk Honey Farm",
 ]
 UK_LOGI_HEAD = "Northgate Logistics Group"
 UK_LOGI_SUBS = ["Northgate Fulfilment Midlands", "Northgate Distribution Kent"]
@@ -1901,7 +1914,7 @@ class World:
                 e2e="",
             )
         else:
-            txt = f"REMISE CREANCES N {rng.randint(100, 999)} {strip_accents(c.name).upper()}"
+            txt = f"BORDEREAU OAF{rng.randint(10, 99)}-{rng.randint(100, 999)} FINANCEMENT"
             self.cust_line(
                 c,
                 d,
@@ -2002,9 +2015,9 @@ class World:
                     allocs=[a for x in lines for a in x.allocs],
                     note=f"SEPA collection batch of {len(lines)} items, bank gives only the total",
                     vis=vis,
-                    btc="PMNT/RDDT/BOOK",
+                    btc="PMNT/RDDT/ESDD",
                 )
-                self.multi_entry("ES01_EUR", d, [ln], False, vis.texts[0], "PMNT/RDDT/BOOK", bid)
+                self.multi_entry("ES01_EUR", d, [ln], False, vis.texts[0], "PMNT/RDDT/ESDD", bid)
             # returns
             for x in (
                 lines
@@ -2156,12 +2169,16 @@ class World:
             toks = [{"kind": "doc", "w": p, "typo": False} for p in parts]
             txt = "REGLT FACT " + " ".join(parts)
             if dispute:
-                txt += f" RETENUE LITIGE {fmt(dispute).replace('.', ',')}"
+                txt += " RETENUE LITIGE LIVRAISON ABIMEE"
             self.cust_line(
                 subs[0], d, amount, allocs, case, note, [txt], toks, name=head_name, iban=head_iban
             )
             return
-        strd = [(x.did, "CINV", x.open) for x in docs] + [(x.did, "CREN", -x.open) for x in cns]
+        strd = [(x.did, "CINV", x.open, ZERO) for x in docs]
+        strd += [(x.did, "CREN", -x.open, ZERO) for x in cns]
+        if dispute:
+            # the head office's AP system shows the claim as an adjustment on that invoice
+            strd[0] = (docs[0].did, "CINV", docs[0].open, dispute)
         toks = [{"kind": "doc", "w": x[0], "typo": False} for x in strd]
         texts = []
         if dispute:
@@ -2169,7 +2186,6 @@ class World:
                 rng.choice(
                     ["DEDUCCION INCIDENCIA MERCANCIA DANADA", "CLAIM DAMAGED GOODS DEDUCTED"]
                 )
-                + f" {fmt(dispute)}"
             ]
         self.cust_line(
             subs[0],
@@ -3004,7 +3020,7 @@ def write_camt(acct: str, month: date, entries: list, opening: Decimal, version:
                 ri = sub(tx, "RmtInf")
                 for t in v.texts:
                     sub(ri, "Ustrd", t[:140])
-                for nb, tp, amt in v.strd:
+                for nb, tp, amt, adj in v.strd:
                     s = sub(ri, "Strd")
                     rd = sub(s, "RfrdDocInf")
                     sub(sub(sub(rd, "Tp"), "CdOrPrtry"), "Cd", tp)
@@ -3014,7 +3030,13 @@ def write_camt(acct: str, month: date, entries: list, opening: Decimal, version:
                         sub(ra, "CdtNoteAmt", f"{abs(amt):.2f}", Ccy=cur)
                     else:
                         sub(ra, "DuePyblAmt", f"{abs(amt):.2f}", Ccy=cur)
-                        sub(ra, "RmtdAmt", f"{abs(amt):.2f}", Ccy=cur)
+                        if adj:
+                            aj = sub(ra, "AdjstmntAmtAndRsn")
+                            sub(aj, "Amt", f"{adj:.2f}", Ccy=cur)
+                            sub(aj, "CdtDbtInd", "DBIT")
+                            sub(aj, "Rsn", "DAMG")
+                            sub(aj, "AddtlInf", "DAMAGED DELIVERY CLAIM - NOT A CREDIT NOTE")
+                        sub(ra, "RmtdAmt", f"{abs(amt) - adj:.2f}", Ccy=cur)
                 if v.strd_ref:
                     s = sub(ri, "Strd")
                     cr = sub(s, "CdtrRefInf")
@@ -3356,19 +3378,8 @@ def main(argv=None) -> int:
         for ln in world.lines
         if ln.expected == "auto" and sorted(ln.ctrl_allocs) != sorted(ln.allocs)
     ]
-    summary = {
-        "seed": args.seed,
-        "lines": n,
-        "customer_payment_share": round(cust / n, 3),
-        "auto_share": round(auto / n, 3),
-        "customers": len(world.customers),
-        "documents": len(world.docs),
-        "auto_lines_where_controller_differs": len(mism),
-        "counts": {f"{k}|{e}": v for (k, e), v in sorted(counts.items())},
-        "self_check_errors": errs[:50],
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     print(
+        f"customers {len(world.customers)}  documents {len(world.docs)}  "
         f"lines {n}  customer payments {cust / n:.1%}  auto {auto / n:.1%}  "
         f"controller-vs-truth differences on auto lines: {len(mism)}"
     )
