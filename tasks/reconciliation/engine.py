@@ -353,18 +353,7 @@ def _named_credit_notes(
         .join(credits, on="i")
         .drop("i")
     )
-    owed = (
-        found.join(
-            open_items.select("invoice_id", "customer_id", "amount_open_cents"), on="invoice_id"
-        )
-        .group_by("transaction_id")
-        .agg(
-            customer_id=pl.col("customer_id").first(),
-            n_customers=pl.col("customer_id").n_unique(),
-            total=pl.col("amount_open_cents").sum(),
-        )
-        .filter(pl.col("n_customers") == 1)
-    )
+    owed = _named_total(found, open_items).filter(pl.col("n_customers") == 1)
     exact = (
         named.join(owed, on=["transaction_id", "customer_id"])
         .join(todo.select("transaction_id", "amount_cents"), on="transaction_id")
@@ -377,6 +366,22 @@ def _named_credit_notes(
         "invoice_id",
         rule=pl.lit(Rule.STRUCTURED_REFERENCE),
         confidence=pl.lit(1.0),
+    )
+
+
+def _named_total(claims: pl.DataFrame, open_items: pl.DataFrame) -> pl.DataFrame:
+    """transaction_id, customer_id (the first), n_customers, total: whose documents a transfer's
+    claims name and what is open on them together."""
+    return (
+        claims.join(
+            open_items.select("invoice_id", "customer_id", "amount_open_cents"), on="invoice_id"
+        )
+        .group_by("transaction_id")
+        .agg(
+            customer_id=pl.col("customer_id").first(),
+            n_customers=pl.col("customer_id").n_unique(),
+            total=pl.col("amount_open_cents").sum(),
+        )
     )
 
 
@@ -601,15 +606,7 @@ def _cut_list_completion(
     if named.height == 0:
         return claims.clear()
     short = (
-        named.join(
-            open_items.select("invoice_id", "customer_id", "amount_open_cents"), on="invoice_id"
-        )
-        .group_by("transaction_id")
-        .agg(
-            customer_id=pl.col("customer_id").first(),
-            n_customers=pl.col("customer_id").n_unique(),
-            total=pl.col("amount_open_cents").sum(),
-        )
+        _named_total(named, open_items)
         .join(cut, on="transaction_id")
         .filter((pl.col("n_customers") == 1) & (pl.col("total") < pl.col("amount_cents")))
         .select(
