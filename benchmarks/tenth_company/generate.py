@@ -1403,7 +1403,7 @@ class World:
             txt = f"ACOMPTE 30% COMMANDE {inv.po}"
             case = "deposit_before_invoice"
         else:
-            d = self.when(c, inv.issue, (0, 10))
+            d = max(self.when(c, inv.issue, (0, 10)), business_day(inv.issue + timedelta(days=2)))
             txt, toks = self.t_one(c, inv, "ACOMPTE FACTURE")
             case = "partial_payment_word"
         self.cust_line(c, d, part, [(inv.did, part)], case, "30 % deposit", [txt], toks)
@@ -2739,6 +2739,7 @@ class Controller:
             pos_rem[i] = pos_rem[i + 1] + max(v, 0)
             neg_rem[i] = neg_rem[i + 1] + min(v, 0)
         states = {0: (1, 0)}
+        work = 0
         for i, (v, _) in enumerate(items):
             new = dict(states)
             for s, (cnt, mask) in states.items():
@@ -2747,8 +2748,9 @@ class Controller:
                 new[t] = (min(c0 + cnt, 2), mask | (1 << i) if c0 == 0 else m0)
             lo, hi = neg_rem[i + 1], pos_rem[i + 1]
             states = {s: cm for s, cm in new.items() if s + lo <= tgt <= s + hi}
-            if len(states) > 200000:
-                return None, "too many combinations"
+            work += len(states)
+            if work > 60000:
+                return None, "too many combinations to be sure"
         cnt, mask = states.get(tgt, (0, 0))
         if cnt == 0:
             return None, "no set of the payer's open documents fits"
