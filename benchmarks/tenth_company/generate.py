@@ -477,8 +477,11 @@ STD_LOTS = [
 ]
 
 
+HOLIDAYS = {date(2025, 1, 1), date(2025, 5, 1), date(2025, 12, 25), date(2026, 1, 1)}
+
+
 def business_day(d: date) -> date:
-    while d.weekday() >= 5:
+    while d.weekday() >= 5 or d in HOLIDAYS:
         d += timedelta(days=1)
     return d
 
@@ -1396,9 +1399,9 @@ class World:
 
     def sc_acompte(self, c, inv, cn):
         rng = self.rng
-        d = business_day(max(inv.issue - timedelta(days=rng.randint(5, 20)), START))
+        d = business_day(inv.issue - timedelta(days=rng.randint(5, 20)))
         part = self.avoid_cn(c, inv, q(inv.open * D("0.3")))
-        if inv.po:
+        if inv.po and START <= d <= inv.issue:
             toks = [{"kind": "po", "w": inv.po, "typo": False}]
             txt = f"ACOMPTE 30% COMMANDE {inv.po}"
             case = "deposit_before_invoice"
@@ -1425,7 +1428,9 @@ class World:
     def sc_early(self, c, inv, cn):
         """E-commerce shop pays our pro forma before we produce (and invoice)."""
         rng = self.rng
-        d = business_day(max(inv.issue - timedelta(days=rng.randint(3, 15)), START))
+        d = business_day(inv.issue - timedelta(days=rng.randint(3, 15)))
+        if d < START or d > inv.issue:
+            return self.sc_full(c, inv, cn)
         word = rng.choice(["PROFORMA", "PRO FORMA", "PF", "Facture proforma"])
         self.cust_line(
             c,
