@@ -320,7 +320,27 @@ def amount_matches(
         total="amount_open_cents",
     )
     set_solutions = _set_solutions(ones, config.max_set_size)
-    sets = set_solutions
+    # Everything the payer has open ("SOLDE COMPTE"), however many items: when they are all
+    # invoices no other set of them can make the same total, so it is proven without a search.
+    whole = (
+        items.group_by("transaction_id")
+        .agg(
+            pl.col("phantom").any(),
+            invoice_ids=pl.col("invoice_id"),
+            size=pl.len(),
+            total=pl.col("amount_open_cents").sum(),
+            amount_cents=pl.col("amount_cents").first(),
+            all_invoices=(pl.col("amount_open_cents") > 0).all(),
+        )
+        .filter(
+            (pl.col("total") == pl.col("amount_cents"))
+            & pl.col("all_invoices")
+            & ~pl.col("phantom")
+            & (pl.col("size") > config.max_set_size)
+        )
+        .select("transaction_id", "phantom", "invoice_ids", "size")
+    )
+    sets = pl.concat([set_solutions, whole.cast(set_solutions.schema)])
     solved = pl.concat([single_solutions, sets.cast(single_solutions.schema)])
     # Short payment within tolerance, only where nothing exact exists.
     tol = config.tolerance(pl.col("currency"))
@@ -341,10 +361,12 @@ def amount_matches(
     # One answer, but a set found (or an item near the amount, where no exact answer was found)
     # by a search that did not see all the payer's items, or an item a later transfer paid:
     # unproven ("Solde compte", 0,91 short of one invoice, is six documents exactly).
+    proven_whole = whole.select("transaction_id")
     unproven = (
         solutions.filter(
             (pl.col("n") == 1) & (pl.col("is_set") | pl.col("is_near") | pl.col("phantom"))
         )
+        .join(proven_whole, on="transaction_id", how="anti")
         .join(bound_hit, on="transaction_id", how="left")
         .filter(
             pl.col("phantom")

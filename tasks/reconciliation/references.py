@@ -108,6 +108,12 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
                 .str.strip_chars_start("0")
                 .replace("", None)
             ),
+            # The year the number carries, in full: "FA24-00028" and "FA2024-00028" are of 2024,
+            # "2025/00123" of 2025 (the sequence then comes after it).
+            year=up.str.extract(r"^[A-Z]*[^A-Z0-9]?(20[0-9]{2})[^0-9]+[0-9]+[^0-9]*$", 1).fill_null(
+                pl.lit("20")
+                + up.str.extract(r"^[A-Z]+[^A-Z0-9]?([0-9]{2})[^0-9]+[0-9]+[^0-9]*$", 1)
+            ),
             # The letters just before the digits when the number has several groups of them:
             # "FR-26-10025" is how LNV-FR-26-10025 is written short, and its "FR" is what tells
             # it from the credit note LNV-AV-26-10025.
@@ -164,8 +170,19 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
         base.filter(pl.col("tail").str.len_bytes() > 0).select(
             *ids, key="tail", strength=pl.lit(TAIL_STRENGTH)
         ),
+        # The sequence then the year, as Italian and Spanish customers write it: "fattura n.
+        # 28/2024", "Fra. 123/2025". The year makes it more than a bare sequence; the key is
+        # marked (SEQUENCE_YEAR) so that no other run of digits, a date's, meets it.
+        base.filter(pl.col("tail").str.len_bytes() > 0, pl.col("year").is_not_null()).select(
+            *ids, key=_sequence_year(pl.col("tail"), pl.col("year")), strength=pl.lit(0.97)
+        ),
     ]
     return pl.concat(forms)
+
+
+def _sequence_year(sequence: pl.Expr, year: pl.Expr) -> pl.Expr:
+    """The key of a number written sequence first, then its year: "28/2024" -> "28Y2024"."""
+    return sequence + pl.lit("Y") + year
 
 
 def _close_dashes(text: pl.Expr) -> pl.Expr:
@@ -255,11 +272,26 @@ def _text_keys(chains: pl.LazyFrame, id_col: str) -> pl.LazyFrame:
             + pl.col("sgroups").list.get("start"),
         )
     )
+    # A chain of two groups, a sequence then a year ("fattura n. 28/2024"): _sequence_year. Not
+    # a month and a year ("FIN 07 2025", "FLOTTE 10 2025"): a sequence of 1 to 12 is read so.
+    first = pl.col("sgroups").list.first()
+    yearly = chains.filter(
+        (n == 2)
+        & pl.col("groups").list.get(1, null_on_oob=True).str.contains(r"^20[0-9]{2}$")
+        & ((first.str.len_bytes() > 2) | (first.cast(pl.Int64, strict=False) > 12))
+    ).select(
+        id_col,
+        "chain_no",
+        start=pl.lit(0, pl.Int32),
+        length=pl.lit(2, pl.Int32),
+        yearly=_sequence_year(pl.col("sgroups").list.first(), pl.col("groups").list.get(1)),
+    )
     index = [id_col, "chain_no", "start", "length"]
     return pl.concat(
         [
             spans.unpivot(index=index, value_name="key"),
             listed.unpivot(index=index, value_name="key"),
+            yearly.unpivot(index=index, value_name="key"),
         ]
     ).filter(pl.col("key").is_not_null())
 

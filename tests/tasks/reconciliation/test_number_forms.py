@@ -142,3 +142,20 @@ def test_the_series_letters_say_which_document_even_when_it_is_paid(run):
     )  # fmt: skip
     got = pairs(run([paid, refund], items))
     assert got == [("t1", "FA2025-000113", 4_800, "payment", "structured_reference")]
+
+
+def test_a_sequence_then_its_year_names_the_invoice_and_a_month_then_a_year_does_not(run):
+    # Italian and Spanish customers: "Acconto fattura n. 28/2024" is a part of FA24-00028.
+    items = [
+        item("FA24-00028", "C1", 90_480),
+        item("FA25-00007", "C1", 2_000),
+        item("AV25-0011", "C1", -5_390),
+    ]
+    part = tx("t1", 27_144, remittance_unstructured="Acconto fattura n. 28/2024")
+    month = tx(
+        "t2", 768_000, counterparty_iban="FR7630004000031234567890143",
+        remittance_unstructured="REGLEMENT RELEVE FIN 07 2025",
+    )  # fmt: skip
+    insurance = tx("t3", -134_852, remittance_unstructured="PRLV ASSURANCE FLOTTE 11 2025")
+    r = run([part, month, insurance], items)
+    assert pairs(r) == [("t1", "FA24-00028", 27_144, "payment", "invoice_number")]

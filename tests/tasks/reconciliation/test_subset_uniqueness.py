@@ -104,3 +104,23 @@ def test_an_item_near_the_amount_is_no_answer_when_the_search_could_not_read_the
         ("t1", "FA-1", 38_638, "payment", "payer_iban_amount"),
         ("t1", "FA-1", 91, "write_off", "short_payment_write_off"),
     ]
+
+
+def test_everything_open_paid_at_once_is_proven_however_many_items(run):
+    # "SOLDE COMPTE" after the harvest: twelve invoices, more than any set the search forms;
+    # all invoices, so no other set of them makes the same total.
+    items = [
+        item(f"FA25-{k:05d}", "C1", 1_000 * k + 7, due_date=date(2026, 1, k)) for k in range(1, 13)
+    ]
+    total = sum(1_000 * k + 7 for k in range(1, 13))
+    r = run(
+        [tx("t1", total, counterparty_iban=DUPONT, remittance_unstructured="SOLDE COMPTE")], items
+    )
+    assert len(pairs(r)) == 12 and r.allocations["amount_cents"].sum() == total
+    # With a credit note among them, a part of the invoices could be netted to nothing: asked.
+    credit = item("AV25-0001", "C1", -3_007, due_date=date(2026, 1, 20))
+    r = run(
+        [tx("t1", total - 3_007, counterparty_iban=DUPONT, remittance_unstructured="SOLDE")],
+        [*items, credit],
+    )
+    assert r.allocations.height == 0
