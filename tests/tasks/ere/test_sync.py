@@ -12,6 +12,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from o2c.cli import app
+from o2c.tasks.connectors.ar24_signing import PARIS
 from o2c.tasks.dunning.worklist import worklist, worklist_rows
 from o2c.tasks.ere.send import evidence_dir, send_formal_notices
 from o2c.tasks.ere.sync import letters_needing_attention, letters_table, sync_letters
@@ -44,6 +45,10 @@ def states(db: Path) -> dict[str, tuple[str, list[str]]]:
 def test_letters_reach_their_ends_with_their_proofs_and_the_evidence_is_verified(
     db: Path, twin: Ar24Twin
 ) -> None:
+    # Sent at noon in Paris: the 15 days end at a Paris midnight, so a letter sent in the last
+    # quarter hour of a day would be past them at "day 15.01" (the run's wall clock decided).
+    paris = twin.now().astimezone(PARIS)
+    twin.advance((paris.replace(hour=12, minute=0) - paris).total_seconds() / 86_400)
     notices = []
     for level, (address, behaviour) in enumerate(WHO.values(), start=5):
         twin.recipient(address, behaviour)
