@@ -126,6 +126,10 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
         )
         .filter(pl.col("digits") != "")  # a key without digits is no invoice number
         .with_columns(full_stripped=pl.col("letters") + pl.col("stripped"))
+        # Made once: the ten forms below each read it, and a lazy plan computed it for each
+        # (0.85 s at a million invoices, 0.43 s so).
+        .collect()
+        .lazy()
     )
     full, fs, digits, stripped = (
         pl.col(c) for c in ("full", "full_stripped", "digits", "stripped")
