@@ -18,7 +18,12 @@
   never opened by the engine's authors; tuned on in the sixth session.
 - `eighth`: benchmarks/eighth_company, written by an eighth hand in the sixth session from a
   description of the world and issue 15's written policy (a Lyon kitchen-equipment firm with a
-  Freiburg branch and Swiss customers), never opened by the engine's authors.
+  Freiburg branch and Swiss customers), judged untouched, tuned on in the seventh session.
+- `ninth`, `tenth`: benchmarks/ninth_company (a Lille drinks wholesaler with a Tournai
+  subsidiary, Belgian and Dutch customers) and benchmarks/tenth_company (a Perpignan packaging
+  maker with a Barcelona subsidiary, Italian and British customers), each written by a new hand
+  in the seventh session from a description of the world and the issue's written policy, judged
+  once untouched, then tuned on.
 
 The written companies go the way a user's data goes: their ERP exports and bank files are
 ingested into a fresh DuckDB warehouse and `reconcile_warehouse` runs on it.
