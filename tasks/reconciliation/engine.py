@@ -487,7 +487,7 @@ def _text_rule_for(
                     open_items,
                 ),
             ]
-        )
+        ).unique("transaction_id", keep="first", maintain_order=True)
         return (
             claims.join(ok, on="transaction_id", how="semi").join(
                 doubt, on="transaction_id", how="anti"

@@ -31,13 +31,15 @@ def cited_paid(
     hits: pl.DataFrame,
     closed_hits: pl.DataFrame,
 ) -> pl.DataFrame:
-    """RECONCILIATION_EXCEPTION rows for the transfers of ``todo`` (with ``t``) whose text writes
+    """RECONCILIATION_EXCEPTION rows for the credits of ``todo`` (with ``t``) whose text writes
     in full only documents that are not open now, at least one of them.
 
     ``items``: every item of the run with its row number ``i`` (open when the run read them);
     ``open_items``: those still open (with ``i``); ``hits``: references.text_hits of the run
     (``t``, ``i``, ``strength``); ``closed_hits``: ``t``, ``invoice_id``, the documents settled
     before the run that the texts of ``todo`` write in full."""
+    # Money received only: a refund we send naming the invoice it was overpaid on is ours.
+    todo = todo.filter(pl.col("amount_cents") > 0)
     if todo.height == 0:
         return pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
     full = (

@@ -136,3 +136,11 @@ def test_a_customer_paying_another_customers_invoice_too_is_asked(run):
     # A payer that is no customer (a factor, a head office) naming them: their business.
     factor = {**both, "counterparty_iban": None, "counterparty_name": "NORD AFFACTURAGE"}
     assert len(pairs(run([factor], items))) == 2
+
+
+def test_a_refund_we_send_naming_a_paid_invoice_is_not_asked(run):
+    # "REMBOURSEMENT TROP PERCU FA-2026-0007": our own money going out, not a payment to place.
+    refund = tx("t1", -169_419, remittance_unstructured="REMBOURSEMENT TROP PERCU FA-2026-0007")
+    closed = [{"invoice_id": "FA-2026-0007", "customer_id": "C1"}]
+    r = run([refund], [item("FA-2026-0015", "C1", 25_000)], closed=closed)
+    assert pairs(r) == [] and r.exceptions.height == 0
