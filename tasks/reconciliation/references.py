@@ -201,12 +201,14 @@ def _close_dashes(text: pl.Expr) -> pl.Expr:
 def _chains(transactions: pl.LazyFrame, id_col: str) -> pl.LazyFrame:
     """id, chain_no, is_last, letters, groups, sgroups (leading zeros dropped): the number-like
     runs of each remittance text."""
+    # An RF creditor reference is read whole, by its check digits (check_digit_references), never
+    # for the numbers inside it: one that fails them is no reference, and the invoice number its
+    # issuer built into it may be the very place the payer mistyped ("RF89ECFA2400001").
+    text = pl.col("remittance_unstructured").fill_null("").str.to_uppercase()
     return (
         transactions.select(
             id_col,
-            chain=_close_dashes(
-                pl.col("remittance_unstructured").fill_null("").str.to_uppercase()
-            ).str.extract_all(_CHAIN),
+            chain=_close_dashes(text.str.replace_all(_RF_RUN, " ")).str.extract_all(_CHAIN),
         )
         .with_columns(n=pl.col("chain").list.len())
         .filter(pl.col("n") > 0)

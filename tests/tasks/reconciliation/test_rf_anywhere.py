@@ -89,3 +89,17 @@ def test_a_structured_communication_whose_check_fails_names_nothing(run):
     items = [item("F-77", "C1", 12_100, reference=wrong), item("F-78", "C1", 12_100)]
     r = run([tx("t1", 12_100, remittance_unstructured=wrong)], items)
     assert r.allocations.height == 0
+
+
+def test_an_rf_that_fails_its_check_digits_is_no_reference_nor_the_number_inside_it(run):
+    # "RF89ECFA2400001" was typed for FA24-00008's reference: its check digits fail, so it names
+    # nothing, not even the paid FA24-00001 its digits hold; the payer and the amount decide.
+    items = [item("FA24-00008", "C1", 419_688, reference="RF47ECFA2400008")]
+    closed = [{"invoice_id": "FA24-00001", "customer_id": "C1"}]
+    typed = tx(
+        "t1", 419_688, counterparty_iban="FR1420041010050500013M02606",
+        remittance_unstructured="RF89ECFA2400001",
+    )  # fmt: skip
+    assert pairs(run([typed], items, closed=closed)) == [
+        ("t1", "FA24-00008", 419_688, "payment", "payer_iban_amount")
+    ]
