@@ -76,7 +76,23 @@ def _comparable(automation: Any) -> dict[str, Any]:
         mode="json", include={"name", "description", "enabled", "tags", "trigger", "actions"}
     )
     data["trigger"].pop("id", None)
+    data["trigger"] = sets_sorted(data["trigger"])
     return data
+
+
+# Trigger fields Prefect holds as sets: dumped as lists in an order that changes from one process
+# to the next (string hashing), so two reads of one automation can differ only by it.
+_SET_FIELDS = ("expect", "after", "for_each")
+
+
+def sets_sorted(trigger: dict[str, Any]) -> dict[str, Any]:
+    """The trigger with its set fields sorted, nested triggers (compound, sequence) too."""
+    out = {
+        k: sorted(v) if k in _SET_FIELDS and isinstance(v, list) else v for k, v in trigger.items()
+    }
+    if isinstance(out.get("triggers"), list):
+        out["triggers"] = [sets_sorted(t) if isinstance(t, dict) else t for t in out["triggers"]]
+    return out
 
 
 def register(path: Path = DEFAULT_FILE) -> list[str]:
