@@ -80,8 +80,9 @@ def _comparable(automation: Any) -> dict[str, Any]:
     return data
 
 
-# Trigger fields Prefect holds as sets: dumped as lists in an order that changes from one process
-# to the next (string hashing), so two reads of one automation can differ only by it.
+# Trigger fields Prefect holds as sets: dumped as lists in an order that may follow how each set
+# was filled (string hashing decides, per process), so two reads of one automation can differ
+# only by it.
 _SET_FIELDS = ("expect", "after", "for_each")
 
 

@@ -1,8 +1,10 @@
 """`o2c alerts register` says "unchanged" for an automation the server holds as declared.
 
-Prefect holds a trigger's `expect` as a set, dumped as a list in an order that changes from one
-process to the next; compared as dumped, the second run of CI's alerts test said "updated" for
-o2c-flow-run-failed (two events expected) about one run in two."""
+Prefect holds a trigger's `expect` as a set, dumped as a list whose order can follow how the set
+was filled (when its strings share a hash slot, which changes from one process to the next): the
+file's order for the declared automation, the server's for the stored one. Compared as dumped,
+the second run of CI's alerts test once said "updated" for o2c-flow-run-failed (two events
+expected)."""
 
 from __future__ import annotations
 
