@@ -322,11 +322,11 @@ def amount_matches(
     set_solutions = _set_solutions(ones, config.max_set_size)
     # Everything the payer has open ("SOLDE COMPTE"), however many items: when they are all
     # invoices no other set of them can make the same total, so it is proven without a search.
-    whole = (
+    # (Sums first; the list of ids only for the few transfers whose sum it is.)
+    whole_paid = (
         items.group_by("transaction_id")
         .agg(
             pl.col("phantom").any(),
-            invoice_ids=pl.col("invoice_id"),
             size=pl.len(),
             total=pl.col("amount_open_cents").sum(),
             amount_cents=pl.col("amount_cents").first(),
@@ -338,7 +338,12 @@ def amount_matches(
             & ~pl.col("phantom")
             & (pl.col("size") > config.max_set_size)
         )
-        .select("transaction_id", "phantom", "invoice_ids", "size")
+    )
+    whole = (
+        items.join(whole_paid.select("transaction_id"), on="transaction_id", how="semi")
+        .group_by("transaction_id", maintain_order=True)
+        .agg(invoice_ids=pl.col("invoice_id"), size=pl.len())
+        .select("transaction_id", phantom=pl.lit(False), invoice_ids="invoice_ids", size="size")
     )
     sets = pl.concat([set_solutions, whole.cast(set_solutions.schema)])
     solved = pl.concat([single_solutions, sets.cast(single_solutions.schema)])

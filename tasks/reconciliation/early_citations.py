@@ -16,6 +16,7 @@ import polars as pl
 from o2c.models.reconciliation import Rule
 from o2c.models.schemas import RECONCILIATION_EXCEPTION
 from o2c.tasks.reconciliation.exceptions import REASON_AMBIGUOUS_REFERENCE, exception_rows
+from o2c.tasks.reconciliation.references import FULL_STRENGTH
 
 
 def cited_before_issue(
@@ -31,7 +32,7 @@ def cited_before_issue(
     number (``orders``) names something."""
     # Written in full, prefix and all: "FV26/00091" names FV26/00091, not the 2600091 of
     # another series. A transfer counts when every document its text names so was issued later.
-    full = hits.filter(pl.col("strength") >= 1.0)
+    full = hits.filter(pl.col("strength") >= FULL_STRENGTH)
     if full.height == 0 or pending.height == 0:
         return pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
     # Issue and booking dates gathered by row number (t, i): a join of the million hits first

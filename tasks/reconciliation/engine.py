@@ -42,7 +42,6 @@ from o2c.tasks.reconciliation.exceptions import (
     no_match_rows,
 )
 from o2c.tasks.reconciliation.fast_path import obvious_settlements
-from o2c.tasks.reconciliation.paid_citations import FULL as FULL_CITATION
 from o2c.tasks.reconciliation.paid_citations import cited_paid
 from o2c.tasks.reconciliation.payers import (
     known_ibans,
@@ -59,6 +58,7 @@ from o2c.tasks.reconciliation.purchase_orders import (
 )
 from o2c.tasks.reconciliation.references import (
     CANDIDATE,
+    FULL_STRENGTH,
     document_links,
     fuzzy_invoice_numbers,
     invoice_keys,
@@ -887,7 +887,7 @@ def _paid_rule_for(
 
     def rule(todo: pl.DataFrame, open_items: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         exceptions = cited_paid(
-            todo, open_items, items, hits, closed.hits(todo.select("t"), FULL_CITATION)
+            todo, open_items, items, hits, closed.hits(todo.select("t"), FULL_STRENGTH)
         )
         cited_elsewhere.append(exceptions.select("transaction_id"))
         return pl.DataFrame(schema=CANDIDATE), exceptions

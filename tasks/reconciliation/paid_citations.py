@@ -18,10 +18,7 @@ import polars as pl
 from o2c.models.reconciliation import Rule
 from o2c.models.schemas import RECONCILIATION_EXCEPTION
 from o2c.tasks.reconciliation.exceptions import REASON_CITES_PAID_DOCUMENT, exception_rows
-
-# Written in full, prefix and all ("FC25-000328"): a bare sequence or a long number alone may
-# be anything else (an order, a contract, a mandate).
-FULL = 1.0
+from o2c.tasks.reconciliation.references import FULL_STRENGTH
 
 
 def cited_paid(
@@ -42,8 +39,10 @@ def cited_paid(
     todo = todo.filter(pl.col("amount_cents") > 0)
     if todo.height == 0:
         return pl.DataFrame(schema=RECONCILIATION_EXCEPTION)
+    # Written in full, letters and all: a bare sequence or a long number alone may be anything
+    # else (an order, a contract, a mandate).
     full = (
-        hits.filter(pl.col("strength") >= FULL)
+        hits.filter(pl.col("strength") >= FULL_STRENGTH)
         .join(todo.select("t"), on="t", how="semi")
         .select("t", "i")
         .unique()

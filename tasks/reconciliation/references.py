@@ -35,6 +35,8 @@ _STRONG_DIGITS = 6  # a key with fewer digits only counts when the amount confir
 _FUZZY_MIN_DIGITS = 6
 # How much an invoice's bare sequence number ("173" for FA2026-00173) weighs: a weak key.
 TAIL_STRENGTH = 0.6
+# A number written in full, its letters and all ("FC25-000328"): what cites a document.
+FULL_STRENGTH = 1.0
 
 
 def _strip_zeros(groups: pl.Expr) -> pl.Expr:
@@ -176,7 +178,7 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
         ),
         # The sequence then the year, as Italian and Spanish customers write it: "fattura n.
         # 28/2024", "Fra. 123/2025". The year makes it more than a bare sequence; the key is
-        # marked (SEQUENCE_YEAR) so that no other run of digits, a date's, meets it.
+        # marked (_sequence_year) so that no other run of digits, a date's, meets it.
         base.filter(pl.col("tail").str.len_bytes() > 0, pl.col("year").is_not_null()).select(
             *ids, key=_sequence_year(pl.col("tail"), pl.col("year")), strength=pl.lit(0.97)
         ),
@@ -290,7 +292,7 @@ def _text_keys(chains: pl.LazyFrame, id_col: str) -> pl.LazyFrame:
         "chain_no",
         start=pl.lit(0, pl.Int32),
         length=pl.lit(2, pl.Int32),
-        yearly=_sequence_year(pl.col("sgroups").list.first(), pl.col("groups").list.get(1)),
+        yearly=_sequence_year(first, pl.col("groups").list.get(1)),
     )
     index = [id_col, "chain_no", "start", "length"]
     return pl.concat(
