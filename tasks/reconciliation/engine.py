@@ -485,6 +485,7 @@ def _text_rule_for(
                         ]
                     ),
                     open_items,
+                    by_iban.join(amount_ok, on="transaction_id", how="semi"),
                 ),
             ]
         ).unique("transaction_id", keep="first", maintain_order=True)
@@ -499,16 +500,25 @@ def _text_rule_for(
 
 
 def _for_another_customer(
-    owners: pl.DataFrame, payers: pl.DataFrame, open_items: pl.DataFrame
+    owners: pl.DataFrame,
+    payers: pl.DataFrame,
+    open_items: pl.DataFrame,
+    paying_exactly: pl.DataFrame,
 ) -> pl.DataFrame:
     """Exceptions for transfers from a known customer (``payers``: by its account, or by its
-    name when that fits one customer) whose text names its documents and another customer's too
-    ("Factures FA-104 + FA-027 (Estaminet de la Poste)"): paying for someone else is the owner's
-    or the group's arrangement, which finance knows and the bank line does not. (A payer no
-    customer is, a factor or a head office, is not one.)"""
+    name when that fits one customer) whose text names another customer's documents: beside its
+    own ("Factures FA-104 + FA-027 (Estaminet de la Poste)"), or, from its own account, only
+    another's for what they owe (``paying_exactly``: a group's treasury paying its
+    subsidiaries). Paying for someone else is the owner's or the group's arrangement, which
+    finance knows and the bank line does not. (A payer no customer is, a factor or a head office
+    never invoiced, is not one; a number that names another's document but not the amount paid
+    is a slip, left to the later rules.)"""
     mine = owners.join(payers, on=["transaction_id", "customer_id"], how="semi")
+    speaking = pl.concat(
+        [mine.select("transaction_id"), paying_exactly.select("transaction_id")]
+    ).unique()
     others = (
-        owners.join(mine.select("transaction_id").unique(), on="transaction_id", how="semi")
+        owners.join(speaking, on="transaction_id", how="semi")
         .join(payers, on=["transaction_id", "customer_id"], how="anti")
         .select("transaction_id")
         .unique()
@@ -1314,7 +1324,9 @@ def reconcile(
         )
     )
     run.record(
-        obvious_settlements(run.pending, run.open_positive(), pairs, hits)
+        obvious_settlements(
+            run.pending, run.open_positive(), pairs, hits, known_ibans(customers, aliases)
+        )
         .with_columns(kind=pl.lit("payment"), reverses_allocation_id=pl.lit(None, pl.String))
         .select(*_ALLOC_NO_ID, "t", "i")
         .cast(_ALLOC_NO_ID)

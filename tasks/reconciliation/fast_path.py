@@ -14,7 +14,9 @@ the cascade settles them, so the conditions below are strict:
   an open item names the same one, by a strong key (a short number alone needs the payer
   checked, which only the cascade does), which no other pending transfer names (by reference or
   text);
-- the item is open for exactly the amount, in the transfer's currency.
+- the item is open for exactly the amount, in the transfer's currency;
+- a transfer settled by its text does not come from an account known for another customer (the
+  cascade asks finance about a customer paying another's invoice).
 
 Later rules (one typo, payer and amount) run after rules 1-3 and so already saw these items
 settled; they see the same here.
@@ -26,6 +28,7 @@ import polars as pl
 
 from o2c.models.reconciliation import Rule
 from o2c.models.schemas import ALLOCATION_MONEY
+from o2c.tasks.reconciliation.payers import normalize_iban
 
 
 def obvious_settlements(
@@ -33,12 +36,14 @@ def obvious_settlements(
     open_items: pl.DataFrame,
     pairs: pl.DataFrame,
     hits: pl.DataFrame,
+    known: pl.DataFrame,
 ) -> pl.DataFrame:
     """Full payments of one item by one transfer that the cascade would make in its first round.
 
     ``pending``: transactions with the integer row number ``t``; ``open_items``: items still open
     (amount not zero) with their row number ``i``; ``pairs``: references.structured_pairs (``t``,
-    ``i``) and ``hits``: references.text_hits (``t``, ``i``, ``strength``) of a superset of them.
+    ``i``) and ``hits``: references.text_hits (``t``, ``i``, ``strength``) of a superset of them;
+    ``known``: payers.known_ibans.
     Returns transaction_id, invoice_id, customer_id, amount_cents, currency, rule, confidence, t, i.
     """
     tx = pending.lazy().select("t", "transaction_id", "amount_cents", "currency")
@@ -79,7 +84,7 @@ def obvious_settlements(
     by_ref = ref.filter(alone).with_columns(
         rule=pl.lit(Rule.STRUCTURED_REFERENCE), confidence=pl.lit(1.0)
     )
-    return (
+    settled = (
         pl.concat(
             [f.select("t", "i", "rule", "confidence") for f in (by_ref, by_text)],
             how="vertical_relaxed",
@@ -92,6 +97,23 @@ def obvious_settlements(
         )
         .select(*ALLOCATION_MONEY, "rule", "confidence", "t", "i")
         .collect()
+    )
+    return settled.join(_for_others(settled, pending, known), on="t", how="anti")
+
+
+def _for_others(settled: pl.DataFrame, pending: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
+    """``t`` of the transfers settled by their text from an account known for customers, none of
+    them the item's."""
+    by_text = settled.filter(pl.col("rule") == Rule.INVOICE_NUMBER).select("t", "customer_id")
+    holders = (
+        pending.join(by_text.select("t"), on="t", how="semi")
+        .select("t", iban=normalize_iban(pl.col("counterparty_iban")))
+        .join(known, on="iban")
+    )
+    return (
+        holders.select("t")
+        .unique()
+        .join(holders.join(by_text, on=["t", "customer_id"], how="semi"), on="t", how="anti")
     )
 
 

@@ -6,15 +6,16 @@ from datetime import date
 
 import polars as pl
 
-from o2c.models.schemas import BANK_TRANSACTION, OPEN_ITEM
+from o2c.models.schemas import BANK_TRANSACTION, CUSTOMER, OPEN_ITEM, PAYER_ALIAS
 from o2c.tasks.reconciliation.fast_path import obvious_settlements
+from o2c.tasks.reconciliation.payers import known_ibans
 from o2c.tasks.reconciliation.references import (
     invoice_keys,
     reference_keys,
     structured_pairs,
     text_hits,
 )
-from tests.tasks.reconciliation.conftest import frame, item, pairs, tx
+from tests.tasks.reconciliation.conftest import CUSTOMERS, frame, item, pairs, tx
 
 ITEMS = [
     item("FA-2024-00001", "C1", 10_000, reference="RF18539007547034"),
@@ -25,6 +26,7 @@ ITEMS = [
 
 
 def _obvious(transactions: list[dict], items: list[dict] = ITEMS) -> set[tuple[str, str, str]]:
+    known = known_ibans(frame(CUSTOMERS, CUSTOMER), frame([], PAYER_ALIAS))
     t = frame(transactions, BANK_TRANSACTION).with_columns(
         t=pl.int_range(pl.len(), dtype=pl.UInt32)
     )
@@ -34,6 +36,7 @@ def _obvious(transactions: list[dict], items: list[dict] = ITEMS) -> set[tuple[s
         i,
         structured_pairs(t, reference_keys(i, carry=("i",)), carry=("t", "i")),
         text_hits(t, invoice_keys(i, carry=("i",)), "t"),
+        known,
     )
     return set(found.select("transaction_id", "invoice_id", "rule").iter_rows())
 
@@ -86,3 +89,15 @@ def test_the_engine_settles_the_same_with_or_without_contest(run):
     assert dict(r.exceptions.select("transaction_id", "reason").iter_rows()) == {
         "t3": "cites_paid_document"
     }
+
+
+def test_a_text_paid_from_another_customers_account_is_left_to_the_cascade():
+    # C1's account (a group's treasury) paying C2's FA-3 exactly: the cascade asks finance.
+    dupont = "FR1420041010050500013M02606"
+    got = _obvious(
+        [
+            tx("t1", 30_000, counterparty_iban=dupont, remittance_unstructured="FA-2024-00003"),
+            tx("t2", 20_000, counterparty_iban=dupont, remittance_unstructured="FA-2024-00002"),
+        ]
+    )
+    assert got == {("t2", "FA-2024-00002", "invoice_number")}

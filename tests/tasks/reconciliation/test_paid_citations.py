@@ -138,6 +138,29 @@ def test_a_customer_paying_another_customers_invoice_too_is_asked(run):
     assert len(pairs(run([factor], items))) == 2
 
 
+def test_a_customer_paying_only_another_customers_invoice_from_its_account_is_asked(run):
+    # A group's treasury, itself invoiced, pays its subsidiary's invoice to the cent: whose
+    # arrangement that is, finance knows; the bank line does not.
+    items = [item("FA25-00071", "C2", 3_622_320), item("FA25-00017", "C1", 90_000)]
+    group = tx(
+        "t1", 3_622_320, counterparty_iban=DUPONT, remittance_unstructured="REGLT FACT FA25-71"
+    )
+    r = run([group], items)
+    assert pairs(r) == []
+    assert _exceptions(r) == {"t1": ("other_customers_documents", [["FA25-00071"]])}
+    # From an account no customer holds, the number names what is paid.
+    head_office = {**group, "counterparty_iban": "FR7630006000011234567890189"}
+    assert pairs(run([head_office], items)) == [
+        ("t1", "FA25-00071", 3_622_320, "payment", "invoice_number")
+    ]
+    # A number that names another's document but not the amount is a slip, asked as one with
+    # the payer's own invoice of that amount, FA25-00017, as the answer to click.
+    slip = tx("t1", 90_000, counterparty_iban=DUPONT, remittance_unstructured="FA25-00071")
+    assert _exceptions(run([slip], items)) == {
+        "t1": ("reference_amount_mismatch", [["FA25-00017"]])
+    }
+
+
 def test_a_refund_we_send_naming_a_paid_invoice_is_not_asked(run):
     # "REMBOURSEMENT TROP PERCU FA-2026-0007": our own money going out, not a payment to place.
     refund = tx("t1", -169_419, remittance_unstructured="REMBOURSEMENT TROP PERCU FA-2026-0007")
