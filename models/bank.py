@@ -26,6 +26,10 @@ class RemittanceDocument(TypedDict):
     doc_type: str | None
     doc_date: date | None
     amount_cents: int | None  # in the line's currency; < 0 for a netted credit note
+    # What the payer took off what it owes on the document for a reason of its own (a penalty, a
+    # damaged delivery: camt `AdjstmntAmtAndRsn`), > 0 when taken off, and that reason.
+    adjustment_cents: int | None
+    adjustment_reason: str | None
 
 
 @dataclass(slots=True)

@@ -36,6 +36,8 @@ REMITTANCE_DOCUMENT = pl.Struct(
         "doc_type": pl.String,  # ISO code as sent (CINV, CREN, DEBN, ...), or null
         "doc_date": pl.Date,
         "amount_cents": pl.Int64,
+        "adjustment_cents": pl.Int64,  # taken off by the payer (> 0), for adjustment_reason
+        "adjustment_reason": pl.String,
     }
 )
 REMITTANCE_DOCUMENTS = pl.List(REMITTANCE_DOCUMENT)

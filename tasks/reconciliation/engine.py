@@ -30,6 +30,7 @@ from o2c.models.schemas import (
 )
 from o2c.tasks.reconciliation.amounts import amount_matches, settle_claims
 from o2c.tasks.reconciliation.config import ReconciliationConfig, load_config
+from o2c.tasks.reconciliation.deductions import deducted_claims
 from o2c.tasks.reconciliation.discounts import discount_allocations
 from o2c.tasks.reconciliation.early_citations import cited_before_issue
 from o2c.tasks.reconciliation.exceptions import (
@@ -1311,6 +1312,9 @@ def reconcile(
     orders = order_links(run.pending, items)
     names = name_links(run.pending, items)
     hits = with_best_key(without_order_runs(hits, run.pending, orders).lazy()).collect()
+    # A remittance taking a claim of the payer's own off a document: finance accepts or disputes.
+    deducted = deducted_claims(run.pending, run.open_positive())
+    run.drop_pending(deducted)
     run.record(_document_allocations(run.pending, run.open_positive(), config))
     # A number written before its document existed: set aside for finance, whatever follows.
     early = cited_before_issue(run.pending, items, hits, pairs, orders)
@@ -1393,6 +1397,7 @@ def reconcile(
         run.pending = tx.join(retry, on="transaction_id", how="semi").filter(~pl.col("is_reversal"))
     run.exceptions.extend(settled_doubts)
     run.exceptions.append(early)
+    run.exceptions.append(deducted)
     run.exceptions.append(rev_exc.join(reversal_tx, on="transaction_id", how="semi"))
     run.fail(no_match_rows(zero["transaction_id"], REASON_NO_MATCH))
 

@@ -234,6 +234,8 @@ def _document_hits(tx: pl.DataFrame, keys: pl.DataFrame, refs: pl.DataFrame) -> 
                 "invoice_id": pl.String,
                 "doc_number": pl.String,
                 "amount_cents": pl.Int64,
+                "adjustment_cents": pl.Int64,
+                "adjustment_reason": pl.String,
             }
         )
     keys = pl.concat(
@@ -251,7 +253,14 @@ def _document_hits(tx: pl.DataFrame, keys: pl.DataFrame, refs: pl.DataFrame) -> 
     return (
         by_key.join(keys, on="key")
         .unique(["transaction_id", "invoice_id"], keep="first", maintain_order=True)
-        .select("transaction_id", "invoice_id", "doc_number", "amount_cents")
+        .select(
+            "transaction_id",
+            "invoice_id",
+            "doc_number",
+            "amount_cents",
+            "adjustment_cents",
+            "adjustment_reason",
+        )
     )
 
 
@@ -265,6 +274,17 @@ def _document_hints(hits: pl.DataFrame) -> pl.DataFrame:
             pl.col("doc_number"),
             pl.when(pl.col("amount_cents").is_not_null())
             .then(pl.lit(" for ") + _money(pl.col("amount_cents")))
+            .otherwise(pl.lit("")),
+            # What the payer took off it, and why in its words ("PENA PENALITE RETARD").
+            pl.when(pl.col("adjustment_cents").fill_null(0) > 0)
+            .then(
+                pl.lit(", ")
+                + _money(pl.col("adjustment_cents"))
+                + pl.lit(" taken off")
+                + pl.when(pl.col("adjustment_reason").is_not_null())
+                .then(pl.lit(": ") + pl.col("adjustment_reason"))
+                .otherwise(pl.lit(""))
+            )
             .otherwise(pl.lit("")),
         ),
         Rule.INVOICE_NUMBER,

@@ -14,6 +14,7 @@ REASON_REFERENCE_AMOUNT_MISMATCH = "reference_amount_mismatch"
 REASON_REVERSAL_WITHOUT_ORIGINAL = "reversal_without_original"
 REASON_CITES_PAID_DOCUMENT = "cites_paid_document"
 REASON_OTHER_CUSTOMERS_DOCUMENTS = "other_customers_documents"
+REASON_REMITTANCE_DEDUCTION = "remittance_deduction"
 REASON_NO_MATCH = "no_match"
 
 

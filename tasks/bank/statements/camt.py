@@ -247,8 +247,9 @@ def _documents(
 ) -> list[RemittanceDocument]:
     """One element per `RfrdDocInf` of a `Strd`. Its `RfrdDocAmt` belongs to the document when
     the `Strd` names one (else each document's own `LineDtls/Amt`, when it has one): `RmtdAmt`,
-    else `DuePyblAmt`, else `CdtNoteAmt`. A credit note (`CREN`, or an amount given as
-    `CdtNoteAmt`) is netted by the payer: its amount is negative. An amount in another currency
+    else `DuePyblAmt`, else `CdtNoteAmt`, and what the payer took off it (`_adjustment`). A
+    credit note (`CREN`, or an amount given as `CdtNoteAmt`) is netted by the payer: its amount
+    is negative. An amount in another currency
     than the line's is not one of its amounts: null. Amounts with no document named pay the
     `Strd`'s creditor reference."""
     if amounts is not None and not infos:
@@ -263,15 +264,45 @@ def _documents(
         if info is not None:
             kind = _child(info, "Tp")
             doc_type = _text(kind, "CdOrPrtry", "Cd") or _text(kind, "CdOrPrtry", "Prtry")
+        adjustment, why = _adjustment(own, ccy, file)
         docs.append(
             {
                 "doc_number": _text(info, "Nb") if info is not None else reference,
                 "doc_type": doc_type,
                 "doc_date": _related_date(info, file),
                 "amount_cents": _document_cents(own, doc_type, ccy, file),
+                "adjustment_cents": adjustment,
+                "adjustment_reason": why,
             }
         )
     return docs
+
+
+def _adjustment(
+    amounts: etree._Element | None, ccy: str | None, file: Path
+) -> tuple[int | None, str | None]:
+    """What the payer took off the document (`AdjstmntAmtAndRsn`, each a debit taken off or a
+    credit added), in cents, and its reasons (`Rsn` and `AddtlInf`) as one text; (None, None)
+    when it took nothing off. A discount has its own element (`DscntApldAmt`) and is not one."""
+    if amounts is None:
+        return None, None
+    cents, reasons = 0, []
+    for adj in (a for a in amounts if _local(a.tag) == "AdjstmntAmtAndRsn"):
+        elem = _child(adj, "Amt")
+        if elem is None:
+            continue
+        value, adj_ccy = _amount(elem, file)
+        if adj_ccy and ccy and adj_ccy != ccy:
+            return None, None
+        scaled = value.scaleb(2)
+        if scaled != int(scaled):
+            raise StatementError(file, _path(elem), f"amount {value} has a fraction of a cent")
+        credit = (_text(adj, "CdtDbtInd") or "DBIT").upper() == "CRDT"
+        cents += -int(scaled) if credit else int(scaled)
+        reasons.append(" ".join(filter(None, (_text(adj, "Rsn"), _text(adj, "AddtlInf")))))
+    if not reasons:
+        return None, None
+    return cents, "; ".join(r for r in reasons if r) or None
 
 
 def _related_date(info: etree._Element | None, file: Path) -> date | None:

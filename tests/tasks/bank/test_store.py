@@ -139,6 +139,61 @@ def test_warehouse_from_before_the_key_migration_keeps_its_rows(tmp_path: Path) 
     assert stored == [(2, Decimal("25.00"))]
 
 
+def test_warehouse_from_before_024_keeps_its_remittance_documents(tmp_path: Path) -> None:
+    """sql/024 adds what a payer took off a document: the documents stored before keep their
+    numbers and amounts (nothing taken off), and a claim loaded after is stored with its reason."""
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name VARCHAR,"
+                    " applied_at TIMESTAMP)")  # fmt: skip
+        for m in migrations():
+            if m.version < 24:
+                con.execute(m.sql)
+                con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [m.version, m.name])
+        # A row as the loader of 023 wrote it: documents without the two new fields.
+        con.execute(
+            "INSERT INTO bank_transactions (transaction_id, account_iban, currency, booking_date,"
+            " amount, bank_reference, source, loaded_at, remittance_documents) VALUES ('T-old',"
+            " ?, 'EUR', DATE '2024-05-02', 20.00, 'A', 'camt.053', now(),"
+            " [{'doc_number': 'FA-1', 'doc_type': 'CINV', 'doc_date': NULL,"
+            " 'amount_cents': 2000}])",
+            [IBAN],
+        )
+        assert migrate(con) == [m.version for m in migrations() if m.version >= 24]
+        claim = {"doc_number": "FA-2", "doc_type": "CINV", "doc_date": None,
+                 "amount_cents": 4_885_66, "adjustment_cents": 87_00,
+                 "adjustment_reason": "PENA PENALITE RETARD"}  # fmt: skip
+        new = StatementLine(
+            date(2024, 5, 3), Decimal("4885.66"), "EUR", bank_reference="B",
+            remittance_documents=[claim],
+        )  # fmt: skip
+        load(con, [statement("S2", "20.00", "4905.66", [new])])
+        stored = con.execute(
+            "SELECT bank_reference, remittance_documents FROM bank_transactions ORDER BY 1"
+        ).fetchall()
+    assert stored == [
+        ("A", [{"doc_number": "FA-1", "doc_type": "CINV", "doc_date": None, "amount_cents": 2000,
+                "adjustment_cents": None, "adjustment_reason": None}]),
+        ("B", [claim]),
+    ]  # fmt: skip
+
+
+def test_a_claim_taken_off_a_document_is_stored_with_its_reason(tmp_path: Path) -> None:
+    """What matching reads back to put the claim to a person (on DuckDB and on the lake)."""
+    claim = {"doc_number": "FA-2", "doc_type": "CINV", "doc_date": date(2024, 4, 30),
+             "amount_cents": 4_885_66, "adjustment_cents": 87_00,
+             "adjustment_reason": "PENA PENALITE RETARD"}  # fmt: skip
+    plain = {**claim, "doc_number": "FA-3", "amount_cents": 10_00, "adjustment_cents": None,
+             "adjustment_reason": None}  # fmt: skip
+    paid = StatementLine(
+        date(2024, 5, 3), Decimal("4895.66"), "EUR", bank_reference="B",
+        remittance_documents=[claim, plain],
+    )  # fmt: skip
+    with connect(tmp_path / "w.duckdb") as con:
+        load(con, [statement("S1", "0.00", "4895.66", [paid])])
+        stored = con.execute("SELECT remittance_documents FROM bank_transactions").fetchall()
+    assert stored == [([claim, plain],)]
+
+
 def test_unbalanced_statement_is_rejected_whole(tmp_path: Path) -> None:
     good = statement("S1", "0.00", "5.00", [line(2, "5.00", "A")])
     bad = statement("S2", "5.00", "9.00", [line(3, "3.00", "B")])  # 5 + 3 = 8, not 9

@@ -77,6 +77,9 @@ def _tx(rmt: str, amount: str | None = None, e2e: str = "NOTPROVIDED") -> str:
     )
 
 
+_NOTHING_TAKEN = {"adjustment_cents": None, "adjustment_reason": None}
+
+
 def _document(number: str, amount: str, kind: str = "CINV", when: str = "2026-10-01") -> str:
     return (
         "<Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>"
@@ -101,9 +104,9 @@ def test_camt_two_invoices_with_amounts(tmp_path: Path, version: str) -> None:
     (line,) = _read(path)
     assert line.remittance_documents == [
         {"doc_number": "F2026-0101", "doc_type": "CINV", "doc_date": date(2026, 10, 1),
-         "amount_cents": 120000},
+         "amount_cents": 120000, **_NOTHING_TAKEN},
         {"doc_number": "F2026-0107", "doc_type": "CINV", "doc_date": date(2026, 10, 9),
-         "amount_cents": 30050},
+         "amount_cents": 30050, **_NOTHING_TAKEN},
     ]  # fmt: skip
     assert line.amount == Decimal("1500.50")
     assert line.remittance_unstructured is None  # no text at all: none made up
@@ -172,7 +175,7 @@ def test_camt_batch_details_keep_their_own_remittance(tmp_path: Path) -> None:
     assert [x.end_to_end_id for x in lines] == ["E2E-1", "E2E-2", "E2E-3"]
     assert lines[0].remittance_documents == [
         {"doc_number": "F2026-0101", "doc_type": "CINV", "doc_date": date(2026, 10, 1),
-         "amount_cents": 10000},
+         "amount_cents": 10000, **_NOTHING_TAKEN},
     ]  # fmt: skip
     assert lines[1].remittance_unstructured == "Facture F2026-0102"
     assert lines[2].remittance_structured == "RF47F20260103"
@@ -226,8 +229,44 @@ def test_camt_document_without_amount_or_in_another_currency(tmp_path: Path) -> 
     )
     (line,) = _read(_camt(tmp_path, _entry("10.00", _tx(rmt))))
     assert line.remittance_documents == [
-        {"doc_number": "F-1", "doc_type": None, "doc_date": None, "amount_cents": None},
-        {"doc_number": "F-2", "doc_type": None, "doc_date": None, "amount_cents": None},
+        {"doc_number": "F-1", "doc_type": None, "doc_date": None, "amount_cents": None,
+         **_NOTHING_TAKEN},
+        {"doc_number": "F-2", "doc_type": None, "doc_date": None, "amount_cents": None,
+         **_NOTHING_TAKEN},
+    ]  # fmt: skip
+
+
+def test_camt_claim_taken_off_a_document_is_kept_with_its_reason(tmp_path: Path) -> None:
+    """A head office takes a penalty off one invoice (`AdjstmntAmtAndRsn`, a debit) and adds
+    interest to another (a credit): each document keeps what was taken off and why, so matching
+    can put the claim to a person."""
+    due = '<DuePyblAmt Ccy="EUR">{}</DuePyblAmt>'
+    penalty = (
+        '<AdjstmntAmtAndRsn><Amt Ccy="EUR">87.00</Amt><CdtDbtInd>DBIT</CdtDbtInd>'
+        "<Rsn>PENA</Rsn><AddtlInf>PENALITE RETARD DE LIVRAISON</AddtlInf></AdjstmntAmtAndRsn>"
+    )
+    interest = (
+        '<AdjstmntAmtAndRsn><Amt Ccy="EUR">2.50</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+        "</AdjstmntAmtAndRsn>"
+    )
+    rmt = "".join(
+        "<Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>CINV</Cd></CdOrPrtry></Tp>"
+        f"<Nb>{number}</Nb></RfrdDocInf><RfrdDocAmt>{due.format(owed)}{adjustment}"
+        f'<RmtdAmt Ccy="EUR">{paid}</RmtdAmt></RfrdDocAmt></Strd>'
+        for number, owed, adjustment, paid in (
+            ("FT2025/00057", "4972.66", penalty, "4885.66"),
+            ("FT2025/00058", "100.00", interest, "102.50"),
+            ("FT2025/00059", "50.00", "", "50.00"),
+        )
+    )
+    (line,) = _read(_camt(tmp_path, _entry("5038.16", _tx(rmt))))
+    assert [
+        (d["doc_number"], d["amount_cents"], d["adjustment_cents"], d["adjustment_reason"])
+        for d in line.remittance_documents
+    ] == [
+        ("FT2025/00057", 488566, 8700, "PENA PENALITE RETARD DE LIVRAISON"),
+        ("FT2025/00058", 10250, -250, None),
+        ("FT2025/00059", 5000, None, None),
     ]
 
 
