@@ -104,16 +104,16 @@ def obvious_settlements(
 def _for_others(settled: pl.DataFrame, pending: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     """``t`` of the transfers settled by their text from an account known for customers, none of
     them the item's."""
-    by_text = settled.filter(pl.col("rule") == Rule.INVOICE_NUMBER).select("t", "customer_id")
-    holders = (
-        pending.join(by_text.select("t"), on="t", how="semi")
-        .select("t", iban=normalize_iban(pl.col("counterparty_iban")))
-        .join(known, on="iban")
-    )
     return (
-        holders.select("t")
-        .unique()
-        .join(holders.join(by_text, on=["t", "customer_id"], how="semi"), on="t", how="anti")
+        settled.filter(pl.col("rule") == Rule.INVOICE_NUMBER)
+        .select("t", "customer_id")
+        .join(pending.select("t", "counterparty_iban").drop_nulls(), on="t")
+        .select("t", "customer_id", iban=normalize_iban(pl.col("counterparty_iban")))
+        .join(known.rename({"customer_id": "holder"}), on="iban")
+        .group_by("t")
+        .agg(theirs=(pl.col("holder") == pl.col("customer_id")).any())
+        .filter(~pl.col("theirs"))
+        .select("t")
     )
 
 
