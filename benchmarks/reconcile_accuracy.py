@@ -49,7 +49,7 @@ amount, 100 % of person lines left to a person (undone reversals aside).
 
     .venv/bin/python benchmarks/reconcile_accuracy.py
         [--company all|demo|independent|holdout|fresh|sealed|blind|unseen|eighth|ninth|tenth]
-        [--demo-invoices 20000] [--invoices 1500] [--wrong]
+        [--demo-invoices 20000] [--invoices 1500]
 """
 
 from __future__ import annotations

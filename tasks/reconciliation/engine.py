@@ -606,27 +606,44 @@ _CUT_TEXT_CHARS = 135
 def _cut_list_completion(
     todo: pl.DataFrame, open_items: pl.DataFrame, claims: pl.DataFrame
 ) -> pl.DataFrame:
-    """ "PAIEMENT FACTURES FA-1, FA-2, ..., FA-8, FA" cut at 140 characters: the invoices named
-    leave a remainder, and exactly one other open item of their customer, issued by the booking
-    date, is open for exactly that remainder: it is the invoice the cut removed. Two such items,
-    or none, add nothing (the named ones are then paid and the rest is the rules' business)."""
-    cut = todo.filter(pl.col("remittance_unstructured").str.len_chars() >= _CUT_TEXT_CHARS).select(
-        "transaction_id", "amount_cents", "booking_date"
-    )
-    named = claims.join(cut, on="transaction_id", how="semi")
+    """A list the text does not write out in full: "PAIEMENT FACTURES FA-1, FA-2, ..., FA-8, FA"
+    cut at 140 characters, or a number written as its digits only beside a full one ("FV25/01052-
+    00065" for FV25/01052 and FV26/00065, of the next year). The invoices named leave a
+    remainder, and exactly one other open item of their customer, issued by the booking date, is
+    open for exactly that remainder and, unless the text was cut, has its sequence number (its
+    last digits, zeros aside) written in the text: it is the invoice the list left out. Two such
+    items, or none, add nothing (the named ones are then paid and the rest is the rules'
+    business)."""
+    named = claims.join(todo.select("transaction_id"), on="transaction_id", how="semi")
     if named.height == 0:
         return claims.clear()
+    said = todo.join(named.select("transaction_id").unique(), on="transaction_id", how="semi")
     short = (
         _named_total(named, open_items)
-        .join(cut, on="transaction_id")
+        .join(
+            said.select(
+                "transaction_id",
+                "amount_cents",
+                "booking_date",
+                cut=pl.col("remittance_unstructured").str.len_chars() >= _CUT_TEXT_CHARS,
+                # Every run of digits in the text, zeros aside: "00065" is 65.
+                runs=pl.col("remittance_unstructured")
+                .str.extract_all(r"[0-9]+")
+                .list.eval(pl.element().str.strip_chars_start("0")),
+            ),
+            on="transaction_id",
+        )
         .filter((pl.col("n_customers") == 1) & (pl.col("total") < pl.col("amount_cents")))
         .select(
             "transaction_id",
             "customer_id",
             "booking_date",
+            "cut",
+            "runs",
             rest=pl.col("amount_cents") - pl.col("total"),
         )
     )
+    sequence = pl.col("invoice_id").str.extract(r"([0-9]+)[^0-9]*$", 1).str.strip_chars_start("0")
     return (
         short.join(
             open_items.select("invoice_id", "customer_id", "issue_date", rest="amount_open_cents"),
@@ -634,6 +651,7 @@ def _cut_list_completion(
         )
         .filter(pl.col("issue_date").is_null() | (pl.col("issue_date") <= pl.col("booking_date")))
         .join(named, on=["transaction_id", "invoice_id"], how="anti")
+        .filter(pl.col("cut").fill_null(False) | pl.col("runs").list.contains(sequence))
         .filter(pl.len().over("transaction_id") == 1)
         .select(
             "transaction_id",

@@ -153,6 +153,28 @@ def test_a_cut_list_whose_rest_two_items_could_make_is_not_completed(run):
     assert "FA2026-00109" not in _paid(r) and "FA2026-00110" not in _paid(r)
 
 
+def test_a_number_written_as_its_digits_beside_a_full_one_is_the_item_of_the_rest(run):
+    # "FV25/01052-00065": the second invoice is of the next year, FV26/00065; only its digits are
+    # written. Without it the named ones leave 1 076,96 over, which is exactly FV26/00065.
+    items = [
+        item("FV25/01052", "C1", 160_215),
+        item("FV26/00065", "C1", 107_696),
+        item("NC26/00007", "C1", -16_154),
+        item("FV26/00066", "C1", 107_696),  # the same amount, but its number is not written
+    ]
+    text = "Betaling fact. FV25/01052-00065 min creditnota NC26/00007"
+    t = tx("t1", 251_757, counterparty_iban=VAL_DE_LOIRE, remittance_unstructured=text)
+    r = run([t], items, customers=CUSTOMERS)
+    assert sorted(p[1:4] for p in pairs(r)) == [
+        ("FV25/01052", 160_215, "payment"),
+        ("FV26/00065", 107_696, "payment"),
+        ("NC26/00007", -16_154, "payment"),
+    ]  # not 1 076,96 left as the customer's credit
+    # Without the digits in the text the rest is not any item's: two are open for it.
+    other = {**t, "remittance_unstructured": "Betaling fact. FV25/01052 min creditnota NC26/00007"}
+    assert "FV26/00065" not in _paid(run([other], items, customers=CUSTOMERS))
+
+
 def test_a_month_and_year_is_the_period_paid_not_an_invoice_number(run):
     # The owner pays the maintenance contract from a private account: "CONTRAT ENTRETIEN 06/2026".
     # "06" is June, not FA2026-00006, even though that invoice is open for the same 450,00.
