@@ -31,7 +31,8 @@ def settle_claims(
     Equal to the open total: each invoice paid in full. Short by at most the tolerance:
     paid in full, the gap written off on the last invoice. Short by more: a partial
     payment of the one invoice, the rest stays open; of several, an exception. More than the
-    total: the surplus is an unapplied credit for the customer.
+    total: the surplus is an unapplied credit for the customer, when one invoice is named or the
+    surplus is within the tolerance; beyond it, of several, an exception.
     Returns (allocations without allocation_id, exceptions); the items' row number ``i``, when
     open_items carry one, and the transactions' ``t``, when they carry one, are kept beside (the
     engine's bookkeeping; ``i`` null for a credit).
@@ -102,7 +103,9 @@ def settle_claims(
     short = pl.col("total") - pl.col("a")
     # Several invoices named and less paid than they owe (beyond the charges): which of them
     # the payer meant to pay, and how much of each, is finance's question, not oldest first.
-    split = (n_pos.sum().over(key) > 1) & (short > tol)
+    # More than they owe (beyond the charges): the list may be longer than the text (a bank
+    # field cut it), so what the rest pays is finance's question too, not the customer's credit.
+    split = (n_pos.sum().over(key) > 1) & (short.abs() > tol)
     bad = rows.filter((pl.col("total") <= 0) | (pl.col("a") <= 0) | split)
     rows = rows.filter((pl.col("total") > 0) & (pl.col("a") > 0) & ~split)
     last_open = pl.col("o").filter(pl.col("is_last_pos")).first().over(key)

@@ -43,6 +43,22 @@ def test_overpayment_surplus_becomes_unapplied_credit(run):
     assert credit["customer_id"] == "C1"
 
 
+def test_several_invoices_named_and_paid_more_than_they_owe_go_to_finance(run):
+    # Ten numbers fill the bank's 140 characters; the transfer pays 4 000,00 more than they owe:
+    # the invoices the cut left out, most likely, not a credit to keep.
+    items = [item(f"FA-{k}", "C1", 10_000) for k in range(1001, 1011)]
+    text = " ".join(f"FA-{k}" for k in range(1001, 1011))
+    t = tx("t1", 500_000, counterparty_iban=DUPONT, remittance_unstructured=text)
+    r = run([t], items)
+    assert pairs(r) == []
+    assert r.exceptions["reason"].to_list() == ["reference_amount_mismatch"]
+    # Over by no more than the bank charges: each paid, the cents kept as the customer's credit.
+    near = tx("t1", 100_001, counterparty_iban=DUPONT, remittance_unstructured=text)
+    assert [p for p in pairs(run([near], items)) if p[3] == "unapplied_credit"] == [
+        ("t1", None, 1, "unapplied_credit", "overpayment_credit")
+    ]
+
+
 def test_number_whose_amount_and_payer_disagree_is_not_taken(run):
     # "FA-1002" may be FA-1001 retyped with a slip: the amount is FA-1001's and the payer is not
     # FA-1002's customer, so the number alone does not settle FA-1002.
