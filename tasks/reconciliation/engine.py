@@ -1370,7 +1370,11 @@ def reconcile(
     ]
     # Two sums of open items fitting one payment stay a person's question on the next pass, even
     # if another transfer has meanwhile settled one of them: at the payment's date both fitted.
+    # Unless that transfer was booked before the payment: then one was no longer open when the
+    # money came, and the payment is read again once (a monthly 237,60 by cheque, January's
+    # invoice settled by January's cheque, April's by May's).
     settled_doubts: list[pl.DataFrame] = []
+    rechecked = pl.DataFrame(schema={"transaction_id": pl.String})
     reopening = reversal_tx.height > 0
     for _ in range(config.max_rounds):
         run.exceptions = []
@@ -1401,6 +1405,9 @@ def reconcile(
             )
             for e in run.exceptions
         ]
+        cleared = _cleared_before(doubts, run).join(rechecked, on="transaction_id", how="anti")
+        rechecked = pl.concat([rechecked, cleared])
+        doubts = [d.join(cleared, on="transaction_id", how="anti") for d in doubts]
         retry = pl.concat(
             [e.select("transaction_id") for e in run.exceptions]
             + [pl.DataFrame(schema={"transaction_id": pl.String})]
@@ -1442,6 +1449,40 @@ def reconcile(
     )
     result.stats["not_customer_debits"] = not_customer.height
     return result
+
+
+def _cleared_before(doubts: list[pl.DataFrame], run: _Run) -> pl.DataFrame:
+    """transaction_id of the amount doubts one of whose candidates this run settled with money
+    booked before theirs: at their date it was no longer open."""
+    amount = pl.concat([pl.DataFrame(schema=RECONCILIATION_EXCEPTION), *doubts]).filter(
+        pl.col("reason") == REASON_AMBIGUOUS_AMOUNT
+    )
+    if amount.height == 0 or not run.allocations:
+        return amount.select("transaction_id")
+    named = (
+        amount.select(
+            "transaction_id",
+            invoice_id=pl.col("candidates").str.json_decode(
+                pl.List(pl.Struct({"invoice_ids": pl.List(pl.String)}))
+            ),
+        )
+        .explode("invoice_id")
+        .select("transaction_id", invoice_id=pl.col("invoice_id").struct.field("invoice_ids"))
+        .explode("invoice_id")
+        .join(run.tx.select("transaction_id", "t"), on="transaction_id")
+    )
+    paid = (
+        pl.concat(run.allocations)
+        .filter((pl.col("kind") == "payment") & pl.col("invoice_id").is_not_null())
+        .join(run.tx.select("transaction_id", paid_t="t"), on="transaction_id")
+        .select("invoice_id", "paid_t")
+    )
+    return (
+        named.join(paid, on="invoice_id")
+        .filter(pl.col("paid_t") < pl.col("t"))
+        .select("transaction_id")
+        .unique()
+    )
 
 
 def _with_booking_rank(tx: pl.DataFrame) -> pl.DataFrame:

@@ -74,6 +74,18 @@ def test_a_later_transfer_paying_one_answer_does_not_settle_the_question(run):
     assert r.exceptions.select("transaction_id", "reason").rows() == [("t1", "ambiguous_amount")]
 
 
+def test_an_answer_an_earlier_transfer_paid_was_no_longer_open_when_the_money_came(run):
+    # A bar pays its monthly 237,60 by cheque. January's cheque pays January's invoice; in May,
+    # January's is no longer open, so May's cheque pays April's, the one open then.
+    items = [
+        item("FA-37", "C1", 23_760, issue_date=date(2025, 1, 13)),
+        item("FA-335", "C1", 23_760, issue_date=date(2025, 4, 24)),
+    ]
+    january = tx("t1", 23_760, counterparty_iban=DUPONT, booking_date=date(2025, 1, 28))
+    may = tx("t2", 23_760, counterparty_iban=DUPONT, booking_date=date(2025, 5, 6))
+    assert [p[:2] for p in pairs(run([january, may], items))] == [("t1", "FA-37"), ("t2", "FA-335")]
+
+
 def test_a_set_found_when_the_payer_has_more_items_than_the_search_reads_is_listed(run):
     items = [item(f"FA-{k}", "C1", 10_000 * k, due_date=date(2026, 1, k)) for k in range(1, 6)]
     config = ReconciliationConfig(max_set_items=3)
