@@ -617,22 +617,39 @@ def _cut_list_completion(
     named = claims.join(todo.select("transaction_id"), on="transaction_id", how="semi")
     if named.height == 0:
         return claims.clear()
+    # Every run of digits, zeros aside ("00065" is 65): the text's, and the named numbers'.
+    runs = pl.element().str.strip_chars_start("0")
     said = todo.join(named.select("transaction_id").unique(), on="transaction_id", how="semi")
+    said = said.select(
+        "transaction_id",
+        "amount_cents",
+        "booking_date",
+        cut=pl.col("remittance_unstructured").str.len_chars() >= _CUT_TEXT_CHARS,
+        runs=pl.col("remittance_unstructured").str.extract_all(r"[0-9]+").list.eval(runs),
+    )
+    # Only a text cut, or with digits the named numbers do not hold, can name one more.
+    extra = (
+        said.select("transaction_id", run="runs")
+        .explode("run")
+        .join(
+            named.select(
+                "transaction_id",
+                run=pl.col("invoice_id").str.extract_all(r"[0-9]+").list.eval(runs),
+            ).explode("run"),
+            on=["transaction_id", "run"],
+            how="anti",
+        )
+        .filter(pl.col("run").str.len_chars() > 0)
+        .select("transaction_id")
+        .unique()
+    )
+    said = said.filter(pl.col("cut").fill_null(False)).vstack(
+        said.filter(~pl.col("cut").fill_null(False)).join(extra, on="transaction_id", how="semi")
+    )
+    named = named.join(said.select("transaction_id"), on="transaction_id", how="semi")
     short = (
         _named_total(named, open_items)
-        .join(
-            said.select(
-                "transaction_id",
-                "amount_cents",
-                "booking_date",
-                cut=pl.col("remittance_unstructured").str.len_chars() >= _CUT_TEXT_CHARS,
-                # Every run of digits in the text, zeros aside: "00065" is 65.
-                runs=pl.col("remittance_unstructured")
-                .str.extract_all(r"[0-9]+")
-                .list.eval(pl.element().str.strip_chars_start("0")),
-            ),
-            on="transaction_id",
-        )
+        .join(said, on="transaction_id")
         .filter((pl.col("n_customers") == 1) & (pl.col("total") < pl.col("amount_cents")))
         .select(
             "transaction_id",
@@ -1457,29 +1474,27 @@ def _cleared_before(doubts: list[pl.DataFrame], run: _Run) -> pl.DataFrame:
     amount = pl.concat([pl.DataFrame(schema=RECONCILIATION_EXCEPTION), *doubts]).filter(
         pl.col("reason") == REASON_AMBIGUOUS_AMOUNT
     )
-    if amount.height == 0 or not run.allocations:
+    if amount.height == 0 or not run._paid:
         return amount.select("transaction_id")
     named = (
         amount.select(
             "transaction_id",
-            invoice_id=pl.col("candidates").str.json_decode(
+            c=pl.col("candidates").str.json_decode(
                 pl.List(pl.Struct({"invoice_ids": pl.List(pl.String)}))
             ),
         )
+        .explode("c")
+        .select("transaction_id", invoice_id=pl.col("c").struct.field("invoice_ids"))
         .explode("invoice_id")
-        .select("transaction_id", invoice_id=pl.col("invoice_id").struct.field("invoice_ids"))
-        .explode("invoice_id")
-        .join(run.tx.select("transaction_id", "t"), on="transaction_id")
+        .join(run.items.select("invoice_id", "i"), on="invoice_id")
     )
-    paid = (
-        pl.concat(run.allocations)
-        .filter((pl.col("kind") == "payment") & pl.col("invoice_id").is_not_null())
-        .join(run.tx.select("transaction_id", paid_t="t"), on="transaction_id")
-        .select("invoice_id", "paid_t")
-    )
+    # Only the items this run paid, on integers: their transfers' booking ranks.
+    paid = named.join(pl.concat(run._paid).select("i", "alloc_t"), on="i")
+    if paid.height == 0:
+        return amount.select("transaction_id").clear()
     return (
-        named.join(paid, on="invoice_id")
-        .filter(pl.col("paid_t") < pl.col("t"))
+        paid.join(run.tx.select("transaction_id", "t"), on="transaction_id")
+        .filter(pl.col("alloc_t") < pl.col("t"))
         .select("transaction_id")
         .unique()
     )

@@ -98,22 +98,39 @@ def obvious_settlements(
         .select(*ALLOCATION_MONEY, "rule", "confidence", "t", "i")
         .collect()
     )
-    return settled.join(_for_others(settled, pending, known), on="t", how="anti")
+    others = _for_others(settled, pending, known)
+    return settled.join(others, on="t", how="anti") if others.height else settled
 
 
 def _for_others(settled: pl.DataFrame, pending: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
     """``t`` of the transfers settled by their text from an account known for customers, none of
     them the item's."""
+    by_text = settled.filter(pl.col("rule") == Rule.INVOICE_NUMBER).select("t", "customer_id")
+    if by_text.height == 0 or known.height == 0:
+        return by_text.select("t")
+    # Each transfer's account gathered by its row number t: no join of a million rows.
+    row = pl.repeat(None, int(pending["t"].max()) + 1, dtype=pl.UInt32, eager=True).scatter(
+        pending["t"], pl.int_range(pending.height, dtype=pl.UInt32, eager=True)
+    )
+    accounts = by_text.with_columns(
+        iban=pending["counterparty_iban"].gather(row.gather(by_text["t"]))
+    )
+    # Most banks write an IBAN as it is kept (no space, upper case): compared as it is; only the
+    # others are normalised first.
+    holders = known.rename({"customer_id": "holder"})
+    odd = accounts.filter(pl.col("iban").str.contains(r"[^A-Z0-9]"))
+    paid_from = pl.concat(
+        [
+            accounts.join(holders, on="iban"),
+            odd.with_columns(iban=normalize_iban(pl.col("iban"))).join(holders, on="iban"),
+        ]
+    )
+    theirs = paid_from.filter(pl.col("holder") == pl.col("customer_id")).select("t")
     return (
-        settled.filter(pl.col("rule") == Rule.INVOICE_NUMBER)
-        .select("t", "customer_id")
-        .join(pending.select("t", "counterparty_iban").drop_nulls(), on="t")
-        .select("t", "customer_id", iban=normalize_iban(pl.col("counterparty_iban")))
-        .join(known.rename({"customer_id": "holder"}), on="iban")
-        .group_by("t")
-        .agg(theirs=(pl.col("holder") == pl.col("customer_id")).any())
-        .filter(~pl.col("theirs"))
+        paid_from.filter(pl.col("holder") != pl.col("customer_id"))
         .select("t")
+        .unique()
+        .join(theirs, on="t", how="anti")
     )
 
 

@@ -101,3 +101,7 @@ def test_a_text_paid_from_another_customers_account_is_left_to_the_cascade():
         ]
     )
     assert got == {("t2", "FA-2024-00002", "invoice_number")}
+    # The same account as a bank may print it, in groups and lower case.
+    printed = "fr14 2004 1010 0505 0001 3m02 606"
+    assert _obvious([tx("t3", 30_000, counterparty_iban=printed,
+                        remittance_unstructured="FA-2024-00003")]) == set()  # fmt: skip
