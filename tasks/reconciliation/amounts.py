@@ -323,9 +323,11 @@ def amount_matches(
         total="amount_open_cents",
     )
     set_solutions = _set_solutions(ones, config.max_set_size)
-    # Everything the payer has open ("SOLDE COMPTE"), however many items: when they are all
-    # invoices no other set of them can make the same total, so it is proven without a search.
-    # (Sums first; the list of ids only for the few transfers whose sum it is.)
+    # Everything the payer has open ("SOLDE COMPTE"), however many items: when its credit notes
+    # together take off less than its smallest invoice, no other set of them can make the same
+    # total (the items left out would have to sum to zero, and any invoice among them outweighs
+    # every credit note), so it is proven without a search. (Sums first; the list of ids only for
+    # the few transfers whose sum it is.)
     whole_paid = (
         items.group_by("transaction_id")
         .agg(
@@ -333,11 +335,12 @@ def amount_matches(
             size=pl.len(),
             total=pl.col("amount_open_cents").sum(),
             amount_cents=pl.col("amount_cents").first(),
-            all_invoices=(pl.col("amount_open_cents") > 0).all(),
+            credit=(-pl.col("amount_open_cents").clip(upper_bound=0)).sum(),
+            smallest=pl.col("amount_open_cents").filter(pl.col("amount_open_cents") > 0).min(),
         )
         .filter(
             (pl.col("total") == pl.col("amount_cents"))
-            & pl.col("all_invoices")
+            & (pl.col("credit") < pl.col("smallest"))
             & ~pl.col("phantom")
             & (pl.col("size") > config.max_set_size)
         )

@@ -129,10 +129,18 @@ def test_everything_open_paid_at_once_is_proven_however_many_items(run):
         [tx("t1", total, counterparty_iban=DUPONT, remittance_unstructured="SOLDE COMPTE")], items
     )
     assert len(pairs(r)) == 12 and r.allocations["amount_cents"].sum() == total
-    # With a credit note among them, a part of the invoices could be netted to nothing: asked.
+    # With a credit note as large as an invoice (3 007,00 = FA25-00003), that invoice and the
+    # credit note left out make the same total: two answers, asked.
     credit = item("AV25-0001", "C1", -3_007, due_date=date(2026, 1, 20))
     r = run(
         [tx("t1", total - 3_007, counterparty_iban=DUPONT, remittance_unstructured="SOLDE")],
         [*items, credit],
     )
     assert r.allocations.height == 0
+    # A credit note smaller than every invoice nets nothing away: everything, proven.
+    small = item("AV25-0002", "C1", -907, due_date=date(2026, 1, 20))
+    r = run(
+        [tx("t1", total - 907, counterparty_iban=DUPONT, remittance_unstructured="SOLDE")],
+        [*items, small],
+    )
+    assert len(pairs(r)) == 13 and r.allocations["amount_cents"].sum() == total - 907
