@@ -29,6 +29,14 @@ _CHAIN = r"[A-Z]*[ _\-/#]?[0-9]+(?:[ _\-/][0-9]+)*"
 # A month and year, "CONTRAT ENTRETIEN 03/2026", "loyer 11-2026": the period a standing order
 # pays for, not an invoice number.
 _PERIOD = r"^[A-Z]*[ _\-/#]?(?:0?[1-9]|1[0-2])[/\-]20[0-9]{2}$"
+# The same written as an invoice's number ("fattura n. 2/2025", "factura nº 3-2025", "Rechnung
+# Nr. 5/2025"): its sequence and year, not a month. ("FACT 03/2025" alone is a month's bill.)
+# Marked (_INVOICED letters) before chains are cut.
+_INVOICED_PERIOD = (
+    r"((?:FATTURA|FACTURA|FACTURE|FACT|FRA|FAC|INVOICE|INV|RECHNUNG|RG|RE)\.?[ ]*"
+    r"(?:N[.°º]|N[°º]?[ ]|NR\.?|NO\.|NUM\.?)[ ]*)((?:0?[1-9]|1[0-2])[/\-]20[0-9]{2})"
+)
+_INVOICED = "NSQ"
 _MAX_GROUPS = 4  # longest run of digit groups taken as one invoice number
 _MAX_CHAIN_GROUPS = 8
 _STRONG_DIGITS = 6  # a key with fewer digits only counts when the amount confirms it
@@ -91,12 +99,16 @@ def invoice_keys(open_items: pl.DataFrame, *, carry: tuple[str, ...] = ()) -> pl
 def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFrame:
     up = pl.col("_up")
     ids = ["invoice_id", *carry]
+    names = open_items.collect_schema().names()
     # One regex pass finds the digit runs; the digits and the stripped digits follow from them.
     base = (
         open_items.with_columns(_up=pl.col("invoice_id").str.to_uppercase())
         .with_columns(_runs=_digit_runs(up))
         .select(
             *ids,
+            credit=(
+                pl.col("amount_total_cents") < 0 if "amount_total_cents" in names else pl.lit(False)
+            ),
             letters=up.str.extract(r"^([A-Z]*)", 1),
             digits=pl.col("_runs").str.replace_all(" ", "", literal=True),
             stripped=_stripped_digits(pl.col("_runs")),
@@ -179,9 +191,10 @@ def _invoice_keys(open_items: pl.LazyFrame, carry: tuple[str, ...]) -> pl.LazyFr
         # The sequence then the year, as Italian and Spanish customers write it: "fattura n.
         # 28/2024", "Fra. 123/2025". The year makes it more than a bare sequence; the key is
         # marked (_sequence_year) so that no other run of digits, a date's, meets it.
-        base.filter(pl.col("tail").str.len_bytes() > 0, pl.col("year").is_not_null()).select(
-            *ids, key=_sequence_year(pl.col("tail"), pl.col("year")), strength=pl.lit(0.97)
-        ),
+        # (An invoice's: "fattura n. 5/2024" pays invoice 5, not the credit note of that number.)
+        base.filter(
+            pl.col("tail").str.len_bytes() > 0, pl.col("year").is_not_null(), ~pl.col("credit")
+        ).select(*ids, key=_sequence_year(pl.col("tail"), pl.col("year")), strength=pl.lit(0.97)),
     ]
     return pl.concat(forms)
 
@@ -207,16 +220,19 @@ def _chains(transactions: pl.LazyFrame, id_col: str) -> pl.LazyFrame:
     # for the numbers inside it: one that fails them is no reference, and the invoice number its
     # issuer built into it may be the very place the payer mistyped ("RF89ECFA2400001").
     text = pl.col("remittance_unstructured").fill_null("").str.to_uppercase()
+    text = _close_dashes(text.str.replace_all(_RF_RUN, " "))
     return (
         transactions.select(
             id_col,
-            chain=_close_dashes(text.str.replace_all(_RF_RUN, " ")).str.extract_all(_CHAIN),
+            chain=text.str.replace_all(_INVOICED_PERIOD, "$1 " + _INVOICED + "$2").str.extract_all(
+                _CHAIN
+            ),
         )
         .with_columns(n=pl.col("chain").list.len())
         .filter(pl.col("n") > 0)
         .with_columns(chain_no=pl.int_ranges(pl.col("n")))
         .explode("chain", "chain_no")
-        .filter(~pl.col("chain").str.contains(_PERIOD))
+        .filter(~pl.col("chain").str.contains(_PERIOD) | pl.col("chain").str.starts_with(_INVOICED))
         .select(
             id_col,
             "chain_no",
@@ -281,12 +297,17 @@ def _text_keys(chains: pl.LazyFrame, id_col: str) -> pl.LazyFrame:
         )
     )
     # A chain of two groups, a sequence then a year ("fattura n. 28/2024"): _sequence_year. Not
-    # a month and a year ("FIN 07 2025", "FLOTTE 10 2025"): a sequence of 1 to 12 is read so.
+    # a month and a year ("FIN 07 2025", "FLOTTE 10 2025"): a sequence of 1 to 12 is read so,
+    # unless an invoice word comes before it ("fattura n. 2/2025": _INVOICED).
     first = pl.col("sgroups").list.first()
     yearly = chains.filter(
         (n == 2)
         & pl.col("groups").list.get(1, null_on_oob=True).str.contains(r"^20[0-9]{2}$")
-        & ((first.str.len_bytes() > 2) | (first.cast(pl.Int64, strict=False) > 12))
+        & (
+            (first.str.len_bytes() > 2)
+            | (first.cast(pl.Int64, strict=False) > 12)
+            | (pl.col("letters") == _INVOICED)
+        )
     ).select(
         id_col,
         "chain_no",

@@ -159,3 +159,22 @@ def test_a_sequence_then_its_year_names_the_invoice_and_a_month_then_a_year_does
     insurance = tx("t3", -134_852, remittance_unstructured="PRLV ASSURANCE FLOTTE 11 2025")
     r = run([part, month, insurance], items)
     assert pairs(r) == [("t1", "FA24-00028", 27_144, "payment", "invoice_number")]
+
+
+def test_an_invoice_number_of_one_to_twelve_before_its_year_is_no_month(run):
+    # January's invoices are 1 to 12 too: "fattura n. 2/2025" names invoice 2, with "n." saying
+    # number; "FACT 03/2025" alone is March's bill (an energy supplier's), no invoice of ours.
+    items = [
+        item("FA25-00002", "C1", 106_575),
+        item("FA24-00005", "C1", 41_250),
+        item("AV24-0005", "C1", -14_438),
+        item("AV25-0003", "C1", -4_082),
+    ]
+    instalment = tx("t1", 53_288, remittance_unstructured="1a rata fattura n. 2/2025")
+    # The invoice's number, not the credit note's that shares sequence and year.
+    balance = tx("t2", 41_250, remittance_unstructured="Saldo fattura n. 5/2024")
+    energy = tx("t3", -708_030, remittance_unstructured="PRLV EDF CONTRAT 4471 FACT 03/2025")
+    assert pairs(run([instalment, balance, energy], items)) == [
+        ("t1", "FA25-00002", 53_288, "payment", "invoice_number"),
+        ("t2", "FA24-00005", 41_250, "payment", "invoice_number"),
+    ]
