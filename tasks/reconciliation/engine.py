@@ -235,6 +235,12 @@ class _Run:
             self._open = None
         self.drop_pending(allocations)
 
+    def payments(self) -> pl.DataFrame:
+        """i, alloc_t, alloc_cents: every payment this run made, by item and booking rank."""
+        if self._paid_all is None or self._paid_all[0] != len(self._paid):
+            self._paid_all = (len(self._paid), pl.concat(self._paid))
+        return self._paid_all[1]
+
     def settled(self, customer_ids: pl.Series) -> pl.DataFrame:
         """What this run paid on the items of these customers, one row per payment: the item as
         it was open before the run, ``alloc_t`` the booking rank of the transfer and
@@ -250,9 +256,7 @@ class _Run:
                 .with_columns(alloc_t=pl.lit(None, pl.UInt32), alloc_cents=pl.lit(None, pl.Int64))
             )
         # Integer rows only, gathered once per change of what is settled.
-        if self._paid_all is None or self._paid_all[0] != len(self._paid):
-            self._paid_all = (len(self._paid), pl.concat(self._paid))
-        return items.join(self._paid_all[1], on="i").drop("i")
+        return items.join(self.payments(), on="i").drop("i")
 
     def fail(self, exceptions: pl.DataFrame) -> None:
         if exceptions.height == 0:
@@ -1474,8 +1478,8 @@ def _cleared_before(doubts: list[pl.DataFrame], run: _Run) -> pl.DataFrame:
     amount = pl.concat([pl.DataFrame(schema=RECONCILIATION_EXCEPTION), *doubts]).filter(
         pl.col("reason") == REASON_AMBIGUOUS_AMOUNT
     )
-    if amount.height == 0 or not run._paid:
-        return amount.select("transaction_id")
+    if amount.height == 0 or not run.allocations:
+        return amount.select("transaction_id").clear()
     named = (
         amount.select(
             "transaction_id",
@@ -1489,7 +1493,7 @@ def _cleared_before(doubts: list[pl.DataFrame], run: _Run) -> pl.DataFrame:
         .join(run.items.select("invoice_id", "i"), on="invoice_id")
     )
     # Only the items this run paid, on integers: their transfers' booking ranks.
-    paid = named.join(pl.concat(run._paid).select("i", "alloc_t"), on="i")
+    paid = named.join(run.payments().select("i", "alloc_t"), on="i")
     if paid.height == 0:
         return amount.select("transaction_id").clear()
     return (

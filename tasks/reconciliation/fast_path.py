@@ -107,7 +107,7 @@ def _for_others(settled: pl.DataFrame, pending: pl.DataFrame, known: pl.DataFram
     them the item's."""
     by_text = settled.filter(pl.col("rule") == Rule.INVOICE_NUMBER).select("t", "customer_id")
     if by_text.height == 0 or known.height == 0:
-        return by_text.select("t")
+        return by_text.select("t").clear()
     # Each transfer's account gathered by its row number t: no join of a million rows.
     row = pl.repeat(None, int(pending["t"].max()) + 1, dtype=pl.UInt32, eager=True).scatter(
         pending["t"], pl.int_range(pending.height, dtype=pl.UInt32, eager=True)

@@ -33,7 +33,7 @@ _PERIOD = r"^[A-Z]*[ _\-/#]?(?:0?[1-9]|1[0-2])[/\-]20[0-9]{2}$"
 # Nr. 5/2025"): its sequence and year, not a month. ("FACT 03/2025" alone is a month's bill.)
 # Marked (_INVOICED letters) before chains are cut.
 _INVOICED_PERIOD = (
-    r"((?:FATTURA|FACTURA|FACTURE|FACT|FRA|FAC|INVOICE|INV|RECHNUNG|RG|RE)\.?[ ]*"
+    r"(\b(?:FATTURA|FACTURA|FACTURE|FACT|FRA|FAC|INVOICE|INV|RECHNUNG|RG|RE)\.?[ ]*"
     r"(?:N[.°º]|N[°º]?[ ]|NR\.?|NO\.|NUM\.?)[ ]*)((?:0?[1-9]|1[0-2])[/\-]20[0-9]{2})"
 )
 _INVOICED = "NSQ"
